@@ -1,0 +1,76 @@
+/**
+ * Shared benchmark plumbing: each bench file measures its cases (with a baseline measured in the same
+ * run) and calls {@link writeResults}, which writes `bench/results/<name>.json` and `<name>.md`.
+ * Compare ratios, not absolute times: the machines are shared and noisy.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+/** One row of results. */
+export interface BenchRow {
+  /** What was measured. */
+  case: string;
+  /** The measured value. */
+  value: number;
+  /** Its unit (`ops/s`, `ns/op`, `ms`, `%`). */
+  unit: string;
+  /** The goal, in words (`>= 1.5x baseline`), if any. */
+  goal?: string;
+  /** Whether the goal was met, if there is one. */
+  met?: boolean;
+  /** Anything else worth reading beside the number. */
+  note?: string;
+}
+
+const resultsDir = join(import.meta.dirname, 'results');
+
+/** Write `rows` as JSON and as a Markdown table; print the table. */
+export function writeResults(name: string, rows: BenchRow[], meta: Record<string, unknown> = {}): void {
+  mkdirSync(resultsDir, { recursive: true });
+  const system = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+  };
+  const doc = { name, date: new Date().toISOString(), system, meta, rows };
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3));
+  const lines = [
+    `# ${name} benchmark`,
+    '',
+    `${doc.date} · Node ${system.node} · ${system.cpus} cores · ${system.cpuModel ?? ''}`,
+    '',
+    '| case | value | unit | goal | met | note |',
+    '| --- | ---: | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.case} | ${fmt(r.value)} | ${r.unit} | ${r.goal ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} | ${r.note ?? ''} |`,
+    ),
+    '',
+  ];
+  writeFileSync(join(resultsDir, `${name}.md`), lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Run `fn` `iterations` times after a warm-up and return nanoseconds per call (best of `rounds`). */
+export function nsPerOp(fn: () => void, iterations: number, rounds = 5): number {
+  for (let i = 0; i < Math.min(iterations, 100_000); i++) fn();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) fn();
+    const ns = ((performance.now() - t0) * 1e6) / iterations;
+    if (ns < best) best = ns;
+  }
+  return best;
+}
+
+/** The q-quantile (0..1) of numbers, by sorting a copy. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
