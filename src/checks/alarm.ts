@@ -236,7 +236,7 @@ class Parser {
     while (this.isOp(':')) this.parseDecl(decls);
     if (this.isWord('if') || this.isWord('return')) {
       const stmts: Stmt[] = [];
-      while (this.t.kind !== 'eof') {
+      while (!this.atEnd()) {
         if (this.isOp(':')) {
           this.parseDecl(decls);
           continue;
@@ -246,12 +246,12 @@ class Parser {
       return { stmts, decls };
     }
     const conditions: { e: Expr; text: string }[] = [];
-    while (this.t.kind !== 'eof') {
+    while (!this.atEnd()) {
       const start = this.t.pos;
       const e = this.parseExpr();
       conditions.push({ e, text: this.src.slice(start, this.t.pos).trim() });
       if (this.isOp(';')) this.i++;
-      else if (this.t.kind !== 'eof') throw this.err('expected ";" or end of rule');
+      else if (!this.atEnd()) throw this.err('expected ";" or end of rule');
     }
     if (conditions.length === 0) throw this.err('empty rule');
     return { conditions, decls };
