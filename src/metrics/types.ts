@@ -50,3 +50,14 @@ export interface WindowSnapshot {
   intervalMs: number;
   series: SeriesDelta[];
 }
+
+/**
+ * Where `registry.reportTo(sink)` sends each collected window: the broker client implements it.
+ * `send` may be async; the registry never sends two windows at once from one report loop, and a
+ * rejected or thrown send is logged, not retried (the client keeps unsent windows itself).
+ */
+export interface MetricsSink {
+  send(snapshot: WindowSnapshot): void | Promise<void>;
+  /** The window length the sink expects, in ms; the registry's windows align to its multiples. */
+  readonly intervalMs: number;
+}
