@@ -1,0 +1,215 @@
+/**
+ * Small pieces every cloud adapter shares: option checks, credentials from the environment, state
+ * lookups, `extra` from an explicit key list, string-tag encoding (DigitalOcean, Linode), and the
+ * page-to-node loop of `listNodes`.
+ */
+import {
+  type Clock,
+  type Logger,
+  nonEmptyString,
+  rejectUnknownKeys,
+  silentLogger,
+  systemClock,
+} from '../core.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { type ProviderHttpOptions, type ProviderPage, paginateProvider } from './http.js';
+import type { CommonProviderOptions, ListNodesOptions, Node, NodeState, ProviderKind } from './types.js';
+
+/** Options every cloud factory takes besides its own: the common ones plus `http`. */
+export interface CloudProviderOptions extends CommonProviderOptions {
+  /** HTTP client options (timeouts, retries, user agent, got TLS/agent options). */
+  http?: ProviderHttpOptions;
+}
+
+/** The keys {@link CloudProviderOptions} adds; factories list their own beside these. */
+export const COMMON_OPTION_KEYS = ['id', 'logger', 'clock', 'http'] as const;
+
+/** The checked common part of a factory's options. */
+export interface AdapterBase {
+  id: string;
+  kind: ProviderKind;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Check the options object, its keys and `id`; return the common part. */
+export function checkCommonOptions(
+  options: unknown,
+  kind: ProviderKind,
+  ownKeys: readonly string[],
+): AdapterBase {
+  if (typeof options !== 'object' || options === null) throw validationError('options', 'an object', options);
+  rejectUnknownKeys(options, [...COMMON_OPTION_KEYS, ...ownKeys]);
+  const o = options as CloudProviderOptions;
+  return {
+    id: nonEmptyString(o.id, 'options.id'),
+    kind,
+    logger: o.logger ?? silentLogger,
+    clock: o.clock ?? systemClock,
+  };
+}
+
+/**
+ * A credential from the option or, when absent, from the environment variable `envName`.
+ * Missing in both → `E_CONFIG` naming the variable (never echoing a value).
+ */
+export function credential(
+  value: unknown,
+  path: string,
+  envName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (value !== undefined) {
+    if (typeof value !== 'string' || value.length === 0)
+      throw new FleetwatchError('E_VALIDATION', `${path}: expected a non-empty string`, {
+        path,
+        expected: 'a non-empty string',
+      });
+    return value;
+  }
+  const fromEnv = env[envName];
+  if (fromEnv === undefined || fromEnv === '')
+    throw new FleetwatchError('E_CONFIG', `${path} was not given and ${envName} is not set`, {
+      path,
+      details: { env: envName },
+    });
+  return fromEnv;
+}
+
+/** An optional base URL option, checked to be an absolute http(s) URL. */
+export function baseUrlOption(value: unknown, path: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/i.test(value))
+    throw validationError(path, 'an absolute http(s) URL', value);
+  return value;
+}
+
+/** Check a node id argument. */
+export function nodeIdArg(id: unknown, path = 'id'): string {
+  return nonEmptyString(id, path);
+}
+
+/** Look `raw` up in a STATES table; anything unknown (including prototype names) is `'unknown'`. */
+export function lookupState(table: Readonly<Record<string, NodeState>>, raw: string): NodeState {
+  return Object.hasOwn(table, raw) ? (table[raw] as NodeState) : 'unknown';
+}
+
+/** Copy only `keys` from `raw` (skipping undefined) into a new `extra` object. */
+export function pickExtra(raw: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (raw[k] !== undefined) out[k] = raw[k];
+  return out;
+}
+
+/** A Date from an ISO string, or `undefined` when absent or invalid. */
+export function parseDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** Fields of a {@link Node} an adapter fills; `uid`, `provider` and `kind` are added by {@link makeNode}. */
+export type NodeFields = Omit<Node, 'uid' | 'provider' | 'kind'>;
+
+/** Build a {@link Node}: `uid` = `${providerId}:${id}`. */
+export function makeNode(base: AdapterBase, fields: NodeFields): Node {
+  return { uid: `${base.id}:${fields.id}`, provider: base.id, kind: base.kind, ...fields };
+}
+
+/**
+ * Decode string tags (DigitalOcean, Linode): `key:value` → key/value (split at the first `:`),
+ * a bare `tag` → `tag: ''`.
+ */
+export function parseStringTags(tags: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(tags)) return out;
+  for (const t of tags) {
+    if (typeof t !== 'string') continue;
+    const i = t.indexOf(':');
+    if (i < 0) out[t] = '';
+    else out[t.slice(0, i)] = t.slice(i + 1);
+  }
+  return out;
+}
+
+/** Encode tags as strings (the inverse of {@link parseStringTags}); keys may not contain `:`. */
+export function formatStringTags(tags: Record<string, string>, path = 'tags'): string[] {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
+    throw validationError(path, 'an object', tags);
+  return Object.entries(tags).map(([k, v]) => {
+    if (k.length === 0 || k.includes(':')) throw validationError(`${path}.${k}`, 'a key without ":"', k);
+    if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
+    return v === '' ? k : `${k}:${v}`;
+  });
+}
+
+/** Check a tags record argument: an object of strings. */
+export function tagsArg(tags: unknown, path = 'tags'): Record<string, string> {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
+    throw validationError(path, 'an object', tags);
+  for (const [k, v] of Object.entries(tags)) {
+    if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
+  }
+  return tags as Record<string, string>;
+}
+
+/** Check a tag-key list argument. */
+export function keysArg(keys: unknown, path = 'keys'): string[] {
+  if (!Array.isArray(keys)) throw validationError(path, 'an array of strings', keys);
+  keys.forEach((k, i) => {
+    if (typeof k !== 'string') throw validationError(`${path}[${i}]`, 'a string', k);
+  });
+  return keys as string[];
+}
+
+/** Options for {@link nodesFromPages}. */
+export interface NodesFromPagesOptions extends ListNodesOptions {
+  provider: string;
+  maxPages?: number;
+}
+
+/**
+ * The body of every `listNodes`: follow pages with the loop guard and translate each raw item.
+ * `toNodes` returns one node per raw item, or `undefined` to skip it.
+ */
+export async function* nodesFromPages<R>(
+  fetchPage: (
+    cursor: string | undefined,
+    ctx: { page: number; signal?: AbortSignal },
+  ) => Promise<ProviderPage<R>>,
+  toNodes: (raw: R, signal?: AbortSignal) => Node | undefined | Promise<Node | undefined>,
+  opts: NodesFromPagesOptions,
+): AsyncGenerator<Node, void, undefined> {
+  for await (const page of paginateProvider(fetchPage, {
+    provider: opts.provider,
+    maxPages: opts.maxPages,
+    signal: opts.signal,
+    onPage: opts.onPage,
+  })) {
+    for (const raw of page) {
+      const node = await toNodes(raw, opts.signal);
+      if (node) yield node;
+    }
+  }
+}
+
+/** Narrow an unknown JSON value to an object, or throw `E_MALFORMED_RESPONSE`. */
+export function asObject(value: unknown, provider: string, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: ${what} is not an object`, { provider });
+  return value as Record<string, unknown>;
+}
+
+/** Narrow an unknown JSON value to an array, or throw `E_MALFORMED_RESPONSE`. */
+export function asArray(value: unknown, provider: string, what: string): unknown[] {
+  if (!Array.isArray(value))
+    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: ${what} is not an array`, { provider });
+  return value;
+}
+
+/** A string field, or `undefined`. Numbers are stringified (ids). */
+export function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}

@@ -1,0 +1,300 @@
+/**
+ * DigitalOcean (API v2) adapter: droplets as nodes. Bearer token, `page`/`per_page` pagination
+ * following `links.pages.next`, string tags (`key:value` / bare `tag`), droplet actions.
+ */
+import { FleetwatchError } from '../errors.js';
+import {
+  type AdapterBase,
+  asArray,
+  asObject,
+  baseUrlOption,
+  type CloudProviderOptions,
+  checkCommonOptions,
+  credential,
+  formatStringTags,
+  keysArg,
+  lookupState,
+  makeNode,
+  nodeIdArg,
+  nodesFromPages,
+  parseDate,
+  parseStringTags,
+  pickExtra,
+  str,
+  tagsArg,
+} from './adapter.js';
+import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
+import type { CreateNodeInput, Node, NodeState, Provider } from './types.js';
+
+/** DigitalOcean droplet status → NodeState. */
+export const DIGITALOCEAN_STATES = {
+  new: 'pending',
+  active: 'running',
+  off: 'stopped',
+  archive: 'terminated',
+} satisfies Record<string, NodeState>;
+
+const EXTRA_KEYS = ['memory', 'vcpus', 'disk', 'locked', 'features', 'vpc_uuid', 'size_slug'] as const;
+/** Provider-only fields `createNode` passes through from `input.extra`. */
+const CREATE_EXTRA_KEYS = ['ssh_keys', 'backups', 'ipv6', 'monitoring', 'user_data', 'vpc_uuid', 'volumes'];
+const TAG_NAME = /^[A-Za-z0-9_:.-]{1,255}$/;
+
+/** Options of {@link digitalocean}. */
+export interface DigitalOceanOptions extends CloudProviderOptions {
+  /** API token. @default process.env.DIGITALOCEAN_TOKEN */
+  token?: string;
+  /** @default 'https://api.digitalocean.com/v2/' */
+  baseUrl?: string;
+  /** Droplets per page (1–200). @default 200 */
+  perPage?: number;
+}
+
+/**
+ * A DigitalOcean provider.
+ *
+ * @example
+ * ```ts
+ * const doProd = digitalocean({ id: 'do-prod' }); // token from DIGITALOCEAN_TOKEN
+ * for await (const node of doProd.listNodes()) console.log(node.name, node.state);
+ * ```
+ */
+export function digitalocean(options: DigitalOceanOptions): Provider {
+  const base = checkCommonOptions(options, 'digitalocean', ['token', 'baseUrl', 'perPage']);
+  const token = credential(options.token, 'options.token', 'DIGITALOCEAN_TOKEN');
+  const perPage = options.perPage ?? 200;
+  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200)
+    throw new FleetwatchError('E_VALIDATION', 'options.perPage: expected an integer from 1 to 200', {
+      path: 'options.perPage',
+    });
+  const http = createProviderHttpClient({
+    provider: base.id,
+    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.digitalocean.com/v2/'),
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    authorize: ({ headers }) => {
+      headers.authorization = `Bearer ${token}`;
+    },
+    secrets: () => [token],
+  });
+  return new DigitalOceanProvider(base, http, perPage);
+}
+
+interface DropletEnvelope {
+  droplet?: unknown;
+}
+
+class DigitalOceanProvider implements Provider {
+  readonly id: string;
+  readonly kind = 'digitalocean' as const;
+  readonly #base: AdapterBase;
+  readonly #http: ProviderHttpClient;
+  readonly #perPage: number;
+
+  constructor(base: AdapterBase, http: ProviderHttpClient, perPage: number) {
+    this.id = base.id;
+    this.#base = base;
+    this.#http = http;
+    this.#perPage = perPage;
+  }
+
+  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
+    return nodesFromPages(
+      async (cursor, { signal }) => {
+        const body = asObject(
+          await this.#http.json(
+            cursor
+              ? { url: cursor, signal }
+              : { url: 'droplets', searchParams: { page: 1, per_page: this.#perPage }, signal },
+          ),
+          this.id,
+          'droplet list',
+        );
+        const links = body.links as { pages?: { next?: unknown } } | undefined;
+        const next = str(links?.pages?.next);
+        return {
+          items: asArray(body.droplets, this.id, 'droplets'),
+          next: next ? this.#http.resolveLink(next) : undefined,
+        };
+      },
+      (raw) => this.#toNode(raw),
+      { ...opts, provider: this.id },
+    );
+  }
+
+  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
+    const body = await undefinedIfNotFound(this.#getDroplet(id, opts.signal));
+    return body === undefined ? undefined : this.#toNode(body);
+  }
+
+  async setTags(
+    nodeId: string,
+    tags: Record<string, string>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const wanted = formatStringTags(tagsArg(tags));
+    for (const t of wanted) if (!TAG_NAME.test(t)) throw invalidTag(t);
+    const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
+    await this.#applyTags(
+      nodeId,
+      wanted.filter((t) => !current.includes(t)),
+      current.filter((t) => !wanted.includes(t)),
+      opts.signal,
+    );
+  }
+
+  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const drop = new Set(keysArg(keys));
+    const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
+    const remove = current.filter((t) => drop.has(Object.keys(parseStringTags([t]))[0] ?? t));
+    await this.#applyTags(nodeId, [], remove, opts.signal);
+  }
+
+  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'reboot', opts.signal);
+  }
+
+  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'power_on', opts.signal);
+  }
+
+  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'power_off', opts.signal);
+  }
+
+  async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
+    const name = nodeIdArg(input?.name, 'input.name');
+    const tags = input.tags ? formatStringTags(tagsArg(input.tags, 'input.tags'), 'input.tags') : [];
+    for (const t of tags) if (!TAG_NAME.test(t)) throw invalidTag(t);
+    const extra = input.extra ?? {};
+    for (const k of Object.keys(extra))
+      if (!CREATE_EXTRA_KEYS.includes(k))
+        throw new FleetwatchError('E_VALIDATION', `input.extra.${k}: not a DigitalOcean create field`, {
+          path: `input.extra.${k}`,
+          expected: CREATE_EXTRA_KEYS.join(', '),
+        });
+    const body = asObject(
+      await this.#http.json<DropletEnvelope>({
+        method: 'POST',
+        url: 'droplets',
+        json: {
+          ...extra,
+          name,
+          size: nodeIdArg(input.size, 'input.size'),
+          image: nodeIdArg(input.image, 'input.image'),
+          region: input.region,
+          tags,
+        },
+        signal: opts.signal,
+      }),
+      this.id,
+      'create response',
+    );
+    return this.#toNode(body.droplet);
+  }
+
+  async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#http.request({
+      method: 'DELETE',
+      url: `droplets/${encodeURIComponent(nodeIdArg(id))}`,
+      signal: opts.signal,
+    });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, kind: this.kind };
+  }
+
+  async #getDroplet(id: string, signal?: AbortSignal): Promise<unknown> {
+    const body = asObject(
+      await this.#http.json<DropletEnvelope>({
+        url: `droplets/${encodeURIComponent(nodeIdArg(id))}`,
+        signal,
+      }),
+      this.id,
+      'droplet response',
+    );
+    return body.droplet;
+  }
+
+  #rawTags(droplet: unknown): string[] {
+    const tags = asObject(droplet, this.id, 'droplet').tags;
+    return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+  }
+
+  async #applyTags(nodeId: string, add: string[], remove: string[], signal?: AbortSignal): Promise<void> {
+    const resources = [{ resource_id: nodeId, resource_type: 'droplet' }];
+    for (const tag of add) {
+      // Creating an existing tag is harmless; DigitalOcean answers with the tag.
+      await this.#http.request({
+        method: 'POST',
+        url: 'tags',
+        json: { name: tag },
+        signal,
+        idempotent: true,
+      });
+      await this.#http.request({
+        method: 'POST',
+        url: `tags/${encodeURIComponent(tag)}/resources`,
+        json: { resources },
+        signal,
+        idempotent: true,
+      });
+    }
+    for (const tag of remove) {
+      await this.#http.request({
+        method: 'DELETE',
+        url: `tags/${encodeURIComponent(tag)}/resources`,
+        json: { resources },
+        signal,
+      });
+    }
+  }
+
+  async #action(id: string, type: string, signal?: AbortSignal): Promise<void> {
+    await this.#http.request({
+      method: 'POST',
+      url: `droplets/${encodeURIComponent(nodeIdArg(id))}/actions`,
+      json: { type },
+      signal,
+    });
+  }
+
+  #toNode(value: unknown): Node {
+    const raw = asObject(value, this.id, 'droplet');
+    const status = str(raw.status) ?? '';
+    const networks = (raw.networks ?? {}) as { v4?: unknown; v6?: unknown };
+    const addresses = [
+      ...(Array.isArray(networks.v4) ? networks.v4 : []),
+      ...(Array.isArray(networks.v6) ? networks.v6 : []),
+    ] as Array<{ ip_address?: unknown; type?: unknown }>;
+    const ips = (type: string) =>
+      addresses
+        .filter((a) => a?.type === type && typeof a.ip_address === 'string')
+        .map((a) => a.ip_address as string);
+    const image = (raw.image ?? {}) as { slug?: unknown; id?: unknown };
+    const region = (raw.region ?? {}) as { slug?: unknown };
+    return makeNode(this.#base, {
+      id: str(raw.id) ?? '',
+      name: str(raw.name) ?? '',
+      state: lookupState(DIGITALOCEAN_STATES, status),
+      rawState: status,
+      region: str(region.slug),
+      publicIps: ips('public'),
+      privateIps: ips('private'),
+      size: str(raw.size_slug) ?? str((raw.size as { slug?: unknown } | undefined)?.slug),
+      image: str(image.slug) ?? str(image.id),
+      createdAt: parseDate(raw.created_at),
+      tags: parseStringTags(raw.tags),
+      extra: pickExtra(raw, EXTRA_KEYS),
+    });
+  }
+}
+
+function invalidTag(tag: string): FleetwatchError {
+  return new FleetwatchError(
+    'E_VALIDATION',
+    `tags: "${tag}" is not a valid DigitalOcean tag (letters, digits, _ : . -, up to 255)`,
+    { path: 'tags', expected: 'letters, digits, _ : . -' },
+  );
+}
