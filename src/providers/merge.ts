@@ -1,0 +1,61 @@
+/**
+ * Merge several async sources (one per region) into one stream, running at most `concurrency` of
+ * them at once and yielding items as they arrive. The first failure stops the others and is thrown:
+ * a listing never ends early without saying so.
+ */
+
+const noop = (): void => {};
+
+/**
+ * Yield every item of every source, with up to `concurrency` sources running at once. Order is
+ * arrival order. When the consumer stops early or a source fails, the running sources are closed.
+ *
+ * @example
+ * ```ts
+ * for await (const node of mergeConcurrently(regions.map((r) => () => listRegion(r)), 4)) use(node);
+ * ```
+ */
+export async function* mergeConcurrently<T>(
+  sources: ReadonlyArray<() => AsyncIterable<T>>,
+  concurrency: number,
+): AsyncGenerator<T, void, undefined> {
+  type Step = { index: number; result: IteratorResult<T> };
+  const iterators = new Map<number, AsyncIterator<T>>();
+  const pending = new Map<number, Promise<Step>>();
+  let started = 0;
+
+  const pull = (index: number): void => {
+    const it = iterators.get(index) as AsyncIterator<T>;
+    const step = it.next().then((result) => ({ index, result }));
+    step.catch(noop);
+    pending.set(index, step);
+  };
+  const startNext = (): void => {
+    if (started >= sources.length) return;
+    const index = started++;
+    iterators.set(index, (sources[index] as () => AsyncIterable<T>)()[Symbol.asyncIterator]());
+    pull(index);
+  };
+
+  try {
+    while (pending.size < Math.max(1, concurrency) && started < sources.length) startNext();
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values());
+      if (result.done === true) {
+        pending.delete(index);
+        iterators.delete(index);
+        startNext();
+        continue;
+      }
+      pull(index);
+      yield result.value;
+    }
+  } finally {
+    for (const it of iterators.values()) {
+      // Close what still runs; a source busy in next() closes once that step settles.
+      void Promise.resolve()
+        .then(() => it.return?.())
+        .catch(noop);
+    }
+  }
+}
