@@ -409,6 +409,15 @@ function tagParams(tags: Record<string, string>, prefix: string, path: string): 
   return params;
 }
 
+/** What {@link ec2} returns: a {@link Provider} with every optional operation present. */
+export type Ec2Provider = Provider &
+  Required<
+    Pick<
+      Provider,
+      'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
+    >
+  >;
+
 /**
  * An EC2 provider.
  *
@@ -418,7 +427,7 @@ function tagParams(tags: Record<string, string>, prefix: string, path: string): 
  * for await (const node of aws.listNodes()) console.log(node.uid, node.region, node.state);
  * ```
  */
-export function ec2(options: Ec2Options): Provider {
+export function ec2(options: Ec2Options): Ec2Provider {
   const config = normalizeEc2Options(options);
   const httpOptions = normalizeProviderHttpOptions(options.http);
   const { id: provider, credentials, clock } = config;

@@ -107,30 +107,30 @@ describeWithService('ec2 provider against moto', await motoReason(), () => {
 
   it('stopNode() / startNode() / rebootNode() - change the state', async () => {
     const id = (created[3] as Node).id;
-    await aws.stopNode?.(id);
+    await aws.stopNode(id);
     const stopped = await aws.getNode(id);
     expect(['stopping', 'stopped']).toContain(stopped?.rawState);
     expect(stopped?.state).toBe(stopped?.rawState === 'stopping' ? 'stopping' : 'stopped');
-    await aws.startNode?.(id);
+    await aws.startNode(id);
     const started = await aws.getNode(id);
     expect(['pending', 'running']).toContain(started?.rawState);
-    await aws.rebootNode?.(id);
+    await aws.rebootNode(id);
     expect((await aws.getNode(id))?.state).toMatch(/^(pending|running)$/);
   });
 
   it('setTags() / removeTags() - retag an instance, non-ASCII values included', async () => {
     const id = (created[4] as Node).id;
-    await aws.setTags?.(id, { role: 'cache', city: 'Zürich — 東京' });
+    await aws.setTags(id, { role: 'cache', city: 'Zürich — 東京' });
     let node = await aws.getNode(id);
     expect(node?.tags).toEqual({ Name: 'web-4', role: 'cache', index: '4', city: 'Zürich — 東京' });
-    await aws.removeTags?.(id, ['index', 'city']);
+    await aws.removeTags(id, ['index', 'city']);
     node = await aws.getNode(id);
     expect(node?.tags).toEqual({ Name: 'web-4', role: 'cache' });
   });
 
   it('destroyNode() - terminates the instance', async () => {
     const id = (created[11] as Node).id;
-    await aws.destroyNode?.(id);
+    await aws.destroyNode(id);
     const node = await aws.getNode(id);
     expect(['shutting-down', 'terminated']).toContain(node?.rawState);
     expect(['stopping', 'terminated']).toContain(node?.state);
@@ -141,14 +141,14 @@ describeWithService('ec2 provider against moto', await motoReason(), () => {
   });
 
   it('stopNode() - E_NOT_FOUND for an id that does not exist', async () => {
-    const err = await aws.stopNode?.('i-0123456789abcdef0').catch((e: unknown) => e);
+    const err = await aws.stopNode('i-0123456789abcdef0').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FleetwatchError);
     expect((err as FleetwatchError).code).toBe('E_NOT_FOUND');
     expect((err as FleetwatchError).providerCode).toBe('InvalidInstanceID.NotFound');
   });
 
   it('listNodes() - several regions at once, each node carrying its region', async () => {
-    const other = await ec2({ id: 'aws-moto', region: OTHER, credentials, endpoint: MOTO_URL }).createNode?.({
+    const other = await ec2({ id: 'aws-moto', region: OTHER, credentials, endpoint: MOTO_URL }).createNode({
       name: 'tokyo-1',
       size: 't3.nano',
       image: 'ami-87654321',
@@ -165,7 +165,7 @@ describeWithService('ec2 provider against moto', await motoReason(), () => {
     expect(nodes.filter((n) => n.region === OTHER).map((n) => n.id)).toEqual([other?.id]);
     expect(nodes.filter((n) => n.region === REGION)).toHaveLength(12);
     // An action on a node of the second region is sent there.
-    await multi.setTags?.(other?.id as string, { team: 'apac' });
+    await multi.setTags(other?.id as string, { team: 'apac' });
     expect((await multi.getNode(other?.id as string))?.tags.team).toBe('apac');
     // 'all' discovers the regions with DescribeRegions and finds both.
     const all = ec2({ id: 'aws-all', regions: 'all', credentials, endpoint: MOTO_URL, regionConcurrency: 8 });
