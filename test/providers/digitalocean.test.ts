@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FleetwatchError } from '../../src/errors.js';
 import { DIGITALOCEAN_STATES, digitalocean } from '../../src/providers/digitalocean.js';
-import type { Node } from '../../src/providers/types.js';
 import {
+  catchErr,
+  collect,
   type RecordedRequest,
   type ReplayResponse,
   type ReplayServer,
@@ -37,21 +37,6 @@ function droplet(id: number, over: Record<string, unknown> = {}) {
     vpc_uuid: 'vpc-1',
     ...over,
   };
-}
-
-async function collect(it: AsyncIterable<Node>): Promise<Node[]> {
-  const out: Node[] = [];
-  for await (const n of it) out.push(n);
-  return out;
-}
-
-async function catchErr(p: Promise<unknown>): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FleetwatchError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('digitalocean()', () => {

@@ -16,18 +16,15 @@ import {
   undefinedIfNotFound,
 } from '../../src/providers/http.js';
 import { TokenCache } from '../../src/providers/token.js';
-import { type ReplayResponse, type ReplayServer, recordingSleep, startReplayServer } from './server.js';
+import {
+  catchErr,
+  type ReplayResponse,
+  type ReplayServer,
+  recordingSleep,
+  startReplayServer,
+} from './server.js';
 
 const SECRET = 'sekr3t-token-value-xyz';
-
-async function catchErr(p: Promise<unknown>): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FleetwatchError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseRetryAfterMs()', () => {
   it('parses delta-seconds', () => {

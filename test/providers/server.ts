@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FleetwatchError } from '../../src/errors.js';
 
 /** A request the server received. */
 export interface RecordedRequest {
@@ -92,4 +93,38 @@ export function recordingSleep(): { sleep: (ms: number) => Promise<void>; waits:
       waits.push(ms);
     },
   };
+}
+
+/** Drain an async iterable into an array. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** The rejection of `p` (fails the test if it resolves). */
+export async function catchErr(p: Promise<unknown>): Promise<FleetwatchError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as FleetwatchError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Set environment variables for the duration of `fn` (undefined deletes), restoring them after. */
+export function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, val] of Object.entries(v)) {
+      if (val === undefined) delete process.env[k];
+      else process.env[k] = val;
+    }
+  };
+  apply(vars);
+  try {
+    return fn();
+  } finally {
+    apply(saved);
+  }
 }

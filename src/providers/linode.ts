@@ -1,0 +1,284 @@
+/**
+ * Linode (API v4) adapter: Linode instances as nodes. Bearer token, `page`/`page_size` pagination
+ * until `pages`, string tags (`key:value` / bare `tag`), boot/reboot/shutdown.
+ */
+import { isIPv4 } from 'node:net';
+import { FleetwatchError } from '../errors.js';
+import {
+  type AdapterBase,
+  asArray,
+  asObject,
+  baseUrlOption,
+  type CloudProviderOptions,
+  checkCommonOptions,
+  credential,
+  formatStringTags,
+  keysArg,
+  lookupState,
+  makeNode,
+  nodeIdArg,
+  nodesFromPages,
+  parseDate,
+  parseStringTags,
+  pickExtra,
+  str,
+  tagsArg,
+} from './adapter.js';
+import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
+import type { CreateNodeInput, Node, NodeState, Provider } from './types.js';
+
+/** Linode instance status → NodeState. */
+export const LINODE_STATES = {
+  running: 'running',
+  offline: 'stopped',
+  stopped: 'stopped',
+  booting: 'starting',
+  provisioning: 'pending',
+  rebooting: 'rebooting',
+  shutting_down: 'stopping',
+  deleting: 'stopping',
+  migrating: 'pending',
+  rebuilding: 'pending',
+  cloning: 'pending',
+  restoring: 'pending',
+  resizing: 'pending',
+  billing_suspension: 'suspended',
+} satisfies Record<string, NodeState>;
+
+const EXTRA_KEYS = [
+  'group',
+  'hypervisor',
+  'specs',
+  'watchdog_enabled',
+  'updated',
+  'host_uuid',
+  'lke_cluster_id',
+];
+/** Provider-only fields `createNode` passes through from `input.extra` (root_pass is sent, never logged). */
+const CREATE_EXTRA_KEYS = [
+  'root_pass',
+  'authorized_keys',
+  'authorized_users',
+  'private_ip',
+  'backups_enabled',
+  'booted',
+  'stackscript_id',
+  'stackscript_data',
+];
+
+/** Options of {@link linode}. */
+export interface LinodeOptions extends CloudProviderOptions {
+  /** Personal access token. @default process.env.LINODE_TOKEN */
+  token?: string;
+  /** @default 'https://api.linode.com/v4/' */
+  baseUrl?: string;
+  /** Instances per page (25–500). @default 500 */
+  pageSize?: number;
+}
+
+/**
+ * A Linode provider.
+ *
+ * @example
+ * ```ts
+ * const lin = linode({ id: 'linode' }); // token from LINODE_TOKEN
+ * for await (const node of lin.listNodes()) console.log(node.name);
+ * ```
+ */
+export function linode(options: LinodeOptions): Provider {
+  const base = checkCommonOptions(options, 'linode', ['token', 'baseUrl', 'pageSize']);
+  const token = credential(options.token, 'options.token', 'LINODE_TOKEN');
+  const pageSize = options.pageSize ?? 500;
+  if (!Number.isInteger(pageSize) || pageSize < 25 || pageSize > 500)
+    throw new FleetwatchError('E_VALIDATION', 'options.pageSize: expected an integer from 25 to 500', {
+      path: 'options.pageSize',
+    });
+  const http = createProviderHttpClient({
+    provider: base.id,
+    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.linode.com/v4/'),
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    authorize: ({ headers }) => {
+      headers.authorization = `Bearer ${token}`;
+    },
+    secrets: () => [token],
+  });
+  return new LinodeProvider(base, http, pageSize);
+}
+
+class LinodeProvider implements Provider {
+  readonly id: string;
+  readonly kind = 'linode' as const;
+  readonly #base: AdapterBase;
+  readonly #http: ProviderHttpClient;
+  readonly #pageSize: number;
+
+  constructor(base: AdapterBase, http: ProviderHttpClient, pageSize: number) {
+    this.id = base.id;
+    this.#base = base;
+    this.#http = http;
+    this.#pageSize = pageSize;
+  }
+
+  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
+    return nodesFromPages(
+      async (cursor, { signal }) => {
+        const page = cursor === undefined ? 1 : Number(cursor);
+        const body = asObject(
+          await this.#http.json({
+            url: 'linode/instances',
+            searchParams: { page, page_size: this.#pageSize },
+            signal,
+          }),
+          this.id,
+          'instance list',
+        );
+        if (body.page !== undefined && body.page !== page)
+          throw new FleetwatchError(
+            'E_PROVIDER',
+            `${this.id}: asked for page ${page}, got page ${String(body.page)}`,
+            {
+              provider: this.id,
+              providerCode: 'PAGE_MISMATCH',
+            },
+          );
+        const pages = typeof body.pages === 'number' ? body.pages : 1;
+        return {
+          items: asArray(body.data, this.id, 'data'),
+          next: page < pages ? String(page + 1) : undefined,
+        };
+      },
+      (raw) => this.#toNode(raw),
+      { ...opts, provider: this.id },
+    );
+  }
+
+  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
+    const raw = await undefinedIfNotFound(
+      this.#http.json({ url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`, signal: opts.signal }),
+    );
+    return raw === undefined ? undefined : this.#toNode(raw);
+  }
+
+  async setTags(
+    nodeId: string,
+    tags: Record<string, string>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#putTags(nodeIdArg(nodeId, 'nodeId'), formatStringTags(tagsArg(tags)), opts.signal);
+  }
+
+  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const drop = new Set(keysArg(keys));
+    const node = await this.getNode(nodeIdArg(nodeId, 'nodeId'), opts);
+    if (!node)
+      throw new FleetwatchError('E_NOT_FOUND', `${this.id}: node ${nodeId} not found`, { provider: this.id });
+    const kept = Object.fromEntries(Object.entries(node.tags).filter(([k]) => !drop.has(k)));
+    await this.#putTags(nodeId, formatStringTags(kept), opts.signal);
+  }
+
+  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'reboot', opts.signal);
+  }
+
+  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'boot', opts.signal);
+  }
+
+  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'shutdown', opts.signal);
+  }
+
+  async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
+    const extra = input?.extra ?? {};
+    for (const k of Object.keys(extra))
+      if (!CREATE_EXTRA_KEYS.includes(k))
+        throw new FleetwatchError('E_VALIDATION', `input.extra.${k}: not a Linode create field`, {
+          path: `input.extra.${k}`,
+          expected: CREATE_EXTRA_KEYS.join(', '),
+        });
+    const raw = await this.#http.json({
+      method: 'POST',
+      url: 'linode/instances',
+      json: {
+        ...extra,
+        label: nodeIdArg(input.name, 'input.name'),
+        type: nodeIdArg(input.size, 'input.size'),
+        image: nodeIdArg(input.image, 'input.image'),
+        region: input.region,
+        tags: input.tags ? formatStringTags(tagsArg(input.tags, 'input.tags'), 'input.tags') : [],
+      },
+      signal: opts.signal,
+    });
+    return this.#toNode(raw);
+  }
+
+  async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#http.request({
+      method: 'DELETE',
+      url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`,
+      signal: opts.signal,
+    });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, kind: this.kind };
+  }
+
+  async #putTags(nodeId: string, tags: string[], signal?: AbortSignal): Promise<void> {
+    await this.#http.request({
+      method: 'PUT',
+      url: `linode/instances/${encodeURIComponent(nodeId)}`,
+      json: { tags },
+      signal,
+    });
+  }
+
+  async #action(id: string, action: string, signal?: AbortSignal): Promise<void> {
+    await this.#http.request({
+      method: 'POST',
+      url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}/${action}`,
+      json: {},
+      signal,
+    });
+  }
+
+  #toNode(value: unknown): Node {
+    const raw = asObject(value, this.id, 'instance');
+    const status = str(raw.status) ?? '';
+    const v4 = Array.isArray(raw.ipv4) ? raw.ipv4.filter((ip): ip is string => typeof ip === 'string') : [];
+    const v6 = typeof raw.ipv6 === 'string' && raw.ipv6 !== '' ? [raw.ipv6.replace(/\/\d+$/, '')] : [];
+    return makeNode(this.#base, {
+      id: str(raw.id) ?? '',
+      name: str(raw.label) ?? '',
+      state: lookupState(LINODE_STATES, status),
+      rawState: status,
+      region: str(raw.region),
+      publicIps: [...v4.filter((ip) => !isPrivateIPv4(ip)), ...v6],
+      privateIps: v4.filter(isPrivateIPv4),
+      size: str(raw.type),
+      image: str(raw.image),
+      // Linode timestamps are UTC without a zone suffix.
+      createdAt: parseDate(
+        typeof raw.created === 'string' && !/[zZ]|[+-]\d\d:?\d\d$/.test(raw.created)
+          ? `${raw.created}Z`
+          : raw.created,
+      ),
+      tags: parseStringTags(raw.tags),
+      extra: pickExtra(raw, EXTRA_KEYS),
+    });
+  }
+}
+
+/** RFC 1918 / RFC 6598 addresses (Linode lists private IPv4s beside public ones). */
+function isPrivateIPv4(ip: string): boolean {
+  if (!isIPv4(ip)) return false;
+  const [a, b] = ip.split('.').map(Number) as [number, number];
+  return (
+    a === 10 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 100 && b >= 64 && b <= 127)
+  );
+}
