@@ -1,0 +1,178 @@
+/**
+ * Where an {@link Inventory} keeps its nodes and local tags between restarts: the
+ * {@link InventoryStore} interface and {@link MemoryInventoryStore}, the reference implementation and
+ * the default. `CassandraInventoryStore` (`@fleetwatch/sdk/cassandra`) implements the same contract.
+ */
+import type { AbortOptions } from '../core.js';
+import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import type { Node } from '../providers/types.js';
+
+/** One node as stored: the provider's node plus the inventory's staleness. */
+export interface StoredNode {
+  node: Node;
+  stale: boolean;
+  staleSince?: number;
+  staleReason?: string;
+}
+
+/** Everything stored for one tenant. */
+export interface InventorySnapshot {
+  nodes: StoredNode[];
+  /** Local tags by node uid (also for uids whose node is not stored). */
+  localTags: Map<string, Record<string, string>>;
+}
+
+/**
+ * Persistence for an inventory. All methods take a tenant, so one store serves many inventories.
+ *
+ * Lifecycle: `close()` is idempotent; any call after it rejects with `E_STORE_UNAVAILABLE`.
+ * Tag index: `findByTag` answers from the merged view (provider tags, local tags overriding), which
+ * the store keeps up to date on `putNodes`, `removeNodes`, `setLocalTags` and `removeLocalTags`.
+ */
+export interface InventoryStore {
+  /** Everything stored for the tenant. */
+  load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot>;
+  /** Insert or replace nodes (by `node.uid`). */
+  putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void>;
+  /** Delete nodes and their local tags. Unknown uids are ignored. */
+  removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void>;
+  /** Merge `tags` into the uid's local tags; returns the local tags after the change. */
+  setLocalTags(
+    tenant: string,
+    uid: string,
+    tags: Readonly<Record<string, string>>,
+    opts?: AbortOptions,
+  ): Promise<Record<string, string>>;
+  /** Remove local tags by key; returns the local tags after the change. */
+  removeLocalTags(
+    tenant: string,
+    uid: string,
+    keys: readonly string[],
+    opts?: AbortOptions,
+  ): Promise<Record<string, string>>;
+  /** Uids of stored nodes whose merged tags have `key` (and, if given, exactly `value`), sorted. */
+  findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]>;
+  /** Release resources. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Check a tenant name: 1–64 characters of `[A-Za-z0-9_.-]`. */
+export function validateTenant(tenant: unknown, path = 'tenant'): string {
+  if (typeof tenant !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant))
+    throw validationError(path, '1-64 characters of [A-Za-z0-9_.-]', tenant);
+  return tenant;
+}
+
+/** Check a tag record: non-empty string keys (≤ 256 chars) and string values (≤ 4096 chars). */
+export function validateTags(tags: unknown, path = 'tags'): Record<string, string> {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
+    throw validationError(path, 'an object of string tags', tags);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.length === 0 || k.length > 256) throw validationError(`${path}`, 'keys of 1-256 characters', k);
+    if (typeof v !== 'string' || v.length > 4096)
+      throw validationError(`${path}.${k}`, 'a string of at most 4096 characters', v);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Provider tags with local tags overriding: the view `tag:` queries and `findByTag` use. */
+export function mergeTags(
+  provider: Readonly<Record<string, string>>,
+  local: Readonly<Record<string, string>>,
+): Record<string, string> {
+  let localCount = 0;
+  for (const _ in local) localCount++;
+  return localCount === 0 ? { ...provider } : { ...provider, ...local };
+}
+
+interface TenantData {
+  nodes: Map<string, StoredNode>;
+  localTags: Map<string, Record<string, string>>;
+}
+
+const cloneNode = (s: StoredNode): StoredNode => structuredClone(s);
+
+/**
+ * The in-memory {@link InventoryStore}: the default for an {@link Inventory} without a store, and the
+ * reference the conformance suite is written against. Data lives only as long as the object.
+ */
+export class MemoryInventoryStore implements InventoryStore {
+  readonly #tenants = new Map<string, TenantData>();
+  #closed = false;
+
+  #data(tenant: string, signal?: AbortSignal): TenantData {
+    validateTenant(tenant);
+    if (this.#closed) throw new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store is closed');
+    throwIfAborted(signal);
+    let data = this.#tenants.get(tenant);
+    if (data === undefined) {
+      data = { nodes: new Map(), localTags: new Map() };
+      this.#tenants.set(tenant, data);
+    }
+    return data;
+  }
+
+  async load(tenant: string, opts: AbortOptions = {}): Promise<InventorySnapshot> {
+    const data = this.#data(tenant, opts.signal);
+    return {
+      nodes: [...data.nodes.values()].map(cloneNode),
+      localTags: new Map([...data.localTags].map(([uid, tags]) => [uid, { ...tags }])),
+    };
+  }
+
+  async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
+    const data = this.#data(tenant, opts.signal);
+    for (const s of nodes) data.nodes.set(s.node.uid, cloneNode(s));
+  }
+
+  async removeNodes(tenant: string, uids: readonly string[], opts: AbortOptions = {}): Promise<void> {
+    const data = this.#data(tenant, opts.signal);
+    for (const uid of uids) {
+      data.nodes.delete(uid);
+      data.localTags.delete(uid);
+    }
+  }
+
+  async setLocalTags(
+    tenant: string,
+    uid: string,
+    tags: Readonly<Record<string, string>>,
+    opts: AbortOptions = {},
+  ): Promise<Record<string, string>> {
+    const data = this.#data(tenant, opts.signal);
+    const valid = validateTags(tags);
+    const next = { ...data.localTags.get(uid), ...valid };
+    data.localTags.set(uid, next);
+    return { ...next };
+  }
+
+  async removeLocalTags(
+    tenant: string,
+    uid: string,
+    keys: readonly string[],
+    opts: AbortOptions = {},
+  ): Promise<Record<string, string>> {
+    const data = this.#data(tenant, opts.signal);
+    const next = { ...data.localTags.get(uid) };
+    for (const k of keys) delete next[k];
+    if (Object.keys(next).length === 0) data.localTags.delete(uid);
+    else data.localTags.set(uid, next);
+    return { ...next };
+  }
+
+  async findByTag(tenant: string, key: string, value?: string, opts: AbortOptions = {}): Promise<string[]> {
+    const data = this.#data(tenant, opts.signal);
+    const out: string[] = [];
+    for (const [uid, s] of data.nodes) {
+      const merged = mergeTags(s.node.tags, data.localTags.get(uid) ?? {});
+      if (Object.hasOwn(merged, key) && (value === undefined || merged[key] === value)) out.push(uid);
+    }
+    return out.sort();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The InventoryStore contract. Every implementation runs it:
+ * `inventoryStoreConformance('memory', async () => ({ store: new MemoryInventoryStore() }))`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetwatchError } from '../../src/errors.js';
+import type { InventoryStore, StoredNode } from '../../src/inventory/store.js';
+import type { Node } from '../../src/providers/types.js';
+
+/** What a factory returns: the store and how to clean up after the suite. */
+export interface StoreUnderTest {
+  store: InventoryStore;
+  cleanup?: () => Promise<void>;
+}
+
+function node(provider: string, id: string, over: Partial<Node> = {}): Node {
+  return {
+    uid: `${provider}:${id}`,
+    id,
+    name: `node ${id}`,
+    provider,
+    kind: 'static',
+    state: 'running',
+    rawState: 'active',
+    region: 'r1',
+    publicIps: ['1.2.3.4'],
+    privateIps: ['10.0.0.1', 'fe80::1'],
+    size: 's',
+    image: 'img',
+    createdAt: new Date('2026-01-02T03:04:05.678Z'),
+    tags: { role: 'web', 'ünï cödé': 'värde with spaces' },
+    extra: { vpc: 'vpc-1', n: 3, nested: { ok: true } },
+    ...over,
+  };
+}
+
+const stored = (n: Node, over: Partial<StoredNode> = {}): StoredNode => ({ node: n, stale: false, ...over });
+const byUid = (a: StoredNode, b: StoredNode) => a.node.uid.localeCompare(b.node.uid);
+
+/** Run the conformance suite against stores from `factory` (called once per suite). */
+export function inventoryStoreConformance(name: string, factory: () => Promise<StoreUnderTest>): void {
+  describe(`InventoryStore conformance: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: InventoryStore;
+    let n = 0;
+    const tenant = () => `t${++n}`;
+
+    beforeAll(async () => {
+      sut = await factory();
+      store = sut.store;
+    });
+    afterAll(async () => {
+      await store?.close();
+      await sut?.cleanup?.();
+    });
+
+    it('load() of an unknown tenant is empty', async () => {
+      const snap = await store.load(tenant());
+      expect(snap.nodes).toEqual([]);
+      expect(snap.localTags.size).toBe(0);
+    });
+
+    it('putNodes() then load() round-trips every node field and staleness', async () => {
+      const t = tenant();
+      const a = node('p1', 'a');
+      const b = node('p2', 'b', { region: undefined, zone: 'z', createdAt: undefined, tags: {} });
+      await store.putNodes(t, [
+        stored(a),
+        stored(b, { stale: true, staleSince: 1_700_000_000_000, staleReason: 'E_TIMEOUT: slow' }),
+      ]);
+      const snap = await store.load(t);
+      const expectedB: Node = { ...b };
+      delete expectedB.region;
+      delete expectedB.createdAt;
+      expect(snap.nodes.sort(byUid)).toEqual([
+        { node: a, stale: false },
+        { node: expectedB, stale: true, staleSince: 1_700_000_000_000, staleReason: 'E_TIMEOUT: slow' },
+      ]);
+      expect(snap.nodes[0]!.node.createdAt).toBeInstanceOf(Date);
+    });
+
+    it('putNodes() replaces a node by uid and tenants are isolated', async () => {
+      const t1 = tenant();
+      const t2 = tenant();
+      await store.putNodes(t1, [stored(node('p', 'x'))]);
+      await store.putNodes(t1, [stored(node('p', 'x', { state: 'stopped', tags: { role: 'db' } }))]);
+      const snap = await store.load(t1);
+      expect(snap.nodes.map((s) => [s.node.uid, s.node.state, s.node.tags])).toEqual([
+        ['p:x', 'stopped', { role: 'db' }],
+      ]);
+      expect((await store.load(t2)).nodes).toEqual([]);
+    });
+
+    it('setLocalTags() merges, removeLocalTags() removes, both return the result', async () => {
+      const t = tenant();
+      await store.putNodes(t, [stored(node('p', 'x'))]);
+      expect(await store.setLocalTags(t, 'p:x', { owner: 'ops', tier: '1' })).toEqual({
+        owner: 'ops',
+        tier: '1',
+      });
+      expect(await store.setLocalTags(t, 'p:x', { tier: '2', 'clé ü': 'v w' })).toEqual({
+        owner: 'ops',
+        tier: '2',
+        'clé ü': 'v w',
+      });
+      expect(await store.removeLocalTags(t, 'p:x', ['owner', 'missing'])).toEqual({
+        tier: '2',
+        'clé ü': 'v w',
+      });
+      const snap = await store.load(t);
+      expect(Object.fromEntries(snap.localTags)).toEqual({ 'p:x': { tier: '2', 'clé ü': 'v w' } });
+    });
+
+    it('keeps local tags of a uid that has no stored node yet', async () => {
+      const t = tenant();
+      await store.setLocalTags(t, 'p:later', { owner: 'dev' });
+      const snap = await store.load(t);
+      expect(snap.nodes).toEqual([]);
+      expect(snap.localTags.get('p:later')).toEqual({ owner: 'dev' });
+    });
+
+    it('removeNodes() deletes nodes and their local tags, ignoring unknown uids', async () => {
+      const t = tenant();
+      await store.putNodes(t, [stored(node('p', 'a')), stored(node('p', 'b'))]);
+      await store.setLocalTags(t, 'p:a', { owner: 'x' });
+      await store.removeNodes(t, ['p:a', 'p:nope']);
+      const snap = await store.load(t);
+      expect(snap.nodes.map((s) => s.node.uid)).toEqual(['p:b']);
+      expect(snap.localTags.has('p:a')).toBe(false);
+    });
+
+    it('findByTag() answers from merged tags (local overriding provider) and follows every change', async () => {
+      const t = tenant();
+      await store.putNodes(t, [
+        stored(node('p', 'a', { tags: { role: 'web' } })),
+        stored(node('p', 'b', { tags: { role: 'db' } })),
+        stored(node('q', 'c', { tags: {} })),
+      ]);
+      expect(await store.findByTag(t, 'role')).toEqual(['p:a', 'p:b']);
+      expect(await store.findByTag(t, 'role', 'web')).toEqual(['p:a']);
+      await store.setLocalTags(t, 'p:a', { role: 'db' });
+      await store.setLocalTags(t, 'q:c', { role: 'web', owner: 'ops' });
+      expect(await store.findByTag(t, 'role', 'db')).toEqual(['p:a', 'p:b']);
+      expect(await store.findByTag(t, 'role', 'web')).toEqual(['q:c']);
+      await store.removeLocalTags(t, 'p:a', ['role']);
+      expect(await store.findByTag(t, 'role', 'web')).toEqual(['p:a', 'q:c']);
+      await store.putNodes(t, [stored(node('p', 'b', { tags: { env: 'prod' } }))]);
+      expect(await store.findByTag(t, 'role')).toEqual(['p:a', 'q:c']);
+      expect(await store.findByTag(t, 'env', 'prod')).toEqual(['p:b']);
+      await store.removeNodes(t, ['q:c']);
+      expect(await store.findByTag(t, 'owner')).toEqual([]);
+      expect(await store.findByTag(t, 'role')).toEqual(['p:a']);
+    });
+
+    it('rejects an invalid tenant with E_VALIDATION naming tenant', async () => {
+      await expect(store.load('bad tenant!')).rejects.toMatchObject({ code: 'E_VALIDATION', path: 'tenant' });
+    });
+
+    it('honours an aborted signal with E_ABORTED', async () => {
+      const ac = new AbortController();
+      ac.abort();
+      await expect(store.load(tenant(), { signal: ac.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+    });
+
+    it('rejects calls after close() with E_STORE_UNAVAILABLE; close() is idempotent', async () => {
+      const other = await factory();
+      await other.store.close();
+      await other.store.close();
+      const err = await other.store.load('t').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FleetwatchError);
+      expect((err as FleetwatchError).code).toBe('E_STORE_UNAVAILABLE');
+      await other.cleanup?.();
+    });
+  });
+}
