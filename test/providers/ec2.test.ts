@@ -17,7 +17,7 @@ const OTHER = 'ap-northeast-1';
 
 async function motoReason(): Promise<string | undefined> {
   try {
-    const res = await fetch(`${MOTO_URL}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${MOTO_URL}/moto-api/`, { signal: AbortSignal.timeout(2000) });
     return res.ok ? undefined : `moto at ${MOTO_URL} answered HTTP ${res.status}`;
   } catch {
     return `moto is not running at ${MOTO_URL} (start it with scripts/moto start)`;
