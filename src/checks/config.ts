@@ -1,0 +1,87 @@
+/**
+ * Small validators for check-type config blocks: each takes the value and its path and throws
+ * `E_VALIDATION` naming the field.
+ */
+import { validationError } from '../errors.js';
+
+/** The config block as a plain object (an absent block is `{}`), rejecting unknown keys. */
+export function configObject(
+  value: unknown,
+  path: string,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw validationError(path, 'an object', value);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw validationError(`${path}.${key}`, `one of ${allowed.join(', ')}`, key);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** An optional string field. */
+export function optString(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0)
+    throw validationError(path, 'a non-empty string', value);
+  return value;
+}
+
+/** An optional boolean field with a default. */
+export function optBool(value: unknown, path: string, def: boolean): boolean {
+  if (value === undefined) return def;
+  if (typeof value !== 'boolean') throw validationError(path, 'a boolean', value);
+  return value;
+}
+
+/** An optional integer field in [min, max] with a default. */
+export function optInt(value: unknown, path: string, def: number, min: number, max: number): number;
+export function optInt(
+  value: unknown,
+  path: string,
+  def: undefined,
+  min: number,
+  max: number,
+): number | undefined;
+export function optInt(value: unknown, path: string, def: number | undefined, min: number, max: number) {
+  if (value === undefined) return def;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw validationError(path, `an integer ${min}..${max}`, value);
+  return value;
+}
+
+/** An optional regular expression given as a string. */
+export function optRegex(value: unknown, path: string): RegExp | undefined {
+  const s = optString(value, path);
+  if (s === undefined) return undefined;
+  try {
+    return new RegExp(s);
+  } catch {
+    throw validationError(path, 'a valid regular expression', value);
+  }
+}
+
+/** An optional `Record<string, string>`. */
+export function optStringRecord(value: unknown, path: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw validationError(path, 'an object of strings', value);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+/** A short, secret-free message for a network error (`ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1`). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/** Milliseconds since `t0` (a `performance.now()` value), rounded to µs. */
+export function since(t0: number, now: number): number {
+  return Math.round((now - t0) * 1000) / 1000;
+}

@@ -1,0 +1,318 @@
+/**
+ * The `http` check: one request on a fresh connection (`agent: false`, no retries) with honest
+ * phase timings from socket events. Metrics, all in ms from the start of the request: `tt_dns`,
+ * `tt_connect`, `tt_tls` (https), `tt_firstbyte`, `duration`; plus `code` (a string, as in
+ * Rackspace), `bytes`, `truncated`, `redirects`, `body_match`, `body_match_<key>`, `json_match`,
+ * and for https the `cert_*` metrics of the `tls` check (`cert_end_in` in seconds).
+ */
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import { validationError } from '../errors.js';
+import {
+  configObject,
+  errorText,
+  optBool,
+  optInt,
+  optRegex,
+  optString,
+  optStringRecord,
+  since,
+} from './config.js';
+import { certMetrics } from './tls.js';
+import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** Config of an `http` check. String fields may use `{ip}`, `{name}`, `{host}`, `{tag.x}` placeholders. */
+export interface HttpCheckConfig {
+  /** URL to request. @default the target when it is a URL, else `http://{host}/` */
+  url?: string;
+  /** @default 'GET' */
+  method: string;
+  headers?: Record<string, string>;
+  /** Request body. */
+  body?: string;
+  /** Accepted status codes. @default 200–399 */
+  expectStatus?: number[];
+  /** Regex the body (first `maxBodyBytes`) must match; reported as `body_match`. */
+  bodyRegex?: RegExp;
+  /** Named regexes, reported as `body_match_<key>` (all must match). */
+  bodyMatches?: Record<string, RegExp>;
+  /** JSON-path assertions on the body: `{ '$.status': 'UP', 'checks[0].ok': true }`. */
+  json?: Record<string, MetricValue | null>;
+  /** Follow redirects (each on a fresh connection; timings accumulate). @default true */
+  followRedirects: boolean;
+  /** @default 5 */
+  maxRedirects: number;
+  /** Verify the server certificate. @default true */
+  verifyTls: boolean;
+  /** Extra trusted CA certificate(s), PEM. */
+  ca?: string;
+  /** Body bytes read at most; more sets `truncated`. @default 102400 */
+  maxBodyBytes: number;
+}
+
+/** The `http` check type. */
+export const httpCheck: CheckType<HttpCheckConfig> = {
+  type: 'http',
+  normalize(value, path) {
+    const c = configObject(value, path, [
+      'url',
+      'method',
+      'headers',
+      'body',
+      'expectStatus',
+      'bodyRegex',
+      'bodyMatches',
+      'json',
+      'followRedirects',
+      'maxRedirects',
+      'verifyTls',
+      'ca',
+      'maxBodyBytes',
+    ]);
+    const method = (optString(c.method, `${path}.method`) ?? 'GET').toUpperCase();
+    if (!METHODS.includes(method)) throw validationError(`${path}.method`, METHODS.join(', '), c.method);
+    let expectStatus: number[] | undefined;
+    if (c.expectStatus !== undefined) {
+      const list = Array.isArray(c.expectStatus) ? c.expectStatus : [c.expectStatus];
+      expectStatus = list.map((s, i) => optInt(s, `${path}.expectStatus[${i}]`, 0, 100, 599));
+    }
+    let bodyMatches: Record<string, RegExp> | undefined;
+    const bm = optStringRecord(c.bodyMatches, `${path}.bodyMatches`);
+    if (bm) {
+      bodyMatches = {};
+      for (const [k, v] of Object.entries(bm)) bodyMatches[k] = optRegex(v, `${path}.bodyMatches.${k}`)!;
+    }
+    if (c.json !== undefined && (typeof c.json !== 'object' || c.json === null || Array.isArray(c.json)))
+      throw validationError(`${path}.json`, 'an object of path → expected value', c.json);
+    const url = optString(c.url, `${path}.url`);
+    const headers = optStringRecord(c.headers, `${path}.headers`);
+    const body = optString(c.body, `${path}.body`);
+    const bodyRegex = optRegex(c.bodyRegex, `${path}.bodyRegex`);
+    const ca = optString(c.ca, `${path}.ca`);
+    return {
+      method,
+      followRedirects: optBool(c.followRedirects, `${path}.followRedirects`, true),
+      maxRedirects: optInt(c.maxRedirects, `${path}.maxRedirects`, 5, 0, 20),
+      verifyTls: optBool(c.verifyTls, `${path}.verifyTls`, true),
+      maxBodyBytes: optInt(c.maxBodyBytes, `${path}.maxBodyBytes`, 102_400, 0, 16_777_216),
+      ...(url !== undefined ? { url } : {}),
+      ...(headers !== undefined ? { headers } : {}),
+      ...(body !== undefined ? { body } : {}),
+      ...(expectStatus !== undefined ? { expectStatus } : {}),
+      ...(bodyRegex !== undefined ? { bodyRegex } : {}),
+      ...(bodyMatches !== undefined ? { bodyMatches } : {}),
+      ...(c.json !== undefined ? { json: c.json as Record<string, MetricValue | null> } : {}),
+      ...(ca !== undefined ? { ca } : {}),
+    };
+  },
+  async run(config, target, opts): Promise<CheckOutcome> {
+    let url =
+      config.url ?? target.url ?? `http://${target.host.includes(':') ? `[${target.host}]` : target.host}/`;
+    const t0 = performance.now();
+    const metrics: CheckMetrics = {};
+    let redirects = 0;
+    for (;;) {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        throw validationError('http.url', 'an absolute http(s) URL', url);
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        throw validationError('http.url', 'an http: or https: URL', parsed.protocol);
+      let hop: Hop;
+      try {
+        hop = await requestOnce(parsed, config, t0, metrics, opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        metrics.duration = since(t0, performance.now());
+        return { metrics, error: errorText(err) };
+      }
+      const status = hop.res.statusCode ?? 0;
+      const location = hop.res.headers.location;
+      if (
+        config.followRedirects &&
+        status >= 300 &&
+        status < 400 &&
+        location &&
+        redirects < config.maxRedirects
+      ) {
+        hop.res.resume();
+        hop.req.destroy();
+        redirects++;
+        url = new URL(location, parsed).toString();
+        continue;
+      }
+      metrics.code = String(status);
+      metrics.redirects = redirects;
+      let body: string;
+      try {
+        body = await readBody(hop.res, config.maxBodyBytes, metrics, opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        metrics.duration = since(t0, performance.now());
+        return { metrics, error: errorText(err) };
+      } finally {
+        hop.req.destroy();
+      }
+      metrics.duration = since(t0, performance.now());
+      return { metrics, ...assertResponse(config, status, body, metrics) };
+    }
+  },
+};
+
+interface Hop {
+  req: ClientRequest;
+  res: IncomingMessage;
+}
+
+/** One request on a fresh socket; records cumulative phase timings into `metrics`. */
+function requestOnce(
+  url: URL,
+  config: HttpCheckConfig,
+  t0: number,
+  metrics: CheckMetrics,
+  signal: AbortSignal | undefined,
+): Promise<Hop> {
+  return new Promise((resolve, reject) => {
+    const https = url.protocol === 'https:';
+    const make = https ? httpsRequest : httpRequest;
+    const req = make(url, {
+      method: config.method,
+      agent: false,
+      headers: { 'user-agent': 'fleetwatch-check', ...config.headers },
+      ...(signal ? { signal } : {}),
+      ...(https ? { rejectUnauthorized: config.verifyTls, ...(config.ca ? { ca: config.ca } : {}) } : {}),
+    });
+    req.once('socket', (socket: Socket) => {
+      socket.once('lookup', () => {
+        metrics.tt_dns = since(t0, performance.now());
+      });
+      socket.once('connect', () => {
+        metrics.tt_connect = since(t0, performance.now());
+      });
+      if (https) {
+        socket.once('secureConnect', () => {
+          metrics.tt_tls = since(t0, performance.now());
+          Object.assign(metrics, certMetrics(socket as TLSSocket, Date.now()));
+        });
+      }
+    });
+    req.once('response', (res) => {
+      metrics.tt_firstbyte = since(t0, performance.now());
+      if (metrics.tt_dns === undefined) metrics.tt_dns = 0;
+      resolve({ req, res });
+    });
+    req.once('error', (err) => reject(signal?.aborted ? signal.reason : err));
+    req.end(config.body);
+  });
+}
+
+function readBody(
+  res: IncomingMessage,
+  max: number,
+  metrics: CheckMetrics,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let kept = 0;
+    let truncated = false;
+    const finish = () => {
+      metrics.bytes = bytes;
+      metrics.truncated = truncated;
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (kept < max) {
+        const part = chunk.subarray(0, max - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (bytes > max && !truncated) {
+        truncated = true;
+        res.destroy();
+        finish();
+      }
+    });
+    res.once('end', () => {
+      if (!truncated) finish();
+    });
+    res.once('error', (err) => {
+      if (!truncated) reject(signal?.aborted ? signal.reason : err);
+    });
+    res.once('aborted', () => {
+      if (!truncated) reject(signal?.aborted ? signal.reason : new Error('response aborted'));
+    });
+  });
+}
+
+function assertResponse(
+  config: HttpCheckConfig,
+  status: number,
+  body: string,
+  metrics: CheckMetrics,
+): { error?: string } {
+  const errors: string[] = [];
+  const ok = config.expectStatus ? config.expectStatus.includes(status) : status >= 200 && status < 400;
+  if (!ok) errors.push(`status ${status}`);
+  if (config.bodyRegex) {
+    metrics.body_match = config.bodyRegex.test(body);
+    if (!metrics.body_match) errors.push(`body did not match ${config.bodyRegex.source}`);
+  }
+  for (const [key, re] of Object.entries(config.bodyMatches ?? {})) {
+    const m = re.test(body);
+    metrics[`body_match_${key}`] = m;
+    if (!m) errors.push(`body did not match ${key}`);
+  }
+  if (config.json) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      doc = undefined;
+    }
+    let all = doc !== undefined;
+    if (!all) errors.push('body is not JSON');
+    else {
+      for (const [path, want] of Object.entries(config.json)) {
+        const got = jsonPath(doc, path);
+        if (!jsonEqual(got, want)) {
+          all = false;
+          errors.push(`${path} is ${JSON.stringify(got) ?? 'missing'}, expected ${JSON.stringify(want)}`);
+        }
+      }
+    }
+    metrics.json_match = all;
+  }
+  return errors.length > 0 ? { error: errors.join('; ') } : {};
+}
+
+/** Resolve a simple JSON path (`$.a.b[0].c`, `a.b.0`) in a parsed document. */
+export function jsonPath(doc: unknown, path: string): unknown {
+  const parts = path
+    .replace(/^\$\.?/, '')
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((p) => p !== '');
+  let cur: unknown = doc;
+  for (const p of parts) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, p)) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function jsonEqual(got: unknown, want: unknown): boolean {
+  if (got === want) return true;
+  if ((typeof got === 'number' || typeof got === 'boolean') && typeof want === 'string')
+    return String(got) === want;
+  return false;
+}
