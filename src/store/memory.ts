@@ -1,0 +1,715 @@
+/**
+ * MemoryMetricsStore: the embedded {@link MetricsStore}. Same semantics as the Cassandra store (the
+ * shared validation, rollup, combine and resolution modules), with bounded memory: `maxSeries`,
+ * `maxPoints` and `maxSketches` make a write fail with `E_STORE_UNAVAILABLE` instead of growing.
+ *
+ * Memory: a raw point costs about 20 bytes in typed arrays (ts and value as float64, the source as an
+ * int32 index) plus its 5-minute bucket's share of ~0.4 kB, so ~25–35 B at a 10 s interval; a rollup
+ * point ~150 B; a sketch row its encoded size plus ~100 B. See docs/store.md for measured numbers.
+ */
+import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
+import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { chooseResolution, DEFAULT_RAW_INTERVAL_MS } from './resolution.js';
+import {
+  DirtySlots,
+  expiresAt,
+  isRetained,
+  parentResolution,
+  ROLLUP_RESOLUTIONS,
+  type RollupResolution,
+  rollupFromChildren,
+  slotStart,
+  statsFromRaw,
+  toRollupPoint,
+} from './rollup.js';
+import { seriesKey, sortedTags, tagsMatch } from './series-key.js';
+import type {
+  CombinePolicy,
+  MetricsQuery,
+  MetricsStore,
+  PercentileQuery,
+  PercentileResult,
+  Point,
+  RawPoint,
+  Resolution,
+  Retention,
+  RollupPoint,
+  Series,
+  SeriesInfo,
+  SketchPoint,
+  WriteOptions,
+  WriteResult,
+} from './types.js';
+import { DEFAULT_RETENTION, DEFAULT_TENANT, RESOLUTION_MS } from './types.js';
+import {
+  normalizeRetention,
+  normalizeWriteOptions,
+  validateMetricName,
+  validatePercentileQuery,
+  validatePoints,
+  validateQuery,
+  validateSketchPoints,
+  validateTagFilter,
+  validateTenant,
+} from './validate.js';
+
+/** Options of {@link MemoryMetricsStore}. */
+export interface MemoryMetricsStoreOptions {
+  /** Retention per resolution, merged over the defaults. @default raw 7 d, 5m 30 d, 1h 400 d, 1d 5 y */
+  retention?: Partial<Retention>;
+  /** The clock for validation windows, closed slots, retention and `auto`. @default systemClock */
+  clock?: Clock;
+  /** Where background maintenance failures are logged. @default silentLogger */
+  logger?: Logger;
+  /** Most series (all tenants together). A write that would add more fails. @default 100000 */
+  maxSeries?: number;
+  /** Most stored raw points (all series; resends count until their slot is compacted). @default 10000000 */
+  maxPoints?: number;
+  /** Most stored raw sketch rows (all series). @default 1000000 */
+  maxSketches?: number;
+  /**
+   * How often rollups of closed slots are computed and expired data dropped, in ms; 0 turns the timer
+   * off (reads, `flush()` and `sweep()` still do both). The timer is `unref`'d. @default 60000
+   */
+  maintenanceIntervalMs?: number;
+  /** Raw interval `auto` assumes. @default 30000 */
+  rawIntervalMs?: number;
+}
+
+/** What {@link MemoryMetricsStore.stats} reports. */
+export interface MemoryStoreStats {
+  series: number;
+  /** Stored raw point rows. */
+  points: number;
+  /** Stored rollup points, all resolutions. */
+  rollups: number;
+  /** Stored raw sketch rows. */
+  sketches: number;
+  /** Stored rollup sketches. */
+  sketchRollups: number;
+  /** Dirty slots waiting to be rolled. */
+  dirtySlots: number;
+}
+
+const OPTION_KEYS = [
+  'retention',
+  'clock',
+  'logger',
+  'maxSeries',
+  'maxPoints',
+  'maxSketches',
+  'maintenanceIntervalMs',
+  'rawIntervalMs',
+] as const;
+
+/**
+ * Raw rows of one series in one 5-minute slot: parallel typed arrays (ts, value, source index) in
+ * write order until compacted.
+ */
+class RawBucket {
+  ts: Float64Array;
+  value: Float64Array;
+  src: Int32Array;
+  length = 0;
+  /** Sorted by (ts, source) with no duplicate (ts, source). */
+  clean = true;
+  /** Strictly increasing ts (one row per ts). */
+  unique = true;
+
+  constructor(capacity = 8) {
+    this.ts = new Float64Array(capacity);
+    this.value = new Float64Array(capacity);
+    this.src = new Int32Array(capacity);
+  }
+
+  push(ts: number, value: number, src: number): void {
+    const n = this.length;
+    if (n === this.ts.length) this.resize(n * 2);
+    if (n > 0) {
+      const pts = this.ts[n - 1] as number;
+      if (ts <= pts) {
+        this.unique = false;
+        if (ts < pts || src <= (this.src[n - 1] as number)) this.clean = false;
+      }
+    }
+    this.ts[n] = ts;
+    this.value[n] = value;
+    this.src[n] = src;
+    this.length = n + 1;
+  }
+
+  resize(capacity: number): void {
+    const ts = new Float64Array(capacity);
+    const value = new Float64Array(capacity);
+    const src = new Int32Array(capacity);
+    ts.set(this.ts.subarray(0, this.length));
+    value.set(this.value.subarray(0, this.length));
+    src.set(this.src.subarray(0, this.length));
+    this.ts = ts;
+    this.value = value;
+    this.src = src;
+  }
+
+  /**
+   * Sort by (ts, source, write order) and keep each (ts, source)'s latest write; under `last` keep
+   * only each ts's latest write (the combined value is the latest write either way). Returns how many
+   * rows were dropped.
+   */
+  compact(policy: CombinePolicy): number {
+    const n = this.length;
+    if (this.unique || (this.clean && policy !== 'last')) return 0;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const { ts, src } = this;
+    if (policy === 'last') idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
+    else
+      idx.sort(
+        (a, b) => (ts[a] as number) - (ts[b] as number) || (src[a] as number) - (src[b] as number) || a - b,
+      );
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const cur = idx[i] as number;
+      const next = idx[i + 1];
+      if (next !== undefined && ts[next] === ts[cur] && (policy === 'last' || src[next] === src[cur]))
+        continue;
+      keep.push(cur);
+    }
+    const out = new RawBucket(Math.max(keep.length, 1));
+    for (const i of keep) {
+      out.ts[out.length] = ts[i] as number;
+      out.value[out.length] = this.value[i] as number;
+      out.src[out.length] = src[i] as number;
+      out.length++;
+    }
+    this.ts = out.ts;
+    this.value = out.value;
+    this.src = out.src;
+    this.length = out.length;
+    this.clean = true;
+    this.unique = policy === 'last' || keep.every((k, i) => i === 0 || ts[k] !== ts[keep[i - 1] as number]);
+    return n - keep.length;
+  }
+
+  /** One combined point per ts, sorted (compacts first). */
+  points(policy: CombinePolicy): { points: RawPoint[]; dropped: number } {
+    const dropped = this.compact(policy);
+    const out: RawPoint[] = [];
+    const n = this.length;
+    const { ts, value } = this;
+    let i = 0;
+    while (i < n) {
+      const t = ts[i] as number;
+      let j = i + 1;
+      while (j < n && ts[j] === t) j++;
+      let v = value[i] as number;
+      if (j - i > 1) {
+        switch (policy) {
+          case 'sum':
+          case 'avg': {
+            let s = 0;
+            for (let k = i; k < j; k++) s += value[k] as number;
+            v = policy === 'sum' ? s : s / (j - i);
+            break;
+          }
+          case 'min':
+            for (let k = i; k < j; k++) if ((value[k] as number) < v) v = value[k] as number;
+            break;
+          case 'max':
+            for (let k = i; k < j; k++) if ((value[k] as number) > v) v = value[k] as number;
+            break;
+          default:
+            v = value[j - 1] as number;
+        }
+      }
+      out.push({ ts: t, value: v });
+      i = j;
+    }
+    return { points: out, dropped };
+  }
+}
+
+/** One stored raw sketch row. */
+interface SketchRow {
+  ts: number;
+  src: number;
+  bytes: Uint8Array;
+}
+
+/** Everything stored for one series of one tenant. */
+class SeriesData {
+  /** Combine policy, recorded at the first numeric write. */
+  policy: CombinePolicy | undefined;
+  readonly raw = new Map<number, RawBucket>();
+  readonly rollups: Record<RollupResolution, Map<number, RollupPoint>> = {
+    '5m': new Map(),
+    '1h': new Map(),
+    '1d': new Map(),
+  };
+  /** Raw sketch rows by 5m slot start. */
+  readonly sketchRaw = new Map<number, SketchRow[]>();
+  /** Merged sketch bytes per rollup slot. */
+  readonly sketchRollups: Record<RollupResolution, Map<number, Uint8Array>> = {
+    '5m': new Map(),
+    '1h': new Map(),
+    '1d': new Map(),
+  };
+
+  constructor(
+    readonly tenant: string,
+    readonly metric: string,
+    readonly tags: Readonly<Record<string, string>>,
+    readonly key: string,
+  ) {}
+
+  get empty(): boolean {
+    return (
+      this.raw.size === 0 &&
+      this.sketchRaw.size === 0 &&
+      ROLLUP_RESOLUTIONS.every((r) => this.rollups[r].size === 0 && this.sketchRollups[r].size === 0)
+    );
+  }
+}
+
+function closedError(): FleetwatchError {
+  return new FleetwatchError('E_CLOSED', 'MemoryMetricsStore is closed');
+}
+
+/** Keys of `map` in `[from, to)` stepping by `step`, or of all entries when that is fewer. */
+function* keysInRange<V>(map: Map<number, V>, from: number, to: number, step: number): Iterable<number> {
+  const first = Math.floor(from / step) * step;
+  const slots = Math.ceil((to - first) / step);
+  if (slots <= map.size) {
+    for (let s = first; s < to; s += step) if (map.has(s)) yield s;
+  } else {
+    const keys: number[] = [];
+    for (const k of map.keys()) if (k + step > from && k < to) keys.push(k);
+    keys.sort((a, b) => a - b);
+    yield* keys;
+  }
+}
+
+/**
+ * The embedded metrics store: everything in process memory, bounded by `maxSeries` / `maxPoints` /
+ * `maxSketches`, with the same rollups, retention, tenants and combine semantics as every store.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryMetricsStore({ retention: { raw: 86_400_000 } });
+ * await store.write([{ metric: 'cpu', tags: { host: 'a' }, ts: Date.now(), value: 0.5 }]);
+ * const series = await store.query({ metric: 'cpu', from: Date.now() - 3_600_000, to: Date.now() });
+ * ```
+ */
+export class MemoryMetricsStore implements MetricsStore {
+  /** The effective retention. */
+  readonly retention: Readonly<Retention>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #maxSeries: number;
+  readonly #maxPoints: number;
+  readonly #maxSketches: number;
+  readonly #rawIntervalMs: number;
+  /** tenant → metric → series key → data */
+  readonly #tenants = new Map<string, Map<string, Map<string, SeriesData>>>();
+  readonly #dirty = new DirtySlots<SeriesData>();
+  readonly #sketchDirty = new DirtySlots<SeriesData>();
+  readonly #sources: string[] = [];
+  readonly #sourceIds = new Map<string, number>();
+  #seriesCount = 0;
+  #pointCount = 0;
+  #sketchCount = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: MemoryMetricsStoreOptions = {}) {
+    if (options === null || typeof options !== 'object')
+      throw validationError('options', 'an options object', options);
+    rejectUnknownKeys(options, OPTION_KEYS);
+    this.retention = normalizeRetention(options.retention, DEFAULT_RETENTION);
+    this.#clock = options.clock ?? systemClock;
+    if (typeof this.#clock.now !== 'function') throw validationError('options.clock', 'a Clock', this.#clock);
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxSeries = positiveInt(options.maxSeries, 100_000, 'options.maxSeries');
+    this.#maxPoints = positiveInt(options.maxPoints, 10_000_000, 'options.maxPoints');
+    this.#maxSketches = positiveInt(options.maxSketches, 1_000_000, 'options.maxSketches');
+    this.#rawIntervalMs = positiveInt(
+      options.rawIntervalMs,
+      DEFAULT_RAW_INTERVAL_MS,
+      'options.rawIntervalMs',
+    );
+    const interval = options.maintenanceIntervalMs ?? 60_000;
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
+      throw validationError('options.maintenanceIntervalMs', 'a number >= 0', interval);
+    }
+    if (interval > 0) {
+      this.#timer = setInterval(() => this.#maintain(), interval);
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Counts of what is stored (for monitoring the memory bounds). */
+  stats(): MemoryStoreStats {
+    let rollups = 0;
+    let sketchRollups = 0;
+    for (const s of this.#allSeries()) {
+      for (const r of ROLLUP_RESOLUTIONS) {
+        rollups += s.rollups[r].size;
+        sketchRollups += s.sketchRollups[r].size;
+      }
+    }
+    return {
+      series: this.#seriesCount,
+      points: this.#pointCount,
+      rollups,
+      sketches: this.#sketchCount,
+      sketchRollups,
+      dirtySlots: this.#dirty.size + this.#sketchDirty.size,
+    };
+  }
+
+  async write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+    if (this.#closed) throw closedError();
+    const o = normalizeWriteOptions(opts);
+    throwIfAborted(o.signal);
+    const now = this.#clock.now();
+    validatePoints(points, { now, rawRetentionMs: this.retention.raw });
+    const n = points.length;
+    if (n === 0) return { accepted: 0 };
+    const keys = this.#keysOf(points);
+    this.#checkLimits(points, keys, 'points', n);
+    const src = this.#sourceId(o.source);
+    let last: SeriesData | undefined;
+    let lastKey = '';
+    for (let i = 0; i < n; i++) {
+      const p = points[i] as Point;
+      const key = keys[i] as string;
+      let s = last;
+      if (s === undefined || key !== lastKey || s.tenant !== (p.tenant ?? DEFAULT_TENANT)) {
+        s = this.#series(p.tenant ?? DEFAULT_TENANT, p.metric, p.tags, key);
+        last = s;
+        lastKey = key;
+      }
+      if (s.policy === undefined) s.policy = o.combine;
+      const slot = slotStart(p.ts, '5m');
+      let bucket = s.raw.get(slot);
+      if (bucket === undefined) {
+        bucket = new RawBucket();
+        s.raw.set(slot, bucket);
+      }
+      bucket.push(p.ts, p.value, src);
+      this.#dirty.mark(s, '5m', p.ts);
+    }
+    this.#pointCount += n;
+    return { accepted: n };
+  }
+
+  async query(q: MetricsQuery): Promise<Series[]> {
+    if (this.#closed) throw closedError();
+    validateQuery(q);
+    throwIfAborted(q.signal);
+    const now = this.#clock.now();
+    const tenant = q.tenant ?? DEFAULT_TENANT;
+    const requested = q.resolution ?? 'auto';
+    const res: Resolution =
+      requested === 'auto'
+        ? chooseResolution({
+            from: q.from,
+            to: q.to,
+            now,
+            retention: this.retention,
+            rawIntervalMs: this.#rawIntervalMs,
+            ...(q.points !== undefined ? { points: q.points } : {}),
+          })
+        : requested;
+    const matching = this.#matching(tenant, q.metric, q.tags);
+    if (res !== 'raw' && matching.length > 0) this.#roll(now, new Set(matching));
+    const out: Series[] = [];
+    for (const s of matching) {
+      if (res === 'raw') {
+        const points = this.#rawPoints(s, q.from, q.to, now);
+        if (points.length > 0) out.push({ metric: s.metric, tags: { ...s.tags }, resolution: 'raw', points });
+      } else {
+        const map = s.rollups[res];
+        const points: RollupPoint[] = [];
+        for (const k of keysInRange(map, q.from, q.to, RESOLUTION_MS[res])) {
+          if (k < q.from || !isRetained(k, res, this.retention, now)) continue;
+          points.push({ ...(map.get(k) as RollupPoint) });
+        }
+        if (points.length > 0) out.push({ metric: s.metric, tags: { ...s.tags }, resolution: res, points });
+      }
+    }
+    return out;
+  }
+
+  async listMetrics(tenant?: string): Promise<string[]> {
+    if (this.#closed) throw closedError();
+    validateTenant(tenant, 'tenant');
+    const metrics = this.#tenants.get(tenant ?? DEFAULT_TENANT);
+    if (metrics === undefined) return [];
+    return [...metrics.keys()].sort();
+  }
+
+  async listSeries(
+    metric: string,
+    tagFilter?: Record<string, string>,
+    tenant?: string,
+  ): Promise<SeriesInfo[]> {
+    if (this.#closed) throw closedError();
+    validateMetricName(metric, 'metric');
+    validateTagFilter(tagFilter);
+    validateTenant(tenant, 'tenant');
+    return this.#matching(tenant ?? DEFAULT_TENANT, metric, tagFilter).map((s) => ({
+      metric: s.metric,
+      tags: { ...s.tags },
+    }));
+  }
+
+  async writeSketches(points: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+    if (this.#closed) throw closedError();
+    const o = normalizeWriteOptions(opts);
+    throwIfAborted(o.signal);
+    validateSketchPoints(points, { now: this.#clock.now(), rawRetentionMs: this.retention.raw });
+    throw new FleetwatchError('E_UNSUPPORTED', 'sketch storage is not available yet');
+  }
+
+  async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
+    if (this.#closed) throw closedError();
+    validatePercentileQuery(q);
+    throwIfAborted(q.signal);
+    throw new FleetwatchError('E_UNSUPPORTED', 'sketch storage is not available yet');
+  }
+
+  async flush(opts?: { signal?: AbortSignal }): Promise<void> {
+    if (this.#closed) throw closedError();
+    throwIfAborted(opts?.signal);
+    this.#maintain();
+  }
+
+  /** Drop expired data now (rolling closed slots first, so nothing is lost before it is rolled). */
+  sweep(): void {
+    if (this.#closed) throw closedError();
+    this.#maintain();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#maintain();
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#tenants.clear();
+    this.#seriesCount = 0;
+    this.#pointCount = 0;
+    this.#sketchCount = 0;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #maintain(): void {
+    try {
+      const now = this.#clock.now();
+      this.#roll(now);
+      this.#sweep(now);
+    } catch (err) {
+      this.#logger.error({ err }, 'MemoryMetricsStore maintenance failed');
+    }
+  }
+
+  *#allSeries(): Iterable<SeriesData> {
+    for (const metrics of this.#tenants.values()) {
+      for (const series of metrics.values()) yield* series.values();
+    }
+  }
+
+  #sourceId(source: string): number {
+    let id = this.#sourceIds.get(source);
+    if (id === undefined) {
+      id = this.#sources.length;
+      this.#sources.push(source);
+      this.#sourceIds.set(source, id);
+    }
+    return id;
+  }
+
+  /** Series keys of a batch (consecutive points with the same metric and tags object share one). */
+  #keysOf(points: readonly { metric: string; tags?: Record<string, string> }[]): string[] {
+    const keys = new Array<string>(points.length);
+    let prevMetric: string | undefined;
+    let prevTags: Record<string, string> | undefined;
+    let prevKey = '';
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as { metric: string; tags?: Record<string, string> };
+      if (i > 0 && p.metric === prevMetric && p.tags === prevTags) {
+        keys[i] = prevKey;
+        continue;
+      }
+      prevKey = seriesKey(p.metric, p.tags);
+      prevMetric = p.metric;
+      prevTags = p.tags;
+      keys[i] = prevKey;
+    }
+    return keys;
+  }
+
+  #lookup(tenant: string, metric: string, key: string): SeriesData | undefined {
+    return this.#tenants.get(tenant)?.get(metric)?.get(key);
+  }
+
+  /** Reject the batch (before writing anything) when it would exceed a bound. */
+  #checkLimits(
+    points: readonly { metric: string; tenant?: string }[],
+    keys: readonly string[],
+    kind: 'points' | 'sketches',
+    rows: number,
+  ): void {
+    let fresh = 0;
+    const seen = new Set<string>();
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as { metric: string; tenant?: string };
+      const tenant = p.tenant ?? DEFAULT_TENANT;
+      const key = keys[i] as string;
+      if (this.#lookup(tenant, p.metric, key) !== undefined) continue;
+      const id = `${tenant}\u0000${key}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      fresh++;
+    }
+    if (this.#seriesCount + fresh > this.#maxSeries) {
+      throw new FleetwatchError(
+        'E_STORE_UNAVAILABLE',
+        `MemoryMetricsStore: maxSeries (${this.#maxSeries}) reached: ${this.#seriesCount} series stored, the batch adds ${fresh}`,
+        { details: { limit: 'maxSeries', max: this.#maxSeries, current: this.#seriesCount, adding: fresh } },
+      );
+    }
+    const [count, max, name] =
+      kind === 'points'
+        ? [this.#pointCount, this.#maxPoints, 'maxPoints']
+        : [this.#sketchCount, this.#maxSketches, 'maxSketches'];
+    if (count + rows > max) {
+      throw new FleetwatchError(
+        'E_STORE_UNAVAILABLE',
+        `MemoryMetricsStore: ${name} (${max}) reached: ${count} stored, the batch adds ${rows}`,
+        { details: { limit: name, max, current: count, adding: rows } },
+      );
+    }
+  }
+
+  #series(tenant: string, metric: string, tags: Record<string, string> | undefined, key: string): SeriesData {
+    let metrics = this.#tenants.get(tenant);
+    if (metrics === undefined) {
+      metrics = new Map();
+      this.#tenants.set(tenant, metrics);
+    }
+    let series = metrics.get(metric);
+    if (series === undefined) {
+      series = new Map();
+      metrics.set(metric, series);
+    }
+    let s = series.get(key);
+    if (s === undefined) {
+      s = new SeriesData(tenant, metric, Object.freeze(sortedTags(tags)), key);
+      series.set(key, s);
+      this.#seriesCount++;
+    }
+    return s;
+  }
+
+  #matching(tenant: string, metric: string, filter: Record<string, string> | undefined): SeriesData[] {
+    const series = this.#tenants.get(tenant)?.get(metric);
+    if (series === undefined) return [];
+    const out: SeriesData[] = [];
+    for (const s of series.values()) if (tagsMatch(s.tags, filter)) out.push(s);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  #rawPoints(s: SeriesData, from: number, to: number, now: number): RawPoint[] {
+    const out: RawPoint[] = [];
+    const step = RESOLUTION_MS['5m'];
+    for (const slot of keysInRange(s.raw, from, to, step)) {
+      if (!isRetained(slot, 'raw', this.retention, now)) continue;
+      const bucket = s.raw.get(slot) as RawBucket;
+      const { points, dropped } = bucket.points(s.policy ?? 'last');
+      this.#pointCount -= dropped;
+      for (const p of points) if (p.ts >= from && p.ts < to) out.push(p);
+    }
+    return out;
+  }
+
+  /** Roll every dirty slot closed at `now` (optionally only of `only`), 5m then 1h then 1d. */
+  #roll(now: number, only?: ReadonlySet<SeriesData>): void {
+    for (const res of ROLLUP_RESOLUTIONS) {
+      for (const { series: s, start } of this.#dirty.takeClosed(res, now, only)) {
+        let point: RollupPoint | undefined;
+        if (res === '5m') {
+          const bucket = s.raw.get(start);
+          if (bucket !== undefined) {
+            const { points, dropped } = bucket.points(s.policy ?? 'last');
+            this.#pointCount -= dropped;
+            if (points.length > 0) point = toRollupPoint(start, statsFromRaw(points));
+            // a closed, compacted bucket gets no more writes in the common case: trim its slack
+            if (bucket.ts.length > bucket.length * 1.25 + 4) bucket.resize(bucket.length);
+          }
+        } else {
+          const childRes: RollupResolution = res === '1h' ? '5m' : '1h';
+          const children: RollupPoint[] = [];
+          const map = s.rollups[childRes];
+          const step = RESOLUTION_MS[childRes];
+          for (let t = start; t < start + RESOLUTION_MS[res]; t += step) {
+            const c = map.get(t);
+            if (c !== undefined) children.push(c);
+          }
+          point = rollupFromChildren(res, start, children);
+        }
+        if (point === undefined) s.rollups[res].delete(start);
+        else s.rollups[res].set(start, point);
+        const parent = parentResolution(res);
+        if (parent !== undefined) this.#dirty.mark(s, parent, start);
+      }
+    }
+  }
+
+  /** Drop expired raw buckets, rollups and sketches, and series left empty. */
+  #sweep(now: number): void {
+    const r = this.retention;
+    for (const [tenant, metrics] of this.#tenants) {
+      for (const [metric, series] of metrics) {
+        for (const [key, s] of series) {
+          for (const [slot, bucket] of s.raw) {
+            if (expiresAt(slot, 'raw', r) <= now) {
+              s.raw.delete(slot);
+              this.#pointCount -= bucket.length;
+            }
+          }
+          for (const [slot, rows] of s.sketchRaw) {
+            if (expiresAt(slot, 'raw', r) <= now) {
+              s.sketchRaw.delete(slot);
+              this.#sketchCount -= rows.length;
+            }
+          }
+          for (const res of ROLLUP_RESOLUTIONS) {
+            for (const slot of s.rollups[res].keys())
+              if (expiresAt(slot, res, r) <= now) s.rollups[res].delete(slot);
+            for (const slot of s.sketchRollups[res].keys()) {
+              if (expiresAt(slot, res, r) <= now) s.sketchRollups[res].delete(slot);
+            }
+          }
+          if (s.empty) {
+            series.delete(key);
+            this.#dirty.forget(s);
+            this.#sketchDirty.forget(s);
+            this.#seriesCount--;
+          }
+        }
+        if (series.size === 0) metrics.delete(metric);
+      }
+      if (metrics.size === 0) this.#tenants.delete(tenant);
+    }
+  }
+}
+
+function positiveInt(value: unknown, fallback: number, path: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw validationError(path, 'a positive integer', value);
+  }
+  return value;
+}
