@@ -9,5 +9,10 @@
 
 export * from './core.js';
 export * from './errors.js';
+export * from './inventory/inventory.js';
+export * from './inventory/query.js';
+export * from './inventory/store.js';
+export * from './inventory/types.js';
+export type { WatchOverflow } from './inventory/watch.js';
 export * from './providers/types.js';
 export * from './store/types.js';

@@ -253,8 +253,12 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * events: the store's state is the baseline the next sync is compared with.
    */
   load(opts: AbortOptions = {}): Promise<void> {
-    this.#checkOpen();
-    throwIfAborted(opts.signal);
+    try {
+      this.#checkOpen();
+      throwIfAborted(opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#loading === undefined) {
       this.#loading = this.#load(opts.signal).catch((err: unknown) => {
         this.#loading = undefined;
@@ -290,8 +294,12 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * @throws FleetwatchError `E_ABORTED` when `signal` fires (providers finished by then are applied).
    */
   sync(opts: AbortOptions = {}): Promise<SyncReport> {
-    this.#checkOpen();
-    throwIfAborted(opts.signal);
+    try {
+      this.#checkOpen();
+      throwIfAborted(opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#syncing === undefined) {
       this.#syncing = this.#sync(opts.signal).finally(() => {
         this.#syncing = undefined;
