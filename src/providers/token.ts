@@ -5,7 +5,8 @@
  * `JSON.stringify`-ing the cache never shows it.
  */
 import { type Clock, systemClock } from '../core.js';
-import { throwIfAborted } from '../errors.js';
+import { FleetwatchError, throwIfAborted } from '../errors.js';
+import type { ProviderErrorInfo } from './http.js';
 
 /** A token as a token endpoint returned it. */
 export interface AccessToken {
@@ -97,4 +98,53 @@ export class TokenCache {
   toJSON(): Record<string, unknown> {
     return { cached: this.#token !== undefined };
   }
+}
+
+/** OAuth 2 error codes that mean "your credentials are wrong" (RFC 6749 §5.2). */
+const OAUTH_AUTH_ERRORS = new Set([
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'access_denied',
+]);
+
+/**
+ * An error-body parser for OAuth token endpoints (`{error, error_description}`): credential errors
+ * become `E_AUTH`, whatever the HTTP status.
+ */
+export function parseOAuthError(res: { status: number; body: string }): ProviderErrorInfo | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    return undefined;
+  }
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as { error?: unknown; error_description?: unknown };
+  if (typeof b.error !== 'string') return undefined;
+  const description =
+    typeof b.error_description === 'string' ? b.error_description.split(/\r?\n/)[0] : undefined;
+  return {
+    providerCode: b.error,
+    message: description,
+    code: OAUTH_AUTH_ERRORS.has(b.error) ? 'E_AUTH' : undefined,
+  };
+}
+
+/** Read `{ access_token, expires_in | expires_on }` from a token response into an {@link AccessToken}. */
+export function accessTokenFromResponse(body: unknown, nowMs: number, provider: string): AccessToken {
+  const b = (body ?? {}) as { access_token?: unknown; expires_in?: unknown; expires_on?: unknown };
+  if (typeof b.access_token !== 'string' || b.access_token.length === 0)
+    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: token response has no access_token`, {
+      provider,
+    });
+  const expiresOn = Number(b.expires_on);
+  const expiresIn = Number(b.expires_in);
+  const expiresAtMs =
+    Number.isFinite(expiresOn) && expiresOn > 0
+      ? expiresOn * 1000
+      : Number.isFinite(expiresIn) && expiresIn > 0
+        ? nowMs + expiresIn * 1000
+        : undefined;
+  return { value: b.access_token, expiresAtMs };
 }
