@@ -9,12 +9,16 @@
  */
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { chooseResolution, DEFAULT_RAW_INTERVAL_MS } from './resolution.js';
+import type { DDSketch } from '../metrics/sketch.js';
+import { chooseResolution, DEFAULT_RAW_INTERVAL_MS, planCover } from './resolution.js';
 import {
   DirtySlots,
+  decodeSketchAt,
   expiresAt,
   isRetained,
+  mergeSketches,
   parentResolution,
+  percentileResult,
   ROLLUP_RESOLUTIONS,
   type RollupResolution,
   rollupFromChildren,
@@ -238,6 +242,8 @@ interface SketchRow {
 class SeriesData {
   /** Combine policy, recorded at the first numeric write. */
   policy: CombinePolicy | undefined;
+  /** Bucket base (γ) of the series' sketches, recorded at the first sketch write. */
+  sketchBase: number | undefined;
   readonly raw = new Map<number, RawBucket>();
   readonly rollups: Record<RollupResolution, Map<number, RollupPoint>> = {
     '5m': new Map(),
@@ -467,14 +473,85 @@ export class MemoryMetricsStore implements MetricsStore {
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
     validateSketchPoints(points, { now: this.#clock.now(), rawRetentionMs: this.retention.raw });
-    throw new FleetwatchError('E_UNSUPPORTED', 'sketch storage is not available yet');
+    const n = points.length;
+    if (n === 0) return { accepted: 0 };
+    const keys = this.#keysOf(points);
+    // every sketch must decode, and one series keeps one bucket base (relative accuracy)
+    const bases = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const p = points[i] as SketchPoint;
+      const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
+      const id = `${p.tenant ?? DEFAULT_TENANT}\u0000${keys[i]}`;
+      const want =
+        bases.get(id) ?? this.#lookup(p.tenant ?? DEFAULT_TENANT, p.metric, keys[i] as string)?.sketchBase;
+      if (want !== undefined && want !== base) {
+        throw validationError(
+          `points[${i}].sketch`,
+          `a sketch with the series' relative accuracy (bucket base ${want})`,
+          `bucket base ${base}`,
+        );
+      }
+      bases.set(id, base);
+    }
+    this.#checkLimits(points, keys, 'sketches', n);
+    const src = this.#sourceId(o.source);
+    for (let i = 0; i < n; i++) {
+      const p = points[i] as SketchPoint;
+      const tenant = p.tenant ?? DEFAULT_TENANT;
+      const s = this.#series(tenant, p.metric, p.tags, keys[i] as string);
+      s.sketchBase ??= bases.get(`${tenant}\u0000${keys[i]}`);
+      const slot = slotStart(p.ts, '5m');
+      let rows = s.sketchRaw.get(slot);
+      if (rows === undefined) {
+        rows = [];
+        s.sketchRaw.set(slot, rows);
+      }
+      const bytes = p.sketch.slice();
+      const same = rows.find((r) => r.ts === p.ts && r.src === src);
+      if (same !== undefined) same.bytes = bytes;
+      else {
+        rows.push({ ts: p.ts, src, bytes });
+        this.#sketchCount++;
+      }
+      this.#sketchDirty.mark(s, '5m', p.ts);
+    }
+    return { accepted: n };
   }
 
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
     validatePercentileQuery(q);
     throwIfAborted(q.signal);
-    throw new FleetwatchError('E_UNSUPPORTED', 'sketch storage is not available yet');
+    const now = this.#clock.now();
+    const matching = this.#matching(q.tenant ?? DEFAULT_TENANT, q.metric, q.tags).filter(
+      (s) => s.sketchBase !== undefined,
+    );
+    if (matching.length === 0) return [];
+    this.#roll(now, new Set(matching));
+    const plan = planCover({ from: q.from, to: q.to, now, retention: this.retention });
+    const out: PercentileResult[] = [];
+    for (const s of matching) {
+      const parts: Uint8Array[] = [];
+      for (const seg of plan) {
+        if (seg.res === 'raw') {
+          for (const slot of keysInRange(s.sketchRaw, seg.from, seg.to, RESOLUTION_MS['5m'])) {
+            if (!isRetained(slot, 'raw', this.retention, now)) continue;
+            for (const r of s.sketchRaw.get(slot) as SketchRow[])
+              if (r.ts >= seg.from && r.ts < seg.to) parts.push(r.bytes);
+          }
+        } else {
+          const map = s.sketchRollups[seg.res];
+          for (const slot of keysInRange(map, seg.from, seg.to, RESOLUTION_MS[seg.res])) {
+            if (slot >= seg.from && isRetained(slot, seg.res, this.retention, now))
+              parts.push(map.get(slot) as Uint8Array);
+          }
+        }
+      }
+      const merged = mergeSketches(parts);
+      if (merged === undefined || merged.count === 0) continue;
+      out.push(percentileResult(s.metric, { ...s.tags }, merged, q.quantiles));
+    }
+    return out;
   }
 
   async flush(opts?: { signal?: AbortSignal }): Promise<void> {
@@ -636,6 +713,38 @@ export class MemoryMetricsStore implements MetricsStore {
 
   /** Roll every dirty slot closed at `now` (optionally only of `only`), 5m then 1h then 1d. */
   #roll(now: number, only?: ReadonlySet<SeriesData>): void {
+    this.#rollNumbers(now, only);
+    this.#rollSketches(now, only);
+  }
+
+  /** Sketch rollups: 5m merges the slot's raw rows (latest per source and ts), 1h the 5m ones, 1d the 1h. */
+  #rollSketches(now: number, only?: ReadonlySet<SeriesData>): void {
+    for (const res of ROLLUP_RESOLUTIONS) {
+      for (const { series: s, start } of this.#sketchDirty.takeClosed(res, now, only)) {
+        let merged: DDSketch | undefined;
+        if (res === '5m') {
+          const rows = s.sketchRaw.get(start);
+          if (rows !== undefined) merged = mergeSketches(rows.map((r) => r.bytes));
+        } else {
+          const childRes: RollupResolution = res === '1h' ? '5m' : '1h';
+          const map = s.sketchRollups[childRes];
+          const parts: Uint8Array[] = [];
+          const step = RESOLUTION_MS[childRes];
+          for (let t = start; t < start + RESOLUTION_MS[res]; t += step) {
+            const c = map.get(t);
+            if (c !== undefined) parts.push(c);
+          }
+          merged = mergeSketches(parts);
+        }
+        if (merged === undefined || merged.count === 0) s.sketchRollups[res].delete(start);
+        else s.sketchRollups[res].set(start, merged.encode());
+        const parent = parentResolution(res);
+        if (parent !== undefined) this.#sketchDirty.mark(s, parent, start);
+      }
+    }
+  }
+
+  #rollNumbers(now: number, only?: ReadonlySet<SeriesData>): void {
     for (const res of ROLLUP_RESOLUTIONS) {
       for (const { series: s, start } of this.#dirty.takeClosed(res, now, only)) {
         let point: RollupPoint | undefined;

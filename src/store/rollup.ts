@@ -7,7 +7,16 @@
  * Unix epoch (UTC). 5m is built from raw, 1h from 5m, 1d from 1h (as Blueflood does), so each level
  * only ever reads the next finer one.
  */
-import type { CombinePolicy, RawPoint, Resolution, Retention, RollupPoint } from './types.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { DDSketch, decodeSketch } from '../metrics/sketch.js';
+import type {
+  CombinePolicy,
+  PercentileResult,
+  RawPoint,
+  Resolution,
+  Retention,
+  RollupPoint,
+} from './types.js';
 import { RESOLUTION_MS } from './types.js';
 
 /** A resolution that has slots: `5m`, `1h` or `1d`. */
@@ -372,4 +381,72 @@ export class DirtySlots<K> {
     }
     return out;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sketches
+
+/**
+ * Decode a written sketch, turning a malformed one into `E_VALIDATION` at `path`
+ * (`points[3].sketch`), so a bad sketch rejects the batch like any other bad field.
+ */
+export function decodeSketchAt(bytes: Uint8Array, path: string): DDSketch {
+  try {
+    return decodeSketch(bytes);
+  } catch (err) {
+    const reason = err instanceof FleetwatchError ? err.message : String(err);
+    throw validationError(path, `a sketch in DDSketch#encode() form (${reason})`, bytes, { cause: err });
+  }
+}
+
+/**
+ * Merge encoded sketches (or decoded ones) into one, exactly: DDSketch merging adds bucket counts, so
+ * the result answers every quantile as if built from all the values. Returns undefined for an empty
+ * list. All must share one relative accuracy (bucket base γ); otherwise `E_VALIDATION`.
+ */
+export function mergeSketches(sketches: Iterable<Uint8Array | DDSketch>): DDSketch | undefined {
+  let out: DDSketch | undefined;
+  for (const s of sketches) {
+    const d = s instanceof DDSketch ? s : decodeSketch(s);
+    if (out === undefined) out = d instanceof DDSketch && d !== s ? d : d.clone();
+    else out.merge(d);
+  }
+  return out;
+}
+
+/**
+ * The sketch rows of one slot with each (ts, source)'s latest write kept and the rest merged: what a
+ * sketch rollup slot or a raw segment holds. Rows may come in any order; `writtenAt` orders a
+ * source's rewrites.
+ */
+export function latestSketchRows<T extends { ts: number; source: string; writtenAt: number }>(
+  rows: readonly T[],
+): T[] {
+  const best = new Map<string, T>();
+  for (const r of rows) {
+    const k = `${r.ts}\u0000${r.source}`;
+    const cur = best.get(k);
+    if (cur === undefined || r.writtenAt >= cur.writtenAt) best.set(k, r);
+  }
+  return [...best.values()];
+}
+
+/** The {@link PercentileResult} of one series from its merged sketch (`quantiles` keyed `String(q)`). */
+export function percentileResult(
+  metric: string,
+  tags: Record<string, string>,
+  sketch: DDSketch,
+  quantiles: readonly number[],
+): PercentileResult {
+  const q: Record<string, number> = {};
+  for (const x of quantiles) q[String(x)] = sketch.quantile(x);
+  return {
+    metric,
+    tags,
+    count: sketch.count,
+    sum: sketch.sum,
+    min: sketch.min,
+    max: sketch.max,
+    quantiles: q,
+  };
 }

@@ -22,6 +22,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/core.js';
 import { FleetwatchError } from '../../src/errors.js';
+import { DDSketch } from '../../src/metrics/sketch.js';
 import { chooseResolution } from '../../src/store/resolution.js';
 import type {
   CombinePolicy,
@@ -31,6 +32,7 @@ import type {
   Retention,
   RollupPoint,
   Series,
+  SketchPoint,
 } from '../../src/store/types.js';
 import { DEFAULT_RETENTION } from '../../src/store/types.js';
 
@@ -145,6 +147,23 @@ async function expectError(promise: Promise<unknown>, code: string, path?: strin
     return e;
   }
   return expect.fail(`expected a ${code} rejection${path ? ` at ${path}` : ''}`);
+}
+
+/** The exact q-quantile as DDSketch defines it: the value of rank ⌊q·(n−1)⌋ in sorted order. */
+export function exactQuantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))] as number;
+}
+
+/** A standard-normal sample from two uniforms (Box–Muller). */
+function normal(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** A sketch of `values` and its encoding. */
+function sketchOf(values: readonly number[]): Uint8Array {
+  const s = new DDSketch();
+  for (const v of values) s.add(v);
+  return s.encode();
 }
 
 let tenantSeq = 0;
@@ -852,6 +871,200 @@ export function metricsStoreConformance(
         expect(await store.listSeries('req', { role: 'none' }, tenant)).toEqual([]);
         expect(await store.listSeries('missing', undefined, tenant)).toEqual([]);
         for (const s of await store.listSeries('req', {}, tenant)) expect(s.metric).toBe('req');
+      });
+    });
+
+    describe('sketches', () => {
+      const ALPHA = 0.01;
+      const QS = [0, 0.1, 0.5, 0.9, 0.99, 0.999, 1];
+      function expectQuantiles(
+        res: { quantiles: Record<string, number> },
+        sorted: number[],
+        what: string,
+      ): void {
+        for (const q of QS) {
+          const got = res.quantiles[String(q)] as number;
+          const want = exactQuantile(sorted, q);
+          const err = Math.abs(got - want);
+          if (!(err <= ALPHA * Math.abs(want) + 1e-12)) {
+            expect.fail(
+              `${what} p${q * 100}: ${got} vs exact ${want} (relative error ${err / Math.abs(want)})`,
+            );
+          }
+        }
+      }
+
+      it('queryPercentiles() - a month of hourly sketches from two sources equals exact quantiles of all values', async () => {
+        const { store, clock, tenant } = await open();
+        const r = rng(7);
+        const days = 31;
+        const written: Array<{ ts: number; values: number[] }> = [];
+        for (let d = 0; d < days; d++) {
+          const batch: Record<string, SketchPoint[]> = { 'broker-1': [], 'broker-2': [] };
+          for (let h = 0; h < 24; h++) {
+            for (const [k, source] of ['broker-1', 'broker-2'].entries()) {
+              const ts = T0 + d * DAY + h * HOUR + 20 * MIN;
+              const values = Array.from({ length: 6 + Math.floor(r() * 6) }, () =>
+                Math.exp(3 + k + 0.8 * normal(r)),
+              );
+              if (d === 3 && h === 7 && k === 0) values.push(-2.5, 0); // negatives and zero merge too
+              written.push({ ts, values });
+              (batch[source] as SketchPoint[]).push({
+                metric: 'latency',
+                tags: { svc: 'api' },
+                ts,
+                sketch: sketchOf(values),
+                tenant,
+              });
+            }
+          }
+          clock.set(T0 + (d + 1) * DAY);
+          for (const [source, points] of Object.entries(batch)) {
+            expect(await store.writeSketches(points, { source })).toEqual({ accepted: 24 });
+          }
+          await store.flush();
+        }
+        // the last day also gets sketches every 10 minutes from a third source, for the raw edge
+        const lastDay = T0 + (days - 1) * DAY;
+        const late: SketchPoint[] = [];
+        for (let m = 0; m < 24 * 60; m += 10) {
+          const ts = lastDay + m * MIN + 1000;
+          const values = Array.from({ length: 3 }, () => Math.exp(4 + normal(r)));
+          written.push({ ts, values });
+          late.push({ metric: 'latency', tags: { svc: 'api' }, ts, sketch: sketchOf(values), tenant });
+        }
+        await store.writeSketches(late, { source: 'broker-3' });
+        const now = T0 + days * DAY + 3 * HOUR;
+        clock.set(now);
+        await store.flush();
+        const check = async (from: number, to: number, what: string) => {
+          const values = written.filter((w) => w.ts >= from && w.ts < to).flatMap((w) => w.values);
+          const sorted = [...values].sort((a, b) => a - b);
+          const res = await store.queryPercentiles({ metric: 'latency', from, to, quantiles: QS, tenant });
+          expect(res, what).toHaveLength(1);
+          const p = res[0]!;
+          expect(p.metric).toBe('latency');
+          expect(p.tags).toEqual({ svc: 'api' });
+          expect(p.count, `${what} count`).toBe(values.length);
+          close(
+            p.sum,
+            values.reduce((a, b) => a + b, 0),
+            `${what} sum`,
+            1e-9,
+          );
+          expect(p.min, `${what} min`).toBe(sorted[0]);
+          expect(p.max, `${what} max`).toBe(sorted[sorted.length - 1]);
+          expectQuantiles(p, sorted, what);
+        };
+        // an hour-aligned start 30 days back (its 5m and raw data are gone), an unaligned recent end
+        await check(T0 + 2 * HOUR, lastDay + 17 * HOUR + 33 * MIN, 'month');
+        await check(T0, now, 'everything');
+        await check(lastDay + 3 * HOUR + 7 * MIN, lastDay + 9 * HOUR + 52 * MIN, 'recent hours');
+        expect(
+          await store.queryPercentiles({
+            metric: 'latency',
+            from: now,
+            to: now + HOUR,
+            quantiles: [0.5],
+            tenant,
+          }),
+        ).toEqual([]);
+      }, 120_000);
+
+      it('writeSketches() - sources merge, a source resending a ts replaces its sketch, tenants isolate', async () => {
+        const { store, clock, tenant } = await open();
+        clock.set(T0 + HOUR);
+        const other = uniqueTenant();
+        const ts = T0 + 10 * MIN;
+        const a = [1, 2, 3, 4];
+        const b = [10, 20, 30];
+        const pt = (values: number[], t = tenant): SketchPoint => ({
+          metric: 'sz',
+          ts,
+          sketch: sketchOf(values),
+          tenant: t,
+        });
+        await store.writeSketches([pt([100, 200])], { source: 'a' });
+        await store.writeSketches([pt(a)], { source: 'a' }); // replaces the first
+        await store.writeSketches([pt(b)], { source: 'b' });
+        await store.writeSketches([pt([5000], other)], { source: 'a' });
+        const q = { metric: 'sz', from: T0, to: T0 + HOUR, quantiles: [0, 0.5, 1], tenant };
+        const [res] = await store.queryPercentiles(q);
+        expect(res).toMatchObject({ count: 7, sum: 70, min: 1, max: 30, quantiles: { '0': 1, '1': 30 } });
+        expect(res!.tags).toEqual({});
+        expect(Math.abs(res!.quantiles['0.5']! - 4) <= 0.04).toBe(true);
+        await store.flush(); // rolled: same answer from rollups
+        expect(await store.queryPercentiles(q)).toEqual([res]);
+        await store.writeSketches([pt([7, 7])], { source: 'b' }); // late correction after the roll
+        await store.flush();
+        expect((await store.queryPercentiles(q))[0]).toMatchObject({ count: 6, sum: 24, max: 7 });
+        expect((await store.queryPercentiles({ ...q, tenant: other }))[0]).toMatchObject({
+          count: 1,
+          sum: 5000,
+        });
+        expect(await store.listMetrics(other)).toEqual(['sz']);
+      });
+
+      it('queryPercentiles() - the tags filter selects series; each series gets its own result', async () => {
+        const { store, clock, tenant } = await open();
+        clock.set(T0 + HOUR);
+        await store.writeSketches([
+          { metric: 'h', tags: { host: 'a', role: 'web' }, ts: T0, sketch: sketchOf([1, 2]), tenant },
+          { metric: 'h', tags: { host: 'b', role: 'web' }, ts: T0, sketch: sketchOf([3]), tenant },
+          { metric: 'h', tags: { host: 'c', role: 'db' }, ts: T0, sketch: sketchOf([4]), tenant },
+        ]);
+        const res = await store.queryPercentiles({
+          metric: 'h',
+          tags: { role: 'web' },
+          from: T0,
+          to: T0 + HOUR,
+          quantiles: [1],
+          tenant,
+        });
+        expect(res.map((x) => [x.tags.host, x.count, x.quantiles['1']]).sort()).toEqual([
+          ['a', 2, 2],
+          ['b', 1, 3],
+        ]);
+      });
+
+      it('writeSketches() - validates the whole batch like write(), including undecodable bytes', async () => {
+        const { store, clock, tenant } = await open();
+        clock.set(T0 + HOUR);
+        const good = (i: number): SketchPoint => ({
+          metric: 'sk',
+          ts: T0 + i,
+          sketch: sketchOf([i + 1]),
+          tenant,
+        });
+        const cases: Array<[unknown, string]> = [
+          [{ ...good(2), sketch: new Uint8Array([1, 2, 3]) }, 'points[2].sketch'],
+          [{ ...good(2), sketch: new Uint8Array(0) }, 'points[2].sketch'],
+          [{ ...good(2), sketch: [1, 2] }, 'points[2].sketch'],
+          [{ ...good(2), ts: T0 + DAY }, 'points[2].ts'],
+          [{ ...good(2), metric: '' }, 'points[2].metric'],
+          [{ ...good(2), value: 3 }, 'points[2].value'],
+        ];
+        for (const [badPoint, path] of cases) {
+          await expectError(
+            store.writeSketches([good(0), good(1), badPoint as SketchPoint]),
+            'E_VALIDATION',
+            path,
+          );
+        }
+        await expectError(
+          store.queryPercentiles({ metric: 'sk', from: T0, to: T0 + HOUR, quantiles: [1.5], tenant }),
+          'E_VALIDATION',
+          'query.quantiles[0]',
+        );
+        await expectError(
+          store.queryPercentiles({ metric: 'sk', from: T0, to: T0 + HOUR, quantiles: [], tenant }),
+          'E_VALIDATION',
+          'query.quantiles',
+        );
+        expect(
+          await store.queryPercentiles({ metric: 'sk', from: T0, to: T0 + HOUR, quantiles: [0.5], tenant }),
+        ).toEqual([]);
+        expect(await store.writeSketches([])).toEqual({ accepted: 0 });
       });
     });
 
