@@ -1,0 +1,240 @@
+/**
+ * The broker's merge state: series identities (validated once), open windows of merged deltas, and
+ * the cumulative totals. Pure data and arithmetic; the broker decides when windows close and where
+ * their points go.
+ */
+import { DDSketch, decodeSketch } from '../metrics/sketch.js';
+import type { GaugePolicy, MetricKind } from '../metrics/types.js';
+import type { CombinePolicy, Point, SketchPoint } from '../store/types.js';
+import { MAX_METRIC_LENGTH, validateMetricName, validateTags } from '../store/validate.js';
+import { parseWireSeriesKey } from './protocol.js';
+
+/** Kinds the broker aggregates: the registry's kinds plus StatsD sets. */
+export type AggregateKind = MetricKind | 'set';
+
+/** A series identity, parsed and validated once per broker. */
+export interface SeriesIdentity {
+  name: string;
+  tags: Record<string, string>;
+}
+
+/** The merged state of one series in one window. */
+export interface SeriesWindow {
+  id: SeriesIdentity;
+  kind: AggregateKind;
+  policy: GaugePolicy;
+  /** counter/meter: the summed increase. gauge `last`: the latest value received. */
+  value: number;
+  /** Gauges with a cross-source policy: each source's latest value. */
+  bySource: Map<string, number> | undefined;
+  sketch: DDSketch | undefined;
+  members: Set<string> | undefined;
+}
+
+/** The longest suffix added to histogram names (`.p9999`), kept free in the name's length budget. */
+const SUFFIX_BUDGET = 8;
+
+/** Validates series keys once and remembers the result (bounded). */
+export class SeriesDictionary {
+  readonly #known = new Map<string, SeriesIdentity | null>();
+  constructor(readonly maxSeries: number) {}
+
+  get size(): number {
+    return this.#known.size;
+  }
+
+  /**
+   * The identity of a wire key, or undefined when it is malformed, fails the store's name and tag
+   * rules, or is new while the dictionary is full.
+   */
+  get(key: string): SeriesIdentity | undefined {
+    const hit = this.#known.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    if (this.#known.size >= this.maxSeries) return undefined;
+    const parsed = parseWireSeriesKey(key);
+    let id: SeriesIdentity | null = null;
+    if (parsed !== undefined && parsed.name.length <= MAX_METRIC_LENGTH - SUFFIX_BUDGET) {
+      try {
+        validateMetricName(parsed.name, 'name');
+        validateTags(parsed.tags, 'tags');
+        id = parsed;
+      } catch {
+        id = null;
+      }
+    }
+    this.#known.set(key, id);
+    return id ?? undefined;
+  }
+}
+
+/** One open window: its series and the frames to acknowledge once it is durable. */
+export class WindowState {
+  readonly series = new Map<string, SeriesWindow>();
+  /** (stream, seq) of every frame merged into this window. */
+  readonly frames: Array<{ stream: string; seq: number }> = [];
+  constructor(readonly start: number) {}
+
+  #slot(key: string, id: SeriesIdentity, kind: AggregateKind, policy: GaugePolicy): SeriesWindow | undefined {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { id, kind, policy, value: 0, bySource: undefined, sketch: undefined, members: undefined };
+      this.series.set(key, s);
+    } else if (s.kind !== kind) return undefined; // the first kind seen in a window wins
+    return s;
+  }
+
+  /** Add to a counter or meter. False when the key already holds another kind. */
+  addCount(key: string, id: SeriesIdentity, kind: 'counter' | 'meter', delta: number): boolean {
+    const s = this.#slot(key, id, kind, 'last');
+    if (s === undefined) return false;
+    s.value += delta;
+    return true;
+  }
+
+  /** Set a gauge value from one source. */
+  setGauge(key: string, id: SeriesIdentity, policy: GaugePolicy, source: string, value: number): boolean {
+    const s = this.#slot(key, id, 'gauge', policy);
+    if (s === undefined) return false;
+    s.value = value;
+    if (s.policy !== 'last') {
+      s.bySource ??= new Map();
+      s.bySource.set(source, value);
+    }
+    return true;
+  }
+
+  /** Merge an encoded sketch. Throws when the bytes are malformed or the accuracy differs. */
+  mergeSketch(key: string, id: SeriesIdentity, bytes: Uint8Array): boolean {
+    const decoded = decodeSketch(bytes);
+    const s = this.#slot(key, id, 'histogram', 'last');
+    if (s === undefined) return false;
+    if (s.sketch === undefined) s.sketch = decoded;
+    else s.sketch.merge(decoded);
+    return true;
+  }
+
+  /** Record one StatsD sample (`weight` = 1/sample rate). */
+  addSample(key: string, id: SeriesIdentity, value: number, weight: number, accuracy: number): boolean {
+    const s = this.#slot(key, id, 'histogram', 'last');
+    if (s === undefined) return false;
+    s.sketch ??= new DDSketch({ relativeAccuracy: accuracy });
+    s.sketch.add(value, weight);
+    return true;
+  }
+
+  /** Add a StatsD set member (at most `cap` kept per window). */
+  addMember(key: string, id: SeriesIdentity, member: string, cap: number): boolean {
+    const s = this.#slot(key, id, 'set', 'last');
+    if (s === undefined) return false;
+    s.members ??= new Set();
+    if (s.members.size < cap) s.members.add(member);
+    return true;
+  }
+}
+
+/** The combined value of a gauge over its sources, per its policy. */
+export function gaugeValue(s: SeriesWindow): number {
+  if (s.bySource === undefined || s.policy === 'last') return s.value;
+  let acc = s.policy === 'min' ? Number.POSITIVE_INFINITY : s.policy === 'max' ? Number.NEGATIVE_INFINITY : 0;
+  for (const v of s.bySource.values()) {
+    if (s.policy === 'min') acc = Math.min(acc, v);
+    else if (s.policy === 'max') acc = Math.max(acc, v);
+    else acc += v;
+  }
+  return s.policy === 'avg' ? acc / s.bySource.size : acc;
+}
+
+/** The series-name suffix of a quantile: 0.5 → `p50`, 0.999 → `p999`, 0.75 → `p75`. */
+export function percentileSuffix(q: number): string {
+  const pct = Number((q * 100).toPrecision(6));
+  return `p${String(pct).replace('.', '')}`;
+}
+
+/** Points of one closed window, grouped by how they combine across brokers. */
+export class WindowPoints {
+  readonly byCombine: Record<CombinePolicy, Point[]> = { last: [], sum: [], min: [], max: [], avg: [] };
+  readonly sketches: SketchPoint[] = [];
+  /** Number of points in {@link byCombine}. */
+  get size(): number {
+    let n = 0;
+    for (const list of Object.values(this.byCombine)) n += list.length;
+    return n;
+  }
+
+  /** Append the points of one series (histograms expand to count/sum/min/max/percentiles + sketch). */
+  add(s: SeriesWindow, ts: number, quantiles: readonly number[], tenant: string | undefined): void {
+    const { name, tags } = s.id;
+    const push = (combine: CombinePolicy, metric: string, value: number) => {
+      const p: Point = { metric, tags, ts, value };
+      if (tenant !== undefined) p.tenant = tenant;
+      this.byCombine[combine].push(p);
+    };
+    switch (s.kind) {
+      case 'counter':
+      case 'meter':
+        push('sum', name, s.value);
+        break;
+      case 'gauge':
+        push(s.policy, name, gaugeValue(s));
+        break;
+      case 'set':
+        push('max', name, s.members?.size ?? 0);
+        break;
+      case 'histogram': {
+        const k = s.sketch;
+        if (k === undefined || k.count === 0) break;
+        push('sum', `${name}.count`, k.count);
+        push('sum', `${name}.sum`, k.sum);
+        push('min', `${name}.min`, k.min);
+        push('max', `${name}.max`, k.max);
+        for (const q of quantiles) push('max', `${name}.${percentileSuffix(q)}`, k.quantile(q));
+        const sp: SketchPoint = { metric: name, tags, ts, sketch: k.encode() };
+        if (tenant !== undefined) sp.tenant = tenant;
+        this.sketches.push(sp);
+        break;
+      }
+    }
+  }
+}
+
+/** A series' total since the broker started: what Prometheus scrapes. */
+export interface CumulativeSeries {
+  name: string;
+  tags: Record<string, string>;
+  kind: AggregateKind;
+  /** counter/meter: the running total; gauge: the latest combined value; set: the last window's size. */
+  value: number;
+  /** Histograms: every value since start, merged. */
+  sketch?: DDSketch;
+}
+
+/** Running totals: monotonic for counters whatever happens to the processes that report them. */
+export class CumulativeTotals {
+  readonly series = new Map<string, CumulativeSeries>();
+
+  /** Fold one closed window's series in. */
+  add(key: string, s: SeriesWindow): void {
+    let c = this.series.get(key);
+    if (c === undefined) {
+      c = { name: s.id.name, tags: s.id.tags, kind: s.kind, value: 0 };
+      this.series.set(key, c);
+    } else if (c.kind !== s.kind) return;
+    switch (s.kind) {
+      case 'counter':
+      case 'meter':
+        c.value += s.value;
+        break;
+      case 'gauge':
+        c.value = gaugeValue(s);
+        break;
+      case 'set':
+        c.value = s.members?.size ?? 0;
+        break;
+      case 'histogram':
+        if (s.sketch === undefined) break;
+        if (c.sketch === undefined) c.sketch = s.sketch.clone();
+        else c.sketch.merge(s.sketch);
+        break;
+    }
+  }
+}

@@ -1,0 +1,274 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MetricsBroker } from '../../src/broker/broker.js';
+import { snapshotSeries } from '../../src/broker/client.js';
+import {
+  decodeFrame,
+  FRAME_ACK,
+  FrameEncoder,
+  type WireSeries,
+  wireSeriesKey,
+} from '../../src/broker/protocol.js';
+import { DDSketch, decodeSketch } from '../../src/metrics/sketch.js';
+import { FakeClock, RecordingStore } from './helpers.js';
+
+const T0 = Date.UTC(2026, 10, 26, 6, 0, 0); // a multiple of 10 s
+const enc = new FrameEncoder();
+
+function frame(source: string, seq: number, windowStart: number, series: WireSeries[], epoch = 1): Buffer {
+  return enc.window({ sourceId: source, epoch, seq, windowStart, intervalMs: 10_000 }, series).subarray(4);
+}
+const counter = (name: string, value: number, tags?: Record<string, string>): WireSeries => ({
+  key: wireSeriesKey(name, tags),
+  kind: 'counter',
+  policy: 'last',
+  value,
+});
+
+let broker: MetricsBroker | undefined;
+afterEach(async () => {
+  await broker?.close();
+  broker = undefined;
+});
+
+async function start(extra: Partial<Parameters<typeof MetricsBroker.start>[0]> = {}) {
+  const clock = new FakeClock(T0 + 1_000);
+  const store = new RecordingStore();
+  broker = await MetricsBroker.start({
+    store,
+    id: 'b1',
+    clock,
+    autoFlush: false,
+    selfMetrics: false,
+    ...extra,
+  });
+  return { clock, store, broker };
+}
+
+describe('MetricsBroker windows', () => {
+  it('sums counters from several sources into the aligned window and writes them with combine sum', async () => {
+    const { clock, store, broker } = await start();
+    broker.ingest(frame('w1', 0, T0, [counter('req', 3, { route: '/' })]));
+    broker.ingest(frame('w2', 0, T0 + 4_000, [counter('req', 4, { route: '/' })])); // unaligned start → same window
+    clock.t = T0 + 11_999; // end + grace (2 s) not reached
+    await broker.flushDue();
+    expect(store.writes).toHaveLength(0);
+    clock.t = T0 + 12_000;
+    await broker.flushDue();
+    expect(store.writes).toEqual([
+      { points: [{ metric: 'req', tags: { route: '/' }, ts: T0, value: 7 }], source: 'b1', combine: 'sum' },
+    ]);
+    expect(broker.stats()).toMatchObject({ frames: 2, seriesDeltas: 2, flushes: 1, openWindows: 0 });
+  });
+
+  it('combines gauges per policy across sources (last, sum, max, avg)', async () => {
+    const { clock, store, broker } = await start();
+    const g = (name: string, policy: WireSeries['policy'], value: number): WireSeries => ({
+      key: name,
+      kind: 'gauge',
+      policy,
+      value,
+    });
+    broker.ingest(
+      frame('a', 0, T0, [
+        g('g_last', 'last', 1),
+        g('g_sum', 'sum', 1),
+        g('g_max', 'max', 5),
+        g('g_avg', 'avg', 2),
+      ]),
+    );
+    broker.ingest(
+      frame('b', 0, T0, [
+        g('g_last', 'last', 9),
+        g('g_sum', 'sum', 2),
+        g('g_max', 'max', 3),
+        g('g_avg', 'avg', 4),
+      ]),
+    );
+    broker.ingest(frame('a', 1, T0, [g('g_sum', 'sum', 10)])); // a's newer value replaces its older one
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    const got = Object.fromEntries(
+      ['g_last', 'g_sum', 'g_max', 'g_avg'].map((m) => [
+        m,
+        store.values(m).map((v) => [v.value, v.combine])[0],
+      ]),
+    );
+    expect(got).toEqual({ g_last: [9, 'last'], g_sum: [12, 'sum'], g_max: [5, 'max'], g_avg: [3, 'avg'] });
+  });
+
+  it('writes histograms as count/sum/min/max/percentiles and the merged sketch', async () => {
+    const { clock, store, broker } = await start({ quantiles: [0.5, 0.99] });
+    const a = new DDSketch();
+    const b = new DDSketch();
+    for (let i = 1; i <= 100; i++) (i % 2 ? a : b).add(i);
+    broker.ingest(
+      frame(
+        'a',
+        0,
+        T0,
+        snapshotSeries({
+          windowStart: T0,
+          intervalMs: 10_000,
+          series: [{ name: 'lat', kind: 'histogram', tags: {}, sketch: a }],
+        }),
+      ),
+    );
+    broker.ingest(
+      frame(
+        'b',
+        0,
+        T0,
+        snapshotSeries({
+          windowStart: T0,
+          intervalMs: 10_000,
+          series: [{ name: 'lat', kind: 'histogram', tags: {}, sketch: b }],
+        }),
+      ),
+    );
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    const one = (m: string) => store.values(m)[0];
+    expect(one('lat.count')).toMatchObject({ value: 100, combine: 'sum' });
+    expect(one('lat.sum')).toMatchObject({ value: 5050, combine: 'sum' });
+    expect(one('lat.min')).toMatchObject({ value: 1, combine: 'min' });
+    expect(one('lat.max')).toMatchObject({ value: 100, combine: 'max' });
+    expect(one('lat.p50')!.value).toBeGreaterThanOrEqual(50 * 0.99);
+    expect(one('lat.p50')!.value).toBeLessThanOrEqual(51 * 1.01);
+    expect(one('lat.p99')!.value).toBeGreaterThanOrEqual(99 * 0.99);
+    expect(store.sketches).toHaveLength(1);
+    const merged = decodeSketch(store.sketches[0]!.points[0]!.sketch);
+    expect(merged.count).toBe(100);
+    expect(store.sketches[0]!.source).toBe('b1');
+  });
+
+  it('counts gaps, ignores duplicates, acknowledges after the window is written', async () => {
+    const { clock, store, broker } = await start();
+    const acks: number[][] = [];
+    const reply = (b: Buffer) => {
+      const f = decodeFrame(b.subarray(4));
+      if (f.type === FRAME_ACK) acks.push(f.seqs);
+    };
+    broker.ingest(frame('w', 0, T0, [counter('c', 1)]), reply);
+    broker.ingest(frame('w', 3, T0, [counter('c', 1)]), reply); // 1 and 2 lost
+    broker.ingest(frame('w', 3, T0, [counter('c', 1)]), reply); // resent
+    expect(acks).toEqual([]);
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.sum('c')).toBe(2);
+    expect(acks).toEqual([[0, 3]]);
+    broker.ingest(frame('w', 0, T0, [counter('c', 1)]), reply); // a resend of a written frame: acked at once
+    expect(acks).toEqual([[0, 3], [0]]);
+    expect(broker.stats()).toMatchObject({ gaps: 2, duplicates: 2, frames: 2 });
+  });
+
+  it('treats a restarted process (same sourceId, new epoch) as a new stream, not duplicates', async () => {
+    const { clock, store, broker } = await start();
+    broker.ingest(frame('w', 0, T0, [counter('c', 5)], 1));
+    broker.ingest(frame('w', 0, T0, [counter('c', 2)], 2));
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.sum('c')).toBe(7);
+    expect(broker.stats().duplicates).toBe(0);
+  });
+
+  it('merges late frames into the current window and counts them; totals stay monotonic', async () => {
+    const { clock, store, broker } = await start();
+    broker.ingest(frame('w', 0, T0, [counter('c', 5)]));
+    clock.t = T0 + 12_000;
+    await broker.flushDue();
+    broker.ingest(frame('w', 1, T0, [counter('c', 1)])); // T0 already closed
+    await broker.flushDue(); // lets the merge run while the clock still reads T0 + 12 s
+    clock.t = T0 + 22_000;
+    await broker.flushDue();
+    expect(store.values('c').map((v) => v.value)).toEqual([5, 1]);
+    expect(store.writes.map((w) => w.points[0]!.ts)).toEqual([T0, T0 + 10_000]);
+    expect(broker.stats().late).toBe(1);
+    expect(broker.totals()).toEqual([{ name: 'c', tags: {}, kind: 'counter', value: 6 }]);
+  });
+
+  it('counts and drops bad frames and bad series, and keeps running', async () => {
+    const { clock, store, broker } = await start();
+    broker.ingest(Buffer.from([1, 2, 3]));
+    broker.ingest(enc.ack(1, [1]).subarray(4)); // an ACK is not for the broker
+    broker.ingest(
+      frame('w', 0, T0, [
+        counter('9bad', 1), // name must start with a letter or _
+        counter('ok', 1, { k: 'v' }),
+        { key: 'h', kind: 'histogram', policy: 'last', value: 0, sketch: new Uint8Array([7, 7]) },
+        { key: 'x\0dangling', kind: 'counter', policy: 'last', value: 1 },
+      ]),
+    );
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.sum('ok')).toBe(1);
+    expect(broker.stats()).toMatchObject({ badFrames: 2, badSeries: 3, frames: 1 });
+  });
+
+  it('keeps a window for retry while the store fails and acknowledges only once written', async () => {
+    const { clock, store, broker } = await start();
+    const errors: Error[] = [];
+    broker.on('error', (e) => errors.push(e));
+    let acked = 0;
+    broker.ingest(frame('w', 0, T0, [counter('c', 4)]), () => acked++);
+    store.fail = true;
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(acked).toBe(0);
+    expect(errors[0]).toMatchObject({ code: 'E_STORE_UNAVAILABLE' });
+    store.fail = false;
+    await broker.flushDue();
+    expect(store.sum('c')).toBe(4);
+    expect(acked).toBe(1);
+    expect(broker.stats()).toMatchObject({ flushFailures: 1, flushes: 1 });
+  });
+
+  it('writes fleetwatch.broker.* self-metrics as per-window deltas', async () => {
+    const { clock, store, broker } = await start({ selfMetrics: true });
+    broker.ingest(frame('w', 0, T0, [counter('c', 1)]));
+    broker.ingest(Buffer.from([0]));
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    broker.ingest(frame('w', 1, T0 + 20_000, [counter('c', 1)]));
+    clock.t = T0 + 40_000;
+    await broker.flushDue();
+    expect(store.values('fleetwatch.broker.frames').map((v) => v.value)).toEqual([1, 1]);
+    expect(store.values('fleetwatch.broker.badFrames').map((v) => v.value)).toEqual([1, 0]);
+    expect(store.values('fleetwatch.broker.frames')[0]!.tags).toEqual({ broker: 'b1' });
+  });
+
+  it('close() writes the open windows', async () => {
+    const { store, broker: b } = await start();
+    b.ingest(frame('w', 0, T0, [counter('c', 2)]));
+    await b.close();
+    expect(store.sum('c')).toBe(2);
+  });
+
+  it('rejects bad options naming the field', async () => {
+    await expect(MetricsBroker.start({ intervalMs: 0 })).rejects.toMatchObject({
+      code: 'E_VALIDATION',
+      path: 'options.intervalMs',
+    });
+    await expect(MetricsBroker.start({ quantiles: [2] })).rejects.toMatchObject({
+      path: 'options.quantiles',
+    });
+    await expect(MetricsBroker.start({ bogus: 1 } as never)).rejects.toMatchObject({ path: 'options.bogus' });
+  });
+});
+
+describe('MetricsBroker StatsD', () => {
+  it('aggregates every StatsD type with sample rates and tags', async () => {
+    const { clock, store, broker } = await start({ quantiles: [0.5] });
+    broker.ingestStatsd('hits:1|c|@0.1|#env:prod\nhits:2|c|#env:prod\nq:5|g\nq:+3|g\nq:-1|g');
+    broker.ingestStatsd(
+      Buffer.from('lat:10|ms\nlat:20:30|h|@0.5\nusers:a|s\nusers:b|s\nusers:a|s\nbad line'),
+    );
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.values('hits')).toEqual([{ value: 12, combine: 'sum', tags: { env: 'prod' } }]);
+    expect(store.values('q')).toEqual([{ value: 7, combine: 'last', tags: {} }]);
+    expect(store.values('lat.count')[0]!.value).toBe(5); // 1 + 2 × (1/0.5)
+    expect(store.values('lat.max')[0]!.value).toBe(30);
+    expect(store.values('users')[0]!.value).toBe(2);
+    expect(broker.stats()).toMatchObject({ statsdPackets: 2, statsdLines: 11, badStatsdLines: 1 });
+  });
+});

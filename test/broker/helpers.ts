@@ -1,0 +1,64 @@
+/** Test doubles for the broker suites: a store that records writes, a fake clock, waiting helpers. */
+import type { CombinePolicy, MetricsStore, Point, SketchPoint, WriteOptions } from '../../src/store/types.js';
+
+/** A write as the store received it. */
+export interface RecordedWrite {
+  points: Point[];
+  source: string | undefined;
+  combine: CombinePolicy | undefined;
+}
+
+/** A MetricsStore double that records writes; set `fail` to make writes reject. */
+export class RecordingStore implements MetricsStore {
+  writes: RecordedWrite[] = [];
+  sketches: Array<{ points: SketchPoint[]; source: string | undefined }> = [];
+  fail = false;
+
+  async write(points: readonly Point[], opts: WriteOptions = {}) {
+    if (this.fail) throw new Error('store down');
+    this.writes.push({ points: [...points], source: opts.source, combine: opts.combine });
+    return { accepted: points.length };
+  }
+  async writeSketches(points: readonly SketchPoint[], opts: WriteOptions = {}) {
+    if (this.fail) throw new Error('store down');
+    this.sketches.push({ points: [...points], source: opts.source });
+    return { accepted: points.length };
+  }
+  /** Every written value of `metric` (optionally at `ts`), with the combine it was written with. */
+  values(
+    metric: string,
+    ts?: number,
+  ): Array<{ value: number; combine: CombinePolicy | undefined; tags: Record<string, string> | undefined }> {
+    const out = [];
+    for (const w of this.writes)
+      for (const p of w.points)
+        if (p.metric === metric && (ts === undefined || p.ts === ts))
+          out.push({ value: p.value, combine: w.combine, tags: p.tags });
+    return out;
+  }
+  /** The sum of every written value of `metric`. */
+  sum(metric: string): number {
+    return this.values(metric).reduce((a, b) => a + b.value, 0);
+  }
+  query = async () => [];
+  listMetrics = async () => [];
+  listSeries = async () => [];
+  queryPercentiles = async () => [];
+  flush = async () => {};
+  close = async () => {};
+}
+
+/** A clock tests move by hand. */
+export class FakeClock {
+  constructor(public t: number) {}
+  now = () => this.t;
+}
+
+/** Poll `cond` every 5 ms until true (bounded: rejects after `ms`). */
+export async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
