@@ -15,4 +15,23 @@ export * from './inventory/store.js';
 export * from './inventory/types.js';
 export type { WatchOverflow } from './inventory/watch.js';
 export * from './providers/types.js';
+export * from './store/memory.js';
+export type { ResolutionChoice } from './store/resolution.js';
+export { chooseResolution, DEFAULT_QUERY_POINTS, DEFAULT_RAW_INTERVAL_MS } from './store/resolution.js';
+export { seriesKey } from './store/series-key.js';
 export * from './store/types.js';
+export {
+  COMBINE_POLICIES,
+  MAX_FUTURE_MS,
+  MAX_METRIC_LENGTH,
+  MAX_QUANTILES,
+  MAX_QUERY_POINTS,
+  MAX_SOURCE_LENGTH,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS,
+  MAX_TENANT_LENGTH,
+  METRIC_NAME_RE,
+  TAG_KEY_RE,
+  TENANT_RE,
+} from './store/validate.js';
