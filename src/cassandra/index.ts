@@ -4,3 +4,6 @@
  * @packageDocumentation
  */
 export type { MetricsStore } from '../store/types.js';
+export * from './metrics-options.js';
+export * from './metrics-store.js';
+export * from './schema.js';

@@ -1,0 +1,162 @@
+/**
+ * The CQL of {@link CassandraMetricsStore}: every statement text (all prepared, all restricted by a
+ * full partition key, never `ALLOW FILTERING`), and the execution helpers with the store's
+ * consistency levels, paging and error translation.
+ */
+import type { Client, types } from 'cassandra-driver';
+import { throwIfAborted } from '../errors.js';
+import type { RollupResolution } from '../store/rollup.js';
+import { toStoreError } from './driver-errors.js';
+import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
+import type { BufferedStatement } from './write-buffer.js';
+
+/** Statement texts for one keyspace. */
+export function metricsStatements(ks: string) {
+  const rollupInsert = (res: RollupResolution) =>
+    `INSERT INTO ${ks}.${POINT_TABLES[res]} (tenant, series_id, bucket, ts, count, sum, min, max, mean, m2, last)` +
+    ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
+  const rollupSelect = (res: RollupResolution) =>
+    `SELECT ts, count, sum, min, max, mean, m2, last FROM ${ks}.${POINT_TABLES[res]}` +
+    ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  const sketchInsert = (res: RollupResolution) =>
+    `INSERT INTO ${ks}.${SKETCH_TABLES[res]} (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
+  const sketchSelect = (res: RollupResolution) =>
+    `SELECT ts, sketch FROM ${ks}.${SKETCH_TABLES[res]} WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?`;
+  return {
+    insertMetric: `INSERT INTO ${ks}.metric_names (tenant, metric) VALUES (?, ?)`,
+    selectMetrics: `SELECT metric FROM ${ks}.metric_names WHERE tenant = ?`,
+    selectSeriesOne: `SELECT combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
+    insertSeries:
+      `INSERT INTO ${ks}.series_by_metric (tenant, metric, series_id, series_key, combine, created_at)` +
+      ' VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+    selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ?`,
+    insertRaw:
+      `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +
+      ' USING TTL ? AND TIMESTAMP ?',
+    selectRaw:
+      `SELECT ts, source, value, WRITETIME(value) AS wt FROM ${ks}.points_raw` +
+      ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
+    insertSketchRaw:
+      `INSERT INTO ${ks}.sketches_raw (tenant, series_id, bucket, ts, source, sketch) VALUES (?, ?, ?, ?, ?, ?)` +
+      ' USING TTL ? AND TIMESTAMP ?',
+    selectSketchRaw:
+      `SELECT ts, source, sketch, WRITETIME(sketch) AS wt FROM ${ks}.sketches_raw` +
+      ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
+    insertRollup: { '5m': rollupInsert('5m'), '1h': rollupInsert('1h'), '1d': rollupInsert('1d') },
+    selectRollup: { '5m': rollupSelect('5m'), '1h': rollupSelect('1h'), '1d': rollupSelect('1d') },
+    insertSketchRollup: { '5m': sketchInsert('5m'), '1h': sketchInsert('1h'), '1d': sketchInsert('1d') },
+    selectSketchRollup: { '5m': sketchSelect('5m'), '1h': sketchSelect('1h'), '1d': sketchSelect('1d') },
+    insertDirty:
+      `INSERT INTO ${ks}.dirty_slots (resolution, bucket, shard, slot_start, tenant, series_id, kind, combine, at)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?',
+    selectDirty:
+      `SELECT slot_start, tenant, series_id, kind, combine, WRITETIME(at) AS wt FROM ${ks}.dirty_slots` +
+      ' WHERE resolution = ? AND bucket = ? AND shard = ?',
+    deleteDirty:
+      `DELETE FROM ${ks}.dirty_slots USING TIMESTAMP ? WHERE resolution = ? AND bucket = ? AND shard = ?` +
+      ' AND slot_start = ? AND tenant = ? AND series_id = ? AND kind = ?',
+    insertDirtyBucket: `INSERT INTO ${ks}.dirty_buckets (resolution, bucket, shard, at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    selectDirtyBuckets: `SELECT bucket, shard, WRITETIME(at) AS wt FROM ${ks}.dirty_buckets WHERE resolution = ?`,
+    deleteDirtyBucket: `DELETE FROM ${ks}.dirty_buckets USING TIMESTAMP ? WHERE resolution = ? AND bucket = ? AND shard = ?`,
+  };
+}
+
+/** The statement texts of a keyspace. */
+export type MetricsStatements = ReturnType<typeof metricsStatements>;
+
+/** A number from a driver bigint (`Long`, `bigint` or number). */
+export function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v !== null && typeof v === 'object' && 'toNumber' in v) return (v as types.Long).toNumber();
+  return Number.NaN;
+}
+
+/** Epoch ms of a driver timestamp (`Date`). */
+export function toMillis(v: unknown): number {
+  return v instanceof Date ? v.getTime() : toNumber(v);
+}
+
+let lastMicros = 0;
+
+/**
+ * A write timestamp in microseconds, strictly increasing within this process: the same source's
+ * later write of a timestamp wins, and `last` picks the latest write across sources.
+ */
+export function nextWriteTimestamp(): number {
+  const m = Date.now() * 1000;
+  lastMicros = m > lastMicros ? m : lastMicros + 1;
+  return lastMicros;
+}
+
+/** Executes the store's statements with its consistency levels. */
+export class MetricsCql {
+  readonly q: MetricsStatements;
+
+  constructor(
+    readonly client: Client,
+    keyspace: string,
+    readonly readConsistency: number,
+    readonly writeConsistency: number,
+  ) {
+    this.q = metricsStatements(keyspace);
+  }
+
+  /** Every row of a (paged) SELECT. */
+  async select(query: string, params: unknown[], signal?: AbortSignal): Promise<types.Row[]> {
+    const out: types.Row[] = [];
+    let pageState: string | undefined;
+    do {
+      throwIfAborted(signal);
+      let rs: types.ResultSet;
+      try {
+        rs = await this.client.execute(query, params, {
+          prepare: true,
+          isIdempotent: true,
+          consistency: this.readConsistency,
+          fetchSize: 5000,
+          ...(pageState !== undefined ? { pageState } : {}),
+        });
+      } catch (err) {
+        throw toStoreError(err, 'read');
+      }
+      for (const row of rs.rows) out.push(row);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState !== undefined && pageState !== null);
+    return out;
+  }
+
+  /** One idempotent write (or an LWT when `lwt`), with translation of failures. */
+  async exec(query: string, params: unknown[], lwt = false): Promise<types.ResultSet> {
+    try {
+      return await this.client.execute(query, params, {
+        prepare: true,
+        isIdempotent: true,
+        consistency: this.writeConsistency,
+        ...(lwt ? { serialConsistency: 0x09 /* LOCAL_SERIAL */ } : {}),
+      });
+    } catch (err) {
+      throw toStoreError(err, 'write');
+    }
+  }
+
+  /**
+   * Send statements of one partition: alone, or as an unlogged batch (one mutation). Raw driver
+   * errors propagate so the write buffer can tell transient ones apart.
+   */
+  readonly send = async (stmts: readonly BufferedStatement[]): Promise<void> => {
+    if (stmts.length === 1) {
+      const s = stmts[0] as BufferedStatement;
+      await this.client.execute(s.query, s.params, {
+        prepare: true,
+        isIdempotent: true,
+        consistency: this.writeConsistency,
+      });
+      return;
+    }
+    await this.client.batch(
+      stmts.map((s) => ({ query: s.query, params: s.params })),
+      { prepare: true, logged: false, isIdempotent: true, consistency: this.writeConsistency },
+    );
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Options of {@link CassandraMetricsStore.connect}, their defaults and their validation.
+ */
+import cassandra, { type Client } from 'cassandra-driver';
+import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
+import { validationError } from '../errors.js';
+import { DEFAULT_RAW_INTERVAL_MS } from '../store/resolution.js';
+import type { Retention } from '../store/types.js';
+import { DEFAULT_RETENTION } from '../store/types.js';
+import { normalizeRetention } from '../store/validate.js';
+import {
+  maxReplicationFactor,
+  type ReplicationOptions,
+  replicationCql,
+  validateIdentifier,
+} from './schema.js';
+
+/** Consistency levels a store may read or write at. */
+export type ConsistencyName = 'one' | 'localOne' | 'quorum' | 'localQuorum' | 'eachQuorum' | 'all';
+
+const CONSISTENCY_NAMES: readonly ConsistencyName[] = [
+  'one',
+  'localOne',
+  'quorum',
+  'localQuorum',
+  'eachQuorum',
+  'all',
+];
+
+/** Write-buffer tuning. */
+export interface WriteBufferSettings {
+  /** Most points (plus index/dirty rows) buffered before `write()` waits. @default 100000 */
+  maxPoints?: number;
+  /**
+   * How long a `write()` may wait (for room, then for Cassandra) before it fails with
+   * `E_STORE_UNAVAILABLE`. @default 30000
+   */
+  timeoutMs?: number;
+  /** Requests in flight at once. @default 64 */
+  concurrency?: number;
+  /** Most rows of one partition per unlogged batch. @default 50 */
+  maxBatchRows?: number;
+}
+
+/** Options of {@link CassandraMetricsStore.connect}. */
+export interface CassandraMetricsStoreOptions {
+  /** `host` or `host:port` of some nodes. Required unless `client` is given. */
+  contactPoints?: string[];
+  /** The data center this process is in (`datacenter1` on a default single node). Required unless `client`. */
+  localDataCenter?: string;
+  /** Keyspace, created when missing: 1–48 chars of `[a-z0-9_]`, starting with a letter. */
+  keyspace: string;
+  /**
+   * Replication used when the keyspace is created (an existing keyspace is not altered).
+   * @default { class: 'SimpleStrategy', replicationFactor: 1 }
+   */
+  replication?: ReplicationOptions;
+  /** Username and password (plain-text auth). Never logged. */
+  credentials?: { username: string; password: string };
+  /** Retention per resolution, merged over the defaults (raw 7 d, 5m 30 d, 1h 400 d, 1d 5 y). */
+  retention?: Partial<Retention>;
+  /** Your own connected-or-not driver client; the store then never shuts it down. */
+  client?: Client;
+  /**
+   * Consistency levels. @default `localOne` for both when the largest replication factor is 1,
+   * else `localQuorum` for both (reads see every acknowledged write).
+   */
+  consistency?: { read?: ConsistencyName; write?: ConsistencyName };
+  /** The write buffer. */
+  writeBuffer?: WriteBufferSettings;
+  /**
+   * How often closed dirty slots are rolled up in the background, in ms; 0 turns the loop off
+   * (`flush()` and rollup queries still roll). The timer is `unref`'d. @default 60000
+   */
+  rollupIntervalMs?: number;
+  /** Raw interval `auto` resolution assumes. @default 30000 */
+  rawIntervalMs?: number;
+  /** Clock for validation windows, closed slots, retention and TTLs. @default systemClock */
+  clock?: Clock;
+  /** Logger (errors of the background rollup loop go here). @default silentLogger */
+  logger?: Logger;
+  /** Abort connecting and migrating. */
+  signal?: AbortSignal;
+}
+
+/** Options after defaults and validation. */
+export interface NormalizedStoreOptions {
+  keyspace: string;
+  replication: ReplicationOptions;
+  retention: Readonly<Retention>;
+  readConsistency: number;
+  writeConsistency: number;
+  maxRows: number;
+  timeoutMs: number;
+  concurrency: number;
+  maxBatchRows: number;
+  rollupIntervalMs: number;
+  rawIntervalMs: number;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal | undefined;
+}
+
+const KEYS = [
+  'contactPoints',
+  'localDataCenter',
+  'keyspace',
+  'replication',
+  'credentials',
+  'retention',
+  'client',
+  'consistency',
+  'writeBuffer',
+  'rollupIntervalMs',
+  'rawIntervalMs',
+  'clock',
+  'logger',
+  'signal',
+] as const;
+
+function int(value: unknown, fallback: number, path: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw validationError(path, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+function consistency(value: unknown, fallback: ConsistencyName, path: string): number {
+  const name = value ?? fallback;
+  if (!CONSISTENCY_NAMES.includes(name as ConsistencyName)) {
+    throw validationError(path, `one of ${CONSISTENCY_NAMES.join(', ')}`, value);
+  }
+  return cassandra.types.consistencies[name as ConsistencyName];
+}
+
+/** Validate the options (throws `E_VALIDATION` naming the field) and apply defaults. */
+export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): NormalizedStoreOptions {
+  if (options === null || typeof options !== 'object')
+    throw validationError('options', 'an options object', options);
+  rejectUnknownKeys(options, KEYS);
+  const keyspace = validateIdentifier(options.keyspace, 'options.keyspace');
+  if (options.client === undefined) {
+    const cps = options.contactPoints;
+    if (!Array.isArray(cps) || cps.length === 0 || cps.some((c) => typeof c !== 'string' || c.length === 0)) {
+      throw validationError('options.contactPoints', 'a non-empty array of host or host:port strings', cps);
+    }
+    if (typeof options.localDataCenter !== 'string' || options.localDataCenter.length === 0) {
+      throw validationError(
+        'options.localDataCenter',
+        'the local data center name (e.g. datacenter1)',
+        options.localDataCenter,
+      );
+    }
+  } else if (typeof options.client !== 'object' || typeof options.client.execute !== 'function') {
+    throw validationError('options.client', 'a cassandra-driver Client', options.client);
+  }
+  const cred = options.credentials;
+  if (
+    cred !== undefined &&
+    (typeof cred !== 'object' || typeof cred.username !== 'string' || typeof cred.password !== 'string')
+  ) {
+    // never echo the credentials themselves
+    throw validationError('options.credentials', '{ username: string, password: string }', typeof cred);
+  }
+  const replication = options.replication ?? { class: 'SimpleStrategy', replicationFactor: 1 };
+  replicationCql(replication, 'options.replication');
+  const rf = maxReplicationFactor(replication);
+  const defaultCl: ConsistencyName = rf > 1 ? 'localQuorum' : 'localOne';
+  const c = options.consistency ?? {};
+  if (typeof c !== 'object' || c === null) throw validationError('options.consistency', 'an object', c);
+  rejectUnknownKeys(c, ['read', 'write'], 'options.consistency');
+  const wb = options.writeBuffer ?? {};
+  if (typeof wb !== 'object' || wb === null) throw validationError('options.writeBuffer', 'an object', wb);
+  rejectUnknownKeys(wb, ['maxPoints', 'timeoutMs', 'concurrency', 'maxBatchRows'], 'options.writeBuffer');
+  const clock = options.clock ?? systemClock;
+  if (typeof clock !== 'object' || typeof clock.now !== 'function')
+    throw validationError('options.clock', 'a Clock', clock);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw validationError('options.signal', 'an AbortSignal', signal);
+  }
+  return {
+    keyspace,
+    replication,
+    retention: normalizeRetention(options.retention, DEFAULT_RETENTION),
+    readConsistency: consistency(c.read, defaultCl, 'options.consistency.read'),
+    writeConsistency: consistency(c.write, defaultCl, 'options.consistency.write'),
+    maxRows: int(wb.maxPoints, 100_000, 'options.writeBuffer.maxPoints', 1),
+    timeoutMs: int(wb.timeoutMs, 30_000, 'options.writeBuffer.timeoutMs', 1),
+    concurrency: int(wb.concurrency, 64, 'options.writeBuffer.concurrency', 1),
+    maxBatchRows: int(wb.maxBatchRows, 50, 'options.writeBuffer.maxBatchRows', 1),
+    rollupIntervalMs: int(options.rollupIntervalMs, 60_000, 'options.rollupIntervalMs', 0),
+    rawIntervalMs: int(options.rawIntervalMs, DEFAULT_RAW_INTERVAL_MS, 'options.rawIntervalMs', 1),
+    clock,
+    logger: options.logger ?? silentLogger,
+    signal,
+  };
+}
+
+/** A driver client for the options (reconnecting quickly, so a restarted node is used again soon). */
+export function createClient(options: CassandraMetricsStoreOptions): Client {
+  const cred = options.credentials;
+  return new cassandra.Client({
+    contactPoints: options.contactPoints ?? [],
+    localDataCenter: options.localDataCenter ?? '',
+    ...(cred !== undefined
+      ? { authProvider: new cassandra.auth.PlainTextAuthProvider(cred.username, cred.password) }
+      : {}),
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2000, false),
+    },
+    socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
+    queryOptions: { prepare: true },
+  });
+}

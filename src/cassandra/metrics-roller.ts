@@ -1,0 +1,341 @@
+/**
+ * Rollups of {@link CassandraMetricsStore}: 5m ← raw, 1h ← 5m, 1d ← 1h, for closed slots.
+ *
+ * A write marks its 5m slot dirty in `dirty_slots` (partition: resolution × slot day × shard) and
+ * notes the partition in `dirty_buckets`, so any process can find and roll every dirty slot. Rolling a
+ * slot recomputes it from the finer level (idempotent: two processes rolling the same slot write the
+ * same row), marks the parent slot dirty, then deletes the mark `USING TIMESTAMP` of the mark it read
+ * — a late point that re-marked the slot meanwhile carries a newer timestamp and survives, so the slot
+ * is rolled again. Marks are written only after the points they cover are acknowledged.
+ */
+import type { Logger } from '../core.js';
+import { type DDSketch, decodeSketch } from '../metrics/sketch.js';
+import {
+  combineRaw,
+  expiresAt,
+  isSlotClosed,
+  parentResolution,
+  type RollupResolution,
+  rollup5mFromRaw,
+  rollupFromChildren,
+  type SourcedValue,
+  sourceResolution,
+} from '../store/rollup.js';
+import type { CombinePolicy, Retention, RollupPoint } from '../store/types.js';
+import { RESOLUTION_MS } from '../store/types.js';
+import { mapLimit } from './concurrency.js';
+import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
+import { bucketOf, DIRTY_BUCKET_MS, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
+import type { BufferedStatement } from './write-buffer.js';
+
+/** Least TTL of a rolled slot (see {@link MetricsRoller.rollSlot}). */
+const MIN_ROLLUP_TTL_SECONDS = 3600;
+
+/** What a dirty mark is about: numeric points or sketches. */
+export type SlotKind = 'p' | 's';
+
+/** The identity of a stored series, as the store and the roller use it. */
+export interface SeriesRef {
+  tenant: string;
+  metric: string;
+  /** Canonical series key (`seriesKey`). */
+  key: string;
+  /** Partition-key id (`seriesId(key)`). */
+  id: string;
+  /** Dirty-table shard. */
+  shard: number;
+  /** Recorded combine policy. */
+  combine: CombinePolicy;
+}
+
+/** One slot to roll. */
+export interface SlotToRoll {
+  res: RollupResolution;
+  kind: SlotKind;
+  tenant: string;
+  id: string;
+  shard: number;
+  combine: CombinePolicy;
+  start: number;
+}
+
+/** See the module doc. */
+export class MetricsRoller {
+  constructor(
+    private readonly cql: MetricsCql,
+    private readonly retention: Readonly<Retention>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The statements that mark the slot of `res` starting at `start` dirty (mark + partition note). */
+  markStatements(slot: Omit<SlotToRoll, 'start'> & { start: number }, at: number): BufferedStatement[] {
+    const q = this.cql.q;
+    const bucket = Math.floor(slot.start / DIRTY_BUCKET_MS);
+    const wts = nextWriteTimestamp();
+    return [
+      {
+        key: `d|${slot.res}|${bucket}|${slot.shard}`,
+        query: q.insertDirty,
+        params: [
+          slot.res,
+          bucket,
+          slot.shard,
+          slot.start,
+          slot.tenant,
+          slot.id,
+          slot.kind,
+          slot.combine,
+          at,
+          wts,
+        ],
+      },
+      {
+        key: `db|${slot.res}`,
+        query: q.insertDirtyBucket,
+        params: [slot.res, bucket, slot.shard, at, wts],
+      },
+    ];
+  }
+
+  /**
+   * Roll every dirty slot (of any process) closed at `now`, 5m first, then 1h, then 1d. Returns the
+   * number of slots rolled.
+   */
+  async rollAll(now: number, signal?: AbortSignal): Promise<number> {
+    const q = this.cql.q;
+    let rolled = 0;
+    for (const res of ROLLUP_ORDER) {
+      const parts = await this.cql.select(q.selectDirtyBuckets, [res], signal);
+      for (const part of parts) {
+        const bucket = part.get('bucket') as number;
+        const shard = part.get('shard') as number;
+        const partWt = toNumber(part.get('wt'));
+        const marks = await this.cql.select(q.selectDirty, [res, bucket, shard], signal);
+        if (marks.length === 0) {
+          await this.cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
+          continue;
+        }
+        const closed = marks.filter((m) => isSlotClosed(toMillis(m.get('slot_start')), res, now));
+        await mapLimit(closed, 16, async (m) => {
+          const slot: SlotToRoll = {
+            res,
+            kind: m.get('kind') as SlotKind,
+            tenant: m.get('tenant') as string,
+            id: m.get('series_id') as string,
+            shard,
+            combine: (m.get('combine') as CombinePolicy | null) ?? 'last',
+            start: toMillis(m.get('slot_start')),
+          };
+          await this.rollSlot(slot, now, signal);
+          await this.cql.exec(q.deleteDirty, [
+            toNumber(m.get('wt')),
+            res,
+            bucket,
+            shard,
+            slot.start,
+            slot.tenant,
+            slot.id,
+            slot.kind,
+          ]);
+        });
+        rolled += closed.length;
+      }
+    }
+    if (rolled > 0) this.logger.debug({ rolled }, 'rolled dirty slots');
+    return rolled;
+  }
+
+  /**
+   * Recompute one slot from the next finer level, store it with a TTL that ends with its retention,
+   * and mark its parent slot dirty. Returns the rolled point for numeric slots.
+   */
+  async rollSlot(slot: SlotToRoll, now: number, signal?: AbortSignal): Promise<void> {
+    const { res, start } = slot;
+    // A slot rolled after its own retention (a far-ahead clock, a long outage) is still written, for
+    // an hour at least, so its parent can be built from it; readers filter it out by retention.
+    const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.retention) - now));
+    const bucket = bucketOf(start, res);
+    const q = this.cql.q;
+    if (slot.kind === 'p') {
+      const point = await this.#rollPoints(slot, signal);
+      if (point !== undefined) {
+        await this.cql.exec(q.insertRollup[res], [
+          slot.tenant,
+          slot.id,
+          bucket,
+          start,
+          point.count,
+          point.sum,
+          point.min,
+          point.max,
+          point.mean,
+          point.variance * point.count,
+          point.last,
+          ttl,
+        ]);
+      }
+    } else {
+      const sketch = await this.#rollSketch(slot, signal);
+      if (sketch !== undefined) {
+        await this.cql.exec(q.insertSketchRollup[res], [
+          slot.tenant,
+          slot.id,
+          bucket,
+          start,
+          Buffer.from(sketch),
+          ttl,
+        ]);
+      }
+    }
+    const parent = parentResolution(res);
+    if (parent !== undefined) {
+      const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
+      for (const s of this.markStatements({ ...slot, res: parent, start: parentStart }, now)) {
+        await this.cql.exec(s.query, s.params);
+      }
+    }
+  }
+
+  async #rollPoints(slot: SlotToRoll, signal?: AbortSignal): Promise<RollupPoint | undefined> {
+    const { res, start } = slot;
+    const end = start + RESOLUTION_MS[res];
+    if (res === '5m') {
+      const raw = await readRaw(this.cql, slot.tenant, slot.id, start, end, signal);
+      return rollup5mFromRaw(start, combineRaw(raw, slot.combine));
+    }
+    const child = sourceResolution(res) as RollupResolution;
+    const children = await readRollups(this.cql, child, slot.tenant, slot.id, start, end, signal);
+    return rollupFromChildren(res, start, children);
+  }
+
+  async #rollSketch(slot: SlotToRoll, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const { res, start } = slot;
+    const end = start + RESOLUTION_MS[res];
+    let merged: DDSketch | undefined;
+    const add = (bytes: Uint8Array) => {
+      const s = decodeSketch(bytes);
+      if (merged === undefined) merged = s;
+      else merged.merge(s);
+    };
+    if (res === '5m') {
+      for (const row of await readSketchRaw(this.cql, slot.tenant, slot.id, start, end, signal))
+        add(row.sketch);
+    } else {
+      const child = sourceResolution(res) as RollupResolution;
+      for (const row of await readSketchRollups(this.cql, child, slot.tenant, slot.id, start, end, signal)) {
+        add(row.sketch);
+      }
+    }
+    return merged?.encode();
+  }
+}
+
+/** Raw rows of a series in `[from, to)` with their write times (for `last` and same-source replace). */
+export async function readRaw(
+  cql: MetricsCql,
+  tenant: string,
+  id: string,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<SourcedValue[]> {
+  const out: SourcedValue[] = [];
+  await forBuckets('raw', from, to, async (bucket) => {
+    const rows = await cql.select(cql.q.selectRaw, [tenant, id, bucket, from, to], signal);
+    for (const r of rows) {
+      out.push({
+        ts: toMillis(r.get('ts')),
+        source: r.get('source') as string,
+        value: r.get('value') as number,
+        writtenAt: toNumber(r.get('wt')),
+      });
+    }
+  });
+  return out;
+}
+
+/** Rollup points of a series at `res` with `from <= ts < to`, in ts order. */
+export async function readRollups(
+  cql: MetricsCql,
+  res: RollupResolution,
+  tenant: string,
+  id: string,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<RollupPoint[]> {
+  const out: RollupPoint[] = [];
+  await forBuckets(res, from, to, async (bucket) => {
+    const rows = await cql.select(cql.q.selectRollup[res], [tenant, id, bucket, from, to], signal);
+    for (const r of rows) {
+      const count = toNumber(r.get('count'));
+      out.push({
+        ts: toMillis(r.get('ts')),
+        count,
+        sum: r.get('sum') as number,
+        min: r.get('min') as number,
+        max: r.get('max') as number,
+        mean: r.get('mean') as number,
+        variance: count > 0 ? (r.get('m2') as number) / count : 0,
+        last: r.get('last') as number,
+      });
+    }
+  });
+  return out;
+}
+
+/** Raw sketch rows in `[from, to)`: the latest write of each (ts, source). */
+export async function readSketchRaw(
+  cql: MetricsCql,
+  tenant: string,
+  id: string,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
+  const latest = new Map<string, { ts: number; sketch: Uint8Array; wt: number }>();
+  await forBuckets('raw', from, to, async (bucket) => {
+    const rows = await cql.select(cql.q.selectSketchRaw, [tenant, id, bucket, from, to], signal);
+    for (const r of rows) {
+      const ts = toMillis(r.get('ts'));
+      const k = `${ts}\u0000${r.get('source') as string}`;
+      const wt = toNumber(r.get('wt'));
+      const prev = latest.get(k);
+      if (prev === undefined || prev.wt < wt)
+        latest.set(k, { ts, sketch: r.get('sketch') as Uint8Array, wt });
+    }
+  });
+  return [...latest.values()].sort((a, b) => a.ts - b.ts);
+}
+
+/** Rollup sketches of a series at `res` with `from <= ts < to`. */
+export async function readSketchRollups(
+  cql: MetricsCql,
+  res: RollupResolution,
+  tenant: string,
+  id: string,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
+  const out: Array<{ ts: number; sketch: Uint8Array }> = [];
+  await forBuckets(res, from, to, async (bucket) => {
+    const rows = await cql.select(cql.q.selectSketchRollup[res], [tenant, id, bucket, from, to], signal);
+    for (const r of rows) out.push({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array });
+  });
+  return out.sort((a, b) => a.ts - b.ts);
+}
+
+async function forBuckets(
+  res: 'raw' | RollupResolution,
+  from: number,
+  to: number,
+  fn: (bucket: number) => Promise<void>,
+): Promise<void> {
+  if (to <= from) return;
+  const first = bucketOf(from, res);
+  const last = bucketOf(to - 1, res);
+  const buckets: number[] = [];
+  for (let b = first; b <= last; b++) buckets.push(b);
+  await mapLimit(buckets, 8, fn);
+}

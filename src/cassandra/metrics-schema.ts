@@ -1,0 +1,140 @@
+/**
+ * The Cassandra tables of {@link CassandraMetricsStore}, as versioned migrations, plus the partition
+ * bucketing and TTL/compaction arithmetic they rely on.
+ *
+ * Partition sizing (rows per partition, one source, kept well under the 100k-row rule):
+ * - `points_raw`, `sketches_raw`: one partition per series per 6 h → 2,160 rows at 10 s, 21,600 at 1 s.
+ * - `rollup_5m`, `sketch_5m`: per 10 days → 2,880 rows.
+ * - `rollup_1h`, `sketch_1h`: per 360 days → 8,640 rows.
+ * - `rollup_1d`, `sketch_1d`: per 3,600 days → 3,600 rows.
+ * - `dirty_slots`: per resolution × UTC day of the slot × shard (16): one row per dirty series slot.
+ */
+import type { RollupResolution } from '../store/rollup.js';
+import type { Resolution, Retention } from '../store/types.js';
+import type { Migration } from './schema.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Width of one partition's time bucket per resolution, in ms (epoch-aligned). */
+export const BUCKET_MS: Readonly<Record<Resolution, number>> = {
+  raw: 6 * HOUR,
+  '5m': 10 * DAY,
+  '1h': 360 * DAY,
+  '1d': 3600 * DAY,
+};
+
+/** Dirty-slot partitions are per UTC day of the slot start. */
+export const DIRTY_BUCKET_MS = DAY;
+
+/** Number of shards the dirty-slot table is spread over (per resolution and day). */
+export const DIRTY_SHARDS = 16;
+
+/** The bucket number of `ts` at `res`. */
+export function bucketOf(ts: number, res: Resolution): number {
+  return Math.floor(ts / BUCKET_MS[res]);
+}
+
+/** Every bucket number of `res` overlapping `[from, to)`. */
+export function bucketsIn(from: number, to: number, res: Resolution): number[] {
+  const out: number[] = [];
+  if (to <= from) return out;
+  const last = bucketOf(to - 1, res);
+  for (let b = bucketOf(from, res); b <= last; b++) out.push(b);
+  return out;
+}
+
+/** The dirty-table shard of a series id (hex). */
+export function shardOf(seriesId: string): number {
+  return Number.parseInt(seriesId.slice(0, 4), 16) % DIRTY_SHARDS;
+}
+
+/** Maximum TTL Cassandra accepts (20 years), in seconds. */
+export const MAX_TTL_SECONDS = 630_720_000;
+
+/** A Cassandra TTL in seconds for a retention in ms (at least 1 s, at most 20 years). */
+export function ttlSeconds(ms: number): number {
+  return Math.min(MAX_TTL_SECONDS, Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/**
+ * TWCS window for a TTL: about 24 windows over the retention (TWCS's guidance is 20–30, under 50),
+ * in whole hours below a day and whole days above.
+ */
+export function twcsWindow(retentionMs: number): { unit: 'HOURS' | 'DAYS'; size: number } {
+  const hours = Math.max(1, Math.round(retentionMs / HOUR / 24));
+  if (hours < 24) return { unit: 'HOURS', size: hours };
+  return { unit: 'DAYS', size: Math.max(1, Math.round(hours / 24)) };
+}
+
+/** Table names per resolution. */
+export const POINT_TABLES: Readonly<Record<Resolution, string>> = {
+  raw: 'points_raw',
+  '5m': 'rollup_5m',
+  '1h': 'rollup_1h',
+  '1d': 'rollup_1d',
+};
+
+/** Sketch table names per resolution. */
+export const SKETCH_TABLES: Readonly<Record<Resolution, string>> = {
+  raw: 'sketches_raw',
+  '5m': 'sketch_5m',
+  '1h': 'sketch_1h',
+  '1d': 'sketch_1d',
+};
+
+/** The rollup resolutions, finest first. */
+export const ROLLUP_ORDER: readonly RollupResolution[] = ['5m', '1h', '1d'];
+
+function ttlTableOptions(retentionMs: number): string {
+  const w = twcsWindow(retentionMs);
+  return (
+    ` WITH default_time_to_live = ${ttlSeconds(retentionMs)} AND gc_grace_seconds = 10800` +
+    ` AND compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': '${w.unit}',` +
+    ` 'compaction_window_size': ${w.size}}`
+  );
+}
+
+/**
+ * The migrations of the `metrics` component. Table defaults (`default_time_to_live`, TWCS window)
+ * come from the retention of the first process that creates them; every write also carries its own
+ * TTL, so later retention changes apply to new data without a migration.
+ */
+export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
+  return [
+    {
+      version: 1,
+      description: 'series index, raw points, rollups, sketches, dirty slots',
+      statements: (ks) => {
+        const rawOpts = `${ttlTableOptions(retention.raw)} AND CLUSTERING ORDER BY (ts ASC, source ASC)`;
+        const out = [
+          `CREATE TABLE IF NOT EXISTS ${ks}.metric_names (tenant text, metric text, PRIMARY KEY ((tenant), metric))`,
+          `CREATE TABLE IF NOT EXISTS ${ks}.series_by_metric (tenant text, metric text, series_id text, series_key text,` +
+            ' combine text, created_at timestamp, PRIMARY KEY ((tenant, metric), series_id))',
+          `CREATE TABLE IF NOT EXISTS ${ks}.points_raw (tenant text, series_id text, bucket int, ts timestamp,` +
+            ` source text, value double, PRIMARY KEY ((tenant, series_id, bucket), ts, source))${rawOpts}`,
+          `CREATE TABLE IF NOT EXISTS ${ks}.sketches_raw (tenant text, series_id text, bucket int, ts timestamp,` +
+            ` source text, sketch blob, PRIMARY KEY ((tenant, series_id, bucket), ts, source))${rawOpts}`,
+          `CREATE TABLE IF NOT EXISTS ${ks}.dirty_slots (resolution text, bucket int, shard int, slot_start timestamp,` +
+            ' tenant text, series_id text, kind text, combine text, at timestamp,' +
+            ' PRIMARY KEY ((resolution, bucket, shard), slot_start, tenant, series_id, kind))' +
+            ` WITH default_time_to_live = ${ttlSeconds(retention.raw + 2 * DAY)} AND gc_grace_seconds = 3600`,
+          `CREATE TABLE IF NOT EXISTS ${ks}.dirty_buckets (resolution text, bucket int, shard int, at timestamp,` +
+            ' PRIMARY KEY ((resolution), bucket, shard))' +
+            ` WITH default_time_to_live = ${ttlSeconds(retention.raw + 2 * DAY)} AND gc_grace_seconds = 3600`,
+        ];
+        for (const res of ROLLUP_ORDER) {
+          const opts = `${ttlTableOptions(retention[res])} AND CLUSTERING ORDER BY (ts ASC)`;
+          out.push(
+            `CREATE TABLE IF NOT EXISTS ${ks}.${POINT_TABLES[res]} (tenant text, series_id text, bucket int, ts timestamp,` +
+              ' count bigint, sum double, min double, max double, mean double, m2 double, last double,' +
+              ` PRIMARY KEY ((tenant, series_id, bucket), ts))${opts}`,
+            `CREATE TABLE IF NOT EXISTS ${ks}.${SKETCH_TABLES[res]} (tenant text, series_id text, bucket int, ts timestamp,` +
+              ` sketch blob, PRIMARY KEY ((tenant, series_id, bucket), ts))${opts}`,
+          );
+        }
+        return out;
+      },
+    },
+  ];
+}

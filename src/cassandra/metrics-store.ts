@@ -1,0 +1,601 @@
+/**
+ * CassandraMetricsStore: the production {@link MetricsStore} on Apache Cassandra. Same semantics as
+ * `MemoryMetricsStore` (shared validation, rollup, combine and resolution modules); the tables and
+ * their sizing are described in `metrics-schema.ts` and docs/store.md.
+ *
+ * Writes go through a bounded buffer ({@link WriteBuffer}): `write()` resolves once every point is
+ * acknowledged by Cassandra at the write consistency level; when Cassandra is slow or down it waits,
+ * then fails with `E_STORE_UNAVAILABLE`. Nothing is dropped silently.
+ */
+import type { Client } from 'cassandra-driver';
+import type { AbortOptions, Clock, Logger } from '../core.js';
+import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { type DDSketch, decodeSketch } from '../metrics/sketch.js';
+import { chooseResolution, planCover } from '../store/resolution.js';
+import {
+  combineRaw,
+  DirtySlots,
+  isRetained,
+  parentResolution,
+  ROLLUP_RESOLUTIONS,
+  slotEnd,
+  slotStart,
+} from '../store/rollup.js';
+import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../store/series-key.js';
+import type {
+  CombinePolicy,
+  MetricsQuery,
+  MetricsStore,
+  PercentileQuery,
+  PercentileResult,
+  Point,
+  Resolution,
+  Retention,
+  Series,
+  SeriesInfo,
+  SketchPoint,
+  WriteOptions,
+  WriteResult,
+} from '../store/types.js';
+import { DEFAULT_TENANT } from '../store/types.js';
+import {
+  normalizeWriteOptions,
+  validateMetricName,
+  validatePercentileQuery,
+  validatePoints,
+  validateQuery,
+  validateSketchPoints,
+  validateTagFilter,
+  validateTenant,
+} from '../store/validate.js';
+import { mapLimit } from './concurrency.js';
+import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
+import { MetricsCql, nextWriteTimestamp } from './metrics-cql.js';
+import {
+  type CassandraMetricsStoreOptions,
+  createClient,
+  type NormalizedStoreOptions,
+  normalizeStoreOptions,
+} from './metrics-options.js';
+import {
+  MetricsRoller,
+  readRaw,
+  readRollups,
+  readSketchRaw,
+  readSketchRollups,
+  type SeriesRef,
+  type SlotKind,
+} from './metrics-roller.js';
+import { bucketOf, metricsMigrations, shardOf, ttlSeconds } from './metrics-schema.js';
+import { ensureKeyspace, ensureSchema } from './schema.js';
+import { type BufferedStatement, WriteBuffer } from './write-buffer.js';
+
+/** The schema component name of the metrics tables in `schema_version`. */
+export const METRICS_SCHEMA_COMPONENT = 'metrics';
+
+/** A dirty mark of an open slot is not re-written while the slot stays open this much longer. */
+const MARK_CACHE_MARGIN_MS = 60_000;
+/** Bound of the in-process caches (series, ids, marks); cleared when exceeded. */
+const CACHE_LIMIT = 1_000_000;
+
+function closedError(): FleetwatchError {
+  return new FleetwatchError('E_CLOSED', 'CassandraMetricsStore is closed');
+}
+
+/**
+ * The Cassandra metrics store. Create it with {@link CassandraMetricsStore.connect}.
+ *
+ * @example
+ * ```ts
+ * import { CassandraMetricsStore } from '@fleetwatch/sdk/cassandra';
+ * const store = await CassandraMetricsStore.connect({
+ *   contactPoints: ['10.0.0.1', '10.0.0.2'], localDataCenter: 'dc1', keyspace: 'fleetwatch',
+ *   replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3 } },
+ * });
+ * await store.write([{ metric: 'cpu', tags: { host: 'a' }, ts: Date.now(), value: 0.5 }]);
+ * await store.close();
+ * ```
+ */
+export class CassandraMetricsStore implements MetricsStore {
+  /** The effective retention. */
+  readonly retention: Readonly<Retention>;
+  /** The keyspace used. */
+  readonly keyspace: string;
+  readonly #client: Client;
+  readonly #ownsClient: boolean;
+  readonly #cql: MetricsCql;
+  readonly #roller: MetricsRoller;
+  readonly #buffer: WriteBuffer;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #rawIntervalMs: number;
+  /** `${tenant}\0${key}` → series */
+  readonly #series = new Map<string, SeriesRef>();
+  readonly #metrics = new Set<string>();
+  readonly #marked = new Map<string, number>();
+  readonly #dirty: Record<SlotKind, DirtySlots<SeriesRef>> = { p: new DirtySlots(), s: new DirtySlots() };
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #rolling: Promise<void> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(client: Client, ownsClient: boolean, o: NormalizedStoreOptions) {
+    this.#client = client;
+    this.#ownsClient = ownsClient;
+    this.keyspace = o.keyspace;
+    this.retention = o.retention;
+    this.#clock = o.clock;
+    this.#logger = o.logger;
+    this.#timeoutMs = o.timeoutMs;
+    this.#rawIntervalMs = o.rawIntervalMs;
+    this.#cql = new MetricsCql(client, o.keyspace, o.readConsistency, o.writeConsistency);
+    this.#roller = new MetricsRoller(this.#cql, o.retention, o.logger);
+    this.#buffer = new WriteBuffer({
+      send: this.#cql.send,
+      maxRows: o.maxRows,
+      concurrency: o.concurrency,
+      maxBatch: o.maxBatchRows,
+      timeoutMs: o.timeoutMs,
+      logger: o.logger,
+    });
+    if (o.rollupIntervalMs > 0) {
+      this.#timer = setInterval(() => {
+        if (this.#rolling !== undefined || this.#closed) return;
+        this.#rollAll().catch((err: unknown) => {
+          this.#logger.error(
+            { err: (err as Error).message },
+            'CassandraMetricsStore background rollup failed',
+          );
+        });
+      }, o.rollupIntervalMs);
+      this.#timer.unref?.();
+    }
+  }
+
+  /**
+   * Connect, create the keyspace if missing (with `replication`), and create or migrate the tables
+   * (idempotent; safe when several processes start at once).
+   */
+  static async connect(options: CassandraMetricsStoreOptions): Promise<CassandraMetricsStore> {
+    const o = normalizeStoreOptions(options);
+    throwIfAborted(o.signal);
+    const owns = options.client === undefined;
+    const client = options.client ?? createClient(options);
+    try {
+      try {
+        await client.connect();
+      } catch (err) {
+        throw toStoreError(err, 'connect');
+      }
+      await ensureKeyspace(client, o.keyspace, o.replication, { signal: o.signal });
+      await ensureSchema(client, {
+        keyspace: o.keyspace,
+        component: METRICS_SCHEMA_COMPONENT,
+        migrations: metricsMigrations(o.retention),
+        logger: o.logger,
+        ...(o.signal !== undefined ? { signal: o.signal } : {}),
+      });
+    } catch (err) {
+      if (owns) await client.shutdown().catch(() => undefined);
+      throw err;
+    }
+    return new CassandraMetricsStore(client, owns, o);
+  }
+
+  /** Statements queued in the write buffer or in flight. */
+  get buffered(): number {
+    return this.#buffer.size;
+  }
+
+  async write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+    if (this.#closed) throw closedError();
+    const o = normalizeWriteOptions(opts);
+    throwIfAborted(o.signal);
+    const now = this.#clock.now();
+    validatePoints(points, { now, rawRetentionMs: this.retention.raw });
+    if (points.length === 0) return { accepted: 0 };
+    const started = Date.now();
+    const refs = await this.#resolveSeries(points, o.combine, started, o.signal);
+    const q = this.#cql.q;
+    const stmts: BufferedStatement[] = new Array(points.length);
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as Point;
+      const ref = refs[i] as SeriesRef;
+      const bucket = bucketOf(p.ts, 'raw');
+      stmts[i] = {
+        key: `r|${ref.tenant}|${ref.id}|${bucket}`,
+        query: q.insertRaw,
+        params: [
+          ref.tenant,
+          ref.id,
+          bucket,
+          p.ts,
+          o.source,
+          p.value,
+          this.#ttl(p.ts, now),
+          nextWriteTimestamp(),
+        ],
+      };
+      this.#dirty.p.markRaw(ref, p.ts);
+    }
+    await this.#buffer.submit(stmts, o.signal);
+    await this.#buffer.submit(this.#markStatements(points, refs, 'p', now), o.signal);
+    return { accepted: points.length };
+  }
+
+  async writeSketches(points: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+    if (this.#closed) throw closedError();
+    const o = normalizeWriteOptions(opts);
+    throwIfAborted(o.signal);
+    const now = this.#clock.now();
+    validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
+    for (let i = 0; i < points.length; i++) {
+      try {
+        decodeSketch((points[i] as SketchPoint).sketch);
+      } catch (err) {
+        throw validationError(`points[${i}].sketch`, 'DDSketch#encode() output', 'undecodable bytes', {
+          cause: err,
+        });
+      }
+    }
+    if (points.length === 0) return { accepted: 0 };
+    const refs = await this.#resolveSeries(points, o.combine, Date.now(), o.signal);
+    const q = this.#cql.q;
+    const stmts: BufferedStatement[] = points.map((p, i) => {
+      const ref = refs[i] as SeriesRef;
+      const bucket = bucketOf(p.ts, 'raw');
+      this.#dirty.s.markRaw(ref, p.ts);
+      return {
+        key: `s|${ref.tenant}|${ref.id}|${bucket}`,
+        query: q.insertSketchRaw,
+        params: [
+          ref.tenant,
+          ref.id,
+          bucket,
+          p.ts,
+          o.source,
+          Buffer.from(p.sketch),
+          this.#ttl(p.ts, now),
+          nextWriteTimestamp(),
+        ],
+      };
+    });
+    await this.#buffer.submit(stmts, o.signal);
+    await this.#buffer.submit(this.#markStatements(points, refs, 's', now), o.signal);
+    return { accepted: points.length };
+  }
+
+  async query(q: MetricsQuery): Promise<Series[]> {
+    if (this.#closed) throw closedError();
+    validateQuery(q);
+    throwIfAborted(q.signal);
+    const now = this.#clock.now();
+    const requested = q.resolution ?? 'auto';
+    const res: Resolution =
+      requested === 'auto'
+        ? chooseResolution({
+            from: q.from,
+            to: q.to,
+            now,
+            retention: this.retention,
+            rawIntervalMs: this.#rawIntervalMs,
+            ...(q.points !== undefined ? { points: q.points } : {}),
+          })
+        : requested;
+    const tenant = q.tenant ?? DEFAULT_TENANT;
+    const series = await this.#matching(tenant, q.metric, q.tags, q.signal);
+    if (res !== 'raw') await this.#rollLocal('p', now, series, q.signal);
+    const results = await mapLimit(series, 16, async (s): Promise<Series | undefined> => {
+      if (res === 'raw') {
+        const rows = await readRaw(this.#cql, s.tenant, s.id, q.from, q.to, q.signal);
+        const points = combineRaw(rows, s.combine).filter((p) =>
+          isRetained(p.ts, 'raw', this.retention, now),
+        );
+        return points.length > 0
+          ? { metric: s.metric, tags: tagsOf(s), resolution: 'raw', points }
+          : undefined;
+      }
+      const rows = await readRollups(this.#cql, res, s.tenant, s.id, q.from, q.to, q.signal);
+      const points = rows.filter((p) => isRetained(p.ts, res, this.retention, now));
+      return points.length > 0 ? { metric: s.metric, tags: tagsOf(s), resolution: res, points } : undefined;
+    });
+    return results.filter((r): r is Series => r !== undefined);
+  }
+
+  async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
+    if (this.#closed) throw closedError();
+    validatePercentileQuery(q);
+    throwIfAborted(q.signal);
+    const now = this.#clock.now();
+    const tenant = q.tenant ?? DEFAULT_TENANT;
+    const series = await this.#matching(tenant, q.metric, q.tags, q.signal);
+    await this.#rollLocal('s', now, series, q.signal);
+    const cover = planCover({ from: q.from, to: q.to, now, retention: this.retention });
+    const results = await mapLimit(series, 16, async (s): Promise<PercentileResult | undefined> => {
+      let merged: DDSketch | undefined;
+      for (const seg of cover) {
+        const rows =
+          seg.res === 'raw'
+            ? await readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
+            : await readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal);
+        for (const row of rows) {
+          if (!isRetained(row.ts, seg.res, this.retention, now)) continue;
+          const sk = decodeSketch(row.sketch);
+          if (merged === undefined) merged = sk;
+          else merged.merge(sk);
+        }
+      }
+      if (merged === undefined || merged.count === 0) return undefined;
+      const quantiles: Record<string, number> = {};
+      for (const qq of q.quantiles) quantiles[String(qq)] = merged.quantile(qq);
+      return {
+        metric: s.metric,
+        tags: tagsOf(s),
+        count: merged.count,
+        sum: merged.sum,
+        min: merged.min,
+        max: merged.max,
+        quantiles,
+      };
+    });
+    return results.filter((r): r is PercentileResult => r !== undefined);
+  }
+
+  async listMetrics(tenant?: string): Promise<string[]> {
+    if (this.#closed) throw closedError();
+    validateTenant(tenant, 'tenant');
+    const rows = await this.#cql.select(this.#cql.q.selectMetrics, [tenant ?? DEFAULT_TENANT]);
+    return rows.map((r) => r.get('metric') as string).sort();
+  }
+
+  async listSeries(
+    metric: string,
+    tagFilter?: Record<string, string>,
+    tenant?: string,
+  ): Promise<SeriesInfo[]> {
+    if (this.#closed) throw closedError();
+    validateMetricName(metric, 'metric');
+    validateTagFilter(tagFilter);
+    validateTenant(tenant, 'tenant');
+    const series = await this.#matching(tenant ?? DEFAULT_TENANT, metric, tagFilter);
+    return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
+  }
+
+  async flush(opts?: AbortOptions): Promise<void> {
+    if (this.#closed) throw closedError();
+    throwIfAborted(opts?.signal);
+    await this.#buffer.drain();
+    // a pass already running may have started before our writes landed: run one more after it
+    if (this.#rolling !== undefined) await this.#rolling.catch(() => undefined);
+    await this.#rollAll(opts?.signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closing = (async () => {
+      if (this.#timer !== undefined) clearInterval(this.#timer);
+      this.#timer = undefined;
+      try {
+        await this.#buffer.drain();
+        if (this.#rolling !== undefined) await this.#rolling.catch(() => undefined);
+        await this.#rollAll().catch((err: unknown) => {
+          this.#logger.warn(
+            { err: (err as Error).message },
+            'CassandraMetricsStore: final rollup on close failed',
+          );
+        });
+      } finally {
+        this.#closed = true;
+        this.#buffer.close();
+        if (this.#ownsClient) await this.#client.shutdown().catch(() => undefined);
+      }
+    })();
+    return this.#closing;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #ttl(ts: number, now: number): number {
+    // raw rows expire with their whole 5m slot (see expiresAt in store/rollup.ts)
+    return ttlSeconds(slotEnd(ts, '5m') + this.retention.raw - now);
+  }
+
+  /** Series of each point, registering new ones (index rows; combine policy recorded by LWT). */
+  async #resolveSeries(
+    points: ReadonlyArray<{ metric: string; tags?: Record<string, string>; tenant?: string }>,
+    combine: CombinePolicy,
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Promise<SeriesRef[]> {
+    const refs = new Array<SeriesRef>(points.length);
+    const missing = new Map<string, { tenant: string; metric: string; key: string; idx: number[] }>();
+    let prevMetric: string | undefined;
+    let prevTags: Record<string, string> | undefined;
+    let prevTenant: string | undefined;
+    let prevRef: SeriesRef | undefined;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as { metric: string; tags?: Record<string, string>; tenant?: string };
+      if (
+        prevRef !== undefined &&
+        p.metric === prevMetric &&
+        p.tags === prevTags &&
+        p.tenant === prevTenant
+      ) {
+        refs[i] = prevRef;
+        continue;
+      }
+      const tenant = p.tenant ?? DEFAULT_TENANT;
+      const key = seriesKey(p.metric, p.tags);
+      const ck = `${tenant}\u0000${key}`;
+      const ref = this.#series.get(ck);
+      prevMetric = p.metric;
+      prevTags = p.tags;
+      prevTenant = p.tenant;
+      prevRef = ref;
+      if (ref !== undefined) {
+        refs[i] = ref;
+        continue;
+      }
+      let m = missing.get(ck);
+      if (m === undefined) {
+        m = { tenant, metric: p.metric, key, idx: [] };
+        missing.set(ck, m);
+      }
+      m.idx.push(i);
+    }
+    if (missing.size === 0) return refs;
+    if (this.#series.size > CACHE_LIMIT) this.#series.clear();
+    const q = this.#cql.q;
+    await mapLimit([...missing.entries()], 32, async ([ck, m]) => {
+      const id = seriesId(m.key);
+      const recorded = await this.#retrying(started, signal, async () => {
+        const mk = `${m.tenant}\u0000${m.metric}`;
+        if (!this.#metrics.has(mk)) {
+          await this.#cql.exec(q.insertMetric, [m.tenant, m.metric]);
+          this.#metrics.add(mk);
+        }
+        const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, id]);
+        if (existing.length > 0) return (existing[0]?.get('combine') as CombinePolicy | null) ?? 'last';
+        const rs = await this.#cql.exec(
+          q.insertSeries,
+          [m.tenant, m.metric, id, m.key, combine, new Date()],
+          true,
+        );
+        if (rs.wasApplied()) return combine;
+        return (rs.first()?.get('combine') as CombinePolicy | null) ?? 'last';
+      });
+      let ref = this.#series.get(ck);
+      if (ref === undefined) {
+        ref = { tenant: m.tenant, metric: m.metric, key: m.key, id, shard: shardOf(id), combine: recorded };
+        this.#series.set(ck, ref);
+      }
+      for (const i of m.idx) refs[i] = ref;
+    });
+    return refs;
+  }
+
+  /** Retry a transient failure with backoff until `timeoutMs` after `started`. */
+  async #retrying<T>(started: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const left = this.#timeoutMs - (Date.now() - started);
+        if (!isTransientDriverError(err) || left <= 0) throw toStoreError(err, 'write');
+        await sleep(Math.min(left, 25 * 2 ** Math.min(attempt, 6)), signal);
+      }
+    }
+  }
+
+  /** Dirty marks for the 5m slots a batch touched (skipping open slots this process already marked). */
+  #markStatements(
+    points: ReadonlyArray<{ ts: number }>,
+    refs: readonly SeriesRef[],
+    kind: SlotKind,
+    now: number,
+  ): BufferedStatement[] {
+    if (this.#marked.size > CACHE_LIMIT) this.#marked.clear();
+    const out: BufferedStatement[] = [];
+    const seen = new Set<string>();
+    const parts = new Set<string>();
+    for (let i = 0; i < points.length; i++) {
+      const ref = refs[i] as SeriesRef;
+      const start = slotStart((points[i] as { ts: number }).ts, '5m');
+      const k = `${kind}|${ref.tenant}|${ref.id}|${start}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      if (this.#marked.has(k)) continue;
+      const end = start + 300_000;
+      if (end - now > MARK_CACHE_MARGIN_MS) this.#marked.set(k, end);
+      const [mark, part] = this.#roller.markStatements(
+        { res: '5m', kind, tenant: ref.tenant, id: ref.id, shard: ref.shard, combine: ref.combine, start },
+        now,
+      ) as [BufferedStatement, BufferedStatement];
+      out.push(mark);
+      const pk = `${part.params[1]}|${part.params[2]}`;
+      if (!parts.has(pk)) {
+        parts.add(pk);
+        out.push(part);
+      }
+    }
+    return out;
+  }
+
+  async #matching(
+    tenant: string,
+    metric: string,
+    filter: Record<string, string> | undefined,
+    signal?: AbortSignal,
+  ): Promise<SeriesRef[]> {
+    const rows = await this.#cql.select(this.#cql.q.selectSeries, [tenant, metric], signal);
+    const out: SeriesRef[] = [];
+    for (const r of rows) {
+      const key = r.get('series_key') as string;
+      const ck = `${tenant}\u0000${key}`;
+      let ref = this.#series.get(ck);
+      if (ref === undefined) {
+        const id = r.get('series_id') as string;
+        ref = {
+          tenant,
+          metric,
+          key,
+          id,
+          shard: shardOf(id),
+          combine: (r.get('combine') as CombinePolicy | null) ?? 'last',
+        };
+      }
+      if (filter !== undefined && !tagsMatch(parseSeriesKey(key).tags, filter)) continue;
+      out.push(ref);
+    }
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  /** Roll the closed slots this process marked dirty for `series` (so a rollup read is current). */
+  async #rollLocal(
+    kind: SlotKind,
+    now: number,
+    series: readonly SeriesRef[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (series.length === 0) return;
+    await this.#buffer.drain();
+    const only = new Set(series);
+    const dirty = this.#dirty[kind];
+    for (const res of ROLLUP_RESOLUTIONS) {
+      const slots = dirty.takeClosed(res, now, only);
+      await mapLimit(slots, 16, async ({ series: s, start }) => {
+        await this.#roller.rollSlot(
+          { res, kind, tenant: s.tenant, id: s.id, shard: s.shard, combine: s.combine, start },
+          now,
+          signal,
+        );
+        const parent = parentResolution(res);
+        if (parent !== undefined) dirty.mark(s, parent, start);
+      });
+    }
+  }
+
+  /** Roll every closed dirty slot of every process (single flight). */
+  #rollAll(signal?: AbortSignal): Promise<void> {
+    const run = (async () => {
+      const now = this.#clock.now();
+      // the global pass covers every mark this process wrote: forget the local copies of closed ones
+      for (const kind of ['p', 's'] as const) {
+        for (const res of ROLLUP_RESOLUTIONS) this.#dirty[kind].takeClosed(res, now);
+      }
+      for (const [k, end] of this.#marked) if (end <= now) this.#marked.delete(k);
+      await this.#roller.rollAll(now, signal);
+    })();
+    const tracked = run.finally(() => {
+      if (this.#rolling === tracked) this.#rolling = undefined;
+    });
+    this.#rolling = tracked;
+    return tracked;
+  }
+}
+
+function tagsOf(s: SeriesRef): Record<string, string> {
+  return sortedTags(parseSeriesKey(s.key).tags);
+}

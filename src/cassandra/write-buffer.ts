@@ -1,0 +1,289 @@
+/**
+ * A bounded write buffer with back-pressure. Callers submit groups of statements and get a promise
+ * that resolves once every statement of the group is acknowledged by Cassandra. Statements wait in
+ * per-partition queues; a fixed number of requests is in flight, each either one statement or an
+ * unlogged batch of statements of the same partition (one mutation on the replica: atomic, cheap).
+ *
+ * - When the buffer holds `maxRows` statements, `submit` waits for room (back-pressure).
+ * - Transient failures (node down, timeouts) are retried with backoff; statements are idempotent.
+ * - A group not acknowledged within `timeoutMs` of its submission is rejected with
+ *   `E_STORE_UNAVAILABLE` and its queued statements are dropped; nothing is dropped silently.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../core.js';
+import { silentLogger } from '../core.js';
+import { abortError, FleetwatchError } from '../errors.js';
+import { isTransientDriverError, toStoreError } from './driver-errors.js';
+
+/** One statement for the buffer. */
+export interface BufferedStatement {
+  /** Statements with the same key share a partition and may be sent together in one batch. */
+  key: string;
+  query: string;
+  params: unknown[];
+}
+
+/** Sends statements of one partition: one statement alone, several as an unlogged batch. */
+export type StatementSender = (statements: readonly BufferedStatement[]) => Promise<void>;
+
+/** Options of {@link WriteBuffer}. */
+export interface WriteBufferOptions {
+  send: StatementSender;
+  /** Most statements queued or in flight before `submit` waits. @default 100000 */
+  maxRows?: number;
+  /** Requests in flight at once. @default 64 */
+  concurrency?: number;
+  /** Most statements in one same-partition batch. @default 50 */
+  maxBatch?: number;
+  /** A group not acknowledged this long after `submit` is rejected. @default 30000 */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Group {
+  remaining: number;
+  done: boolean;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+  lastError?: unknown;
+}
+
+interface Row {
+  stmt: BufferedStatement;
+  group: Group;
+}
+
+interface Waiter {
+  rows: number;
+  wake: () => void;
+}
+
+/** See the module doc. */
+export class WriteBuffer {
+  readonly #send: StatementSender;
+  readonly #maxRows: number;
+  readonly #concurrency: number;
+  readonly #maxBatch: number;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+  readonly #queues = new Map<string, Row[]>();
+  readonly #waiters: Waiter[] = [];
+  readonly #idle: Array<() => void> = [];
+  /** Statements queued or in flight. */
+  #rows = 0;
+  #inFlight = 0;
+  #retrying = 0;
+  #failures = 0;
+  #closed = false;
+
+  constructor(options: WriteBufferOptions) {
+    this.#send = options.send;
+    this.#maxRows = options.maxRows ?? 100_000;
+    this.#concurrency = options.concurrency ?? 64;
+    this.#maxBatch = options.maxBatch ?? 50;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** Statements queued or in flight. */
+  get size(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Queue `statements` and resolve once all are acknowledged. Waits for room first when the buffer
+   * is full; rejects with `E_STORE_UNAVAILABLE` when not acknowledged within `timeoutMs`, with
+   * `E_ABORTED` when `signal` fires before the statements are queued, and `E_CLOSED` after close.
+   */
+  async submit(statements: readonly BufferedStatement[], signal?: AbortSignal): Promise<void> {
+    if (statements.length === 0) return;
+    const started = performance.now();
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'the write buffer is closed');
+    await this.#room(statements.length, started, signal);
+    return new Promise<void>((resolve, reject) => {
+      const group: Group = {
+        remaining: statements.length,
+        done: false,
+        resolve,
+        reject,
+        timer: setTimeout(
+          () => {
+            const cause = group.lastError;
+            this.#fail(
+              group,
+              new FleetwatchError(
+                'E_STORE_UNAVAILABLE',
+                `Cassandra did not acknowledge the write within ${this.#timeoutMs} ms` +
+                  (cause instanceof Error ? `: ${cause.message}` : ''),
+                { cause },
+              ),
+            );
+          },
+          Math.max(0, this.#timeoutMs - (performance.now() - started)),
+        ),
+      };
+      group.timer.unref?.();
+      for (const stmt of statements) {
+        let q = this.#queues.get(stmt.key);
+        if (q === undefined) {
+          q = [];
+          this.#queues.set(stmt.key, q);
+        }
+        q.push({ stmt, group });
+      }
+      this.#rows += statements.length;
+      this.#pump();
+    });
+  }
+
+  /** Resolve when nothing is queued or in flight. */
+  drain(): Promise<void> {
+    if (this.#rows === 0 && this.#inFlight === 0 && this.#retrying === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Reject everything still queued with `E_CLOSED` and refuse new submissions. */
+  close(): void {
+    this.#closed = true;
+    const err = new FleetwatchError('E_CLOSED', 'the store was closed before the write was acknowledged');
+    for (const q of this.#queues.values()) for (const r of q) this.#fail(r.group, err);
+    this.#rows = 0;
+    this.#queues.clear();
+    for (const w of this.#waiters.splice(0)) w.wake();
+    this.#checkIdle();
+  }
+
+  async #room(n: number, started: number, signal: AbortSignal | undefined): Promise<void> {
+    while (this.#rows > 0 && this.#rows + n > this.#maxRows) {
+      if (signal?.aborted) throw abortError(signal);
+      if (this.#closed) throw new FleetwatchError('E_CLOSED', 'the write buffer is closed');
+      const left = this.#timeoutMs - (performance.now() - started);
+      if (left <= 0) {
+        throw new FleetwatchError(
+          'E_STORE_UNAVAILABLE',
+          `the write buffer stayed full (${this.#rows} statements) for ${this.#timeoutMs} ms; Cassandra is slow or down`,
+          { details: { buffered: this.#rows, maxRows: this.#maxRows } },
+        );
+      }
+      const waiter: Waiter = { rows: n, wake: () => {} };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(finish, left);
+        t.unref?.();
+        const onAbort = () => finish();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        waiter.wake = finish;
+        this.#waiters.push(waiter);
+        function finish() {
+          clearTimeout(t);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+      });
+      const i = this.#waiters.indexOf(waiter);
+      if (i >= 0) this.#waiters.splice(i, 1);
+    }
+    if (signal?.aborted) throw abortError(signal);
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'the write buffer is closed');
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#concurrency && this.#queues.size > 0) {
+      const first = this.#queues.entries().next().value as [string, Row[]];
+      const [key, q] = first;
+      const take: Row[] = [];
+      while (take.length < this.#maxBatch && q.length > 0) {
+        const row = q.shift() as Row;
+        if (row.group.done) {
+          this.#rows--;
+          continue;
+        }
+        take.push(row);
+      }
+      if (q.length === 0) this.#queues.delete(key);
+      if (take.length === 0) continue;
+      this.#inFlight++;
+      void this.#dispatch(take);
+    }
+    this.#wakeWaiters();
+    this.#checkIdle();
+  }
+
+  async #dispatch(rows: Row[]): Promise<void> {
+    try {
+      await this.#send(rows.map((r) => r.stmt));
+      this.#failures = 0;
+      this.#inFlight--;
+      this.#rows -= rows.length;
+      for (const r of rows) {
+        const g = r.group;
+        if (g.done) continue;
+        if (--g.remaining === 0) {
+          g.done = true;
+          clearTimeout(g.timer);
+          g.resolve();
+        }
+      }
+    } catch (err) {
+      this.#inFlight--;
+      if (!isTransientDriverError(err)) {
+        this.#rows -= rows.length;
+        const e = toStoreError(err, 'write');
+        for (const r of rows) this.#fail(r.group, e);
+      } else {
+        this.#failures++;
+        for (const r of rows) r.group.lastError = err;
+        const delay = Math.min(2000, 25 * 2 ** Math.min(this.#failures, 7));
+        if (this.#failures === 1 || this.#failures % 50 === 0) {
+          this.#logger.warn(
+            { err: (err as Error).message, delay, failures: this.#failures },
+            'Cassandra write failed; retrying',
+          );
+        }
+        this.#retrying++;
+        const t = setTimeout(() => {
+          this.#retrying--;
+          const live = rows.filter((r) => !r.group.done);
+          this.#rows -= rows.length - live.length;
+          if (!this.#closed) {
+            for (const r of live) {
+              let q = this.#queues.get(r.stmt.key);
+              if (q === undefined) {
+                q = [];
+                this.#queues.set(r.stmt.key, q);
+              }
+              q.push(r);
+            }
+          } else {
+            this.#rows -= live.length;
+          }
+          this.#pump();
+        }, delay);
+        t.unref?.();
+      }
+    }
+    this.#pump();
+  }
+
+  #fail(group: Group, err: unknown): void {
+    if (group.done) return;
+    group.done = true;
+    clearTimeout(group.timer);
+    group.reject(err);
+  }
+
+  #wakeWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const w = this.#waiters[0] as Waiter;
+      if (this.#rows + w.rows > this.#maxRows && this.#rows > 0) break;
+      this.#waiters.shift();
+      w.wake();
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#rows === 0 && this.#inFlight === 0 && this.#retrying === 0) {
+      for (const r of this.#idle.splice(0)) r();
+    }
+  }
+}
