@@ -1,0 +1,416 @@
+/**
+ * Azure Resource Manager adapter: virtual machines as nodes. Client-credentials token from the
+ * authority host, the subscription-wide VM list following `nextLink`, power state from the same
+ * list (`statusOnly=true`, no call per VM), tags written with PATCH. A node's id is
+ * `<resourceGroup>/<vmName>`.
+ */
+import { FleetwatchError, validationError } from '../errors.js';
+import {
+  type AdapterBase,
+  asArray,
+  asObject,
+  baseUrlOption,
+  type CloudProviderOptions,
+  checkCommonOptions,
+  credential,
+  keysArg,
+  lookupState,
+  makeNode,
+  nodeIdArg,
+  nodesFromPages,
+  parseDate,
+  pickExtra,
+  str,
+  tagsArg,
+} from './adapter.js';
+import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
+import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
+import type { Node, NodeState, Provider } from './types.js';
+
+/**
+ * Azure status code (lower-cased, first two segments) → NodeState. `PowerState/stopped` is stopped
+ * but still billed; `PowerState/deallocated` is stopped and released — `rawState` tells them apart.
+ */
+export const AZURE_STATES = {
+  'powerstate/running': 'running',
+  'powerstate/starting': 'starting',
+  'powerstate/stopping': 'stopping',
+  'powerstate/stopped': 'stopped',
+  'powerstate/deallocating': 'stopping',
+  'powerstate/deallocated': 'stopped',
+  'provisioningstate/creating': 'pending',
+  'provisioningstate/deleting': 'terminated',
+  'provisioningstate/failed': 'error',
+  'provisioningstate/migrating': 'pending',
+} satisfies Record<string, NodeState>;
+
+/** Provisioning states that say more than the power state (they win over it). */
+const OVERRIDING = new Set([
+  'provisioningstate/creating',
+  'provisioningstate/deleting',
+  'provisioningstate/failed',
+]);
+const TAG_KEY_FORBIDDEN = /[<>%&\\?/]/;
+
+/** How the power state is found. */
+export type AzurePowerStateMode = 'list' | 'perVm' | 'none';
+
+/** Options of {@link azure}. */
+export interface AzureOptions extends CloudProviderOptions {
+  /** @default process.env.AZURE_TENANT_ID */
+  tenantId?: string;
+  /** @default process.env.AZURE_CLIENT_ID */
+  clientId?: string;
+  /** @default process.env.AZURE_CLIENT_SECRET */
+  clientSecret?: string;
+  /** @default process.env.AZURE_SUBSCRIPTION_ID */
+  subscriptionId?: string;
+  /** @default 'https://management.azure.com/' */
+  baseUrl?: string;
+  /** @default 'https://login.microsoftonline.com' */
+  authorityHost?: string;
+  /** Token audience. @default 'https://management.core.windows.net/' */
+  resource?: string;
+  /** Compute API version. @default '2024-07-01' */
+  apiVersion?: string;
+  /**
+   * `'list'`: power state from the list itself (`statusOnly=true`), one request per page.
+   * `'perVm'`: one extra instance-view request per VM (for clouds whose list lacks it).
+   * `'none'`: no power state (state comes from provisioning only, often `unknown`).
+   * @default 'list'
+   */
+  powerState?: AzurePowerStateMode;
+}
+
+/**
+ * An Azure provider.
+ *
+ * @example
+ * ```ts
+ * const az = azure({ id: 'azure' }); // AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID
+ * for await (const node of az.listNodes()) console.log(node.id, node.rawState); // "rg/vm1" "PowerState/running"
+ * ```
+ */
+export function azure(options: AzureOptions): Provider {
+  const base = checkCommonOptions(options, 'azure', [
+    'tenantId',
+    'clientId',
+    'clientSecret',
+    'subscriptionId',
+    'baseUrl',
+    'authorityHost',
+    'resource',
+    'apiVersion',
+    'powerState',
+  ]);
+  const tenantId = credential(options.tenantId, 'options.tenantId', 'AZURE_TENANT_ID');
+  const clientId = credential(options.clientId, 'options.clientId', 'AZURE_CLIENT_ID');
+  const clientSecret = credential(options.clientSecret, 'options.clientSecret', 'AZURE_CLIENT_SECRET');
+  const subscriptionId = credential(
+    options.subscriptionId,
+    'options.subscriptionId',
+    'AZURE_SUBSCRIPTION_ID',
+  );
+  const powerState = options.powerState ?? 'list';
+  if (!['list', 'perVm', 'none'].includes(powerState))
+    throw validationError('options.powerState', "'list', 'perVm' or 'none'", powerState);
+  const apiVersion =
+    options.apiVersion === undefined ? '2024-07-01' : nodeIdArg(options.apiVersion, 'options.apiVersion');
+  const authority = baseUrlOption(
+    options.authorityHost,
+    'options.authorityHost',
+    'https://login.microsoftonline.com',
+  );
+  const resource =
+    options.resource === undefined
+      ? 'https://management.core.windows.net/'
+      : nodeIdArg(options.resource, 'options.resource');
+  const secrets = () => [clientSecret, ...tokens.secrets()];
+  const tokenHttp = createProviderHttpClient({
+    provider: base.id,
+    baseUrl: authority,
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    parseError: parseOAuthError,
+    secrets,
+  });
+  const tokens: TokenCache = new TokenCache({
+    clock: base.clock,
+    fetch: async ({ signal }) => {
+      const body = await tokenHttp.json({
+        method: 'POST',
+        url: `${encodeURIComponent(tenantId)}/oauth2/token`,
+        auth: false,
+        form: {
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: clientSecret,
+          resource,
+        },
+        signal,
+      });
+      return accessTokenFromResponse(body, base.clock.now(), base.id);
+    },
+  });
+  const http = createProviderHttpClient({
+    provider: base.id,
+    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://management.azure.com/'),
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    authorize: async ({ headers, signal }) => {
+      headers.authorization = `Bearer ${await tokens.get({ signal })}`;
+    },
+    onUnauthorized: () => {
+      tokens.invalidate();
+      return true;
+    },
+    secrets,
+  });
+  return new AzureProvider(base, http, { subscriptionId, apiVersion, powerState });
+}
+
+interface AzureSettings {
+  subscriptionId: string;
+  apiVersion: string;
+  powerState: AzurePowerStateMode;
+}
+
+interface VmJson {
+  id?: unknown;
+  name?: unknown;
+  location?: unknown;
+  zones?: unknown;
+  tags?: unknown;
+  properties?: {
+    vmId?: unknown;
+    provisioningState?: unknown;
+    timeCreated?: unknown;
+    priority?: unknown;
+    hardwareProfile?: { vmSize?: unknown };
+    storageProfile?: {
+      imageReference?: {
+        publisher?: unknown;
+        offer?: unknown;
+        sku?: unknown;
+        version?: unknown;
+        id?: unknown;
+      };
+      osDisk?: { osType?: unknown };
+    };
+    instanceView?: { statuses?: unknown };
+  };
+}
+
+/** The state of a VM from its instance-view statuses (pure; exported for tests). */
+export function azureState(
+  statuses: unknown,
+  provisioningState: unknown,
+): { state: NodeState; rawState: string; powerState?: string } {
+  const codes = (Array.isArray(statuses) ? statuses : [])
+    .map((s) => (s as { code?: unknown })?.code)
+    .filter((c): c is string => typeof c === 'string');
+  const key = (code: string) => code.split('/').slice(0, 2).join('/').toLowerCase();
+  const power = codes.find((c) => c.toLowerCase().startsWith('powerstate/'));
+  const overriding = codes.find((c) => OVERRIDING.has(key(c)));
+  const chosen =
+    overriding ??
+    power ??
+    codes.find((c) => c.toLowerCase().startsWith('provisioningstate/')) ??
+    (typeof provisioningState === 'string' ? `ProvisioningState/${provisioningState.toLowerCase()}` : '');
+  return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
+}
+
+class AzureProvider implements Provider {
+  readonly id: string;
+  readonly kind = 'azure' as const;
+  readonly #base: AdapterBase;
+  readonly #http: ProviderHttpClient;
+  readonly #s: AzureSettings;
+
+  constructor(base: AdapterBase, http: ProviderHttpClient, settings: AzureSettings) {
+    this.id = base.id;
+    this.#base = base;
+    this.#http = http;
+    this.#s = settings;
+  }
+
+  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
+    const { subscriptionId, apiVersion, powerState } = this.#s;
+    return nodesFromPages(
+      async (cursor, { signal }) => {
+        const body = asObject(
+          await this.#http.json(
+            cursor
+              ? { url: cursor, signal }
+              : {
+                  url: `subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/virtualMachines`,
+                  searchParams: {
+                    'api-version': apiVersion,
+                    statusOnly: powerState === 'list' ? 'true' : undefined,
+                  },
+                  signal,
+                },
+          ),
+          this.id,
+          'VM list',
+        );
+        const next = str(body.nextLink);
+        return {
+          items: asArray(body.value, this.id, 'value'),
+          next: next ? this.#http.resolveLink(next) : undefined,
+        };
+      },
+      async (raw, signal) => {
+        if (powerState !== 'perVm') return this.#toNode(raw);
+        const vm = asObject(raw, this.id, 'VM') as VmJson;
+        const view = await this.#http.json({
+          url: `${String(vm.id).replace(/^\//, '')}/instanceView`,
+          searchParams: { 'api-version': apiVersion },
+          signal,
+        });
+        return this.#toNode({ ...vm, properties: { ...vm.properties, instanceView: view } });
+      },
+      { ...opts, provider: this.id },
+    );
+  }
+
+  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
+    const raw = await undefinedIfNotFound(
+      this.#http.json({
+        url: this.#path(id),
+        searchParams: {
+          'api-version': this.#s.apiVersion,
+          $expand: this.#s.powerState === 'none' ? undefined : 'instanceView',
+        },
+        signal: opts.signal,
+      }),
+    );
+    return raw === undefined ? undefined : this.#toNode(raw);
+  }
+
+  async setTags(
+    nodeId: string,
+    tags: Record<string, string>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.#patchTags(nodeId, checkTags(tagsArg(tags)), opts.signal);
+  }
+
+  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const drop = new Set(keysArg(keys));
+    const raw = asObject(
+      await this.#http.json({
+        url: this.#path(nodeId),
+        searchParams: { 'api-version': this.#s.apiVersion },
+        signal: opts.signal,
+      }),
+      this.id,
+      'VM',
+    );
+    const current = (raw.tags ?? {}) as Record<string, string>;
+    await this.#patchTags(
+      nodeId,
+      Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k))),
+      opts.signal,
+    );
+  }
+
+  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'restart', opts.signal);
+  }
+
+  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'start', opts.signal);
+  }
+
+  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#action(id, 'powerOff', opts.signal);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, kind: this.kind, subscriptionId: this.#s.subscriptionId };
+  }
+
+  #path(id: string): string {
+    const [rg, name, ...rest] = nodeIdArg(id).split('/');
+    if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
+    return `subscriptions/${encodeURIComponent(this.#s.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
+  }
+
+  async #patchTags(nodeId: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    await this.#http.request({
+      method: 'PATCH',
+      url: this.#path(nodeId),
+      searchParams: { 'api-version': this.#s.apiVersion },
+      json: { tags },
+      signal,
+      idempotent: true,
+    });
+  }
+
+  async #action(id: string, verb: string, signal?: AbortSignal): Promise<void> {
+    await this.#http.request({
+      method: 'POST',
+      url: `${this.#path(id)}/${verb}`,
+      searchParams: { 'api-version': this.#s.apiVersion },
+      signal,
+    });
+  }
+
+  #toNode(value: unknown): Node {
+    const raw = asObject(value, this.id, 'VM') as VmJson;
+    const props = raw.properties ?? {};
+    const armId = str(raw.id) ?? '';
+    const resourceGroup = /\/resourceGroups\/([^/]+)\//i.exec(armId)?.[1];
+    const name = str(raw.name) ?? '';
+    const { state, rawState, powerState } = azureState(props.instanceView?.statuses, props.provisioningState);
+    const ref = props.storageProfile?.imageReference;
+    const image = ref
+      ? ref.publisher !== undefined
+        ? [ref.publisher, ref.offer, ref.sku, ref.version].map((x) => str(x) ?? '').join(':')
+        : str(ref.id)?.split('/').pop()
+      : undefined;
+    const tags = raw.tags && typeof raw.tags === 'object' ? (raw.tags as Record<string, unknown>) : {};
+    const extra = pickExtra(
+      {
+        armId,
+        resourceGroup,
+        vmId: props.vmId,
+        provisioningState: props.provisioningState,
+        powerState,
+        osType: props.storageProfile?.osDisk?.osType,
+        priority: props.priority,
+      },
+      ['armId', 'resourceGroup', 'vmId', 'provisioningState', 'powerState', 'osType', 'priority'],
+    );
+    return makeNode(this.#base, {
+      id: `${resourceGroup ?? ''}/${name}`,
+      name,
+      state,
+      rawState,
+      region: str(raw.location),
+      zone: Array.isArray(raw.zones) ? str(raw.zones[0]) : undefined,
+      // IPs live on network interfaces; listing them would cost calls per VM.
+      publicIps: [],
+      privateIps: [],
+      size: str(props.hardwareProfile?.vmSize),
+      image,
+      createdAt: parseDate(props.timeCreated),
+      tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])),
+      extra,
+    });
+  }
+}
+
+function checkTags(tags: Record<string, string>): Record<string, string> {
+  if (Object.keys(tags).length > 50)
+    throw new FleetwatchError('E_VALIDATION', 'tags: Azure allows at most 50 tags', { path: 'tags' });
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.length === 0 || k.length > 512 || TAG_KEY_FORBIDDEN.test(k))
+      throw validationError(`tags.${k}`, 'an Azure tag name (1–512 chars, none of < > % & \\ ? /)', k);
+    if (v.length > 256) throw validationError(`tags.${k}`, 'a value of at most 256 characters', v);
+  }
+  return tags;
+}
