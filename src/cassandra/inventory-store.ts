@@ -26,7 +26,12 @@ import {
 import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
 import { toStoreError } from './driver-errors.js';
-import { INVENTORY_BUCKETS, INVENTORY_MIGRATIONS, inventoryBucket } from './inventory-schema.js';
+import {
+  INVENTORY_BUCKETS,
+  INVENTORY_MIGRATIONS,
+  inventoryBucket,
+  inventoryQueries,
+} from './inventory-schema.js';
 import { ensureKeyspace, ensureSchema, type ReplicationOptions, validateIdentifier } from './schema.js';
 
 /** Options of {@link CassandraInventoryStore.connect}. */
@@ -79,28 +84,6 @@ function decodeNode(json: string): Node {
   const node = JSON.parse(json) as Node & { createdAt?: string | Date };
   if (typeof node.createdAt === 'string') node.createdAt = new Date(node.createdAt);
   return node;
-}
-
-/** The CQL of the store, for a validated keyspace. */
-function inventoryQueries(ks: string) {
-  return {
-    loadNodes: `SELECT uid, node, stale, stale_since, stale_reason FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ?`,
-    loadLocal: `SELECT uid, tags FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ?`,
-    getNode: `SELECT node, index_tags FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    getLocal: `SELECT tags FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    putNode:
-      `INSERT INTO ${ks}.inventory_nodes (tenant, bucket, uid, provider, node, stale, stale_since, stale_reason,` +
-      ' index_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    setIndexTags: `UPDATE ${ks}.inventory_nodes SET index_tags = ? WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    deleteNode: `DELETE FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    addLocal: `UPDATE ${ks}.inventory_local_tags SET tags = tags + ? WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    removeLocal: `UPDATE ${ks}.inventory_local_tags SET tags = tags - ? WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    deleteLocal: `DELETE FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    indexAdd: `INSERT INTO ${ks}.inventory_tag_index (tenant, tag_key, tag_value, uid) VALUES (?, ?, ?, ?)`,
-    indexDelete: `DELETE FROM ${ks}.inventory_tag_index WHERE tenant = ? AND tag_key = ? AND tag_value = ? AND uid = ?`,
-    findKey: `SELECT uid FROM ${ks}.inventory_tag_index WHERE tenant = ? AND tag_key = ?`,
-    findKeyValue: `SELECT uid FROM ${ks}.inventory_tag_index WHERE tenant = ? AND tag_key = ? AND tag_value = ?`,
-  };
 }
 
 /** The Cassandra implementation of {@link InventoryStore}. Create it with {@link CassandraInventoryStore.connect}. */
