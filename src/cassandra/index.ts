@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export type { MetricsStore } from '../store/types.js';
+export * from './inventory-store.js';
 export * from './metrics-options.js';
 export * from './metrics-store.js';
 export * from './schema.js';
