@@ -1,0 +1,155 @@
+/**
+ * The Node cluster / child_process transport. In workers, {@link clusterReporter} is the registry's
+ * sink: one IPC message per window carrying the same binary frame as the socket transport (a
+ * Uint8Array with `serialization: 'advanced'`, base64 with the default JSON channel). On the primary,
+ * {@link attachCluster} (every cluster worker) or {@link attachProcess} (one forked child) feeds those
+ * frames to a broker.
+ *
+ * @example
+ * ```ts
+ * // primary
+ * cluster.setupPrimary({ serialization: 'advanced' });
+ * const broker = await MetricsBroker.start({ store });
+ * attachCluster(broker);
+ * // worker
+ * registry.reportTo(clusterReporter());
+ * ```
+ */
+import type { ChildProcess } from 'node:child_process';
+import nodeCluster, { type Cluster, type Worker } from 'node:cluster';
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import { nonEmptyString, positiveNumber, rejectUnknownKeys } from '../core.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import type { MetricsSink, WindowSnapshot } from '../metrics/types.js';
+import type { MetricsBroker } from './broker.js';
+import { snapshotSeries, validateSnapshot } from './client.js';
+import { FrameEncoder, LENGTH_BYTES } from './protocol.js';
+
+/** The IPC message a worker sends per window. */
+export interface ClusterWindowMessage {
+  fleetwatch: 'window';
+  /** A WINDOW frame including its length prefix: bytes, or base64 over a JSON channel. */
+  frame: Uint8Array | string;
+}
+
+/** True when `msg` is a {@link ClusterWindowMessage}. */
+export function isClusterWindowMessage(msg: unknown): msg is ClusterWindowMessage {
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    (msg as { fleetwatch?: unknown }).fleetwatch === 'window' &&
+    (typeof (msg as { frame?: unknown }).frame === 'string' ||
+      (msg as { frame?: unknown }).frame instanceof Uint8Array)
+  );
+}
+
+/** Feed one IPC message to the broker if it is a window frame. True when it was one. */
+function deliver(broker: MetricsBroker, msg: unknown): boolean {
+  if (!isClusterWindowMessage(msg)) return false;
+  const bytes =
+    typeof msg.frame === 'string'
+      ? Buffer.from(msg.frame, 'base64')
+      : Buffer.from(msg.frame.buffer, msg.frame.byteOffset, msg.frame.byteLength);
+  // The length prefix is redundant over IPC (messages keep their boundaries): check it and strip it.
+  if (bytes.length < LENGTH_BYTES || bytes.readUInt32LE(0) !== bytes.length - LENGTH_BYTES) {
+    broker.ingest(Buffer.alloc(0)); // counted as a bad frame
+    return true;
+  }
+  broker.ingest(bytes.subarray(LENGTH_BYTES));
+  return true;
+}
+
+/**
+ * On a cluster primary: merge the windows of every worker (present and future) into `broker`.
+ * Returns a function that detaches. Other IPC messages are left alone.
+ */
+export function attachCluster(broker: MetricsBroker, options: { cluster?: Cluster } = {}): () => void {
+  const c = options.cluster ?? nodeCluster;
+  if (!c.isPrimary) throw validationError('cluster.isPrimary', 'to be called on the cluster primary', false);
+  const onMessage = (_worker: Worker, msg: unknown) => {
+    deliver(broker, msg);
+  };
+  c.on('message', onMessage);
+  return () => {
+    c.off('message', onMessage);
+  };
+}
+
+/** Merge the windows a forked child sends into `broker`. Returns a function that detaches. */
+export function attachProcess(broker: MetricsBroker, child: ChildProcess): () => void {
+  const onMessage = (msg: unknown) => {
+    deliver(broker, msg);
+  };
+  child.on('message', onMessage);
+  return () => {
+    child.off('message', onMessage);
+  };
+}
+
+/** Options of {@link clusterReporter}. */
+export interface ClusterReporterOptions {
+  /** @default `hostname:pid` */
+  sourceId?: string;
+  /** The window length; match the broker's. @default 10000 */
+  intervalMs?: number;
+}
+
+/** The worker side of the IPC transport. */
+export class ClusterReporter implements MetricsSink {
+  readonly intervalMs: number;
+  readonly sourceId: string;
+  readonly epoch = randomInt(0, 2 ** 32 - 1);
+  readonly #encoder = new FrameEncoder();
+  readonly #advanced = process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced';
+  #seq = 0;
+  /** Windows that could not be handed to the IPC channel (no channel, or it closed). */
+  dropped = 0;
+
+  /** Use {@link clusterReporter}. */
+  constructor(options: ClusterReporterOptions = {}) {
+    rejectUnknownKeys(options, ['sourceId', 'intervalMs']);
+    this.sourceId = nonEmptyString(options.sourceId ?? `${hostname()}:${process.pid}`, 'options.sourceId');
+    this.intervalMs = positiveNumber(options.intervalMs ?? 10_000, 'options.intervalMs', {
+      integer: true,
+      min: 1,
+    });
+    if (typeof process.send !== 'function') {
+      throw new FleetwatchError(
+        'E_CONFIG',
+        'clusterReporter() needs an IPC channel (run under cluster or fork)',
+      );
+    }
+  }
+
+  /** Send one window to the primary as one message. */
+  send(snapshot: WindowSnapshot): void {
+    validateSnapshot(snapshot);
+    const frame = this.#encoder.window(
+      {
+        sourceId: this.sourceId,
+        epoch: this.epoch,
+        seq: this.#seq++,
+        windowStart: snapshot.windowStart,
+        intervalMs: snapshot.intervalMs,
+      },
+      snapshotSeries(snapshot),
+    );
+    const msg: ClusterWindowMessage = {
+      fleetwatch: 'window',
+      frame: this.#advanced ? new Uint8Array(frame) : frame.toString('base64'),
+    };
+    if (process.send === undefined || process.connected === false) {
+      this.dropped++;
+      return;
+    }
+    process.send(msg, undefined, undefined, (err) => {
+      if (err) this.dropped++;
+    });
+  }
+}
+
+/** A sink for `registry.reportTo()` in a cluster worker or forked child. */
+export function clusterReporter(options: ClusterReporterOptions = {}): ClusterReporter {
+  return new ClusterReporter(options);
+}
