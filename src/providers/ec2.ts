@@ -24,7 +24,7 @@ import {
   redactUrl,
   undefinedIfNotFound,
 } from './http.js';
-import { mergeConcurrently } from './merge.js';
+import { firstFound, mergeConcurrently } from './merge.js';
 import type {
   CommonProviderOptions,
   CreateNodeInput,
@@ -583,19 +583,7 @@ export function ec2(options: Ec2Options): Ec2Provider {
       if (node !== undefined) return node;
     }
     const regions = (await regionsToList(opts)).filter((r) => r !== known);
-    for await (const node of mergeConcurrently(
-      regions.map(
-        (region) =>
-          async function* () {
-            const node = await getInRegion(region, id, opts);
-            if (node !== undefined) yield node;
-          },
-      ),
-      config.regionConcurrency,
-    )) {
-      return node;
-    }
-    return undefined;
+    return firstFound(regions, (region) => getInRegion(region, id, opts), config.regionConcurrency);
   };
 
   /** The region an instance lives in (from listings, or by looking it up). */

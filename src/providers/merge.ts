@@ -59,3 +59,23 @@ export async function* mergeConcurrently<T>(
     }
   }
 }
+
+/**
+ * Run `find` for each key (region) with up to `concurrency` at once and resolve with the first
+ * defined result, or `undefined` when none has one. A failure in any lookup rejects.
+ */
+export async function firstFound<K, T>(
+  keys: readonly K[],
+  find: (key: K) => Promise<T | undefined>,
+  concurrency: number,
+): Promise<T | undefined> {
+  const sources = keys.map(
+    (key) =>
+      async function* (): AsyncGenerator<T> {
+        const found = await find(key);
+        if (found !== undefined) yield found;
+      },
+  );
+  for await (const found of mergeConcurrently(sources, concurrency)) return found;
+  return undefined;
+}
