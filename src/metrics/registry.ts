@@ -15,6 +15,7 @@
  */
 import { type AbortOptions, type Clock, type Logger, silentLogger, systemClock } from '../core.js';
 import { abortError, FleetwatchError, validationError } from '../errors.js';
+import { AliasIndex } from './alias-index.js';
 import { Counter } from './counter.js';
 import { GAUGE_POLICIES, Gauge } from './gauge.js';
 import { Histogram } from './histogram.js';
@@ -120,8 +121,8 @@ interface Family {
   /** policy or relative accuracy, fixed by the first registration. */
   readonly setting: GaugePolicy | number | undefined;
   readonly series: Map<string, Handle>;
-  /** Raw `JSON.stringify(tags)` → handle, for lookups that skip validation. Bounded. */
-  readonly aliases: Map<string, Handle>;
+  /** Raw tag objects → handle, for lookups that skip validation. Bounded. */
+  readonly aliases: AliasIndex<Handle>;
   overflow: Handle | undefined;
   overflows: number;
 }
@@ -155,12 +156,16 @@ export class MetricsRegistry {
 
   /** The counter for `name` + `tags`: the same handle for the same name and tags. */
   counter(name: string, tags?: Record<string, string>): Counter {
+    const hit = this.cached('counter', name, tags, undefined);
+    if (hit !== undefined) return hit as Counter;
     return this.handle('counter', name, tags, undefined, undefined, (t) => new Counter(name, t)) as Counter;
   }
 
   /** The gauge for `name` + `tags`. The policy is fixed by the metric's first registration. */
-  gauge(name: string, tags?: Record<string, string>, options: GaugeOptions = {}): Gauge {
-    const policy = options.policy;
+  gauge(name: string, tags?: Record<string, string>, options?: GaugeOptions): Gauge {
+    const policy = options?.policy;
+    const hit = this.cached('gauge', name, tags, policy);
+    if (hit !== undefined) return hit as Gauge;
     if (policy !== undefined && !GAUGE_POLICIES.includes(policy)) {
       throw validationError('options.policy', GAUGE_POLICIES.join(' | '), policy);
     }
@@ -176,6 +181,8 @@ export class MetricsRegistry {
 
   /** The meter for `name` + `tags`. */
   meter(name: string, tags?: Record<string, string>): Meter {
+    const hit = this.cached('meter', name, tags, undefined);
+    if (hit !== undefined) return hit as Meter;
     return this.handle(
       'meter',
       name,
@@ -187,8 +194,10 @@ export class MetricsRegistry {
   }
 
   /** The histogram (DDSketch-backed) for `name` + `tags`. */
-  histogram(name: string, tags?: Record<string, string>, options: HistogramOptions = {}): Histogram {
-    const alpha = this.checkAccuracy(options);
+  histogram(name: string, tags?: Record<string, string>, options?: HistogramOptions): Histogram {
+    const hit = this.cached('histogram', name, tags, options?.relativeAccuracy);
+    if (hit !== undefined) return hit as Histogram;
+    const alpha = this.checkAccuracy(options ?? {});
     return this.handle(
       'histogram',
       name,
@@ -200,8 +209,10 @@ export class MetricsRegistry {
   }
 
   /** The timer (a histogram of ms durations) for `name` + `tags`. */
-  timer(name: string, tags?: Record<string, string>, options: HistogramOptions = {}): Timer {
-    const alpha = this.checkAccuracy(options);
+  timer(name: string, tags?: Record<string, string>, options?: HistogramOptions): Timer {
+    const hit = this.cached('timer', name, tags, options?.relativeAccuracy);
+    if (hit !== undefined) return hit as Timer;
+    const alpha = this.checkAccuracy(options ?? {});
     return this.handle(
       'timer',
       name,
@@ -323,6 +334,19 @@ export class MetricsRegistry {
     return alpha;
   }
 
+  /** The already-resolved handle for these exact arguments, without validation; else undefined. */
+  private cached(
+    kind: InstrumentKind,
+    name: string,
+    tags: Record<string, string> | undefined,
+    setting: GaugePolicy | number | undefined,
+  ): Handle | undefined {
+    const family = this.families.get(name);
+    if (family === undefined || family.kind !== kind) return undefined;
+    if (setting !== undefined && setting !== family.setting) return undefined;
+    return family.aliases.get(tags);
+  }
+
   private *handlesOf(family: Family): Iterable<Handle> {
     yield* family.series.values();
     if (family.overflow !== undefined) yield family.overflow;
@@ -344,7 +368,7 @@ export class MetricsRegistry {
         kind,
         setting: setting ?? defaultSetting,
         series: new Map(),
-        aliases: new Map(),
+        aliases: new AliasIndex<Handle>(),
         overflow: undefined,
         overflows: 0,
       };
@@ -358,8 +382,7 @@ export class MetricsRegistry {
         throw validationError(path, `${String(family.setting)} (as first registered)`, setting);
       }
     }
-    const fast = tags === undefined ? '' : JSON.stringify(tags);
-    const hit = family.aliases.get(fast);
+    const hit = family.aliases.get(tags);
     if (hit !== undefined) return hit;
     const full = mergeTags(this.tags, checkTags(tags));
     const key = tagsKey(full);
@@ -373,7 +396,7 @@ export class MetricsRegistry {
       h = create(full, family.setting);
       family.series.set(key, h);
     }
-    if (family.aliases.size < 4 * this.maxSeriesPerMetric) family.aliases.set(fast, h);
+    if (family.aliases.size < 4 * this.maxSeriesPerMetric) family.aliases.set(tags, h);
     return h;
   }
 }

@@ -25,6 +25,21 @@ describe('MetricsRegistry handles', () => {
     expect(a.value).toBe(3);
   });
 
+  it('never confuses tag sets that share a prefix, and treats no tags as empty tags', () => {
+    const r = new MetricsRegistry();
+    const a = r.counter('x', { a: '1' });
+    const ab = r.counter('x', { a: '1', b: '2' });
+    const b = r.counter('x', { b: '2' });
+    expect(new Set([a, ab, b]).size).toBe(3);
+    expect(r.counter('x', { b: '2', a: '1' })).toBe(ab);
+    expect(r.counter('x', { a: '1' })).toBe(a);
+    expect(r.counter('y')).toBe(r.counter('y', {}));
+    // A cached lookup still rejects a bad value rather than matching a prefix.
+    expect(() => r.counter('x', { a: '1', c: undefined as unknown as string })).toThrow(
+      expect.objectContaining({ path: 'tags.c' }),
+    );
+  });
+
   it('lets an instrument tag override a registry tag', () => {
     const r = new MetricsRegistry({ tags: { service: 'api', zone: 'a' } });
     expect(r.gauge('temp', { zone: 'b' }).tags).toEqual({ service: 'api', zone: 'b' });
