@@ -333,7 +333,8 @@ export function parseCommonErrorBody(res: ProviderResponse): ProviderErrorInfo |
   }
   if (!body || typeof body !== 'object') return undefined;
   const b = body as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+  const str = (v: unknown) =>
+    typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
   if (b.error && typeof b.error === 'object') {
     const e = b.error as Record<string, unknown>;
     const first = Array.isArray(e.errors) ? (e.errors[0] as Record<string, unknown> | undefined) : undefined;
