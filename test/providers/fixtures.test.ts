@@ -26,7 +26,6 @@ if (!present)
   console.warn(`[fleetwatch] provider fixtures not found at ${root}; skipping the recorded-response suite`);
 
 const text = (provider: string, file: string) => readFileSync(join(root, provider, file), 'utf8');
-const json = (provider: string, file: string) => JSON.parse(text(provider, file)) as Record<string, unknown>;
 const http = { sleep: recordingSleep().sleep, retryLimit: 0 };
 
 describe.skipIf(!present)('recorded provider responses', () => {
