@@ -14,17 +14,23 @@ export * from './inventory/query.js';
 export * from './inventory/store.js';
 export * from './inventory/types.js';
 export type { WatchOverflow } from './inventory/watch.js';
-export * from './providers/ec2.js';
-export * from './providers/ec2-xml.js';
-export * from './providers/openstack.js';
-export * from './providers/openstack-catalog.js';
+export * from './metrics/index.js';
 export type { CloudProviderOptions } from './providers/adapter.js';
 export * from './providers/azure.js';
 export * from './providers/digitalocean.js';
+export * from './providers/ec2.js';
+export * from './providers/ec2-xml.js';
 export * from './providers/gce.js';
-export type { NormalizedProviderHttpOptions, ProviderGotOptions, ProviderHttpOptions, RetryDelayInput } from './providers/http.js';
+export type {
+  NormalizedProviderHttpOptions,
+  ProviderGotOptions,
+  ProviderHttpOptions,
+  RetryDelayInput,
+} from './providers/http.js';
 export { PROVIDER_USER_AGENT, parseRetryAfterMs, providerRetryDelayMs, redactUrl } from './providers/http.js';
 export * from './providers/linode.js';
+export * from './providers/openstack.js';
+export * from './providers/openstack-catalog.js';
 export * from './providers/static.js';
 export * from './providers/types.js';
 export * from './store/memory.js';
