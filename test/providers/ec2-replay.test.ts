@@ -248,6 +248,15 @@ describe('ec2() against a replay server', () => {
     expect(inspect(rebootErr, { depth: 10 })).not.toContain(SESSION);
   });
 
+  it('an aborted signal rejects with E_ABORTED before any request', async () => {
+    const { p } = provider();
+    const signal = AbortSignal.abort();
+    expect((await failure(collect(p.listNodes({ signal })))).code).toBe('E_ABORTED');
+    expect((await failure(p.getNode('i-1', { signal }))).code).toBe('E_ABORTED');
+    expect((await failure(p.stopNode('i-1', { signal }))).code).toBe('E_ABORTED');
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('createNode() - RunInstances with Name, tags, a ClientToken and the extras', async () => {
     handler = () =>
       xml(

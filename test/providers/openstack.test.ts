@@ -377,6 +377,15 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     expect((await failure(collect(provider().p.listNodes()))).code).toBe('E_MALFORMED_RESPONSE');
   });
 
+  it('an aborted signal rejects with E_ABORTED before any request', async () => {
+    const { p } = provider();
+    const signal = AbortSignal.abort();
+    expect((await failure(collect(p.listNodes({ signal })))).code).toBe('E_ABORTED');
+    expect((await failure(p.getNode('a', { signal }))).code).toBe('E_ABORTED');
+    expect((await failure(p.rebootNode('a', { signal }))).code).toBe('E_ABORTED');
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('getNode() - undefined on 404 itemNotFound', async () => {
     nova = () => ({
       status: 404,
