@@ -96,11 +96,19 @@ export class WriteBuffer {
    * is full; rejects with `E_STORE_UNAVAILABLE` when not acknowledged within `timeoutMs`, with
    * `E_ABORTED` when `signal` fires before the statements are queued, and `E_CLOSED` after close.
    */
-  async submit(statements: readonly BufferedStatement[], signal?: AbortSignal): Promise<void> {
-    if (statements.length === 0) return;
+  submit(statements: readonly BufferedStatement[], signal?: AbortSignal): Promise<void> {
+    if (statements.length === 0) return Promise.resolve();
     const started = performance.now();
-    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'the write buffer is closed');
-    await this.#room(statements.length, started, signal);
+    if (this.#closed) return Promise.reject(new FleetwatchError('E_CLOSED', 'the write buffer is closed'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    // fast path: room now, queue synchronously (keeps submission order)
+    if (this.#waiters.length === 0 && (this.#rows === 0 || this.#rows + statements.length <= this.#maxRows)) {
+      return this.#enqueue(statements, started);
+    }
+    return this.#room(statements.length, started, signal).then(() => this.#enqueue(statements, started));
+  }
+
+  #enqueue(statements: readonly BufferedStatement[], started: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const group: Group = {
         remaining: statements.length,

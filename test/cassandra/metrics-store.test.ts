@@ -1,0 +1,416 @@
+/**
+ * CassandraMetricsStore beyond the conformance suite: schema creation and migration (twice and
+ * concurrently), table options (TWCS, TTLs), options validation, rollups by another process, the
+ * background rollup loop, and sketch storage.
+ */
+import type { Client } from 'cassandra-driver';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { metricsStatements } from '../../src/cassandra/metrics-cql.js';
+import { normalizeStoreOptions } from '../../src/cassandra/metrics-options.js';
+import { bucketOf, metricsMigrations, shardOf } from '../../src/cassandra/metrics-schema.js';
+import { CassandraMetricsStore, METRICS_SCHEMA_COMPONENT } from '../../src/cassandra/metrics-store.js';
+import {
+  appliedVersions,
+  ensureKeyspace,
+  ensureSchema,
+  validateIdentifier,
+} from '../../src/cassandra/schema.js';
+import { FleetwatchError } from '../../src/errors.js';
+import { DDSketch } from '../../src/metrics/sketch.js';
+import { seriesId, seriesKey } from '../../src/store/series-key.js';
+import { DEFAULT_RETENTION } from '../../src/store/types.js';
+import { FakeClock, uniqueTenant } from '../conformance/metrics-store.js';
+import { describeWithService } from '../helpers/services.js';
+import {
+  contactPoints,
+  dropKeyspaces,
+  localDataCenter,
+  probeCassandra,
+  rawClient,
+  uniqueKeyspace,
+} from './cassandra-env.js';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const T0 = Math.floor(Date.now() / DAY) * DAY;
+
+const reason = await probeCassandra();
+const ks = uniqueKeyspace('store');
+const ksConcurrent = uniqueKeyspace('conc');
+const ksMigrate = uniqueKeyspace('mig');
+
+async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(FleetwatchError);
+    return err as FleetwatchError;
+  }
+  return expect.fail('expected a rejection');
+}
+
+it('validateIdentifier() - accepts lower-case CQL identifiers only', () => {
+  expect(validateIdentifier('fleetwatch_1', 'keyspace')).toBe('fleetwatch_1');
+  for (const bad of ['', '1abc', 'Fleet', 'a-b', 'a;DROP', 'x'.repeat(49), 3]) {
+    expect(() => validateIdentifier(bad, 'keyspace')).toThrow(FleetwatchError);
+  }
+});
+
+it('normalizeStoreOptions() - consistency defaults follow the replication factor', () => {
+  const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
+  const one = normalizeStoreOptions(base);
+  expect([one.readConsistency, one.writeConsistency]).toEqual([10, 10]); // LOCAL_ONE
+  const three = normalizeStoreOptions({
+    ...base,
+    replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3 } },
+  });
+  expect([three.readConsistency, three.writeConsistency]).toEqual([6, 6]); // LOCAL_QUORUM
+  const set = normalizeStoreOptions({ ...base, consistency: { read: 'one', write: 'all' } });
+  expect([set.readConsistency, set.writeConsistency]).toEqual([1, 5]);
+});
+
+it('normalizeStoreOptions() - rejects bad options naming the field, never echoing credentials', () => {
+  const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
+  const cases: Array<[unknown, string]> = [
+    [{ ...base, keyspace: 'Bad-Name' }, 'options.keyspace'],
+    [{ ...base, keyspace: 'x; DROP KEYSPACE y' }, 'options.keyspace'],
+    [{ ...base, contactPoints: [] }, 'options.contactPoints'],
+    [{ ...base, localDataCenter: undefined }, 'options.localDataCenter'],
+    [
+      { ...base, replication: { class: 'SimpleStrategy', replicationFactor: 0 } },
+      'options.replication.replicationFactor',
+    ],
+    [{ ...base, replication: { class: 'Other' } }, 'options.replication.class'],
+    [
+      { ...base, replication: { class: 'NetworkTopologyStrategy', dataCenters: { "dc'1": 3 } } },
+      'options.replication.dataCenters',
+    ],
+    [{ ...base, consistency: { write: 'two' } }, 'options.consistency.write'],
+    [{ ...base, writeBuffer: { maxPoints: 0 } }, 'options.writeBuffer.maxPoints'],
+    [{ ...base, retention: { raw: -1 } }, 'options.retention.raw'],
+    [{ ...base, rollupIntervalMs: -5 }, 'options.rollupIntervalMs'],
+    [{ ...base, colour: 'red' }, 'options.colour'],
+  ];
+  for (const [opts, path] of cases) {
+    let err: unknown;
+    try {
+      normalizeStoreOptions(opts as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(err, path).toBeInstanceOf(FleetwatchError);
+    expect((err as FleetwatchError).code).toBe('E_VALIDATION');
+    expect((err as FleetwatchError).path).toBe(path);
+  }
+  let err: unknown;
+  try {
+    normalizeStoreOptions({
+      ...base,
+      credentials: { username: 'u', password: 12345678 as unknown as string },
+    });
+  } catch (e) {
+    err = e;
+  }
+  expect((err as FleetwatchError).path).toBe('options.credentials');
+  expect(JSON.stringify(err)).not.toContain('12345678');
+});
+
+it('metricsStatements() - every read restricts a full partition key and never uses ALLOW FILTERING', () => {
+  const all = JSON.stringify(metricsStatements('k'));
+  expect(all).not.toMatch(/ALLOW FILTERING/i);
+  for (const [name, text] of Object.entries(metricsStatements('k'))) {
+    for (const t of typeof text === 'string' ? [text] : Object.values(text)) {
+      if (t.startsWith('SELECT')) expect(t, name).toMatch(/ WHERE /);
+      expect(t, name).not.toMatch(/'[^']*'/); // no literals: every value is bound
+    }
+  }
+});
+
+describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
+  let client: Client;
+  const connect = (extra: Record<string, unknown> = {}) =>
+    CassandraMetricsStore.connect({
+      contactPoints,
+      localDataCenter,
+      keyspace: ks,
+      rollupIntervalMs: 0,
+      ...extra,
+    });
+
+  beforeAll(() => {
+    client = rawClient();
+  });
+  afterAll(async () => {
+    await client.shutdown();
+    await dropKeyspaces([ks, ksConcurrent, ksMigrate]);
+  });
+
+  it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
+    const a = await connect();
+    await a.close();
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1]);
+    // the same migrations again: nothing left to apply
+    const again = await ensureSchema(client, {
+      keyspace: ks,
+      component: METRICS_SCHEMA_COMPONENT,
+      migrations: metricsMigrations(DEFAULT_RETENTION),
+    });
+    expect(again).toEqual([]);
+    const b = await connect();
+    await b.close();
+    const tables = await client.execute(
+      'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?',
+      [ks],
+    );
+    expect(tables.rows.map((r) => r.get('table_name') as string).sort()).toEqual(
+      [
+        'dirty_buckets',
+        'dirty_slots',
+        'metric_names',
+        'points_raw',
+        'rollup_1d',
+        'rollup_1h',
+        'rollup_5m',
+        'schema_version',
+        'series_by_metric',
+        'sketch_1d',
+        'sketch_1h',
+        'sketch_5m',
+        'sketches_raw',
+      ].sort(),
+    );
+  });
+
+  it('connect() - the data tables use TWCS with a default TTL from the retention', async () => {
+    const rs = await client.execute(
+      'SELECT table_name, default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ?',
+      [ks],
+    );
+    const byName = new Map(rs.rows.map((r) => [r.get('table_name') as string, r]));
+    const expectTable = (name: string, ttl: number) => {
+      const row = byName.get(name);
+      expect(row?.get('default_time_to_live'), name).toBe(ttl);
+      expect(String((row?.get('compaction') as Record<string, string>).class), name).toMatch(
+        /TimeWindowCompactionStrategy/,
+      );
+    };
+    expectTable('points_raw', 7 * 86_400);
+    expectTable('rollup_5m', 30 * 86_400);
+    expectTable('rollup_1h', 400 * 86_400);
+    expectTable('rollup_1d', 5 * 365 * 86_400);
+  });
+
+  it('connect() - two processes connecting at once both succeed and the migration is applied once', async () => {
+    const c1 = rawClient();
+    const c2 = rawClient();
+    try {
+      await ensureKeyspace(c1, ksMigrate, { class: 'SimpleStrategy', replicationFactor: 1 });
+      const opts = { keyspace: ksMigrate, component: 'demo', pollMs: 50 };
+      const migrations = [
+        {
+          version: 1,
+          description: 'one',
+          statements: (k: string) => [`CREATE TABLE IF NOT EXISTS ${k}.t1 (a int PRIMARY KEY)`],
+        },
+        {
+          version: 2,
+          description: 'two',
+          statements: (k: string) => [`CREATE TABLE IF NOT EXISTS ${k}.t2 (a int PRIMARY KEY)`],
+        },
+      ];
+      const [r1, r2] = await Promise.all([
+        ensureSchema(c1, { ...opts, migrations }),
+        ensureSchema(c2, { ...opts, migrations }),
+      ]);
+      expect([...r1, ...r2].sort()).toEqual([1, 2]);
+      expect(await appliedVersions(c1, ksMigrate, 'demo')).toEqual([1, 2]);
+      // a third version added later is applied on the next start
+      const more = [
+        ...migrations,
+        {
+          version: 3,
+          description: 'three',
+          statements: (k: string) => [`CREATE TABLE IF NOT EXISTS ${k}.t3 (a int PRIMARY KEY)`],
+        },
+      ];
+      expect(await ensureSchema(c2, { ...opts, migrations: more })).toEqual([3]);
+      // and the whole store connecting twice at once, on a fresh keyspace
+      const stores = await Promise.all([
+        CassandraMetricsStore.connect({
+          contactPoints,
+          localDataCenter,
+          keyspace: ksConcurrent,
+          rollupIntervalMs: 0,
+        }),
+        CassandraMetricsStore.connect({
+          contactPoints,
+          localDataCenter,
+          keyspace: ksConcurrent,
+          rollupIntervalMs: 0,
+        }),
+      ]);
+      const tenant = uniqueTenant();
+      await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
+      expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
+      await Promise.all(stores.map((s) => s.close()));
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1]);
+    } finally {
+      await c1.shutdown();
+      await c2.shutdown();
+    }
+  });
+
+  it('write() - each raw row carries a TTL that ends with the retention of its slot', async () => {
+    const clock = new FakeClock(T0 + 10 * MIN);
+    const store = await connect({ clock, retention: { raw: 2 * DAY } });
+    const tenant = uniqueTenant();
+    try {
+      await store.write([{ metric: 'ttl', ts: T0 + MIN, value: 1, tenant }]);
+      const id = seriesId(seriesKey('ttl', undefined));
+      const rs = await client.execute(
+        `SELECT TTL(value) AS t FROM ${ks}.points_raw WHERE tenant = ? AND series_id = ? AND bucket = ?`,
+        [tenant, id, bucketOf(T0, 'raw')],
+        { prepare: true },
+      );
+      // expires at slotEnd (T0+5m) + 2 d, seen from now (T0+10m): 2 d - 5 min
+      const want = (2 * DAY - 5 * MIN) / 1000;
+      const ttl = rs.rows[0]?.get('t') as number;
+      expect(ttl).toBeLessThanOrEqual(want);
+      expect(ttl).toBeGreaterThan(want - 120);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('flush() - rolls slots another process marked dirty (dirty-slot table), and late points re-roll', async () => {
+    const clockA = new FakeClock(T0 + 4 * MIN);
+    const clockB = new FakeClock(T0 + 2 * HOUR);
+    const writer = await connect({ clock: clockA });
+    const roller = await connect({ clock: clockB });
+    const tenant = uniqueTenant();
+    try {
+      await writer.write([1, 2, 3].map((m) => ({ metric: 'x', ts: T0 + m * MIN, value: m, tenant })));
+      await writer.flush(); // writer's clock: the slot is still open, nothing rolled
+      const q = { metric: 'x', from: T0, to: T0 + HOUR, resolution: '5m' as const, tenant };
+      expect(await writer.query(q)).toEqual([]);
+      await roller.flush();
+      const got = await roller.query(q);
+      expect(got[0]?.points).toEqual([
+        { ts: T0, count: 3, sum: 6, min: 1, max: 3, mean: 2, variance: 2 / 3, last: 3 },
+      ]);
+      const hour = await roller.query({ ...q, resolution: '1h' });
+      expect(hour[0]?.points[0]).toMatchObject({ ts: T0, count: 3, sum: 6 });
+      // a late point written by the writer, rolled by the other process
+      clockA.set(T0 + HOUR);
+      await writer.write([{ metric: 'x', ts: T0 + 4 * MIN, value: 10, tenant }]);
+      await roller.flush();
+      expect((await roller.query(q))[0]?.points[0]).toMatchObject({ count: 4, sum: 16, max: 10, last: 10 });
+      expect((await roller.query({ ...q, resolution: '1h' }))[0]?.points[0]).toMatchObject({
+        count: 4,
+        sum: 16,
+      });
+      // every closed mark of the series is gone, at every resolution
+      const shard = shardOf(seriesId(seriesKey('x', undefined)));
+      for (const res of ['5m', '1h', '1d']) {
+        const marks = await client.execute(
+          `SELECT slot_start, tenant FROM ${ks}.dirty_slots WHERE resolution = ? AND bucket = ? AND shard = ?`,
+          [res, T0 / DAY, shard],
+          { prepare: true },
+        );
+        const mine = marks.rows.filter((r) => r.get('tenant') === tenant);
+        const closed = mine.filter(
+          (r) => (r.get('slot_start') as Date).getTime() + (res === '1d' ? DAY : HOUR) <= clockB.now(),
+        );
+        expect(closed, res).toEqual([]);
+      }
+    } finally {
+      await writer.close();
+      await roller.close();
+    }
+  });
+
+  it('the background loop rolls closed slots without flush()', async () => {
+    const clock = new FakeClock(T0 + 10 * MIN);
+    const store = await connect({ clock, rollupIntervalMs: 50 });
+    const tenant = uniqueTenant();
+    try {
+      await store.write([{ metric: 'bg', ts: T0 + MIN, value: 4, tenant }]);
+      clock.set(T0 + HOUR);
+      const reader = await connect({ clock }); // reads without rolling anything itself
+      try {
+        let points: unknown[] = [];
+        for (let i = 0; i < 100 && points.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          const s = await reader.query({ metric: 'bg', from: T0, to: T0 + HOUR, resolution: '5m', tenant });
+          points = s[0]?.points ?? [];
+        }
+        expect(points).toMatchObject([{ ts: T0, count: 1, sum: 4 }]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writeSketches() and queryPercentiles() - merge sources and slots, raw and rolled', async () => {
+    const clock = new FakeClock(T0 + 2 * DAY + 10 * MIN);
+    const store = await connect({ clock });
+    const tenant = uniqueTenant();
+    try {
+      const all = new DDSketch();
+      const batches: Array<{ source: string; ts: number; values: number[] }> = [];
+      for (let h = 0; h < 48; h += 5) {
+        for (const source of ['a', 'b']) {
+          const values = Array.from({ length: 20 }, (_, i) => (source === 'a' ? 1 : 1000) + h * 10 + i);
+          batches.push({ source, ts: T0 + h * HOUR + 7 * MIN, values });
+        }
+      }
+      for (const b of batches) {
+        const s = new DDSketch();
+        for (const v of b.values) {
+          s.add(v);
+          all.add(v);
+        }
+        await store.writeSketches(
+          [{ metric: 'lat', tags: { r: '/' }, ts: b.ts, sketch: s.encode(), tenant }],
+          {
+            source: b.source,
+          },
+        );
+      }
+      // a resend by source a replaces its earlier sketch instead of counting twice
+      const first = batches[0] as { ts: number; values: number[] };
+      const again = new DDSketch();
+      for (const v of first.values) again.add(v);
+      await store.writeSketches(
+        [{ metric: 'lat', tags: { r: '/' }, ts: first.ts, sketch: again.encode(), tenant }],
+        {
+          source: 'a',
+        },
+      );
+      const q = { metric: 'lat', from: T0, to: T0 + 2 * DAY, quantiles: [0.5, 0.99], tenant };
+      const before = await store.queryPercentiles(q);
+      await store.flush(); // rolls 5m, 1h and 1d sketches: the query now merges the two daily ones
+      const after = await store.queryPercentiles(q);
+      for (const r of [before, after]) {
+        expect(r).toHaveLength(1);
+        const p = r[0];
+        expect(p?.tags).toEqual({ r: '/' });
+        expect(p?.count).toBe(all.count);
+        expect(p?.min).toBe(all.min);
+        expect(p?.max).toBe(all.max);
+        expect(p?.quantiles['0.5']).toBeCloseTo(all.quantile(0.5), 6);
+        expect(p?.quantiles['0.99']).toBeCloseTo(all.quantile(0.99), 6);
+      }
+      await expect(
+        rejection(
+          store.writeSketches([{ metric: 'lat', ts: T0, sketch: new Uint8Array([255, 1, 2]), tenant }]),
+        ),
+      ).resolves.toMatchObject({ code: 'E_VALIDATION', path: 'points[0].sketch' });
+    } finally {
+      await store.close();
+    }
+  });
+});
