@@ -191,7 +191,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
     const expectTable = (name: string, ttl: number) => {
       const row = byName.get(name);
       expect(row?.get('default_time_to_live'), name).toBe(ttl);
-      expect(String((row?.get('compaction') as Record<string, string>).class), name).toMatch(
+      expect(String((row?.get('compaction') as Record<string, string> | undefined)?.class), name).toMatch(
         /TimeWindowCompactionStrategy/,
       );
     };
