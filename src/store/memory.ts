@@ -1,7 +1,8 @@
 /**
  * MemoryMetricsStore: the embedded {@link MetricsStore}. Same semantics as the Cassandra store (the
  * shared validation, rollup, combine and resolution modules), with bounded memory: `maxSeries`,
- * `maxPoints` and `maxSketches` make a write fail with `E_STORE_UNAVAILABLE` instead of growing.
+ * `maxPoints`, `maxRollups` and `maxSketchBytes` make a write fail with `E_STORE_UNAVAILABLE` instead of
+ * growing.
  *
  * Memory: a raw point costs about 20 bytes in typed arrays (ts and value as float64, the source as an
  * int32 index) plus its 5-minute bucket's share of ~0.4 kB, so ~25–35 B at a 10 s interval; a rollup
@@ -67,10 +68,19 @@ export interface MemoryMetricsStoreOptions {
   logger?: Logger;
   /** Most series (all tenants together). A write that would add more fails. @default 100000 */
   maxSeries?: number;
-  /** Most stored raw points (all series; resends count until their slot is compacted). @default 10000000 */
+  /**
+   * Most stored raw points (all series; resends count until their slot is compacted). At 25–40 B a point
+   * (1–10 s intervals) the default is ~250–400 MB. @default 10000000
+   */
   maxPoints?: number;
-  /** Most stored raw sketch rows (all series). @default 1000000 */
-  maxSketches?: number;
+  /**
+   * Most stored numeric rollup points (all resolutions). Rollups are made by the store, so this is
+   * checked when points are written: once reached, writes fail until retention frees some. About
+   * 200 B each: the default is ~400 MB. @default 2000000
+   */
+  maxRollups?: number;
+  /** Most bytes of stored sketches (raw rows and rollups, encoded size). @default 268435456 (256 MiB) */
+  maxSketchBytes?: number;
   /**
    * How often rollups of closed slots are computed and expired data dropped, in ms; 0 turns the timer
    * off (reads, `flush()` and `sweep()` still do both). The timer is `unref`'d. @default 60000
@@ -91,6 +101,8 @@ export interface MemoryStoreStats {
   sketches: number;
   /** Stored rollup sketches. */
   sketchRollups: number;
+  /** Encoded bytes of every stored sketch (raw and rollups). */
+  sketchBytes: number;
   /** Dirty slots waiting to be rolled. */
   dirtySlots: number;
 }
@@ -101,57 +113,39 @@ const OPTION_KEYS = [
   'logger',
   'maxSeries',
   'maxPoints',
-  'maxSketches',
+  'maxRollups',
+  'maxSketchBytes',
   'maintenanceIntervalMs',
   'rawIntervalMs',
 ] as const;
 
 /**
- * Raw rows of one series in one 5-minute slot: parallel typed arrays (ts, value, source index) in
- * write order until compacted.
+ * Raw rows of one series in one 5-minute slot, in one flat array of doubles `[ts, value, source, ts,
+ * value, source, …]` (V8 keeps it unboxed: 24 B a row, one small header per bucket), in write order
+ * until compacted.
  */
 class RawBucket {
-  ts: Float64Array;
-  value: Float64Array;
-  src: Int32Array;
-  length = 0;
+  d: number[] = [];
   /** Sorted by (ts, source) with no duplicate (ts, source). */
   clean = true;
   /** Strictly increasing ts (one row per ts). */
   unique = true;
 
-  constructor(capacity = 8) {
-    this.ts = new Float64Array(capacity);
-    this.value = new Float64Array(capacity);
-    this.src = new Int32Array(capacity);
+  get length(): number {
+    return this.d.length / 3;
   }
 
   push(ts: number, value: number, src: number): void {
-    const n = this.length;
-    if (n === this.ts.length) this.resize(n * 2);
+    const d = this.d;
+    const n = d.length;
     if (n > 0) {
-      const pts = this.ts[n - 1] as number;
+      const pts = d[n - 3] as number;
       if (ts <= pts) {
         this.unique = false;
-        if (ts < pts || src <= (this.src[n - 1] as number)) this.clean = false;
+        if (ts < pts || src <= (d[n - 1] as number)) this.clean = false;
       }
     }
-    this.ts[n] = ts;
-    this.value[n] = value;
-    this.src[n] = src;
-    this.length = n + 1;
-  }
-
-  resize(capacity: number): void {
-    const ts = new Float64Array(capacity);
-    const value = new Float64Array(capacity);
-    const src = new Int32Array(capacity);
-    ts.set(this.ts.subarray(0, this.length));
-    value.set(this.value.subarray(0, this.length));
-    src.set(this.src.subarray(0, this.length));
-    this.ts = ts;
-    this.value = value;
-    this.src = src;
+    d.push(ts, value, src);
   }
 
   /**
@@ -160,68 +154,65 @@ class RawBucket {
    * rows were dropped.
    */
   compact(policy: CombinePolicy): number {
-    const n = this.length;
     if (this.unique || (this.clean && policy !== 'last')) return 0;
+    const d = this.d;
+    const n = d.length / 3;
     const idx = Array.from({ length: n }, (_, i) => i);
-    const { ts, src } = this;
-    if (policy === 'last') idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
-    else
-      idx.sort(
-        (a, b) => (ts[a] as number) - (ts[b] as number) || (src[a] as number) - (src[b] as number) || a - b,
-      );
-    const keep: number[] = [];
+    const ts = (i: number) => d[i * 3] as number;
+    const src = (i: number) => d[i * 3 + 2] as number;
+    if (policy === 'last') idx.sort((a, b) => ts(a) - ts(b) || a - b);
+    else idx.sort((a, b) => ts(a) - ts(b) || src(a) - src(b) || a - b);
+    const out: number[] = [];
+    let unique = true;
     for (let i = 0; i < n; i++) {
       const cur = idx[i] as number;
       const next = idx[i + 1];
-      if (next !== undefined && ts[next] === ts[cur] && (policy === 'last' || src[next] === src[cur]))
+      if (next !== undefined && ts(next) === ts(cur) && (policy === 'last' || src(next) === src(cur)))
         continue;
-      keep.push(cur);
+      if (out.length > 0 && out[out.length - 3] === ts(cur)) unique = false;
+      out.push(ts(cur), d[cur * 3 + 1] as number, src(cur));
     }
-    const out = new RawBucket(Math.max(keep.length, 1));
-    for (const i of keep) {
-      out.ts[out.length] = ts[i] as number;
-      out.value[out.length] = this.value[i] as number;
-      out.src[out.length] = src[i] as number;
-      out.length++;
-    }
-    this.ts = out.ts;
-    this.value = out.value;
-    this.src = out.src;
-    this.length = out.length;
+    this.d = out;
     this.clean = true;
-    this.unique = policy === 'last' || keep.every((k, i) => i === 0 || ts[k] !== ts[keep[i - 1] as number]);
-    return n - keep.length;
+    this.unique = unique;
+    return n - out.length / 3;
+  }
+
+  /** Drop spare capacity (after a slot is rolled it rarely grows again). */
+  trim(): void {
+    this.d = this.d.slice();
   }
 
   /** One combined point per ts, sorted (compacts first). */
   points(policy: CombinePolicy): { points: RawPoint[]; dropped: number } {
     const dropped = this.compact(policy);
     const out: RawPoint[] = [];
-    const n = this.length;
-    const { ts, value } = this;
+    const d = this.d;
+    const n = d.length;
     let i = 0;
     while (i < n) {
-      const t = ts[i] as number;
-      let j = i + 1;
-      while (j < n && ts[j] === t) j++;
-      let v = value[i] as number;
-      if (j - i > 1) {
+      const t = d[i] as number;
+      let j = i + 3;
+      while (j < n && d[j] === t) j += 3;
+      let v = d[i + 1] as number;
+      if (j - i > 3) {
+        const rows = (j - i) / 3;
         switch (policy) {
           case 'sum':
           case 'avg': {
             let s = 0;
-            for (let k = i; k < j; k++) s += value[k] as number;
-            v = policy === 'sum' ? s : s / (j - i);
+            for (let k = i; k < j; k += 3) s += d[k + 1] as number;
+            v = policy === 'sum' ? s : s / rows;
             break;
           }
           case 'min':
-            for (let k = i; k < j; k++) if ((value[k] as number) < v) v = value[k] as number;
+            for (let k = i; k < j; k += 3) if ((d[k + 1] as number) < v) v = d[k + 1] as number;
             break;
           case 'max':
-            for (let k = i; k < j; k++) if ((value[k] as number) > v) v = value[k] as number;
+            for (let k = i; k < j; k += 3) if ((d[k + 1] as number) > v) v = d[k + 1] as number;
             break;
           default:
-            v = value[j - 1] as number;
+            v = d[j - 2] as number;
         }
       }
       out.push({ ts: t, value: v });
@@ -295,7 +286,7 @@ function* keysInRange<V>(map: Map<number, V>, from: number, to: number, step: nu
 
 /**
  * The embedded metrics store: everything in process memory, bounded by `maxSeries` / `maxPoints` /
- * `maxSketches`, with the same rollups, retention, tenants and combine semantics as every store.
+ * `maxRollups` / `maxSketchBytes`, with the same rollups, retention, tenants and combine semantics as every store.
  *
  * @example
  * ```ts
@@ -311,7 +302,8 @@ export class MemoryMetricsStore implements MetricsStore {
   readonly #logger: Logger;
   readonly #maxSeries: number;
   readonly #maxPoints: number;
-  readonly #maxSketches: number;
+  readonly #maxRollups: number;
+  readonly #maxSketchBytes: number;
   readonly #rawIntervalMs: number;
   /** tenant → metric → series key → data */
   readonly #tenants = new Map<string, Map<string, Map<string, SeriesData>>>();
@@ -322,6 +314,8 @@ export class MemoryMetricsStore implements MetricsStore {
   #seriesCount = 0;
   #pointCount = 0;
   #sketchCount = 0;
+  #rollupCount = 0;
+  #sketchBytes = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -335,7 +329,8 @@ export class MemoryMetricsStore implements MetricsStore {
     this.#logger = options.logger ?? silentLogger;
     this.#maxSeries = positiveInt(options.maxSeries, 100_000, 'options.maxSeries');
     this.#maxPoints = positiveInt(options.maxPoints, 10_000_000, 'options.maxPoints');
-    this.#maxSketches = positiveInt(options.maxSketches, 1_000_000, 'options.maxSketches');
+    this.#maxRollups = positiveInt(options.maxRollups, 2_000_000, 'options.maxRollups');
+    this.#maxSketchBytes = positiveInt(options.maxSketchBytes, 256 * 1024 * 1024, 'options.maxSketchBytes');
     this.#rawIntervalMs = positiveInt(
       options.rawIntervalMs,
       DEFAULT_RAW_INTERVAL_MS,
@@ -353,20 +348,17 @@ export class MemoryMetricsStore implements MetricsStore {
 
   /** Counts of what is stored (for monitoring the memory bounds). */
   stats(): MemoryStoreStats {
-    let rollups = 0;
     let sketchRollups = 0;
     for (const s of this.#allSeries()) {
-      for (const r of ROLLUP_RESOLUTIONS) {
-        rollups += s.rollups[r].size;
-        sketchRollups += s.sketchRollups[r].size;
-      }
+      for (const r of ROLLUP_RESOLUTIONS) sketchRollups += s.sketchRollups[r].size;
     }
     return {
       series: this.#seriesCount,
       points: this.#pointCount,
-      rollups,
+      rollups: this.#rollupCount,
       sketches: this.#sketchCount,
       sketchRollups,
+      sketchBytes: this.#sketchBytes,
       dirtySlots: this.#dirty.size + this.#sketchDirty.size,
     };
   }
@@ -493,7 +485,9 @@ export class MemoryMetricsStore implements MetricsStore {
       }
       bases.set(id, base);
     }
-    this.#checkLimits(points, keys, 'sketches', n);
+    let bytes = 0;
+    for (const p of points) bytes += p.sketch.length;
+    this.#checkLimits(points, keys, 'sketches', bytes);
     const src = this.#sourceId(o.source);
     for (let i = 0; i < n; i++) {
       const p = points[i] as SketchPoint;
@@ -508,10 +502,13 @@ export class MemoryMetricsStore implements MetricsStore {
       }
       const bytes = p.sketch.slice();
       const same = rows.find((r) => r.ts === p.ts && r.src === src);
-      if (same !== undefined) same.bytes = bytes;
-      else {
+      if (same !== undefined) {
+        this.#sketchBytes += bytes.length - same.bytes.length;
+        same.bytes = bytes;
+      } else {
         rows.push({ ts: p.ts, src, bytes });
         this.#sketchCount++;
+        this.#sketchBytes += bytes.length;
       }
       this.#sketchDirty.mark(s, '5m', p.ts);
     }
@@ -576,6 +573,8 @@ export class MemoryMetricsStore implements MetricsStore {
     this.#seriesCount = 0;
     this.#pointCount = 0;
     this.#sketchCount = 0;
+    this.#rollupCount = 0;
+    this.#sketchBytes = 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -635,6 +634,7 @@ export class MemoryMetricsStore implements MetricsStore {
     points: readonly { metric: string; tenant?: string }[],
     keys: readonly string[],
     kind: 'points' | 'sketches',
+    /** Rows (points) or bytes (sketches) the batch adds. */
     rows: number,
   ): void {
     let fresh = 0;
@@ -656,10 +656,17 @@ export class MemoryMetricsStore implements MetricsStore {
         { details: { limit: 'maxSeries', max: this.#maxSeries, current: this.#seriesCount, adding: fresh } },
       );
     }
+    if (kind === 'points' && this.#rollupCount >= this.#maxRollups) {
+      throw new FleetwatchError(
+        'E_STORE_UNAVAILABLE',
+        `MemoryMetricsStore: maxRollups (${this.#maxRollups}) reached: writes resume when retention frees rollups`,
+        { details: { limit: 'maxRollups', max: this.#maxRollups, current: this.#rollupCount, adding: 0 } },
+      );
+    }
     const [count, max, name] =
       kind === 'points'
         ? [this.#pointCount, this.#maxPoints, 'maxPoints']
-        : [this.#sketchCount, this.#maxSketches, 'maxSketches'];
+        : [this.#sketchBytes, this.#maxSketchBytes, 'maxSketchBytes'];
     if (count + rows > max) {
       throw new FleetwatchError(
         'E_STORE_UNAVAILABLE',
@@ -736,8 +743,14 @@ export class MemoryMetricsStore implements MetricsStore {
           }
           merged = mergeSketches(parts);
         }
-        if (merged === undefined || merged.count === 0) s.sketchRollups[res].delete(start);
-        else s.sketchRollups[res].set(start, merged.encode());
+        const target = s.sketchRollups[res];
+        this.#sketchBytes -= target.get(start)?.length ?? 0;
+        if (merged === undefined || merged.count === 0) target.delete(start);
+        else {
+          const bytes = merged.encode();
+          target.set(start, bytes);
+          this.#sketchBytes += bytes.length;
+        }
         const parent = parentResolution(res);
         if (parent !== undefined) this.#sketchDirty.mark(s, parent, start);
       }
@@ -755,7 +768,7 @@ export class MemoryMetricsStore implements MetricsStore {
             this.#pointCount -= dropped;
             if (points.length > 0) point = toRollupPoint(start, statsFromRaw(points));
             // a closed, compacted bucket gets no more writes in the common case: trim its slack
-            if (bucket.ts.length > bucket.length * 1.25 + 4) bucket.resize(bucket.length);
+            bucket.trim();
           }
         } else {
           const childRes: RollupResolution = res === '1h' ? '5m' : '1h';
@@ -768,8 +781,13 @@ export class MemoryMetricsStore implements MetricsStore {
           }
           point = rollupFromChildren(res, start, children);
         }
-        if (point === undefined) s.rollups[res].delete(start);
-        else s.rollups[res].set(start, point);
+        const target = s.rollups[res];
+        if (target.has(start)) this.#rollupCount--;
+        if (point === undefined) target.delete(start);
+        else {
+          target.set(start, point);
+          this.#rollupCount++;
+        }
         const parent = parentResolution(res);
         if (parent !== undefined) this.#dirty.mark(s, parent, start);
       }
@@ -792,13 +810,21 @@ export class MemoryMetricsStore implements MetricsStore {
             if (expiresAt(slot, 'raw', r) <= now) {
               s.sketchRaw.delete(slot);
               this.#sketchCount -= rows.length;
+              for (const row of rows) this.#sketchBytes -= row.bytes.length;
             }
           }
           for (const res of ROLLUP_RESOLUTIONS) {
-            for (const slot of s.rollups[res].keys())
-              if (expiresAt(slot, res, r) <= now) s.rollups[res].delete(slot);
-            for (const slot of s.sketchRollups[res].keys()) {
-              if (expiresAt(slot, res, r) <= now) s.sketchRollups[res].delete(slot);
+            for (const slot of s.rollups[res].keys()) {
+              if (expiresAt(slot, res, r) <= now) {
+                s.rollups[res].delete(slot);
+                this.#rollupCount--;
+              }
+            }
+            for (const [slot, bytes] of s.sketchRollups[res]) {
+              if (expiresAt(slot, res, r) <= now) {
+                s.sketchRollups[res].delete(slot);
+                this.#sketchBytes -= bytes.length;
+              }
             }
           }
           if (s.empty) {

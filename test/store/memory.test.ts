@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
+import { DDSketch } from '../../src/metrics/sketch.js';
 import { MemoryMetricsStore } from '../../src/store/memory.js';
 import { FakeClock, metricsStoreConformance } from '../conformance/metrics-store.js';
 
@@ -84,6 +85,53 @@ describe('MemoryMetricsStore', () => {
     await store.flush(); // rolls the closed slot, compacting it
     expect(store.stats().points).toBe(6);
     await store.write(Array.from({ length: 6 }, (_, i) => ({ metric: 'm', ts: T0 + 100 + i, value: i })));
+    await store.close();
+  });
+
+  it('write() - maxRollups stops writes once the rollups reach it, until retention frees some', async () => {
+    const clock = new FakeClock(T0 + 10 * MIN);
+    const store = new MemoryMetricsStore({
+      clock,
+      maxRollups: 3,
+      maintenanceIntervalMs: 0,
+      retention: { raw: DAY, '5m': DAY, '1h': DAY, '1d': DAY },
+    });
+    await store.write([{ metric: 'm', ts: T0, value: 1 }]);
+    clock.set(T0 + DAY);
+    await store.flush(); // 5m, 1h and 1d rollups of the slot
+    expect(store.stats().rollups).toBe(3);
+    const err = await rejection(store.write([{ metric: 'm', ts: T0 + DAY, value: 1 }]));
+    expect(err.code).toBe('E_STORE_UNAVAILABLE');
+    expect(err.details).toMatchObject({ limit: 'maxRollups', max: 3, current: 3 });
+    clock.set(T0 + 2 * DAY + MIN);
+    store.sweep();
+    expect(store.stats().rollups).toBe(0);
+    await store.write([{ metric: 'm', ts: T0 + 2 * DAY, value: 1 }]);
+    await store.close();
+  });
+
+  it('writeSketches() - maxSketchBytes bounds the encoded sketch bytes kept', async () => {
+    const clock = new FakeClock(T0 + 10 * MIN);
+    const sketch = new DDSketch();
+    sketch.add(5);
+    const bytes = sketch.encode();
+    const store = new MemoryMetricsStore({
+      clock,
+      maxSketchBytes: bytes.length * 3,
+      maintenanceIntervalMs: 0,
+    });
+    await store.writeSketches([0, 1].map((i) => ({ metric: 's', ts: T0 + i, sketch: bytes })));
+    await store.writeSketches([{ metric: 's', ts: T0, sketch: bytes }]); // a resend replaces: no growth
+    expect(store.stats()).toMatchObject({ sketches: 2, sketchBytes: 2 * bytes.length });
+    const err = await rejection(
+      store.writeSketches([2, 3].map((i) => ({ metric: 's', ts: T0 + i, sketch: bytes }))),
+    );
+    expect(err.code).toBe('E_STORE_UNAVAILABLE');
+    expect(err.details).toMatchObject({
+      limit: 'maxSketchBytes',
+      current: 2 * bytes.length,
+      adding: 2 * bytes.length,
+    });
     await store.close();
   });
 
