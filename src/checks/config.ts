@@ -2,7 +2,7 @@
  * Small validators for check-type config blocks: each takes the value and its path and throws
  * `E_VALIDATION` naming the field.
  */
-import { validationError } from '../errors.js';
+import { FleetwatchError, validationError } from '../errors.js';
 
 /** The config block as a plain object (an absent block is `{}`), rejecting unknown keys. */
 export function configObject(
@@ -74,6 +74,7 @@ export function optStringRecord(value: unknown, path: string): Record<string, st
 
 /** A short, secret-free message for a network error (`ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1`). */
 export function errorText(err: unknown): string {
+  if (err instanceof FleetwatchError) return err.message;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;

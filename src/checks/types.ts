@@ -53,9 +53,9 @@ export interface CheckInventory {
   /** Nodes matching a tag query (`tag:role=web and state:running`). */
   query(q: string): Node[];
   /** Subscribe to inventory changes (`added`, `removed`, `changed`). */
-  on(event: 'added' | 'removed' | 'changed', fn: (...args: never[]) => void): unknown;
+  on(event: 'added' | 'removed' | 'changed', fn: () => void): unknown;
   /** Unsubscribe. */
-  off(event: 'added' | 'removed' | 'changed', fn: (...args: never[]) => void): unknown;
+  off(event: 'added' | 'removed' | 'changed', fn: () => void): unknown;
 }
 
 /** A gauge handle, as a metrics registry hands it out. */

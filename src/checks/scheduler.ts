@@ -1,0 +1,924 @@
+/**
+ * The CheckScheduler: one timer over a min-heap of due times; each check and target runs on the grid
+ * `phase + k·period` (phase = hash of check id and target), so there is no drift, no thundering
+ * herd and no start-up sleep. Runs go through p-queue (global concurrency, optional per-host and
+ * per-type caps), each with its own AbortController fired at the timeout. A run whose previous one
+ * is still queued or running is skipped and counted. Results feed a separate pipeline (alarm →
+ * state → store/registry → notifiers) whose failures never turn into check failures.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new CheckScheduler({ inventory, store, concurrency: 50 });
+ * scheduler.add({ id: 'web-http', type: 'http', targets: 'tag:role=web', periodMs: 60_000, timeoutMs: 10_000,
+ *   http: { url: 'https://{ip}/health' }, alarm: "if (metric['code'] != '200') return CRITICAL; return OK" });
+ * scheduler.on('state', (e) => console.log(e.checkId, e.target, e.previous, '→', e.state));
+ * scheduler.start();
+ * await scheduler.stop();
+ * ```
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { type AlarmResult, type CompiledAlarm, compileAlarm } from './alarm.js';
+import { errorText } from './config.js';
+import { dnsCheck } from './dns.js';
+import { DueHeap, type HeapItem } from './heap.js';
+import { httpCheck } from './http.js';
+import { pingCheck } from './ping.js';
+import { CheckResultSink } from './sink.js';
+import {
+  CheckStateMachine,
+  type CheckStateStore,
+  MemoryCheckStateStore,
+  normalizeSuppression,
+  type SuppressionWindow,
+  stateKey,
+  suppressionActive,
+} from './state.js';
+import { systemCheck } from './system.js';
+import {
+  type CheckTargets,
+  expandPlaceholders,
+  hasPlaceholders,
+  nodeTarget,
+  parseTargets,
+  type TargetSpec,
+} from './targets.js';
+import { tcpCheck } from './tcp.js';
+import { tlsCheck } from './tls.js';
+import type {
+  CheckInventory,
+  CheckMetrics,
+  CheckMetricsRegistry,
+  CheckPointStore,
+  CheckTarget,
+  CheckType,
+} from './types.js';
+import type { CheckStateEvent, StateNotifier } from './webhook.js';
+
+export type { CheckStateEvent, StateNotifier } from './webhook.js';
+
+/** The built-in check types. */
+export const BUILTIN_CHECK_TYPES: readonly CheckType<unknown>[] = [
+  httpCheck,
+  tcpCheck,
+  dnsCheck,
+  tlsCheck,
+  pingCheck,
+  systemCheck,
+] as CheckType<unknown>[];
+
+/** A check as added to the scheduler. The type's config block sits under the type's name. */
+export interface CheckDefinition {
+  /** Unique id. */
+  id: string;
+  /** `http`, `tcp`, `dns`, `tls`, `ping`, `system`, or a custom type given to the scheduler. */
+  type: string;
+  /** Host, `host:port`, URL, tag query (`tag:role=web`), or a list. @default 'localhost' for `system` */
+  targets?: CheckTargets;
+  /** Period, ms (≥ 100). */
+  periodMs: number;
+  /** Run timeout, ms; must be below `periodMs`. @default min(10000, 0.8 × periodMs) */
+  timeoutMs?: number;
+  /** Bounded random-looking delay added to each due time, `0 ≤ jitterMs < periodMs - timeoutMs`. @default 0 */
+  jitterMs?: number;
+  /** Alarm rule (see the alarm language). Without one, a failed run is CRITICAL and a good one OK. */
+  alarm?: string;
+  /** Results in a row needed to enter WARNING/CRITICAL/UNKNOWN. @default 1 (or the alarm's `:set consecutiveCount`) */
+  consecutiveCount?: number;
+  /** OK results in a row needed to recover. @default 1 (or `:set recoveryCount`) */
+  recoveryCount?: number;
+  /** Type config blocks: `http: {...}`, `tcp: {...}`, … */
+  [typeConfig: string]: unknown;
+}
+
+/** The 'result' event: one run of one check on one target. */
+export interface CheckResultEvent {
+  checkId: string;
+  /** Target key: node uid for inventory targets, else the host/URL as written. */
+  target: string;
+  ok: boolean;
+  metrics: CheckMetrics;
+  /** Wall time of the run, ms (by the scheduler's clock). */
+  durationMs: number;
+  error?: string;
+  /** Epoch ms when the run started. */
+  ts: number;
+  /** Epoch ms of the grid point it ran for. */
+  scheduledAt: number;
+  node?: string;
+}
+
+/** The 'skipped' event: a due run not started because the previous one was still in flight. */
+export interface CheckSkippedEvent {
+  checkId: string;
+  target: string;
+  scheduledAt: number;
+  reason: 'overrun' | 'late';
+}
+
+/** Events of {@link CheckScheduler}. */
+export interface CheckSchedulerEvents {
+  result: (e: CheckResultEvent) => void;
+  state: (e: CheckStateEvent) => void;
+  /** A state change inside a suppression window (no 'state' event, no notifier call). */
+  suppressed: (e: CheckStateEvent) => void;
+  skipped: (e: CheckSkippedEvent) => void;
+  /** Pipeline failures (store, state store, notifier, listener): never check failures. */
+  error: (err: unknown) => void;
+}
+
+/** Timer functions, injectable for fake time. */
+export interface SchedulerTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link CheckScheduler}. */
+export interface CheckSchedulerOptions {
+  /** Where tag-query targets come from. */
+  inventory?: CheckInventory;
+  /** Receives each run's metrics as gauges `check.<metric>`, and self-metrics. */
+  registry?: CheckMetricsRegistry;
+  /** Receives each run's metrics as points `check.<metric>` (buffered). */
+  store?: CheckPointStore;
+  /** Runs in flight at once. @default 50 */
+  concurrency?: number;
+  /** Runs in flight per target host. @default unlimited */
+  hostConcurrency?: number;
+  /** Runs in flight per check type, e.g. `{ ping: 10 }`. */
+  typeConcurrency?: Record<string, number>;
+  /** Extra check types beside the built-in ones. */
+  types?: readonly CheckType<unknown>[];
+  /** Where states persist. @default a new MemoryCheckStateStore */
+  stateStore?: CheckStateStore;
+  /** Called on each (unsuppressed) state change; failures go to 'error'. */
+  notifiers?: readonly StateNotifier[];
+  /** `location` tag on every point. */
+  location?: string;
+  /** Which node IP targets use. @default 'public' (falls back to private) */
+  ipPreference?: 'public' | 'private';
+  /** How often buffered points are written and self-metrics reported, ms. @default 5000 */
+  flushIntervalMs?: number;
+  /** How long `stop()` waits for runs that ignore their abort signal, ms. @default 5000 */
+  stopGraceMs?: number;
+  clock?: Clock;
+  timers?: SchedulerTimers;
+  logger?: Logger;
+}
+
+/** Self-metrics of the scheduler. */
+export interface CheckSchedulerStats {
+  checks: number;
+  /** Check × target pairs scheduled. */
+  jobs: number;
+  /** Runs waiting for a slot. */
+  queued: number;
+  running: number;
+  runs: number;
+  skippedOverrun: number;
+  skippedLate: number;
+  /** Start lateness (start − grid time), ms, over recent runs. */
+  lateness: { p50: number; p99: number; max: number };
+  /** Run durations, ms, over recent runs. */
+  runDuration: { p50: number; p99: number; max: number };
+  /** Event-loop delay, ms. */
+  eventLoopLag: { p50: number; p99: number; max: number };
+  pointsWritten: number;
+  pointsDropped: number;
+}
+
+/** What {@link CheckScheduler.testCheck} returns per target. */
+export interface TestCheckResult {
+  target: string;
+  ok: boolean;
+  metrics: CheckMetrics;
+  durationMs: number;
+  error?: string;
+  /** The alarm's verdict on this run. */
+  alarm: AlarmResult;
+}
+
+interface NormalizedCheck {
+  id: string;
+  type: CheckType<unknown>;
+  specs: TargetSpec[];
+  periodMs: number;
+  timeoutMs: number;
+  jitterMs: number;
+  alarm?: CompiledAlarm;
+  enter: number;
+  recover: number;
+  rawConfig: unknown;
+  config: unknown;
+  templated: boolean;
+}
+
+interface Job extends HeapItem {
+  key: string;
+  check: NormalizedCheck;
+  target: CheckTarget;
+  config: unknown;
+  phase: number;
+  inFlight: boolean;
+  removed: boolean;
+}
+
+const RING = 4096;
+class Ring {
+  private readonly values = new Float64Array(RING);
+  private n = 0;
+  push(v: number): void {
+    this.values[this.n++ % RING] = v;
+  }
+  summary(): { p50: number; p99: number; max: number } {
+    const len = Math.min(this.n, RING);
+    if (len === 0) return { p50: 0, p99: 0, max: 0 };
+    const sorted = this.values.slice(0, len).sort();
+    const q = (p: number) => sorted[Math.min(len - 1, Math.max(0, Math.ceil(p * len) - 1))]!;
+    return { p50: q(0.5), p99: q(0.99), max: sorted[len - 1]! };
+  }
+}
+
+/** FNV-1a 32-bit hash. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The first grid time `phase + k·period` strictly after `after`. */
+export function nextGridTime(phase: number, periodMs: number, after: number): number {
+  return phase + (Math.floor((after - phase) / periodMs) + 1) * periodMs;
+}
+
+const defaultTimers: SchedulerTimers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+const DEFINITION_KEYS = [
+  'id',
+  'type',
+  'targets',
+  'periodMs',
+  'timeoutMs',
+  'jitterMs',
+  'alarm',
+  'consecutiveCount',
+  'recoveryCount',
+];
+
+/** Runs checks on a phase-locked grid; see the module doc. */
+export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
+  private readonly opts: CheckSchedulerOptions;
+  private readonly clock: Clock;
+  private readonly timers: SchedulerTimers;
+  private readonly logger: Logger;
+  private readonly types = new Map<string, CheckType<unknown>>();
+  private readonly checks = new Map<string, NormalizedCheck>();
+  private readonly jobs = new Map<string, Map<string, Job>>();
+  private readonly heap = new DueHeap<Job>();
+  private readonly queue: PQueue;
+  private readonly hostQueues = new Map<string, PQueue>();
+  private readonly typeQueues = new Map<string, PQueue>();
+  private readonly running = new Set<AbortController>();
+  private readonly states = new CheckStateMachine();
+  private readonly stateStore: CheckStateStore;
+  private readonly sink: CheckResultSink;
+  private readonly suppressions = new Map<string, SuppressionWindow>();
+  private readonly lateness = new Ring();
+  private readonly durations = new Ring();
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  private counters = { runs: 0, skippedOverrun: 0, skippedLate: 0 };
+  private timer: unknown;
+  private timerDue = Number.POSITIVE_INFINITY;
+  private flushTimer: unknown;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+  private ready: Promise<void> = Promise.resolve();
+  private pipeline = new Set<Promise<void>>();
+  private refreshQueued = false;
+  private readonly onInventory = () => this.queueRefresh();
+
+  constructor(options: CheckSchedulerOptions = {}) {
+    super();
+    this.opts = options;
+    this.clock = options.clock ?? systemClock;
+    this.timers = options.timers ?? defaultTimers;
+    this.logger = options.logger ?? silentLogger;
+    const concurrency = positiveNumber(options.concurrency ?? 50, 'options.concurrency', {
+      integer: true,
+      min: 1,
+    });
+    if (options.hostConcurrency !== undefined)
+      positiveNumber(options.hostConcurrency, 'options.hostConcurrency', { integer: true, min: 1 });
+    for (const [k, v] of Object.entries(options.typeConcurrency ?? {}))
+      positiveNumber(v, `options.typeConcurrency.${k}`, { integer: true, min: 1 });
+    if (options.flushIntervalMs !== undefined)
+      positiveNumber(options.flushIntervalMs, 'options.flushIntervalMs');
+    this.queue = new PQueue({ concurrency });
+    for (const t of [...BUILTIN_CHECK_TYPES, ...(options.types ?? [])]) this.types.set(t.type, t);
+    this.stateStore = options.stateStore ?? new MemoryCheckStateStore();
+    this.sink = new CheckResultSink({
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.store ? { store: options.store } : {}),
+      onError: (err) => this.report(err, 'store write failed'),
+    });
+  }
+
+  // ------------------------------------------------------------ checks
+
+  /** Validate and add a check. Throws `E_VALIDATION` naming the field. */
+  add(def: CheckDefinition): void {
+    const check = this.normalize(def);
+    if (this.checks.has(check.id)) throw validationError('check.id', 'an id not already added', check.id);
+    this.checks.set(check.id, check);
+    this.jobs.set(check.id, new Map());
+    this.syncTargets(check);
+  }
+
+  /** Remove a check; a run in flight finishes but is not rescheduled. Returns whether it existed. */
+  remove(id: string): boolean {
+    const check = this.checks.get(id);
+    if (!check) return false;
+    for (const job of this.jobs.get(id)!.values()) this.dropJob(job);
+    this.jobs.delete(id);
+    this.checks.delete(id);
+    return true;
+  }
+
+  /** Ids of the checks added. */
+  list(): string[] {
+    return [...this.checks.keys()];
+  }
+
+  /** Target keys a check currently runs against. */
+  targetsOf(id: string): string[] {
+    return [...(this.jobs.get(id)?.keys() ?? [])];
+  }
+
+  /** Add a suppression window (mutes state-change notifications in its scope). */
+  addSuppression(window: SuppressionWindow): void {
+    const w = normalizeSuppression(window);
+    this.suppressions.set(w.id, w);
+  }
+
+  /** Remove a suppression window by id. */
+  removeSuppression(id: string): boolean {
+    return this.suppressions.delete(id);
+  }
+
+  private normalize(def: CheckDefinition, forTest = false): NormalizedCheck {
+    if (typeof def !== 'object' || def === null) throw validationError('check', 'an object', def);
+    const id = def.id;
+    if (typeof id !== 'string' || id === '') throw validationError('check.id', 'a non-empty string', id);
+    const type = typeof def.type === 'string' ? this.types.get(def.type) : undefined;
+    if (!type) throw validationError('check.type', [...this.types.keys()].join(', '), def.type);
+    for (const key of Object.keys(def)) {
+      if (!DEFINITION_KEYS.includes(key) && key !== type.type)
+        throw validationError(`check.${key}`, `one of ${[...DEFINITION_KEYS, type.type].join(', ')}`, key);
+    }
+    const periodMs =
+      forTest && def.periodMs === undefined
+        ? 60_000
+        : positiveNumber(def.periodMs, 'check.periodMs', { integer: true, min: 100 });
+    const timeoutMs =
+      def.timeoutMs === undefined
+        ? Math.min(10_000, Math.floor(periodMs * 0.8))
+        : positiveNumber(def.timeoutMs, 'check.timeoutMs', { integer: true, min: 1 });
+    if (timeoutMs >= periodMs)
+      throw validationError('check.timeoutMs', `less than periodMs (${periodMs})`, timeoutMs);
+    const jitterMs = def.jitterMs === undefined ? 0 : Number(def.jitterMs);
+    if (!Number.isInteger(jitterMs) || jitterMs < 0 || jitterMs >= periodMs - timeoutMs)
+      throw validationError('check.jitterMs', `an integer 0..${periodMs - timeoutMs - 1}`, def.jitterMs);
+    let alarm: CompiledAlarm | undefined;
+    if (def.alarm !== undefined) {
+      if (typeof def.alarm !== 'string') throw validationError('check.alarm', 'a string', def.alarm);
+      alarm = compileAlarm(def.alarm);
+    }
+    const count = (v: unknown, path: string, fallback: number) =>
+      v === undefined ? fallback : positiveNumber(v, path, { integer: true, min: 1 });
+    const rawConfig = def[type.type];
+    const config = type.normalize(rawConfig, type.type);
+    const targets = def.targets ?? (type.type === 'system' ? 'localhost' : undefined);
+    if (targets === undefined) throw validationError('check.targets', 'a host, URL or tag query', undefined);
+    const specs = parseTargets(targets, 'check.targets');
+    if (specs.some((s) => s.kind === 'query') && !this.opts.inventory)
+      throw validationError('check.targets', 'a host or URL (tag queries need an inventory)', targets);
+    return {
+      id,
+      type,
+      specs,
+      periodMs,
+      timeoutMs,
+      jitterMs,
+      ...(alarm ? { alarm } : {}),
+      enter: count(def.consecutiveCount, 'check.consecutiveCount', alarm?.consecutiveCount ?? 1),
+      recover: count(def.recoveryCount, 'check.recoveryCount', alarm?.recoveryCount ?? 1),
+      rawConfig,
+      config,
+      templated: hasPlaceholders(rawConfig),
+    };
+  }
+
+  private resolveTargets(check: NormalizedCheck): Map<string, CheckTarget> {
+    const out = new Map<string, CheckTarget>();
+    for (const spec of check.specs) {
+      if (spec.kind === 'host') out.set(spec.target.key, spec.target);
+      else {
+        for (const node of this.opts.inventory!.query(spec.query)) {
+          const t = nodeTarget(node, this.opts.ipPreference);
+          if (t) out.set(t.key, t);
+          else this.logger.debug({ checkId: check.id, node: node.uid }, 'node has no IP; not a target');
+        }
+      }
+    }
+    return out;
+  }
+
+  private configFor(check: NormalizedCheck, target: CheckTarget): unknown {
+    return check.templated
+      ? check.type.normalize(expandPlaceholders(check.rawConfig, target), check.type.type)
+      : check.config;
+  }
+
+  /** Bring a check's jobs in line with its current targets. */
+  private syncTargets(check: NormalizedCheck): void {
+    const jobs = this.jobs.get(check.id)!;
+    let targets: Map<string, CheckTarget>;
+    try {
+      targets = this.resolveTargets(check);
+    } catch (err) {
+      this.report(err, 'target query failed');
+      return;
+    }
+    for (const [key, job] of jobs) {
+      if (!targets.has(key)) {
+        this.dropJob(job);
+        jobs.delete(key);
+      }
+    }
+    for (const [key, target] of targets) {
+      const existing = jobs.get(key);
+      let config: unknown;
+      try {
+        config = this.configFor(check, target);
+      } catch (err) {
+        this.report(err, 'config invalid for target');
+        continue;
+      }
+      if (existing) {
+        existing.target = target;
+        existing.config = config;
+        continue;
+      }
+      const job: Job = {
+        key,
+        check,
+        target,
+        config,
+        phase: fnv1a(`${check.id}\u0000${key}`) % check.periodMs,
+        inFlight: false,
+        removed: false,
+        due: 0,
+        heapIndex: -1,
+      };
+      jobs.set(key, job);
+      if (this.started && !this.stopping) this.schedule(job, this.clock.now() - 1);
+    }
+    if (this.started) this.arm();
+  }
+
+  private dropJob(job: Job): void {
+    job.removed = true;
+    this.heap.remove(job);
+    this.states.delete(stateKey(job.check.id, job.key));
+    this.stateStore
+      .delete(stateKey(job.check.id, job.key))
+      .catch((err) => this.report(err, 'state delete failed'));
+  }
+
+  private queueRefresh(): void {
+    if (this.refreshQueued) return;
+    this.refreshQueued = true;
+    queueMicrotask(() => {
+      this.refreshQueued = false;
+      if (this.stopping) return;
+      for (const check of this.checks.values())
+        if (check.specs.some((s) => s.kind === 'query')) this.syncTargets(check);
+    });
+  }
+
+  // ------------------------------------------------------------ timing
+
+  /** Put a job at its next grid time after `after`. */
+  private schedule(job: Job, after: number): void {
+    const { periodMs, jitterMs } = job.check;
+    const jitter = (g: number) => (jitterMs > 0 ? fnv1a(`${job.key}\u0000${g}`) % (jitterMs + 1) : 0);
+    const g0 = nextGridTime(job.phase, periodMs, after) - periodMs;
+    let due = g0 + jitter(g0);
+    if (due <= after) due = g0 + periodMs + jitter(g0 + periodMs);
+    job.due = due;
+    if (job.heapIndex < 0) this.heap.push(job);
+    else this.heap.update(job);
+  }
+
+  private arm(): void {
+    const top = this.heap.peek();
+    if (!top) {
+      if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerDue = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.timer !== undefined && this.timerDue <= top.due) return;
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timerDue = top.due;
+    const delay = Math.min(2_147_483_647, Math.max(0, top.due - this.clock.now()));
+    this.timer = this.timers.setTimeout(() => this.tick(), delay);
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerDue = Number.POSITIVE_INFINITY;
+    if (this.stopping) return;
+    const now = this.clock.now();
+    for (let top = this.heap.peek(); top && top.due <= now; top = this.heap.peek()) {
+      const scheduledAt = top.due;
+      this.dispatch(top, scheduledAt);
+      const missed = Math.floor((now - scheduledAt) / top.check.periodMs);
+      if (missed > 0) {
+        this.counters.skippedLate += missed;
+        this.safeEmit('skipped', { checkId: top.check.id, target: top.key, scheduledAt, reason: 'late' });
+      }
+      this.schedule(top, Math.max(now, scheduledAt));
+    }
+    this.arm();
+  }
+
+  private dispatch(job: Job, scheduledAt: number): void {
+    if (job.inFlight) {
+      this.counters.skippedOverrun++;
+      this.safeEmit('skipped', { checkId: job.check.id, target: job.key, scheduledAt, reason: 'overrun' });
+      return;
+    }
+    job.inFlight = true;
+    let run: () => Promise<unknown> = () => this.queue.add(() => this.execute(job, scheduledAt));
+    const typeCap = this.opts.typeConcurrency?.[job.check.type.type];
+    if (typeCap !== undefined) run = this.capped(this.typeQueues, job.check.type.type, typeCap, run);
+    if (this.opts.hostConcurrency !== undefined)
+      run = this.capped(this.hostQueues, job.target.host, this.opts.hostConcurrency, run);
+    run().catch((err) => {
+      job.inFlight = false;
+      this.report(err, 'run failed to start');
+    });
+  }
+
+  private capped(
+    queues: Map<string, PQueue>,
+    key: string,
+    concurrency: number,
+    inner: () => Promise<unknown>,
+  ): () => Promise<unknown> {
+    return () => {
+      let q = queues.get(key);
+      if (!q) {
+        q = new PQueue({ concurrency });
+        queues.set(key, q);
+      }
+      return q.add(inner);
+    };
+  }
+
+  private async execute(job: Job, scheduledAt: number): Promise<void> {
+    if (job.removed || this.stopping) {
+      job.inFlight = false;
+      return;
+    }
+    const check = job.check;
+    const start = this.clock.now();
+    this.lateness.push(start - scheduledAt);
+    const ac = new AbortController();
+    this.running.add(ac);
+    const timer = this.timers.setTimeout(
+      () =>
+        ac.abort(
+          new FleetwatchError('E_TIMEOUT', `check timed out after ${check.timeoutMs} ms`, { path: check.id }),
+        ),
+      check.timeoutMs,
+    );
+    let outcome: { metrics: CheckMetrics; error?: string };
+    try {
+      outcome = await check.type.run(job.config, job.target, {
+        signal: ac.signal,
+        timeoutMs: check.timeoutMs,
+      });
+    } catch (err) {
+      outcome = { metrics: {}, error: ac.signal.aborted ? errorText(ac.signal.reason) : errorText(err) };
+    } finally {
+      this.timers.clearTimeout(timer);
+      this.running.delete(ac);
+      job.inFlight = false;
+    }
+    if (this.stopping && ac.signal.aborted) return;
+    const end = this.clock.now();
+    this.durations.push(end - start);
+    this.counters.runs++;
+    const result: CheckResultEvent = {
+      checkId: check.id,
+      target: job.key,
+      ok: outcome.error === undefined,
+      metrics: outcome.metrics,
+      durationMs: end - start,
+      ts: start,
+      scheduledAt,
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(job.target.node ? { node: job.target.node.uid } : {}),
+    };
+    this.safeEmit('result', result);
+    this.handOff(job, result);
+  }
+
+  // ------------------------------------------------------------ results pipeline
+
+  private handOff(job: Job, result: CheckResultEvent): void {
+    const node = job.target.node;
+    this.sink.record(
+      result.metrics,
+      result.ok,
+      CheckResultSink.tags(result.checkId, result.target, {
+        ...(node ? { node: node.uid, provider: node.provider } : {}),
+        ...(this.opts.location ? { location: this.opts.location } : {}),
+      }),
+      result.ts,
+    );
+    const p = this.ready
+      .then(() => this.evaluate(job, result))
+      .catch((err) => this.report(err, 'result pipeline failed'))
+      .finally(() => this.pipeline.delete(p));
+    this.pipeline.add(p);
+  }
+
+  private async evaluate(job: Job, result: CheckResultEvent): Promise<void> {
+    const check = job.check;
+    const key = stateKey(check.id, job.key);
+    const prev = this.states.get(key);
+    const verdict = judge(check.alarm, result, prev?.lastMetrics, prev?.lastTs);
+    const { transition, record, dirty } = this.states.observe(
+      { checkId: check.id, target: job.key },
+      verdict,
+      { enter: check.enter, recover: check.recover },
+      result.ts,
+      result.metrics,
+    );
+    if (dirty && !job.removed) await this.stateStore.save(record);
+    if (!transition) return;
+    const event: CheckStateEvent = {
+      checkId: check.id,
+      target: job.key,
+      previous: transition.previous,
+      state: transition.state,
+      message: transition.message,
+      metrics: result.metrics,
+      ts: result.ts,
+      ...(result.node ? { node: result.node } : {}),
+    };
+    if (this.isSuppressed(job, result.ts)) {
+      this.safeEmit('suppressed', event);
+      return;
+    }
+    this.safeEmit('state', event);
+    for (const notify of this.opts.notifiers ?? []) {
+      notify(event).catch((err) => this.report(err, 'notifier failed'));
+    }
+  }
+
+  private isSuppressed(job: Job, now: number): boolean {
+    for (const w of this.suppressions.values()) {
+      if (!suppressionActive(w, now)) continue;
+      if (w.checks && !w.checks.includes(job.check.id)) continue;
+      if (w.nodes && !w.nodes.includes(job.key)) continue;
+      if (w.query !== undefined) {
+        const uid = job.target.node?.uid;
+        if (!uid || !this.opts.inventory) continue;
+        try {
+          if (!this.opts.inventory.query(w.query).some((n) => n.uid === uid)) continue;
+        } catch (err) {
+          this.report(err, 'suppression query failed');
+          continue;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private safeEmit<E extends keyof CheckSchedulerEvents>(
+    event: E,
+    payload: Parameters<CheckSchedulerEvents[E]>[0],
+  ): void {
+    try {
+      (this.emit as (e: E, p: unknown) => boolean)(event, payload);
+    } catch (err) {
+      if (event !== 'error') this.report(err, `'${event}' listener threw`);
+    }
+  }
+
+  private report(err: unknown, msg: string): void {
+    this.logger.warn({ err: err instanceof FleetwatchError ? err.toJSON() : errorText(err) }, msg);
+    if (this.listenerCount('error') > 0) this.safeEmit('error', err);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Start running checks. Idempotent. Restores saved states before the first evaluation. */
+  start(): void {
+    if (this.stopping) throw new FleetwatchError('E_CLOSED', 'scheduler stopped');
+    if (this.started) return;
+    this.started = true;
+    this.ready = this.stateStore.load().then(
+      (records) => this.states.restore(records),
+      (err) => this.report(err, 'state load failed'),
+    );
+    const inv = this.opts.inventory;
+    if (inv) for (const e of ['added', 'removed', 'changed'] as const) inv.on(e, this.onInventory);
+    const now = this.clock.now();
+    for (const jobs of this.jobs.values()) for (const job of jobs.values()) this.schedule(job, now - 1);
+    this.arm();
+    this.loopDelay.enable();
+    const every = this.opts.flushIntervalMs ?? 5000;
+    const flush = () => {
+      void this.sink.flush();
+      this.reportSelf();
+      this.flushTimer = this.timers.setTimeout(flush, every);
+    };
+    if (this.opts.store || this.opts.registry) this.flushTimer = this.timers.setTimeout(flush, every);
+  }
+
+  /** Stop: no new runs, in-flight runs aborted (their results dropped), results flushed. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+      if (this.flushTimer !== undefined) this.timers.clearTimeout(this.flushTimer);
+      this.timer = undefined;
+      const inv = this.opts.inventory;
+      if (inv) for (const e of ['added', 'removed', 'changed'] as const) inv.off(e, this.onInventory);
+      this.queue.clear();
+      for (const q of [...this.hostQueues.values(), ...this.typeQueues.values()]) q.clear();
+      for (const ac of this.running) ac.abort(new FleetwatchError('E_ABORTED', 'scheduler stopped'));
+      // Runs that ignore their signal are not waited for past the grace period.
+      let grace: unknown;
+      await Promise.race([
+        this.queue.onPendingZero(),
+        new Promise<void>((r) => {
+          grace = this.timers.setTimeout(r, this.opts.stopGraceMs ?? 5000);
+        }),
+      ]);
+      this.timers.clearTimeout(grace);
+      while (this.pipeline.size > 0) await Promise.all([...this.pipeline]);
+      await this.sink.flush();
+      this.loopDelay.disable();
+    })();
+    return this.stopping;
+  }
+
+  /** Resolve when every result handed to the pipeline so far has been evaluated. */
+  async drain(): Promise<void> {
+    while (this.pipeline.size > 0) await Promise.all([...this.pipeline]);
+    await this.sink.flush();
+  }
+
+  /** Self-metrics. */
+  stats(): CheckSchedulerStats {
+    let jobs = 0;
+    for (const j of this.jobs.values()) jobs += j.size;
+    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    return {
+      checks: this.checks.size,
+      jobs,
+      queued: this.queue.size,
+      running: this.queue.pending,
+      ...this.counters,
+      lateness: this.lateness.summary(),
+      runDuration: this.durations.summary(),
+      eventLoopLag: {
+        p50: ms(this.loopDelay.percentile(50)),
+        p99: ms(this.loopDelay.percentile(99)),
+        max: ms(this.loopDelay.max),
+      },
+      pointsWritten: this.sink.written,
+      pointsDropped: this.sink.dropped,
+    };
+  }
+
+  private reportSelf(): void {
+    const reg = this.opts.registry;
+    if (!reg) return;
+    try {
+      const s = this.stats();
+      const tags: Record<string, string> = this.opts.location ? { location: this.opts.location } : {};
+      reg.gauge('checks.scheduler.queue_depth', tags).set(s.queued);
+      reg.gauge('checks.scheduler.running', tags).set(s.running);
+      reg.gauge('checks.scheduler.skipped_overrun', tags).set(s.skippedOverrun);
+      reg.gauge('checks.scheduler.skipped_late', tags).set(s.skippedLate);
+      reg.gauge('checks.scheduler.lateness_p99_ms', tags).set(s.lateness.p99);
+      reg.gauge('checks.scheduler.run_duration_p99_ms', tags).set(s.runDuration.p99);
+      reg.gauge('checks.scheduler.event_loop_lag_p99_ms', tags).set(s.eventLoopLag.p99);
+    } catch (err) {
+      this.report(err, 'self-metrics failed');
+    }
+  }
+
+  /**
+   * Run a check once against each of its targets, without adding it, and return the metrics and the
+   * alarm's verdict (Rackspace's `test-check`). `periodMs` may be omitted.
+   */
+  async testCheck(
+    def: Omit<CheckDefinition, 'periodMs'> & { periodMs?: number },
+    opts: { signal?: AbortSignal } = {},
+  ) {
+    const check = this.normalize(def as CheckDefinition, true);
+    const out: TestCheckResult[] = [];
+    await Promise.all(
+      [...this.resolveTargets(check).values()].map(async (target) => {
+        const ac = new AbortController();
+        const onAbort = () => ac.abort(opts.signal!.reason);
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        const timer = this.timers.setTimeout(
+          () => ac.abort(new FleetwatchError('E_TIMEOUT', `check timed out after ${check.timeoutMs} ms`)),
+          check.timeoutMs,
+        );
+        const start = this.clock.now();
+        let outcome: { metrics: CheckMetrics; error?: string };
+        try {
+          outcome = await check.type.run(this.configFor(check, target), target, {
+            signal: ac.signal,
+            timeoutMs: check.timeoutMs,
+          });
+        } catch (err) {
+          if (opts.signal?.aborted) throw err;
+          outcome = { metrics: {}, error: ac.signal.aborted ? errorText(ac.signal.reason) : errorText(err) };
+        } finally {
+          this.timers.clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+        }
+        const ok = outcome.error === undefined;
+        out.push({
+          target: target.key,
+          ok,
+          metrics: outcome.metrics,
+          durationMs: this.clock.now() - start,
+          ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+          alarm: judge(check.alarm, {
+            ok,
+            metrics: outcome.metrics,
+            ts: start,
+            ...(outcome.error ? { error: outcome.error } : {}),
+          }),
+        });
+      }),
+    );
+    return out;
+  }
+}
+
+/** The alarm's verdict on a run: a run that failed is CRITICAL (as in Rackspace). */
+function judge(
+  alarm: CompiledAlarm | undefined,
+  result: { ok: boolean; metrics: CheckMetrics; error?: string; ts: number },
+  previous?: CheckMetrics,
+  previousTs?: number,
+): AlarmResult {
+  if (!result.ok) return { state: 'CRITICAL', message: result.error ?? 'check failed' };
+  if (!alarm) return { state: 'OK', message: '' };
+  return alarm.evaluate({
+    metrics: result.metrics,
+    ...(previous ? { previous } : {}),
+    ...(previousTs !== undefined ? { elapsedMs: result.ts - previousTs } : {}),
+  });
+}
+
+/**
+ * Run a check once (see {@link CheckScheduler.testCheck}) without a scheduler of your own.
+ */
+export function testCheck(
+  def: Omit<CheckDefinition, 'periodMs'> & { periodMs?: number },
+  opts: { inventory?: CheckInventory; types?: readonly CheckType<unknown>[]; signal?: AbortSignal } = {},
+): Promise<TestCheckResult[]> {
+  const s = new CheckScheduler({
+    ...(opts.inventory ? { inventory: opts.inventory } : {}),
+    ...(opts.types ? { types: opts.types } : {}),
+  });
+  return s.testCheck(def, opts.signal ? { signal: opts.signal } : {});
+}
