@@ -35,6 +35,9 @@ export function isTransientDriverError(err: unknown): boolean {
     return true;
   }
   if (err instanceof e.ResponseError) return TRANSIENT_CODES.has(err.code);
+  // a connection closed under pending requests (node stopping), or none open yet (node restarting)
+  if ((err as { isSocketError?: unknown } | null)?.isSocketError === true) return true;
+  if (err instanceof e.DriverInternalError && /connection/i.test(err.message)) return true;
   if (err instanceof Error) {
     // Socket-level failures surface as plain Errors with a system code.
     const code = (err as { code?: unknown }).code;
