@@ -39,12 +39,10 @@ import {
 } from './aggregate.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
-  decodeFrame,
-  FRAME_WINDOW,
   FrameEncoder,
-  FrameError,
   FrameSplitter,
-  type WindowFrame,
+  readWindowFrame,
+  type WindowReader,
   wireSeriesKey,
 } from './protocol.js';
 import { listenStatsd, parseStatsd, type StatsdListener, type StatsdMetric } from './statsd.js';
@@ -81,7 +79,7 @@ export interface MetricsBrokerOptions extends AbortOptions {
   quantiles?: number[];
   /** Most distinct series kept; new ones beyond are dropped and counted. @default 200000 */
   maxSeries?: number;
-  /** Series merged or flushed between yields to the event loop. @default 2000 */
+  /** Series merged or flushed between yields to the event loop. @default 1000 */
   chunkSize?: number;
   /** Closed windows kept for retry while the store fails; older ones are dropped and counted. @default 6 */
   maxPendingWindows?: number;
@@ -176,7 +174,7 @@ const DEFAULTS = {
   graceMs: 2_000,
   quantiles: [0.5, 0.9, 0.99, 0.999],
   maxSeries: 200_000,
-  chunkSize: 2_000,
+  chunkSize: 1_000,
   maxPendingWindows: 6,
   maxQueuedFrames: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
@@ -405,16 +403,15 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
    * ACK frames for it. Malformed frames are counted and dropped; this never throws.
    */
   ingest(body: Buffer, reply?: (ack: Buffer) => void): void {
-    let frame: WindowFrame;
+    let reader: WindowReader;
     try {
-      const f = decodeFrame(body);
-      if (f.type !== FRAME_WINDOW) throw new FrameError('unexpected frame type');
-      frame = f;
+      reader = readWindowFrame(body);
     } catch {
       this.#stats.badFrames++;
       return;
     }
     if (this.#closing !== undefined) return;
+    const frame = reader.header;
     const streamKey = `${frame.sourceId}\0${frame.epoch}`;
     let st = this.#streams.get(streamKey);
     if (st === undefined) {
@@ -450,7 +447,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     st.pending.add(seq);
     this.#stats.frames++;
     this.#queued++;
-    this.#enqueue(() => this.#merge(frame, streamKey)).finally(() => {
+    this.#enqueue(() => this.#merge(reader, streamKey)).finally(() => {
       this.#queued--;
     });
   }
@@ -527,15 +524,15 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     return w;
   }
 
-  async #merge(frame: WindowFrame, streamKey: string): Promise<void> {
+  async #merge(reader: WindowReader, streamKey: string): Promise<void> {
+    const frame = reader.header;
     const w = this.#target(frame.windowStart, true);
     w.frames.push({ stream: streamKey, seq: frame.seq });
     const { chunkSize } = this.#o;
-    const series = frame.series;
-    this.#stats.seriesDeltas += series.length;
-    for (let i = 0; i < series.length; i++) {
+    this.#stats.seriesDeltas += reader.count;
+    for (let i = 0; i < reader.count; i++) {
       if (i > 0 && i % chunkSize === 0) await yieldToLoop();
-      const s = series[i]!;
+      const s = reader.next();
       const id = this.#dict.get(s.key);
       let ok = false;
       if (id !== undefined) {

@@ -290,34 +290,95 @@ export function decodeFrame(body: Buffer): Frame {
 }
 
 function decodeWindowBody(r: Reader): WindowFrame {
-  const epoch = r.u32();
-  const seq = r.u32();
-  const windowStart = r.f64();
-  const intervalMs = r.u32();
-  if (!Number.isSafeInteger(windowStart) || windowStart < 0) throw new FrameError('bad windowStart');
-  if (intervalMs === 0) throw new FrameError('bad intervalMs');
-  const sourceId = r.str16();
-  if (sourceId.length === 0) throw new FrameError('empty sourceId');
-  const count = r.u32();
-  // Each series takes at least 9 bytes: refuse counts the body cannot hold before allocating.
-  if (count * 9 > r.end - r.pos) throw new FrameError('series count exceeds frame');
-  const series = new Array<WireSeries>(count);
-  for (let i = 0; i < count; i++) {
-    const kind = KINDS[r.u8()];
-    const policy = POLICIES[r.u8()];
-    if (kind === undefined) throw new FrameError(`series ${i}: unknown kind`);
-    if (policy === undefined) throw new FrameError(`series ${i}: unknown policy`);
-    const key = r.str16();
-    if (key.length === 0) throw new FrameError(`series ${i}: empty key`);
-    if (kind === 'histogram') {
-      series[i] = { key, kind, policy, value: 0, sketch: r.bytes32() };
-    } else {
-      const value = r.f64();
-      if (!Number.isFinite(value)) throw new FrameError(`series ${i}: non-finite value`);
-      series[i] = { key, kind, policy, value };
+  const w = new WindowReader(r.buf, r.pos);
+  r.pos = r.end;
+  const series = new Array<WireSeries>(w.count);
+  for (let i = 0; i < w.count; i++) series[i] = w.next();
+  return { type: FRAME_WINDOW, ...w.header, series };
+}
+
+/**
+ * A WINDOW frame checked whole up front (structure, kinds, lengths, finite values — no allocation
+ * per series) whose series are then decoded one at a time with {@link next}, so a large frame can
+ * be merged in chunks without building every series object first.
+ */
+export class WindowReader {
+  readonly header: WindowHeader;
+  /** Number of series in the frame. */
+  readonly count: number;
+  readonly #r: Reader;
+  #read = 0;
+
+  /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws {@link FrameError}. */
+  constructor(body: Buffer, offset: number) {
+    const r = new Reader(body, offset, body.length);
+    const epoch = r.u32();
+    const seq = r.u32();
+    const windowStart = r.f64();
+    const intervalMs = r.u32();
+    if (!Number.isSafeInteger(windowStart) || windowStart < 0) throw new FrameError('bad windowStart');
+    if (intervalMs === 0) throw new FrameError('bad intervalMs');
+    const sourceId = r.str16();
+    if (sourceId.length === 0) throw new FrameError('empty sourceId');
+    const count = r.u32();
+    // Each series takes at least 9 bytes: refuse counts the body cannot hold before walking.
+    if (count * 9 > r.end - r.pos) throw new FrameError('series count exceeds frame');
+    const start = r.pos;
+    const buf = r.buf;
+    for (let i = 0; i < count; i++) {
+      r.need(4);
+      const kind = buf[r.pos] as number;
+      if (kind >= KINDS.length) throw new FrameError(`series ${i}: unknown kind`);
+      if ((buf[r.pos + 1] as number) >= POLICIES.length) throw new FrameError(`series ${i}: unknown policy`);
+      const keyLen = buf.readUInt16LE(r.pos + 2);
+      if (keyLen === 0) throw new FrameError(`series ${i}: empty key`);
+      r.pos += 4;
+      r.need(keyLen);
+      r.pos += keyLen;
+      if (kind === 3) {
+        const n = r.u32();
+        r.need(n);
+        r.pos += n;
+      } else if (!Number.isFinite(r.f64())) throw new FrameError(`series ${i}: non-finite value`);
     }
+    if (r.pos !== r.end) throw new FrameError(`${r.end - r.pos} trailing bytes`);
+    r.pos = start;
+    this.#r = r;
+    this.count = count;
+    this.header = { sourceId, epoch, seq, windowStart, intervalMs };
   }
-  return { type: FRAME_WINDOW, sourceId, epoch, seq, windowStart, intervalMs, series };
+
+  /** Series left to read. */
+  get remaining(): number {
+    return this.count - this.#read;
+  }
+
+  /** Decode the next series (the frame was checked in the constructor). */
+  next(): WireSeries {
+    if (this.#read >= this.count) throw new FrameError('no more series');
+    this.#read++;
+    const r = this.#r;
+    const kind = KINDS[r.u8()] as MetricKind;
+    const policy = POLICIES[r.u8()] as GaugePolicy;
+    const key = r.str16();
+    if (kind === 'histogram') return { key, kind, policy, value: 0, sketch: r.bytes32() };
+    return { key, kind, policy, value: r.f64() };
+  }
+}
+
+/**
+ * Check a frame body and return a {@link WindowReader} over its series. Throws {@link FrameError}
+ * for anything but a well-formed WINDOW frame.
+ */
+export function readWindowFrame(body: Buffer): WindowReader {
+  const r = new Reader(body, 0, body.length);
+  r.need(HEADER_BYTES);
+  if (r.u16() !== FRAME_MAGIC) throw new FrameError('bad magic');
+  const version = r.u8();
+  if (version !== PROTOCOL_VERSION) throw new FrameError(`unsupported version ${version}`);
+  const type = r.u8();
+  if (type !== FRAME_WINDOW) throw new FrameError(`expected a WINDOW frame, got type ${type}`);
+  return new WindowReader(body, r.pos);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   FrameError,
   FrameSplitter,
   parseWireSeriesKey,
+  readWindowFrame,
   type WireSeries,
   wireSeriesKey,
 } from '../../src/broker/protocol.js';
@@ -68,6 +69,22 @@ describe('FrameEncoder / decodeFrame()', () => {
     expect(buf.readUInt32LE(0)).toBe(buf.length - 4);
     const frame = decodeFrame(buf.subarray(4));
     expect(frame).toEqual({ type: FRAME_WINDOW, ...header, series: series.map((s) => ({ ...s })) });
+  });
+
+  it('readWindowFrame() checks the whole frame first, then yields series one at a time', () => {
+    const enc = new FrameEncoder();
+    const buf = enc.window(header, [
+      { key: 'a', kind: 'counter', policy: 'last', value: 1 },
+      { key: 'b', kind: 'gauge', policy: 'avg', value: 2 },
+    ]);
+    const r = readWindowFrame(buf.subarray(4));
+    expect(r.header).toEqual(header);
+    expect([r.next().key, r.remaining, r.next().value, r.remaining]).toEqual(['a', 1, 2, 0]);
+    expect(() => r.next()).toThrow(FrameError);
+    const bad = Buffer.from(buf.subarray(4));
+    bad.writeDoubleLE(Number.POSITIVE_INFINITY, bad.length - 8); // the last series is bad: nothing is read
+    expect(() => readWindowFrame(bad)).toThrow(/series 1: non-finite/);
+    expect(() => readWindowFrame(enc.ack(1, []).subarray(4))).toThrow(/WINDOW/);
   });
 
   it('round-trips ACK frames', () => {

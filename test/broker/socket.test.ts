@@ -72,9 +72,11 @@ describe('socket transport', () => {
 
   it('loses nothing when the broker is SIGKILLed: clients resend unacknowledged windows to the next one', async () => {
     const socketPath = join(dir, 'restart.sock');
-    const intervalMs = 1_000;
+    const intervalMs = 2_000;
     const spawnBroker = async () => {
-      const child = fork(fixture, [socketPath, String(intervalMs), '300'], { execArgv: ['--import', 'tsx'] });
+      const child = fork(fixture, [socketPath, String(intervalMs), '1000'], {
+        execArgv: ['--import', 'tsx'],
+      });
       cleanup.push({ close: async () => void child.kill('SIGKILL') });
       const writes: number[] = [];
       child.on('message', (m: { type: string; points?: Array<{ metric: string; value: number }> }) => {
