@@ -29,48 +29,64 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao);
-  if (ak.length !== Object.keys(bo).length) return false;
-  for (const k of ak) if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false;
-  return true;
+  let count = 0;
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) continue;
+    count++;
+    if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (Object.hasOwn(bo, k)) count--;
+  return count === 0;
 }
 
-/** Push one change per tag key that differs, as `<prefix>.<key>`. */
+/** Push one change per tag key that differs, as `<prefix>.<key>`; returns `out` (created on first change). */
 export function diffTags(
   prefix: string,
   before: Readonly<Record<string, string>>,
   after: Readonly<Record<string, string>>,
-  out: NodeFieldChange[],
-): void {
+  out: NodeFieldChange[] | undefined,
+): NodeFieldChange[] | undefined {
+  let result = out;
+  let beforeCount = 0;
+  let same = 0;
   for (const k in before) {
     if (!Object.hasOwn(before, k)) continue;
+    beforeCount++;
     const a = Object.hasOwn(after, k) ? after[k] : undefined;
-    if (a !== before[k]) out.push({ field: `${prefix}.${k}`, before: before[k], after: a });
+    if (a === before[k]) same++;
+    else (result ??= []).push({ field: `${prefix}.${k}`, before: before[k], after: a });
   }
+  let afterCount = 0;
+  for (const k in after) if (Object.hasOwn(after, k)) afterCount++;
+  if (afterCount === same && beforeCount === same) return result;
   for (const k in after) {
     if (Object.hasOwn(after, k) && !Object.hasOwn(before, k))
-      out.push({ field: `${prefix}.${k}`, before: undefined, after: after[k] });
+      (result ??= []).push({ field: `${prefix}.${k}`, before: undefined, after: after[k] });
   }
+  return result;
 }
+
+const NO_CHANGES: NodeFieldChange[] = [];
 
 /**
  * Every difference between two versions of one node (same uid): scalar fields, IP lists,
  * `createdAt`, one entry per provider tag key (`tags.<key>`), and `extra` as a whole. Empty when
- * they are equal.
+ * they are equal (a shared empty array: do not mutate it).
  */
 export function diffNodes(before: Node, after: Node): NodeFieldChange[] {
-  const out: NodeFieldChange[] = [];
-  for (const f of SCALAR_FIELDS) {
-    if (before[f] !== after[f]) out.push({ field: f, before: before[f], after: after[f] });
+  let out: NodeFieldChange[] | undefined;
+  for (let i = 0; i < SCALAR_FIELDS.length; i++) {
+    const f = SCALAR_FIELDS[i]!;
+    if (before[f] !== after[f]) (out ??= []).push({ field: f, before: before[f], after: after[f] });
   }
   if (!sameStrings(before.publicIps, after.publicIps))
-    out.push({ field: 'publicIps', before: before.publicIps, after: after.publicIps });
+    (out ??= []).push({ field: 'publicIps', before: before.publicIps, after: after.publicIps });
   if (!sameStrings(before.privateIps, after.privateIps))
-    out.push({ field: 'privateIps', before: before.privateIps, after: after.privateIps });
+    (out ??= []).push({ field: 'privateIps', before: before.privateIps, after: after.privateIps });
   if (before.createdAt?.getTime() !== after.createdAt?.getTime())
-    out.push({ field: 'createdAt', before: before.createdAt, after: after.createdAt });
-  diffTags('tags', before.tags, after.tags, out);
+    (out ??= []).push({ field: 'createdAt', before: before.createdAt, after: after.createdAt });
+  out = diffTags('tags', before.tags, after.tags, out);
   if (!deepEqual(before.extra, after.extra))
-    out.push({ field: 'extra', before: before.extra, after: after.extra });
-  return out;
+    (out ??= []).push({ field: 'extra', before: before.extra, after: after.extra });
+  return out ?? NO_CHANGES;
 }

@@ -25,7 +25,7 @@ import {
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { Node, Provider } from '../providers/types.js';
 import { diffNodes, diffTags } from './diff.js';
-import { isIndexableNode, providerError, raceSignal } from './list.js';
+import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
 import { compileQuery, type QueryAst } from './query.js';
 import {
   type InventoryStore,
@@ -39,7 +39,6 @@ import type {
   InventoryChange,
   InventoryEvents,
   InventoryNode,
-  NodeFieldChange,
   ProviderSyncReport,
   SyncReport,
 } from './types.js';
@@ -371,7 +370,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
           providersTotal: total,
         });
       };
-      for await (const node of raceSignal(p.listNodes({ signal: listSignal, onPage }), listSignal)) {
+      await consumeUntilAborted(p.listNodes({ signal: listSignal, onPage }), listSignal, (node) => {
         if (!isIndexableNode(node)) {
           throw new FleetwatchError(
             'E_MALFORMED_RESPONSE',
@@ -382,7 +381,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
           );
         }
         listed.set(node.uid, node);
-      }
+      });
       report.nodes = listed.size;
       await this.#applyListing(p, listed, report);
       const status = this.#status.get(p.id) ?? {};
@@ -559,9 +558,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.#localTags.set(uid, frozen);
     const prev = this.#nodes.get(uid);
     if (prev === undefined) throw new FleetwatchError('E_NOT_FOUND', `node ${uid} was removed meanwhile`);
-    const changes: NodeFieldChange[] = [];
-    diffTags('localTags', prev.localTags, frozen, changes);
-    if (changes.length === 0) return prev;
+    const changes = diffTags('localTags', prev.localTags, frozen, undefined);
+    if (changes === undefined) return prev;
     const next: InventoryNode = { ...prev, localTags: frozen, mergedTags: mergeTags(prev.tags, frozen) };
     this.#nodes.set(uid, next);
     this.#publish({ type: 'changed', node: next, previous: prev, changes });

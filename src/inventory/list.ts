@@ -5,29 +5,35 @@
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
 import type { Node, Provider } from '../providers/types.js';
 
-/** Iterate `iterable`, rejecting with `signal.reason` as soon as `signal` fires. */
-export async function* raceSignal<T>(iterable: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const it = iterable[Symbol.asyncIterator]();
+/**
+ * Run `consume` over every item of `iterable`, settling as soon as `signal` fires (with
+ * `signal.reason`) even when the iterable ignores the signal. One race for the whole listing, not
+ * one per item: items seen after the abort are not consumed, and the iterator is closed at its next
+ * item.
+ */
+export async function consumeUntilAborted<T>(
+  iterable: AsyncIterable<T>,
+  signal: AbortSignal,
+  consume: (item: T) => void,
+): Promise<void> {
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
-  aborted.catch(() => {});
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await Promise.race([it.next(), aborted]);
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      yield r.value;
+  const listing = (async () => {
+    for await (const item of iterable) {
+      if (signal.aborted) return;
+      consume(item);
     }
+  })();
+  listing.catch(() => {});
+  aborted.catch(() => {});
+  try {
+    await Promise.race([listing, aborted]);
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-    if (!finished) it.return?.()?.catch?.(() => {});
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { FleetwatchError } from '../errors.js';
 import { NODE_STATES, type Node, PROVIDER_KINDS } from '../providers/types.js';
-import { cidrContains, ipEquals, parseCidr, parseIp } from './ip.js';
+import { cidrContains, ipEquals, ipv4ToInt, parseCidr, parseIp } from './ip.js';
 
 /** Node fields a term can test (besides tags). */
 export type QueryField =
@@ -412,31 +412,43 @@ function compileTag(ast: Extract<QueryAst, { type: 'tag' }>): Pred {
   };
 }
 
+/** Parsed addresses per IP list: node IP arrays are not mutated, so parse each list once. */
+const parsedIps = new WeakMap<readonly string[], Array<Uint8Array | undefined>>();
+
+function parsedList(ips: readonly string[]): Array<Uint8Array | undefined> {
+  let out = parsedIps.get(ips);
+  if (out === undefined) {
+    out = ips.map(parseIp);
+    parsedIps.set(ips, out);
+  }
+  return out;
+}
+
 function compileIp(value: string): Pred {
-  const anyIp =
-    (test: (ip: string) => boolean): Pred =>
-    (n) => {
-      for (const ip of n.publicIps) if (test(ip)) return true;
-      for (const ip of n.privateIps) if (test(ip)) return true;
-      return false;
-    };
   if (value.includes('*')) {
     const t = valueTest(value);
-    return anyIp((ip) => t(ip));
+    return (n) => n.publicIps.some(t) || n.privateIps.some(t);
   }
   const cidr = value.includes('/') ? parseCidr(value) : undefined;
-  if (cidr !== undefined)
-    return anyIp((ip) => {
-      const bytes = parseIp(ip);
-      return bytes !== undefined && cidrContains(cidr, bytes);
-    });
-  const want = parseIp(value);
-  if (want === undefined) return anyIp((ip) => ip === value);
-  return anyIp((ip) => {
-    if (ip === value) return true;
-    const bytes = parseIp(ip);
-    return bytes !== undefined && ipEquals(bytes, want);
-  });
+  const want = cidr === undefined ? parseIp(value) : undefined;
+  if (cidr === undefined && want === undefined)
+    return (n) => n.publicIps.includes(value) || n.privateIps.includes(value);
+  if (cidr !== undefined && cidr.bytes.length === 4) {
+    const b = cidr.bytes;
+    const net = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    const divisor = 2 ** (32 - cidr.prefix);
+    const top = Math.floor(net / divisor);
+    const inV4 = (ip: string) => {
+      const v = ipv4ToInt(ip);
+      return v >= 0 && Math.floor(v / divisor) === top;
+    };
+    return (n) => n.publicIps.some(inV4) || n.privateIps.some(inV4);
+  }
+  const test =
+    cidr !== undefined
+      ? (b: Uint8Array | undefined) => b !== undefined && cidrContains(cidr, b)
+      : (b: Uint8Array | undefined) => b !== undefined && ipEquals(b, want!);
+  return (n) => parsedList(n.publicIps).some(test) || parsedList(n.privateIps).some(test);
 }
 
 function compileField(field: QueryField, value: string): Pred {

@@ -285,3 +285,38 @@ describe('query properties', () => {
     );
   });
 });
+
+describe('ip parsing', () => {
+  it('ipv4ToInt() agrees with parseIp() on valid and invalid addresses', async () => {
+    const { ipv4ToInt, parseIp } = await import('../../src/inventory/ip.js');
+    expect(ipv4ToInt('10.1.2.3')).toBe(10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 256 + 3);
+    expect(ipv4ToInt('255.255.255.255')).toBe(2 ** 32 - 1);
+    for (const bad of ['1.2.3', '1.2.3.4.5', '01.2.3.4', '256.1.1.1', '1..2.3', '', 'a.b.c.d', '1.2.3.4 ']) {
+      expect([bad, ipv4ToInt(bad)]).toEqual([bad, -1]);
+      expect([bad, parseIp(bad)]).toEqual([bad, undefined]);
+    }
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        const bytes = parseIp(ip)!;
+        expect(ipv4ToInt(ip)).toBe(
+          ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0,
+        );
+      }),
+    );
+  });
+
+  it('CIDR matching agrees between the IPv4 fast path and the byte path', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, net, prefix) => {
+        const node = makeNode('p', '1', { privateIps: [ip] });
+        const v4 = compileQuery(`ip:${net}/${prefix}`).matches(node);
+        const v6 = compileQuery(`ip:"::ffff:${net}/${prefix + 96}"`).matches({
+          ...node,
+          privateIps: [`::ffff:${ip}`],
+        });
+        expect(v4).toBe(v6);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
