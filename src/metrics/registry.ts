@@ -13,7 +13,14 @@
  * await report.stop();
  * ```
  */
-import { type AbortOptions, type Clock, type Logger, silentLogger, systemClock } from '../core.js';
+import {
+  type AbortOptions,
+  type Clock,
+  type Logger,
+  rejectUnknownKeys,
+  silentLogger,
+  systemClock,
+} from '../core.js';
 import { abortError, FleetwatchError, validationError } from '../errors.js';
 import { AliasIndex } from './alias-index.js';
 import { Counter } from './counter.js';
@@ -21,6 +28,7 @@ import { GAUGE_POLICIES, Gauge } from './gauge.js';
 import { Histogram } from './histogram.js';
 import { Meter, type MeterRates } from './meter.js';
 import { checkMetricName, checkTags, mergeTags, tagsKey } from './names.js';
+import { NOOP_INSTRUMENTS } from './noop.js';
 import type { PrometheusSeries } from './prometheus.js';
 import { type DDSketch, DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
 import { Timer } from './timer.js';
@@ -47,6 +55,11 @@ export interface MetricsRegistryOptions {
   monotonicNow?: () => number;
   /** Logger for failed sends. Default silent. */
   logger?: Logger;
+  /**
+   * `false` makes every factory return a shared no-op instrument (recording costs one empty call),
+   * `snapshot()`/`collect()` return nothing and `reportTo()` sends nothing. Default true.
+   */
+  enabled?: boolean;
 }
 
 /** Options of `registry.gauge()`. */
@@ -100,6 +113,21 @@ export interface RegistrySnapshot {
   overflows: Record<string, number>;
 }
 
+/** Default flush jitter of `reportTo`, as a fraction of the interval. */
+export const DEFAULT_REPORT_JITTER = 0.1;
+
+/** Options of `registry.reportTo()`. */
+export interface ReportOptions {
+  /**
+   * Send each window at its end plus a random delay of up to this fraction of the interval, so a
+   * fleet of processes does not hit the broker at the same instant. In [0, 1); default 0.1.
+   * Updates made during that delay count toward the window just closed.
+   */
+  jitter?: number;
+  /** Random source in [0, 1) for the jitter (tests inject one). Default `Math.random`. */
+  random?: () => number;
+}
+
 /** The running report loop started by `registry.reportTo()`. */
 export interface MetricsReport {
   /** Windows handed to the sink so far. */
@@ -139,6 +167,8 @@ export class MetricsRegistry {
   private readonly logger: Logger;
   private readonly families = new Map<string, Family>();
   private reporting = false;
+  /** False when constructed with `enabled: false`. */
+  readonly enabled: boolean;
 
   constructor(options: MetricsRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null)
@@ -152,10 +182,15 @@ export class MetricsRegistry {
     this.clock = options.clock ?? systemClock;
     this.monotonicNow = options.monotonicNow ?? (() => performance.now());
     this.logger = options.logger ?? silentLogger;
+    if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
+      throw validationError('options.enabled', 'a boolean', options.enabled);
+    }
+    this.enabled = options.enabled ?? true;
   }
 
   /** The counter for `name` + `tags`: the same handle for the same name and tags. */
   counter(name: string, tags?: Record<string, string>): Counter {
+    if (!this.enabled) return NOOP_INSTRUMENTS.counter;
     const hit = this.cached('counter', name, tags, undefined);
     if (hit !== undefined) return hit as Counter;
     return this.handle('counter', name, tags, undefined, undefined, (t) => new Counter(name, t)) as Counter;
@@ -164,6 +199,7 @@ export class MetricsRegistry {
   /** The gauge for `name` + `tags`. The policy is fixed by the metric's first registration. */
   gauge(name: string, tags?: Record<string, string>, options?: GaugeOptions): Gauge {
     const policy = options?.policy;
+    if (!this.enabled) return NOOP_INSTRUMENTS.gauge;
     const hit = this.cached('gauge', name, tags, policy);
     if (hit !== undefined) return hit as Gauge;
     if (policy !== undefined && !GAUGE_POLICIES.includes(policy)) {
@@ -181,6 +217,7 @@ export class MetricsRegistry {
 
   /** The meter for `name` + `tags`. */
   meter(name: string, tags?: Record<string, string>): Meter {
+    if (!this.enabled) return NOOP_INSTRUMENTS.meter;
     const hit = this.cached('meter', name, tags, undefined);
     if (hit !== undefined) return hit as Meter;
     return this.handle(
@@ -195,6 +232,7 @@ export class MetricsRegistry {
 
   /** The histogram (DDSketch-backed) for `name` + `tags`. */
   histogram(name: string, tags?: Record<string, string>, options?: HistogramOptions): Histogram {
+    if (!this.enabled) return NOOP_INSTRUMENTS.histogram;
     const hit = this.cached('histogram', name, tags, options?.relativeAccuracy);
     if (hit !== undefined) return hit as Histogram;
     const alpha = this.checkAccuracy(options ?? {});
@@ -210,6 +248,7 @@ export class MetricsRegistry {
 
   /** The timer (a histogram of ms durations) for `name` + `tags`. */
   timer(name: string, tags?: Record<string, string>, options?: HistogramOptions): Timer {
+    if (!this.enabled) return NOOP_INSTRUMENTS.timer;
     const hit = this.cached('timer', name, tags, options?.relativeAccuracy);
     if (hit !== undefined) return hit as Timer;
     const alpha = this.checkAccuracy(options ?? {});
@@ -303,7 +342,7 @@ export class MetricsRegistry {
    * processes). One timer per registry, `unref()`'d. A failed send is logged and counted, not retried
    * (the broker client keeps unsent windows). One report loop per registry at a time.
    */
-  reportTo(sink: MetricsSink): MetricsReport {
+  reportTo(sink: MetricsSink, options: ReportOptions = {}): MetricsReport {
     if (typeof sink !== 'object' || sink === null || typeof sink.send !== 'function') {
       throw validationError('sink', 'an object with send(snapshot) and intervalMs', sink);
     }
@@ -311,6 +350,14 @@ export class MetricsRegistry {
     if (!Number.isSafeInteger(interval) || interval < 1) {
       throw validationError('sink.intervalMs', 'an integer >= 1', interval);
     }
+    rejectUnknownKeys(options, ['jitter', 'random'], 'options');
+    const jitter = options.jitter ?? DEFAULT_REPORT_JITTER;
+    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+      throw validationError('options.jitter', 'a number in [0, 1)', jitter);
+    }
+    const random = options.random ?? Math.random;
+    if (typeof random !== 'function') throw validationError('options.random', 'a function', random);
+    if (!this.enabled) return { sent: 0, failed: 0, stop: async () => {} };
     if (this.reporting) {
       throw new FleetwatchError(
         'E_VALIDATION',
@@ -321,7 +368,8 @@ export class MetricsRegistry {
       );
     }
     this.reporting = true;
-    return new ReportLoop(this, sink, interval, this.clock, this.logger, () => {
+    const jitterMs = () => Math.floor(random() * jitter * interval);
+    return new ReportLoop(this, sink, interval, jitterMs, this.clock, this.logger, () => {
       this.reporting = false;
     });
   }
@@ -428,12 +476,13 @@ class ReportLoop implements MetricsReport {
     private readonly registry: MetricsRegistry,
     private readonly sink: MetricsSink,
     private readonly intervalMs: number,
+    private readonly jitterMs: () => number,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly onStop: () => void,
   ) {
     this.nextBoundary = this.boundaryAfter(clock.now());
-    this.schedule();
+    this.schedule(this.jitterMs());
   }
 
   stop(options: AbortOptions = {}): Promise<void> {
@@ -463,8 +512,8 @@ class ReportLoop implements MetricsReport {
     return (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
   }
 
-  private schedule(): void {
-    const delay = Math.max(0, this.nextBoundary - this.clock.now());
+  private schedule(jitter = 0): void {
+    const delay = Math.max(0, this.nextBoundary + jitter - this.clock.now());
     this.timer = setTimeout(() => this.tick(), delay);
     this.timer.unref?.();
   }
@@ -479,7 +528,7 @@ class ReportLoop implements MetricsReport {
     }
     this.flush(boundary - this.intervalMs);
     this.nextBoundary = Math.max(this.boundaryAfter(now), boundary + this.intervalMs);
-    this.schedule();
+    this.schedule(this.jitterMs());
   }
 
   private flush(windowStart: number): void {

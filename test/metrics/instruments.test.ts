@@ -142,7 +142,7 @@ describe('reportTo', () => {
     const r = new MetricsRegistry();
     const c = r.counter('c');
     const { sink, windows } = sinkOf();
-    const report = r.reportTo(sink);
+    const report = r.reportTo(sink, { jitter: 0 });
     c.inc(1);
     await vi.advanceTimersByTimeAsync(6_999);
     expect(windows).toHaveLength(0);
@@ -175,15 +175,37 @@ describe('reportTo', () => {
     const r = new MetricsRegistry({ logger: { debug: noop, info: noop, warn, error: noop } });
     r.counter('c').inc();
     const { sink } = sinkOf(true);
-    const report = r.reportTo(sink);
-    expect(() => r.reportTo(sink)).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'sink' }));
+    const report = r.reportTo(sink, { jitter: 0 });
+    expect(() => r.reportTo(sink, { jitter: 0 })).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'sink' }),
+    );
     await vi.advanceTimersByTimeAsync(7_000);
     expect(report.failed).toBe(1);
     expect(warn).toHaveBeenCalledWith(expect.objectContaining({ err: 'broker down' }), 'metrics send failed');
     await report.stop();
-    const again = r.reportTo(sinkOf().sink);
+    const again = r.reportTo(sinkOf().sink, { jitter: 0 });
     await again.stop();
     expect(again.sent).toBe(1);
+  });
+
+  it('delays each send by the jitter but keeps windows aligned', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(T0);
+    const r = new MetricsRegistry();
+    r.counter('c').inc();
+    const { sink, windows } = sinkOf();
+    const report = r.reportTo(sink, { jitter: 0.1, random: () => 0.5 }); // 500 ms after each boundary
+    await vi.advanceTimersByTimeAsync(7_499);
+    expect(windows).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(windows).toHaveLength(1);
+    expect(windows[0]?.windowStart).toBe(1_700_000_000_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(windows[1]?.windowStart).toBe(1_700_000_010_000);
+    await report.stop();
+    expect(() => r.reportTo(sink, { jitter: 1 })).toThrow(
+      expect.objectContaining({ path: 'options.jitter' }),
+    );
   });
 
   it('validates the sink', () => {
