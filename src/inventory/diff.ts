@@ -39,6 +39,12 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return count === 0;
 }
 
+function add(out: NodeFieldChange[] | undefined, change: NodeFieldChange): NodeFieldChange[] {
+  if (out === undefined) return [change];
+  out.push(change);
+  return out;
+}
+
 /** Push one change per tag key that differs, as `<prefix>.<key>`; returns `out` (created on first change). */
 export function diffTags(
   prefix: string,
@@ -54,14 +60,14 @@ export function diffTags(
     beforeCount++;
     const a = Object.hasOwn(after, k) ? after[k] : undefined;
     if (a === before[k]) same++;
-    else (result ??= []).push({ field: `${prefix}.${k}`, before: before[k], after: a });
+    else result = add(result, { field: `${prefix}.${k}`, before: before[k], after: a });
   }
   let afterCount = 0;
   for (const k in after) if (Object.hasOwn(after, k)) afterCount++;
   if (afterCount === same && beforeCount === same) return result;
   for (const k in after) {
     if (Object.hasOwn(after, k) && !Object.hasOwn(before, k))
-      (result ??= []).push({ field: `${prefix}.${k}`, before: undefined, after: after[k] });
+      result = add(result, { field: `${prefix}.${k}`, before: undefined, after: after[k] });
   }
   return result;
 }
@@ -77,16 +83,16 @@ export function diffNodes(before: Node, after: Node): NodeFieldChange[] {
   let out: NodeFieldChange[] | undefined;
   for (let i = 0; i < SCALAR_FIELDS.length; i++) {
     const f = SCALAR_FIELDS[i]!;
-    if (before[f] !== after[f]) (out ??= []).push({ field: f, before: before[f], after: after[f] });
+    if (before[f] !== after[f]) out = add(out, { field: f, before: before[f], after: after[f] });
   }
   if (!sameStrings(before.publicIps, after.publicIps))
-    (out ??= []).push({ field: 'publicIps', before: before.publicIps, after: after.publicIps });
+    out = add(out, { field: 'publicIps', before: before.publicIps, after: after.publicIps });
   if (!sameStrings(before.privateIps, after.privateIps))
-    (out ??= []).push({ field: 'privateIps', before: before.privateIps, after: after.privateIps });
+    out = add(out, { field: 'privateIps', before: before.privateIps, after: after.privateIps });
   if (before.createdAt?.getTime() !== after.createdAt?.getTime())
-    (out ??= []).push({ field: 'createdAt', before: before.createdAt, after: after.createdAt });
+    out = add(out, { field: 'createdAt', before: before.createdAt, after: after.createdAt });
   out = diffTags('tags', before.tags, after.tags, out);
   if (!deepEqual(before.extra, after.extra))
-    (out ??= []).push({ field: 'extra', before: before.extra, after: after.extra });
+    out = add(out, { field: 'extra', before: before.extra, after: after.extra });
   return out ?? NO_CHANGES;
 }
