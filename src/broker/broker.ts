@@ -28,6 +28,7 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { type PrometheusOptions, type PrometheusSeries, toPrometheusText } from '../metrics/prometheus.js';
 import type { MetricsStore, Point } from '../store/types.js';
 import { MAX_FUTURE_MS } from '../store/validate.js';
 import {
@@ -396,6 +397,35 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   /** The merged view since start: counter totals, latest gauges, cumulative sketches (for scraping). */
   totals(): CumulativeSeries[] {
     return [...this.#totals.series.values()];
+  }
+
+  /**
+   * The merged cumulative view of every closed window in the Prometheus text format (counters stay
+   * monotonic across process restarts; summaries come from merged sketches), followed by the
+   * broker's own `fleetwatch_broker_*` counters.
+   */
+  prometheus(options: PrometheusOptions = {}): string {
+    const series: PrometheusSeries[] = [];
+    for (const t of this.#totals.series.values()) {
+      if (t.kind === 'histogram') {
+        if (t.sketch !== undefined)
+          series.push({ name: t.name, kind: 'histogram', tags: t.tags, sketch: t.sketch });
+      } else
+        series.push({
+          name: t.name,
+          kind: t.kind === 'set' ? 'gauge' : t.kind,
+          tags: t.tags,
+          value: t.value,
+        });
+    }
+    const stats = this.stats();
+    const tags = { broker: this.#o.id };
+    for (const name of COUNTER_STATS) {
+      series.push({ name: `fleetwatch.broker.${name}`, kind: 'counter', tags, value: stats[name] });
+    }
+    series.push({ name: 'fleetwatch.broker.lastFlushMs', kind: 'gauge', tags, value: stats.lastFlushMs });
+    series.push({ name: 'fleetwatch.broker.openWindows', kind: 'gauge', tags, value: stats.openWindows });
+    return toPrometheusText(series, options);
   }
 
   /**

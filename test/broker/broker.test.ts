@@ -236,6 +236,30 @@ describe('MetricsBroker windows', () => {
     expect(store.values('fleetwatch.broker.frames')[0]!.tags).toEqual({ broker: 'b1' });
   });
 
+  it('prometheus() exposes the merged cumulative view and the self-metrics', async () => {
+    const { clock, broker } = await start();
+    const sk = new DDSketch();
+    for (let i = 1; i <= 10; i++) sk.add(i);
+    const hist = snapshotSeries({
+      windowStart: T0,
+      intervalMs: 10_000,
+      series: [{ name: 'lat', kind: 'histogram', tags: {}, sketch: sk }],
+    });
+    broker.ingest(frame('w', 0, T0, [counter('req', 3, { route: '/' }), ...hist]));
+    broker.ingest(frame('w2', 0, T0, [counter('req', 4, { route: '/' })]));
+    clock.t = T0 + 12_000;
+    await broker.flushDue();
+    broker.ingest(frame('w', 1, T0 + 10_000, [counter('req', 1, { route: '/' })]));
+    await broker.flushDue();
+    clock.t = T0 + 22_000;
+    await broker.flushDue();
+    const text = broker.prometheus({ quantiles: [0.5] });
+    expect(text).toContain('# TYPE req_total counter\nreq_total{route="/"} 8\n');
+    expect(text).toContain('# TYPE lat summary');
+    expect(text).toContain('lat_count 10');
+    expect(text).toContain('fleetwatch_broker_frames_total{broker="b1"} 3');
+  });
+
   it('close() writes the open windows', async () => {
     const { store, broker: b } = await start();
     b.ingest(frame('w', 0, T0, [counter('c', 2)]));
