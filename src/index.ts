@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 
-export * from './checks/index.js';
+export * from './broker/index.js';
 export * from './core.js';
 export * from './errors.js';
 export * from './inventory/inventory.js';
