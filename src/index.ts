@@ -8,6 +8,7 @@
  */
 
 export * from './broker/index.js';
+export * from './checks/index.js';
 export * from './core.js';
 export * from './errors.js';
 export * from './inventory/inventory.js';
