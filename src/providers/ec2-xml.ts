@@ -10,14 +10,35 @@ import { FleetwatchError } from '../errors.js';
 export interface Ec2XmlElement {
   /** Local name (any `prefix:` removed). */
   readonly name: string;
-  /** Child elements, in document order. */
-  readonly children: Ec2XmlElement[];
+  /** Child elements, in document order (leaves share one frozen empty array). */
+  children: readonly Ec2XmlElement[];
   /** The element's own text (entities decoded), concatenated across text nodes. */
   text: string;
 }
 
 /** Nesting deeper than this is treated as malformed (EC2 responses are far shallower). */
 const MAX_DEPTH = 256;
+
+/** The rest of a start tag after its name (sticky): attributes (ignored), then `>` or `/>`. */
+const TAG_REST = /(?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(\/?)>/y;
+
+/** Shared by every leaf element, so leaves allocate no array. */
+const NO_CHILDREN: readonly Ec2XmlElement[] = Object.freeze([]);
+
+const SLASH = 47;
+const QUESTION = 63;
+const BANG = 33;
+const GT = 62;
+
+/** `[A-Za-z_]` */
+function isNameStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** `[A-Za-z0-9_.:-]` */
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 58) || c === 46 || c === 45;
+}
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -51,6 +72,33 @@ function localName(qualified: string): string {
   return colon === -1 ? qualified : qualified.slice(colon + 1);
 }
 
+/** Skip a comment, CDATA section (appending its text) or declaration at `i`; returns the next index. */
+function skipBang(
+  xml: string,
+  i: number,
+  stack: Ec2XmlElement[],
+  rootDone: boolean,
+  provider: string | undefined,
+): number {
+  if (xml.startsWith('<!--', i)) {
+    const end = xml.indexOf('-->', i + 4);
+    if (end === -1) throw malformed('unterminated comment', i, provider);
+    return end + 3;
+  }
+  if (xml.startsWith('<![CDATA[', i)) {
+    const end = xml.indexOf(']]>', i + 9);
+    if (end === -1) throw malformed('unterminated CDATA section', i, provider);
+    const top = stack[stack.length - 1];
+    if (top === undefined) throw malformed('CDATA outside the root element', i, provider);
+    top.text += xml.slice(i + 9, end);
+    return end + 3;
+  }
+  if (rootDone || stack.length > 0) throw malformed('declaration inside the document', i, provider);
+  const end = xml.indexOf('>', i + 2);
+  if (end === -1) throw malformed('unterminated declaration', i, provider);
+  return end + 1;
+}
+
 /**
  * Parse an EC2 XML response body into its root element.
  *
@@ -72,53 +120,53 @@ export function parseEc2Xml(xml: string, provider?: string): Ec2XmlElement {
     }
     if (lt === -1) break;
     i = lt;
-    if (xml.startsWith('<?', i)) {
-      const end = xml.indexOf('?>', i + 2);
-      if (end === -1) throw malformed('unterminated processing instruction', i, provider);
-      i = end + 2;
-    } else if (xml.startsWith('<!--', i)) {
-      const end = xml.indexOf('-->', i + 4);
-      if (end === -1) throw malformed('unterminated comment', i, provider);
-      i = end + 3;
-    } else if (xml.startsWith('<![CDATA[', i)) {
-      const end = xml.indexOf(']]>', i + 9);
-      if (end === -1) throw malformed('unterminated CDATA section', i, provider);
-      const top = stack[stack.length - 1];
-      if (top === undefined) throw malformed('CDATA outside the root element', i, provider);
-      top.text += xml.slice(i + 9, end);
-      i = end + 3;
-    } else if (xml.startsWith('<!', i)) {
-      if (root !== undefined || stack.length > 0)
-        throw malformed('declaration inside the document', i, provider);
-      const end = xml.indexOf('>', i + 2);
-      if (end === -1) throw malformed('unterminated declaration', i, provider);
-      i = end + 1;
-    } else if (xml.startsWith('</', i)) {
+    const next = xml.charCodeAt(i + 1);
+    if (next === SLASH) {
       const end = xml.indexOf('>', i + 2);
       if (end === -1) throw malformed('unterminated end tag', i, provider);
-      const name = localName(xml.slice(i + 2, end).trim());
+      const name = localName(xml.slice(i + 2, end).trimEnd());
       const top = stack.pop();
       if (top === undefined || top.name !== name) {
         throw malformed(`end tag </${name}> does not match <${top?.name ?? ''}>`, i, provider);
       }
       if (stack.length === 0) root = top;
       i = end + 1;
+    } else if (next === QUESTION) {
+      const end = xml.indexOf('?>', i + 2);
+      if (end === -1) throw malformed('unterminated processing instruction', i, provider);
+      i = end + 2;
+    } else if (next === BANG) {
+      i = skipBang(xml, i, stack, root !== undefined, provider);
     } else {
-      const match = /^<([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/.exec(
-        xml.slice(i, Math.min(n, i + 4096)),
-      );
-      if (match === null) throw malformed('bad or truncated start tag', i, provider);
+      // A start tag: the name, then '>' or '/>' (fast path) or attributes (ignored).
+      let j = i + 1;
+      while (j < n && isNameChar(xml.charCodeAt(j))) j++;
+      if (j === i + 1 || !isNameStart(next)) throw malformed('bad start tag', i, provider);
+      const qualified = xml.slice(i + 1, j);
+      let selfClosing = false;
+      const c = xml.charCodeAt(j);
+      if (c === GT) j += 1;
+      else if (c === SLASH && xml.charCodeAt(j + 1) === GT) {
+        selfClosing = true;
+        j += 2;
+      } else {
+        TAG_REST.lastIndex = j;
+        const rest = TAG_REST.exec(xml);
+        if (rest === null) throw malformed('bad or truncated start tag', i, provider);
+        selfClosing = rest[1] === '/';
+        j += rest[0].length;
+      }
       if (root !== undefined) throw malformed('more than one root element', i, provider);
       if (stack.length >= MAX_DEPTH) throw malformed('nesting too deep', i, provider);
-      const element: Ec2XmlElement = { name: localName(match[1] as string), children: [], text: '' };
+      const element: Ec2XmlElement = { name: localName(qualified), children: NO_CHILDREN, text: '' };
       const parent = stack[stack.length - 1];
-      if (parent !== undefined) parent.children.push(element);
-      if (match[3] === '/') {
-        if (parent === undefined) root = element;
-      } else {
-        stack.push(element);
+      if (parent !== undefined) {
+        if (parent.children === NO_CHILDREN) parent.children = [element];
+        else (parent.children as Ec2XmlElement[]).push(element);
       }
-      i += match[0].length;
+      if (!selfClosing) stack.push(element);
+      else if (parent === undefined) root = element;
+      i = j;
     }
   }
   if (stack.length > 0) {
@@ -130,7 +178,9 @@ export function parseEc2Xml(xml: string, provider?: string): Ec2XmlElement {
 
 /** The first child element called `name`, if any. */
 export function xmlChild(el: Ec2XmlElement | undefined, name: string): Ec2XmlElement | undefined {
-  return el?.children.find((c) => c.name === name);
+  if (el === undefined) return undefined;
+  for (const child of el.children) if (child.name === name) return child;
+  return undefined;
 }
 
 /** Follow a path of child names (`xmlPath(el, 'instanceState', 'name')`). */
