@@ -173,6 +173,15 @@ export class MetricsRegistry {
   constructor(options: MetricsRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null)
       throw validationError('options', 'an object', options);
+    rejectUnknownKeys(options, [
+      'tags',
+      'maxSeriesPerMetric',
+      'relativeAccuracy',
+      'clock',
+      'monotonicNow',
+      'logger',
+      'enabled',
+    ]);
     this.tags = checkTags(options.tags, 'options.tags');
     const cap = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC;
     if (!Number.isInteger(cap) || cap < 1)

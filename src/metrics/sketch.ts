@@ -13,6 +13,7 @@
  * a.quantile(0.99);                    // within 1% of the true p99 of both together
  * ```
  */
+import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
 import { ByteReader, ByteWriter } from './bytes.js';
@@ -60,6 +61,7 @@ export class DDSketch implements QuantileSketch {
   constructor(options: DDSketchOptions = {}) {
     if (typeof options !== 'object' || options === null)
       throw validationError('options', 'an object', options);
+    rejectUnknownKeys(options, ['relativeAccuracy', 'maxBuckets']);
     const alpha = options.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY;
     if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 0.5)) {
       throw validationError('options.relativeAccuracy', 'a number in (0, 0.5]', alpha);

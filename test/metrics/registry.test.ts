@@ -59,6 +59,9 @@ describe('MetricsRegistry handles', () => {
     expect(() => r.histogram('h').record(Number.POSITIVE_INFINITY)).toThrow(
       expect.objectContaining({ path: 'value' }),
     );
+    expect(() => new MetricsRegistry({ maxSeries: 5 } as never)).toThrow(
+      expect.objectContaining({ path: 'options.maxSeries' }),
+    );
     expect(() => new MetricsRegistry({ maxSeriesPerMetric: 0 })).toThrow(
       expect.objectContaining({ path: 'options.maxSeriesPerMetric' }),
     );

@@ -93,6 +93,9 @@ describe('DDSketch', () => {
     expect(() => new DDSketch({ maxBuckets: 0.5 })).toThrow(
       expect.objectContaining({ path: 'options.maxBuckets' }),
     );
+    expect(() => new DDSketch({ accuracy: 0.01 } as never)).toThrow(
+      expect.objectContaining({ path: 'options.accuracy' }),
+    );
     expect(s.count).toBe(0);
   });
 
