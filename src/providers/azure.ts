@@ -295,21 +295,14 @@ class AzureProvider implements Provider {
     tags: Record<string, string>,
     opts: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    await this.#patchTags(nodeId, checkTags(tagsArg(tags)), opts.signal);
+    checkTags(tagsArg(tags));
+    const current = await this.#currentTags(nodeId, opts.signal);
+    await this.#patchTags(nodeId, checkTags({ ...current, ...tags }), opts.signal);
   }
 
   async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
     const drop = new Set(keysArg(keys));
-    const raw = asObject(
-      await this.#http.json({
-        url: this.#path(nodeId),
-        searchParams: { 'api-version': this.#s.apiVersion },
-        signal: opts.signal,
-      }),
-      this.id,
-      'VM',
-    );
-    const current = (raw.tags ?? {}) as Record<string, string>;
+    const current = await this.#currentTags(nodeId, opts.signal);
     await this.#patchTags(
       nodeId,
       Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k))),
@@ -337,6 +330,19 @@ class AzureProvider implements Provider {
     const [rg, name, ...rest] = nodeIdArg(id).split('/');
     if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
     return `subscriptions/${encodeURIComponent(this.#s.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
+  }
+
+  async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
+    const raw = asObject(
+      await this.#http.json({
+        url: this.#path(nodeId),
+        searchParams: { 'api-version': this.#s.apiVersion },
+        signal,
+      }),
+      this.id,
+      'VM',
+    );
+    return (raw.tags ?? {}) as Record<string, string>;
   }
 
   async #patchTags(nodeId: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {

@@ -135,10 +135,12 @@ class DigitalOceanProvider implements Provider {
     const wanted = formatStringTags(tagsArg(tags));
     for (const t of wanted) if (!TAG_NAME.test(t)) throw invalidTag(t);
     const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
+    // Merge: the given keys get the given values; tags with other keys stay.
+    const keys = new Set(Object.keys(tags));
     await this.#applyTags(
       nodeId,
       wanted.filter((t) => !current.includes(t)),
-      current.filter((t) => !wanted.includes(t)),
+      current.filter((t) => keys.has(tagKey(t)) && !wanted.includes(t)),
       opts.signal,
     );
   }
@@ -146,7 +148,7 @@ class DigitalOceanProvider implements Provider {
   async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
     const drop = new Set(keysArg(keys));
     const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
-    const remove = current.filter((t) => drop.has(Object.keys(parseStringTags([t]))[0] ?? t));
+    const remove = current.filter((t) => drop.has(tagKey(t)));
     await this.#applyTags(nodeId, [], remove, opts.signal);
   }
 
@@ -289,6 +291,12 @@ class DigitalOceanProvider implements Provider {
       extra: pickExtra(raw, EXTRA_KEYS),
     });
   }
+}
+
+/** The key of a `key:value` or bare tag. */
+function tagKey(tag: string): string {
+  const i = tag.indexOf(':');
+  return i < 0 ? tag : tag.slice(0, i);
 }
 
 function invalidTag(tag: string): FleetwatchError {

@@ -279,7 +279,7 @@ class GceProvider implements Provider {
     opts: { signal?: AbortSignal } = {},
   ): Promise<void> {
     const labels = checkLabels(tagsArg(tags));
-    await this.#updateLabels(nodeId, () => labels, opts.signal);
+    await this.#updateLabels(nodeId, (current) => ({ ...current, ...labels }), opts.signal);
   }
 
   async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {

@@ -166,16 +166,19 @@ class LinodeProvider implements Provider {
     tags: Record<string, string>,
     opts: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    await this.#putTags(nodeIdArg(nodeId, 'nodeId'), formatStringTags(tagsArg(tags)), opts.signal);
+    formatStringTags(tagsArg(tags));
+    const current = await this.#currentTags(nodeId, opts.signal);
+    await this.#putTags(nodeId, formatStringTags({ ...current, ...tags }), opts.signal);
   }
 
   async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
     const drop = new Set(keysArg(keys));
-    const node = await this.getNode(nodeIdArg(nodeId, 'nodeId'), opts);
-    if (!node)
-      throw new FleetwatchError('E_NOT_FOUND', `${this.id}: node ${nodeId} not found`, { provider: this.id });
-    const kept = Object.fromEntries(Object.entries(node.tags).filter(([k]) => !drop.has(k)));
-    await this.#putTags(nodeId, formatStringTags(kept), opts.signal);
+    const current = await this.#currentTags(nodeId, opts.signal);
+    await this.#putTags(
+      nodeId,
+      formatStringTags(Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k)))),
+      opts.signal,
+    );
   }
 
   rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -224,6 +227,13 @@ class LinodeProvider implements Provider {
 
   toJSON(): Record<string, unknown> {
     return { id: this.id, kind: this.kind };
+  }
+
+  async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
+    const node = await this.getNode(nodeIdArg(nodeId, 'nodeId'), { signal });
+    if (!node)
+      throw new FleetwatchError('E_NOT_FOUND', `${this.id}: node ${nodeId} not found`, { provider: this.id });
+    return node.tags;
   }
 
   async #putTags(nodeId: string, tags: string[], signal?: AbortSignal): Promise<void> {

@@ -170,7 +170,7 @@ class StaticProvider implements Provider {
   readonly #base: AdapterBase;
   readonly #inline: StaticNodeInput[];
   readonly #file: string | undefined;
-  /** Tags set through setTags/removeTags, by node id; they replace the file's tags. */
+  /** The tag set after setTags/removeTags, by node id; it replaces the file's tags for that node. */
   readonly #tags = new Map<string, Record<string, string>>();
 
   constructor(base: AdapterBase, inline: StaticNodeInput[], file: string | undefined) {
@@ -194,8 +194,8 @@ class StaticProvider implements Provider {
 
   async setTags(nodeId: string, tags: Record<string, string>, opts: AbortOptions = {}): Promise<void> {
     const checked = { ...tagsArg(tags) };
-    await this.#require(nodeId, opts.signal);
-    this.#tags.set(nodeId, checked);
+    const node = await this.#require(nodeId, opts.signal);
+    this.#tags.set(nodeId, { ...(this.#tags.get(nodeId) ?? node.tags ?? {}), ...checked });
   }
 
   async removeTags(nodeId: string, keys: string[], opts: AbortOptions = {}): Promise<void> {

@@ -290,19 +290,19 @@ describe('azure()', () => {
     await expect(make().getNode('nogroup')).rejects.toMatchObject({ code: 'E_VALIDATION' });
   });
 
-  it('setTags() / removeTags() - PATCH the tags', async () => {
+  it('setTags() / removeTags() - merge into the current tags and PATCH', async () => {
     handle = (req) =>
       req.method === 'GET'
         ? { body: vm('rg', 'a', undefined, { tags: { a: '1', b: '2' } }) }
         : { body: vm('rg', 'a', undefined) };
-    await make().setTags!('rg/a', { env: 'prod' });
-    expect(api()[0]!.method).toBe('PATCH');
-    expect(api()[0]!.url).toBe(
+    await make().setTags!('rg/a', { env: 'prod', a: 'one' });
+    expect(api().map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    expect(api()[1]!.url).toBe(
       `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a?api-version=2024-07-01`,
     );
-    expect(JSON.parse(api()[0]!.body)).toEqual({ tags: { env: 'prod' } });
+    expect(JSON.parse(api()[1]!.body)).toEqual({ tags: { a: 'one', b: '2', env: 'prod' } });
     await make().removeTags!('rg/a', ['a']);
-    expect(JSON.parse(api()[2]!.body)).toEqual({ tags: { b: '2' } });
+    expect(JSON.parse(api()[3]!.body)).toEqual({ tags: { b: '2' } });
     await expect(make().setTags!('rg/a', { 'a/b': 'x' })).rejects.toMatchObject({
       code: 'E_VALIDATION',
       path: 'tags.a/b',

@@ -201,17 +201,19 @@ describe('digitalocean()', () => {
     expect(await make().getNode('8')).toBeUndefined();
   });
 
-  it('setTags() - adds missing tags via tag resources and removes the others', async () => {
+  it('setTags() - merges: adds via tag resources, replaces values of the given keys, keeps other tags', async () => {
     handle = (req) =>
       req.method === 'GET'
-        ? { body: { droplet: droplet(7, { tags: ['env:dev', 'keep', 'old'] }) } }
+        ? { body: { droplet: droplet(7, { tags: ['env:dev', 'keep', 'old', 'other:x'] }) } }
         : { status: 204 };
-    await make().setTags!('7', { env: 'prod', keep: '' });
+    await make().setTags!('7', { env: 'prod', keep: '', old: 'v2' });
     const calls = server.requests.slice(1).map((r) => `${r.method} ${r.url} ${r.body}`);
     const res = '{"resources":[{"resource_id":"7","resource_type":"droplet"}]}';
     expect(calls).toEqual([
       'POST /v2/tags {"name":"env:prod"}',
       `POST /v2/tags/env%3Aprod/resources ${res}`,
+      'POST /v2/tags {"name":"old:v2"}',
+      `POST /v2/tags/old%3Av2/resources ${res}`,
       `DELETE /v2/tags/env%3Adev/resources ${res}`,
       `DELETE /v2/tags/old/resources ${res}`,
     ]);

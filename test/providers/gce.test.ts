@@ -265,7 +265,7 @@ describe('gce()', () => {
     await expect(make().getNode('web-1')).rejects.toMatchObject({ code: 'E_VALIDATION', path: 'id' });
   });
 
-  it('setTags() - setLabels with the fingerprint; retries once on a stale fingerprint (412)', async () => {
+  it('setTags() - merges into the labels, setLabels with the fingerprint; retries once on a stale fingerprint (412)', async () => {
     let posts = 0;
     handle = (req) => {
       if (req.method === 'GET')
@@ -289,7 +289,7 @@ describe('gce()', () => {
     expect(setCalls).toHaveLength(2);
     expect(setCalls[1]!.url).toBe('/compute/v1/projects/proj/zones/z-a/instances/n/setLabels');
     expect(JSON.parse(setCalls[1]!.body)).toEqual({
-      labels: { env: 'prod', team: '' },
+      labels: { role: 'web', env: 'prod', team: '' },
       labelFingerprint: 'fp-2',
     });
     await expect(make().setTags!('z-a/n', { Env: 'x' })).rejects.toMatchObject({

@@ -166,16 +166,16 @@ describe('linode()', () => {
     expect(await make().getNode('6')).toBeUndefined();
   });
 
-  it('setTags() / removeTags() - PUT the whole tag list', async () => {
+  it('setTags() / removeTags() - merge into the current tags and PUT the whole list', async () => {
     handle = (req) =>
       req.method === 'GET'
         ? { body: instance(5, { tags: ['role:web', 'prod', 'team:a'] }) }
         : { body: instance(5) };
-    await make().setTags!('5', { role: 'db', prod: '' });
-    expect(server.requests[0]!.method).toBe('PUT');
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ tags: ['role:db', 'prod'] });
+    await make().setTags!('5', { role: 'db', zone: 'b' });
+    expect(server.requests.map((r) => r.method)).toEqual(['GET', 'PUT']);
+    expect(JSON.parse(server.requests[1]!.body)).toEqual({ tags: ['role:db', 'prod', 'team:a', 'zone:b'] });
     await make().removeTags!('5', ['team']);
-    expect(JSON.parse(server.requests[2]!.body)).toEqual({ tags: ['role:web', 'prod'] });
+    expect(JSON.parse(server.requests[3]!.body)).toEqual({ tags: ['role:web', 'prod'] });
   });
 
   it('rebootNode() / startNode() / stopNode() / createNode() / destroyNode()', async () => {

@@ -126,11 +126,11 @@ describe('staticProvider()', () => {
     expect(await p.getNode('b')).toBeUndefined();
   });
 
-  it('setTags() / removeTags() - in memory, replacing the given tags; unknown node is E_NOT_FOUND', async () => {
+  it('setTags() / removeTags() - in memory, merging the given tags; unknown node is E_NOT_FOUND', async () => {
     const p = staticProvider({ id: 's', nodes: [{ id: 'a', tags: { role: 'web', env: 'prod' } }] });
     await p.setTags!('a', { role: 'db', team: 'x' });
-    expect((await p.getNode('a'))?.tags).toEqual({ role: 'db', team: 'x' });
-    await p.removeTags!('a', ['team']);
+    expect((await p.getNode('a'))?.tags).toEqual({ role: 'db', env: 'prod', team: 'x' });
+    await p.removeTags!('a', ['team', 'env']);
     expect((await p.getNode('a'))?.tags).toEqual({ role: 'db' });
     expect((await catchErr(p.setTags!('zz', {}))).code).toBe('E_NOT_FOUND');
     const nodes = await collect(p.listNodes());
