@@ -2,7 +2,6 @@
  * Linode (API v4) adapter: Linode instances as nodes. Bearer token, `page`/`page_size` pagination
  * until `pages`, string tags (`key:value` / bare `tag`), boot/reboot/shutdown.
  */
-import { isIPv4 } from 'node:net';
 import { FleetwatchError } from '../errors.js';
 import {
   type AdapterBase,
@@ -25,6 +24,7 @@ import {
   tagsArg,
 } from './adapter.js';
 import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
+import { isPrivateIp } from './ip.js';
 import type { CreateNodeInput, Node, NodeState, Provider } from './types.js';
 
 /** Linode instance status → NodeState. */
@@ -265,8 +265,8 @@ class LinodeProvider implements Provider {
       state: lookupState(LINODE_STATES, status),
       rawState: status,
       region: str(raw.region),
-      publicIps: [...v4.filter((ip) => !isPrivateIPv4(ip)), ...v6],
-      privateIps: v4.filter(isPrivateIPv4),
+      publicIps: [...v4.filter((ip) => !isPrivateIp(ip)), ...v6],
+      privateIps: v4.filter(isPrivateIp),
       size: str(raw.type),
       image: str(raw.image),
       // Linode timestamps are UTC without a zone suffix.
@@ -279,16 +279,4 @@ class LinodeProvider implements Provider {
       extra: pickExtra(raw, EXTRA_KEYS),
     });
   }
-}
-
-/** RFC 1918 / RFC 6598 addresses (Linode lists private IPv4s beside public ones). */
-function isPrivateIPv4(ip: string): boolean {
-  if (!isIPv4(ip)) return false;
-  const [a, b] = ip.split('.').map(Number) as [number, number];
-  return (
-    a === 10 ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
 }
