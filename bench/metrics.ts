@@ -84,6 +84,7 @@ const MASK = values.length - 1;
       unit: 'ns/op',
       goal: '<= 20 ns',
       met: ours <= 20,
+      note: `${round(promBoundNs / ours)}x faster than prom-client labels().inc()`,
     },
     { case: 'baseline: plain field += 1', value: round(baseline), unit: 'ns/op' },
     { case: 'baseline: prom-client counter.labels(…).inc()', value: round(promBoundNs), unit: 'ns/op' },
@@ -93,6 +94,7 @@ const MASK = values.length - 1;
       unit: 'ns/op',
       goal: '<= 200 ns',
       met: unbound <= 200,
+      note: `${round(promUnbound / unbound)}x faster than prom-client inc(labels)`,
     },
     { case: 'baseline: prom-client counter.inc(3 labels)', value: round(promUnbound), unit: 'ns/op' },
   );
