@@ -99,6 +99,30 @@ describe('DDSketch', () => {
     expect(s.count).toBe(0);
   });
 
+  it('merges itself (doubling) and sketches of another class through their encoding', () => {
+    const s = new DDSketch();
+    for (const v of [-5, 0, 2, 40]) s.add(v);
+    s.merge(s);
+    expect(s.count).toBe(8);
+    expect(s.sum).toBe(74);
+    expectWithin(s.quantile(0.5), 0, 0.01);
+    const source = new DDSketch();
+    source.add(1000);
+    const foreign = {
+      count: 1,
+      sum: 1000,
+      min: 1000,
+      max: 1000,
+      add: () => {},
+      merge: () => {},
+      quantile: () => 1000,
+      encode: () => source.encode(),
+    };
+    s.merge(foreign);
+    expect(s.count).toBe(9);
+    expect(s.max).toBe(1000);
+  });
+
   it('refuses to merge sketches of different accuracy', () => {
     const a = new DDSketch({ relativeAccuracy: 0.01 });
     const b = new DDSketch({ relativeAccuracy: 0.02 });
