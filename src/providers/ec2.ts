@@ -14,6 +14,7 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
+import { lookupState } from './adapter.js';
 import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
 import {
   createProviderHttpClient,
@@ -337,7 +338,7 @@ export function ec2InstanceToNode(
     name: tags.Name ?? '',
     provider: ctx.provider,
     kind: 'ec2',
-    state: (EC2_STATES as Record<string, NodeState>)[rawState] ?? 'unknown',
+    state: lookupState(EC2_STATES, rawState),
     rawState,
     region: ctx.region,
     ...(zone === undefined ? {} : { zone }),
@@ -473,7 +474,9 @@ export function ec2(options: Ec2Options): Ec2Provider {
         parseError: (res) => {
           const e = parseEc2Error(res.body);
           if (e === undefined) return undefined;
-          const code = (EC2_ERROR_CODES as Record<string, FleetwatchErrorCode>)[e.code];
+          const code = Object.hasOwn(EC2_ERROR_CODES, e.code)
+            ? (EC2_ERROR_CODES as Record<string, FleetwatchErrorCode>)[e.code]
+            : undefined;
           return { providerCode: e.code, message: e.message, ...(code === undefined ? {} : { code }) };
         },
         isThrottle: (res, info) =>

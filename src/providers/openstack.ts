@@ -13,6 +13,7 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import { lookupState } from './adapter.js';
 import {
   createProviderHttpClient,
   normalizeProviderHttpOptions,
@@ -295,9 +296,9 @@ export function openstackServerToNode(server: unknown, ctx: { provider: string; 
   const rawState = typeof server.status === 'string' ? server.status : '';
   const task = server['OS-EXT-STS:task_state'];
   const state =
-    (typeof task === 'string' ? (OPENSTACK_TASK_STATES as Record<string, NodeState>)[task] : undefined) ??
-    (OPENSTACK_STATES as Record<string, NodeState>)[rawState.toUpperCase()] ??
-    'unknown';
+    typeof task === 'string' && Object.hasOwn(OPENSTACK_TASK_STATES, task)
+      ? lookupState(OPENSTACK_TASK_STATES, task)
+      : lookupState(OPENSTACK_STATES, rawState.toUpperCase());
   const publicIps: string[] = [];
   const privateIps: string[] = [];
   const add = (list: string[], ip: string | undefined) => {

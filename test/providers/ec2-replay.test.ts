@@ -403,6 +403,14 @@ describe('EC2_STATES', () => {
       },
     )[0];
     expect([node?.state, node?.rawState]).toEqual(['unknown', 'hibernating']);
+    const proto = ec2NodesFromXml(
+      parseEc2Xml(describeInstances([instance('i-p', 'constructor')]).body as string),
+      {
+        provider: 'p',
+        region: 'eu-west-1',
+      },
+    )[0];
+    expect([proto?.state, proto?.rawState]).toEqual(['unknown', 'constructor']);
   });
 });
 

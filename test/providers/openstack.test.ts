@@ -210,18 +210,26 @@ describe('openstack() against a Keystone + Nova replay server', () => {
   });
 
   it('maps every Nova status (and task states) and keeps the raw word', async () => {
-    const statuses = [...Object.keys(OPENSTACK_STATES), 'SOMETHING_NEW'];
+    const statuses = [...Object.keys(OPENSTACK_STATES), 'SOMETHING_NEW', '__proto__', 'constructor'];
     nova = () => ({
       body: {
         servers: [
           ...statuses.map((s) => server_(s, s)),
           server_('off-ing', 'ACTIVE', { 'OS-EXT-STS:task_state': 'powering-off' }),
           server_('on-ing', 'SHUTOFF', { 'OS-EXT-STS:task_state': 'powering-on' }),
+          server_('odd-task', 'ACTIVE', { 'OS-EXT-STS:task_state': 'constructor' }),
         ],
       },
     });
     const nodes = await collect(provider().p.listNodes());
-    const byId = Object.fromEntries(nodes.map((n) => [n.id, [n.state, n.rawState]]));
+    // Prototype names are not states: they must map to unknown, not to Object.prototype members.
+    for (const odd of ['__proto__', 'constructor'])
+      expect(nodes.filter((n) => n.id === odd).map((n) => [n.state, n.rawState])).toEqual([['unknown', odd]]);
+    const byId = Object.fromEntries(
+      nodes
+        .filter((n) => n.id !== '__proto__' && n.id !== 'constructor')
+        .map((n) => [n.id, [n.state, n.rawState]]),
+    );
     expect(byId).toEqual({
       ACTIVE: ['running', 'ACTIVE'],
       BUILD: ['pending', 'BUILD'],
@@ -247,6 +255,7 @@ describe('openstack() against a Keystone + Nova replay server', () => {
       SOMETHING_NEW: ['unknown', 'SOMETHING_NEW'],
       'off-ing': ['stopping', 'ACTIVE'],
       'on-ing': ['starting', 'SHUTOFF'],
+      'odd-task': ['running', 'ACTIVE'],
     });
     const a = nodes.find((n) => n.id === 'off-ing') as Node;
     expect(a).toMatchObject({
