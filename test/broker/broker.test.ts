@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { snapshotSeries } from '../../src/broker/client.js';
@@ -294,5 +295,47 @@ describe('MetricsBroker StatsD', () => {
     expect(store.values('lat.max')[0]!.value).toBe(30);
     expect(store.values('users')[0]!.value).toBe(2);
     expect(broker.stats()).toMatchObject({ statsdPackets: 2, statsdLines: 11, badStatsdLines: 1 });
+  });
+});
+
+describe('MetricsBroker fuzz', () => {
+  it('counts random and corrupted frames and StatsD packets as bad, never throws, and still merges good ones', async () => {
+    const { clock, store, broker } = await start();
+    const good = frame('g', 0, T0, [counter('ok', 1), counter('ok2', 2, { a: 'b' })]);
+    let expectedBad = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+          fc.tuple(fc.nat({ max: good.length - 1 }), fc.integer({ min: 1, max: 255 })).map(([at, x]) => {
+            const b = Buffer.from(good);
+            b[at] = (b[at]! ^ x) & 0xff;
+            return b;
+          }),
+        ),
+        fc.string({ maxLength: 60 }),
+        async (bytes, line) => {
+          const before = broker.stats();
+          broker.ingest(bytes);
+          broker.ingestStatsd(line);
+          const after = broker.stats();
+          // each frame is exactly one of: bad, accepted, duplicate
+          const outcomes =
+            after.badFrames -
+            before.badFrames +
+            (after.frames - before.frames) +
+            (after.duplicates - before.duplicates);
+          expect(outcomes).toBe(1);
+          expectedBad += after.badFrames - before.badFrames;
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(broker.stats().badFrames).toBe(expectedBad);
+    broker.ingest(frame('final', 0, T0, [counter('ok', 5)]));
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.values('ok').reduce((a, v) => a + v.value, 0)).toBeGreaterThanOrEqual(5);
+    expect(broker.stats().flushes).toBeGreaterThanOrEqual(1);
   });
 });

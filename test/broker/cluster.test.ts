@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
-import { attachProcess, isClusterWindowMessage } from '../../src/broker/cluster.js';
+import { attachCluster, attachProcess, isClusterWindowMessage } from '../../src/broker/cluster.js';
 import { decodeSketch } from '../../src/metrics/sketch.js';
 import { latencies } from './fixtures/values.js';
 import { FakeClock, RecordingStore } from './helpers.js';
@@ -115,6 +116,33 @@ describe('cluster / child_process IPC', () => {
     expect(store.values('jobs').map((v) => [v.value])).toEqual([[500], [100]]); // window 1: a+b, window 2: b only
     expect(broker.totals().find((t) => t.name === 'jobs')?.value).toBe(600);
     expect(broker.stats()).toMatchObject({ frames: 3, badFrames: 0, gaps: 0 });
+  });
+
+  it('attachCluster() merges windows from real cluster workers', async () => {
+    const clock = new FakeClock(T0 + 1_000);
+    const store = new RecordingStore();
+    broker = await MetricsBroker.start({ store, id: 'primary', clock, autoFlush: false, selfMetrics: false });
+    const detach = attachCluster(broker, { cluster });
+    const workers = [5, 6].map((seed) => {
+      cluster.setupPrimary({
+        exec: workerScript,
+        args: [String(seed), '1000', String(T0), '3', '0.5'],
+        execArgv: ['--import', 'tsx'],
+        serialization: 'advanced',
+      });
+      return cluster.fork();
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (broker.stats().frames < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      clock.t = T0 + 20_000;
+      await broker.flushDue();
+      expect(store.values('jobs').map((v) => v.value)).toEqual([2_000]);
+      expect(store.values('lat.count').map((v) => v.value)).toEqual([2_000]);
+    } finally {
+      detach();
+      for (const w of workers) w.process.kill('SIGKILL');
+    }
   });
 
   it('recognises window messages and counts a corrupted one as a bad frame', async () => {
