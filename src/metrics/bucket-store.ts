@@ -64,6 +64,18 @@ export class BucketStore {
     }
   }
 
+  /**
+   * Pre-size an empty store to cover `[lo, hi]` (clamped to `maxBuckets`), so the first values of a
+   * new window that look like the last one's take the allocation-free path.
+   */
+  reserve(lo: number, hi: number): void {
+    if (!this.isEmpty || hi < lo) return;
+    const span = Math.min(hi - lo + 1, this.maxBuckets);
+    if (span <= this.counts.length && lo >= this.offset && hi < this.offset + this.counts.length) return;
+    this.counts = new Float64Array(span);
+    this.offset = hi - span + 1;
+  }
+
   /** Empty the store, keeping its array. */
   reset(): void {
     this.counts.fill(0);

@@ -17,7 +17,7 @@ export class Histogram {
     readonly name: string,
     /** The series' full tag set, sorted and frozen. */
     readonly tags: Readonly<Record<string, string>>,
-    private readonly sketchOptions: DDSketchOptions,
+    sketchOptions: DDSketchOptions,
   ) {
     this.window = new DDSketch(sketchOptions);
     this.cumulative = new DDSketch(sketchOptions);
@@ -39,7 +39,7 @@ export class Histogram {
   takeWindow(): DDSketch | undefined {
     const taken = this.window;
     if (taken.count === 0) return undefined;
-    this.window = new DDSketch(this.sketchOptions);
+    this.window = taken.emptyLike();
     this.cumulative.merge(taken);
     return taken;
   }

@@ -8,6 +8,9 @@ import { validationError } from '../errors.js';
 import type { MetricsRegistry } from './registry.js';
 import type { MetricKind, QuantileSketch } from './types.js';
 
+/** The HTTP `Content-Type` of {@link toPrometheusText}'s output. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 /** Quantiles a summary shows by default. */
 export const PROMETHEUS_QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999] as const;
 

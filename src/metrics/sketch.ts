@@ -195,6 +195,19 @@ export class DDSketch implements QuantileSketch {
     return copy;
   }
 
+  /**
+   * A new empty sketch with the same accuracy and cap whose buckets are pre-sized to this sketch's
+   * range: the next window of a histogram records without growing its arrays.
+   */
+  emptyLike(): DDSketch {
+    const fresh = new DDSketch({ relativeAccuracy: this.relativeAccuracy, maxBuckets: this.maxBuckets });
+    fresh.gamma = this.gamma;
+    fresh.multiplier = this.multiplier;
+    fresh.positive.reserve(this.positive.minKey, this.positive.maxKey);
+    fresh.negative.reserve(this.negative.minKey, this.negative.maxKey);
+    return fresh;
+  }
+
   /** Forget everything recorded, keeping the allocated buckets. */
   reset(): void {
     this.positive.reset();

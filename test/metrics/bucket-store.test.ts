@@ -30,17 +30,23 @@ const op = fc.tuple(fc.integer({ min: -300, max: 300 }), fc.integer({ min: 1, ma
 describe('BucketStore', () => {
   it('property: matches a map with collapse-lowest semantics', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 80 }), fc.integer({ min: 1, max: 70 }), (ops, cap) => {
-        const s = new BucketStore(cap);
-        for (const [k, n] of ops) s.add(k, n);
-        const expected = model(ops, cap);
-        expect(contents(s)).toEqual(expected);
-        expect(s.counts.length).toBeLessThanOrEqual(cap);
-        if (expected.size > 0) {
-          expect(s.minKey).toBe(Math.min(...expected.keys()));
-          expect(s.maxKey).toBe(Math.max(...expected.keys()));
-        }
-      }),
+      fc.property(
+        fc.array(op, { maxLength: 80 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.option(fc.tuple(fc.integer({ min: -300, max: 300 }), fc.nat(200))),
+        (ops, cap, reserve) => {
+          const s = new BucketStore(cap);
+          if (reserve) s.reserve(reserve[0], reserve[0] + reserve[1]);
+          for (const [k, n] of ops) s.add(k, n);
+          const expected = model(ops, cap);
+          expect(contents(s)).toEqual(expected);
+          expect(s.counts.length).toBeLessThanOrEqual(cap);
+          if (expected.size > 0) {
+            expect(s.minKey).toBe(Math.min(...expected.keys()));
+            expect(s.maxKey).toBe(Math.max(...expected.keys()));
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

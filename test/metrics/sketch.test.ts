@@ -166,6 +166,19 @@ describe('DDSketch', () => {
     expect(decodeSketch(bytes).quantile(0.99)).toBe(s.quantile(0.99));
   });
 
+  it('emptyLike is empty, compatible, and pre-sized', () => {
+    const s = new DDSketch({ relativeAccuracy: 0.02, maxBuckets: 100 });
+    for (const v of [-7, 1, 10, 100]) s.add(v);
+    const e = s.emptyLike();
+    expect(e.count).toBe(0);
+    expect(e.base).toBe(s.base);
+    expect(e.maxBuckets).toBe(100);
+    e.add(50);
+    s.merge(e);
+    expect(s.count).toBe(5);
+    expect(decodeSketch(e.encode()).count).toBe(1);
+  });
+
   it('clone is deep and reset empties', () => {
     const s = new DDSketch();
     s.add(5);
