@@ -381,6 +381,40 @@ describe('createProviderHttpClient()', () => {
     expect((await catchErr(client.request({ url: 'x', signal: ac.signal }))).code).toBe('E_ABORTED');
   });
 
+  it('request() - an abort during a request or a backoff wait rejects with E_ABORTED', async () => {
+    const slow = await startReplayServer(
+      () => new Promise((r) => setTimeout(() => r({ body: {} }), 2000).unref()),
+    );
+    try {
+      const c = createProviderHttpClient({ provider: 'p1', baseUrl: slow.url });
+      const ac = new AbortController();
+      const p = c.request({ url: 'x', signal: ac.signal });
+      setTimeout(() => ac.abort(), 20).unref();
+      expect((await catchErr(p)).code).toBe('E_ABORTED');
+    } finally {
+      await slow.close();
+    }
+    // The default sleep: a 1 s Retry-After wait, aborted after 30 ms.
+    const ac = new AbortController();
+    const { client } = make({ http: { retryLimit: 3, random: () => 0 } });
+    script = [{ status: 429, headers: { 'retry-after': '1' }, body: {} }];
+    const pending = client.request({ url: 'x', signal: ac.signal });
+    setTimeout(() => ac.abort(), 30).unref();
+    expect((await catchErr(pending)).code).toBe('E_ABORTED');
+    script = [];
+  });
+
+  it('request() - logs carry the redacted URL and never a secret', async () => {
+    const lines: string[] = [];
+    const log = (obj: Record<string, unknown>, msg?: string) => lines.push(`${msg} ${JSON.stringify(obj)}`);
+    const { client } = make({ logger: { debug: log, info: log, warn: log, error: log } });
+    script = [{ status: 503, body: { message: SECRET } }, { body: { ok: 5 } }];
+    expect(await client.json({ url: `x?api_key=${SECRET}&page=2` })).toEqual({ ok: 5 });
+    expect(lines.some((l) => l.includes('provider request retry'))).toBe(true);
+    expect(lines.some((l) => l.includes('page=2'))).toBe(true);
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+
   it('resolveLink() - refuses links to another origin', () => {
     const { client } = make();
     expect(client.resolveLink(`${server.url}/v2/droplets?page=2`)).toBe(`${server.url}/v2/droplets?page=2`);
