@@ -26,6 +26,7 @@ import {
   undefinedIfNotFound,
 } from './http.js';
 import { firstFound, mergeConcurrently } from './merge.js';
+import { setOwn } from './own.js';
 import type {
   CommonProviderOptions,
   CreateNodeInput,
@@ -282,7 +283,7 @@ function readTags(el: Ec2XmlElement | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const item of xmlItems(el, 'tagSet')) {
     const key = xmlText(item, 'key');
-    if (key !== undefined) tags[key] = xmlText(item, 'value') ?? '';
+    if (key !== undefined) setOwn(tags, key, xmlText(item, 'value') ?? '');
   }
   return tags;
 }

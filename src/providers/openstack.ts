@@ -36,6 +36,7 @@ import {
   type OpenStackInterface,
   parseKeystoneToken,
 } from './openstack-catalog.js';
+import { setOwn } from './own.js';
 import { TokenCache } from './token.js';
 import type {
   CommonProviderOptions,
@@ -321,7 +322,7 @@ export function openstackServerToNode(server: unknown, ctx: { provider: string; 
   const tags: Record<string, string> = {};
   if (isRecord(server.metadata)) {
     for (const [k, v] of Object.entries(server.metadata))
-      tags[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      setOwn(tags, k, typeof v === 'string' ? v : JSON.stringify(v));
   }
   const extra: Record<string, unknown> = {};
   for (const [key, novaKey] of EXTRA_FIELDS) {
@@ -625,7 +626,7 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
       const body = await client.json<unknown>({ url: base, ...signalOf(opts) });
       const present = isRecord(body) && isRecord(body.metadata) ? body.metadata : {};
       for (const key of keys) {
-        if (!(key in present)) continue;
+        if (!Object.hasOwn(present, key)) continue;
         await undefinedIfNotFound(
           client.request({ method: 'DELETE', url: `${base}/${encodeURIComponent(key)}`, ...signalOf(opts) }),
         );

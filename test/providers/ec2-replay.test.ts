@@ -411,6 +411,26 @@ describe('EC2_STATES', () => {
       },
     )[0];
     expect([proto?.state, proto?.rawState]).toEqual(['unknown', 'constructor']);
+    const odd = ec2NodesFromXml(
+      parseEc2Xml(
+        describeInstances([
+          instance(
+            'i-t',
+            'running',
+            Object.fromEntries([
+              ['__proto__', 'x'],
+              ['constructor', 'y'],
+            ]),
+          ),
+        ]).body as string,
+      ),
+      { provider: 'p', region: 'eu-west-1' },
+    )[0];
+    expect(Object.entries(odd?.tags ?? {})).toEqual([
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
+    expect(Object.getPrototypeOf(odd?.tags)).toBe(Object.prototype);
   });
 });
 
