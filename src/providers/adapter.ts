@@ -13,13 +13,23 @@ import {
 } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import { type ProviderHttpOptions, type ProviderPage, paginateProvider } from './http.js';
-import type { CommonProviderOptions, ListNodesOptions, Node, NodeState, ProviderKind } from './types.js';
+import type {
+  CommonProviderOptions,
+  ListNodesOptions,
+  Node,
+  NodeState,
+  Provider,
+  ProviderKind,
+} from './types.js';
 
 /** Options every cloud factory takes besides its own: the common ones plus `http`. */
 export interface CloudProviderOptions extends CommonProviderOptions {
   /** HTTP client options (timeouts, retries, user agent, got TLS/agent options). */
   http?: ProviderHttpOptions;
 }
+
+/** A {@link Provider} whose listed optional operations are all present. */
+export type ProviderWith<K extends keyof Provider> = Provider & Required<Pick<Provider, K>>;
 
 /** The keys {@link CloudProviderOptions} adds; factories list their own beside these. */
 export const COMMON_OPTION_KEYS = ['id', 'logger', 'clock', 'http'] as const;

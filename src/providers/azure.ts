@@ -18,6 +18,7 @@ import {
   makeNode,
   nodeIdArg,
   nodesFromPages,
+  type ProviderWith,
   parseDate,
   pickExtra,
   str,
@@ -82,6 +83,9 @@ export interface AzureOptions extends CloudProviderOptions {
   powerState?: AzurePowerStateMode;
 }
 
+/** What `azure()` returns: a {@link Provider} with these optional operations present. */
+export type AzureProvider = ProviderWith<'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode'>;
+
 /**
  * An Azure provider.
  *
@@ -91,7 +95,7 @@ export interface AzureOptions extends CloudProviderOptions {
  * for await (const node of az.listNodes()) console.log(node.id, node.rawState); // "rg/vm1" "PowerState/running"
  * ```
  */
-export function azure(options: AzureOptions): Provider {
+export function azure(options: AzureOptions): AzureProvider {
   const base = checkCommonOptions(options, 'azure', [
     'tenantId',
     'clientId',
@@ -168,7 +172,7 @@ export function azure(options: AzureOptions): Provider {
     },
     secrets,
   });
-  return new AzureProvider(base, http, { subscriptionId, apiVersion, powerState });
+  return new AzureAdapter(base, http, { subscriptionId, apiVersion, powerState });
 }
 
 interface AzureSettings {
@@ -222,7 +226,7 @@ export function azureState(
   return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
 }
 
-class AzureProvider implements Provider {
+class AzureAdapter implements AzureProvider {
   readonly id: string;
   readonly kind = 'azure' as const;
   readonly #base: AdapterBase;

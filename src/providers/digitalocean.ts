@@ -17,6 +17,7 @@ import {
   makeNode,
   nodeIdArg,
   nodesFromPages,
+  type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
@@ -49,6 +50,11 @@ export interface DigitalOceanOptions extends CloudProviderOptions {
   perPage?: number;
 }
 
+/** What `digitalocean()` returns: a {@link Provider} with these optional operations present. */
+export type DigitalOceanProvider = ProviderWith<
+  'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
+>;
+
 /**
  * A DigitalOcean provider.
  *
@@ -58,7 +64,7 @@ export interface DigitalOceanOptions extends CloudProviderOptions {
  * for await (const node of doProd.listNodes()) console.log(node.name, node.state);
  * ```
  */
-export function digitalocean(options: DigitalOceanOptions): Provider {
+export function digitalocean(options: DigitalOceanOptions): DigitalOceanProvider {
   const base = checkCommonOptions(options, 'digitalocean', ['token', 'baseUrl', 'perPage']);
   const token = credential(options.token, 'options.token', 'DIGITALOCEAN_TOKEN');
   const perPage = options.perPage ?? 200;
@@ -77,14 +83,14 @@ export function digitalocean(options: DigitalOceanOptions): Provider {
     },
     secrets: () => [token],
   });
-  return new DigitalOceanProvider(base, http, perPage);
+  return new DigitalOceanAdapter(base, http, perPage);
 }
 
 interface DropletEnvelope {
   droplet?: unknown;
 }
 
-class DigitalOceanProvider implements Provider {
+class DigitalOceanAdapter implements DigitalOceanProvider {
   readonly id: string;
   readonly kind = 'digitalocean' as const;
   readonly #base: AdapterBase;

@@ -19,6 +19,7 @@ import {
   makeNode,
   nodeIdArg,
   nodesFromPages,
+  type ProviderWith,
   parseDate,
   pickExtra,
   str,
@@ -77,6 +78,9 @@ export interface GceOptions extends CloudProviderOptions {
   maxResults?: number;
 }
 
+/** What `gce()` returns: a {@link Provider} with these optional operations present. */
+export type GceProvider = ProviderWith<'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode'>;
+
 /**
  * A Google Compute Engine provider.
  *
@@ -86,7 +90,7 @@ export interface GceOptions extends CloudProviderOptions {
  * for await (const node of g.listNodes()) console.log(node.id); // "us-central1-a/web-1"
  * ```
  */
-export function gce(options: GceOptions): Provider {
+export function gce(options: GceOptions): GceProvider {
   const base = checkCommonOptions(options, 'gce', [
     'project',
     'serviceAccount',
@@ -156,7 +160,7 @@ export function gce(options: GceOptions): Provider {
       res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
     secrets: () => tokens.secrets(),
   });
-  return new GceProvider(base, http, project, maxResults);
+  return new GceAdapter(base, http, project, maxResults);
 }
 
 interface LoadedAccount {
@@ -228,7 +232,7 @@ function signJwt(account: LoadedAccount, audience: string, nowMs: number): strin
   return `${input}.${b64url(signature)}`;
 }
 
-class GceProvider implements Provider {
+class GceAdapter implements GceProvider {
   readonly id: string;
   readonly kind = 'gce' as const;
   readonly #base: AdapterBase;

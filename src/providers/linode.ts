@@ -17,6 +17,7 @@ import {
   makeNode,
   nodeIdArg,
   nodesFromPages,
+  type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
@@ -76,6 +77,11 @@ export interface LinodeOptions extends CloudProviderOptions {
   pageSize?: number;
 }
 
+/** What `linode()` returns: a {@link Provider} with these optional operations present. */
+export type LinodeProvider = ProviderWith<
+  'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
+>;
+
 /**
  * A Linode provider.
  *
@@ -85,7 +91,7 @@ export interface LinodeOptions extends CloudProviderOptions {
  * for await (const node of lin.listNodes()) console.log(node.name);
  * ```
  */
-export function linode(options: LinodeOptions): Provider {
+export function linode(options: LinodeOptions): LinodeProvider {
   const base = checkCommonOptions(options, 'linode', ['token', 'baseUrl', 'pageSize']);
   const token = credential(options.token, 'options.token', 'LINODE_TOKEN');
   const pageSize = options.pageSize ?? 500;
@@ -104,10 +110,10 @@ export function linode(options: LinodeOptions): Provider {
     },
     secrets: () => [token],
   });
-  return new LinodeProvider(base, http, pageSize);
+  return new LinodeAdapter(base, http, pageSize);
 }
 
-class LinodeProvider implements Provider {
+class LinodeAdapter implements LinodeProvider {
   readonly id: string;
   readonly kind = 'linode' as const;
   readonly #base: AdapterBase;

@@ -7,7 +7,15 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { type AbortOptions, nonEmptyString } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { type AdapterBase, checkCommonOptions, keysArg, makeNode, nodeIdArg, tagsArg } from './adapter.js';
+import {
+  type AdapterBase,
+  checkCommonOptions,
+  keysArg,
+  makeNode,
+  nodeIdArg,
+  type ProviderWith,
+  tagsArg,
+} from './adapter.js';
 import { redactFields } from './http.js';
 import {
   type CommonProviderOptions,
@@ -64,6 +72,9 @@ const NODE_KEYS = [
   'extra',
 ];
 
+/** What `staticProvider()` returns: a {@link Provider} with these optional operations present. */
+export type StaticProvider = ProviderWith<'setTags' | 'removeTags'>;
+
 /**
  * A provider for servers listed by hand.
  *
@@ -73,13 +84,13 @@ const NODE_KEYS = [
  * const lab = staticProvider({ id: 'lab', nodes: [{ id: 'pi-1', publicIps: ['192.0.2.10'], tags: { role: 'dns' } }] });
  * ```
  */
-export function staticProvider(options: StaticProviderOptions): Provider {
+export function staticProvider(options: StaticProviderOptions): StaticProvider {
   const base = checkCommonOptions(options, 'static', ['nodes', 'file']);
   if (options.nodes === undefined && options.file === undefined)
     throw new FleetwatchError('E_VALIDATION', 'options: give nodes, file or both', { path: 'options.nodes' });
   const file = options.file === undefined ? undefined : nonEmptyString(options.file, 'options.file');
   const inline = options.nodes === undefined ? [] : parseStaticNodes(options.nodes, 'options.nodes');
-  return new StaticProvider(base, inline, file);
+  return new StaticAdapter(base, inline, file);
 }
 
 /** Validate a list of static nodes (an array, or `{ nodes: [...] }`), naming the bad field's path. */
@@ -164,7 +175,7 @@ function parseStaticNode(item: unknown, p: string): StaticNodeInput {
   };
 }
 
-class StaticProvider implements Provider {
+class StaticAdapter implements StaticProvider {
   readonly id: string;
   readonly kind = 'static' as const;
   readonly #base: AdapterBase;
