@@ -248,6 +248,23 @@ describe('ec2() against a replay server', () => {
     expect(inspect(rebootErr, { depth: 10 })).not.toContain(SESSION);
   });
 
+  it('logs (debug and retries included) never carry the keys or the session token', async () => {
+    const lines: string[] = [];
+    const log = (obj: Record<string, unknown>, msg?: string) => lines.push(JSON.stringify({ obj, msg }));
+    let calls = 0;
+    handler = (_req, q) =>
+      q.get('Action') === 'DescribeAddresses'
+        ? noAddresses
+        : ++calls === 1
+          ? ec2Error('RequestLimitExceeded', 'slow down', 503)
+          : describeInstances([instance('i-a', 'running')]);
+    await collect(provider({ logger: { debug: log, info: log, warn: log, error: log } }).p.listNodes());
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.some((l) => l.includes('retry'))).toBe(true);
+    const all = lines.join('\n');
+    for (const secret of [SECRET, SESSION, 'AKIAIOSFODNN7EXAMPLE']) expect(all).not.toContain(secret);
+  });
+
   it('an aborted signal rejects with E_ABORTED before any request', async () => {
     const { p } = provider();
     const signal = AbortSignal.abort();

@@ -377,6 +377,21 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     expect(JSON.stringify(p)).not.toContain(PASSWORD);
   });
 
+  it('logs (debug and retries included) never carry the password or the token', async () => {
+    const lines: string[] = [];
+    const log = (obj: Record<string, unknown>, msg?: string) => lines.push(JSON.stringify({ obj, msg }));
+    let calls = 0;
+    nova = () =>
+      ++calls === 1
+        ? { status: 429, headers: { 'retry-after': '1' } }
+        : { body: { servers: [server_('a', 'ACTIVE')] } };
+    await collect(provider({ logger: { debug: log, info: log, warn: log, error: log } }).p.listNodes());
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.some((l) => l.includes('retry'))).toBe(true);
+    expect(lines.join('\n')).not.toContain(PASSWORD);
+    expect(lines.join('\n')).not.toContain('tok-1');
+  });
+
   it('malformed bodies → E_MALFORMED_RESPONSE (truncated JSON, no servers array, no X-Subject-Token)', async () => {
     nova = () => ({ body: '{"servers": [{"id": "a", "status": "ACT' });
     expect((await failure(collect(provider().p.listNodes()))).code).toBe('E_MALFORMED_RESPONSE');
