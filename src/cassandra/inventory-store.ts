@@ -198,6 +198,8 @@ export class CassandraInventoryStore implements InventoryStore {
     await mapLimit(buckets, 4, async (b) => {
       throwIfAborted(opts.signal);
       for (const row of await this.#rows('load', this.#q.loadNodes, [tenant, b])) {
+        // A row without a node can be left by an index update racing a removal: not a node.
+        if (typeof row.get('node') !== 'string') continue;
         const s: StoredNode = {
           node: decodeNode(row.get('node') as string),
           stale: row.get('stale') === true,
@@ -229,18 +231,30 @@ export class CassandraInventoryStore implements InventoryStore {
     return row === null ? {} : tagsOf(row.get('tags'));
   }
 
-  /** Bring the tag index of one uid from `before` to `after` (both merged views). */
-  async #reindex(tenant: string, uid: string, before: Tags, after: Tags): Promise<void> {
-    const writes: Promise<unknown>[] = [];
+  /**
+   * Move the tag index of one uid from `before` to `after` (merged views): add the new entries,
+   * run `write` (the row that records `after`), then delete the old entries. A crash can leave an
+   * extra index entry, never a missing one.
+   */
+  async #reindex(
+    tenant: string,
+    uid: string,
+    before: Tags,
+    after: Tags,
+    write: () => Promise<unknown>,
+  ): Promise<void> {
+    const adds: Promise<unknown>[] = [];
     for (const [k, v] of Object.entries(after)) {
-      if (k !== '' && before[k] !== v)
-        writes.push(this.#exec('index', this.#q.indexAdd, [tenant, k, v, uid]));
+      if (k !== '' && before[k] !== v) adds.push(this.#exec('index', this.#q.indexAdd, [tenant, k, v, uid]));
     }
+    await Promise.all(adds);
+    await write();
+    const deletes: Promise<unknown>[] = [];
     for (const [k, v] of Object.entries(before)) {
       if (k !== '' && (!Object.hasOwn(after, k) || after[k] !== v))
-        writes.push(this.#exec('index', this.#q.indexDelete, [tenant, k, v, uid]));
+        deletes.push(this.#exec('index', this.#q.indexDelete, [tenant, k, v, uid]));
     }
-    await Promise.all(writes);
+    await Promise.all(deletes);
   }
 
   async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
@@ -254,18 +268,19 @@ export class CassandraInventoryStore implements InventoryStore {
         this.#localTags(tenant, bucket, uid),
       ]);
       const merged = mergeTags(s.node.tags, local);
-      await this.#exec('write', this.#q.putNode, [
-        tenant,
-        bucket,
-        uid,
-        s.node.provider,
-        JSON.stringify(s.node),
-        s.stale,
-        s.stale && s.staleSince !== undefined ? new Date(s.staleSince) : null,
-        s.stale && s.staleReason !== undefined ? s.staleReason : null,
-        merged,
-      ]);
-      await this.#reindex(tenant, uid, prev.indexTags, merged);
+      await this.#reindex(tenant, uid, prev.indexTags, merged, () =>
+        this.#exec('write', this.#q.putNode, [
+          tenant,
+          bucket,
+          uid,
+          s.node.provider,
+          JSON.stringify(s.node),
+          s.stale,
+          s.stale && s.staleSince !== undefined ? new Date(s.staleSince) : null,
+          s.stale && s.staleReason !== undefined ? s.staleReason : null,
+          merged,
+        ]),
+      );
     });
   }
 
@@ -275,11 +290,12 @@ export class CassandraInventoryStore implements InventoryStore {
       throwIfAborted(opts.signal);
       const bucket = inventoryBucket(uid);
       const prev = await this.#nodeRow(tenant, bucket, uid);
-      await this.#reindex(tenant, uid, prev.indexTags, {});
-      await Promise.all([
-        this.#exec('write', this.#q.deleteNode, [tenant, bucket, uid]),
-        this.#exec('write', this.#q.deleteLocal, [tenant, bucket, uid]),
-      ]);
+      await this.#reindex(tenant, uid, prev.indexTags, {}, () =>
+        Promise.all([
+          this.#exec('write', this.#q.deleteNode, [tenant, bucket, uid]),
+          this.#exec('write', this.#q.deleteLocal, [tenant, bucket, uid]),
+        ]),
+      );
     });
   }
 
@@ -291,8 +307,9 @@ export class CassandraInventoryStore implements InventoryStore {
     ]);
     if (row.node !== undefined) {
       const merged = mergeTags(row.node.tags, local);
-      await this.#exec('write', this.#q.setIndexTags, [merged, tenant, bucket, uid]);
-      await this.#reindex(tenant, uid, row.indexTags, merged);
+      await this.#reindex(tenant, uid, row.indexTags, merged, () =>
+        this.#exec('write', this.#q.setIndexTags, [merged, tenant, bucket, uid]),
+      );
     }
     return local;
   }

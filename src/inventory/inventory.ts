@@ -358,6 +358,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     timer.unref();
     const listSignal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     const listed = new Map<string, Node>();
+    let listedOk = false;
     try {
       throwIfAborted(signal);
       const onPage = (info: { page: number }) => {
@@ -382,6 +383,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
         }
         listed.set(node.uid, node);
       });
+      clearTimeout(timer);
+      listedOk = true;
       report.nodes = listed.size;
       await this.#applyListing(p, listed, report);
       const status = this.#status.get(p.id) ?? {};
@@ -389,13 +392,23 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       status.lastError = undefined;
       this.#status.set(p.id, status);
     } catch (err) {
-      report.nodes = 0;
-      if (signal?.aborted) {
+      if (listedOk) {
+        // The listing was fine but the store refused it: report, change nothing, retry next sync.
+        const error = providerError(p, err);
+        report.error = error;
+        this.#logger.warn(
+          { provider: p.id, code: error.code, err: error.message },
+          'could not store a listing',
+        );
+        this.emit('error', error);
+      } else if (signal?.aborted) {
+        report.nodes = 0;
         report.error = new FleetwatchError('E_ABORTED', 'sync aborted', {
           cause: signal.reason,
           provider: p.id,
         });
       } else {
+        report.nodes = 0;
         const error = providerError(p, deadline.signal.aborted ? deadline.signal.reason : err);
         report.error = error;
         await this.#markFailed(p, error);

@@ -285,7 +285,8 @@ class Parser {
       if (this.peek()?.kind === ')') throw queryError('empty parentheses', t.pos, 'a query inside ( )');
       const inner = this.parseOr();
       const close = this.peek();
-      if (close?.kind !== ')') throw queryError(`missing ')' for '(' at ${t.pos}`, this.posHere(), "')'");
+      if (close?.kind !== ')')
+        throw queryError(`missing ')' for the '(' opened at ${t.pos}`, this.posHere(), "')'");
       this.i++;
       this.depth--;
       return inner;

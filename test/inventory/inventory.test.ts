@@ -247,6 +247,8 @@ describe('inv.sync()', () => {
     const report = await inv.sync();
     expect(report.providers[0]!.error?.code).toBe('E_STORE_UNAVAILABLE');
     expect(inv.get('a:2')).toBeUndefined();
+    expect(inv.get('a:1')!.stale).toBe(false);
+    expect(events).toEqual([{ event: 'error', uid: 'a' }]);
     expect(events.filter((e) => e.event !== 'error')).toEqual([]);
     broken.mockRestore();
     await inv.sync();
