@@ -596,7 +596,11 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
         q = new PQueue({ concurrency });
         queues.set(key, q);
       }
-      return q.add(inner);
+      const queue = q;
+      return queue.add(inner).finally(() => {
+        // forget idle per-host/per-type queues so node churn does not accumulate them
+        if (queue.size === 0 && queue.pending === 0 && queues.get(key) === queue) queues.delete(key);
+      });
     };
   }
 
