@@ -74,26 +74,37 @@ export class WindowState {
   readonly frames: Array<{ stream: string; seq: number }> = [];
   constructor(readonly start: number) {}
 
-  #slot(key: string, id: SeriesIdentity, kind: AggregateKind, policy: GaugePolicy): SeriesWindow | undefined {
+  /**
+   * The series slot of `key`, created on first use when `dict` knows the key as a valid series.
+   * Undefined when the key is invalid or already holds another kind in this window (the first wins).
+   */
+  #slot(
+    key: string,
+    dict: SeriesDictionary,
+    kind: AggregateKind,
+    policy: GaugePolicy,
+  ): SeriesWindow | undefined {
     let s = this.series.get(key);
     if (s === undefined) {
+      const id = dict.get(key);
+      if (id === undefined) return undefined;
       s = { id, kind, policy, value: 0, bySource: undefined, sketch: undefined, members: undefined };
       this.series.set(key, s);
-    } else if (s.kind !== kind) return undefined; // the first kind seen in a window wins
+    } else if (s.kind !== kind) return undefined;
     return s;
   }
 
-  /** Add to a counter or meter. False when the key already holds another kind. */
-  addCount(key: string, id: SeriesIdentity, kind: 'counter' | 'meter', delta: number): boolean {
-    const s = this.#slot(key, id, kind, 'last');
+  /** Add to a counter or meter. False when the key is invalid or already holds another kind. */
+  addCount(key: string, dict: SeriesDictionary, kind: 'counter' | 'meter', delta: number): boolean {
+    const s = this.#slot(key, dict, kind, 'last');
     if (s === undefined) return false;
     s.value += delta;
     return true;
   }
 
   /** Set a gauge value from one source. */
-  setGauge(key: string, id: SeriesIdentity, policy: GaugePolicy, source: string, value: number): boolean {
-    const s = this.#slot(key, id, 'gauge', policy);
+  setGauge(key: string, dict: SeriesDictionary, policy: GaugePolicy, source: string, value: number): boolean {
+    const s = this.#slot(key, dict, 'gauge', policy);
     if (s === undefined) return false;
     s.value = value;
     if (s.policy !== 'last') {
@@ -104,9 +115,9 @@ export class WindowState {
   }
 
   /** Merge an encoded sketch. Throws when the bytes are malformed or the accuracy differs. */
-  mergeSketch(key: string, id: SeriesIdentity, bytes: Uint8Array): boolean {
+  mergeSketch(key: string, dict: SeriesDictionary, bytes: Uint8Array): boolean {
     const decoded = decodeSketch(bytes);
-    const s = this.#slot(key, id, 'histogram', 'last');
+    const s = this.#slot(key, dict, 'histogram', 'last');
     if (s === undefined) return false;
     if (s.sketch === undefined) s.sketch = decoded;
     else s.sketch.merge(decoded);
@@ -114,8 +125,8 @@ export class WindowState {
   }
 
   /** Record one StatsD sample (`weight` = 1/sample rate). */
-  addSample(key: string, id: SeriesIdentity, value: number, weight: number, accuracy: number): boolean {
-    const s = this.#slot(key, id, 'histogram', 'last');
+  addSample(key: string, dict: SeriesDictionary, value: number, weight: number, accuracy: number): boolean {
+    const s = this.#slot(key, dict, 'histogram', 'last');
     if (s === undefined) return false;
     s.sketch ??= new DDSketch({ relativeAccuracy: accuracy });
     s.sketch.add(value, weight);
@@ -123,8 +134,8 @@ export class WindowState {
   }
 
   /** Add a StatsD set member (at most `cap` kept per window). */
-  addMember(key: string, id: SeriesIdentity, member: string, cap: number): boolean {
-    const s = this.#slot(key, id, 'set', 'last');
+  addMember(key: string, dict: SeriesDictionary, member: string, cap: number): boolean {
+    const s = this.#slot(key, dict, 'set', 'last');
     if (s === undefined) return false;
     s.members ??= new Set();
     if (s.members.size < cap) s.members.add(member);

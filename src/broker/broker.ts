@@ -562,17 +562,15 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     this.#stats.seriesDeltas += reader.count;
     for (let i = 0; i < reader.count; i++) {
       if (i > 0 && i % chunkSize === 0) await yieldToLoop();
-      const s = reader.next();
-      const id = this.#dict.get(s.key);
+      const s = reader.advance();
+      const dict = this.#dict;
       let ok = false;
-      if (id !== undefined) {
-        try {
-          if (s.kind === 'counter' || s.kind === 'meter') ok = w.addCount(s.key, id, s.kind, s.value);
-          else if (s.kind === 'gauge') ok = w.setGauge(s.key, id, s.policy, frame.sourceId, s.value);
-          else if (s.sketch !== undefined) ok = w.mergeSketch(s.key, id, s.sketch);
-        } catch {
-          ok = false;
-        }
+      try {
+        if (s.kind === 'counter' || s.kind === 'meter') ok = w.addCount(s.key, dict, s.kind, s.value);
+        else if (s.kind === 'gauge') ok = w.setGauge(s.key, dict, s.policy, frame.sourceId, s.value);
+        else if (s.sketch !== undefined) ok = w.mergeSketch(s.key, dict, s.sketch);
+      } catch {
+        ok = false;
       }
       if (!ok) this.#stats.badSeries++;
     }
@@ -580,28 +578,24 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
 
   readonly #onStatsd = (m: StatsdMetric): void => {
     const key = wireSeriesKey(m.name, m.tags);
-    const id = this.#dict.get(key);
-    if (id === undefined) {
-      this.#stats.badSeries++;
-      return;
-    }
+    const dict = this.#dict;
     const w = this.#target(this.#clock.now(), false);
     let ok: boolean;
     switch (m.type) {
       case 'c':
-        ok = w.addCount(key, id, 'counter', m.value / m.rate);
+        ok = w.addCount(key, dict, 'counter', m.value / m.rate);
         break;
       case 'g': {
         const v = m.delta ? (this.#statsdGauges.get(key) ?? 0) + m.value : m.value;
-        this.#statsdGauges.set(key, v);
-        ok = w.setGauge(key, id, 'last', 'statsd', v);
+        ok = w.setGauge(key, dict, 'last', 'statsd', v);
+        if (ok) this.#statsdGauges.set(key, v);
         break;
       }
       case 's':
-        ok = w.addMember(key, id, m.member, this.#o.maxSetMembers);
+        ok = w.addMember(key, dict, m.member, this.#o.maxSetMembers);
         break;
       default:
-        ok = w.addSample(key, id, m.value, 1 / m.rate, this.#o.statsdAccuracy);
+        ok = w.addSample(key, dict, m.value, 1 / m.rate, this.#o.statsdAccuracy);
     }
     if (!ok) this.#stats.badSeries++;
   };

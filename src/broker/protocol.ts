@@ -307,6 +307,7 @@ export class WindowReader {
   /** Number of series in the frame. */
   readonly count: number;
   readonly #r: Reader;
+  readonly #cur: WireSeries = { key: '', kind: 'counter', policy: 'last', value: 0, sketch: undefined };
   #read = 0;
 
   /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws {@link FrameError}. */
@@ -353,16 +354,34 @@ export class WindowReader {
     return this.count - this.#read;
   }
 
-  /** Decode the next series (the frame was checked in the constructor). */
+  /** Decode the next series into a new object (the frame was checked in the constructor). */
   next(): WireSeries {
+    const c = this.advance();
+    return c.kind === 'histogram'
+      ? { key: c.key, kind: c.kind, policy: c.policy, value: 0, sketch: c.sketch as Uint8Array }
+      : { key: c.key, kind: c.kind, policy: c.policy, value: c.value };
+  }
+
+  /**
+   * Decode the next series into one reused object (valid until the next call): the allocation-free
+   * path the broker merges with.
+   */
+  advance(): Readonly<WireSeries> {
     if (this.#read >= this.count) throw new FrameError('no more series');
     this.#read++;
     const r = this.#r;
-    const kind = KINDS[r.u8()] as MetricKind;
-    const policy = POLICIES[r.u8()] as GaugePolicy;
-    const key = r.str16();
-    if (kind === 'histogram') return { key, kind, policy, value: 0, sketch: r.bytes32() };
-    return { key, kind, policy, value: r.f64() };
+    const c = this.#cur;
+    c.kind = KINDS[r.u8()] as MetricKind;
+    c.policy = POLICIES[r.u8()] as GaugePolicy;
+    c.key = r.str16();
+    if (c.kind === 'histogram') {
+      c.value = 0;
+      c.sketch = r.bytes32();
+    } else {
+      c.value = r.f64();
+      c.sketch = undefined;
+    }
+    return c;
   }
 }
 
