@@ -33,6 +33,9 @@ export function metricsStatements(ks: string) {
     insertRaw:
       `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +
       ' USING TTL ? AND TIMESTAMP ?',
+    selectRawFast:
+      `SELECT ts, source, value FROM ${ks}.points_raw` +
+      ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
     selectRaw:
       `SELECT ts, source, value, WRITETIME(value) AS wt FROM ${ks}.points_raw` +
       ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',

@@ -21,7 +21,7 @@ import {
   type SourcedValue,
   sourceResolution,
 } from '../store/rollup.js';
-import type { CombinePolicy, Retention, RollupPoint } from '../store/types.js';
+import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../store/types.js';
 import { RESOLUTION_MS } from '../store/types.js';
 import { mapLimit } from './concurrency.js';
 import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
@@ -190,9 +190,11 @@ export class MetricsRoller {
     const parent = parentResolution(res);
     if (parent !== undefined) {
       const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
-      for (const s of this.markStatements({ ...slot, res: parent, start: parentStart }, now)) {
-        await this.cql.exec(s.query, s.params);
-      }
+      await Promise.all(
+        this.markStatements({ ...slot, res: parent, start: parentStart }, now).map((s) =>
+          this.cql.exec(s.query, s.params),
+        ),
+      );
     }
   }
 
@@ -200,8 +202,8 @@ export class MetricsRoller {
     const { res, start } = slot;
     const end = start + RESOLUTION_MS[res];
     if (res === '5m') {
-      const raw = await readRaw(this.cql, slot.tenant, slot.id, start, end, signal);
-      return rollup5mFromRaw(start, combineRaw(raw, slot.combine));
+      const points = await readRawPoints(this.cql, slot.tenant, slot.id, start, end, slot.combine, signal);
+      return rollup5mFromRaw(start, points);
     }
     const child = sourceResolution(res) as RollupResolution;
     const children = await readRollups(this.cql, child, slot.tenant, slot.id, start, end, signal);
@@ -230,28 +232,59 @@ export class MetricsRoller {
   }
 }
 
-/** Raw rows of a series in `[from, to)` with their write times (for `last` and same-source replace). */
-export async function readRaw(
+/**
+ * Raw points of a series in `[from, to)`, one per timestamp (sources combined by `policy`), in ts
+ * order. Rows come back in clustering order (ts, source) bucket by bucket, so the common single-source
+ * case needs no sort; write times are read only when `last` has several sources to choose between.
+ */
+export async function readRawPoints(
   cql: MetricsCql,
   tenant: string,
   id: string,
   from: number,
   to: number,
+  policy: CombinePolicy,
   signal?: AbortSignal,
-): Promise<SourcedValue[]> {
-  const out: SourcedValue[] = [];
-  await forBuckets('raw', from, to, async (bucket) => {
-    const rows = await cql.select(cql.q.selectRaw, [tenant, id, bucket, from, to], signal);
+): Promise<RawPoint[]> {
+  const parts = await mapBuckets('raw', from, to, (bucket) =>
+    cql.select(cql.q.selectRawFast, [tenant, id, bucket, from, to], signal),
+  );
+  const ts: number[] = [];
+  const values: number[] = [];
+  const sources: string[] = [];
+  let shared = false;
+  for (const rows of parts) {
     for (const r of rows) {
-      out.push({
+      const t = toMillis(r.get('ts'));
+      if (ts.length > 0 && ts[ts.length - 1] === t) shared = true;
+      ts.push(t);
+      values.push(r.get('value') as number);
+      sources.push(r.get('source') as string);
+    }
+  }
+  if (!shared) return ts.map((t, i) => ({ ts: t, value: values[i] as number }));
+  if (policy !== 'last') {
+    // (ts, source) is the clustering key: one row per source per ts, no write time needed
+    return combineRaw(
+      ts.map((t, i) => ({ ts: t, value: values[i] as number, source: sources[i] as string, writtenAt: 0 })),
+      policy,
+    );
+  }
+  const withTimes = await mapBuckets('raw', from, to, (bucket) =>
+    cql.select(cql.q.selectRaw, [tenant, id, bucket, from, to], signal),
+  );
+  const rows: SourcedValue[] = [];
+  for (const part of withTimes) {
+    for (const r of part) {
+      rows.push({
         ts: toMillis(r.get('ts')),
         source: r.get('source') as string,
         value: r.get('value') as number,
         writtenAt: toNumber(r.get('wt')),
       });
     }
-  });
-  return out;
+  }
+  return combineRaw(rows, policy);
 }
 
 /** Rollup points of a series at `res` with `from <= ts < to`, in ts order. */
@@ -265,8 +298,11 @@ export async function readRollups(
   signal?: AbortSignal,
 ): Promise<RollupPoint[]> {
   const out: RollupPoint[] = [];
-  await forBuckets(res, from, to, async (bucket) => {
-    const rows = await cql.select(cql.q.selectRollup[res], [tenant, id, bucket, from, to], signal);
+  const parts = await mapBuckets(res, from, to, (bucket) =>
+    cql.select(cql.q.selectRollup[res], [tenant, id, bucket, from, to], signal),
+  );
+  // buckets in order, rows in clustering (ts) order within each
+  for (const rows of parts) {
     for (const r of rows) {
       const count = toNumber(r.get('count'));
       out.push({
@@ -280,7 +316,7 @@ export async function readRollups(
         last: r.get('last') as number,
       });
     }
-  });
+  }
   return out;
 }
 
@@ -324,6 +360,18 @@ export async function readSketchRollups(
     for (const r of rows) out.push({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array });
   });
   return out.sort((a, b) => a.ts - b.ts);
+}
+
+async function mapBuckets<T>(
+  res: 'raw' | RollupResolution,
+  from: number,
+  to: number,
+  fn: (bucket: number) => Promise<T>,
+): Promise<T[]> {
+  if (to <= from) return [];
+  const buckets: number[] = [];
+  for (let b = bucketOf(from, res); b <= bucketOf(to - 1, res); b++) buckets.push(b);
+  return mapLimit(buckets, 8, fn);
 }
 
 async function forBuckets(

@@ -13,7 +13,6 @@ import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { type DDSketch, decodeSketch } from '../metrics/sketch.js';
 import { chooseResolution, planCover } from '../store/resolution.js';
 import {
-  combineRaw,
   DirtySlots,
   isRetained,
   parentResolution,
@@ -59,7 +58,7 @@ import {
 } from './metrics-options.js';
 import {
   MetricsRoller,
-  readRaw,
+  readRawPoints,
   readRollups,
   readSketchRaw,
   readSketchRollups,
@@ -288,10 +287,8 @@ export class CassandraMetricsStore implements MetricsStore {
     if (res !== 'raw') await this.#rollLocal('p', now, series, q.signal);
     const results = await mapLimit(series, 16, async (s): Promise<Series | undefined> => {
       if (res === 'raw') {
-        const rows = await readRaw(this.#cql, s.tenant, s.id, q.from, q.to, q.signal);
-        const points = combineRaw(rows, s.combine).filter((p) =>
-          isRetained(p.ts, 'raw', this.retention, now),
-        );
+        const rows = await readRawPoints(this.#cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
+        const points = rows.filter((p) => isRetained(p.ts, 'raw', this.retention, now));
         return points.length > 0
           ? { metric: s.metric, tags: tagsOf(s), resolution: 'raw', points }
           : undefined;

@@ -1,8 +1,17 @@
 /**
- * CassandraMetricsStore beyond the conformance suite: schema creation and migration (twice and
- * concurrently), table options (TWCS, TTLs), options validation, rollups by another process, the
- * background rollup loop, and sketch storage.
+ * CassandraMetricsStore against a real Cassandra, in one file so its parts run in order (vitest runs
+ * files in parallel, and the last part stops and restarts the node):
+ * 1. the shared MetricsStore conformance suite;
+ * 2. schema creation and migration (twice and concurrently), table options (TWCS, TTLs), options
+ *    validation, rollups by another process, the background rollup loop, sketch storage;
+ * 3. the node stopped mid-ingest and started again (`scripts/cassandra stop` / `start`): every
+ *    acknowledged point is stored afterwards, every other write was rejected with
+ *    `E_STORE_UNAVAILABLE`. This stops the shared node for ~15 s; set FLEETWATCH_SKIP_OUTAGE_TEST=1 to
+ *    skip it. Whatever happens, the node is started again in afterAll.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from 'cassandra-driver';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricsStatements } from '../../src/cassandra/metrics-cql.js';
@@ -18,8 +27,9 @@ import {
 import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import { seriesId, seriesKey } from '../../src/store/series-key.js';
+import type { Point, RawPoint } from '../../src/store/types.js';
 import { DEFAULT_RETENTION } from '../../src/store/types.js';
-import { FakeClock, uniqueTenant } from '../conformance/metrics-store.js';
+import { FakeClock, metricsStoreConformance, uniqueTenant } from '../conformance/metrics-store.js';
 import { describeWithService } from '../helpers/services.js';
 import {
   contactPoints,
@@ -39,6 +49,8 @@ const reason = await probeCassandra();
 const ks = uniqueKeyspace('store');
 const ksConcurrent = uniqueKeyspace('conc');
 const ksMigrate = uniqueKeyspace('mig');
+const ksConformance = uniqueKeyspace('conf');
+const ksOutage = uniqueKeyspace('outage');
 
 async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
   try {
@@ -125,6 +137,26 @@ it('metricsStatements() - every read restricts a full partition key and never us
       expect(t, name).not.toMatch(/'[^']*'/); // no literals: every value is bound
     }
   }
+});
+
+let confClient: Client | undefined;
+
+describeWithService('CassandraMetricsStore conformance', reason, () => {
+  afterAll(async () => {
+    await confClient?.shutdown();
+    await dropKeyspaces([ksConformance]);
+  });
+
+  metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock }) => {
+    confClient ??= rawClient();
+    return CassandraMetricsStore.connect({
+      client: confClient,
+      keyspace: ksConformance,
+      rollupIntervalMs: 0,
+      ...(retention ? { retention } : {}),
+      ...(clock ? { clock } : {}),
+    });
+  });
 });
 
 describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
@@ -413,4 +445,109 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await store.close();
     }
   });
+});
+
+const run = promisify(execFile);
+const script = join(import.meta.dirname, '../../scripts/cassandra');
+const local = contactPoints.every((c) => c.startsWith('127.0.0.1') || c.startsWith('localhost'));
+
+const outageReason =
+  reason ??
+  (!local
+    ? 'the outage test only stops a local node started by scripts/cassandra'
+    : process.env.FLEETWATCH_SKIP_OUTAGE_TEST === '1'
+      ? 'FLEETWATCH_SKIP_OUTAGE_TEST=1'
+      : undefined);
+
+async function cassandra(cmd: 'start' | 'stop'): Promise<void> {
+  await run(script, [cmd], { timeout: 240_000 });
+}
+
+describeWithService('CassandraMetricsStore - Cassandra stopped mid-ingest', outageReason, () => {
+  afterAll(async () => {
+    // leave the shared node running, even when the test failed half-way
+    await cassandra('start');
+    await dropKeyspaces([ksOutage]);
+  }, 300_000);
+
+  it('write() - acknowledged points survive a node restart; the rest are rejected with E_STORE_UNAVAILABLE', async () => {
+    const store = await CassandraMetricsStore.connect({
+      contactPoints,
+      localDataCenter,
+      keyspace: ksOutage,
+      rollupIntervalMs: 0,
+      writeBuffer: { timeoutMs: 3000, maxPoints: 2000 },
+    });
+    const tenant = uniqueTenant();
+    const base = Date.now() - 60 * 60_000;
+    const acked = new Map<number, number>(); // ts → value
+    const rejected: unknown[] = [];
+    let seq = 0;
+    let phase: 'before' | 'down' | 'after' = 'before';
+    let ackedAfter = 0;
+    let stop = false;
+
+    const writer = async (w: number) => {
+      while (!stop) {
+        const batch: Point[] = [];
+        for (let i = 0; i < 50; i++) {
+          const n = seq++;
+          batch.push({
+            metric: 'outage',
+            tags: { w: String(w % 2) },
+            ts: base + n,
+            value: n * 2 + 1,
+            tenant,
+          });
+        }
+        const startedIn = phase;
+        try {
+          await store.write(batch);
+          for (const p of batch) acked.set(p.ts, p.value);
+          if (startedIn === 'after') ackedAfter++;
+        } catch (err) {
+          rejected.push(err);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+
+    const writers = [0, 1, 2, 3].map((w) => writer(w));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const ackedBefore = acked.size;
+      phase = 'down';
+      await cassandra('stop');
+      await new Promise((r) => setTimeout(r, 4000)); // writes keep coming while the node is down
+      await cassandra('start');
+      phase = 'after';
+      const deadline = Date.now() + 60_000;
+      while (ackedAfter < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      stop = true;
+      await Promise.all(writers);
+      expect(ackedBefore).toBeGreaterThan(0);
+      expect(ackedAfter).toBeGreaterThanOrEqual(5);
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const err of rejected) {
+        expect(err).toBeInstanceOf(FleetwatchError);
+        expect((err as FleetwatchError).code, (err as Error).message).toBe('E_STORE_UNAVAILABLE');
+      }
+      // every acknowledged point is there with its value
+      const series = await store.query({
+        metric: 'outage',
+        from: base,
+        to: base + seq,
+        resolution: 'raw',
+        tenant,
+      });
+      const stored = new Map<number, number>();
+      for (const s of series) for (const p of s.points as RawPoint[]) stored.set(p.ts, p.value);
+      const missing = [...acked.keys()].filter((ts) => stored.get(ts) !== acked.get(ts));
+      expect(missing, `${missing.length} acknowledged points missing of ${acked.size}`).toEqual([]);
+    } finally {
+      stop = true;
+      await Promise.allSettled(writers);
+      await store.close().catch(() => undefined);
+    }
+  }, 240_000);
 });

@@ -1,0 +1,266 @@
+/**
+ * CassandraMetricsStore against the local Cassandra (scripts/cassandra start).
+ *
+ * Ingest: N points over S series (10 s apart, written time-major, as a broker flushes them), through
+ * `store.write()` in batches of 10,000 with 16 calls in flight (write buffer 200k), versus the baseline: the same points as
+ * plain cassandra-driver prepared single-row INSERTs into the same table with `executeConcurrent`
+ * (concurrency 128). Series are registered before timing (one point each), since that happens once
+ * per series. Rates count until every write is acknowledged.
+ *
+ * Queries: p50/p99 of `query()` for 1 day of 10 s raw points of one series, and for 30 days at
+ * `auto` (served from 1h rollups), beside a plain driver read of the same raw rows.
+ *
+ *   npx tsx bench/store.ts              # 1M points over 10k series
+ *   BENCH_QUICK=1 npx tsx bench/store.ts  # 100k points over 1k series
+ */
+import { performance } from 'node:perf_hooks';
+import cassandra from 'cassandra-driver';
+import { bucketOf, ttlSeconds } from '../src/cassandra/metrics-schema.js';
+import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
+import { seriesId, seriesKey } from '../src/store/series-key.js';
+import type { Point } from '../src/store/types.js';
+import { type BenchRow, quantile, writeResults } from './lib.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const N = quick ? 100_000 : 1_000_000;
+const S = quick ? 1_000 : 10_000;
+const PER = N / S;
+const STEP = 10_000;
+const QUERY_RUNS = quick ? 30 : 100;
+const contactPoints = (process.env.FLEETWATCH_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',');
+const localDataCenter = process.env.FLEETWATCH_CASSANDRA_DC ?? 'datacenter1';
+const keyspace = `fw_bench_${Math.random().toString(36).slice(2, 8)}`;
+const DAY = 86_400_000;
+
+const client = new cassandra.Client({
+  contactPoints,
+  localDataCenter,
+  socketOptions: { readTimeout: 60_000 },
+});
+
+function points(tenant: string, base: number): Point[] {
+  const out: Point[] = new Array(N);
+  const tags = Array.from({ length: S }, (_, s) => ({ host: `h${s % 500}`, disk: `d${s}` }));
+  let k = 0;
+  for (let i = 0; i < PER; i++) {
+    for (let s = 0; s < S; s++) {
+      out[k++] = {
+        metric: 'disk.used',
+        tags: tags[s] as Record<string, string>,
+        ts: base + i * STEP,
+        value: s + i,
+        tenant,
+      };
+    }
+  }
+  return out;
+}
+
+async function ingestStore(store: CassandraMetricsStore, pts: Point[]): Promise<number> {
+  const chunk = 10_000;
+  const inFlight = 16;
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < pts.length) {
+      const i = next;
+      next += chunk;
+      await store.write(pts.slice(i, i + chunk));
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return pts.length / ((performance.now() - t0) / 1000);
+}
+
+async function ingestBaseline(pts: Point[]): Promise<number> {
+  const insert = `INSERT INTO ${keyspace}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`;
+  const ids = new Map<Record<string, string> | undefined, string>();
+  for (const p of pts) if (!ids.has(p.tags)) ids.set(p.tags, seriesId(seriesKey(p.metric, p.tags)));
+  const ttl = ttlSeconds(7 * DAY);
+  const params = pts.map((p) => [p.tenant, ids.get(p.tags), bucketOf(p.ts, 'raw'), p.ts, '', p.value, ttl]);
+  const t0 = performance.now();
+  const rs = await cassandra.concurrent.executeConcurrent(client, insert, params, {
+    concurrencyLevel: 128,
+    raiseOnFirstError: true,
+  }); // always prepared
+  const rate = pts.length / ((performance.now() - t0) / 1000);
+  if (rs.errors.length > 0) throw rs.errors[0];
+  return rate;
+}
+
+async function latencies(fn: () => Promise<unknown>, runs: number): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 5; i++) await fn();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99) };
+}
+
+async function main(): Promise<void> {
+  await client.connect();
+  const rows: BenchRow[] = [];
+  const store = await CassandraMetricsStore.connect({
+    client,
+    keyspace,
+    localDataCenter,
+    rollupIntervalMs: 0,
+  });
+  try {
+    const now = Date.now();
+    const base = now - PER * STEP - 60_000;
+    const tenantStore = 'bench_store';
+    const tenantBase = 'bench_baseline';
+    const ptsStore = points(tenantStore, base);
+    const ptsBase = points(tenantBase, base);
+    // register the series (happens once per series in a real deployment)
+    await store.write(ptsStore.slice(0, S).map((p) => ({ ...p, ts: base - STEP })));
+
+    process.stdout.write(`ingesting ${N.toLocaleString()} points over ${S.toLocaleString()} series…\n`);
+    const baseline = await ingestBaseline(ptsBase);
+    process.stdout.write(`  baseline executeConcurrent: ${Math.round(baseline)} points/s\n`);
+    const ours = await ingestStore(store, ptsStore);
+    process.stdout.write(`  CassandraMetricsStore.write: ${Math.round(ours)} points/s\n`);
+    const ratio = ours / baseline;
+    rows.push(
+      {
+        case: 'baseline: prepared single-row INSERT, executeConcurrent(128)',
+        value: baseline,
+        unit: 'points/s',
+        note: `${N} points, ${S} series`,
+      },
+      {
+        case: 'CassandraMetricsStore.write (buffer, same-partition unlogged batches)',
+        value: ours,
+        unit: 'points/s',
+        goal: '>= 50,000 points/s',
+        met: ours >= 50_000,
+        note: 'write() of 10k points, 16 in flight, buffer 200k; dirty marks and TTLs included',
+      },
+      { case: 'ingest ratio store / baseline', value: ratio, unit: 'x', goal: '>= 1.5x', met: ratio >= 1.5 },
+    );
+
+    // ---- queries: one series with 1 day of 10 s raw points, and 30 days of rollups
+    const qtenant = 'bench_query';
+    const clock = {
+      t: now - 30 * DAY,
+      now() {
+        return this.t;
+      },
+    };
+    const qstore = await CassandraMetricsStore.connect({
+      client,
+      keyspace,
+      localDataCenter,
+      rollupIntervalMs: 0,
+      clock,
+    });
+    try {
+      // 30 days at 30 min (the last day at 10 s), written day by day with the clock following (raw is only kept 7 days)
+      for (let d = 29; d >= 0; d--) {
+        const dayStart = now - (d + 1) * DAY;
+        clock.t = dayStart + DAY;
+        const pts: Point[] = [];
+        const step = d === 0 ? STEP : 1_800_000;
+        for (let t = dayStart; t < dayStart + DAY; t += step)
+          pts.push({ metric: 'q', tags: { h: 'a' }, ts: t, value: Math.sin(t / 1e7), tenant: qtenant });
+        for (let i = 0; i < pts.length; i += 5000) await qstore.write(pts.slice(i, i + 5000));
+      }
+      clock.t = now;
+      await qstore.flush();
+    } finally {
+      await qstore.close();
+    }
+    const reader = await CassandraMetricsStore.connect({
+      client,
+      keyspace,
+      localDataCenter,
+      rollupIntervalMs: 0,
+    });
+    try {
+      const day = await latencies(
+        () =>
+          reader.query({
+            metric: 'q',
+            tags: { h: 'a' },
+            from: now - DAY,
+            to: now,
+            resolution: 'raw',
+            tenant: qtenant,
+          }),
+        QUERY_RUNS,
+      );
+      const check = await reader.query({
+        metric: 'q',
+        from: now - DAY,
+        to: now,
+        resolution: 'raw',
+        tenant: qtenant,
+      });
+      const n1 = check[0]?.points.length ?? 0;
+      const month = await latencies(
+        () =>
+          reader.query({
+            metric: 'q',
+            tags: { h: 'a' },
+            from: now - 30 * DAY,
+            to: now,
+            resolution: 'auto',
+            tenant: qtenant,
+          }),
+        QUERY_RUNS,
+      );
+      const m = await reader.query({ metric: 'q', from: now - 30 * DAY, to: now, tenant: qtenant });
+      const id = seriesId(seriesKey('q', { h: 'a' }));
+      const select = `SELECT ts, source, value FROM ${keyspace}.points_raw WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?`;
+      const buckets: number[] = [];
+      for (let b = bucketOf(now - DAY, 'raw'); b <= bucketOf(now - 1, 'raw'); b++) buckets.push(b);
+      const plain = await latencies(
+        () =>
+          Promise.all(
+            buckets.map((b) =>
+              client.execute(select, [qtenant, id, b, now - DAY, now], { prepare: true, fetchSize: 10_000 }),
+            ),
+          ),
+        QUERY_RUNS,
+      );
+      rows.push(
+        {
+          case: 'baseline: driver SELECT of 1 day raw (parallel buckets), p50',
+          value: plain.p50,
+          unit: 'ms',
+          note: `p99 ${plain.p99.toFixed(1)} ms`,
+        },
+        {
+          case: 'query 1 day of 10 s raw points, p50',
+          value: day.p50,
+          unit: 'ms',
+          goal: '<= 20 ms',
+          met: day.p50 <= 20,
+          note: `${n1} points; p99 ${day.p99.toFixed(1)} ms`,
+        },
+        { case: 'query 1 day of 10 s raw points, p99', value: day.p99, unit: 'ms' },
+        {
+          case: "query 30 days at 'auto', p50",
+          value: month.p50,
+          unit: 'ms',
+          goal: '<= 30 ms',
+          met: month.p50 <= 30,
+          note: `${m[0]?.resolution} resolution, ${m[0]?.points.length} points; p99 ${month.p99.toFixed(1)} ms`,
+        },
+        { case: "query 30 days at 'auto', p99", value: month.p99, unit: 'ms' },
+      );
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await store.close();
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+    await client.shutdown();
+  }
+  writeResults('store', rows, { quick, points: N, series: S, cassandra: contactPoints.join(',') });
+}
+
+await main();
