@@ -436,3 +436,22 @@ describe('inv.start() / stop()', () => {
     await expect(inv.sync()).rejects.toMatchObject({ code: 'E_CLOSED' });
   });
 });
+
+describe('InventoryEvents typing', () => {
+  it('types event names and payloads (checked by tsc)', () => {
+    const inv = new Inventory({ providers: [] });
+    const fields: string[] = [];
+    inv.on('changed', (e) => {
+      fields.push(e.changes[0]!.field, e.previous.uid);
+    });
+    inv.on('synced', (r) => {
+      fields.push(String(r.ok));
+    });
+    // @ts-expect-error: not an inventory event
+    inv.on('nope', () => {});
+    // @ts-expect-error: 'added' carries an event object, not a string
+    inv.on('added', (e: string) => fields.push(e));
+    expect(inv.listenerCount('changed')).toBe(1);
+    expect(inv.listenerCount('synced')).toBe(1);
+  });
+});
