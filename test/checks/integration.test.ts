@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckResultEvent, CheckScheduler } from '../../src/checks/scheduler.js';
 import { Inventory } from '../../src/inventory/inventory.js';
+import { MetricsRegistry } from '../../src/metrics/registry.js';
 import type { Node, Provider } from '../../src/providers/types.js';
 import { MemoryMetricsStore } from '../../src/store/memory.js';
 import { FakeTime } from './fake-time.js';
@@ -48,13 +49,17 @@ describe('CheckScheduler with a real Inventory and MemoryMetricsStore', () => {
     await inv.sync();
     const store = new MemoryMetricsStore();
     const time = new FakeTime(Date.now());
+    const registry = new MetricsRegistry();
     const s = new CheckScheduler({
       inventory: inv,
       store,
+      registry,
       clock: time.clock,
       timers: time.api,
       location: 'lab1',
     });
+    const errors: unknown[] = [];
+    s.on('error', (e) => errors.push(e));
     const results: CheckResultEvent[] = [];
     s.on('result', (r) => results.push(r));
     s.add({
@@ -101,6 +106,13 @@ describe('CheckScheduler with a real Inventory and MemoryMetricsStore', () => {
       resolution: 'raw',
     });
     expect(ok.flatMap((x) => x.points.map((p) => ('value' in p ? p.value : -1)))).toEqual([1, 1]);
+
+    const gauges = registry.snapshot().series.filter((x) => x.name === 'check.banner_match');
+    expect(gauges.map((g) => [g.tags.node, g.value]).sort()).toEqual([
+      ['lab:web-1', 1],
+      ['lab:web-2', 1],
+    ]);
+    expect(errors).toEqual([]);
 
     nodes.splice(0, 1);
     await inv.sync();
