@@ -1,7 +1,8 @@
 /**
- * Keystone v3 pieces for the OpenStack adapter: the password-auth request body, reading a token
- * response (`X-Subject-Token` header + `token.catalog`), and choosing a service endpoint from the
- * catalog by type, region and interface.
+ * Keystone pieces for the OpenStack adapter: the password-auth request bodies (v3, and v2.0 for
+ * Rackspace and older clouds), reading a token response (v3: `X-Subject-Token` header +
+ * `token.catalog`; v2.0: `access.token` + `access.serviceCatalog`), and choosing a service endpoint
+ * from the catalog by type, region, interface and (optionally) name.
  */
 import { FleetwatchError } from '../errors.js';
 
@@ -50,6 +51,62 @@ export function keystoneTokensUrl(authUrl: string): string {
   const base = authUrl.replace(/\/+$/, '');
   if (/\/v3\/auth\/tokens$/.test(base)) return base;
   return /\/v3$/.test(base) ? `${base}/auth/tokens` : `${base}/v3/auth/tokens`;
+}
+
+/** The Keystone API an auth URL speaks: `2.0` when it ends in `/v2.0` (Rackspace, old clouds), else `3`. */
+export type KeystoneVersion = '3' | '2.0';
+
+/** Which Keystone API `authUrl` points at. */
+export function keystoneVersion(authUrl: string): KeystoneVersion {
+  return /\/v2\.0(\/tokens)?\/*$/.test(authUrl) ? '2.0' : '3';
+}
+
+/** The `POST /v2.0/tokens` URL of a Keystone v2.0 auth URL. */
+export function keystoneV2TokensUrl(authUrl: string): string {
+  return `${authUrl.replace(/\/+$/, '').replace(/\/tokens$/, '')}/tokens`;
+}
+
+/** The JSON body of a Keystone v2.0 password-auth request, scoped to a tenant (project). */
+export function keystoneV2PasswordBody(auth: KeystonePasswordAuth): Record<string, unknown> {
+  return {
+    auth: {
+      passwordCredentials: { username: auth.username, password: auth.password },
+      tenantName: auth.projectName,
+    },
+  };
+}
+
+/**
+ * Read a Keystone v2.0 token response: `access.token.{id,expires}` and `access.serviceCatalog`
+ * (each endpoint's `publicURL` / `internalURL` / `adminURL` become one endpoint per interface).
+ */
+export function parseKeystoneV2Token(body: unknown, provider: string): KeystoneToken {
+  if (!isRecord(body) || !isRecord(body.access) || !isRecord(body.access.token))
+    throw malformed('body has no access.token object', provider);
+  const { token, serviceCatalog } = body.access;
+  if (typeof token.id !== 'string' || token.id === '')
+    throw malformed('access.token.id is missing', provider);
+  let expiresAtMs: number | undefined;
+  if (token.expires !== undefined) {
+    expiresAtMs = typeof token.expires === 'string' ? Date.parse(token.expires) : Number.NaN;
+    if (!Number.isFinite(expiresAtMs)) throw malformed('access.token.expires is not a date', provider);
+  }
+  const v3Shaped = (Array.isArray(serviceCatalog) ? serviceCatalog : []).map((entry: unknown) => {
+    if (!isRecord(entry) || !Array.isArray(entry.endpoints)) return entry;
+    const endpoints = entry.endpoints.flatMap((ep: unknown) => {
+      if (!isRecord(ep)) return [];
+      return OPENSTACK_INTERFACES.flatMap((iface) => {
+        const url = ep[`${iface}URL`];
+        return typeof url === 'string' ? [{ interface: iface, region: ep.region ?? '', url }] : [];
+      });
+    });
+    return { ...entry, endpoints };
+  });
+  return {
+    value: token.id,
+    catalog: parseCatalog(v3Shaped, provider),
+    ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
+  };
 }
 
 /** The JSON body of a Keystone v3 password-auth request, scoped to a project. */
@@ -130,6 +187,8 @@ export interface EndpointQuery {
   region?: string;
   /** @default 'public' */
   interface?: OpenStackInterface;
+  /** Service name, when a cloud lists several services of one type (Rackspace: `cloudServersOpenStack`). */
+  name?: string;
 }
 
 /**
@@ -145,7 +204,7 @@ export function findEndpoint(
 ): OpenStackEndpoint {
   const iface = query.interface ?? 'public';
   const candidates = catalog
-    .filter((entry) => entry.type === query.type)
+    .filter((entry) => entry.type === query.type && (query.name === undefined || entry.name === query.name))
     .flatMap((entry) => entry.endpoints)
     .filter((ep) => ep.interface === iface);
   const matching =
@@ -164,16 +223,19 @@ export function findEndpoint(
   return { ...found, url: found.url.replace(/\/+$/, '') };
 }
 
-/** The regions offering a service type on an interface, in catalog order. */
+/** The regions offering a service type (and name) on an interface, in catalog order. */
 export function catalogRegions(
   catalog: readonly OpenStackCatalogEntry[],
   type: string,
   iface: OpenStackInterface = 'public',
+  name?: string,
 ): string[] {
   const regions = catalog
-    .filter((entry) => entry.type === type)
+    .filter((entry) => entry.type === type && (name === undefined || entry.name === name))
     .flatMap((entry) => entry.endpoints)
     .filter((ep) => ep.interface === iface)
     .map((ep) => ep.region);
-  return [...new Set(regions)];
+  const unique = [...new Set(regions)];
+  // A region-less endpoint (a legacy service) counts only when it is all there is.
+  return unique.length > 1 ? unique.filter((r) => r !== '') : unique;
 }

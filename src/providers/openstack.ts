@@ -1,6 +1,6 @@
 /**
- * OpenStack Nova (compute) with Keystone v3 password auth: any OpenStack cloud reachable through an
- * `authUrl`. The token is cached and refreshed before it expires (and once on a 401); the compute
+ * OpenStack Nova (compute) with Keystone v3 password auth (or v2.0, for Rackspace and older clouds):
+ * any OpenStack cloud reachable through an `authUrl`. The token is cached and refreshed before it expires (and once on a 401); the compute
  * endpoint comes from the token's service catalog by type, region and interface.
  */
 import {
@@ -31,10 +31,14 @@ import {
   type KeystoneToken,
   keystonePasswordBody,
   keystoneTokensUrl,
+  keystoneV2PasswordBody,
+  keystoneV2TokensUrl,
+  keystoneVersion,
   OPENSTACK_INTERFACES,
   type OpenStackCatalogEntry,
   type OpenStackInterface,
   parseKeystoneToken,
+  parseKeystoneV2Token,
 } from './openstack-catalog.js';
 import { setOwn } from './own.js';
 import { TokenCache } from './token.js';
@@ -106,7 +110,10 @@ const EXTRA_FIELDS: ReadonlyArray<readonly [key: string, novaKey: string]> = [
 
 /** Options of {@link openstack}. Credentials default to the usual `OS_*` environment variables. */
 export interface OpenStackOptions extends CommonProviderOptions {
-  /** Keystone URL, with or without `/v3`. @default env `OS_AUTH_URL` */
+  /**
+   * Keystone URL, with or without `/v3`; one ending in `/v2.0` uses Keystone v2.0 (Rackspace, older
+   * clouds). @default env `OS_AUTH_URL`
+   */
   authUrl?: string;
   /** @default env `OS_USERNAME` */
   username?: string;
@@ -126,6 +133,8 @@ export interface OpenStackOptions extends CommonProviderOptions {
   interface?: OpenStackInterface;
   /** Compute URL to use instead of the catalog's; `{region}` is replaced by the region. */
   computeUrl?: string;
+  /** Catalog service name, when several compute services are listed (Rackspace: `cloudServersOpenStack`). */
+  serviceName?: string;
   /** `limit` of each `servers/detail` page. @default 1000 */
   pageSize?: number;
   /** Regions listed at once. @default 4 */
@@ -170,6 +179,7 @@ const OPTION_KEYS = [
   'regions',
   'interface',
   'computeUrl',
+  'serviceName',
   'pageSize',
   'regionConcurrency',
   'refreshBeforeMs',
@@ -192,6 +202,7 @@ interface OpenStackConfig {
   readonly regions: readonly string[] | 'all' | undefined;
   readonly iface: OpenStackInterface;
   readonly computeUrl: string | undefined;
+  readonly serviceName: string | undefined;
   readonly pageSize: number;
   readonly regionConcurrency: number;
   readonly refreshBeforeMs: number;
@@ -262,6 +273,7 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
     regions,
     iface,
     computeUrl: options.computeUrl,
+    serviceName: pick('serviceName'),
     pageSize:
       options.pageSize === undefined
         ? 1000
@@ -396,9 +408,11 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
   let catalog: OpenStackCatalogEntry[] = [];
   const tokenSecrets = (): string[] => [config.password, ...tokens.secrets()];
 
+  const v2 = keystoneVersion(config.authUrl) === '2.0';
+  const tokensUrl = v2 ? keystoneV2TokensUrl(config.authUrl) : keystoneTokensUrl(config.authUrl);
   const keystone = createProviderHttpClient({
     provider,
-    baseUrl: keystoneTokensUrl(config.authUrl),
+    baseUrl: tokensUrl,
     http: httpOptions,
     logger: config.logger,
     clock,
@@ -410,17 +424,16 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
     fetch: async ({ signal }) => {
       const res = await keystone.request({
         method: 'POST',
-        url: keystoneTokensUrl(config.authUrl),
-        json: keystonePasswordBody(config),
+        url: tokensUrl,
+        json: v2 ? keystoneV2PasswordBody(config) : keystonePasswordBody(config),
         auth: false,
         idempotent: true,
         ...(signal === undefined ? {} : { signal }),
       });
-      const token: KeystoneToken = parseKeystoneToken(
-        res.headers['x-subject-token'],
-        parseJsonBody(res.body, provider, res.url),
-        provider,
-      );
+      const body = parseJsonBody(res.body, provider, res.url);
+      const token: KeystoneToken = v2
+        ? parseKeystoneV2Token(body, provider)
+        : parseKeystoneToken(res.headers['x-subject-token'], body, provider);
       catalog = token.catalog;
       config.logger.debug({ provider, services: catalog.length }, 'openstack token issued');
       return {
@@ -454,7 +467,16 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
       baseUrl = config.computeUrl.replaceAll('{region}', region ?? '');
     } else {
       await tokens.get(opts);
-      const ep = findEndpoint(catalog, { type: 'compute', region, interface: config.iface }, provider);
+      const ep = findEndpoint(
+        catalog,
+        {
+          type: 'compute',
+          region,
+          interface: config.iface,
+          ...(config.serviceName === undefined ? {} : { name: config.serviceName }),
+        },
+        provider,
+      );
       baseUrl = ep.url;
       actualRegion = ep.region || region;
     }
@@ -483,7 +505,7 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
     if (config.regions === 'all') {
       if (config.computeUrl !== undefined) return [config.region];
       await tokens.get(opts);
-      const found = catalogRegions(catalog, 'compute', config.iface);
+      const found = catalogRegions(catalog, 'compute', config.iface, config.serviceName);
       return found.length === 0 ? [undefined] : found;
     }
     return config.regions ?? [config.region];

@@ -19,6 +19,7 @@ import {
   findEndpoint,
   keystoneTokensUrl,
   parseKeystoneToken,
+  parseKeystoneV2Token,
 } from '../../src/providers/openstack-catalog.js';
 import type { Node } from '../../src/providers/types.js';
 import { type RecordedRequest, type ReplayResponse, recordingSleep, startReplayServer } from './server.js';
@@ -69,6 +70,38 @@ function tokenResponse(n: number): ReplayResponse {
   };
 }
 
+/** A Keystone v2.0 answer in Rackspace's shape: two compute services, one of them region-less. */
+function v2TokenResponse(n: number): ReplayResponse {
+  return {
+    status: 200,
+    body: {
+      access: {
+        token: {
+          id: `v2tok-${n}`,
+          expires: new Date(now + tokenLifetimeMs).toISOString(),
+          tenant: { id: 'proj' },
+        },
+        serviceCatalog: [
+          { type: 'compute', name: 'cloudServers', endpoints: [{ publicURL: `${server.url}/legacy` }] },
+          {
+            type: 'compute',
+            name: 'cloudServersOpenStack',
+            endpoints: [
+              {
+                region: 'DFW',
+                publicURL: `${server.url}/dfw/v2/proj`,
+                internalURL: `${server.url}/dfw-int/v2/proj`,
+              },
+              { region: 'ORD', publicURL: `${server.url}/ord/v2/proj` },
+            ],
+          },
+        ],
+        user: { id: 'u1', name: 'ops' },
+      },
+    },
+  };
+}
+
 const server_ = (id: string, status: string, more: Record<string, unknown> = {}) => ({
   id,
   name: `srv-${id}`,
@@ -91,6 +124,10 @@ beforeAll(async () => {
     if (url.pathname === '/identity/v3/auth/tokens' && req.method === 'POST') {
       tokensIssued++;
       return keystone(tokensIssued) ?? tokenResponse(tokensIssued);
+    }
+    if (url.pathname === '/identity/v2.0/tokens' && req.method === 'POST') {
+      tokensIssued++;
+      return keystone(tokensIssued) ?? v2TokenResponse(tokensIssued);
     }
     return nova(req, url.pathname, url.searchParams, String(req.headers['x-auth-token']));
   });
@@ -488,6 +525,38 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     expect(novaCalls()[0]?.url).toBe('/custom/RegionOne/servers/detail?limit=1000');
   });
 
+  it('Keystone v2.0 (Rackspace): passwordCredentials, access.token, serviceCatalog URLs, serviceName', async () => {
+    nova = (_req, path, _q, token) => ({
+      body: { servers: [server_(`${path.split('/')[1]}-${token}`, 'ACTIVE')] },
+    });
+    const { p } = provider({
+      authUrl: `${server.url}/identity/v2.0/`,
+      region: undefined,
+      regions: 'all',
+      serviceName: 'cloudServersOpenStack',
+    });
+    const nodes = await collect(p.listNodes());
+    expect(nodes.map((n) => [n.id, n.region]).sort()).toEqual([
+      ['dfw-v2tok-1', 'DFW'],
+      ['ord-v2tok-1', 'ORD'],
+    ]);
+    const auth = server.requests[0] as RecordedRequest;
+    expect(auth.url).toBe('/identity/v2.0/tokens');
+    expect(JSON.parse(auth.body)).toEqual({
+      auth: { passwordCredentials: { username: 'ops', password: PASSWORD }, tenantName: 'fleet' },
+    });
+    // Without serviceName, DFW has one compute endpoint anyway; internal interface maps from internalURL.
+    server.requests.length = 0;
+    await collect(
+      provider({
+        authUrl: `${server.url}/identity/v2.0`,
+        region: 'DFW',
+        interface: 'internal',
+      }).p.listNodes(),
+    );
+    expect(novaCalls()[0]?.url).toBe('/dfw-int/v2/proj/servers/detail?limit=1000');
+  });
+
   it('an unknown region → E_CONFIG naming the regions offered', async () => {
     const err = await failure(collect(provider({ region: 'RegionNine' }).p.listNodes()));
     expect(err.code).toBe('E_CONFIG');
@@ -601,6 +670,25 @@ describe.skipIf(!existsSync(FIXTURES))(
         findEndpoint(token.catalog, { type: 'compute', region: 'regionOne', interface: 'internal' }, 'rec')
           .url,
       ).toBe('http://controller:8774/v2/9c4693dce56b493b9b83197d900f7fba');
+    });
+
+    it('_v2_0__auth.json (Rackspace and others) → token, expiry and compute endpoints by region and name', () => {
+      const token = parseKeystoneV2Token(fixture('_v2_0__auth.json'), 'rec');
+      expect(token.value).toBe('aaaaaaaaaaaa-bbb-cccccccccccccc');
+      expect(token.expiresAtMs).toBe(Date.parse('2999-11-23T21:00:14.000-06:00'));
+      const ord = findEndpoint(
+        token.catalog,
+        { type: 'compute', region: 'ORD', name: 'cloudServersOpenStack' },
+        'rec',
+      );
+      expect(ord.region).toBe('ORD');
+      expect(ord.url).toMatch(/^https?:\/\//);
+      const regions = catalogRegions(token.catalog, 'compute', 'public', 'cloudServersOpenStack');
+      expect(regions).toEqual(expect.arrayContaining(['DFW', 'ORD', 'IAD']));
+      expect(regions).not.toContain('');
+      expect(catalogRegions(token.catalog, 'compute')).toEqual(
+        expect.arrayContaining(['RegionOne', 'fr1', 'DFW']),
+      );
     });
 
     it('_servers_detail.json → BUILD and ACTIVE nodes with public/private addresses', () => {
