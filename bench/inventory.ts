@@ -4,6 +4,8 @@
  * adapter and the requests each made against the expected ceil(n / pageSize) (no per-node calls).
  * Baseline, measured in the same run: a bare `fetch` + `JSON.parse` (or text for EC2's XML) of the
  * very same pages, with no adapter — the transport-and-parse floor.
+ * "Other" requests: EC2's one DescribeAddresses per region; Azure's NIC and public-IP listings
+ * (paged like the VMs, for addresses without a call per VM).
  *
  * Run: `npx tsx bench/inventory.ts`
  */
@@ -43,6 +45,8 @@ interface Fake {
   /** The URLs a bare client fetches for the baseline, in order. */
   baselineUrls: string[];
   counts: { list: number; auth: number; other: number };
+  /** Azure only: pages of the NIC and public-IP listings, by path. */
+  network: Map<string, string[]>;
   server: Server;
   url: string;
 }
@@ -208,6 +212,7 @@ function pageIndex(
       return Number((q.get('pageToken') ?? 't1').slice(1));
     case 'azure':
       if (u.pathname.endsWith('/oauth2/token')) return 'auth';
+      if (u.pathname.includes('/Microsoft.Network/')) return 'other';
       return Number(q.get('$skiptoken') ?? 1);
     case 'openstack': {
       if (u.pathname.endsWith('/auth/tokens')) return 'auth';
@@ -259,6 +264,7 @@ async function startFake(kind: Kind, nodes: number, offset: number): Promise<Fak
     pages: [] as string[],
     baselineUrls: [] as string[],
     counts: { list: 0, auth: 0, other: 0 },
+    network: new Map(),
   } as Fake;
   fake.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -276,10 +282,14 @@ async function startFake(kind: Kind, nodes: number, offset: number): Promise<Fak
         out = authBody(kind, fake.url);
       } else if (idx === 'other') {
         fake.counts.other++;
+        const u = new URL(req.url ?? '/', 'http://x');
+        const network = fake.network.get(u.pathname);
         out = {
           status: 200,
           headers: {},
-          body: '<DescribeAddressesResponse><addressesSet/></DescribeAddressesResponse>',
+          body: network
+            ? (network[Number(u.searchParams.get('$skiptoken') ?? 1) - 1] ?? '{}')
+            : '<DescribeAddressesResponse><addressesSet/></DescribeAddressesResponse>',
         };
       } else {
         fake.counts.list++;
@@ -306,10 +316,45 @@ async function startFake(kind: Kind, nodes: number, offset: number): Promise<Fak
     fake.pages.push(body);
     fake.baselineUrls.push(`${fake.url}/baseline/${p}`);
   }
+  if (kind === 'azure') {
+    // One NIC (with a public IP) per VM, paged like the VM list.
+    const net = '/subscriptions/s/providers/Microsoft.Network';
+    for (const [name, render] of [
+      [
+        'networkInterfaces',
+        (i: number) => ({
+          id: `/nic-${i}`,
+          properties: {
+            virtualMachine: {
+              id: `/subscriptions/s/resourceGroups/rg${i % 4}/providers/Microsoft.Compute/virtualMachines/vm-${i}`,
+            },
+            ipConfigurations: [
+              { properties: { privateIPAddress: ip(i), publicIPAddress: { id: `/pip-${i}` } } },
+            ],
+          },
+        }),
+      ],
+      ['publicIPAddresses', (i: number) => ({ id: `/pip-${i}`, properties: { ipAddress: pub(i) } })],
+    ] as const) {
+      const list: string[] = [];
+      for (let p = 1; p <= count; p++) {
+        const items = Array.from({ length: Math.min(size, nodes - (p - 1) * size) }, (_, j) =>
+          render(offset + (p - 1) * size + j),
+        );
+        list.push(
+          JSON.stringify({
+            value: items,
+            ...(p === count ? {} : { nextLink: `${fake.url}${net}/${name}?$skiptoken=${p + 1}` }),
+          }),
+        );
+      }
+      fake.network.set(`${net}/${name}`, list);
+    }
+  }
   return fake;
 }
 
-function makeProvider(f: Fake): Provider {
+function makeProvider(f: Fake, addresses = true): Provider {
   const http = { retryLimit: 0 };
   switch (f.kind) {
     case 'digitalocean':
@@ -334,6 +379,7 @@ function makeProvider(f: Fake): Provider {
         subscriptionId: 's',
         baseUrl: f.url,
         authorityHost: f.url,
+        addresses,
         http,
       });
     case 'openstack':
@@ -449,6 +495,17 @@ try {
       note: `first listing also made ${warm.auth} token and ${warm.other} other request(s); later ones ${f.counts.auth / ROUNDS} and ${f.counts.other / ROUNDS}`,
     });
   }
+  // Azure without the address listings: the VM list alone.
+  const az = fakes.find((f) => f.kind === 'azure') as Fake;
+  const azPlain = makeProvider(az, false);
+  await listAll(azPlain);
+  const azMs = await best(() => listAll(azPlain), az.nodes);
+  rows.push({
+    case: 'azure (addresses: false): listNodes',
+    value: (az.nodes / azMs) * 1000,
+    unit: 'nodes/s',
+    note: 'VM list only (power state included via statusOnly); compare with the azure baseline',
+  });
   // All six at once, as an Inventory sync would run them (fresh providers: includes token fetches).
   for (const f of fakes) f.counts = { list: 0, auth: 0, other: 0 };
   const allMs = await best(async () => {

@@ -24,6 +24,12 @@ import {
   str,
   tagsArg,
 } from './adapter.js';
+import {
+  type AzureAddressBook,
+  type AzureAddresses,
+  fetchAzureAddressBook,
+  fetchVmAddresses,
+} from './azure-network.js';
 import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
 import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
 import type { Node, NodeState, Provider } from './types.js';
@@ -81,6 +87,14 @@ export interface AzureOptions extends CloudProviderOptions {
    * @default 'list'
    */
   powerState?: AzurePowerStateMode;
+  /**
+   * Fill `publicIps`/`privateIps`. A listing then also lists the subscription's network interfaces
+   * and public IP addresses (two paged listings, never a call per VM); `getNode` reads the VM's NICs.
+   * @default true
+   */
+  addresses?: boolean;
+  /** Network API version (NICs, public IPs). @default '2023-09-01' */
+  networkApiVersion?: string;
 }
 
 /** What `azure()` returns: a {@link Provider} with these optional operations present. */
@@ -106,6 +120,8 @@ export function azure(options: AzureOptions): AzureProvider {
     'resource',
     'apiVersion',
     'powerState',
+    'addresses',
+    'networkApiVersion',
   ]);
   const tenantId = credential(options.tenantId, 'options.tenantId', 'AZURE_TENANT_ID');
   const clientId = credential(options.clientId, 'options.clientId', 'AZURE_CLIENT_ID');
@@ -172,13 +188,27 @@ export function azure(options: AzureOptions): AzureProvider {
     },
     secrets,
   });
-  return new AzureAdapter(base, http, { subscriptionId, apiVersion, powerState });
+  if (options.addresses !== undefined && typeof options.addresses !== 'boolean')
+    throw validationError('options.addresses', 'a boolean', options.addresses);
+  const networkApiVersion =
+    options.networkApiVersion === undefined
+      ? '2023-09-01'
+      : nodeIdArg(options.networkApiVersion, 'options.networkApiVersion');
+  return new AzureAdapter(base, http, {
+    subscriptionId,
+    apiVersion,
+    powerState,
+    addresses: options.addresses ?? true,
+    networkApiVersion,
+  });
 }
 
 interface AzureSettings {
   subscriptionId: string;
   apiVersion: string;
   powerState: AzurePowerStateMode;
+  addresses: boolean;
+  networkApiVersion: string;
 }
 
 interface VmJson {
@@ -204,6 +234,7 @@ interface VmJson {
       osDisk?: { osType?: unknown };
     };
     instanceView?: { statuses?: unknown };
+    networkProfile?: { networkInterfaces?: unknown };
   };
 }
 
@@ -241,9 +272,15 @@ class AzureAdapter implements AzureProvider {
   }
 
   listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
-    const { subscriptionId, apiVersion, powerState } = this.#s;
+    const { subscriptionId, apiVersion, powerState, addresses, networkApiVersion } = this.#s;
+    let book: Promise<AzureAddressBook> | undefined;
     return nodesFromPages(
       async (cursor, { signal }) => {
+        if (addresses && book === undefined) {
+          // Fetched alongside the first page; awaited when the first VM is translated.
+          book = fetchAzureAddressBook(this.#http, subscriptionId, networkApiVersion, signal);
+          book.catch(() => {});
+        }
         const body = asObject(
           await this.#http.json(
             cursor
@@ -267,14 +304,15 @@ class AzureAdapter implements AzureProvider {
         };
       },
       async (raw, signal) => {
-        if (powerState !== 'perVm') return this.#toNode(raw);
         const vm = asObject(raw, this.id, 'VM') as VmJson;
+        const addrs = book ? (await book).get(String(vm.id).toLowerCase()) : undefined;
+        if (powerState !== 'perVm') return this.#toNode(vm, addrs);
         const view = await this.#http.json({
           url: `${String(vm.id).replace(/^\//, '')}/instanceView`,
           searchParams: { 'api-version': apiVersion },
           signal,
         });
-        return this.#toNode({ ...vm, properties: { ...vm.properties, instanceView: view } });
+        return this.#toNode({ ...vm, properties: { ...vm.properties, instanceView: view } }, addrs);
       },
       { ...opts, provider: this.id },
     );
@@ -291,7 +329,13 @@ class AzureAdapter implements AzureProvider {
         signal: opts.signal,
       }),
     );
-    return raw === undefined ? undefined : this.#toNode(raw);
+    if (raw === undefined) return undefined;
+    if (!this.#s.addresses) return this.#toNode(raw);
+    const nics = (raw as VmJson).properties?.networkProfile?.networkInterfaces;
+    const ids = (Array.isArray(nics) ? nics : [])
+      .map((n) => str((n as { id?: unknown })?.id))
+      .filter((x): x is string => !!x);
+    return this.#toNode(raw, await fetchVmAddresses(this.#http, ids, this.#s.networkApiVersion, opts.signal));
   }
 
   async setTags(
@@ -369,7 +413,7 @@ class AzureAdapter implements AzureProvider {
     });
   }
 
-  #toNode(value: unknown): Node {
+  #toNode(value: unknown, addresses?: AzureAddresses): Node {
     const raw = asObject(value, this.id, 'VM') as VmJson;
     const props = raw.properties ?? {};
     const armId = str(raw.id) ?? '';
@@ -402,9 +446,9 @@ class AzureAdapter implements AzureProvider {
       rawState,
       region: str(raw.location),
       zone: Array.isArray(raw.zones) ? str(raw.zones[0]) : undefined,
-      // IPs live on network interfaces; listing them would cost calls per VM.
-      publicIps: [],
-      privateIps: [],
+      // IPs live on network interfaces (see the `addresses` option).
+      publicIps: [...(addresses?.publicIps ?? [])],
+      privateIps: [...(addresses?.privateIps ?? [])],
       size: str(props.hardwareProfile?.vmSize),
       image,
       createdAt: parseDate(props.timeCreated),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AZURE_STATES, azure, azureState } from '../../src/providers/azure.js';
+import { azureAddressBook } from '../../src/providers/azure-network.js';
 import {
   catchErr,
   collect,
@@ -70,6 +71,34 @@ describe('azureState()', () => {
   });
 });
 
+describe('azureAddressBook()', () => {
+  it('joins NICs to VMs case-insensitively and resolves public IP ids', () => {
+    const book = azureAddressBook(
+      [
+        {
+          properties: {
+            virtualMachine: { id: '/X/VM1' },
+            ipConfigurations: [
+              { properties: { privateIPAddress: '10.0.0.1', publicIPAddress: { id: '/P/IP1' } } },
+            ],
+          },
+        },
+        {
+          properties: {
+            virtualMachine: { id: '/x/vm1' },
+            ipConfigurations: [{ properties: { privateIPAddress: '10.0.0.2' } }],
+          },
+        },
+        { properties: { ipConfigurations: [{ properties: { privateIPAddress: '10.9.9.9' } }] } },
+      ],
+      [{ id: '/p/ip1', properties: { ipAddress: '20.0.0.1' } }],
+    );
+    expect([...book.entries()]).toEqual([
+      ['/x/vm1', { publicIps: ['20.0.0.1'], privateIps: ['10.0.0.1', '10.0.0.2'] }],
+    ]);
+  });
+});
+
 describe('azure()', () => {
   let server: ReplayServer;
   let handle: (req: RecordedRequest) => ReplayResponse;
@@ -103,6 +132,7 @@ describe('azure()', () => {
       baseUrl: server.url,
       authorityHost: `${server.url}/login`,
       http: { sleep: recordingSleep().sleep, baseDelayMs: 1, retryLimit: 2 },
+      addresses: false,
       ...extra,
     });
   const api = () => server.requests.filter((r) => !r.url.includes('/oauth2/token'));
@@ -320,6 +350,96 @@ describe('azure()', () => {
       'POST powerOff',
       'POST restart',
     ]);
+  });
+
+  it('listNodes() - addresses from one paged NIC listing and one public-IP listing, never per VM', async () => {
+    const net = `/subscriptions/${SUB}/providers/Microsoft.Network`;
+    const vmId = (rg: string, n: string) =>
+      `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.Compute/virtualMachines/${n}`;
+    const pipId = (n: string) =>
+      `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/${n}`;
+    const nic = (vm: string, priv: string, pip?: string) => ({
+      id: `/nic-${priv}`,
+      properties: {
+        virtualMachine: { id: vm },
+        ipConfigurations: [
+          { properties: { privateIPAddress: priv, ...(pip ? { publicIPAddress: { id: pip } } : {}) } },
+        ],
+      },
+    });
+    handle = (req) => {
+      const u = new URL(req.url, server.url);
+      const skip = u.searchParams.get('$skiptoken');
+      if (u.pathname === `${net}/networkInterfaces`)
+        return skip
+          ? { body: { value: [nic(vmId('RG', 'B'), '10.0.0.5')] } }
+          : {
+              body: {
+                value: [nic(vmId('rg', 'a'), '10.0.0.4', pipId('ip-a').toUpperCase())],
+                nextLink: `${server.url}${net}/networkInterfaces?$skiptoken=2`,
+              },
+            };
+      if (u.pathname === `${net}/publicIPAddresses`)
+        return {
+          body: {
+            value: [
+              { id: pipId('ip-a'), properties: { ipAddress: '20.1.2.3' } },
+              { id: pipId('unused'), properties: {} },
+            ],
+          },
+        };
+      return {
+        body: {
+          value: [
+            vm('rg', 'a', ['PowerState/running']),
+            vm('rg', 'b', ['PowerState/running']),
+            vm('rg', 'c', ['PowerState/running']),
+          ],
+        },
+      };
+    };
+    const nodes = await collect(make({ addresses: true }).listNodes());
+    expect(nodes.map((n) => [n.id, n.publicIps, n.privateIps])).toEqual([
+      ['rg/a', ['20.1.2.3'], ['10.0.0.4']],
+      ['rg/b', [], ['10.0.0.5']],
+      ['rg/c', [], []],
+    ]);
+    expect(
+      api()
+        .map((r) => new URL(r.url, server.url).pathname)
+        .sort(),
+    ).toEqual(
+      [listPath, `${net}/networkInterfaces`, `${net}/networkInterfaces`, `${net}/publicIPAddresses`].sort(),
+    );
+    expect(api().find((r) => r.url.includes('networkInterfaces'))!.url).toContain('api-version=2023-09-01');
+  });
+
+  it("getNode() - addresses from the VM's own NICs", async () => {
+    const nicId = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/a-nic`;
+    const pip = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/a-ip`;
+    handle = (req) => {
+      if (req.url.startsWith(nicId))
+        return {
+          body: {
+            properties: {
+              ipConfigurations: [
+                { properties: { privateIPAddress: '10.1.0.4', publicIPAddress: { id: pip } } },
+              ],
+            },
+          },
+        };
+      if (req.url.startsWith(pip)) return { body: { properties: { ipAddress: '52.0.0.9' } } };
+      const v = vm('rg', 'a', ['PowerState/running']);
+      return {
+        body: {
+          ...v,
+          properties: { ...v.properties, networkProfile: { networkInterfaces: [{ id: nicId }] } },
+        },
+      };
+    };
+    const node = await make({ addresses: true }).getNode('rg/a');
+    expect(node).toMatchObject({ publicIps: ['52.0.0.9'], privateIps: ['10.1.0.4'] });
+    expect(api()).toHaveLength(3);
   });
 
   it('azure() - credentials from AZURE_* variables; a missing one → E_CONFIG naming it', () => {

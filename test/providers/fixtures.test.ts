@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azure } from '../../src/providers/azure.js';
+import { azureAddressBook } from '../../src/providers/azure-network.js';
 import { digitalocean } from '../../src/providers/digitalocean.js';
 import { gce } from '../../src/providers/gce.js';
 import { linode } from '../../src/providers/linode.js';
@@ -182,6 +183,7 @@ describe.skipIf(!present)('recorded provider responses', () => {
         baseUrl: server.url,
         authorityHost: server.url,
         powerState,
+        addresses: false,
         // The recorded token expires at 1111111111 (epoch s); run the clock an hour before that.
         clock: { now: () => 1_111_111_111_000 - 3_600_000 },
         http,
@@ -226,6 +228,27 @@ describe.skipIf(!present)('recorded provider responses', () => {
       const tokenCalls = server.requests.filter((r) => r.url.includes('/oauth2/token'));
       expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
       expect(tokenCalls[0]!.url).toBe('/77777777-7777-7777-7777-777777777777/oauth2/token');
+    });
+
+    it('networkInterfaces list + publicIPAddresses → addresses by VM', () => {
+      const nics = text(
+        'azure_arm',
+        '_subscriptions_99999999_providers_Microsoft_Network_networkInterfaces.json',
+      );
+      const pip = text(
+        'azure_arm',
+        '_subscriptions_99999999_resourceGroups_REVIZOR_providers_Microsoft_Network_publicIPAddresses_test_public_ip.json',
+      );
+      const book = azureAddressBook((JSON.parse(nics) as { value: unknown[] }).value, [JSON.parse(pip)]);
+      // The recorded public IP carries no ipAddress (not yet allocated), so only the private one shows.
+      expect(
+        book.get(
+          '/subscriptions/subid/resourcegroups/revizor/providers/microsoft.compute/virtualmachines/test-vm-1',
+        ),
+      ).toEqual({
+        publicIps: [],
+        privateIps: ['172.20.2.4'],
+      });
     });
 
     it('test_node_1.json → getNode() with tags', async () => {
