@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AZURE_STATES, azure, azureState } from '../../src/providers/azure.js';
 import { azureAddressBook } from '../../src/providers/azure-network.js';
@@ -300,6 +301,8 @@ describe('azure()', () => {
     const dump = `${err.message} ${JSON.stringify(err)} ${String((err as Error).stack)}`;
     expect(dump).not.toContain(SECRET);
     expect(JSON.stringify(make())).not.toContain(SECRET);
+    expect(inspect(err, { depth: 10 })).not.toContain(SECRET);
+    expect(inspect(make(), { depth: 10, showHidden: true })).not.toContain(SECRET);
   });
 
   it('listNodes() - malformed and truncated bodies', async () => {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIGITALOCEAN_STATES, digitalocean } from '../../src/providers/digitalocean.js';
 import {
@@ -176,6 +177,8 @@ describe('digitalocean()', () => {
     expect(JSON.stringify(err)).not.toContain(TOKEN);
     expect(String(err.stack)).not.toContain(TOKEN);
     expect(JSON.stringify(make())).not.toContain(TOKEN);
+    expect(inspect(err, { depth: 10 })).not.toContain(TOKEN);
+    expect(inspect(make(), { depth: 10, showHidden: true })).not.toContain(TOKEN);
   });
 
   it('listNodes() - malformed and truncated bodies are E_MALFORMED_RESPONSE', async () => {
