@@ -18,6 +18,8 @@ import {
   catalogRegions,
   findEndpoint,
   keystoneTokensUrl,
+  keystoneV2TokensUrl,
+  keystoneVersion,
   parseKeystoneToken,
   parseKeystoneV2Token,
 } from '../../src/providers/openstack-catalog.js';
@@ -616,6 +618,12 @@ describe('Keystone catalog helpers', () => {
     expect(keystoneTokensUrl('https://k:5000')).toBe('https://k:5000/v3/auth/tokens');
     expect(keystoneTokensUrl('https://k:5000/v3/')).toBe('https://k:5000/v3/auth/tokens');
     expect(keystoneTokensUrl('https://k/identity/v3/auth/tokens')).toBe('https://k/identity/v3/auth/tokens');
+    expect(
+      ['https://k:5000', 'https://k/v3', 'https://k/v2.0', 'https://k/v2.0/tokens'].map(keystoneVersion),
+    ).toEqual(['3', '3', '2.0', '2.0']);
+    expect(keystoneV2TokensUrl('https://identity.example/v2.0/')).toBe(
+      'https://identity.example/v2.0/tokens',
+    );
   });
 
   it('findEndpoint() / catalogRegions() choose by type, region and interface', () => {
@@ -686,9 +694,9 @@ describe.skipIf(!existsSync(FIXTURES))(
       const regions = catalogRegions(token.catalog, 'compute', 'public', 'cloudServersOpenStack');
       expect(regions).toEqual(expect.arrayContaining(['DFW', 'ORD', 'IAD']));
       expect(regions).not.toContain('');
-      expect(catalogRegions(token.catalog, 'compute')).toEqual(
-        expect.arrayContaining(['RegionOne', 'fr1', 'DFW']),
-      );
+      const all = catalogRegions(token.catalog, 'compute');
+      expect(all).toEqual(expect.arrayContaining(['RegionOne', 'fr1', 'DFW']));
+      expect(all).not.toContain(''); // the region-less legacy cloudServers entry is left out
     });
 
     it('_servers_detail.json → BUILD and ACTIVE nodes with public/private addresses', () => {
