@@ -634,7 +634,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       this.running.delete(ac);
       job.inFlight = false;
     }
-    if (this.stopping && ac.signal.aborted) return;
+    if ((this.stopping && ac.signal.aborted) || job.removed) return;
     const end = this.clock.now();
     this.durations.push(end - start);
     this.counters.runs++;

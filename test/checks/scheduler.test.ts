@@ -489,6 +489,74 @@ describe('CheckScheduler - inventory targets', () => {
   });
 });
 
+describe('CheckScheduler - more scheduling cases', () => {
+  it('a stalled process counts the grid points it missed as late skips, then runs once', async () => {
+    const time = new FakeTime();
+    const { type, log } = fakeType(time);
+    const s = make(time, type);
+    const skipped: string[] = [];
+    s.on('skipped', (e) => skipped.push(e.reason));
+    s.add({ id: 'late', type: 'fake', targets: 'h', periodMs: 1000, timeoutMs: 500 });
+    s.start();
+    await time.advance(1000);
+    expect(log).toHaveLength(1);
+    time.now += 5000; // the event loop was blocked for 5 periods: the timer fires late
+    await time.advance(0);
+    expect(log).toHaveLength(2);
+    expect(s.stats().skippedLate).toBe(4);
+    expect(skipped).toEqual(['late']);
+    const phase = fnv1a('late\u0000h') % 1000;
+    await time.advance(1000);
+    expect(log).toHaveLength(3);
+    expect(log[2]!.start % 1000).toBe(phase);
+    await s.stop();
+  });
+
+  it('remove() stops a check; a run in flight is dropped; add() while running schedules at once', async () => {
+    const time = new FakeTime();
+    const { type, log } = fakeType(time, () => ({ durationMs: 400 }));
+    const s = make(time, type);
+    const results: CheckResultEvent[] = [];
+    s.on('result', (r) => results.push(r));
+    s.add({ id: 'r', type: 'fake', targets: 'h', periodMs: 1000, timeoutMs: 500 });
+    s.start();
+    const phase = fnv1a('r\u0000h') % 1000;
+    await time.advance((((phase - (time.now % 1000)) % 1000) + 1000) % 1000);
+    expect(log).toHaveLength(1);
+    expect(s.remove('r')).toBe(true);
+    await time.advance(5000);
+    expect(log).toHaveLength(1);
+    expect(results).toHaveLength(0);
+    s.add({ id: 'r2', type: 'fake', targets: 'h', periodMs: 1000, timeoutMs: 500 });
+    await time.advance(1000);
+    expect(log.filter((l) => l.key === 'h')).toHaveLength(2);
+    await s.stop();
+  });
+
+  it('suppression scoped by an inventory query mutes only matching nodes', async () => {
+    const time = new FakeTime();
+    const { type } = fakeType(time, () => ({ error: 'down' }));
+    const inv = fakeInventory([
+      node('web-1', '10.0.0.1', { role: 'web', dc: 'a' }),
+      node('web-2', '10.0.0.2', { role: 'web', dc: 'b' }),
+    ]);
+    const s = make(time, type, { inventory: inv });
+    const states: string[] = [];
+    const muted: string[] = [];
+    s.on('state', (e) => states.push(e.target));
+    s.on('suppressed', (e) => muted.push(e.target));
+    s.addSuppression({ id: 'dc-b', query: 'tag:dc=b' });
+    s.add({ id: 'q', type: 'fake', targets: 'tag:role=web', periodMs: 1000, timeoutMs: 500 });
+    s.start();
+    await time.advance(1000);
+    await s.drain();
+    expect(states).toEqual(['static:web-1']);
+    expect(muted).toEqual(['static:web-2']);
+    expect(s.removeSuppression('dc-b')).toBe(true);
+    await s.stop();
+  });
+});
+
 describe('CheckScheduler - validation', () => {
   const s = new CheckScheduler();
   const bad: [Record<string, unknown>, string][] = [

@@ -27,6 +27,7 @@ let http: TestServer;
 let https: TestServer;
 let expired: TestServer;
 let ca: string;
+let expiredCa: string;
 let refused: number;
 
 beforeAll(async () => {
@@ -53,6 +54,7 @@ beforeAll(async () => {
   const good = await certificate();
   const old = await certificate(true);
   ca = good.cert;
+  expiredCa = old.cert;
   http = await httpServer(routes);
   https = await httpServer(routes, good);
   expired = await httpServer(routes, old);
@@ -164,6 +166,12 @@ describe('http check', () => {
     expect(out.error).toMatch(/self[- ]signed/i);
     const off = await httpRun({ url: `https://127.0.0.1:${https.port}/ok`, verifyTls: false });
     expect(off.error).toBeUndefined();
+  });
+
+  it('run() - https with an expired certificate fails even when its issuer is trusted', async () => {
+    const out = await httpRun({ url: `https://127.0.0.1:${expired.port}/ok`, ca: expiredCa });
+    expect(out.error).toMatch(/expired/i);
+    expect(out.metrics.code).toBeUndefined();
   });
 
   it('normalize() - rejects bad config with the field path', () => {
