@@ -141,13 +141,23 @@ describe('ec2() against a replay server', () => {
   });
 
   it('listNodes() - RequestLimitExceeded on HTTP 400 is a throttle too; E_RATE_LIMIT once retries run out', async () => {
-    handler = () => ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 400);
-    const { p, waits } = provider({ http: { retryLimit: 2, sleep: async () => {}, random: () => 0 } });
+    let calls = 0;
+    handler = (_req, q) => {
+      if (q.get('Action') === 'DescribeAddresses') return noAddresses;
+      calls++;
+      return ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 400);
+    };
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+    const { p } = provider({ http: { retryLimit: 2, sleep, random: () => 0 } });
     const err = await failure(collect(p.listNodes()));
     expect(err.code).toBe('E_RATE_LIMIT');
     expect(err.providerCode).toBe('RequestLimitExceeded');
     expect(err.retryAfterMs).toBeGreaterThan(0);
-    expect(waits).toEqual([]);
+    expect(calls).toBe(3);
+    expect(waits).toHaveLength(2);
   });
 
   it.each([
@@ -189,6 +199,18 @@ describe('ec2() against a replay server', () => {
     const err = await failure(collect(provider().p.listNodes()));
     expect(err.code).toBe('E_MALFORMED_RESPONSE');
     expect(err.provider).toBe('aws-replay');
+  });
+
+  it('listNodes() - a body cut off mid-transfer → E_MALFORMED_RESPONSE after the retries', async () => {
+    handler = (_req, q) =>
+      q.get('Action') === 'DescribeAddresses'
+        ? noAddresses
+        : { ...describeInstances([instance('i-a', 'running'), instance('i-b', 'running')]), truncate: true };
+    const err = await failure(
+      collect(provider({ http: { retryLimit: 1, sleep: async () => {} } }).p.listNodes()),
+    );
+    expect(err.code).toBe('E_MALFORMED_RESPONSE');
+    expect(actions().filter((a) => a === 'DescribeInstances')).toHaveLength(2);
   });
 
   it('listNodes() - a repeated NextToken stops with E_PROVIDER instead of looping', async () => {

@@ -362,11 +362,16 @@ describe('openstack() against a Keystone + Nova replay server', () => {
 
   it('429 until retries run out → E_RATE_LIMIT with retryAfterMs', async () => {
     nova = () => ({ status: 429, headers: { 'retry-after': '2' }, body: { message: 'slow down' } });
-    const { p, waits } = provider({ http: { retryLimit: 1, sleep: async () => {}, random: () => 0 } });
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+    const { p } = provider({ http: { retryLimit: 1, sleep, random: () => 0 } });
     const err = await failure(collect(p.listNodes()));
     expect(err.code).toBe('E_RATE_LIMIT');
     expect(err.retryAfterMs).toBe(2000);
-    expect(waits).toEqual([]);
+    expect(waits).toEqual([2000]);
+    expect(novaCalls()).toHaveLength(2);
   });
 
   it('401 from Nova → one re-auth, then success; a second 401 is E_AUTH', async () => {
