@@ -169,7 +169,9 @@ async function main(): Promise<void> {
         for (let i = 0; i < pts.length; i += 5000) await qstore.write(pts.slice(i, i + 5000));
       }
       clock.t = now;
+      const tf = performance.now();
       await qstore.flush();
+      process.stdout.write(`  rolled 30 days of one series in ${Math.round(performance.now() - tf)} ms\n`);
     } finally {
       await qstore.close();
     }

@@ -43,7 +43,7 @@ export function metricsStatements(ks: string) {
       `INSERT INTO ${ks}.sketches_raw (tenant, series_id, bucket, ts, source, sketch) VALUES (?, ?, ?, ?, ?, ?)` +
       ' USING TTL ? AND TIMESTAMP ?',
     selectSketchRaw:
-      `SELECT ts, source, sketch, WRITETIME(sketch) AS wt FROM ${ks}.sketches_raw` +
+      `SELECT ts, source, sketch FROM ${ks}.sketches_raw` +
       ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
     insertRollup: { '5m': rollupInsert('5m'), '1h': rollupInsert('1h'), '1d': rollupInsert('1d') },
     selectRollup: { '5m': rollupSelect('5m'), '1h': rollupSelect('1h'), '1d': rollupSelect('1d') },

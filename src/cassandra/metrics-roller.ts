@@ -9,11 +9,11 @@
  * is rolled again. Marks are written only after the points they cover are acknowledged.
  */
 import type { Logger } from '../core.js';
-import { type DDSketch, decodeSketch } from '../metrics/sketch.js';
 import {
   combineRaw,
   expiresAt,
   isSlotClosed,
+  mergeSketches,
   parentResolution,
   type RollupResolution,
   rollup5mFromRaw,
@@ -213,22 +213,19 @@ export class MetricsRoller {
   async #rollSketch(slot: SlotToRoll, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     const { res, start } = slot;
     const end = start + RESOLUTION_MS[res];
-    let merged: DDSketch | undefined;
-    const add = (bytes: Uint8Array) => {
-      const s = decodeSketch(bytes);
-      if (merged === undefined) merged = s;
-      else merged.merge(s);
-    };
-    if (res === '5m') {
-      for (const row of await readSketchRaw(this.cql, slot.tenant, slot.id, start, end, signal))
-        add(row.sketch);
-    } else {
-      const child = sourceResolution(res) as RollupResolution;
-      for (const row of await readSketchRollups(this.cql, child, slot.tenant, slot.id, start, end, signal)) {
-        add(row.sketch);
-      }
-    }
-    return merged?.encode();
+    const rows =
+      res === '5m'
+        ? await readSketchRaw(this.cql, slot.tenant, slot.id, start, end, signal)
+        : await readSketchRollups(
+            this.cql,
+            sourceResolution(res) as RollupResolution,
+            slot.tenant,
+            slot.id,
+            start,
+            end,
+            signal,
+          );
+    return mergeSketches(rows.map((r) => r.sketch))?.encode();
   }
 }
 
@@ -320,7 +317,10 @@ export async function readRollups(
   return out;
 }
 
-/** Raw sketch rows in `[from, to)`: the latest write of each (ts, source). */
+/**
+ * Raw sketch rows in `[from, to)`, every source's (one row per (ts, source): a resend replaced the
+ * row), in ts order.
+ */
 export async function readSketchRaw(
   cql: MetricsCql,
   tenant: string,
@@ -329,19 +329,12 @@ export async function readSketchRaw(
   to: number,
   signal?: AbortSignal,
 ): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
-  const latest = new Map<string, { ts: number; sketch: Uint8Array; wt: number }>();
-  await forBuckets('raw', from, to, async (bucket) => {
-    const rows = await cql.select(cql.q.selectSketchRaw, [tenant, id, bucket, from, to], signal);
-    for (const r of rows) {
-      const ts = toMillis(r.get('ts'));
-      const k = `${ts}\u0000${r.get('source') as string}`;
-      const wt = toNumber(r.get('wt'));
-      const prev = latest.get(k);
-      if (prev === undefined || prev.wt < wt)
-        latest.set(k, { ts, sketch: r.get('sketch') as Uint8Array, wt });
-    }
-  });
-  return [...latest.values()].sort((a, b) => a.ts - b.ts);
+  const parts = await mapBuckets('raw', from, to, (bucket) =>
+    cql.select(cql.q.selectSketchRaw, [tenant, id, bucket, from, to], signal),
+  );
+  return parts.flatMap((rows) =>
+    rows.map((r) => ({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array })),
+  );
 }
 
 /** Rollup sketches of a series at `res` with `from <= ts < to`. */

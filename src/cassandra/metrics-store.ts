@@ -10,12 +10,14 @@
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { type DDSketch, decodeSketch } from '../metrics/sketch.js';
 import { chooseResolution, planCover } from '../store/resolution.js';
 import {
   DirtySlots,
+  decodeSketchAt,
   isRetained,
+  mergeSketches,
   parentResolution,
+  percentileResult,
   ROLLUP_RESOLUTIONS,
   slotEnd,
   slotStart,
@@ -229,15 +231,8 @@ export class CassandraMetricsStore implements MetricsStore {
     throwIfAborted(o.signal);
     const now = this.#clock.now();
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
-    for (let i = 0; i < points.length; i++) {
-      try {
-        decodeSketch((points[i] as SketchPoint).sketch);
-      } catch (err) {
-        throw validationError(`points[${i}].sketch`, 'DDSketch#encode() output', 'undecodable bytes', {
-          cause: err,
-        });
-      }
-    }
+    for (let i = 0; i < points.length; i++)
+      decodeSketchAt((points[i] as SketchPoint).sketch, `points[${i}].sketch`);
     if (points.length === 0) return { accepted: 0 };
     const refs = await this.#resolveSeries(points, o.combine, Date.now(), o.signal);
     const q = this.#cql.q;
@@ -310,31 +305,19 @@ export class CassandraMetricsStore implements MetricsStore {
     await this.#rollLocal('s', now, series, q.signal);
     const cover = planCover({ from: q.from, to: q.to, now, retention: this.retention });
     const results = await mapLimit(series, 16, async (s): Promise<PercentileResult | undefined> => {
-      let merged: DDSketch | undefined;
-      for (const seg of cover) {
-        const rows =
-          seg.res === 'raw'
-            ? await readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
-            : await readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal);
-        for (const row of rows) {
-          if (!isRetained(row.ts, seg.res, this.retention, now)) continue;
-          const sk = decodeSketch(row.sketch);
-          if (merged === undefined) merged = sk;
-          else merged.merge(sk);
-        }
-      }
+      const parts = await mapLimit(cover, 4, (seg) =>
+        seg.res === 'raw'
+          ? readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
+          : readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
+      );
+      const bytes: Uint8Array[] = [];
+      parts.forEach((rows, i) => {
+        const res = (cover[i] as { res: Resolution }).res;
+        for (const row of rows) if (isRetained(row.ts, res, this.retention, now)) bytes.push(row.sketch);
+      });
+      const merged = mergeSketches(bytes);
       if (merged === undefined || merged.count === 0) return undefined;
-      const quantiles: Record<string, number> = {};
-      for (const qq of q.quantiles) quantiles[String(qq)] = merged.quantile(qq);
-      return {
-        metric: s.metric,
-        tags: tagsOf(s),
-        count: merged.count,
-        sum: merged.sum,
-        min: merged.min,
-        max: merged.max,
-        quantiles,
-      };
+      return percentileResult(s.metric, tagsOf(s), merged, q.quantiles);
     });
     return results.filter((r): r is PercentileResult => r !== undefined);
   }
