@@ -9,7 +9,7 @@
  */
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
-import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { FleetwatchError, throwIfAborted } from '../errors.js';
 import { chooseResolution, planCover } from '../store/resolution.js';
 import {
   DirtySlots,
