@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FleetwatchError } from '../../src/errors.js';
+import { FleetwatchError } from '../../src/errors.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { MemoryInventoryStore } from '../../src/inventory/store.js';
 import type { InventoryChange, InventoryEvents, SyncProgressEvent } from '../../src/inventory/types.js';
@@ -345,6 +345,32 @@ describe('inv.setTags() / removeTags()', () => {
     expect(events).toEqual([{ event: 'changed', uid: 'a:1', fields: ['tags.owner', 'tags.tier'] }]);
     await inv.removeTags('a:1', ['tier']);
     expect(a.nodes[0]!.tags).toEqual({ role: 'web', owner: 'ops' });
+  });
+
+  it('with writeThrough, a provider failure rejects and leaves local tags unchanged', async () => {
+    const a = new TaggableProvider('a');
+    a.add('1');
+    a.setTags = async () => {
+      throw new FleetwatchError('E_AUTH', 'forbidden', { provider: 'a' });
+    };
+    const store = new MemoryInventoryStore();
+    const inv = new Inventory({ providers: [a], writeThrough: true, store });
+    await inv.sync();
+    await expect(inv.setTags('a:1', { owner: 'ops' })).rejects.toMatchObject({ code: 'E_AUTH' });
+    expect(inv.get('a:1')!.localTags).toEqual({});
+    expect((await store.load('default')).localTags.size).toBe(0);
+  });
+
+  it('restores only nodes of configured providers from the store', async () => {
+    const store = new MemoryInventoryStore();
+    const a = new ArrayProvider('a');
+    const b = new ArrayProvider('b');
+    a.add('1');
+    b.add('2');
+    await new Inventory({ providers: [a, b], store }).sync();
+    const onlyA = new Inventory({ providers: [a], store });
+    await onlyA.load();
+    expect(onlyA.nodes().map((n) => n.uid)).toEqual(['a:1']);
   });
 
   it('without writeThrough never calls the provider', async () => {
