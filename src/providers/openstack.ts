@@ -517,9 +517,11 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
     const { client, region: actual } = await computeFor(region, opts);
     const pages = paginateProvider<Node>(
       async (cursor, ctx) => {
-        const isLink = cursor !== undefined && /^https?:\/\//.test(cursor);
+        // A cursor is a marker (server ids have no '/'), or a next link that carried no marker.
+        const isLink = cursor?.includes('/') === true;
         const body = await client.json<unknown>({
-          url: isLink ? client.resolveLink(cursor) : 'servers/detail',
+          // Standard URL resolution first (a '/path' link is origin-relative), then the same-origin check.
+          url: isLink ? client.resolveLink(new URL(cursor, client.baseUrl).toString()) : 'servers/detail',
           ...(isLink
             ? {}
             : {

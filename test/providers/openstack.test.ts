@@ -237,6 +237,32 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     ]);
   });
 
+  it('listNodes() - a next link without a marker is followed as a link (same origin only)', async () => {
+    nova = (_req, _path, q) =>
+      q.get('page') === '2'
+        ? { body: { servers: [server_('p2', 'ACTIVE')] } }
+        : {
+            body: {
+              servers: [server_('p1', 'ACTIVE')],
+              servers_links: [{ rel: 'next', href: '/compute/v2.1/proj/servers/detail?page=2' }],
+            },
+          };
+    const nodes = await collect(provider().p.listNodes());
+    expect(nodes.map((n) => n.id)).toEqual(['p1', 'p2']);
+    expect(novaCalls().map((r) => r.url)).toEqual([
+      '/compute/v2.1/proj/servers/detail?limit=1000',
+      '/compute/v2.1/proj/servers/detail?page=2',
+    ]);
+    nova = () => ({
+      body: {
+        servers: [server_('p1', 'ACTIVE')],
+        servers_links: [{ rel: 'next', href: 'http://evil.example/servers/detail?page=2' }],
+      },
+    });
+    const err = await failure(collect(provider().p.listNodes()));
+    expect([err.code, err.providerCode]).toEqual(['E_PROVIDER', 'FOREIGN_LINK']);
+  });
+
   it('listNodes() - a servers_links marker that repeats stops with E_PROVIDER', async () => {
     nova = () => ({
       body: {
