@@ -76,6 +76,10 @@ export interface BrokerClientStats {
 interface HeldFrame {
   seq: number;
   buf: Buffer;
+  /** Written on the current connection. */
+  written: boolean;
+  /** Written on some connection before (a later write is a resend). */
+  everWritten: boolean;
 }
 
 /** Turn a registry snapshot into the wire series of one frame. */
@@ -213,14 +217,29 @@ export class BrokerClient implements MetricsSink {
       snapshotSeries(snapshot),
     );
     this.#stats.windows++;
-    this.#held.push({ seq, buf });
+    this.#held.push({ seq, buf, written: false, everWritten: false });
     while (this.#held.length > this.#max) {
       this.#held.shift();
       this.#stats.droppedWindows++;
     }
-    if (this.#connected && this.#socket !== undefined) {
-      this.#socket.write(buf);
+    this.#pump();
+  }
+
+  /**
+   * Write held frames not yet written on this connection, in order, until the socket asks us to
+   * wait (back-pressure: a stalled broker never makes the socket buffer grow past one frame).
+   */
+  #pump(): void {
+    const sock = this.#socket;
+    if (!this.#connected || sock === undefined) return;
+    for (const f of this.#held) {
+      if (f.written) continue;
+      if (sock.writableNeedDrain) return;
+      sock.write(f.buf);
+      f.written = true;
       this.#stats.written++;
+      if (f.everWritten) this.#stats.resent++;
+      f.everWritten = true;
     }
   }
 
@@ -254,11 +273,8 @@ export class BrokerClient implements MetricsSink {
       this.#failures = 0;
       if (this.#everConnected) this.#stats.reconnects++;
       this.#everConnected = true;
-      for (const f of this.#held) {
-        sock.write(f.buf);
-        this.#stats.written++;
-        this.#stats.resent++;
-      }
+      for (const f of this.#held) f.written = false;
+      this.#pump();
       for (const w of this.#waiters.splice(0)) w();
       for (const w of this.#attempted.splice(0)) w();
     });
@@ -273,6 +289,7 @@ export class BrokerClient implements MetricsSink {
         sock.destroy();
       }
     });
+    sock.on('drain', () => this.#pump());
     sock.on('error', (err) => this.#logger.debug({ err }, 'broker client: connection error'));
     sock.on('close', () => {
       const was = this.#connected;

@@ -168,6 +168,60 @@ describe('socket transport', () => {
   });
 });
 
+describe('connectBroker() client', () => {
+  it('applies back-pressure: a broker that stops reading does not make the socket buffer grow', async () => {
+    const accepted: Socket[] = [];
+    const stalled = createServer((sock) => {
+      sock.pause();
+      accepted.push(sock);
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+    cleanup.push({
+      close: () =>
+        new Promise<void>((r) => {
+          for (const s of accepted) s.destroy();
+          stalled.close(() => r());
+        }),
+    });
+    const c = await client({ port: (stalled.address() as AddressInfo).port, maxUnsentWindows: 50 });
+    const big: WindowSnapshot = {
+      windowStart: T0,
+      intervalMs: 10_000,
+      series: Array.from({ length: 50_000 }, (_, i) => ({
+        name: 'm',
+        kind: 'counter' as const,
+        tags: { i: String(i) },
+        value: 1,
+      })),
+    };
+    for (let i = 0; i < 20; i++) c.send({ ...big, windowStart: T0 + i * 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    const st = c.stats();
+    expect(st.windows).toBe(20);
+    expect(st.unacked).toBe(20);
+    expect(st.written).toBeLessThan(10); // the rest wait for 'drain'
+  });
+
+  it('validates options and snapshots, and refuses sends after close()', async () => {
+    await expect(connectBroker({ socketPath: '/x', port: 1 })).rejects.toMatchObject({
+      code: 'E_VALIDATION',
+    });
+    await expect(connectBroker({})).rejects.toMatchObject({
+      code: 'E_VALIDATION',
+      path: 'options.socketPath',
+    });
+    await expect(connectBroker({ port: 1, maxUnsentWindows: 0 })).rejects.toMatchObject({
+      path: 'options.maxUnsentWindows',
+    });
+    const c = await client({ socketPath: join(dir, 'none.sock') });
+    expect(() => c.send({ windowStart: -1, intervalMs: 10, series: [] })).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'snapshot.windowStart' }),
+    );
+    await c.close();
+    expect(() => c.send(snap(T0, 1))).toThrow(expect.objectContaining({ code: 'E_CLOSED' }));
+  });
+});
+
 describe('StatsD over UDP', () => {
   it('aggregates lines from real datagrams, counting bad ones', async () => {
     const clock = new FakeClock(T0 + 1_000);
