@@ -21,6 +21,7 @@ import {
   optStringRecord,
   since,
 } from './config.js';
+import { defaultCheckLookup } from './resolve.js';
 import { certMetrics } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
 
@@ -185,6 +186,7 @@ function requestOnce(
     const req = make(url, {
       method: config.method,
       agent: false,
+      lookup: defaultCheckLookup(),
       headers: { 'user-agent': 'fleetwatch-check', ...config.headers },
       ...(signal ? { signal } : {}),
       ...(https ? { rejectUnauthorized: config.verifyTls, ...(config.ca ? { ca: config.ca } : {}) } : {}),

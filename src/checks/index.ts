@@ -8,6 +8,8 @@ export type { HttpCheckConfig } from './http.js';
 export { httpCheck } from './http.js';
 export type { PingCheckConfig } from './ping.js';
 export { pingCheck } from './ping.js';
+export type { CheckLookupOptions } from './resolve.js';
+export { createCheckLookup } from './resolve.js';
 export type {
   CheckDefinition,
   CheckResultEvent,

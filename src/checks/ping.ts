@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
 import { configObject, errorText, optInt, optString, since } from './config.js';
+import { defaultCheckLookup } from './resolve.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
 
 /** Config of a `ping` check. */
@@ -67,7 +68,7 @@ function probe(
 ): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, lookup: defaultCheckLookup() });
     const finish = (rtt: number | undefined) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

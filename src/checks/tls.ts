@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { type DetailedPeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AbortOptions } from '../core.js';
 import { configObject, errorText, optBool, optInt, optString, since } from './config.js';
+import { defaultCheckLookup } from './resolve.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
 
 /** Config of a `tls` check. */
@@ -79,7 +80,7 @@ export function openConnection(
       reject(signal.reason);
       return;
     }
-    const raw = netConnect({ host, port });
+    const raw = netConnect({ host, port, lookup: defaultCheckLookup() });
     let socket: import('node:net').Socket = raw;
     let ttConnect = 0;
     const onAbort = () => {

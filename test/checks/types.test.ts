@@ -84,6 +84,13 @@ describe('http check', () => {
     expect(m.tt_firstbyte as number).toBeLessThanOrEqual(m.duration as number);
   });
 
+  it('run() - a host name is resolved (c-ares, /etc/hosts fallback) and timed as tt_dns', async () => {
+    const out = await httpRun({ url: `http://localhost:${http.port}/ok` });
+    expect(out.error).toBeUndefined();
+    expect(out.metrics.tt_dns as number).toBeGreaterThan(0);
+    expect(out.metrics.tt_dns as number).toBeLessThanOrEqual(out.metrics.tt_connect as number);
+  });
+
   it('run() - a fresh connection per run (agent: false)', async () => {
     const before = http.sockets.length;
     await httpRun({ url: `http://127.0.0.1:${http.port}/ok` });
