@@ -511,9 +511,17 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   #publish(ev: Applied): void {
     if (ev.type === 'unstale') return;
-    if (ev.type === 'added') this.emit('added', ev);
-    else if (ev.type === 'removed') this.emit('removed', ev);
-    else this.emit('changed', ev);
+    try {
+      if (ev.type === 'added') this.emit('added', ev);
+      else if (ev.type === 'removed') this.emit('removed', ev);
+      else this.emit('changed', ev);
+    } catch (err) {
+      // A throwing listener must not break a sync half-way: log it and go on.
+      this.#logger.error(
+        { uid: ev.node.uid, event: ev.type, err: String(err) },
+        'inventory event listener threw',
+      );
+    }
     for (const w of this.#watchers) {
       if (w.matches(ev.node) || (ev.type === 'changed' && w.matches(ev.previous))) w.feed.push(ev);
     }

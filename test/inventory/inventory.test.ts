@@ -255,6 +255,30 @@ describe('inv.sync()', () => {
     expect(inv.get('a:2')).toBeDefined();
   });
 
+  it('keeps syncing when an event listener throws, logging it', async () => {
+    const a = new ArrayProvider('a');
+    a.add('1');
+    a.add('2');
+    const errors: Array<Record<string, unknown>> = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (o: Record<string, unknown>) => errors.push(o),
+    };
+    const inv = new Inventory({ providers: [a], logger });
+    const added: string[] = [];
+    inv.on('added', (e) => {
+      added.push(e.node.uid);
+      throw new Error('listener bug');
+    });
+    const report = await inv.sync();
+    expect(report.ok).toBe(true);
+    expect(added).toEqual(['a:1', 'a:2']);
+    expect(inv.size).toBe(2);
+    expect(errors.map((e) => e.uid)).toEqual(['a:1', 'a:2']);
+  });
+
   it('rejects a provider that lists something that is not a node', async () => {
     const bad: Provider = {
       id: 'bad',
