@@ -27,6 +27,7 @@ import {
 } from './http.js';
 import { firstFound, mergeConcurrently } from './merge.js';
 import { setOwn } from './own.js';
+import { RegionMemo } from './region-memo.js';
 import type {
   CommonProviderOptions,
   CreateNodeInput,
@@ -439,7 +440,7 @@ export function ec2(options: Ec2Options): Ec2Provider {
     );
   const clients = new Map<string, ProviderHttpClient>();
   /** Region of each instance id seen, so actions on a multi-region provider need no lookup. */
-  const regionOfInstance = new Map<string, string>();
+  const regionOfInstance = new RegionMemo<string>();
   let allRegions: Promise<readonly string[]> | undefined;
 
   const clientFor = (region: string): ProviderHttpClient => {
@@ -629,7 +630,8 @@ export function ec2(options: Ec2Options): Ec2Provider {
     },
     getNode,
     async setTags(nodeId, tags, opts = {}) {
-      if (typeof tags !== 'object' || tags === null) throw validationError('tags', 'an object', tags);
+      if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
+        throw validationError('tags', 'an object', tags);
       const params = tagParams(tags, 'Tag.', 'tags');
       if (Object.keys(params).length === 0) return;
       const region = await regionFor(nodeId, opts);

@@ -41,6 +41,7 @@ import {
   parseKeystoneV2Token,
 } from './openstack-catalog.js';
 import { setOwn } from './own.js';
+import { RegionMemo } from './region-memo.js';
 import { TokenCache } from './token.js';
 import type {
   CommonProviderOptions,
@@ -444,7 +445,7 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
   });
 
   const clients = new Map<string, { client: ProviderHttpClient; region: string | undefined }>();
-  const regionOfServer = new Map<string, string | undefined>();
+  const regionOfServer = new RegionMemo<string | undefined>();
 
   const isThrottle = (
     res: { status: number; headers: Record<string, unknown> },

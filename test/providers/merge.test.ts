@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstFound, mergeConcurrently } from '../../src/providers/merge.js';
+import { RegionMemo } from '../../src/providers/region-memo.js';
 
 /** A source that records how it was driven. */
 function source(name: string, items: number[], log: string[], failAt?: number) {
@@ -79,5 +80,19 @@ describe('firstFound()', () => {
     expect(await firstFound([1, 2, 3], async (k) => (k === 2 ? `found ${k}` : undefined), 2)).toBe('found 2');
     expect(await firstFound([1, 2, 3], async () => undefined, 2)).toBeUndefined();
     await expect(firstFound([1], async () => Promise.reject(new Error('boom')), 1)).rejects.toThrow('boom');
+  });
+});
+
+describe('RegionMemo', () => {
+  it('remembers regions and starts over past its bound', () => {
+    const memo = new RegionMemo<string | undefined>(3);
+    memo.set('a', 'r1');
+    memo.set('b', undefined);
+    memo.set('c', 'r2');
+    expect([memo.get('a'), memo.has('b'), memo.get('b'), memo.size]).toEqual(['r1', true, undefined, 3]);
+    memo.set('c', 'r3');
+    expect(memo.size).toBe(3);
+    memo.set('d', 'r4');
+    expect([memo.size, memo.has('a'), memo.get('d')]).toEqual([1, false, 'r4']);
   });
 });
