@@ -581,6 +581,14 @@ describe('CheckScheduler - validation', () => {
     s.add({ id: 'dup', type: 'http', targets: 'h', periodMs: 1000 });
     expect(() => s.add({ id: 'dup', type: 'http', targets: 'h', periodMs: 1000 })).toThrow(/already added/);
   });
+  it('start() after stop() is E_CLOSED; stop() is idempotent', async () => {
+    const x = new CheckScheduler();
+    x.start();
+    const a = x.stop();
+    expect(x.stop()).toBe(a);
+    await a;
+    expect(() => x.start()).toThrow(expect.objectContaining({ code: 'E_CLOSED' }));
+  });
   it('constructor - rejects a bad concurrency', () => {
     expect(() => new CheckScheduler({ concurrency: 0 })).toThrow(
       expect.objectContaining({ path: 'options.concurrency' }),
@@ -625,6 +633,25 @@ describe('testCheck() and the webhook notifier', () => {
     expect(r!.ok).toBe(true);
     expect(r!.metrics.code).toBe('200');
     expect(r!.alarm).toEqual({ state: 'OK', message: '' });
+  });
+
+  it('testCheck() - inventory targets with placeholders, one result per node', async () => {
+    const inv = fakeInventory([
+      node('a', '127.0.0.1', { role: 'api', path: 'health' }),
+      node('b', '127.0.0.1', { role: 'api', path: 'nope' }),
+    ]);
+    const results = await testCheck(
+      {
+        id: 't2',
+        type: 'http',
+        targets: 'tag:role=api',
+        http: { url: `http://{ip}:${server.port}/{tag.path}` },
+        alarm: 'code == 200',
+      },
+      { inventory: inv },
+    );
+    const byTarget = Object.fromEntries(results.map((r) => [r.target, [r.metrics.code, r.alarm.state]]));
+    expect(byTarget).toEqual({ 'static:a': ['200', 'OK'], 'static:b': ['404', 'CRITICAL'] });
   });
 
   it('webhookNotifier() - retries a 503 and delivers the event once', async () => {

@@ -418,6 +418,17 @@ describe('system check', () => {
     expect(typeof m.load_1m).toBe('number');
   });
 
+  it('run() - without /proc/net/dev the network figures are left out, not an error', async () => {
+    const c = systemCheck.normalize(
+      { include: ['network', 'load'], procNetDev: '/nonexistent/net/dev' },
+      'system',
+    );
+    const out = await systemCheck.run(c, local, run);
+    expect(out.error).toBeUndefined();
+    expect(out.metrics.net_rx_bytes).toBeUndefined();
+    expect(typeof out.metrics.load_1m).toBe('number');
+  });
+
   it('parseNetDev() - per-interface counters', () => {
     const devs = parseNetDev('h1\nh2\n  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n');
     expect(devs.get('eth0')?.[8]).toBe(9);
