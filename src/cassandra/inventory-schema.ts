@@ -47,8 +47,8 @@ export function inventoryQueries(ks: string) {
   return {
     loadNodes: `SELECT uid, node, stale, stale_since, stale_reason FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ?`,
     loadLocal: `SELECT uid, tags FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ?`,
-    getNode: `SELECT node, index_tags FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ? AND uid = ?`,
-    getLocal: `SELECT tags FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ? AND uid = ?`,
+    getNodes: `SELECT uid, node, index_tags FROM ${ks}.inventory_nodes WHERE tenant = ? AND bucket = ? AND uid IN ?`,
+    getLocals: `SELECT uid, tags FROM ${ks}.inventory_local_tags WHERE tenant = ? AND bucket = ? AND uid IN ?`,
     putNode:
       `INSERT INTO ${ks}.inventory_nodes (tenant, bucket, uid, provider, node, stale, stale_since, stale_reason,` +
       ' index_tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',

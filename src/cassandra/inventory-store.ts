@@ -70,6 +70,38 @@ const KEYS = [
 
 type Tags = Record<string, string>;
 
+/** Most uids in one `IN` list. */
+const IN_CHUNK = 100;
+/**
+ * Size caps of one unlogged same-partition batch, under Cassandra's default 5 KiB warning
+ * threshold (`batch_size_warn_threshold`).
+ */
+const INDEX_BATCH_BYTES = 2048;
+const NODE_BATCH_BYTES = 4096;
+const writeOptions = {
+  prepare: true,
+  isIdempotent: true,
+  consistency: cassandra.types.consistencies.localQuorum,
+};
+
+interface IndexEntry {
+  key: string;
+  value: string;
+  uid: string;
+}
+
+/** Group items by the bucket of their uid. */
+function byBucket<T>(items: Iterable<T>, uidOf: (item: T) => string): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const b = inventoryBucket(uidOf(item));
+    const list = out.get(b);
+    if (list === undefined) out.set(b, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
 interface NodeRow {
   node: Node | undefined;
   indexTags: Tags;
@@ -220,56 +252,123 @@ export class CassandraInventoryStore implements InventoryStore {
     return { nodes, localTags };
   }
 
-  async #nodeRow(tenant: string, bucket: number, uid: string): Promise<NodeRow> {
-    const row = (await this.#exec('read', this.#q.getNode, [tenant, bucket, uid])).first();
-    if (row === null) return { node: undefined, indexTags: {} };
-    return { node: decodeNode(row.get('node') as string), indexTags: tagsOf(row.get('index_tags')) };
+  /** Rows of one bucket for many uids (`uid IN ?`, in chunks), by uid. */
+  async #readMany(query: string, tenant: string, bucket: number, uids: readonly string[]) {
+    const out = new Map<string, cassandra.types.Row>();
+    for (let i = 0; i < uids.length; i += IN_CHUNK) {
+      const rows = await this.#rows('read', query, [tenant, bucket, uids.slice(i, i + IN_CHUNK)]);
+      for (const row of rows) out.set(row.get('uid') as string, row);
+    }
+    return out;
   }
 
-  async #localTags(tenant: string, bucket: number, uid: string): Promise<Tags> {
-    const row = (await this.#exec('read', this.#q.getLocal, [tenant, bucket, uid])).first();
-    return row === null ? {} : tagsOf(row.get('tags'));
+  /** The stored node rows (node and indexed tags) and local tags of uids of one bucket. */
+  async #readState(tenant: string, bucket: number, uids: readonly string[]) {
+    const [nodeRows, localRows] = await Promise.all([
+      this.#readMany(this.#q.getNodes, tenant, bucket, uids),
+      this.#readMany(this.#q.getLocals, tenant, bucket, uids),
+    ]);
+    return (uid: string): NodeRow & { local: Tags } => {
+      const row = nodeRows.get(uid);
+      const json = row?.get('node');
+      return {
+        node: typeof json === 'string' ? decodeNode(json) : undefined,
+        indexTags: tagsOf(row?.get('index_tags')),
+        local: tagsOf(localRows.get(uid)?.get('tags')),
+      };
+    };
   }
 
   /**
-   * Move the tag index of one uid from `before` to `after` (merged views): add the new entries,
-   * run `write` (the row that records `after`), then delete the old entries. A crash can leave an
+   * Add or delete tag-index rows: grouped by partition `(tenant, tag_key)` into unlogged
+   * same-partition batches.
+   */
+  async #indexWrite(tenant: string, query: string, entries: readonly IndexEntry[]): Promise<void> {
+    const byKey = new Map<string, IndexEntry[]>();
+    for (const e of entries) {
+      const list = byKey.get(e.key);
+      if (list === undefined) byKey.set(e.key, [e]);
+      else list.push(e);
+    }
+    const rows: Array<{ query: string; params: unknown[] }> = [];
+    for (const list of byKey.values()) for (const e of list) rows.push({ query, params: [tenant, e.key, e.value, e.uid] });
+    await this.#batches(rows, INDEX_BATCH_BYTES);
+  }
+
+  /**
+   * Run statements that are ordered by partition as unlogged batches, each of one partition (its
+   * first bound values up to the clustering key are equal) and at most about `maxBytes` of data.
+   */
+  async #batches(rows: ReadonlyArray<{ query: string; params: unknown[] }>, maxBytes: number): Promise<void> {
+    const batches: Array<Array<{ query: string; params: unknown[] }>> = [];
+    let current: Array<{ query: string; params: unknown[] }> = [];
+    let bytes = 0;
+    let partition = '';
+    for (const row of rows) {
+      const size = row.params.reduce<number>((n, p) => n + (typeof p === 'string' ? p.length : 16), 0);
+      const key = `${String(row.params[0])}\u0000${String(row.params[1])}`;
+      if (current.length > 0 && (key !== partition || bytes + size > maxBytes)) {
+        batches.push(current);
+        current = [];
+        bytes = 0;
+      }
+      partition = key;
+      current.push(row);
+      bytes += size;
+    }
+    if (current.length > 0) batches.push(current);
+    await mapLimit(batches, this.#concurrency, async (batch) => {
+      try {
+        if (batch.length === 1) await this.#client.execute(batch[0]!.query, batch[0]!.params, writeOptions);
+        else await this.#client.batch(batch, { ...writeOptions, logged: false });
+      } catch (err) {
+        throw toStoreError(err, 'write');
+      }
+    });
+  }
+
+  /**
+   * Move the tag index of many uids from `before` to `after` (merged views): add the new entries,
+   * run `write` (the rows that record `after`), then delete the old entries. A crash can leave an
    * extra index entry, never a missing one.
    */
   async #reindex(
     tenant: string,
-    uid: string,
-    before: Tags,
-    after: Tags,
+    changes: ReadonlyArray<{ uid: string; before: Tags; after: Tags }>,
     write: () => Promise<unknown>,
   ): Promise<void> {
-    const adds: Promise<unknown>[] = [];
-    for (const [k, v] of Object.entries(after)) {
-      if (k !== '' && before[k] !== v) adds.push(this.#exec('index', this.#q.indexAdd, [tenant, k, v, uid]));
+    const adds: IndexEntry[] = [];
+    const deletes: IndexEntry[] = [];
+    for (const { uid, before, after } of changes) {
+      for (const [key, value] of Object.entries(after))
+        if (key !== '' && before[key] !== value) adds.push({ key, value, uid });
+      for (const [key, value] of Object.entries(before))
+        if (key !== '' && (!Object.hasOwn(after, key) || after[key] !== value))
+          deletes.push({ key, value, uid });
     }
-    await Promise.all(adds);
+    await this.#indexWrite(tenant, this.#q.indexAdd, adds);
     await write();
-    const deletes: Promise<unknown>[] = [];
-    for (const [k, v] of Object.entries(before)) {
-      if (k !== '' && (!Object.hasOwn(after, k) || after[k] !== v))
-        deletes.push(this.#exec('index', this.#q.indexDelete, [tenant, k, v, uid]));
-    }
-    await Promise.all(deletes);
+    await this.#indexWrite(tenant, this.#q.indexDelete, deletes);
   }
 
   async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
     this.#check(tenant, opts.signal);
-    await mapLimit(nodes, this.#concurrency, async (s) => {
+    const latest = new Map<string, StoredNode>();
+    for (const s of nodes) latest.set(s.node.uid, s);
+    await mapLimit([...byBucket(latest.values(), (s) => s.node.uid)], 4, async ([bucket, list]) => {
       throwIfAborted(opts.signal);
-      const uid = s.node.uid;
-      const bucket = inventoryBucket(uid);
-      const [prev, local] = await Promise.all([
-        this.#nodeRow(tenant, bucket, uid),
-        this.#localTags(tenant, bucket, uid),
-      ]);
-      const merged = mergeTags(s.node.tags, local);
-      await this.#reindex(tenant, uid, prev.indexTags, merged, () =>
-        this.#exec('write', this.#q.putNode, [
+      const state = await this.#readState(
+        tenant,
+        bucket,
+        list.map((s) => s.node.uid),
+      );
+      const planned = list.map((s) => {
+        const { indexTags, local } = state(s.node.uid);
+        return { s, uid: s.node.uid, before: indexTags, after: mergeTags(s.node.tags, local) };
+      });
+      const rows = planned.map(({ s, uid, after }) => ({
+        query: this.#q.putNode,
+        params: [
           tenant,
           bucket,
           uid,
@@ -278,36 +377,36 @@ export class CassandraInventoryStore implements InventoryStore {
           s.stale,
           s.stale && s.staleSince !== undefined ? new Date(s.staleSince) : null,
           s.stale && s.staleReason !== undefined ? s.staleReason : null,
-          merged,
-        ]),
-      );
+          after,
+        ],
+      }));
+      await this.#reindex(tenant, planned, () => this.#batches(rows, NODE_BATCH_BYTES));
     });
   }
 
   async removeNodes(tenant: string, uids: readonly string[], opts: AbortOptions = {}): Promise<void> {
     this.#check(tenant, opts.signal);
-    await mapLimit(uids, this.#concurrency, async (uid) => {
+    await mapLimit([...byBucket(new Set(uids), (uid) => uid)], 4, async ([bucket, list]) => {
       throwIfAborted(opts.signal);
-      const bucket = inventoryBucket(uid);
-      const prev = await this.#nodeRow(tenant, bucket, uid);
-      await this.#reindex(tenant, uid, prev.indexTags, {}, () =>
-        Promise.all([
-          this.#exec('write', this.#q.deleteNode, [tenant, bucket, uid]),
-          this.#exec('write', this.#q.deleteLocal, [tenant, bucket, uid]),
-        ]),
+      const state = await this.#readState(tenant, bucket, list);
+      const planned = list.map((uid) => ({ uid, before: state(uid).indexTags, after: {} }));
+      await this.#reindex(tenant, planned, () =>
+        mapLimit(list, this.#concurrency, (uid) =>
+          Promise.all([
+            this.#exec('write', this.#q.deleteNode, [tenant, bucket, uid]),
+            this.#exec('write', this.#q.deleteLocal, [tenant, bucket, uid]),
+          ]),
+        ),
       );
     });
   }
 
   /** After local tags changed: re-merge with the stored node (if any) and fix its index. */
   async #afterLocalChange(tenant: string, bucket: number, uid: string): Promise<Tags> {
-    const [row, local] = await Promise.all([
-      this.#nodeRow(tenant, bucket, uid),
-      this.#localTags(tenant, bucket, uid),
-    ]);
-    if (row.node !== undefined) {
-      const merged = mergeTags(row.node.tags, local);
-      await this.#reindex(tenant, uid, row.indexTags, merged, () =>
+    const { node, indexTags, local } = (await this.#readState(tenant, bucket, [uid]))(uid);
+    if (node !== undefined) {
+      const merged = mergeTags(node.tags, local);
+      await this.#reindex(tenant, [{ uid, before: indexTags, after: merged }], () =>
         this.#exec('write', this.#q.setIndexTags, [merged, tenant, bucket, uid]),
       );
     }

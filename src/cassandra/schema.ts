@@ -185,6 +185,7 @@ export async function ensureSchema(client: Client, options: EnsureSchemaOptions)
   const finish =
     `UPDATE ${ks}.${SCHEMA_VERSION_TABLE} USING TTL 0 SET state = 'applied', updated_at = ?` +
     ' WHERE component = ? AND version = ? IF owner = ?';
+  const release = `DELETE FROM ${ks}.${SCHEMA_VERSION_TABLE} WHERE component = ? AND version = ? IF owner = ?`;
   const owner = randomUUID();
   const applied: number[] = [];
 
@@ -212,9 +213,15 @@ export async function ensureSchema(client: Client, options: EnsureSchemaOptions)
         );
         if (rs.wasApplied()) {
           logger.info({ keyspace: ks, component, version: m.version }, 'applying schema migration');
-          for (const stmt of m.statements(ks)) {
-            throwIfAborted(signal);
-            await run(client, stmt);
+          try {
+            for (const stmt of m.statements(ks)) {
+              throwIfAborted(signal);
+              await runIdempotent(client, stmt);
+            }
+          } catch (err) {
+            // release the claim so the next start retries at once instead of after the lock TTL
+            await run(client, release, [component, m.version, owner], { lwt: true }).catch(() => undefined);
+            throw err;
           }
           const done = await run(client, finish, [new Date(), component, m.version, owner], { lwt: true });
           if (!done.wasApplied()) {
@@ -256,6 +263,22 @@ export async function appliedVersions(
     },
   );
   return rs.rows.filter((r) => r.get('state') === 'applied').map((r) => r.get('version') as number);
+}
+
+/**
+ * Run one DDL statement of a migration. `CREATE … IF NOT EXISTS` is idempotent by itself; an `ALTER
+ * TABLE … ADD` (which has no IF NOT EXISTS) that finds its column already there counts as done, so a
+ * migration half-applied by a process that died can simply be applied again.
+ */
+async function runIdempotent(client: Client, stmt: string): Promise<void> {
+  try {
+    await run(client, stmt);
+  } catch (err) {
+    const msg = err instanceof FleetwatchError && err.cause instanceof Error ? err.cause.message : '';
+    if (/^\s*ALTER\s+TABLE/i.test(stmt) && /already exists|conflicts with an existing column/i.test(msg))
+      return;
+    throw err;
+  }
 }
 
 async function run(

@@ -267,6 +267,32 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         },
       ];
       expect(await ensureSchema(c2, { ...opts, migrations: more })).toEqual([3]);
+      // an ALTER ... ADD whose column is already there (a process died after its DDL) still applies
+      await c1.execute(`ALTER TABLE ${ksMigrate}.t1 ADD b int`);
+      const withAlter = [
+        ...more,
+        { version: 4, description: 'add b', statements: (k: string) => [`ALTER TABLE ${k}.t1 ADD b int`] },
+      ];
+      expect(await ensureSchema(c1, { ...opts, migrations: withAlter })).toEqual([4]);
+      await expect(
+        ensureSchema(c1, {
+          ...opts,
+          migrations: [
+            ...withAlter,
+            { version: 5, description: 'bad', statements: () => ['CREATE TABLE nope'] },
+          ],
+        }),
+      ).rejects.toMatchObject({ code: 'E_INTERNAL' });
+      // the failed migration's claim was released: it is not recorded, and a fixed v5 applies at once
+      expect(await appliedVersions(c1, ksMigrate, 'demo')).toEqual([1, 2, 3, 4]);
+      const fixed = {
+        version: 5,
+        description: 'fixed',
+        statements: (k: string) => [`CREATE TABLE IF NOT EXISTS ${k}.t5 (a int PRIMARY KEY)`],
+      };
+      expect(
+        await ensureSchema(c2, { ...opts, waitTimeoutMs: 5000, migrations: [...withAlter, fixed] }),
+      ).toEqual([5]);
       // and the whole store connecting twice at once, on a fresh keyspace
       const stores = await Promise.all([
         CassandraMetricsStore.connect({
