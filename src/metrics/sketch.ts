@@ -283,8 +283,9 @@ export class DDSketch implements QuantileSketch {
       s.total = r.f64();
       s.lo = r.f64();
       s.hi = r.f64();
-      if (!Number.isFinite(s.total) || !Number.isFinite(s.lo) || !Number.isFinite(s.hi) || s.lo > s.hi) {
-        throw r.fail('bad sum/min/max');
+      // The sum may legitimately have overflowed to ±Infinity (or NaN from +Inf + −Inf); min/max may not.
+      if (!Number.isFinite(s.lo) || !Number.isFinite(s.hi) || s.lo > s.hi) {
+        throw r.fail('bad min/max');
       }
     }
     let binTotal = s.zeroCount;
