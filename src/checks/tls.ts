@@ -106,6 +106,8 @@ export function openConnection(
       }
       const s = tlsConnect({
         socket: raw,
+        // the identity check compares the certificate with `host` (else 'localhost') when there is no SNI name
+        host,
         rejectUnauthorized: false,
         ...(tls.servername ? { servername: tls.servername } : {}),
         ...(tls.ca ? { ca: tls.ca } : {}),
