@@ -21,12 +21,17 @@ import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { type AlarmResult, type CompiledAlarm, compileAlarm } from './alarm.js';
+import type { AlarmResult } from './alarm.js';
 import { errorText } from './config.js';
-import { dnsCheck } from './dns.js';
+import {
+  BUILTIN_CHECK_TYPES,
+  type CheckDefinition,
+  judge,
+  type NormalizedCheck,
+  normalizeCheck,
+} from './definition.js';
+import { fnv1a, nextGridTime, RecentSamples } from './grid.js';
 import { DueHeap, type HeapItem } from './heap.js';
-import { httpCheck } from './http.js';
-import { pingCheck } from './ping.js';
 import { CheckResultSink } from './sink.js';
 import {
   CheckStateMachine,
@@ -37,17 +42,7 @@ import {
   stateKey,
   suppressionActive,
 } from './state.js';
-import { systemCheck } from './system.js';
-import {
-  type CheckTargets,
-  expandPlaceholders,
-  hasPlaceholders,
-  nodeTarget,
-  parseTargets,
-  type TargetSpec,
-} from './targets.js';
-import { tcpCheck } from './tcp.js';
-import { tlsCheck } from './tls.js';
+import { expandPlaceholders, nodeTarget } from './targets.js';
 import type {
   CheckInventory,
   CheckMetrics,
@@ -58,41 +53,10 @@ import type {
 } from './types.js';
 import type { CheckStateEvent, StateNotifier } from './webhook.js';
 
+export type { CheckDefinition } from './definition.js';
+export { BUILTIN_CHECK_TYPES } from './definition.js';
+export { fnv1a, nextGridTime } from './grid.js';
 export type { CheckStateEvent, StateNotifier } from './webhook.js';
-
-/** The built-in check types. */
-export const BUILTIN_CHECK_TYPES: readonly CheckType<unknown>[] = [
-  httpCheck,
-  tcpCheck,
-  dnsCheck,
-  tlsCheck,
-  pingCheck,
-  systemCheck,
-] as CheckType<unknown>[];
-
-/** A check as added to the scheduler. The type's config block sits under the type's name. */
-export interface CheckDefinition {
-  /** Unique id. */
-  id: string;
-  /** `http`, `tcp`, `dns`, `tls`, `ping`, `system`, or a custom type given to the scheduler. */
-  type: string;
-  /** Host, `host:port`, URL, tag query (`tag:role=web`), or a list. @default 'localhost' for `system` */
-  targets?: CheckTargets;
-  /** Period, ms (≥ 100). */
-  periodMs: number;
-  /** Run timeout, ms; must be below `periodMs`. @default min(10000, 0.8 × periodMs) */
-  timeoutMs?: number;
-  /** Bounded random-looking delay added to each due time, `0 ≤ jitterMs < periodMs - timeoutMs`. @default 0 */
-  jitterMs?: number;
-  /** Alarm rule (see the alarm language). Without one, a failed run is CRITICAL and a good one OK. */
-  alarm?: string;
-  /** Results in a row needed to enter WARNING/CRITICAL/UNKNOWN. @default 1 (or the alarm's `:set consecutiveCount`) */
-  consecutiveCount?: number;
-  /** OK results in a row needed to recover. @default 1 (or `:set recoveryCount`) */
-  recoveryCount?: number;
-  /** Type config blocks: `http: {...}`, `tcp: {...}`, … */
-  [typeConfig: string]: unknown;
-}
 
 /** The 'result' event: one run of one check on one target. */
 export interface CheckResultEvent {
@@ -201,21 +165,6 @@ export interface TestCheckResult {
   alarm: AlarmResult;
 }
 
-interface NormalizedCheck {
-  id: string;
-  type: CheckType<unknown>;
-  specs: TargetSpec[];
-  periodMs: number;
-  timeoutMs: number;
-  jitterMs: number;
-  alarm?: CompiledAlarm;
-  enter: number;
-  recover: number;
-  rawConfig: unknown;
-  config: unknown;
-  templated: boolean;
-}
-
 interface Job extends HeapItem {
   key: string;
   check: NormalizedCheck;
@@ -226,37 +175,6 @@ interface Job extends HeapItem {
   removed: boolean;
 }
 
-const RING = 4096;
-class Ring {
-  private readonly values = new Float64Array(RING);
-  private n = 0;
-  push(v: number): void {
-    this.values[this.n++ % RING] = v;
-  }
-  summary(): { p50: number; p99: number; max: number } {
-    const len = Math.min(this.n, RING);
-    if (len === 0) return { p50: 0, p99: 0, max: 0 };
-    const sorted = this.values.slice(0, len).sort();
-    const q = (p: number) => sorted[Math.min(len - 1, Math.max(0, Math.ceil(p * len) - 1))]!;
-    return { p50: q(0.5), p99: q(0.99), max: sorted[len - 1]! };
-  }
-}
-
-/** FNV-1a 32-bit hash. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** The first grid time `phase + k·period` strictly after `after`. */
-export function nextGridTime(phase: number, periodMs: number, after: number): number {
-  return phase + (Math.floor((after - phase) / periodMs) + 1) * periodMs;
-}
-
 const defaultTimers: SchedulerTimers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
@@ -265,18 +183,6 @@ const defaultTimers: SchedulerTimers = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
-
-const DEFINITION_KEYS = [
-  'id',
-  'type',
-  'targets',
-  'periodMs',
-  'timeoutMs',
-  'jitterMs',
-  'alarm',
-  'consecutiveCount',
-  'recoveryCount',
-];
 
 /** Runs checks on a phase-locked grid; see the module doc. */
 export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
@@ -296,8 +202,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   private readonly stateStore: CheckStateStore;
   private readonly sink: CheckResultSink;
   private readonly suppressions = new Map<string, SuppressionWindow>();
-  private readonly lateness = new Ring();
-  private readonly durations = new Ring();
+  private readonly lateness = new RecentSamples();
+  private readonly durations = new RecentSamples();
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
   private counters = { runs: 0, skippedOverrun: 0, skippedLate: 0 };
   private timer: unknown;
@@ -379,56 +285,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   }
 
   private normalize(def: CheckDefinition, forTest = false): NormalizedCheck {
-    if (typeof def !== 'object' || def === null) throw validationError('check', 'an object', def);
-    const id = def.id;
-    if (typeof id !== 'string' || id === '') throw validationError('check.id', 'a non-empty string', id);
-    const type = typeof def.type === 'string' ? this.types.get(def.type) : undefined;
-    if (!type) throw validationError('check.type', [...this.types.keys()].join(', '), def.type);
-    for (const key of Object.keys(def)) {
-      if (!DEFINITION_KEYS.includes(key) && key !== type.type)
-        throw validationError(`check.${key}`, `one of ${[...DEFINITION_KEYS, type.type].join(', ')}`, key);
-    }
-    const periodMs =
-      forTest && def.periodMs === undefined
-        ? 60_000
-        : positiveNumber(def.periodMs, 'check.periodMs', { integer: true, min: 100 });
-    const timeoutMs =
-      def.timeoutMs === undefined
-        ? Math.min(10_000, Math.floor(periodMs * 0.8))
-        : positiveNumber(def.timeoutMs, 'check.timeoutMs', { integer: true, min: 1 });
-    if (timeoutMs >= periodMs)
-      throw validationError('check.timeoutMs', `less than periodMs (${periodMs})`, timeoutMs);
-    const jitterMs = def.jitterMs === undefined ? 0 : Number(def.jitterMs);
-    if (!Number.isInteger(jitterMs) || jitterMs < 0 || jitterMs >= periodMs - timeoutMs)
-      throw validationError('check.jitterMs', `an integer 0..${periodMs - timeoutMs - 1}`, def.jitterMs);
-    let alarm: CompiledAlarm | undefined;
-    if (def.alarm !== undefined) {
-      if (typeof def.alarm !== 'string') throw validationError('check.alarm', 'a string', def.alarm);
-      alarm = compileAlarm(def.alarm);
-    }
-    const count = (v: unknown, path: string, fallback: number) =>
-      v === undefined ? fallback : positiveNumber(v, path, { integer: true, min: 1 });
-    const rawConfig = def[type.type];
-    const config = type.normalize(rawConfig, type.type);
-    const targets = def.targets ?? (type.type === 'system' ? 'localhost' : undefined);
-    if (targets === undefined) throw validationError('check.targets', 'a host, URL or tag query', undefined);
-    const specs = parseTargets(targets, 'check.targets');
-    if (specs.some((s) => s.kind === 'query') && !this.opts.inventory)
-      throw validationError('check.targets', 'a host or URL (tag queries need an inventory)', targets);
-    return {
-      id,
-      type,
-      specs,
-      periodMs,
-      timeoutMs,
-      jitterMs,
-      ...(alarm ? { alarm } : {}),
-      enter: count(def.consecutiveCount, 'check.consecutiveCount', alarm?.consecutiveCount ?? 1),
-      recover: count(def.recoveryCount, 'check.recoveryCount', alarm?.recoveryCount ?? 1),
-      rawConfig,
-      config,
-      templated: hasPlaceholders(rawConfig),
-    };
+    return normalizeCheck(def, this.types, { hasInventory: this.opts.inventory !== undefined, forTest });
   }
 
   private resolveTargets(check: NormalizedCheck): Map<string, CheckTarget> {
@@ -895,22 +752,6 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     );
     return out;
   }
-}
-
-/** The alarm's verdict on a run: a run that failed is CRITICAL (as in Rackspace). */
-function judge(
-  alarm: CompiledAlarm | undefined,
-  result: { ok: boolean; metrics: CheckMetrics; error?: string; ts: number },
-  previous?: CheckMetrics,
-  previousTs?: number,
-): AlarmResult {
-  if (!result.ok) return { state: 'CRITICAL', message: result.error ?? 'check failed' };
-  if (!alarm) return { state: 'OK', message: '' };
-  return alarm.evaluate({
-    metrics: result.metrics,
-    ...(previous ? { previous } : {}),
-    ...(previousTs !== undefined ? { elapsedMs: result.ts - previousTs } : {}),
-  });
 }
 
 /**

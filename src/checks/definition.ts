@@ -1,0 +1,153 @@
+/**
+ * Check definitions: the shape users pass to `scheduler.add()`, and its validation into the internal
+ * normalized form (type config normalized, alarm compiled, targets parsed, timeout checked against
+ * the period).
+ */
+import { positiveNumber } from '../core.js';
+import { validationError } from '../errors.js';
+import { type AlarmResult, type CompiledAlarm, compileAlarm } from './alarm.js';
+import { dnsCheck } from './dns.js';
+import { httpCheck } from './http.js';
+import { pingCheck } from './ping.js';
+import { systemCheck } from './system.js';
+import { type CheckTargets, hasPlaceholders, parseTargets, type TargetSpec } from './targets.js';
+import { tcpCheck } from './tcp.js';
+import { tlsCheck } from './tls.js';
+import type { CheckMetrics, CheckType } from './types.js';
+
+/** The built-in check types. */
+export const BUILTIN_CHECK_TYPES: readonly CheckType<unknown>[] = [
+  httpCheck,
+  tcpCheck,
+  dnsCheck,
+  tlsCheck,
+  pingCheck,
+  systemCheck,
+] as CheckType<unknown>[];
+
+/** A check as added to the scheduler. The type's config block sits under the type's name. */
+export interface CheckDefinition {
+  /** Unique id. */
+  id: string;
+  /** `http`, `tcp`, `dns`, `tls`, `ping`, `system`, or a custom type given to the scheduler. */
+  type: string;
+  /** Host, `host:port`, URL, tag query (`tag:role=web`), or a list. @default 'localhost' for `system` */
+  targets?: CheckTargets;
+  /** Period, ms (≥ 100). */
+  periodMs: number;
+  /** Run timeout, ms; must be below `periodMs`. @default min(10000, 0.8 × periodMs) */
+  timeoutMs?: number;
+  /** Bounded random-looking delay added to each due time, `0 ≤ jitterMs < periodMs - timeoutMs`. @default 0 */
+  jitterMs?: number;
+  /** Alarm rule (see the alarm language). Without one, a failed run is CRITICAL and a good one OK. */
+  alarm?: string;
+  /** Results in a row needed to enter WARNING/CRITICAL/UNKNOWN. @default 1 (or the alarm's `:set consecutiveCount`) */
+  consecutiveCount?: number;
+  /** OK results in a row needed to recover. @default 1 (or `:set recoveryCount`) */
+  recoveryCount?: number;
+  /** Type config blocks: `http: {...}`, `tcp: {...}`, … */
+  [typeConfig: string]: unknown;
+}
+
+/** A validated check, as the scheduler keeps it. */
+export interface NormalizedCheck {
+  id: string;
+  type: CheckType<unknown>;
+  specs: TargetSpec[];
+  periodMs: number;
+  timeoutMs: number;
+  jitterMs: number;
+  alarm?: CompiledAlarm;
+  enter: number;
+  recover: number;
+  rawConfig: unknown;
+  config: unknown;
+  templated: boolean;
+}
+
+const DEFINITION_KEYS = [
+  'id',
+  'type',
+  'targets',
+  'periodMs',
+  'timeoutMs',
+  'jitterMs',
+  'alarm',
+  'consecutiveCount',
+  'recoveryCount',
+];
+
+/** Validate a check definition against the known types. Throws `E_VALIDATION` naming the field. */
+export function normalizeCheck(
+  def: CheckDefinition,
+  types: ReadonlyMap<string, CheckType<unknown>>,
+  opts: { hasInventory: boolean; forTest?: boolean },
+): NormalizedCheck {
+  const forTest = opts.forTest === true;
+  if (typeof def !== 'object' || def === null) throw validationError('check', 'an object', def);
+  const id = def.id;
+  if (typeof id !== 'string' || id === '') throw validationError('check.id', 'a non-empty string', id);
+  const type = typeof def.type === 'string' ? types.get(def.type) : undefined;
+  if (!type) throw validationError('check.type', [...types.keys()].join(', '), def.type);
+  for (const key of Object.keys(def)) {
+    if (!DEFINITION_KEYS.includes(key) && key !== type.type)
+      throw validationError(`check.${key}`, `one of ${[...DEFINITION_KEYS, type.type].join(', ')}`, key);
+  }
+  const periodMs =
+    forTest && def.periodMs === undefined
+      ? 60_000
+      : positiveNumber(def.periodMs, 'check.periodMs', { integer: true, min: 100 });
+  const timeoutMs =
+    def.timeoutMs === undefined
+      ? Math.min(10_000, Math.floor(periodMs * 0.8))
+      : positiveNumber(def.timeoutMs, 'check.timeoutMs', { integer: true, min: 1 });
+  if (timeoutMs >= periodMs)
+    throw validationError('check.timeoutMs', `less than periodMs (${periodMs})`, timeoutMs);
+  const jitterMs = def.jitterMs === undefined ? 0 : Number(def.jitterMs);
+  if (!Number.isInteger(jitterMs) || jitterMs < 0 || jitterMs >= periodMs - timeoutMs)
+    throw validationError('check.jitterMs', `an integer 0..${periodMs - timeoutMs - 1}`, def.jitterMs);
+  let alarm: CompiledAlarm | undefined;
+  if (def.alarm !== undefined) {
+    if (typeof def.alarm !== 'string') throw validationError('check.alarm', 'a string', def.alarm);
+    alarm = compileAlarm(def.alarm);
+  }
+  const count = (v: unknown, path: string, fallback: number) =>
+    v === undefined ? fallback : positiveNumber(v, path, { integer: true, min: 1 });
+  const rawConfig = def[type.type];
+  const config = type.normalize(rawConfig, type.type);
+  const targets = def.targets ?? (type.type === 'system' ? 'localhost' : undefined);
+  if (targets === undefined) throw validationError('check.targets', 'a host, URL or tag query', undefined);
+  const specs = parseTargets(targets, 'check.targets');
+  if (specs.some((s) => s.kind === 'query') && !opts.hasInventory)
+    throw validationError('check.targets', 'a host or URL (tag queries need an inventory)', targets);
+  return {
+    id,
+    type,
+    specs,
+    periodMs,
+    timeoutMs,
+    jitterMs,
+    ...(alarm ? { alarm } : {}),
+    enter: count(def.consecutiveCount, 'check.consecutiveCount', alarm?.consecutiveCount ?? 1),
+    recover: count(def.recoveryCount, 'check.recoveryCount', alarm?.recoveryCount ?? 1),
+    rawConfig,
+    config,
+    templated: hasPlaceholders(rawConfig),
+  };
+}
+
+/** The alarm's verdict on a run: a run that failed is CRITICAL (as in Rackspace). */
+export function judge(
+  alarm: CompiledAlarm | undefined,
+  result: { ok: boolean; metrics: CheckMetrics; error?: string; ts: number },
+  previous?: CheckMetrics,
+  previousTs?: number,
+): AlarmResult {
+  if (!result.ok) return { state: 'CRITICAL', message: result.error ?? 'check failed' };
+  if (!alarm) return { state: 'OK', message: '' };
+  return alarm.evaluate({
+    metrics: result.metrics,
+    ...(previous ? { previous } : {}),
+    ...(previousTs !== undefined ? { elapsedMs: result.ts - previousTs } : {}),
+  });
+}
