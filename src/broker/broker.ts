@@ -141,6 +141,8 @@ export interface BrokerStats {
   connectionErrors: number;
   /** Windows currently open. */
   openWindows: number;
+  /** Frames received and waiting to be merged. */
+  queuedFrames: number;
   /** Distinct series known. */
   series: number;
 }
@@ -334,6 +336,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     connections: 0,
     connectionErrors: 0,
     openWindows: 0,
+    queuedFrames: 0,
     series: 0,
   };
   readonly #written: Partial<Record<(typeof COUNTER_STATS)[number], number>> = {};
@@ -391,7 +394,12 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     const rcv = this.#rcvbufAtStart === undefined ? undefined : readUdpRcvbufErrors();
     if (rcv !== undefined && this.#rcvbufAtStart !== undefined)
       this.#stats.udpRcvbufErrors = rcv - this.#rcvbufAtStart;
-    return { ...this.#stats, openWindows: this.#windows.size, series: this.#dict.size };
+    return {
+      ...this.#stats,
+      openWindows: this.#windows.size,
+      queuedFrames: this.#queued,
+      series: this.#dict.size,
+    };
   }
 
   /** The merged view since start: counter totals, latest gauges, cumulative sketches (for scraping). */
@@ -425,6 +433,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     }
     series.push({ name: 'fleetwatch.broker.lastFlushMs', kind: 'gauge', tags, value: stats.lastFlushMs });
     series.push({ name: 'fleetwatch.broker.openWindows', kind: 'gauge', tags, value: stats.openWindows });
+    series.push({ name: 'fleetwatch.broker.queuedFrames', kind: 'gauge', tags, value: stats.queuedFrames });
     return toPrometheusText(series, options);
   }
 
@@ -697,6 +706,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     }
     out.push(withTenant({ metric: 'fleetwatch.broker.flushMs', tags, ts, value: stats.lastFlushMs }));
     out.push(withTenant({ metric: 'fleetwatch.broker.openWindows', tags, ts, value: stats.openWindows }));
+    out.push(withTenant({ metric: 'fleetwatch.broker.queuedFrames', tags, ts, value: stats.queuedFrames }));
     return out;
   }
 

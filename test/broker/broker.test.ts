@@ -261,6 +261,19 @@ describe('MetricsBroker windows', () => {
     expect(text).toContain('fleetwatch_broker_frames_total{broker="b1"} 3');
   });
 
+  it('refuses frames beyond maxQueuedFrames without marking them seen, so a resend is accepted', async () => {
+    const { clock, store, broker } = await start({ maxQueuedFrames: 1 });
+    broker.ingest(frame('w', 0, T0, [counter('c', 1)]));
+    broker.ingest(frame('w', 1, T0, [counter('c', 10)])); // the queue is full
+    expect(broker.stats()).toMatchObject({ overloaded: 1, queuedFrames: 1 });
+    await broker.flushDue();
+    broker.ingest(frame('w', 1, T0, [counter('c', 10)])); // resent later
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.sum('c')).toBe(11);
+    expect(broker.stats()).toMatchObject({ duplicates: 0, frames: 2, queuedFrames: 0 });
+  });
+
   it('close() writes the open windows', async () => {
     const { store, broker: b } = await start();
     b.ingest(frame('w', 0, T0, [counter('c', 2)]));
