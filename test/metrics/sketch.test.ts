@@ -340,4 +340,28 @@ describe('DDSketch', () => {
       { numRuns: 150 },
     );
   });
+
+  it('property: with a small bucket cap, merging parts equals one sketch of the union (collapse is order-free)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.oneof(value, anyFinite), { maxLength: 60 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 80 }),
+        (sources, cap) => {
+          const whole = new DDSketch({ maxBuckets: cap });
+          const merged = new DDSketch({ maxBuckets: cap });
+          for (const src of sources) {
+            const part = new DDSketch({ maxBuckets: cap });
+            for (const v of src) {
+              part.add(v);
+              whole.add(v);
+            }
+            merged.merge(decodeSketch(part.encode()));
+          }
+          expect(merged.count).toBe(whole.count);
+          for (const q of QS) expect(Object.is(merged.quantile(q), whole.quantile(q))).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });
