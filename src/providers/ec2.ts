@@ -114,6 +114,11 @@ export interface Ec2Options extends CommonProviderOptions {
   pageSize?: number;
   /** Regions listed at once. @default 4 */
   regionConcurrency?: number;
+  /**
+   * Server-side `DescribeInstances` filters for `listNodes`, e.g. `{ 'tag:env': 'prod',
+   * 'instance-state-name': ['running', 'stopped'] }` (`*`/`?` wildcards as EC2 allows).
+   */
+  filters?: Readonly<Record<string, string | readonly string[]>>;
   /** HTTP behaviour (timeouts, retries). */
   http?: ProviderHttpOptions;
   /** Where the credential and region defaults are read from. @default process.env */
@@ -139,6 +144,7 @@ const OPTION_KEYS = [
   'endpoint',
   'pageSize',
   'regionConcurrency',
+  'filters',
   'http',
   'env',
   'logger',
@@ -155,6 +161,8 @@ interface Ec2Config {
   readonly endpoint: string | undefined;
   readonly pageSize: number;
   readonly regionConcurrency: number;
+  /** `Filter.N.Name` / `Filter.N.Value.M` parameters. */
+  readonly filterParams: Readonly<Record<string, string>>;
   readonly logger: Logger;
   readonly clock: Clock;
 }
@@ -260,9 +268,30 @@ function normalizeEc2Options(options: Ec2Options): Ec2Config {
       options.regionConcurrency === undefined
         ? 4
         : positiveNumber(options.regionConcurrency, 'options.regionConcurrency', { integer: true, min: 1 }),
+    filterParams: filterParams(options.filters),
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
   });
+}
+
+/** `Filter.N.Name` / `Filter.N.Value.M` query parameters from a filters option. */
+function filterParams(filters: unknown): Record<string, string> {
+  if (filters === undefined) return {};
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
+    throw validationError('options.filters', 'an object of filter name → value(s)', filters);
+  const params: Record<string, string> = {};
+  let n = 0;
+  for (const [name, raw] of Object.entries(filters)) {
+    const values: unknown[] = Array.isArray(raw) ? raw : [raw];
+    if (name === '' || values.length === 0 || values.some((v) => typeof v !== 'string'))
+      throw validationError(`options.filters.${name}`, 'a string or a non-empty array of strings', raw);
+    n++;
+    params[`Filter.${n}.Name`] = name;
+    values.forEach((v, m) => {
+      params[`Filter.${n}.Value.${m + 1}`] = v as string;
+    });
+  }
+  return params;
 }
 
 /** The endpoint of a region: the `endpoint` option with `{region}` filled in, or AWS's own. */
@@ -544,7 +573,11 @@ export function ec2(options: Ec2Options): Ec2Provider {
         const root = await call(
           region,
           'DescribeInstances',
-          { MaxResults: String(config.pageSize), ...(cursor === undefined ? {} : { NextToken: cursor }) },
+          {
+            ...config.filterParams,
+            MaxResults: String(config.pageSize),
+            ...(cursor === undefined ? {} : { NextToken: cursor }),
+          },
           ctx.signal === undefined ? {} : { signal: ctx.signal },
         );
         const nodes = ec2NodesFromXml(root, { provider, region, elasticIps: await eips });

@@ -364,6 +364,27 @@ describe('ec2() options', () => {
     expect(server.requests[0]?.headers['x-amz-security-token']).toBeUndefined();
   });
 
+  it('filters become Filter.N.Name / Filter.N.Value.M on every DescribeInstances page', async () => {
+    handler = (_req, q) =>
+      q.get('Action') === 'DescribeAddresses'
+        ? noAddresses
+        : describeInstances([], q.get('NextToken') === null ? 'next' : undefined);
+    const { p } = provider({ filters: { 'tag:env': 'prod', 'instance-state-name': ['running', 'stopped'] } });
+    await collect(p.listNodes());
+    const pages = server.requests
+      .map((r) => Object.fromEntries(new URLSearchParams(r.body)))
+      .filter((q) => q.Action === 'DescribeInstances');
+    expect(pages).toHaveLength(2);
+    for (const q of pages)
+      expect(q).toMatchObject({
+        'Filter.1.Name': 'tag:env',
+        'Filter.1.Value.1': 'prod',
+        'Filter.2.Name': 'instance-state-name',
+        'Filter.2.Value.1': 'running',
+        'Filter.2.Value.2': 'stopped',
+      });
+  });
+
   it('E_CONFIG without credentials; E_VALIDATION naming the field for bad input', () => {
     const codeOf = (fn: () => unknown) => {
       try {
@@ -395,6 +416,10 @@ describe('ec2() options', () => {
         ec2({ id: 'a', region: 'us-east-1', credentials: { accessKeyId: 'A', secretAccessKey: '' } }),
       ),
     ).toEqual(['E_VALIDATION', 'options.credentials.secretAccessKey']);
+    expect(codeOf(() => ec2({ id: 'a', region: 'us-east-1', credentials, filters: { x: [] } }))).toEqual([
+      'E_VALIDATION',
+      'options.filters.x',
+    ]);
     expect(codeOf(() => ec2({ id: 'a', region: 'us-east-1', credentials, bogus: 1 } as never))).toEqual([
       'E_VALIDATION',
       'options.bogus',

@@ -93,6 +93,19 @@ describeWithService('ec2 provider against moto', await motoReason(), () => {
     expect(web3.zone?.startsWith(REGION)).toBe(true);
   });
 
+  it('listNodes() - server-side filters (tag wildcard + state) narrow the listing', async () => {
+    const filtered = ec2({
+      id: 'aws-moto',
+      region: REGION,
+      credentials,
+      endpoint: MOTO_URL,
+      pageSize: 5,
+      filters: { 'tag:role': 'd*', 'instance-state-name': ['pending', 'running'] },
+    });
+    const nodes = await collect(filtered);
+    expect(nodes.map((n) => n.name).sort()).toEqual(['web-10', 'web-11', 'web-8', 'web-9']);
+  });
+
   it('listNodes() - merges Elastic IPs into publicIps', async () => {
     const target = created[1] as Node;
     const alloc = await rawCall(REGION, { Action: 'AllocateAddress', Domain: 'vpc' });
