@@ -36,7 +36,14 @@ export function hostTarget(raw: string, path = 'targets'): CheckTarget {
       throw validationError(path, 'a valid URL', raw);
     }
     const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-    return { key: s, host, ip: host, name: host, url: s, ...(u.port ? { port: Number(u.port) } : {}) };
+    // the key shows up in events, state records and point tags: never with a password in it
+    let key = s;
+    if (u.password) {
+      const shown = new URL(s);
+      shown.password = '***';
+      key = shown.toString();
+    }
+    return { key, host, ip: host, name: host, url: s, ...(u.port ? { port: Number(u.port) } : {}) };
   }
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
   const hp = /^([^:]+):(\d+)$/.exec(s);
