@@ -138,6 +138,11 @@ export interface OpenStackOptions extends CommonProviderOptions {
   serviceName?: string;
   /** `limit` of each `servers/detail` page. @default 1000 */
   pageSize?: number;
+  /**
+   * Server-side `servers/detail` query filters for `listNodes`, e.g. `{ status: 'ACTIVE', name: '^web-' }`
+   * (Nova's own names; `limit` and `marker` are the adapter's).
+   */
+  filters?: Readonly<Record<string, string>>;
   /** Regions listed at once. @default 4 */
   regionConcurrency?: number;
   /** Re-authenticate this long before the token expires. @default 60_000 */
@@ -182,6 +187,7 @@ const OPTION_KEYS = [
   'computeUrl',
   'serviceName',
   'pageSize',
+  'filters',
   'regionConcurrency',
   'refreshBeforeMs',
   'http',
@@ -205,6 +211,7 @@ interface OpenStackConfig {
   readonly computeUrl: string | undefined;
   readonly serviceName: string | undefined;
   readonly pageSize: number;
+  readonly filters: Readonly<Record<string, string>>;
   readonly regionConcurrency: number;
   readonly refreshBeforeMs: number;
   readonly logger: Logger;
@@ -279,6 +286,7 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
       options.pageSize === undefined
         ? 1000
         : positiveNumber(options.pageSize, 'options.pageSize', { integer: true, min: 1 }),
+    filters: novaFilters(options.filters),
     regionConcurrency:
       options.regionConcurrency === undefined
         ? 4
@@ -290,6 +298,17 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
   });
+}
+
+function novaFilters(filters: unknown): Record<string, string> {
+  if (filters === undefined) return {};
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
+    throw validationError('options.filters', 'an object of query name → string', filters);
+  for (const [k, v] of Object.entries(filters)) {
+    if (k === 'limit' || k === 'marker' || k === '' || typeof v !== 'string')
+      throw validationError(`options.filters.${k}`, 'a string (and not limit or marker)', v);
+  }
+  return { ...(filters as Record<string, string>) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -526,7 +545,11 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
           ...(isLink
             ? {}
             : {
-                searchParams: { limit: config.pageSize, ...(cursor === undefined ? {} : { marker: cursor }) },
+                searchParams: {
+                  ...config.filters,
+                  limit: config.pageSize,
+                  ...(cursor === undefined ? {} : { marker: cursor }),
+                },
               }),
           ...signalOf(ctx),
         });

@@ -263,6 +263,25 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     expect([err.code, err.providerCode]).toEqual(['E_PROVIDER', 'FOREIGN_LINK']);
   });
 
+  it('listNodes() - filters go to Nova on every page, beside limit and marker', async () => {
+    nova = (_req, _path, q) =>
+      q.has('marker')
+        ? { body: { servers: [server_('b', 'ACTIVE')] } }
+        : {
+            body: {
+              servers: [server_('a', 'ACTIVE')],
+              servers_links: [
+                { rel: 'next', href: `${server.url}/compute/v2.1/proj/servers/detail?marker=a` },
+              ],
+            },
+          };
+    await collect(provider({ pageSize: 1, filters: { status: 'ACTIVE', name: '^web-' } }).p.listNodes());
+    expect(novaCalls().map((r) => r.url)).toEqual([
+      '/compute/v2.1/proj/servers/detail?status=ACTIVE&name=%5Eweb-&limit=1',
+      '/compute/v2.1/proj/servers/detail?status=ACTIVE&name=%5Eweb-&limit=1&marker=a',
+    ]);
+  });
+
   it('listNodes() - a servers_links marker that repeats stops with E_PROVIDER', async () => {
     nova = () => ({
       body: {
