@@ -291,13 +291,15 @@ export class CassandraInventoryStore implements InventoryStore {
       else list.push(e);
     }
     const rows: Array<{ query: string; params: unknown[] }> = [];
-    for (const list of byKey.values()) for (const e of list) rows.push({ query, params: [tenant, e.key, e.value, e.uid] });
+    for (const list of byKey.values())
+      for (const e of list) rows.push({ query, params: [tenant, e.key, e.value, e.uid] });
     await this.#batches(rows, INDEX_BATCH_BYTES);
   }
 
   /**
-   * Run statements that are ordered by partition as unlogged batches, each of one partition (its
-   * first bound values up to the clustering key are equal) and at most about `maxBytes` of data.
+   * Run statements, in order, as unlogged batches of one partition each (same statement, same two
+   * first bound values: every statement here binds its partition key `tenant, bucket` or
+   * `tenant, tag_key` first) and at most about `maxBytes` of data.
    */
   async #batches(rows: ReadonlyArray<{ query: string; params: unknown[] }>, maxBytes: number): Promise<void> {
     const batches: Array<Array<{ query: string; params: unknown[] }>> = [];
@@ -306,7 +308,7 @@ export class CassandraInventoryStore implements InventoryStore {
     let partition = '';
     for (const row of rows) {
       const size = row.params.reduce<number>((n, p) => n + (typeof p === 'string' ? p.length : 16), 0);
-      const key = `${String(row.params[0])}\u0000${String(row.params[1])}`;
+      const key = `${row.query}\u0000${String(row.params[0])}\u0000${String(row.params[1])}`;
       if (current.length > 0 && (key !== partition || bytes + size > maxBytes)) {
         batches.push(current);
         current = [];
@@ -390,14 +392,11 @@ export class CassandraInventoryStore implements InventoryStore {
       throwIfAborted(opts.signal);
       const state = await this.#readState(tenant, bucket, list);
       const planned = list.map((uid) => ({ uid, before: state(uid).indexTags, after: {} }));
-      await this.#reindex(tenant, planned, () =>
-        mapLimit(list, this.#concurrency, (uid) =>
-          Promise.all([
-            this.#exec('write', this.#q.deleteNode, [tenant, bucket, uid]),
-            this.#exec('write', this.#q.deleteLocal, [tenant, bucket, uid]),
-          ]),
-        ),
-      );
+      const deletes = [
+        ...list.map((uid) => ({ query: this.#q.deleteNode, params: [tenant, bucket, uid] })),
+        ...list.map((uid) => ({ query: this.#q.deleteLocal, params: [tenant, bucket, uid] })),
+      ];
+      await this.#reindex(tenant, planned, () => this.#batches(deletes, INDEX_BATCH_BYTES));
     });
   }
 

@@ -152,6 +152,30 @@ export function inventoryStoreConformance(name: string, factory: () => Promise<S
       expect(await store.findByTag(t, 'role')).toEqual(['p:a']);
     });
 
+    it('handles thousands of nodes in one call, with the index following', async () => {
+      const t = tenant();
+      const many = Array.from({ length: 2500 }, (_, i) =>
+        stored(node('bulk', `n${i}`, { tags: { role: i % 2 === 0 ? 'web' : 'db', shard: `s${i % 5}` } })),
+      );
+      await store.putNodes(t, many);
+      expect((await store.load(t)).nodes.length).toBe(2500);
+      expect((await store.findByTag(t, 'role', 'web')).length).toBe(1250);
+      await store.removeNodes(
+        t,
+        many.filter((_, i) => i % 4 === 0).map((s) => s.node.uid),
+      );
+      await store.putNodes(
+        t,
+        many.filter((_, i) => i % 4 === 1).map((s) => stored({ ...s.node, tags: { role: 'cache' } })),
+      );
+      const snap = await store.load(t);
+      expect(snap.nodes.length).toBe(1875);
+      expect((await store.findByTag(t, 'role', 'web')).length).toBe(625);
+      expect((await store.findByTag(t, 'role', 'db')).length).toBe(625);
+      expect((await store.findByTag(t, 'role', 'cache')).length).toBe(625);
+      expect((await store.findByTag(t, 'shard')).length).toBe(1250);
+    });
+
     it('rejects an invalid tenant with E_VALIDATION naming tenant', async () => {
       await expect(store.load('bad tenant!')).rejects.toMatchObject({ code: 'E_VALIDATION', path: 'tenant' });
     });
