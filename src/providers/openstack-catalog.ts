@@ -76,6 +76,16 @@ export function keystoneV2PasswordBody(auth: KeystonePasswordAuth): Record<strin
   };
 }
 
+/** The JSON body of a Rackspace API-key auth request (Keystone v2.0 extension `RAX-KSKEY`). */
+export function keystoneV2ApiKeyBody(auth: { username: string; apiKey: string; projectName?: string }) {
+  return {
+    auth: {
+      'RAX-KSKEY:apiKeyCredentials': { username: auth.username, apiKey: auth.apiKey },
+      ...(auth.projectName === undefined ? {} : { tenantName: auth.projectName }),
+    },
+  };
+}
+
 /**
  * Read a Keystone v2.0 token response: `access.token.{id,expires}` and `access.serviceCatalog`
  * (each endpoint's `publicURL` / `internalURL` / `adminURL` become one endpoint per interface).

@@ -31,6 +31,7 @@ import {
   type KeystoneToken,
   keystonePasswordBody,
   keystoneTokensUrl,
+  keystoneV2ApiKeyBody,
   keystoneV2PasswordBody,
   keystoneV2TokensUrl,
   keystoneVersion,
@@ -120,6 +121,11 @@ export interface OpenStackOptions extends CommonProviderOptions {
   username?: string;
   /** Kept in a closure: never in a log, an error or a node. @default env `OS_PASSWORD` */
   password?: string;
+  /**
+   * Rackspace API key, instead of `password` (Keystone v2.0 `RAX-KSKEY:apiKeyCredentials`; needs an
+   * `authUrl` ending in `/v2.0`). Kept like the password. `projectName` is optional with it.
+   */
+  apiKey?: string;
   /** @default env `OS_PROJECT_NAME` (or `OS_TENANT_NAME`) */
   projectName?: string;
   /** @default env `OS_USER_DOMAIN_NAME`, then `'Default'` */
@@ -178,6 +184,7 @@ const OPTION_KEYS = [
   'authUrl',
   'username',
   'password',
+  'apiKey',
   'projectName',
   'userDomainName',
   'projectDomainName',
@@ -201,7 +208,10 @@ interface OpenStackConfig {
   readonly id: string;
   readonly authUrl: string;
   readonly username: string;
+  /** The password, or the API key when `apiKey` was given (`useApiKey`). */
   readonly password: string;
+  readonly useApiKey: boolean;
+  /** Empty only with an API key and no project given. */
   readonly projectName: string;
   readonly userDomainName: string;
   readonly projectDomainName: string;
@@ -250,6 +260,16 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
     return value;
   };
   const authUrl = need('authUrl', 'OS_AUTH_URL');
+  const apiKey = pick('apiKey');
+  if (apiKey !== undefined && keystoneVersion(authUrl) !== '2.0')
+    throw new FleetwatchError(
+      'E_VALIDATION',
+      'options.apiKey: needs a Keystone v2.0 authUrl (ending in /v2.0)',
+      {
+        path: 'options.apiKey',
+        expected: 'an authUrl ending in /v2.0',
+      },
+    );
   if (!/^https?:\/\/[^/]/.test(authUrl)) throw validationError('options.authUrl', 'an http(s) URL', authUrl);
   if (options.computeUrl !== undefined && !/^https?:\/\/[^/]/.test(String(options.computeUrl)))
     throw validationError('options.computeUrl', 'an http(s) URL', options.computeUrl);
@@ -273,8 +293,12 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
     id: options.id,
     authUrl,
     username: need('username', 'OS_USERNAME'),
-    password: need('password', 'OS_PASSWORD'),
-    projectName: need('projectName', 'OS_PROJECT_NAME', 'OS_TENANT_NAME'),
+    password: apiKey ?? need('password', 'OS_PASSWORD'),
+    useApiKey: apiKey !== undefined,
+    projectName:
+      apiKey === undefined
+        ? need('projectName', 'OS_PROJECT_NAME', 'OS_TENANT_NAME')
+        : (pick('projectName', 'OS_PROJECT_NAME', 'OS_TENANT_NAME') ?? ''),
     userDomainName: pick('userDomainName', 'OS_USER_DOMAIN_NAME') ?? 'Default',
     projectDomainName: pick('projectDomainName', 'OS_PROJECT_DOMAIN_NAME') ?? 'Default',
     region: pick('region', 'OS_REGION_NAME') ?? (Array.isArray(regions) ? regions[0] : undefined),
@@ -445,7 +469,15 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
       const res = await keystone.request({
         method: 'POST',
         url: tokensUrl,
-        json: v2 ? keystoneV2PasswordBody(config) : keystonePasswordBody(config),
+        json: !v2
+          ? keystonePasswordBody(config)
+          : config.useApiKey
+            ? keystoneV2ApiKeyBody({
+                username: config.username,
+                apiKey: config.password,
+                ...(config.projectName === '' ? {} : { projectName: config.projectName }),
+              })
+            : keystoneV2PasswordBody(config),
         auth: false,
         idempotent: true,
         ...(signal === undefined ? {} : { signal }),

@@ -609,6 +609,45 @@ describe('openstack() against a Keystone + Nova replay server', () => {
     expect(novaCalls()[0]?.url).toBe('/dfw-int/v2/proj/servers/detail?limit=1000');
   });
 
+  it('Rackspace API key (RAX-KSKEY) instead of a password; never shown in errors', async () => {
+    const API_KEY = 'rax-api-key-0123456789abcdef';
+    nova = () => ({ body: { servers: [server_('r1', 'ACTIVE')] } });
+    const p = openstack({
+      id: 'rax',
+      authUrl: `${server.url}/identity/v2.0`,
+      username: 'ops',
+      apiKey: API_KEY,
+      region: 'ORD',
+      serviceName: 'cloudServersOpenStack',
+      clock: { now: () => now },
+      env: {},
+    });
+    expect((await collect(p.listNodes())).map((n) => [n.id, n.region])).toEqual([['r1', 'ORD']]);
+    expect(JSON.parse(server.requests[0]?.body ?? '{}')).toEqual({
+      auth: { 'RAX-KSKEY:apiKeyCredentials': { username: 'ops', apiKey: API_KEY } },
+    });
+    nova = () => ({ status: 500, body: { computeFault: { code: 500, message: `bad key ${API_KEY}` } } });
+    const err = await failure(p.rebootNode('r1'));
+    expect(err.code).toBe('E_PROVIDER');
+    expect([err.message, JSON.stringify(err), inspect(err, { depth: 10 })].join('\n')).not.toContain(API_KEY);
+    const v3 = (() => {
+      try {
+        openstack({
+          id: 'x',
+          authUrl: 'https://k/v3',
+          username: 'u',
+          apiKey: 'k',
+          projectName: 'p',
+          env: {},
+        });
+      } catch (e) {
+        return e as FleetwatchError;
+      }
+      return undefined;
+    })();
+    expect([v3?.code, v3?.path]).toEqual(['E_VALIDATION', 'options.apiKey']);
+  });
+
   it('an unknown region → E_CONFIG naming the regions offered', async () => {
     const err = await failure(collect(provider({ region: 'RegionNine' }).p.listNodes()));
     expect(err.code).toBe('E_CONFIG');
