@@ -21,6 +21,7 @@ import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import type { Node } from '../providers/types.js';
 import type { AlarmResult } from './alarm.js';
 import { errorText } from './config.js';
 import {
@@ -288,12 +289,17 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     return normalizeCheck(def, this.types, { hasInventory: this.opts.inventory !== undefined, forTest });
   }
 
-  private resolveTargets(check: NormalizedCheck): Map<string, CheckTarget> {
+  private resolveTargets(check: NormalizedCheck, memo?: Map<string, Node[]>): Map<string, CheckTarget> {
     const out = new Map<string, CheckTarget>();
     for (const spec of check.specs) {
       if (spec.kind === 'host') out.set(spec.target.key, spec.target);
       else {
-        for (const node of this.opts.inventory!.query(spec.query)) {
+        let nodes = memo?.get(spec.query);
+        if (!nodes) {
+          nodes = this.opts.inventory!.query(spec.query);
+          memo?.set(spec.query, nodes);
+        }
+        for (const node of nodes) {
           const t = nodeTarget(node, this.opts.ipPreference);
           if (t) out.set(t.key, t);
           else this.logger.debug({ checkId: check.id, node: node.uid }, 'node has no IP; not a target');
@@ -310,11 +316,11 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   }
 
   /** Bring a check's jobs in line with its current targets. */
-  private syncTargets(check: NormalizedCheck): void {
+  private syncTargets(check: NormalizedCheck, memo?: Map<string, Node[]>): void {
     const jobs = this.jobs.get(check.id)!;
     let targets: Map<string, CheckTarget>;
     try {
-      targets = this.resolveTargets(check);
+      targets = this.resolveTargets(check, memo);
     } catch (err) {
       this.report(err, 'target query failed');
       return;
@@ -327,6 +333,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     }
     for (const [key, target] of targets) {
       const existing = jobs.get(key);
+      if (existing && sameTarget(existing.target, target)) continue;
       let config: unknown;
       try {
         config = this.configFor(check, target);
@@ -371,8 +378,10 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     queueMicrotask(() => {
       this.refreshQueued = false;
       if (this.stopping) return;
+      // checks sharing a query (the common case) share one inventory query per refresh
+      const memo = new Map<string, Node[]>();
       for (const check of this.checks.values())
-        if (check.specs.some((s) => s.kind === 'query')) this.syncTargets(check);
+        if (check.specs.some((s) => s.kind === 'query')) this.syncTargets(check, memo);
     });
   }
 
@@ -766,4 +775,17 @@ export function testCheck(
     ...(opts.types ? { types: opts.types } : {}),
   });
   return s.testCheck(def, opts.signal ? { signal: opts.signal } : {});
+}
+
+/** True when nothing a run or a placeholder depends on differs between two versions of a target. */
+function sameTarget(a: CheckTarget, b: CheckTarget): boolean {
+  if (a.host !== b.host || a.ip !== b.ip || a.name !== b.name || a.port !== b.port || a.url !== b.url)
+    return false;
+  if (a.node === b.node) return true;
+  if (!a.node || !b.node) return false;
+  return (
+    a.node.provider === b.node.provider &&
+    a.node.region === b.node.region &&
+    JSON.stringify(a.node.tags) === JSON.stringify(b.node.tags)
+  );
 }

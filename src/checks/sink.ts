@@ -61,6 +61,7 @@ export class CheckResultSink {
   /** Record one run. */
   record(metrics: CheckMetrics, ok: boolean, tags: Record<string, string>, ts: number): void {
     const { registry, store } = this.opts;
+    if (!registry && !store) return;
     const values: [string, number][] = [['check.ok', ok ? 1 : 0]];
     for (const [name, v] of Object.entries(metrics)) {
       const n = numericValue(v);
