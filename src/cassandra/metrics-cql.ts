@@ -26,6 +26,10 @@ export function metricsStatements(ks: string) {
     insertMetric: `INSERT INTO ${ks}.metric_names (tenant, metric) VALUES (?, ?)`,
     selectMetrics: `SELECT metric FROM ${ks}.metric_names WHERE tenant = ?`,
     selectSeriesOne: `SELECT combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
+    selectSketchBase: `SELECT sketch_base FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
+    recordSketchBase:
+      `UPDATE ${ks}.series_by_metric SET sketch_base = ? WHERE tenant = ? AND metric = ? AND series_id = ?` +
+      ' IF sketch_base = null',
     insertSeries:
       `INSERT INTO ${ks}.series_by_metric (tenant, metric, series_id, series_key, combine, created_at)` +
       ' VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',

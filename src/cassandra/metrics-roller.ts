@@ -46,6 +46,8 @@ export interface SeriesRef {
   shard: number;
   /** Recorded combine policy. */
   combine: CombinePolicy;
+  /** Recorded sketch bucket base (relative accuracy), once known. */
+  sketchBase?: number;
 }
 
 /** One slot to roll. */

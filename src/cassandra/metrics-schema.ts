@@ -136,5 +136,10 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
         return out;
       },
     },
+    {
+      version: 2,
+      description: "series_by_metric.sketch_base: the relative accuracy of a series' sketches",
+      statements: (ks) => [`ALTER TABLE ${ks}.series_by_metric ADD sketch_base double`],
+    },
   ];
 }

@@ -9,7 +9,7 @@
  */
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
-import { FleetwatchError, throwIfAborted } from '../errors.js';
+import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { chooseResolution, planCover } from '../store/resolution.js';
 import {
   DirtySlots,
@@ -231,10 +231,20 @@ export class CassandraMetricsStore implements MetricsStore {
     throwIfAborted(o.signal);
     const now = this.#clock.now();
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
-    for (let i = 0; i < points.length; i++)
-      decodeSketchAt((points[i] as SketchPoint).sketch, `points[${i}].sketch`);
+    // every sketch must decode, and one series keeps one bucket base (relative accuracy)
+    const bases = new Map<string, { base: number; at: number }>();
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as SketchPoint;
+      const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
+      const k = `${p.tenant ?? DEFAULT_TENANT}\u0000${seriesKey(p.metric, p.tags)}`;
+      const seen = bases.get(k);
+      if (seen !== undefined && seen.base !== base) throw baseMismatch(i, seen.base, base);
+      if (seen === undefined) bases.set(k, { base, at: i });
+    }
     if (points.length === 0) return { accepted: 0 };
-    const refs = await this.#resolveSeries(points, o.combine, Date.now(), o.signal);
+    const started = Date.now();
+    const refs = await this.#resolveSeries(points, o.combine, started, o.signal);
+    await this.#recordSketchBases(points, refs, started, o.signal);
     const q = this.#cql.q;
     const stmts: BufferedStatement[] = points.map((p, i) => {
       const ref = refs[i] as SeriesRef;
@@ -455,6 +465,36 @@ export class CassandraMetricsStore implements MetricsStore {
     return refs;
   }
 
+  /**
+   * Check each series' sketches against the bucket base recorded at its first sketch write (recording
+   * it with an LWT when there is none yet); a different relative accuracy is `E_VALIDATION`.
+   */
+  async #recordSketchBases(
+    points: readonly SketchPoint[],
+    refs: readonly SeriesRef[],
+    started: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const firsts = new Map<SeriesRef, number>();
+    refs.forEach((ref, i) => {
+      if (!firsts.has(ref)) firsts.set(ref, i);
+    });
+    const q = this.#cql.q;
+    await mapLimit([...firsts], 32, async ([ref, i]) => {
+      const base = decodeSketchAt((points[i] as SketchPoint).sketch, `points[${i}].sketch`).base;
+      if (ref.sketchBase === undefined) {
+        ref.sketchBase = await this.#retrying(started, signal, async () => {
+          const rows = await this.#cql.select(q.selectSketchBase, [ref.tenant, ref.metric, ref.id]);
+          const stored = rows[0]?.get('sketch_base') as number | null | undefined;
+          if (stored !== null && stored !== undefined) return stored;
+          const rs = await this.#cql.exec(q.recordSketchBase, [base, ref.tenant, ref.metric, ref.id], true);
+          return rs.wasApplied() ? base : ((rs.first()?.get('sketch_base') as number | null) ?? base);
+        });
+      }
+      if (ref.sketchBase !== base) throw baseMismatch(i, ref.sketchBase, base);
+    });
+  }
+
   /** Retry a transient failure with backoff until `timeoutMs` after `started`. */
   async #retrying<T>(started: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -574,6 +614,14 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#rolling = tracked;
     return tracked;
   }
+}
+
+function baseMismatch(i: number, want: number, got: number): FleetwatchError {
+  return validationError(
+    `points[${i}].sketch`,
+    `a sketch with the series' relative accuracy (bucket base ${want})`,
+    `bucket base ${got}`,
+  );
 }
 
 function tagsOf(s: SeriesRef): Record<string, string> {

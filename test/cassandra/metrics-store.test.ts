@@ -181,7 +181,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -312,7 +312,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
@@ -467,6 +467,32 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
           store.writeSketches([{ metric: 'lat', ts: T0, sketch: new Uint8Array([255, 1, 2]), tenant }]),
         ),
       ).resolves.toMatchObject({ code: 'E_VALIDATION', path: 'points[0].sketch' });
+      // a series keeps the relative accuracy of its first sketch, across processes too
+      const coarse = new DDSketch({ relativeAccuracy: 0.05 });
+      coarse.add(3);
+      const other = await connect({ clock });
+      try {
+        for (const s of [store, other]) {
+          await expect(
+            rejection(
+              s.writeSketches([
+                { metric: 'lat', tags: { r: '/' }, ts: T0 + HOUR, sketch: new DDSketch().encode(), tenant },
+                { metric: 'lat', tags: { r: '/' }, ts: T0 + HOUR, sketch: coarse.encode(), tenant },
+              ]),
+            ),
+          ).resolves.toMatchObject({ code: 'E_VALIDATION', path: 'points[1].sketch' });
+          await expect(
+            rejection(
+              s.writeSketches([
+                { metric: 'lat', tags: { r: '/' }, ts: T0 + HOUR, sketch: coarse.encode(), tenant },
+              ]),
+            ),
+          ).resolves.toMatchObject({ code: 'E_VALIDATION', path: 'points[0].sketch' });
+        }
+      } finally {
+        await other.close();
+      }
+      expect((await store.queryPercentiles(q))[0]?.count).toBe(all.count);
     } finally {
       await store.close();
     }
