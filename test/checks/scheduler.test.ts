@@ -557,6 +557,33 @@ describe('CheckScheduler - more scheduling cases', () => {
   });
 });
 
+describe('CheckScheduler - inventory refresh cost', () => {
+  it('checks sharing a query cost one inventory query per refresh', async () => {
+    const time = new FakeTime();
+    const { type } = fakeType(time);
+    const inv = fakeInventory([node('web-1', '10.0.0.1', { role: 'web' })]);
+    let queries = 0;
+    const query = inv.query.bind(inv);
+    inv.query = (q: string) => {
+      queries++;
+      return query(q);
+    };
+    const s = make(time, type, { inventory: inv });
+    for (let i = 0; i < 5; i++)
+      s.add({ id: `c${i}`, type: 'fake', targets: 'tag:role=web', periodMs: 1000, timeoutMs: 500 });
+    s.start();
+    queries = 0;
+    const web2 = node('web-2', '10.0.0.2', { role: 'web' });
+    inv.nodes.push(web2);
+    inv.emit('added', web2);
+    inv.emit('changed', web2);
+    await time.settle();
+    expect(queries).toBe(1);
+    expect(s.targetsOf('c4')).toEqual(['static:web-1', 'static:web-2']);
+    await s.stop();
+  });
+});
+
 describe('CheckScheduler - validation', () => {
   const s = new CheckScheduler();
   const bad: [Record<string, unknown>, string][] = [
