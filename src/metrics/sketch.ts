@@ -17,6 +17,7 @@ import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import { LogIndex } from './log-index.js';
 import type { QuantileSketch } from './types.js';
 
 /** Options of {@link DDSketch}. */
@@ -50,6 +51,7 @@ export class DDSketch implements QuantileSketch {
   readonly maxBuckets: number;
   private gamma: number;
   private multiplier: number;
+  private index: LogIndex;
   private positive: BucketStore;
   private negative: BucketStore;
   private zeroCount = 0;
@@ -74,6 +76,7 @@ export class DDSketch implements QuantileSketch {
     this.maxBuckets = maxBuckets;
     this.gamma = (1 + alpha) / (1 - alpha);
     this.multiplier = 1 / Math.log(this.gamma);
+    this.index = new LogIndex(this.gamma);
     this.positive = new BucketStore(maxBuckets);
     this.negative = new BucketStore(maxBuckets);
   }
@@ -114,9 +117,9 @@ export class DDSketch implements QuantileSketch {
       throw validationError('weight', 'a positive finite number', weight);
     }
     if (value > MIN_INDEXABLE) {
-      this.positive.add(Math.ceil(Math.log(value) * this.multiplier), weight);
+      this.positive.add(this.index.key(value), weight);
     } else if (value < -MIN_INDEXABLE) {
-      this.negative.add(Math.ceil(Math.log(-value) * this.multiplier), weight);
+      this.negative.add(this.index.key(-value), weight);
     } else {
       this.zeroCount += weight;
     }
@@ -185,6 +188,7 @@ export class DDSketch implements QuantileSketch {
     const copy = new DDSketch({ relativeAccuracy: this.relativeAccuracy, maxBuckets: this.maxBuckets });
     copy.gamma = this.gamma;
     copy.multiplier = this.multiplier;
+    copy.index = this.index;
     copy.positive = this.positive.clone();
     copy.negative = this.negative.clone();
     copy.zeroCount = this.zeroCount;
@@ -203,6 +207,7 @@ export class DDSketch implements QuantileSketch {
     const fresh = new DDSketch({ relativeAccuracy: this.relativeAccuracy, maxBuckets: this.maxBuckets });
     fresh.gamma = this.gamma;
     fresh.multiplier = this.multiplier;
+    fresh.index = this.index;
     fresh.positive.reserve(this.positive.minKey, this.positive.maxKey);
     fresh.negative.reserve(this.negative.minKey, this.negative.maxKey);
     return fresh;
@@ -277,6 +282,7 @@ export class DDSketch implements QuantileSketch {
     const s = new DDSketch({ relativeAccuracy: (gamma - 1) / (gamma + 1), maxBuckets });
     s.gamma = gamma;
     s.multiplier = 1 / Math.log(gamma);
+    s.index = new LogIndex(gamma);
     const n = num();
     s.zeroCount = num();
     if (n > 0) {
