@@ -620,6 +620,7 @@ describe('openstack() against a Keystone + Nova replay server', () => {
       region: 'ORD',
       serviceName: 'cloudServersOpenStack',
       clock: { now: () => now },
+      http: { sleep: async () => {} },
       env: {},
     });
     expect((await collect(p.listNodes())).map((n) => [n.id, n.region])).toEqual([['r1', 'ORD']]);
