@@ -57,6 +57,13 @@ const MAX_DEPTH = 48;
 /** Metrics measured in seconds (as in Rackspace); a duration literal compared to them converts to s. */
 const SECONDS_METRICS = new Set(['cert_end_in', 'ttl']);
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Gatus placeholders and the metrics they read. */
+const GATUS_PLACEHOLDERS: Record<string, string> = {
+  STATUS: 'code',
+  RESPONSE_TIME: 'duration',
+  CERTIFICATE_EXPIRATION: 'cert_end_in',
+  DNS_RCODE: 'rcode',
+};
 const FUNCTIONS: Record<string, number> = { previous: 1, rate: 1, percentage: 2, len: 1, abs: 1 };
 
 // ---------------------------------------------------------------- tokenizer
@@ -463,6 +470,17 @@ class Parser {
           const e = this.parseExpr();
           this.expectOp(')');
           return e;
+        }
+        if (t.text === '[') {
+          // Gatus placeholders: [STATUS], [RESPONSE_TIME], [CERTIFICATE_EXPIRATION], [DNS_RCODE]
+          this.i++;
+          const name = this.t;
+          const metric = name.kind === 'ident' ? GATUS_PLACEHOLDERS[name.text] : undefined;
+          if (metric === undefined)
+            throw this.err(`expected one of ${Object.keys(GATUS_PLACEHOLDERS).join(', ')}`);
+          this.i++;
+          this.expectOp(']');
+          return { k: 'metric', name: metric };
         }
         throw this.err('expected a value');
       case 'ident':

@@ -102,6 +102,20 @@ describe('compileAlarm() - Gatus one-liners', () => {
     expect(testAlarm('rcode == NOERROR', { rcode: 'NXDOMAIN' }).state).toBe('CRITICAL');
   });
 
+  it('Gatus placeholders [STATUS], [RESPONSE_TIME], [CERTIFICATE_EXPIRATION], [DNS_RCODE]', () => {
+    const m = { code: '200', duration: 120, cert_end_in: 3 * 86400, rcode: 'NOERROR' };
+    expect(
+      testAlarm(
+        '[STATUS] == 200; [RESPONSE_TIME] < 300; [CERTIFICATE_EXPIRATION] > 48h; [DNS_RCODE] == NOERROR',
+        m,
+      ).state,
+    ).toBe('OK');
+    expect(testAlarm('[RESPONSE_TIME] < 100', m).state).toBe('CRITICAL');
+    expect(() => compileAlarm('[BODY] == 1')).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', position: 1 }),
+    );
+  });
+
   it('a missing metric makes every comparison false', () => {
     expect(testAlarm('nope != 1', {}).state).toBe('CRITICAL');
     expect(testAlarm('!(nope == 1)', {}).state).toBe('OK');
@@ -141,6 +155,8 @@ describe('compileAlarm() - errors', () => {
 describe('compileAlarm() - fuzz', () => {
   const pieces = [
     'if',
+    'STATUS',
+    'RESPONSE_TIME',
     '(',
     ')',
     '{',
