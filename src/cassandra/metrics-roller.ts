@@ -248,24 +248,23 @@ export async function readRawPoints(
   const parts = await mapBuckets('raw', from, to, (bucket) =>
     cql.select(cql.q.selectRawFast, [tenant, id, bucket, from, to], signal),
   );
-  const ts: number[] = [];
-  const values: number[] = [];
-  const sources: string[] = [];
+  const out: RawPoint[] = [];
   let shared = false;
+  let prev = Number.NaN;
   for (const rows of parts) {
     for (const r of rows) {
-      const t = toMillis(r.get('ts'));
-      if (ts.length > 0 && ts[ts.length - 1] === t) shared = true;
-      ts.push(t);
-      values.push(r.get('value') as number);
-      sources.push(r.get('source') as string);
+      const t = (r.ts as Date).getTime();
+      if (t === prev) shared = true;
+      prev = t;
+      out.push({ ts: t, value: r.value as number });
     }
   }
-  if (!shared) return ts.map((t, i) => ({ ts: t, value: values[i] as number }));
+  if (!shared) return out;
+  const sources = parts.flatMap((rows) => rows.map((r) => r.source as string));
   if (policy !== 'last') {
     // (ts, source) is the clustering key: one row per source per ts, no write time needed
     return combineRaw(
-      ts.map((t, i) => ({ ts: t, value: values[i] as number, source: sources[i] as string, writtenAt: 0 })),
+      out.map((p, i) => ({ ts: p.ts, value: p.value, source: sources[i] as string, writtenAt: 0 })),
       policy,
     );
   }

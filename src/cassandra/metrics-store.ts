@@ -16,6 +16,7 @@ import {
   decodeSketchAt,
   isRetained,
   mergeSketches,
+  oldestRetained,
   parentResolution,
   percentileResult,
   ROLLUP_RESOLUTIONS,
@@ -293,7 +294,10 @@ export class CassandraMetricsStore implements MetricsStore {
     const results = await mapLimit(series, 16, async (s): Promise<Series | undefined> => {
       if (res === 'raw') {
         const rows = await readRawPoints(this.#cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
-        const points = rows.filter((p) => isRetained(p.ts, 'raw', this.retention, now));
+        // retained ⇔ ts >= the oldest retained slot start (one comparison per point)
+        const cutoff = oldestRetained('raw', this.retention, now);
+        const points =
+          rows[0] !== undefined && rows[0].ts >= cutoff ? rows : rows.filter((p) => p.ts >= cutoff);
         return points.length > 0
           ? { metric: s.metric, tags: tagsOf(s), resolution: 'raw', points }
           : undefined;
