@@ -42,6 +42,11 @@ const MAX_BUCKETS_LIMIT = 1 << 20;
 /** Magnitudes at or below this go to the zero bucket (smallest normal double). */
 const MIN_INDEXABLE = 2.2250738585072014e-308;
 const FLAG_FLOAT_COUNTS = 1;
+/** Module-private option key carrying an exact γ (decoded or copied), invisible to `Object.keys`. */
+const GAMMA = Symbol('gamma');
+interface InternalOptions extends DDSketchOptions {
+  [GAMMA]?: number;
+}
 
 /** A mergeable quantile sketch with relative-error guarantees. See the module doc. */
 export class DDSketch implements QuantileSketch {
@@ -49,9 +54,9 @@ export class DDSketch implements QuantileSketch {
   readonly relativeAccuracy: number;
   /** The bucket cap per sign. */
   readonly maxBuckets: number;
-  private gamma: number;
-  private multiplier: number;
-  private index: LogIndex;
+  private readonly gamma: number;
+  private readonly multiplier: number;
+  private readonly index: LogIndex;
   private positive: BucketStore;
   private negative: BucketStore;
   private zeroCount = 0;
@@ -74,7 +79,7 @@ export class DDSketch implements QuantileSketch {
     }
     this.relativeAccuracy = alpha;
     this.maxBuckets = maxBuckets;
-    this.gamma = (1 + alpha) / (1 - alpha);
+    this.gamma = (options as InternalOptions)[GAMMA] ?? (1 + alpha) / (1 - alpha);
     this.multiplier = 1 / Math.log(this.gamma);
     this.index = new LogIndex(this.gamma);
     this.positive = new BucketStore(maxBuckets);
@@ -185,10 +190,7 @@ export class DDSketch implements QuantileSketch {
 
   /** A deep copy. */
   clone(): DDSketch {
-    const copy = new DDSketch({ relativeAccuracy: this.relativeAccuracy, maxBuckets: this.maxBuckets });
-    copy.gamma = this.gamma;
-    copy.multiplier = this.multiplier;
-    copy.index = this.index;
+    const copy = this.sameShape();
     copy.positive = this.positive.clone();
     copy.negative = this.negative.clone();
     copy.zeroCount = this.zeroCount;
@@ -204,10 +206,7 @@ export class DDSketch implements QuantileSketch {
    * range: the next window of a histogram records without growing its arrays.
    */
   emptyLike(): DDSketch {
-    const fresh = new DDSketch({ relativeAccuracy: this.relativeAccuracy, maxBuckets: this.maxBuckets });
-    fresh.gamma = this.gamma;
-    fresh.multiplier = this.multiplier;
-    fresh.index = this.index;
+    const fresh = this.sameShape();
     fresh.positive.reserve(this.positive.minKey, this.positive.maxKey);
     fresh.negative.reserve(this.negative.minKey, this.negative.maxKey);
     return fresh;
@@ -279,10 +278,11 @@ export class DDSketch implements QuantileSketch {
             return v;
           }
         : () => r.uvarint();
-    const s = new DDSketch({ relativeAccuracy: (gamma - 1) / (gamma + 1), maxBuckets });
-    s.gamma = gamma;
-    s.multiplier = 1 / Math.log(gamma);
-    s.index = new LogIndex(gamma);
+    const s = new DDSketch({
+      relativeAccuracy: (gamma - 1) / (gamma + 1),
+      maxBuckets,
+      [GAMMA]: gamma,
+    } as DDSketchOptions);
     const n = num();
     s.zeroCount = num();
     if (n > 0) {
@@ -301,6 +301,7 @@ export class DDSketch implements QuantileSketch {
       if (span > maxBuckets || span > r.remaining) throw r.fail('store span out of range');
       const minKey = r.svarint();
       if (Math.abs(minKey) > 0x1fffffff) throw r.fail('bucket key out of range');
+      store.reserve(minKey, minKey + span - 1);
       for (let k = minKey; k < minKey + span; k++) {
         const c = num();
         if (c > 0) store.add(k, c);
@@ -315,6 +316,16 @@ export class DDSketch implements QuantileSketch {
     if (Math.abs(binTotal - n) > tolerance) throw r.fail('count does not match buckets');
     s.n = n;
     return s;
+  }
+
+  /** An empty sketch with exactly this γ and cap. */
+  private sameShape(): DDSketch {
+    const options: InternalOptions = {
+      relativeAccuracy: this.relativeAccuracy,
+      maxBuckets: this.maxBuckets,
+      [GAMMA]: this.gamma,
+    };
+    return new DDSketch(options);
   }
 
   private span(store: BucketStore): number {
