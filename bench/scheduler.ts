@@ -4,6 +4,7 @@
  * counted). Reports start lateness p50/p99 (start − due), skipped runs and CPU per check for the
  * CheckScheduler (one timer over a heap, phase grid, p-queue) beside a baseline of one setTimeout chain
  * per check (Uptime Kuma style: first run at a random offset, then `period − elapsed`), same run.
+ * The first WARMUP_S seconds of each are not counted.
  */
 import { fork } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -13,8 +14,10 @@ import { type BenchRow, quantile, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const CHECKS = QUICK ? 2000 : 10_000;
-const OURS_S = QUICK ? 20 : 60;
-const BASE_S = QUICK ? 8 : 60;
+const OURS_S = QUICK ? 14 : 60;
+const BASE_S = QUICK ? 10 : 60;
+/** Samples and CPU before this are warm-up (JIT, first connections) and not counted. */
+const WARMUP_S = QUICK ? 3 : 10;
 const PERIOD = 10_000;
 const TIMEOUT = 5000;
 const LISTENERS = 20;
@@ -91,7 +94,9 @@ async function runScheduler(ports: number[]): Promise<Result> {
   const s = new CheckScheduler({ concurrency: 200 });
   const lateness: number[] = [];
   let failed = 0;
+  let measuring = false;
   s.on('result', (r) => {
+    if (!measuring) return;
     lateness.push(r.ts - r.scheduledAt);
     if (!r.ok) failed++;
   });
@@ -104,28 +109,35 @@ async function runScheduler(ports: number[]): Promise<Result> {
       timeoutMs: TIMEOUT,
     });
   }
-  const cpu0 = process.cpuUsage();
   s.start();
-  await new Promise((r) => setTimeout(r, OURS_S * 1000));
+  await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
+  measuring = true;
+  const skipped0 = s.stats();
+  const cpu0 = process.cpuUsage();
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 20 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, (OURS_S - WARMUP_S) * 1000));
+  h.disable();
   const stats = s.stats();
   await s.stop();
   const cpu = process.cpuUsage(cpu0);
   return {
     lateness,
-    skipped: stats.skippedOverrun + stats.skippedLate,
+    skipped: stats.skippedOverrun + stats.skippedLate - skipped0.skippedOverrun - skipped0.skippedLate,
     runs: lateness.length,
     failed,
     cpuUs: cpu.user + cpu.system,
-    seconds: OURS_S,
-    loopP99: stats.eventLoopLag.p99,
+    seconds: OURS_S - WARMUP_S,
+    loopP99: h.percentile(99) / 1e6,
   };
 }
 
 async function runBaseline(ports: number[]): Promise<Result> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const h = monitorEventLoopDelay({ resolution: 20 });
-  h.enable();
   const lateness: number[] = [];
+  let measuring = false;
   let failed = 0;
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -133,7 +145,7 @@ async function runBaseline(ports: number[]): Promise<Result> {
   const beat = (i: number, intended: number) => {
     if (stopped) return;
     const start = Date.now();
-    lateness.push(start - intended);
+    if (measuring) lateness.push(start - intended);
     const signal = AbortSignal.timeout(TIMEOUT);
     const port = ports[i % ports.length]!;
     tcpCheck
@@ -144,9 +156,11 @@ async function runBaseline(ports: number[]): Promise<Result> {
       )
       .then(
         (o) => {
-          if (o.error) failed++;
+          if (o.error && measuring) failed++;
         },
-        () => failed++,
+        () => {
+          if (measuring) failed++;
+        },
       )
       .finally(() => {
         if (stopped) return;
@@ -159,7 +173,6 @@ async function runBaseline(ports: number[]): Promise<Result> {
         timers.add(t);
       });
   };
-  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   for (let i = 0; i < CHECKS; i++) {
     const offset = Math.floor(Math.random() * PERIOD);
@@ -169,7 +182,11 @@ async function runBaseline(ports: number[]): Promise<Result> {
     }, offset);
     timers.add(t);
   }
-  await new Promise((r) => setTimeout(r, BASE_S * 1000));
+  await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
+  measuring = true;
+  const cpu0 = process.cpuUsage();
+  h.enable();
+  await new Promise((r) => setTimeout(r, (BASE_S - WARMUP_S) * 1000));
   stopped = true;
   for (const t of timers) clearTimeout(t);
   const cpu = process.cpuUsage(cpu0);
@@ -180,7 +197,7 @@ async function runBaseline(ports: number[]): Promise<Result> {
     runs: lateness.length,
     failed,
     cpuUs: cpu.user + cpu.system,
-    seconds: BASE_S,
+    seconds: BASE_S - WARMUP_S,
     loopP99: h.percentile(99) / 1e6,
   };
 }
