@@ -25,7 +25,7 @@ import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../store/t
 import { RESOLUTION_MS } from '../store/types.js';
 import { mapLimit } from './concurrency.js';
 import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
-import { bucketOf, DIRTY_BUCKET_MS, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
+import { bucketOf, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
 /** Least TTL of a rolled slot (see {@link MetricsRoller.rollSlot}). */
@@ -72,7 +72,7 @@ export class MetricsRoller {
   /** The statements that mark the slot of `res` starting at `start` dirty (mark + partition note). */
   markStatements(slot: Omit<SlotToRoll, 'start'> & { start: number }, at: number): BufferedStatement[] {
     const q = this.cql.q;
-    const bucket = Math.floor(slot.start / DIRTY_BUCKET_MS);
+    const bucket = dirtyBucketOf(slot.start, slot.res);
     const wts = nextWriteTimestamp();
     return [
       {

@@ -7,7 +7,7 @@
  * - `rollup_5m`, `sketch_5m`: per 10 days → 2,880 rows.
  * - `rollup_1h`, `sketch_1h`: per 360 days → 8,640 rows.
  * - `rollup_1d`, `sketch_1d`: per 3,600 days → 3,600 rows.
- * - `dirty_slots`: per resolution × UTC day of the slot × shard (16): one row per dirty series slot.
+ * - `dirty_slots`: per resolution × hour (5m marks), 6 h (1h marks) or day (1d marks) × shard (32).
  */
 import type { RollupResolution } from '../store/rollup.js';
 import type { Resolution, Retention } from '../store/types.js';
@@ -24,11 +24,25 @@ export const BUCKET_MS: Readonly<Record<Resolution, number>> = {
   '1d': 3600 * DAY,
 };
 
-/** Dirty-slot partitions are per UTC day of the slot start. */
-export const DIRTY_BUCKET_MS = DAY;
+/**
+ * Width of a dirty-slot partition per resolution of the marks it holds. Rolled marks are deleted, so
+ * a partition collects tombstones until compaction purges them (after gc_grace); small partitions keep
+ * that count far under the tombstone thresholds: 10k series give 12 × 10k / 32 ≈ 3,750 rows per
+ * 5m partition (one hour), 1,875 per 1h partition (6 hours), 312 per 1d partition (one day).
+ */
+export const DIRTY_BUCKET_MS: Readonly<Record<RollupResolution, number>> = {
+  '5m': HOUR,
+  '1h': 6 * HOUR,
+  '1d': DAY,
+};
 
-/** Number of shards the dirty-slot table is spread over (per resolution and day). */
-export const DIRTY_SHARDS = 16;
+/** Number of shards the dirty-slot table is spread over (per resolution and bucket). */
+export const DIRTY_SHARDS = 32;
+
+/** The dirty-slot partition bucket of a slot of `res` starting at `start`. */
+export function dirtyBucketOf(start: number, res: RollupResolution): number {
+  return Math.floor(start / DIRTY_BUCKET_MS[res]);
+}
 
 /** The bucket number of `ts` at `res`. */
 export function bucketOf(ts: number, res: Resolution): number {

@@ -16,7 +16,7 @@ import type { Client } from 'cassandra-driver';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metricsStatements } from '../../src/cassandra/metrics-cql.js';
 import { normalizeStoreOptions } from '../../src/cassandra/metrics-options.js';
-import { bucketOf, metricsMigrations, shardOf } from '../../src/cassandra/metrics-schema.js';
+import { bucketOf, dirtyBucketOf, metricsMigrations, shardOf } from '../../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore, METRICS_SCHEMA_COMPONENT } from '../../src/cassandra/metrics-store.js';
 import {
   appliedVersions,
@@ -28,7 +28,7 @@ import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import { seriesId, seriesKey } from '../../src/store/series-key.js';
 import type { Point, RawPoint } from '../../src/store/types.js';
-import { DEFAULT_RETENTION } from '../../src/store/types.js';
+import { DEFAULT_RETENTION, RESOLUTION_MS } from '../../src/store/types.js';
 import { FakeClock, metricsStoreConformance, uniqueTenant } from '../conformance/metrics-store.js';
 import { describeWithService } from '../helpers/services.js';
 import {
@@ -173,6 +173,18 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   beforeAll(() => {
     client = rawClient();
   });
+  /** Slot starts of the dirty marks of a series at `res` in the T0 bucket (read behind the store). */
+  async function marksOf(metric: string, tenant: string, res: '5m' | '1h' | '1d'): Promise<number[]> {
+    const id = seriesId(seriesKey(metric, undefined));
+    const rs = await client.execute(
+      `SELECT slot_start, tenant, series_id FROM ${ks}.dirty_slots WHERE resolution = ? AND bucket = ? AND shard = ?`,
+      [res, dirtyBucketOf(T0, res), shardOf(id)],
+      { prepare: true },
+    );
+    return rs.rows
+      .filter((r) => r.get('tenant') === tenant && r.get('series_id') === id)
+      .map((r) => (r.get('slot_start') as Date).getTime());
+  }
   afterAll(async () => {
     await client.shutdown();
     await dropKeyspaces([ks, ksConcurrent, ksMigrate]);
@@ -352,6 +364,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await writer.flush(); // writer's clock: the slot is still open, nothing rolled
       const q = { metric: 'x', from: T0, to: T0 + HOUR, resolution: '5m' as const, tenant };
       expect(await writer.query(q)).toEqual([]);
+      expect(await marksOf('x', tenant, '5m')).toEqual([T0]); // the writer's mark, for any process
       await roller.flush();
       const got = await roller.query(q);
       expect(got[0]?.points).toEqual([
@@ -369,16 +382,9 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         sum: 16,
       });
       // every closed mark of the series is gone, at every resolution
-      const shard = shardOf(seriesId(seriesKey('x', undefined)));
-      for (const res of ['5m', '1h', '1d']) {
-        const marks = await client.execute(
-          `SELECT slot_start, tenant FROM ${ks}.dirty_slots WHERE resolution = ? AND bucket = ? AND shard = ?`,
-          [res, T0 / DAY, shard],
-          { prepare: true },
-        );
-        const mine = marks.rows.filter((r) => r.get('tenant') === tenant);
-        const closed = mine.filter(
-          (r) => (r.get('slot_start') as Date).getTime() + (res === '1d' ? DAY : HOUR) <= clockB.now(),
+      for (const res of ['5m', '1h', '1d'] as const) {
+        const closed = (await marksOf('x', tenant, res)).filter(
+          (t) => t + RESOLUTION_MS[res] <= clockB.now(),
         );
         expect(closed, res).toEqual([]);
       }
