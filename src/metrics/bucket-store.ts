@@ -11,13 +11,15 @@
 /** Sentinels for an empty store, kept in the small-integer range. */
 const EMPTY_MIN = 0x3fffffff;
 const EMPTY_MAX = -0x3fffffff;
+/** Shared zero-length array for stores that have not grown yet (nothing is ever written to it). */
+const NO_COUNTS = new Float64Array(0);
 /** Spare buckets allocated beyond the needed range when the array grows. */
 const GROW_SLACK = 32;
 
 /** Dense bucket counts with a movable window `[offset, offset + counts.length)`. */
 export class BucketStore {
   /** Bucket counts; index `i` holds key `offset + i`. */
-  counts: Float64Array = new Float64Array(0);
+  counts: Float64Array = NO_COUNTS;
   /** The key of `counts[0]`. */
   offset = 0;
   /** Lowest key with a count, or a sentinel above `maxKey` when empty. */

@@ -52,6 +52,18 @@ function tablesFor(gamma: number): Tables | undefined {
   return t;
 }
 
+const indexes = new Map<number, LogIndex>();
+
+/** The shared (immutable) index for `gamma`; only the first few γ are kept. */
+export function logIndexFor(gamma: number): LogIndex {
+  let index = indexes.get(gamma);
+  if (index === undefined) {
+    index = new LogIndex(gamma);
+    if (indexes.size < MAX_CACHED) indexes.set(gamma, index);
+  }
+  return index;
+}
+
 /** Maps positive values to bucket keys for one γ. */
 export class LogIndex {
   private readonly multiplier: number;

@@ -17,7 +17,7 @@ import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
 import { ByteReader, ByteWriter } from './bytes.js';
-import { LogIndex } from './log-index.js';
+import { type LogIndex, logIndexFor } from './log-index.js';
 import type { QuantileSketch } from './types.js';
 
 /** Options of {@link DDSketch}. */
@@ -81,7 +81,7 @@ export class DDSketch implements QuantileSketch {
     this.maxBuckets = maxBuckets;
     this.gamma = (options as InternalOptions)[GAMMA] ?? (1 + alpha) / (1 - alpha);
     this.multiplier = 1 / Math.log(this.gamma);
-    this.index = new LogIndex(this.gamma);
+    this.index = logIndexFor(this.gamma);
     this.positive = new BucketStore(maxBuckets);
     this.negative = new BucketStore(maxBuckets);
   }
