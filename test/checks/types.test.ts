@@ -267,6 +267,20 @@ describe('tcp check', () => {
     expect(echo.error).toBeUndefined();
   });
 
+  it('run() - tls: handshake timed as tt_tls, then send/expect over TLS', async () => {
+    const out = await tcpCheck.run(
+      tcpCheck.normalize(
+        { port: https.port, tls: true, send: 'GET /ok HTTP/1.0\r\n\r\n', expect: '^HTTP/1\\.1 200' },
+        'tcp',
+      ),
+      local,
+      run,
+    );
+    expect(out.error).toBeUndefined();
+    expect(out.metrics.tt_tls as number).toBeGreaterThanOrEqual(out.metrics.tt_connect as number);
+    expect(out.metrics.banner).toBe('HTTP/1.1 200 OK');
+  });
+
   it('run() - host:port targets give the port', async () => {
     const out = await tcpCheck.run(tcpCheck.normalize({}, 'tcp'), { ...local, port: banner.port }, run);
     expect(out.error).toBeUndefined();
