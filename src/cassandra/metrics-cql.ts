@@ -23,7 +23,7 @@ export function metricsStatements(ks: string) {
   const sketchSelect = (res: RollupResolution) =>
     `SELECT ts, sketch FROM ${ks}.${SKETCH_TABLES[res]} WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?`;
   return {
-    insertMetric: `INSERT INTO ${ks}.metric_names (tenant, metric) VALUES (?, ?)`,
+    insertMetric: `INSERT INTO ${ks}.metric_names (tenant, metric) VALUES (?, ?) USING TTL ?`,
     selectMetrics: `SELECT metric FROM ${ks}.metric_names WHERE tenant = ?`,
     selectSeriesOne: `SELECT combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
     selectSketchBase: `SELECT sketch_base FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
@@ -32,7 +32,10 @@ export function metricsStatements(ks: string) {
       ' IF sketch_base = null',
     insertSeries:
       `INSERT INTO ${ks}.series_by_metric (tenant, metric, series_id, series_key, combine, created_at)` +
-      ' VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+      ' VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?',
+    refreshSeries:
+      `UPDATE ${ks}.series_by_metric USING TTL ? SET series_key = ?, combine = ?` +
+      ' WHERE tenant = ? AND metric = ? AND series_id = ?',
     selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ?`,
     insertRaw:
       `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +

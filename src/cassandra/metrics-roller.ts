@@ -48,6 +48,8 @@ export interface SeriesRef {
   combine: CombinePolicy;
   /** Recorded sketch bucket base (relative accuracy), once known. */
   sketchBase?: number;
+  /** When this process last wrote the series' index row (Date.now()). */
+  registeredAt?: number;
 }
 
 /** One slot to roll. */

@@ -77,6 +77,8 @@ export const METRICS_SCHEMA_COMPONENT = 'metrics';
 
 /** A dirty mark of an open slot is not re-written while the slot stays open this much longer. */
 const MARK_CACHE_MARGIN_MS = 60_000;
+/** Index rows (metric names, series) are re-written with a fresh TTL at most this often per process. */
+const INDEX_REFRESH_MS = 86_400_000;
 /** Bound of the in-process caches (series, ids, marks); cleared when exceeded. */
 const CACHE_LIMIT = 1_000_000;
 
@@ -114,7 +116,9 @@ export class CassandraMetricsStore implements MetricsStore {
   readonly #rawIntervalMs: number;
   /** `${tenant}\0${key}` → series */
   readonly #series = new Map<string, SeriesRef>();
-  readonly #metrics = new Set<string>();
+  /** `${tenant}\0${metric}` → when its index row was last written (Date.now()) */
+  readonly #metrics = new Map<string, number>();
+  readonly #indexTtl: number;
   readonly #marked = new Map<string, number>();
   readonly #dirty: Record<SlotKind, DirtySlots<SeriesRef>> = { p: new DirtySlots(), s: new DirtySlots() };
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -131,6 +135,7 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#logger = o.logger;
     this.#timeoutMs = o.timeoutMs;
     this.#rawIntervalMs = o.rawIntervalMs;
+    this.#indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
     this.#cql = new MetricsCql(client, o.keyspace, o.readConsistency, o.writeConsistency);
     this.#roller = new MetricsRoller(this.#cql, o.retention, o.logger);
     this.#buffer = new WriteBuffer({
@@ -403,6 +408,7 @@ export class CassandraMetricsStore implements MetricsStore {
     signal: AbortSignal | undefined,
   ): Promise<SeriesRef[]> {
     const refs = new Array<SeriesRef>(points.length);
+    const now = Date.now();
     const missing = new Map<string, { tenant: string; metric: string; key: string; idx: number[] }>();
     let prevMetric: string | undefined;
     let prevTags: Record<string, string> | undefined;
@@ -422,7 +428,9 @@ export class CassandraMetricsStore implements MetricsStore {
       const tenant = p.tenant ?? DEFAULT_TENANT;
       const key = seriesKey(p.metric, p.tags);
       const ck = `${tenant}\u0000${key}`;
-      const ref = this.#series.get(ck);
+      const cached = this.#series.get(ck);
+      const ref =
+        cached !== undefined && now - (cached.registeredAt ?? 0) < INDEX_REFRESH_MS ? cached : undefined;
       prevMetric = p.metric;
       prevTags = p.tags;
       prevTenant = p.tenant;
@@ -443,27 +451,36 @@ export class CassandraMetricsStore implements MetricsStore {
     const q = this.#cql.q;
     await mapLimit([...missing.entries()], 32, async ([ck, m]) => {
       const id = seriesId(m.key);
+      const ttl = this.#indexTtl;
       const recorded = await this.#retrying(started, signal, async () => {
         const mk = `${m.tenant}\u0000${m.metric}`;
-        if (!this.#metrics.has(mk)) {
-          await this.#cql.exec(q.insertMetric, [m.tenant, m.metric]);
-          this.#metrics.add(mk);
+        if (now - (this.#metrics.get(mk) ?? 0) >= INDEX_REFRESH_MS) {
+          await this.#cql.exec(q.insertMetric, [m.tenant, m.metric, ttl]);
+          this.#metrics.set(mk, now);
         }
         const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, id]);
-        if (existing.length > 0) return (existing[0]?.get('combine') as CombinePolicy | null) ?? 'last';
+        const known = existing[0]?.get('combine') as CombinePolicy | null | undefined;
+        if (known !== undefined && known !== null) {
+          // refresh the index row's TTL (a series written to stays listed)
+          await this.#cql.exec(q.refreshSeries, [ttl, m.key, known, m.tenant, m.metric, id]);
+          return known;
+        }
         const rs = await this.#cql.exec(
           q.insertSeries,
-          [m.tenant, m.metric, id, m.key, combine, new Date()],
+          [m.tenant, m.metric, id, m.key, combine, new Date(), ttl],
           true,
         );
         if (rs.wasApplied()) return combine;
         return (rs.first()?.get('combine') as CombinePolicy | null) ?? 'last';
       });
+      // keep one object per series: the in-process dirty-slot tracker is keyed by it
       let ref = this.#series.get(ck);
       if (ref === undefined) {
         ref = { tenant: m.tenant, metric: m.metric, key: m.key, id, shard: shardOf(id), combine: recorded };
         this.#series.set(ck, ref);
       }
+      ref.combine = recorded;
+      ref.registeredAt = now;
       for (const i of m.idx) refs[i] = ref;
     });
     return refs;

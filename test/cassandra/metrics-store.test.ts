@@ -227,6 +227,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   });
 
   it('connect() - the data tables use TWCS with a default TTL from the retention', async () => {
+    await (await connect()).close();
     const rs = await client.execute(
       'SELECT table_name, default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ?',
       [ks],
@@ -348,6 +349,15 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       const ttl = rs.rows[0]?.get('t') as number;
       expect(ttl).toBeLessThanOrEqual(want);
       expect(ttl).toBeGreaterThan(want - 120);
+      // index rows live as long as the longest retention (1d: 5 y) plus a day, refreshed daily
+      const idx = await client.execute(
+        `SELECT TTL(series_key) AS t FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ?`,
+        [tenant, 'ttl'],
+        { prepare: true },
+      );
+      const indexTtl = idx.rows[0]?.get('t') as number;
+      expect(indexTtl).toBeLessThanOrEqual((5 * 365 + 1) * 86_400);
+      expect(indexTtl).toBeGreaterThan((5 * 365 + 1) * 86_400 - 120);
     } finally {
       await store.close();
     }
