@@ -54,6 +54,8 @@ export interface InventoryOptions {
   readonly concurrency?: number;
   /** Deadline for one provider's whole listing, in ms. @default 120000 */
   readonly providerTimeoutMs?: number;
+  /** Per-provider deadlines (provider id → ms) overriding `providerTimeoutMs`. @default {} */
+  readonly providerTimeouts?: Readonly<Record<string, number>>;
   /**
    * Grace period: a failed listing marks the provider's nodes stale only once its last successful
    * listing is at least this old (ms). @default 0 (stale at the first failure)
@@ -101,6 +103,7 @@ const OPTION_KEYS = [
   'store',
   'concurrency',
   'providerTimeoutMs',
+  'providerTimeouts',
   'staleAfterMs',
   'clock',
   'logger',
@@ -152,7 +155,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   readonly #store: InventoryStore;
   readonly #ownStore: boolean;
   readonly #concurrency: number;
-  readonly #timeoutMs: number;
+  readonly #timeouts: ReadonlyMap<string, number>;
   readonly #staleAfterMs: number;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -193,9 +196,18 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       integer: true,
       min: 1,
     });
-    this.#timeoutMs = positiveNumber(options.providerTimeoutMs ?? 120_000, 'options.providerTimeoutMs', {
+    const timeoutMs = positiveNumber(options.providerTimeoutMs ?? 120_000, 'options.providerTimeoutMs', {
       min: 1,
     });
+    const overrides = options.providerTimeouts ?? {};
+    if (typeof overrides !== 'object' || overrides === null)
+      throw validationError('options.providerTimeouts', 'an object of provider id → ms', overrides);
+    for (const id of Object.keys(overrides)) {
+      if (!ids.has(id))
+        throw validationError(`options.providerTimeouts.${id}`, 'a configured provider id', id);
+      positiveNumber(overrides[id], `options.providerTimeouts.${id}`, { min: 1 });
+    }
+    this.#timeouts = new Map(this.#providers.map((p) => [p.id, overrides[p.id] ?? timeoutMs]));
     this.#staleAfterMs =
       options.staleAfterMs === undefined
         ? 0
@@ -285,7 +297,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   }
 
   /**
-   * List every provider (at most `concurrency` at once, each within `providerTimeoutMs`) and apply
+   * List every provider (at most `concurrency` at once, each within its deadline) and apply
    * the differences, emitting `added` / `changed` / `removed`, then `synced`. A provider that fails
    * keeps its nodes, marked stale, and is reported (and emitted as `error`); nodes are removed only
    * when a successful listing no longer contains them. A call while a sync runs joins that sync.
@@ -348,13 +360,14 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     };
     const total = this.#providers.length;
     const deadline = new AbortController();
+    const timeoutMs = this.#timeouts.get(p.id)!;
     const timer = setTimeout(() => {
       deadline.abort(
-        new FleetwatchError('E_TIMEOUT', `provider ${p.id}: listing took longer than ${this.#timeoutMs} ms`, {
+        new FleetwatchError('E_TIMEOUT', `provider ${p.id}: listing took longer than ${timeoutMs} ms`, {
           provider: p.id,
         }),
       );
-    }, this.#timeoutMs);
+    }, timeoutMs);
     timer.unref();
     const listSignal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     const listed = new Map<string, Node>();

@@ -183,6 +183,20 @@ describe('inv.sync()', () => {
     expect(inv.query('').map((n) => n.uid)).toEqual(['a:1']);
   });
 
+  it('gives each provider its own deadline with providerTimeouts', async () => {
+    const inv = new Inventory({
+      providers: [new HangingProvider('h')],
+      providerTimeoutMs: 600_000,
+      providerTimeouts: { h: 20 },
+    });
+    const report = await inv.sync();
+    expect(report.providers[0]!.error).toMatchObject({ code: 'E_TIMEOUT', provider: 'h' });
+    expect(report.providers[0]!.error!.message).toContain('20 ms');
+    expect(() => new Inventory({ providers: [], providerTimeouts: { nope: 1 } })).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'options.providerTimeouts.nope' }),
+    );
+  });
+
   it('rejects with E_ABORTED when its signal fires, applying providers that finished', async () => {
     const hanging = new HangingProvider('h');
     const a = new ArrayProvider('a');
