@@ -5,6 +5,10 @@
  */
 export type { MetricsStore } from '../store/types.js';
 export * from './inventory-store.js';
-export * from './metrics-options.js';
+export type {
+  CassandraMetricsStoreOptions,
+  ConsistencyName,
+  WriteBufferSettings,
+} from './metrics-options.js';
 export * from './metrics-store.js';
 export * from './schema.js';

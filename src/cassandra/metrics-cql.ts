@@ -3,7 +3,7 @@
  * full partition key, never `ALLOW FILTERING`), and the execution helpers with the store's
  * consistency levels, paging and error translation.
  */
-import type { Client, types } from 'cassandra-driver';
+import cassandra, { type Client, type types } from 'cassandra-driver';
 import { throwIfAborted } from '../errors.js';
 import type { RollupResolution } from '../store/rollup.js';
 import { toStoreError } from './driver-errors.js';
@@ -143,7 +143,7 @@ export class MetricsCql {
         prepare: true,
         isIdempotent: true,
         consistency: this.writeConsistency,
-        ...(lwt ? { serialConsistency: 0x09 /* LOCAL_SERIAL */ } : {}),
+        ...(lwt ? { serialConsistency: cassandra.types.consistencies.localSerial } : {}),
       });
     } catch (err) {
       throw toStoreError(err, 'write');
