@@ -92,7 +92,29 @@ interface TenantData {
   localTags: Map<string, Record<string, string>>;
 }
 
-const cloneNode = (s: StoredNode): StoredNode => structuredClone(s);
+/** A deep copy of JSON-like data (plain objects, arrays, Dates, primitives). */
+function cloneValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return value.map(cloneValue);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = cloneValue(v);
+  return out;
+}
+
+/** Copy a stored node so callers can never mutate what the store holds (much faster than structuredClone). */
+function cloneNode(s: StoredNode): StoredNode {
+  const n = s.node;
+  const node: Node = {
+    ...n,
+    publicIps: [...n.publicIps],
+    privateIps: [...n.privateIps],
+    tags: { ...n.tags },
+    extra: cloneValue(n.extra) as Record<string, unknown>,
+  };
+  if (n.createdAt !== undefined) node.createdAt = new Date(n.createdAt.getTime());
+  return { ...s, node };
+}
 
 /**
  * The in-memory {@link InventoryStore}: the default for an {@link Inventory} without a store, and the
