@@ -128,6 +128,19 @@ it('normalizeStoreOptions() - rejects bad options naming the field, never echoin
   expect(JSON.stringify(err)).not.toContain('12345678');
 });
 
+it('connect() - an unreachable cluster is E_STORE_UNAVAILABLE, and the password never shows', async () => {
+  const err = await rejection(
+    CassandraMetricsStore.connect({
+      contactPoints: ['127.0.0.1:1'],
+      localDataCenter: 'datacenter1',
+      keyspace: 'fw_unreachable',
+      credentials: { username: 'fw', password: 's3cret-pw' },
+    }),
+  );
+  expect(err.code).toBe('E_STORE_UNAVAILABLE');
+  expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('s3cret-pw');
+});
+
 it('metricsStatements() - every read restricts a full partition key and never uses ALLOW FILTERING', () => {
   const all = JSON.stringify(metricsStatements('k'));
   expect(all).not.toMatch(/ALLOW FILTERING/i);
