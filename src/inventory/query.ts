@@ -401,11 +401,11 @@ function compileTag(ast: Extract<QueryAst, { type: 'tag' }>): Pred {
   }
   if (valueOk === undefined) return (n) => hasOwn.call(get(n), key);
   if (ast.value !== undefined && !ast.value.includes('*')) {
+    // Equality with a string needs no own-property check: inherited Object.prototype members are
+    // never strings. The merged-tag case is written out: it is the hot one.
     const want = ast.value;
-    return (n) => {
-      const tags = get(n);
-      return tags[key] === want && hasOwn.call(tags, key);
-    };
+    if (ast.scope === 'tag') return (n) => (n.mergedTags ?? n.tags)[key] === want;
+    return (n) => get(n)[key] === want;
   }
   return (n) => {
     const tags = get(n);
@@ -452,8 +452,33 @@ function compileIp(value: string): Pred {
   return (n) => parsedList(n.publicIps).some(test) || parsedList(n.privateIps).some(test);
 }
 
+/** Exact-value field terms, written out so each is one property read and one comparison. */
+function compileFieldEquals(field: Exclude<QueryField, 'ip'>, v: string): Pred {
+  switch (field) {
+    case 'provider':
+      return (n) => n.provider === v;
+    case 'kind':
+      return (n) => n.kind === v;
+    case 'state':
+      return (n) => n.state === v;
+    case 'region':
+      return (n) => n.region === v;
+    case 'zone':
+      return (n) => n.zone === v;
+    case 'name':
+      return (n) => n.name === v;
+    case 'id':
+      return (n) => n.id === v;
+    case 'size':
+      return (n) => n.size === v;
+    case 'image':
+      return (n) => n.image === v;
+  }
+}
+
 function compileField(field: QueryField, value: string): Pred {
   if (field === 'ip') return compileIp(value);
+  if (!value.includes('*')) return compileFieldEquals(field, value);
   const t = valueTest(value);
   switch (field) {
     case 'provider':
