@@ -6,7 +6,8 @@
  *   DIGITALOCEAN_TOKEN=… LINODE_TOKEN=… npx tsx examples/multi-cloud-inventory.ts 'tag:role=web'
  *
  * The factories read those variables themselves when no credential is passed; this example only
- * decides which clouds to use from which variables are set. WATCH_MS (default 60000) bounds the watch.
+ * decides which clouds to use from which variables are set. WATCH_MS (default 60000) bounds the watch;
+ * AWS_ENDPOINT_URL points EC2 elsewhere (e.g. the moto emulator: scripts/moto start).
  * In an application, import from `@fleetwatch/sdk` instead of `../src/index.js`.
  */
 import { pathToFileURL } from 'node:url';
@@ -57,8 +58,18 @@ export interface MultiCloudResult {
 export function providersFromEnv(options: MultiCloudOptions = {}): Provider[] {
   const env = process.env;
   const providers: Provider[] = [];
-  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
-    providers.push(ec2({ id: 'aws', region: env.AWS_REGION ?? 'us-east-1', ...options.ec2 }));
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    // AWS_ENDPOINT_URL is the AWS SDKs' variable for another endpoint (moto, LocalStack).
+    const endpoint = env.AWS_ENDPOINT_URL_EC2 ?? env.AWS_ENDPOINT_URL;
+    providers.push(
+      ec2({
+        id: 'aws',
+        region: env.AWS_REGION ?? 'us-east-1',
+        ...(endpoint ? { endpoint } : {}),
+        ...options.ec2,
+      }),
+    );
+  }
   if (env.DIGITALOCEAN_TOKEN) providers.push(digitalocean({ id: 'do', ...options.digitalocean }));
   if (env.LINODE_TOKEN) providers.push(linode({ id: 'linode', ...options.linode }));
   return providers;
@@ -139,8 +150,9 @@ export async function main(options: MultiCloudOptions = {}): Promise<MultiCloudR
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main({
-    query: process.argv[2] ?? 'tag:role=web',
-    watchMs: Number(process.env.WATCH_MS ?? 60_000),
+  const query = process.argv[2] ?? 'tag:role=web';
+  await main({ query, watchMs: Number(process.env.WATCH_MS ?? 60_000) }).catch((err: Error) => {
+    console.error(err.message);
+    process.exitCode = 1;
   });
 }

@@ -172,16 +172,17 @@ describeWithService('examples/multi-cloud-inventory.ts with EC2 on moto', await 
     for (const n of created) await aws.destroyNode(n.id).catch(() => undefined);
   });
 
-  it('adds EC2 (credentials and region from AWS_* variables) beside the other clouds', async () => {
+  it('adds EC2 (credentials, region and endpoint from AWS_* variables) beside the other clouds', async () => {
     process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
     process.env.AWS_REGION = REGION;
+    process.env.AWS_ENDPOINT_URL = MOTO_URL;
     process.env.DIGITALOCEAN_TOKEN = DO_TOKEN;
     process.env.LINODE_TOKEN = LINODE_TOKEN;
     const result = await main({
       ...overrides(),
       // this run's instances only: moto is shared with other test files
-      ec2: { endpoint: MOTO_URL, filters: { 'tag:run': run } },
+      ec2: { filters: { 'tag:run': run } },
       syncIntervalMs: 50,
       watchMs: 20_000,
       maxChanges: 2,
