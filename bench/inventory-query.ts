@@ -106,7 +106,7 @@ const cases: Array<{ name: string; query: string; baseline: (n: InventoryNode) =
       (n.name.startsWith('host-1') || (n.region ?? '').startsWith('us-')) && n.mergedTags.env !== 'dev',
   },
   {
-    name: 'ip:10.1.0.0/16',
+    name: 'ip:10.1.0.0/16 (baseline: string prefix "10.1.", no CIDR math)',
     query: 'ip:10.1.0.0/16',
     baseline: (n) =>
       n.privateIps.some((ip) => ip.startsWith('10.1.')) || n.publicIps.some((ip) => ip.startsWith('10.1.')),
