@@ -218,3 +218,35 @@ describe('examples/checks-webhook.ts', () => {
     expect(result.storedDurations).toBeLessThanOrEqual(result.runs);
   });
 });
+
+describe('examples run directly (`npx tsx examples/<file>.ts`)', () => {
+  const run = (file: string, env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', file], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+
+  it('cluster-broker.ts prints the merged numbers of its workers', async () => {
+    const { stdout } = await run('examples/cluster-broker.ts', { WORKERS: '2', REQUESTS: '100' });
+    expect(stdout).toContain('workers exited with 0, 0;');
+    expect(stdout).toContain('requests: 180 ok, 20 failed');
+    expect(stdout).toMatch(
+      /request_ms over all workers: n=200 p50=\d+\.\d p90=\d+\.\d p99=\d+\.\d max=100\n/,
+    );
+  });
+
+  it('multi-cloud-inventory.ts without cloud credentials exits 1 naming the variables', async () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      DIGITALOCEAN_TOKEN: '',
+      LINODE_TOKEN: '',
+    };
+    const err = await run('examples/multi-cloud-inventory.ts', env).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toContain('no cloud credentials in the environment');
+  });
+});
