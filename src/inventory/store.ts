@@ -50,7 +50,10 @@ export interface InventoryStore {
     keys: readonly string[],
     opts?: AbortOptions,
   ): Promise<Record<string, string>>;
-  /** Uids of stored nodes whose merged tags have `key` (and, if given, exactly `value`), sorted. */
+  /**
+   * Uids of stored nodes whose merged tags have `key` (and, if given, exactly `value`), sorted.
+   * `key` must be non-empty (`E_VALIDATION`); tags with an empty key are stored but not indexed.
+   */
   findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]>;
   /** Release resources. Idempotent. */
   close(): Promise<void>;
@@ -186,6 +189,7 @@ export class MemoryInventoryStore implements InventoryStore {
 
   async findByTag(tenant: string, key: string, value?: string, opts: AbortOptions = {}): Promise<string[]> {
     const data = this.#data(tenant, opts.signal);
+    if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);
     const out: string[] = [];
     for (const [uid, s] of data.nodes) {
       const merged = mergeTags(s.node.tags, data.localTags.get(uid) ?? {});

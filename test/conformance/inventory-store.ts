@@ -176,6 +176,15 @@ export function inventoryStoreConformance(name: string, factory: () => Promise<S
       expect((await store.findByTag(t, 'shard')).length).toBe(1250);
     });
 
+    it('stores odd provider tags (empty key, empty value) and indexes empty values', async () => {
+      const t = tenant();
+      const odd = node('p', 'odd', { tags: { '': 'x', flag: '' } });
+      await store.putNodes(t, [stored(odd)]);
+      expect((await store.load(t)).nodes[0]!.node.tags).toEqual({ '': 'x', flag: '' });
+      expect(await store.findByTag(t, 'flag', '')).toEqual(['p:odd']);
+      await expect(store.findByTag(t, '')).rejects.toMatchObject({ code: 'E_VALIDATION', path: 'key' });
+    });
+
     it('rejects an invalid tenant with E_VALIDATION naming tenant', async () => {
       await expect(store.load('bad tenant!')).rejects.toMatchObject({ code: 'E_VALIDATION', path: 'tenant' });
     });
