@@ -174,6 +174,8 @@ interface Job extends HeapItem {
   phase: number;
   inFlight: boolean;
   removed: boolean;
+  /** Point tags, cached until the target changes. */
+  tags?: Record<string, string>;
 }
 
 const defaultTimers: SchedulerTimers = {
@@ -215,6 +217,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   private started = false;
   private stopping: Promise<void> | undefined;
   private ready: Promise<void> = Promise.resolve();
+  private readyDone = false;
   private pipeline = new Set<Promise<void>>();
   private refreshQueued = false;
   private readonly onInventory = () => this.queueRefresh();
@@ -346,6 +349,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       if (existing) {
         existing.target = target;
         existing.config = config;
+        delete existing.tags;
         continue;
       }
       const job: Job = {
@@ -524,24 +528,43 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   // ------------------------------------------------------------ results pipeline
 
   private handOff(job: Job, result: CheckResultEvent): void {
-    const node = job.target.node;
-    this.sink.record(
-      result.metrics,
-      result.ok,
-      CheckResultSink.tags(result.checkId, result.target, {
-        ...(node ? { node: node.uid, provider: node.provider } : {}),
-        ...(this.opts.location ? { location: this.opts.location } : {}),
-      }),
-      result.ts,
-    );
-    const p = this.ready
-      .then(() => this.evaluate(job, result))
-      .catch((err) => this.report(err, 'result pipeline failed'))
-      .finally(() => this.pipeline.delete(p));
-    this.pipeline.add(p);
+    if (this.sink.active) this.sink.record(result.metrics, result.ok, this.tagsOf(job), result.ts);
+    if (!this.readyDone) {
+      this.track(this.ready.then(() => this.evaluate(job, result)));
+      return;
+    }
+    try {
+      const pending = this.evaluate(job, result);
+      if (pending) this.track(pending);
+    } catch (err) {
+      this.report(err, 'result pipeline failed');
+    }
   }
 
-  private async evaluate(job: Job, result: CheckResultEvent): Promise<void> {
+  private track(p: Promise<void>): void {
+    const tracked: Promise<void> = p
+      .catch((err) => this.report(err, 'result pipeline failed'))
+      .finally(() => this.pipeline.delete(tracked));
+    this.pipeline.add(tracked);
+  }
+
+  /** Point tags of a job, computed once per target version. */
+  private tagsOf(job: Job): Record<string, string> {
+    if (!job.tags) {
+      const node = job.target.node;
+      job.tags = CheckResultSink.tags(job.check.id, job.key, {
+        ...(node ? { node: node.uid, provider: node.provider } : {}),
+        ...(this.opts.location ? { location: this.opts.location } : {}),
+      });
+    }
+    return job.tags;
+  }
+
+  /**
+   * Alarm and state for one result, synchronously (so results of a target are counted in order).
+   * Returns a promise only when something asynchronous follows (state save, then the event).
+   */
+  private evaluate(job: Job, result: CheckResultEvent): Promise<void> | undefined {
     const check = job.check;
     const key = stateKey(check.id, job.key);
     const prev = this.states.get(key);
@@ -553,8 +576,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       result.ts,
       result.metrics,
     );
-    if (dirty && !job.removed) await this.stateStore.save(record);
-    if (!transition) return;
+    const saving = dirty && !job.removed ? this.stateStore.save(structuredClone(record)) : undefined;
+    if (!transition) return saving;
     const event: CheckStateEvent = {
       checkId: check.id,
       target: job.key,
@@ -565,7 +588,14 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       ts: result.ts,
       ...(result.node ? { node: result.node } : {}),
     };
-    if (this.isSuppressed(job, result.ts)) {
+    // the event follows the save, so a listener that reads the state store sees the new state
+    if (saving) return saving.then(() => this.announce(job, event));
+    this.announce(job, event);
+    return undefined;
+  }
+
+  private announce(job: Job, event: CheckStateEvent): void {
+    if (this.isSuppressed(job, event.ts)) {
       this.safeEmit('suppressed', event);
       return;
     }
@@ -618,10 +648,15 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     if (this.stopping) throw new FleetwatchError('E_CLOSED', 'scheduler stopped');
     if (this.started) return;
     this.started = true;
-    this.ready = this.stateStore.load().then(
-      (records) => this.states.restore(records),
-      (err) => this.report(err, 'state load failed'),
-    );
+    this.ready = this.stateStore
+      .load()
+      .then(
+        (records) => this.states.restore(records),
+        (err) => this.report(err, 'state load failed'),
+      )
+      .then(() => {
+        this.readyDone = true;
+      });
     const inv = this.opts.inventory;
     if (inv) for (const e of ['added', 'removed', 'changed'] as const) inv.on(e, this.onInventory);
     const now = this.clock.now();

@@ -85,6 +85,11 @@ export class CheckResultSink {
     }
   }
 
+  /** True when there is a registry or a store to record to. */
+  get active(): boolean {
+    return this.opts.registry !== undefined || this.opts.store !== undefined;
+  }
+
   /** Points waiting to be written. */
   get pending(): number {
     return this.buffer.length;
