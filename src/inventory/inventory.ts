@@ -225,7 +225,13 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       ids.add(p.id);
     });
     this.#providers = [...options.providers];
-    this.#store = options.store ?? new MemoryInventoryStore();
+    const store = options.store;
+    if (
+      store !== undefined &&
+      (typeof store !== 'object' || store === null || typeof store.load !== 'function')
+    )
+      throw validationError('options.store', 'an InventoryStore', store);
+    this.#store = store ?? new MemoryInventoryStore();
     this.#ownStore = options.store === undefined;
     this.#concurrency = positiveNumber(options.concurrency ?? 4, 'options.concurrency', {
       integer: true,
@@ -335,7 +341,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * List every provider (at most `concurrency` at once, each within its deadline) and apply
    * the differences, emitting `added` / `changed` / `removed`, then `synced`. A provider that fails
    * keeps its nodes, marked stale, and is reported (and emitted as `error`); nodes are removed only
-   * when a successful listing no longer contains them. A call while a sync runs joins that sync.
+   * when a successful listing no longer contains them. A call while a sync runs joins that sync
+   * (the joining call's `signal` is not applied to it).
    *
    * @throws FleetwatchError `E_ABORTED` when `signal` fires (providers finished by then are applied).
    */
