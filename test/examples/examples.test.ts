@@ -185,7 +185,7 @@ describe('examples/checks-webhook.ts', () => {
       url: `${targetUrl}/health`,
       webhookUrl: `${hookUrl}/hooks`,
       webhookHeaders: { authorization: 'Bearer example-token' },
-      periodMs: 200,
+      periodMs: 1000, // timeouts of 800 ms: room for a loaded machine
       stopAfterStates: 3,
       maxRunMs: 20_000,
       log: () => {},
