@@ -386,6 +386,53 @@ describe('CheckScheduler - results pipeline', () => {
     await s.stop();
   });
 
+  it('reports self-metrics as checks.scheduler.* gauges at each flush', async () => {
+    const time = new FakeTime();
+    const { type } = fakeType(time, () => ({ durationMs: 2500, ignoreAbort: true }));
+    const gauges = new Map<string, number>();
+    const registry = { gauge: (n: string) => ({ set: (v: number) => void gauges.set(n, v) }) };
+    const s = make(time, type, { registry, flushIntervalMs: 1000, location: 'dc1' });
+    s.add({ id: 'self', type: 'fake', targets: 'h', periodMs: 1000, timeoutMs: 900 });
+    s.start();
+    await time.advance(10_000);
+    expect(gauges.get('checks.scheduler.skipped_overrun')).toBe(s.stats().skippedOverrun);
+    expect(gauges.get('checks.scheduler.skipped_overrun')).toBeGreaterThan(0);
+    expect(gauges.get('checks.scheduler.lateness_p99_ms')).toBe(0);
+    expect(gauges.has('checks.scheduler.queue_depth')).toBe(true);
+    expect(gauges.has('checks.scheduler.event_loop_lag_p99_ms')).toBe(true);
+    const stopping = s.stop();
+    await time.advance(5000);
+    await stopping;
+  });
+
+  it('points buffered while the store is slow are all written once it answers', async () => {
+    const time = new FakeTime();
+    const { type } = fakeType(time, () => ({ metrics: { a: 1, b: 2 } }));
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => {
+      release = r;
+    });
+    const written: Point[] = [];
+    const store = {
+      write: async (p: readonly Point[]) => {
+        await blocked;
+        written.push(...p);
+        return { accepted: p.length };
+      },
+    };
+    const s = make(time, type, { store, flushIntervalMs: 1000 });
+    s.add({ id: 'buf', type: 'fake', targets: ['h'], periodMs: 1000, timeoutMs: 500 });
+    s.start();
+    await time.advance(5000);
+    release();
+    await s.drain();
+    // 5 runs × (check.ok, check.a, check.b)
+    expect(written.length).toBe(15);
+    expect(s.stats().pointsWritten).toBe(15);
+    expect(s.stats().pointsDropped).toBe(0);
+    await s.stop();
+  });
+
   it('a failing store and a throwing listener never turn into check failures', async () => {
     const time = new FakeTime();
     const { type, log } = fakeType(time);
