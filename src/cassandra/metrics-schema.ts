@@ -49,15 +49,6 @@ export function bucketOf(ts: number, res: Resolution): number {
   return Math.floor(ts / BUCKET_MS[res]);
 }
 
-/** Every bucket number of `res` overlapping `[from, to)`. */
-export function bucketsIn(from: number, to: number, res: Resolution): number[] {
-  const out: number[] = [];
-  if (to <= from) return out;
-  const last = bucketOf(to - 1, res);
-  for (let b = bucketOf(from, res); b <= last; b++) out.push(b);
-  return out;
-}
-
 /** The dirty-table shard of a series id (hex). */
 export function shardOf(seriesId: string): number {
   return Number.parseInt(seriesId.slice(0, 4), 16) % DIRTY_SHARDS;
