@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +386,38 @@ describe('ping check', () => {
       run,
     );
     expect(out.metrics.available).toBe(100);
+  });
+
+  it('run() - system backend spawns `ping` from PATH and parses its summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fakeping-'));
+    const script = join(dir, 'ping');
+    writeFileSync(
+      script,
+      '#!/bin/sh\nprintf "%s\\n" "$*" > "$(dirname "$0")/args"\necho "4 packets transmitted, 3 received, 25% packet loss, time 3004ms"\necho "rtt min/avg/max/mdev = 0.100/0.200/0.300/0.050 ms"\n',
+    );
+    chmodSync(script, 0o755);
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${dir}:${oldPath}`;
+    try {
+      const out = await pingCheck.run(
+        pingCheck.normalize({ backend: 'system', count: 4 }, 'ping'),
+        local,
+        run,
+      );
+      expect(out.error).toBeUndefined();
+      expect(out.metrics).toEqual({
+        count: 4,
+        available: 75,
+        loss: 25,
+        minimum: 0.1,
+        average: 0.2,
+        maximum: 0.3,
+      });
+      expect(readFileSync(join(dir, 'args'), 'utf8').trim()).toBe('-n -c 4 -i 0.2 -W 1 127.0.0.1');
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parseSystemPing() - reads iputils output', () => {
