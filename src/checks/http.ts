@@ -189,7 +189,9 @@ function requestOnce(
       lookup: defaultCheckLookup(),
       headers: { 'user-agent': 'fleetwatch-check', ...config.headers },
       ...(signal ? { signal } : {}),
-      ...(https ? { rejectUnauthorized: config.verifyTls, ...(config.ca ? { ca: config.ca } : {}) } : {}),
+      // verification is done below, after the certificate's metrics are taken, so a bad or expired
+      // certificate still reports cert_end_in / cert_error
+      ...(https ? { rejectUnauthorized: false, ...(config.ca ? { ca: config.ca } : {}) } : {}),
     });
     req.once('socket', (socket: Socket) => {
       socket.once('lookup', () => {
@@ -201,7 +203,10 @@ function requestOnce(
       if (https) {
         socket.once('secureConnect', () => {
           metrics.tt_tls = since(t0, performance.now());
-          Object.assign(metrics, certMetrics(socket as TLSSocket, Date.now()));
+          const tls = socket as TLSSocket;
+          Object.assign(metrics, certMetrics(tls, Date.now()));
+          if (config.verifyTls && !tls.authorized)
+            req.destroy(new Error(`certificate: ${String(tls.authorizationError)}`));
         });
       }
     });

@@ -170,15 +170,19 @@ describe('http check', () => {
 
   it('run() - https with an untrusted certificate fails (verify on by default)', async () => {
     const out = await httpRun({ url: `https://127.0.0.1:${https.port}/ok` });
-    expect(out.error).toMatch(/self[- ]signed/i);
+    expect(out.error).toBe('certificate: DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(out.metrics.cert_valid).toBe(false);
+    expect(out.metrics.code).toBeUndefined();
     const off = await httpRun({ url: `https://127.0.0.1:${https.port}/ok`, verifyTls: false });
     expect(off.error).toBeUndefined();
   });
 
   it('run() - https with an expired certificate fails even when its issuer is trusted', async () => {
     const out = await httpRun({ url: `https://127.0.0.1:${expired.port}/ok`, ca: expiredCa });
-    expect(out.error).toMatch(/expired/i);
+    expect(out.error).toBe('certificate: CERT_HAS_EXPIRED');
     expect(out.metrics.code).toBeUndefined();
+    // the certificate's metrics are still there: expired about two days ago
+    expect(Math.round((out.metrics.cert_end_in as number) / 86400)).toBe(-2);
   });
 
   it('normalize() - rejects bad config with the field path', () => {
@@ -202,6 +206,13 @@ describe('tls check', () => {
     expect(out.metrics.cert_subject).toContain('CN=localhost');
     expect(out.metrics.cert_subject_alternative_names).toContain('IP Address:127.0.0.1');
     expect(String(out.metrics.protocol)).toMatch(/^TLSv1\.[23]$/);
+  });
+
+  it('run() - a certificate for another name fails verification', async () => {
+    const c = tlsCheck.normalize({ port: https.port, ca, servername: 'wrong.example' }, 'tls');
+    const out = await tlsCheck.run(c, local, run);
+    expect(out.error).toBe('certificate: ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(out.metrics.cert_valid).toBe(false);
   });
 
   it('run() - an expired certificate fails and cert_end_in is negative', async () => {
