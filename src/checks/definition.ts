@@ -13,7 +13,7 @@ import { systemCheck } from './system.js';
 import { type CheckTargets, hasPlaceholders, parseTargets, type TargetSpec } from './targets.js';
 import { tcpCheck } from './tcp.js';
 import { tlsCheck } from './tls.js';
-import type { CheckMetrics, CheckType } from './types.js';
+import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
 
 /** The built-in check types. */
 export const BUILTIN_CHECK_TYPES: readonly CheckType<unknown>[] = [
@@ -134,6 +134,17 @@ export function normalizeCheck(
     config,
     templated: hasPlaceholders(rawConfig),
   };
+}
+
+/**
+ * Why a run failed, or `undefined` when it did not. With an alarm, the part of the failure that is
+ * the alarm's to judge (http: an unexpected status) does not fail the run; see `CheckOutcome.alarmable`.
+ */
+export function runFailure(
+  check: Pick<NormalizedCheck, 'alarm'>,
+  outcome: Pick<CheckOutcome, 'error' | 'alarmable'>,
+): string | undefined {
+  return check.alarm && outcome.alarmable ? outcome.alarmable.remaining : outcome.error;
 }
 
 /** The alarm's verdict on a run: a run that failed is CRITICAL (as in Rackspace). */

@@ -266,10 +266,9 @@ function assertResponse(
   status: number,
   body: string,
   metrics: CheckMetrics,
-): { error?: string } {
+): Pick<CheckOutcome, 'error' | 'alarmable'> {
   const errors: string[] = [];
   const ok = config.expectStatus ? config.expectStatus.includes(status) : status >= 200 && status < 400;
-  if (!ok) errors.push(`status ${status}`);
   if (config.bodyRegex) {
     metrics.body_match = config.bodyRegex.test(body);
     if (!metrics.body_match) errors.push(`body did not match ${config.bodyRegex.source}`);
@@ -299,7 +298,12 @@ function assertResponse(
     }
     metrics.json_match = all;
   }
-  return errors.length > 0 ? { error: errors.join('; ') } : {};
+  if (ok) return errors.length > 0 ? { error: errors.join('; ') } : {};
+  // an unexpected status is for the alarm to judge when the check has one (it sees `code`)
+  return {
+    error: [`status ${status}`, ...errors].join('; '),
+    alarmable: errors.length > 0 ? { remaining: errors.join('; ') } : {},
+  };
 }
 
 /** Resolve a simple JSON path (`$.a.b[0].c`, `a.b.0`) in a parsed document. */

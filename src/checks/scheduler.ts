@@ -30,6 +30,7 @@ import {
   judge,
   type NormalizedCheck,
   normalizeCheck,
+  runFailure,
 } from './definition.js';
 import { fnv1a, nextGridTime, RecentSamples } from './grid.js';
 import { DueHeap, type HeapItem } from './heap.js';
@@ -48,6 +49,7 @@ import type {
   CheckInventory,
   CheckMetrics,
   CheckMetricsRegistry,
+  CheckOutcome,
   CheckPointStore,
   CheckTarget,
   CheckType,
@@ -493,7 +495,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
         ),
       check.timeoutMs,
     );
-    let outcome: { metrics: CheckMetrics; error?: string };
+    let outcome: CheckOutcome;
     try {
       outcome = await check.type.run(job.config, job.target, {
         signal: ac.signal,
@@ -510,15 +512,16 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     const end = this.clock.now();
     this.durations.push(end - start);
     this.counters.runs++;
+    const error = runFailure(check, outcome);
     const result: CheckResultEvent = {
       checkId: check.id,
       target: job.key,
-      ok: outcome.error === undefined,
+      ok: error === undefined,
       metrics: outcome.metrics,
       durationMs: end - start,
       ts: start,
       scheduledAt,
-      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      ...(error !== undefined ? { error } : {}),
       ...(job.target.node ? { node: job.target.node.uid } : {}),
     };
     this.safeEmit('result', result);
@@ -768,7 +771,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
           check.timeoutMs,
         );
         const start = this.clock.now();
-        let outcome: { metrics: CheckMetrics; error?: string };
+        let outcome: CheckOutcome;
         try {
           outcome = await check.type.run(this.configFor(check, target), target, {
             signal: ac.signal,
@@ -781,18 +784,19 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
           this.timers.clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
         }
-        const ok = outcome.error === undefined;
+        const error = runFailure(check, outcome);
+        const ok = error === undefined;
         out.push({
           target: target.key,
           ok,
           metrics: outcome.metrics,
           durationMs: this.clock.now() - start,
-          ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+          ...(error !== undefined ? { error } : {}),
           alarm: judge(check.alarm, {
             ok,
             metrics: outcome.metrics,
             ts: start,
-            ...(outcome.error ? { error: outcome.error } : {}),
+            ...(error !== undefined ? { error } : {}),
           }),
         });
       }),

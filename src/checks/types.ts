@@ -18,6 +18,12 @@ export interface CheckOutcome {
   metrics: CheckMetrics;
   /** Why the run failed, if it did. */
   error?: string;
+  /**
+   * Set when part of `error` is for an alarm to judge from the metrics (http: a status outside
+   * `expectStatus`, which the alarm sees as `code`). When the check has an alarm, the run fails only
+   * for `remaining` (not at all when it is absent); without an alarm, `error` stands.
+   */
+  alarmable?: { remaining?: string };
 }
 
 /** The concrete thing a check runs against, with the values its placeholders expand to. */
@@ -44,6 +50,11 @@ export interface CheckType<C> {
   readonly type: string;
   /** Validate and default the type's config block (path names the field in errors). */
   normalize(config: unknown, path: string): C;
+  /**
+   * Check a static target (a host, `host:port` or URL written in the check) at `add()`. Returns what
+   * was expected when the target cannot work for this type, else `undefined`.
+   */
+  checkTarget?(target: CheckTarget, config: C): string | undefined;
   /** Run once against a target, honouring `opts.signal` (fired at the timeout). */
   run(config: C, target: CheckTarget, opts: AbortOptions & { timeoutMs: number }): Promise<CheckOutcome>;
 }
