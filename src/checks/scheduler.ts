@@ -121,7 +121,10 @@ export interface CheckSchedulerOptions {
   types?: readonly CheckType<unknown>[];
   /** Where states persist. @default a new MemoryCheckStateStore */
   stateStore?: CheckStateStore;
-  /** Called on each (unsuppressed) state change; failures go to 'error'. */
+  /**
+   * Called on each (unsuppressed) state change with `{ signal }` (aborted when `stop()` gives up on the
+   * call after `stopGraceMs`); failures go to 'error'.
+   */
   notifiers?: readonly StateNotifier[];
   /** `location` tag on every point. */
   location?: string;
@@ -129,7 +132,10 @@ export interface CheckSchedulerOptions {
   ipPreference?: 'public' | 'private';
   /** How often buffered points are written and self-metrics reported, ms. @default 5000 */
   flushIntervalMs?: number;
-  /** How long `stop()` waits for runs that ignore their abort signal, ms. @default 5000 */
+  /**
+   * How long `stop()` waits, in all, for runs that ignore their abort signal and for notifier calls in
+   * flight, ms; calls still pending then are aborted and reported on 'error' (`E_TIMEOUT`). @default 5000
+   */
   stopGraceMs?: number;
   clock?: Clock;
   timers?: SchedulerTimers;
@@ -221,6 +227,10 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   private ready: Promise<void> = Promise.resolve();
   private readyDone = false;
   private pipeline = new Set<Promise<void>>();
+  /** Notifier calls in flight (stop() waits for them within stopGraceMs). */
+  private readonly notifying = new Set<Promise<void>>();
+  /** Fired when stop() gives up on notifier calls still in flight. */
+  private readonly notifyAbort = new AbortController();
   private refreshQueued = false;
   private readonly onInventory = () => this.queueRefresh();
 
@@ -603,9 +613,26 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       return;
     }
     this.safeEmit('state', event);
-    for (const notify of this.opts.notifiers ?? []) {
-      notify(event).catch((err) => this.report(err, 'notifier failed'));
+    for (const notify of this.opts.notifiers ?? []) this.notify(notify, event);
+  }
+
+  /** Call one notifier, tracked so that stop() can wait for it. */
+  private notify(notify: StateNotifier, event: CheckStateEvent): void {
+    const signal = this.notifyAbort.signal;
+    let call: Promise<void>;
+    try {
+      call = Promise.resolve(notify(event, { signal }));
+    } catch (err) {
+      this.report(err, 'notifier failed');
+      return;
     }
+    const tracked: Promise<void> = call
+      // a call given up on at stop() was reported then; its abort is not a second failure
+      .catch((err) => {
+        if (!signal.aborted) this.report(err, 'notifier failed');
+      })
+      .finally(() => this.notifying.delete(tracked));
+    this.notifying.add(tracked);
   }
 
   private isSuppressed(job: Job, now: number): boolean {
@@ -675,7 +702,10 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     if (this.opts.store || this.opts.registry) this.flushTimer = this.timers.setTimeout(flush, every);
   }
 
-  /** Stop: no new runs, in-flight runs aborted (their results dropped), results flushed. Idempotent. */
+  /**
+   * Stop: no new runs, in-flight runs aborted (their results dropped), the pipeline drained, notifier
+   * calls in flight waited for (within `stopGraceMs`), results flushed. Idempotent.
+   */
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
@@ -687,16 +717,34 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       this.queue.clear();
       for (const q of [...this.hostQueues.values(), ...this.typeQueues.values()]) q.clear();
       for (const ac of this.running) ac.abort(new FleetwatchError('E_ABORTED', 'scheduler stopped'));
-      // Runs that ignore their signal are not waited for past the grace period.
-      let grace: unknown;
-      await Promise.race([
-        this.queue.onPendingZero(),
-        new Promise<void>((r) => {
-          grace = this.timers.setTimeout(r, this.opts.stopGraceMs ?? 5000);
-        }),
-      ]);
-      this.timers.clearTimeout(grace);
+      // Runs that ignore their signal, and notifier calls, are not waited for past the grace period.
+      const graceMs = this.opts.stopGraceMs ?? 5000;
+      let graceTimer: unknown;
+      let graceOver = false;
+      const grace = new Promise<void>((r) => {
+        graceTimer = this.timers.setTimeout(() => {
+          graceOver = true;
+          r();
+        }, graceMs);
+      });
+      await Promise.race([this.queue.onPendingZero(), grace]);
       while (this.pipeline.size > 0) await Promise.all([...this.pipeline]);
+      // the last state changes must reach the notifiers (webhooks) before the process exits
+      while (this.notifying.size > 0 && !graceOver)
+        await Promise.race([Promise.all([...this.notifying]), grace]);
+      this.timers.clearTimeout(graceTimer);
+      if (this.notifying.size > 0) {
+        const pending = this.notifying.size;
+        this.notifyAbort.abort(new FleetwatchError('E_ABORTED', 'scheduler stopped'));
+        this.report(
+          new FleetwatchError(
+            'E_TIMEOUT',
+            `${pending} notifier call(s) still pending after stopGraceMs (${graceMs} ms); given up`,
+            { details: { pending } },
+          ),
+          'notifier calls pending at stop',
+        );
+      }
       await this.sink.flush();
       this.loopDelay.disable();
     })();
