@@ -38,7 +38,7 @@ export * from './providers/types.js';
 export * from './store/memory.js';
 export type { ResolutionChoice } from './store/resolution.js';
 export { chooseResolution, DEFAULT_QUERY_POINTS, DEFAULT_RAW_INTERVAL_MS } from './store/resolution.js';
-export { seriesKey } from './store/series-key.js';
+export { parseSeriesKey, seriesKey } from './store/series-key.js';
 export * from './store/types.js';
 export {
   COMBINE_POLICIES,

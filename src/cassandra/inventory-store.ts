@@ -417,7 +417,7 @@ export class CassandraInventoryStore implements InventoryStore {
     uid: string,
     tags: Readonly<Tags>,
     opts: AbortOptions = {},
-  ): Promise<Tags> {
+  ): Promise<Record<string, string>> {
     this.#check(tenant, opts.signal);
     const valid = validateTags(tags);
     const bucket = inventoryBucket(uid);
@@ -431,7 +431,7 @@ export class CassandraInventoryStore implements InventoryStore {
     uid: string,
     keys: readonly string[],
     opts: AbortOptions = {},
-  ): Promise<Tags> {
+  ): Promise<Record<string, string>> {
     this.#check(tenant, opts.signal);
     const bucket = inventoryBucket(uid);
     if (keys.length > 0)
