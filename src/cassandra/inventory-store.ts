@@ -68,7 +68,8 @@ const KEYS = [
   'signal',
 ] as const;
 
-type Tags = Record<string, string>;
+/** A tag map: keys to string values. */
+export type Tags = Record<string, string>;
 
 /** Most uids in one `IN` list. */
 const IN_CHUNK = 100;
