@@ -118,6 +118,7 @@ export function normalizeCheck(
   const targets = def.targets ?? (type.type === 'system' ? 'localhost' : undefined);
   if (targets === undefined) throw validationError('check.targets', 'a host, URL or tag query', undefined);
   const specs = parseTargets(targets, 'check.targets');
+  if (type.checkTarget) checkStaticTargets(id, type, config, targets, specs);
   if (specs.some((s) => s.kind === 'query') && !opts.hasInventory)
     throw validationError('check.targets', 'a host or URL (tag queries need an inventory)', targets);
   return {
@@ -134,6 +135,27 @@ export function normalizeCheck(
     config,
     templated: hasPlaceholders(rawConfig),
   };
+}
+
+/**
+ * Check static targets (not tag queries) against what the type can run on, so that `host:port:port`
+ * fails at `add()` rather than as a CRITICAL at run time. Paths read `checks[<id>].targets[<i>]`.
+ */
+function checkStaticTargets(
+  id: string,
+  type: CheckType<unknown>,
+  config: unknown,
+  targets: unknown,
+  specs: readonly TargetSpec[],
+): void {
+  specs.forEach((spec, i) => {
+    if (spec.kind !== 'host') return;
+    const expected = type.checkTarget!(spec.target, config);
+    if (expected === undefined) return;
+    const raw = Array.isArray(targets) ? targets[i] : targets;
+    const path = `checks[${id}].targets${Array.isArray(targets) ? `[${i}]` : ''}${typeof raw === 'object' ? '.host' : ''}`;
+    throw validationError(path, `${expected} for a ${type.type} check`, spec.target.key);
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * `answers` (count), `ttl` (s, smallest; A/AAAA only), `duration` and `rtt` (ms).
  */
 import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
 import { configObject, optInt, optString, since } from './config.js';
@@ -80,6 +81,13 @@ export const dnsCheck: CheckType<DnsCheckConfig> = {
       ...(server !== undefined ? { server } : {}),
       ...(expect !== undefined ? { expect } : {}),
     };
+  },
+  checkTarget(target, config) {
+    // the target is the server asked (node:dns takes IP addresses only), unless `server` is set
+    if (config.server !== undefined) return undefined;
+    return target.url === undefined && target.port === undefined && isIP(target.host) !== 0
+      ? undefined
+      : 'the IP address of a DNS server (or set dns.server; dns.port for the port)';
   },
   async run(config, target, opts): Promise<CheckOutcome> {
     const server = config.server ?? target.host;

@@ -22,6 +22,7 @@ import {
   since,
 } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
+import { hasPlaceholders, hostTargetProblem } from './targets.js';
 import { certMetrics } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
 
@@ -91,6 +92,8 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
     if (c.json !== undefined && (typeof c.json !== 'object' || c.json === null || Array.isArray(c.json)))
       throw validationError(`${path}.json`, 'an object of path → expected value', c.json);
     const url = optString(c.url, `${path}.url`);
+    if (url !== undefined && !hasPlaceholders(url) && !isHttpUrl(url))
+      throw validationError(`${path}.url`, 'an absolute http(s) URL', url);
     const headers = optStringRecord(c.headers, `${path}.headers`);
     const body = optString(c.body, `${path}.body`);
     const bodyRegex = optRegex(c.bodyRegex, `${path}.bodyRegex`);
@@ -110,6 +113,14 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       ...(c.json !== undefined ? { json: c.json as Record<string, MetricValue | null> } : {}),
       ...(ca !== undefined ? { ca } : {}),
     };
+  },
+  checkTarget(target, config) {
+    if (target.url !== undefined)
+      return /^https?:$/i.test(new URL(target.url).protocol) ? undefined : 'an http: or https: URL';
+    // a plain host is requested as http://host/ (unless `url` is set): a port needs a URL
+    return config.url !== undefined
+      ? hostTargetProblem(target, 'optional', 'a URL or a host')
+      : hostTargetProblem(target, 'none', 'an http(s) URL or a host (write a URL for another port)');
   },
   async run(config, target, opts): Promise<CheckOutcome> {
     let url =
@@ -304,6 +315,15 @@ function assertResponse(
     error: [`status ${status}`, ...errors].join('; '),
     alarmable: errors.length > 0 ? { remaining: errors.join('; ') } : {},
   };
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** Resolve a simple JSON path (`$.a.b[0].c`, `a.b.0`) in a parsed document. */

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
 import { configObject, errorText, optInt, optString, since } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
+import { hostTargetProblem } from './targets.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
 
 /** Config of a `ping` check. */
@@ -39,6 +40,11 @@ export const pingCheck: CheckType<PingCheckConfig> = {
       intervalMs: optInt(c.intervalMs, `${path}.intervalMs`, 100, 0, 10_000),
       ...(port !== undefined ? { port } : {}),
     };
+  },
+  checkTarget(target, config) {
+    return config.backend === 'system'
+      ? hostTargetProblem(target, 'none', 'a host (no port with the system backend)')
+      : hostTargetProblem(target, 'optional', 'a host or host:port');
   },
   run(config, target, opts) {
     return config.backend === 'system' ? systemPing(config, target, opts) : tcpPing(config, target, opts);

@@ -3,6 +3,7 @@
  * matching nodes become targets; plus `{ip}`, `{name}`, `{host}`, `{uid}`, `{provider}`, `{region}`
  * and `{tag.x}` placeholder expansion in a check's config strings.
  */
+import { isIP } from 'node:net';
 import { validationError } from '../errors.js';
 import type { Node } from '../providers/types.js';
 import type { CheckTarget } from './types.js';
@@ -17,7 +18,9 @@ export type CheckTargets =
 /** One target spec after parsing. */
 export type TargetSpec = { kind: 'query'; query: string } | { kind: 'host'; target: CheckTarget };
 
-const QUERY_PREFIX = /^[A-Za-z_][A-Za-z0-9_.-]*:(?!\d+$)(?!\/\/)/;
+// `name:` then digits up to the end or another colon is `host:port` (or a mistyped `host:port:port`,
+// rejected at add()), not a query; `ip:10.0.0.0/8` still is one
+const QUERY_PREFIX = /^[A-Za-z_][A-Za-z0-9_.-]*:(?!\d+(?::|$))(?!\/\/)/;
 
 /** True when a target string reads as an inventory query rather than a host, `host:port` or URL. */
 export function isQueryTarget(s: string): boolean {
@@ -51,6 +54,31 @@ export function hostTarget(raw: string, path = 'targets'): CheckTarget {
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
     throw validationError(path, 'a port 1..65535', raw);
   return { key: s, host, ip: host, name: host, ...(port !== undefined ? { port: Number(port) } : {}) };
+}
+
+const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/** True when `host` is an IP address or a syntactically valid DNS host name (`localhost`, `a.b.example`). */
+export function isValidHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => HOST_LABEL.test(l));
+}
+
+/**
+ * What a plain-host target (no URL) must look like for types connecting to `target.host`, or
+ * `undefined` when it is fine. `port` says whether a `host:port` port is used, required or ignored.
+ */
+export function hostTargetProblem(
+  target: CheckTarget,
+  port: 'optional' | 'required' | 'none',
+  what: string,
+): string | undefined {
+  if (target.url !== undefined) return `${what} (not a URL)`;
+  if (!isValidHost(target.host)) return what;
+  if (port === 'required' && target.port === undefined) return what;
+  if (port === 'none' && target.port !== undefined) return what;
+  return undefined;
 }
 
 /** Parse a check's `targets` field. */

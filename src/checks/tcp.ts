@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
 import { configObject, errorText, optBool, optInt, optRegex, optString, since } from './config.js';
+import { hostTargetProblem } from './targets.js';
 import { isIp, openConnection } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
 
@@ -41,6 +42,13 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       ...(send !== undefined ? { send } : {}),
       ...(expect !== undefined ? { expect } : {}),
     };
+  },
+  checkTarget(target, config) {
+    return hostTargetProblem(
+      target,
+      config.port === undefined ? 'required' : 'optional',
+      config.port === undefined ? 'host:port (or set tcp.port)' : 'a host or host:port',
+    );
   },
   async run(config, target, opts): Promise<CheckOutcome> {
     const port = config.port ?? target.port;

@@ -11,6 +11,7 @@ import { type DetailedPeerCertificate, type TLSSocket, connect as tlsConnect } f
 import type { AbortOptions } from '../core.js';
 import { configObject, errorText, optBool, optInt, optString, since } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
+import { hostTargetProblem } from './targets.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
 
 /** Config of a `tls` check. */
@@ -138,6 +139,9 @@ export const tlsCheck: CheckType<TlsCheckConfig> = {
       ...(servername !== undefined ? { servername } : {}),
       ...(ca !== undefined ? { ca } : {}),
     };
+  },
+  checkTarget(target) {
+    return hostTargetProblem(target, 'optional', 'a host or host:port');
   },
   async run(config: TlsCheckConfig, target: CheckTarget, opts): Promise<CheckOutcome> {
     const port = config.port ?? target.port ?? 443;
