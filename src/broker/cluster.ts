@@ -103,6 +103,8 @@ export class ClusterReporter implements MetricsSink {
   readonly #encoder = new FrameEncoder();
   readonly #advanced = process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced';
   #seq = 0;
+  /** Sends whose `process.send` callback has not run yet. */
+  readonly #pending = new Set<Promise<void>>();
   /** Windows that could not be handed to the IPC channel (no channel, or it closed). */
   dropped = 0;
 
@@ -122,8 +124,13 @@ export class ClusterReporter implements MetricsSink {
     }
   }
 
-  /** Send one window to the primary as one message. */
-  send(snapshot: WindowSnapshot): void {
+  /**
+   * Send one window to the primary as one message. The promise resolves once the message is handed
+   * off (the `process.send` callback ran; a window that could not be sent is counted in `dropped`), so
+   * the registry's `report.stop()`, which awaits it, resolves only after the last window is out and a
+   * worker may `process.disconnect()` right away. It never rejects.
+   */
+  send(snapshot: WindowSnapshot): Promise<void> {
     validateSnapshot(snapshot);
     const frame = this.#encoder.window(
       {
@@ -141,11 +148,33 @@ export class ClusterReporter implements MetricsSink {
     };
     if (process.send === undefined || process.connected === false) {
       this.dropped++;
-      return;
+      return Promise.resolve();
     }
-    process.send(msg, undefined, undefined, (err) => {
-      if (err) this.dropped++;
+    const handedOff = new Promise<void>((resolve) => {
+      const done = (err: Error | null) => {
+        if (err) this.dropped++;
+        resolve();
+      };
+      try {
+        // checked just above; the executor runs synchronously
+        process.send!(msg, undefined, undefined, done);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
     });
+    this.#pending.add(handedOff);
+    void handedOff.then(() => this.#pending.delete(handedOff));
+    return handedOff;
+  }
+
+  /** Windows handed to `process.send` whose callback has not run yet. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolve once every window sent so far has been handed off (or counted as dropped). */
+  async flushed(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 }
 
