@@ -14,12 +14,12 @@ import type { BufferedStatement } from './write-buffer.js';
 export function metricsStatements(ks: string) {
   const rollupInsert = (res: RollupResolution) =>
     `INSERT INTO ${ks}.${POINT_TABLES[res]} (tenant, series_id, bucket, ts, count, sum, min, max, mean, m2, last)` +
-    ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?';
+    ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?';
   const rollupSelect = (res: RollupResolution) =>
     `SELECT ts, count, sum, min, max, mean, m2, last FROM ${ks}.${POINT_TABLES[res]}` +
     ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
   const sketchInsert = (res: RollupResolution) =>
-    `INSERT INTO ${ks}.${SKETCH_TABLES[res]} (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
+    `INSERT INTO ${ks}.${SKETCH_TABLES[res]} (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?`;
   const sketchSelect = (res: RollupResolution) =>
     `SELECT ts, sketch FROM ${ks}.${SKETCH_TABLES[res]} WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?`;
   return {

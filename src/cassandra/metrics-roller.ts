@@ -160,6 +160,9 @@ export class MetricsRoller {
     const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.retention) - now));
     const bucket = bucketOf(start, res);
     const q = this.cql.q;
+    // The row's write time is taken before its inputs are read: of two processes rolling the same
+    // slot at once, the one that read later (and so saw more) wins, whatever order the writes land in.
+    const readAt = nextWriteTimestamp();
     if (slot.kind === 'p') {
       const point = await this.#rollPoints(slot, signal);
       if (point !== undefined) {
@@ -176,6 +179,7 @@ export class MetricsRoller {
           point.variance * point.count,
           point.last,
           ttl,
+          readAt,
         ]);
       }
     } else {
@@ -188,6 +192,7 @@ export class MetricsRoller {
           start,
           Buffer.from(sketch),
           ttl,
+          readAt,
         ]);
       }
     }
