@@ -70,7 +70,8 @@ export interface CassandraMetricsStoreOptions {
   writeBuffer?: WriteBufferSettings;
   /**
    * How often closed dirty slots are rolled up in the background, in ms; 0 turns the loop off
-   * (`flush()` and rollup queries still roll). The timer is `unref`'d. @default 60000
+   * (`flush()` and rollup queries still roll; call `flush()` now and then, since the in-process list
+   * of slots to roll is trimmed by a roll). The timer is `unref`'d. @default 60000
    */
   rollupIntervalMs?: number;
   /** Raw interval `auto` resolution assumes. @default 30000 */
