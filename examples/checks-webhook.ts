@@ -49,10 +49,12 @@ export interface ChecksWebhookResult {
 }
 
 /**
- * The alarm judges runs that succeeded: a slow answer is a WARNING. A failed run (connection
- * refused, timeout, a status outside 200–399) is CRITICAL with the run's error as message.
+ * The alarm judges every answer, whatever its status: an error status is CRITICAL, a slow answer a
+ * WARNING. A failed run (connection refused, timeout, TLS failure) is CRITICAL with the run's error as
+ * message.
  */
 export const HTTP_ALARM = `
+  if (metric['code'] >= 400) { return new AlarmStatus(CRITICAL, 'HTTP #{code}'); }
   if (metric['duration'] > 2000) { return new AlarmStatus(WARNING, 'slow: #{duration} ms'); }
   return new AlarmStatus(OK, 'HTTP #{code}');`;
 
@@ -62,24 +64,24 @@ export async function main(options: ChecksWebhookOptions): Promise<ChecksWebhook
   const periodMs = options.periodMs ?? 10_000;
   const { hostname, port, protocol } = new URL(options.url);
 
-  // The notifier is webhookNotifier plus bookkeeping: the scheduler does not wait for notifiers, so
-  // we keep the deliveries to await them before returning.
+  // The notifier is webhookNotifier plus counting; scheduler.stop() waits for deliveries in flight.
   const webhook = webhookNotifier({
     url: options.webhookUrl,
     headers: options.webhookHeaders ?? {},
     retries: 2,
   });
-  const deliveries: Promise<boolean>[] = [];
-  const notify: StateNotifier = (event, opts) => {
-    const p = webhook(event, opts);
-    deliveries.push(
-      p.then(
-        () => true,
-        () => false,
-      ),
+  let delivered = 0;
+  let failedDeliveries = 0;
+  const notify: StateNotifier = (event, opts) =>
+    webhook(event, opts).then(
+      () => {
+        delivered++;
+      },
+      (err: unknown) => {
+        failedDeliveries++;
+        throw err; // reported on the scheduler's 'error' event
+      },
     );
-    return p;
-  };
 
   const store = new MemoryMetricsStore();
   const scheduler = new CheckScheduler({ store, notifiers: [notify], flushIntervalMs: 1000 });
@@ -116,8 +118,8 @@ export async function main(options: ChecksWebhookOptions): Promise<ChecksWebhook
     });
     scheduler.start();
   });
-  await scheduler.stop(); // flushes the buffered points into the store
-  const outcomes = await Promise.all(deliveries);
+  // waits for the webhook deliveries in flight (within stopGraceMs) and flushes the buffered points
+  await scheduler.stop();
 
   const [durations] = await store.query({
     metric: 'check.duration',
@@ -129,8 +131,8 @@ export async function main(options: ChecksWebhookOptions): Promise<ChecksWebhook
   return {
     states,
     runs,
-    delivered: outcomes.filter(Boolean).length,
-    failedDeliveries: outcomes.filter((ok) => !ok).length,
+    delivered,
+    failedDeliveries,
     storedDurations: durations?.points.length ?? 0,
   };
 }
