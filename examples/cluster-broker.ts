@@ -107,9 +107,8 @@ async function worker(): Promise<void> {
     registry.counter('requests', { route: '/orders', outcome: i % 10 === 9 ? 'error' : 'ok' }).inc();
     if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5)); // let the report timer run
   }
-  await report.stop(); // sends the partial last window
-  // IPC keeps message order: once this last message is written, every window before it is too.
-  await new Promise<void>((resolve) => process.send?.({ done: true }, undefined, {}, () => resolve()));
+  // sends the partial last window and resolves once it is handed to the IPC channel
+  await report.stop();
   cluster.worker?.disconnect();
 }
 
