@@ -25,18 +25,18 @@ export function metricsStatements(ks: string) {
   return {
     insertMetric: `INSERT INTO ${ks}.metric_names (tenant, metric) VALUES (?, ?) USING TTL ?`,
     selectMetrics: `SELECT metric FROM ${ks}.metric_names WHERE tenant = ?`,
-    selectSeriesOne: `SELECT combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
-    selectSketchBase: `SELECT sketch_base FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ? AND series_id = ?`,
+    selectSeriesOne: `SELECT combine FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?`,
+    selectSketchBase: `SELECT sketch_base FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?`,
     recordSketchBase:
-      `UPDATE ${ks}.series_by_metric SET sketch_base = ? WHERE tenant = ? AND metric = ? AND series_id = ?` +
+      `UPDATE ${ks}.series_index SET sketch_base = ? WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?` +
       ' IF sketch_base = null',
     insertSeries:
-      `INSERT INTO ${ks}.series_by_metric (tenant, metric, series_id, series_key, combine, created_at)` +
-      ' VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?',
+      `INSERT INTO ${ks}.series_index (tenant, metric, shard, series_id, series_key, combine, created_at)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?',
     refreshSeries:
-      `UPDATE ${ks}.series_by_metric USING TTL ? SET series_key = ?, combine = ?` +
-      ' WHERE tenant = ? AND metric = ? AND series_id = ?',
-    selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ?`,
+      `UPDATE ${ks}.series_index USING TTL ? SET series_key = ?, combine = ?` +
+      ' WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?',
+    selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ?`,
     insertRaw:
       `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +
       ' USING TTL ? AND TIMESTAMP ?',

@@ -7,6 +7,7 @@
  * - `rollup_5m`, `sketch_5m`: per 10 days → 2,880 rows.
  * - `rollup_1h`, `sketch_1h`: per 360 days → 8,640 rows.
  * - `rollup_1d`, `sketch_1d`: per 3,600 days → 3,600 rows.
+ * - `series_index`: per tenant × metric × shard (8): one row per series.
  * - `dirty_slots`: per resolution × hour (5m marks), 6 h (1h marks) or day (1d marks) × shard (32).
  */
 import type { RollupResolution } from '../store/rollup.js';
@@ -52,6 +53,17 @@ export function bucketOf(ts: number, res: Resolution): number {
 /** The dirty-table shard of a series id (hex). */
 export function shardOf(seriesId: string): number {
   return Number.parseInt(seriesId.slice(0, 4), 16) % DIRTY_SHARDS;
+}
+
+/**
+ * Partitions the series index of one metric is spread over: 8 × the 100k-row rule of thumb lets a
+ * metric of one tenant hold several hundred thousand series; listing reads the 8 in parallel.
+ */
+export const INDEX_SHARDS = 8;
+
+/** The series-index shard of a series id (hex). */
+export function indexShardOf(seriesId: string): number {
+  return Number.parseInt(seriesId.slice(4, 8), 16) % INDEX_SHARDS;
 }
 
 /** Maximum TTL Cassandra accepts (20 years), in seconds. */
@@ -145,6 +157,16 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
       version: 2,
       description: "series_by_metric.sketch_base: the relative accuracy of a series' sketches",
       statements: (ks) => [`ALTER TABLE ${ks}.series_by_metric ADD sketch_base double`],
+    },
+    {
+      version: 3,
+      description:
+        'series_index: the series index split over 8 partitions per metric (replaces series_by_metric)',
+      statements: (ks) => [
+        `CREATE TABLE IF NOT EXISTS ${ks}.series_index (tenant text, metric text, shard int, series_id text,` +
+          ' series_key text, combine text, created_at timestamp, sketch_base double,' +
+          ' PRIMARY KEY ((tenant, metric, shard), series_id))',
+      ],
     },
   ];
 }

@@ -68,7 +68,14 @@ import {
   type SeriesRef,
   type SlotKind,
 } from './metrics-roller.js';
-import { bucketOf, metricsMigrations, shardOf, ttlSeconds } from './metrics-schema.js';
+import {
+  bucketOf,
+  INDEX_SHARDS,
+  indexShardOf,
+  metricsMigrations,
+  shardOf,
+  ttlSeconds,
+} from './metrics-schema.js';
 import { ensureKeyspace, ensureSchema } from './schema.js';
 import { type BufferedStatement, WriteBuffer } from './write-buffer.js';
 
@@ -451,6 +458,7 @@ export class CassandraMetricsStore implements MetricsStore {
     const q = this.#cql.q;
     await mapLimit([...missing.entries()], 32, async ([ck, m]) => {
       const id = seriesId(m.key);
+      const ishard = indexShardOf(id);
       const ttl = this.#indexTtl;
       const recorded = await this.#retrying(started, signal, async () => {
         const mk = `${m.tenant}\u0000${m.metric}`;
@@ -458,16 +466,16 @@ export class CassandraMetricsStore implements MetricsStore {
           await this.#cql.exec(q.insertMetric, [m.tenant, m.metric, ttl]);
           this.#metrics.set(mk, now);
         }
-        const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, id]);
+        const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, ishard, id]);
         const known = existing[0]?.get('combine') as CombinePolicy | null | undefined;
         if (known !== undefined && known !== null) {
           // refresh the index row's TTL (a series written to stays listed)
-          await this.#cql.exec(q.refreshSeries, [ttl, m.key, known, m.tenant, m.metric, id]);
+          await this.#cql.exec(q.refreshSeries, [ttl, m.key, known, m.tenant, m.metric, ishard, id]);
           return known;
         }
         const rs = await this.#cql.exec(
           q.insertSeries,
-          [m.tenant, m.metric, id, m.key, combine, new Date(), ttl],
+          [m.tenant, m.metric, ishard, id, m.key, combine, new Date(), ttl],
           true,
         );
         if (rs.wasApplied()) return combine;
@@ -505,10 +513,19 @@ export class CassandraMetricsStore implements MetricsStore {
       const base = decodeSketchAt((points[i] as SketchPoint).sketch, `points[${i}].sketch`).base;
       if (ref.sketchBase === undefined) {
         ref.sketchBase = await this.#retrying(started, signal, async () => {
-          const rows = await this.#cql.select(q.selectSketchBase, [ref.tenant, ref.metric, ref.id]);
+          const rows = await this.#cql.select(q.selectSketchBase, [
+            ref.tenant,
+            ref.metric,
+            indexShardOf(ref.id),
+            ref.id,
+          ]);
           const stored = rows[0]?.get('sketch_base') as number | null | undefined;
           if (stored !== null && stored !== undefined) return stored;
-          const rs = await this.#cql.exec(q.recordSketchBase, [base, ref.tenant, ref.metric, ref.id], true);
+          const rs = await this.#cql.exec(
+            q.recordSketchBase,
+            [base, ref.tenant, ref.metric, indexShardOf(ref.id), ref.id],
+            true,
+          );
           return rs.wasApplied() ? base : ((rs.first()?.get('sketch_base') as number | null) ?? base);
         });
       }
@@ -569,7 +586,11 @@ export class CassandraMetricsStore implements MetricsStore {
     filter: Record<string, string> | undefined,
     signal?: AbortSignal,
   ): Promise<SeriesRef[]> {
-    const rows = await this.#cql.select(this.#cql.q.selectSeries, [tenant, metric], signal);
+    const shards = Array.from({ length: INDEX_SHARDS }, (_, i) => i);
+    const parts = await mapLimit(shards, INDEX_SHARDS, (shard) =>
+      this.#cql.select(this.#cql.q.selectSeries, [tenant, metric, shard], signal),
+    );
+    const rows = parts.flat();
     const out: SeriesRef[] = [];
     for (const r of rows) {
       const key = r.get('series_key') as string;

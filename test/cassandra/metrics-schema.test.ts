@@ -7,6 +7,8 @@ import {
   bucketOf,
   DIRTY_SHARDS,
   dirtyBucketOf,
+  INDEX_SHARDS,
+  indexShardOf,
   MAX_TTL_SECONDS,
   metricsMigrations,
   shardOf,
@@ -58,10 +60,11 @@ describe('metrics schema arithmetic', () => {
     expect(dirtyBucketOf(t, '1d')).toBe(Math.floor(t / DAY));
     expect(shardOf('ffff0000000000000000000000000000')).toBe(0xffff % DIRTY_SHARDS);
     expect(shardOf('0003aaaa')).toBe(3);
+    expect(indexShardOf('0000000b')).toBe(0xb % INDEX_SHARDS);
   });
 
   it('metricsMigrations() - idempotent DDL with TTLs and TWCS from the retention', () => {
-    const [v1, v2] = metricsMigrations({ ...DEFAULT_RETENTION, raw: 2 * DAY });
+    const [v1, v2, v3] = metricsMigrations({ ...DEFAULT_RETENTION, raw: 2 * DAY });
     const ddl = v1?.statements('ks') ?? [];
     for (const stmt of ddl) expect(stmt).toMatch(/^CREATE TABLE IF NOT EXISTS ks\./);
     const raw = ddl.find((s) => s.includes('ks.points_raw ')) ?? '';
@@ -69,5 +72,6 @@ describe('metrics schema arithmetic', () => {
     expect(raw).toContain("'compaction_window_unit': 'HOURS', 'compaction_window_size': 2");
     expect(raw).toContain('PRIMARY KEY ((tenant, series_id, bucket), ts, source)');
     expect(v2?.statements('ks')).toEqual(['ALTER TABLE ks.series_by_metric ADD sketch_base double']);
+    expect(v3?.statements('ks')[0]).toContain('PRIMARY KEY ((tenant, metric, shard), series_id)');
   });
 });

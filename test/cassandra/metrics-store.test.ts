@@ -16,7 +16,13 @@ import type { Client } from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsStatements } from '../../src/cassandra/metrics-cql.js';
 import { normalizeStoreOptions } from '../../src/cassandra/metrics-options.js';
-import { bucketOf, dirtyBucketOf, metricsMigrations, shardOf } from '../../src/cassandra/metrics-schema.js';
+import {
+  bucketOf,
+  dirtyBucketOf,
+  indexShardOf,
+  metricsMigrations,
+  shardOf,
+} from '../../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore, METRICS_SCHEMA_COMPONENT } from '../../src/cassandra/metrics-store.js';
 import {
   appliedVersions,
@@ -206,7 +212,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -231,6 +237,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         'rollup_5m',
         'schema_version',
         'series_by_metric',
+        'series_index',
         'sketch_1d',
         'sketch_1h',
         'sketch_5m',
@@ -338,7 +345,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
@@ -364,8 +371,8 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       expect(ttl).toBeGreaterThan(want - 120);
       // index rows live as long as the longest retention (1d: 5 y) plus a day, refreshed daily
       const idx = await client.execute(
-        `SELECT TTL(series_key) AS t FROM ${ks}.series_by_metric WHERE tenant = ? AND metric = ?`,
-        [tenant, 'ttl'],
+        `SELECT TTL(series_key) AS t FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ?`,
+        [tenant, 'ttl', indexShardOf(id)],
         { prepare: true },
       );
       const indexTtl = idx.rows[0]?.get('t') as number;
