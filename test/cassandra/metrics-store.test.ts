@@ -6,8 +6,8 @@
  *    validation, rollups by another process, the background rollup loop, sketch storage;
  * 3. the node stopped mid-ingest and started again (`scripts/cassandra stop` / `start`): every
  *    acknowledged point is stored afterwards, every other write was rejected with
- *    `E_STORE_UNAVAILABLE`. This stops the shared node for ~15 s, so it runs only with
- *    FLEETWATCH_OUTAGE_TEST=0 skips it. Whatever happens, the node is started again in afterAll.
+ *    `E_STORE_UNAVAILABLE`. This stops the local node for ~15 s; FLEETWATCH_OUTAGE_TEST=0 skips it.
+ *    Whatever happens, the node is started again in afterAll.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
