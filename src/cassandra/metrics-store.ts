@@ -10,7 +10,7 @@
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { chooseResolution, planCover } from '../store/resolution.js';
+import { planCover, queryResolution } from '../store/resolution.js';
 import {
   DirtySlots,
   decodeSketchAt,
@@ -288,18 +288,7 @@ export class CassandraMetricsStore implements MetricsStore {
     validateQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
-    const requested = q.resolution ?? 'auto';
-    const res: Resolution =
-      requested === 'auto'
-        ? chooseResolution({
-            from: q.from,
-            to: q.to,
-            now,
-            retention: this.retention,
-            rawIntervalMs: this.#rawIntervalMs,
-            ...(q.points !== undefined ? { points: q.points } : {}),
-          })
-        : requested;
+    const res = queryResolution(q, now, this.retention, this.#rawIntervalMs);
     const tenant = q.tenant ?? DEFAULT_TENANT;
     const series = await this.#matching(tenant, q.metric, q.tags, q.signal);
     if (res !== 'raw') await this.#rollLocal('p', now, series, q.signal);

@@ -11,7 +11,7 @@
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { DDSketch } from '../metrics/sketch.js';
-import { chooseResolution, DEFAULT_RAW_INTERVAL_MS, planCover } from './resolution.js';
+import { DEFAULT_RAW_INTERVAL_MS, planCover, queryResolution } from './resolution.js';
 import {
   DirtySlots,
   decodeSketchAt,
@@ -36,7 +36,6 @@ import type {
   PercentileResult,
   Point,
   RawPoint,
-  Resolution,
   Retention,
   RollupPoint,
   Series,
@@ -405,18 +404,7 @@ export class MemoryMetricsStore implements MetricsStore {
     throwIfAborted(q.signal);
     const now = this.#clock.now();
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const requested = q.resolution ?? 'auto';
-    const res: Resolution =
-      requested === 'auto'
-        ? chooseResolution({
-            from: q.from,
-            to: q.to,
-            now,
-            retention: this.retention,
-            rawIntervalMs: this.#rawIntervalMs,
-            ...(q.points !== undefined ? { points: q.points } : {}),
-          })
-        : requested;
+    const res = queryResolution(q, now, this.retention, this.#rawIntervalMs);
     const matching = this.#matching(tenant, q.metric, q.tags);
     if (res !== 'raw' && matching.length > 0) this.#roll(now, new Set(matching));
     const out: Series[] = [];

@@ -57,6 +57,28 @@ export function chooseResolution(input: ResolutionChoice): Resolution {
   return longest;
 }
 
+/**
+ * The resolution a query reads: its own `resolution`, or for `auto` (the default) the
+ * {@link chooseResolution} pick for its range at `now`. Shared by every store implementation.
+ */
+export function queryResolution(
+  q: { from: number; to: number; resolution?: Resolution | 'auto'; points?: number },
+  now: number,
+  retention: Readonly<Retention>,
+  rawIntervalMs: number,
+): Resolution {
+  const requested = q.resolution ?? 'auto';
+  if (requested !== 'auto') return requested;
+  return chooseResolution({
+    from: q.from,
+    to: q.to,
+    now,
+    retention,
+    rawIntervalMs,
+    ...(q.points !== undefined ? { points: q.points } : {}),
+  });
+}
+
 /** One piece of a {@link planCover}: read `res` data with `from <= ts < to`. */
 export interface CoverSegment {
   res: Resolution;
