@@ -12,7 +12,15 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { type ProviderHttpOptions, type ProviderPage, paginateProvider } from './http.js';
+import {
+  createProviderHttpClient,
+  type ProviderHttpClient,
+  type ProviderHttpConfig,
+  type ProviderHttpOptions,
+  type ProviderPage,
+  paginateProvider,
+} from './http.js';
+import type { TokenCache } from './token.js';
 import type {
   CommonProviderOptions,
   ListNodesOptions,
@@ -94,6 +102,57 @@ export function baseUrlOption(value: unknown, path: string, fallback: string): s
   return value;
 }
 
+/** An optional integer option from `min` to `max`; `fallback` when absent. */
+export function intOption(value: unknown, path: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw validationError(path, `an integer from ${min} to ${max}`, value);
+  return value;
+}
+
+/** What {@link bearerHttpClient} needs besides the adapter base. */
+export interface BearerHttpClientOptions extends Pick<ProviderHttpConfig, 'isThrottle' | 'secrets'> {
+  baseUrl: string;
+  http: ProviderHttpOptions | undefined;
+  /**
+   * A fixed token (also scrubbed as a secret), or a cache of short-lived ones: refreshed once on a
+   * 401; pass `secrets` to scrub them (and whatever else must never be shown).
+   */
+  token: string | TokenCache;
+}
+
+/** The HTTP client of a bearer-token API: `authorization: Bearer <token>` on every request. */
+export function bearerHttpClient(base: AdapterBase, options: BearerHttpClientOptions): ProviderHttpClient {
+  const { token } = options;
+  const common = {
+    provider: base.id,
+    baseUrl: options.baseUrl,
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    isThrottle: options.isThrottle,
+  };
+  if (typeof token === 'string')
+    return createProviderHttpClient({
+      ...common,
+      authorize: ({ headers }) => {
+        headers.authorization = `Bearer ${token}`;
+      },
+      secrets: options.secrets ?? (() => [token]),
+    });
+  return createProviderHttpClient({
+    ...common,
+    authorize: async ({ headers, signal }) => {
+      headers.authorization = `Bearer ${await token.get({ signal })}`;
+    },
+    onUnauthorized: () => {
+      token.invalidate();
+      return true;
+    },
+    secrets: options.secrets ?? (() => token.secrets()),
+  });
+}
+
 /** Check a node id argument. */
 export function nodeIdArg(id: unknown, path = 'id'): string {
   return nonEmptyString(id, path);
@@ -161,6 +220,11 @@ export function tagsArg(tags: unknown, path = 'tags'): Record<string, string> {
     if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
   }
   return tags as Record<string, string>;
+}
+
+/** `tags` without the keys in `drop`. */
+export function withoutKeys(tags: Record<string, string>, drop: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([k]) => !drop.has(k)));
 }
 
 /** Check a tag-key list argument. */

@@ -8,15 +8,15 @@ import {
   asArray,
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
   formatStringTags,
+  intOption,
   keysArg,
   lookupState,
-  makeNode,
   nodeIdArg,
-  nodesFromPages,
   type ProviderWith,
   parseDate,
   parseStringTags,
@@ -24,8 +24,9 @@ import {
   str,
   tagsArg,
 } from './adapter.js';
-import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
-import type { CreateNodeInput, Node, NodeState, Provider } from './types.js';
+import { HttpCloudAdapter, type PowerOperation } from './cloud-adapter.js';
+import type { ProviderHttpClient, ProviderPage } from './http.js';
+import type { CreateNodeInput, Node, NodeState } from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {
@@ -39,6 +40,10 @@ const EXTRA_KEYS = ['memory', 'vcpus', 'disk', 'locked', 'features', 'vpc_uuid',
 /** Provider-only fields `createNode` passes through from `input.extra`. */
 const CREATE_EXTRA_KEYS = ['ssh_keys', 'backups', 'ipv6', 'monitoring', 'user_data', 'vpc_uuid', 'volumes'];
 const TAG_NAME = /^[A-Za-z0-9_:.-]{1,255}$/;
+const POWER_VERBS = { reboot: 'reboot', start: 'power_on', stop: 'power_off' } satisfies Record<
+  PowerOperation,
+  string
+>;
 
 /** Options of {@link digitalocean}. */
 export interface DigitalOceanOptions extends CloudProviderOptions {
@@ -67,21 +72,11 @@ export type DigitalOceanProvider = ProviderWith<
 export function digitalocean(options: DigitalOceanOptions): DigitalOceanProvider {
   const base = checkCommonOptions(options, 'digitalocean', ['token', 'baseUrl', 'perPage']);
   const token = credential(options.token, 'options.token', 'DIGITALOCEAN_TOKEN');
-  const perPage = options.perPage ?? 200;
-  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200)
-    throw new FleetwatchError('E_VALIDATION', 'options.perPage: expected an integer from 1 to 200', {
-      path: 'options.perPage',
-    });
-  const http = createProviderHttpClient({
-    provider: base.id,
+  const perPage = intOption(options.perPage, 'options.perPage', 1, 200, 200);
+  const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.digitalocean.com/v2/'),
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    authorize: ({ headers }) => {
-      headers.authorization = `Bearer ${token}`;
-    },
-    secrets: () => [token],
+    token,
   });
   return new DigitalOceanAdapter(base, http, perPage);
 }
@@ -90,47 +85,38 @@ interface DropletEnvelope {
   droplet?: unknown;
 }
 
-class DigitalOceanAdapter implements DigitalOceanProvider {
-  readonly id: string;
+class DigitalOceanAdapter extends HttpCloudAdapter implements DigitalOceanProvider {
   readonly kind = 'digitalocean' as const;
-  readonly #base: AdapterBase;
-  readonly #http: ProviderHttpClient;
   readonly #perPage: number;
 
   constructor(base: AdapterBase, http: ProviderHttpClient, perPage: number) {
-    this.id = base.id;
-    this.#base = base;
-    this.#http = http;
+    super(base, http);
     this.#perPage = perPage;
   }
 
-  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
-    return nodesFromPages(
-      async (cursor, { signal }) => {
-        const body = asObject(
-          await this.#http.json(
-            cursor
-              ? { url: cursor, signal }
-              : { url: 'droplets', searchParams: { page: 1, per_page: this.#perPage }, signal },
-          ),
-          this.id,
-          'droplet list',
-        );
-        const links = body.links as { pages?: { next?: unknown } } | undefined;
-        const next = str(links?.pages?.next);
-        return {
-          items: asArray(body.droplets, this.id, 'droplets'),
-          next: next ? this.#http.resolveLink(next) : undefined,
-        };
-      },
-      (raw) => this.#toNode(raw),
-      { ...opts, provider: this.id },
+  protected async fetchPage(
+    cursor: string | undefined,
+    { signal }: { signal?: AbortSignal },
+  ): Promise<ProviderPage<unknown>> {
+    const body = asObject(
+      await this.http.json(
+        cursor
+          ? { url: cursor, signal }
+          : { url: 'droplets', searchParams: { page: 1, per_page: this.#perPage }, signal },
+      ),
+      this.id,
+      'droplet list',
     );
+    const links = body.links as { pages?: { next?: unknown } } | undefined;
+    const next = str(links?.pages?.next);
+    return {
+      items: asArray(body.droplets, this.id, 'droplets'),
+      next: next ? this.http.resolveLink(next) : undefined,
+    };
   }
 
-  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
-    const body = await undefinedIfNotFound(this.#getDroplet(id, opts.signal));
-    return body === undefined ? undefined : this.#toNode(body);
+  protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
+    return this.#getDroplet(id, signal);
   }
 
   async setTags(
@@ -158,18 +144,6 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
     await this.#applyTags(nodeId, [], remove, opts.signal);
   }
 
-  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'reboot', opts.signal);
-  }
-
-  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'power_on', opts.signal);
-  }
-
-  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'power_off', opts.signal);
-  }
-
   async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
     const name = nodeIdArg(input?.name, 'input.name');
     const tags = input.tags ? formatStringTags(tagsArg(input.tags, 'input.tags'), 'input.tags') : [];
@@ -182,7 +156,7 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
           expected: CREATE_EXTRA_KEYS.join(', '),
         });
     const body = asObject(
-      await this.#http.json<DropletEnvelope>({
+      await this.http.json<DropletEnvelope>({
         method: 'POST',
         url: 'droplets',
         json: {
@@ -198,24 +172,20 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
       this.id,
       'create response',
     );
-    return this.#toNode(body.droplet);
+    return this.toNode(body.droplet);
   }
 
   async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.#http.request({
+    await this.http.request({
       method: 'DELETE',
       url: `droplets/${encodeURIComponent(nodeIdArg(id))}`,
       signal: opts.signal,
     });
   }
 
-  toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind };
-  }
-
   async #getDroplet(id: string, signal?: AbortSignal): Promise<unknown> {
     const body = asObject(
-      await this.#http.json<DropletEnvelope>({
+      await this.http.json<DropletEnvelope>({
         url: `droplets/${encodeURIComponent(nodeIdArg(id))}`,
         signal,
       }),
@@ -234,14 +204,14 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
     const resources = [{ resource_id: nodeId, resource_type: 'droplet' }];
     for (const tag of add) {
       // Creating an existing tag is harmless; DigitalOcean answers with the tag.
-      await this.#http.request({
+      await this.http.request({
         method: 'POST',
         url: 'tags',
         json: { name: tag },
         signal,
         idempotent: true,
       });
-      await this.#http.request({
+      await this.http.request({
         method: 'POST',
         url: `tags/${encodeURIComponent(tag)}/resources`,
         json: { resources },
@@ -250,7 +220,7 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
       });
     }
     for (const tag of remove) {
-      await this.#http.request({
+      await this.http.request({
         method: 'DELETE',
         url: `tags/${encodeURIComponent(tag)}/resources`,
         json: { resources },
@@ -259,16 +229,16 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
     }
   }
 
-  async #action(id: string, type: string, signal?: AbortSignal): Promise<void> {
-    await this.#http.request({
+  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+    await this.http.request({
       method: 'POST',
       url: `droplets/${encodeURIComponent(nodeIdArg(id))}/actions`,
-      json: { type },
+      json: { type: POWER_VERBS[operation] },
       signal,
     });
   }
 
-  #toNode(value: unknown): Node {
+  protected toNode(value: unknown): Node {
     const raw = asObject(value, this.id, 'droplet');
     const status = str(raw.status) ?? '';
     const networks = (raw.networks ?? {}) as { v4?: unknown; v6?: unknown };
@@ -282,7 +252,7 @@ class DigitalOceanAdapter implements DigitalOceanProvider {
         .map((a) => a.ip_address as string);
     const image = (raw.image ?? {}) as { slug?: unknown; id?: unknown };
     const region = (raw.region ?? {}) as { slug?: unknown };
-    return makeNode(this.#base, {
+    return this.node({
       id: str(raw.id) ?? '',
       name: str(raw.name) ?? '',
       state: lookupState(DIGITALOCEAN_STATES, status),

@@ -8,15 +8,14 @@ import {
   asArray,
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
   formatStringTags,
-  keysArg,
+  intOption,
   lookupState,
-  makeNode,
   nodeIdArg,
-  nodesFromPages,
   type ProviderWith,
   parseDate,
   parseStringTags,
@@ -24,9 +23,10 @@ import {
   str,
   tagsArg,
 } from './adapter.js';
-import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
+import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
+import type { ProviderHttpClient, ProviderPage } from './http.js';
 import { isPrivateIp } from './ip.js';
-import type { CreateNodeInput, Node, NodeState, Provider } from './types.js';
+import type { CreateNodeInput, Node, NodeState } from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {
@@ -66,6 +66,10 @@ const CREATE_EXTRA_KEYS = [
   'stackscript_id',
   'stackscript_data',
 ];
+const POWER_VERBS = { reboot: 'reboot', start: 'boot', stop: 'shutdown' } satisfies Record<
+  PowerOperation,
+  string
+>;
 
 /** Options of {@link linode}. */
 export interface LinodeOptions extends CloudProviderOptions {
@@ -94,109 +98,70 @@ export type LinodeProvider = ProviderWith<
 export function linode(options: LinodeOptions): LinodeProvider {
   const base = checkCommonOptions(options, 'linode', ['token', 'baseUrl', 'pageSize']);
   const token = credential(options.token, 'options.token', 'LINODE_TOKEN');
-  const pageSize = options.pageSize ?? 500;
-  if (!Number.isInteger(pageSize) || pageSize < 25 || pageSize > 500)
-    throw new FleetwatchError('E_VALIDATION', 'options.pageSize: expected an integer from 25 to 500', {
-      path: 'options.pageSize',
-    });
-  const http = createProviderHttpClient({
-    provider: base.id,
+  const pageSize = intOption(options.pageSize, 'options.pageSize', 25, 500, 500);
+  const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.linode.com/v4/'),
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    authorize: ({ headers }) => {
-      headers.authorization = `Bearer ${token}`;
-    },
-    secrets: () => [token],
+    token,
   });
   return new LinodeAdapter(base, http, pageSize);
 }
 
-class LinodeAdapter implements LinodeProvider {
-  readonly id: string;
+class LinodeAdapter extends WholeTagSetAdapter implements LinodeProvider {
   readonly kind = 'linode' as const;
-  readonly #base: AdapterBase;
-  readonly #http: ProviderHttpClient;
   readonly #pageSize: number;
 
   constructor(base: AdapterBase, http: ProviderHttpClient, pageSize: number) {
-    this.id = base.id;
-    this.#base = base;
-    this.#http = http;
+    super(base, http);
     this.#pageSize = pageSize;
   }
 
-  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
-    return nodesFromPages(
-      async (cursor, { signal }) => {
-        const page = cursor === undefined ? 1 : Number(cursor);
-        const body = asObject(
-          await this.#http.json({
-            url: 'linode/instances',
-            searchParams: { page, page_size: this.#pageSize },
-            signal,
-          }),
-          this.id,
-          'instance list',
-        );
-        if (body.page !== undefined && body.page !== page)
-          throw new FleetwatchError(
-            'E_PROVIDER',
-            `${this.id}: asked for page ${page}, got page ${String(body.page)}`,
-            {
-              provider: this.id,
-              providerCode: 'PAGE_MISMATCH',
-            },
-          );
-        const pages = typeof body.pages === 'number' ? body.pages : 1;
-        return {
-          items: asArray(body.data, this.id, 'data'),
-          next: page < pages ? String(page + 1) : undefined,
-        };
-      },
-      (raw) => this.#toNode(raw),
-      { ...opts, provider: this.id },
+  protected async fetchPage(
+    cursor: string | undefined,
+    { signal }: { signal?: AbortSignal },
+  ): Promise<ProviderPage<unknown>> {
+    const page = cursor === undefined ? 1 : Number(cursor);
+    const body = asObject(
+      await this.http.json({
+        url: 'linode/instances',
+        searchParams: { page, page_size: this.#pageSize },
+        signal,
+      }),
+      this.id,
+      'instance list',
     );
+    if (body.page !== undefined && body.page !== page)
+      throw new FleetwatchError(
+        'E_PROVIDER',
+        `${this.id}: asked for page ${page}, got page ${String(body.page)}`,
+        {
+          provider: this.id,
+          providerCode: 'PAGE_MISMATCH',
+        },
+      );
+    const pages = typeof body.pages === 'number' ? body.pages : 1;
+    return {
+      items: asArray(body.data, this.id, 'data'),
+      next: page < pages ? String(page + 1) : undefined,
+    };
   }
 
-  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
-    const raw = await undefinedIfNotFound(
-      this.#http.json({ url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`, signal: opts.signal }),
-    );
-    return raw === undefined ? undefined : this.#toNode(raw);
+  protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
+    return this.http.json({ url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`, signal });
   }
 
-  async setTags(
+  protected checkTags(tags: Record<string, string>): Record<string, string> {
+    formatStringTags(tags);
+    return tags;
+  }
+
+  protected async updateTags(
     nodeId: string,
-    tags: Record<string, string>,
-    opts: { signal?: AbortSignal } = {},
+    compute: (current: Record<string, string>) => Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<void> {
-    formatStringTags(tagsArg(tags));
-    const current = await this.#currentTags(nodeId, opts.signal);
-    await this.#putTags(nodeId, formatStringTags({ ...current, ...tags }), opts.signal);
-  }
-
-  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const drop = new Set(keysArg(keys));
-    const current = await this.#currentTags(nodeId, opts.signal);
-    await this.#putTags(
-      nodeId,
-      formatStringTags(Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k)))),
-      opts.signal,
-    );
-  }
-
-  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'reboot', opts.signal);
-  }
-
-  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'boot', opts.signal);
-  }
-
-  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'shutdown', opts.signal);
+    const current = await this.#currentTags(nodeId, signal);
+    await this.#putTags(nodeId, formatStringTags(compute(current)), signal);
   }
 
   async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
@@ -207,7 +172,7 @@ class LinodeAdapter implements LinodeProvider {
           path: `input.extra.${k}`,
           expected: CREATE_EXTRA_KEYS.join(', '),
         });
-    const raw = await this.#http.json({
+    const raw = await this.http.json({
       method: 'POST',
       url: 'linode/instances',
       json: {
@@ -220,19 +185,15 @@ class LinodeAdapter implements LinodeProvider {
       },
       signal: opts.signal,
     });
-    return this.#toNode(raw);
+    return this.toNode(raw);
   }
 
   async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.#http.request({
+    await this.http.request({
       method: 'DELETE',
       url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`,
       signal: opts.signal,
     });
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind };
   }
 
   async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
@@ -243,7 +204,7 @@ class LinodeAdapter implements LinodeProvider {
   }
 
   async #putTags(nodeId: string, tags: string[], signal?: AbortSignal): Promise<void> {
-    await this.#http.request({
+    await this.http.request({
       method: 'PUT',
       url: `linode/instances/${encodeURIComponent(nodeId)}`,
       json: { tags },
@@ -251,21 +212,21 @@ class LinodeAdapter implements LinodeProvider {
     });
   }
 
-  async #action(id: string, action: string, signal?: AbortSignal): Promise<void> {
-    await this.#http.request({
+  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+    await this.http.request({
       method: 'POST',
-      url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}/${action}`,
+      url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}/${POWER_VERBS[operation]}`,
       json: {},
       signal,
     });
   }
 
-  #toNode(value: unknown): Node {
+  protected toNode(value: unknown): Node {
     const raw = asObject(value, this.id, 'instance');
     const status = str(raw.status) ?? '';
     const v4 = Array.isArray(raw.ipv4) ? raw.ipv4.filter((ip): ip is string => typeof ip === 'string') : [];
     const v6 = typeof raw.ipv6 === 'string' && raw.ipv6 !== '' ? [raw.ipv6.replace(/\/\d+$/, '')] : [];
-    return makeNode(this.#base, {
+    return this.node({
       id: str(raw.id) ?? '',
       name: str(raw.label) ?? '',
       state: lookupState(LINODE_STATES, status),
