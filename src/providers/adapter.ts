@@ -20,7 +20,7 @@ import {
   type ProviderPage,
   paginateProvider,
 } from './http.js';
-import type { TokenCache } from './token.js';
+import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
 import type {
   CommonProviderOptions,
   ListNodesOptions,
@@ -150,6 +150,47 @@ export function bearerHttpClient(base: AdapterBase, options: BearerHttpClientOpt
       return true;
     },
     secrets: options.secrets ?? (() => token.secrets()),
+  });
+}
+
+/** What {@link oauthTokenCache} needs besides the adapter base. */
+export interface OAuthTokenCacheOptions extends Pick<ProviderHttpConfig, 'secrets'> {
+  /** Base URL of the token client (the authority host, or the token endpoint itself). */
+  baseUrl: string;
+  /** The token endpoint, relative to `baseUrl` or absolute. */
+  url: string;
+  http: ProviderHttpOptions | undefined;
+  /** The form fields of one token request, sent at `nowMs` (the token's lifetime counts from then). */
+  form: (nowMs: number) => Record<string, string>;
+}
+
+/**
+ * A {@link TokenCache} of OAuth 2 access tokens, each fetched with one form POST (no bearer auth on
+ * it); OAuth error bodies map as {@link parseOAuthError} says.
+ */
+export function oauthTokenCache(base: AdapterBase, options: OAuthTokenCacheOptions): TokenCache {
+  const tokenHttp = createProviderHttpClient({
+    provider: base.id,
+    baseUrl: options.baseUrl,
+    http: options.http,
+    logger: base.logger,
+    clock: base.clock,
+    parseError: parseOAuthError,
+    secrets: options.secrets,
+  });
+  return new TokenCache({
+    clock: base.clock,
+    fetch: async ({ signal }) => {
+      const now = base.clock.now();
+      const body = await tokenHttp.json({
+        method: 'POST',
+        url: options.url,
+        auth: false,
+        form: options.form(now),
+        signal,
+      });
+      return accessTokenFromResponse(body, now, base.id);
+    },
   });
 }
 

@@ -10,19 +10,18 @@ import {
   asArray,
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
-  keysArg,
   lookupState,
-  makeNode,
   nodeIdArg,
   nodesFromPages,
+  oauthTokenCache,
   type ProviderWith,
   parseDate,
   pickExtra,
   str,
-  tagsArg,
 } from './adapter.js';
 import {
   type AzureAddressBook,
@@ -30,9 +29,10 @@ import {
   fetchAzureAddressBook,
   fetchVmAddresses,
 } from './azure-network.js';
-import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
-import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
-import type { Node, NodeState, Provider } from './types.js';
+import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
+import { type ProviderHttpClient, type ProviderPage, undefinedIfNotFound } from './http.js';
+import type { TokenCache } from './token.js';
+import type { ListNodesOptions, Node, NodeState } from './types.js';
 
 /**
  * Azure status code (lower-cased, first two segments) → NodeState. `PowerState/stopped` is stopped
@@ -58,6 +58,10 @@ const OVERRIDING = new Set([
   'provisioningstate/failed',
 ]);
 const TAG_KEY_FORBIDDEN = /[<>%&\\?/]/;
+const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
+  PowerOperation,
+  string
+>;
 
 /** How the power state is found. */
 export type AzurePowerStateMode = 'list' | 'perVm' | 'none';
@@ -146,46 +150,22 @@ export function azure(options: AzureOptions): AzureProvider {
       ? 'https://management.core.windows.net/'
       : nodeIdArg(options.resource, 'options.resource');
   const secrets = () => [clientSecret, ...tokens.secrets()];
-  const tokenHttp = createProviderHttpClient({
-    provider: base.id,
+  const tokens: TokenCache = oauthTokenCache(base, {
     baseUrl: authority,
+    url: `${encodeURIComponent(tenantId)}/oauth2/token`,
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    parseError: parseOAuthError,
+    form: () => ({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      resource,
+    }),
     secrets,
   });
-  const tokens: TokenCache = new TokenCache({
-    clock: base.clock,
-    fetch: async ({ signal }) => {
-      const body = await tokenHttp.json({
-        method: 'POST',
-        url: `${encodeURIComponent(tenantId)}/oauth2/token`,
-        auth: false,
-        form: {
-          grant_type: 'client_credentials',
-          client_id: clientId,
-          client_secret: clientSecret,
-          resource,
-        },
-        signal,
-      });
-      return accessTokenFromResponse(body, base.clock.now(), base.id);
-    },
-  });
-  const http = createProviderHttpClient({
-    provider: base.id,
+  const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://management.azure.com/'),
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    authorize: async ({ headers, signal }) => {
-      headers.authorization = `Bearer ${await tokens.get({ signal })}`;
-    },
-    onUnauthorized: () => {
-      tokens.invalidate();
-      return true;
-    },
+    token: tokens,
     secrets,
   });
   if (options.addresses !== undefined && typeof options.addresses !== 'boolean')
@@ -257,120 +237,110 @@ export function azureState(
   return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
 }
 
-class AzureAdapter implements AzureProvider {
-  readonly id: string;
+class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
   readonly kind = 'azure' as const;
-  readonly #base: AdapterBase;
-  readonly #http: ProviderHttpClient;
   readonly #s: AzureSettings;
 
   constructor(base: AdapterBase, http: ProviderHttpClient, settings: AzureSettings) {
-    this.id = base.id;
-    this.#base = base;
-    this.#http = http;
+    super(base, http);
     this.#s = settings;
   }
 
-  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
+  protected async fetchPage(
+    cursor: string | undefined,
+    { signal }: { signal?: AbortSignal },
+  ): Promise<ProviderPage<unknown>> {
+    const { subscriptionId, apiVersion, powerState } = this.#s;
+    const body = asObject(
+      await this.http.json(
+        cursor
+          ? { url: cursor, signal }
+          : {
+              url: `subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/virtualMachines`,
+              searchParams: {
+                'api-version': apiVersion,
+                statusOnly: powerState === 'list' ? 'true' : undefined,
+              },
+              signal,
+            },
+      ),
+      this.id,
+      'VM list',
+    );
+    const next = str(body.nextLink);
+    return {
+      items: asArray(body.value, this.id, 'value'),
+      next: next ? this.http.resolveLink(next) : undefined,
+    };
+  }
+
+  protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
+    return this.http.json({
+      url: this.#path(id),
+      searchParams: {
+        'api-version': this.#s.apiVersion,
+        $expand: this.#s.powerState === 'none' ? undefined : 'instanceView',
+      },
+      signal,
+    });
+  }
+
+  override listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
     const { subscriptionId, apiVersion, powerState, addresses, networkApiVersion } = this.#s;
     let book: Promise<AzureAddressBook> | undefined;
     return nodesFromPages(
-      async (cursor, { signal }) => {
+      (cursor, ctx) => {
         if (addresses && book === undefined) {
           // Fetched alongside the first page; awaited when the first VM is translated.
-          book = fetchAzureAddressBook(this.#http, subscriptionId, networkApiVersion, signal);
+          book = fetchAzureAddressBook(this.http, subscriptionId, networkApiVersion, ctx.signal);
           book.catch(() => {});
         }
-        const body = asObject(
-          await this.#http.json(
-            cursor
-              ? { url: cursor, signal }
-              : {
-                  url: `subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/virtualMachines`,
-                  searchParams: {
-                    'api-version': apiVersion,
-                    statusOnly: powerState === 'list' ? 'true' : undefined,
-                  },
-                  signal,
-                },
-          ),
-          this.id,
-          'VM list',
-        );
-        const next = str(body.nextLink);
-        return {
-          items: asArray(body.value, this.id, 'value'),
-          next: next ? this.#http.resolveLink(next) : undefined,
-        };
+        return this.fetchPage(cursor, ctx);
       },
       async (raw, signal) => {
         const vm = asObject(raw, this.id, 'VM') as VmJson;
         const addrs = book ? (await book).get(String(vm.id).toLowerCase()) : undefined;
-        if (powerState !== 'perVm') return this.#toNode(vm, addrs);
-        const view = await this.#http.json({
+        if (powerState !== 'perVm') return this.toNode(vm, addrs);
+        const view = await this.http.json({
           url: `${String(vm.id).replace(/^\//, '')}/instanceView`,
           searchParams: { 'api-version': apiVersion },
           signal,
         });
-        return this.#toNode({ ...vm, properties: { ...vm.properties, instanceView: view } }, addrs);
+        return this.toNode({ ...vm, properties: { ...vm.properties, instanceView: view } }, addrs);
       },
       { ...opts, provider: this.id },
     );
   }
 
-  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
-    const raw = await undefinedIfNotFound(
-      this.#http.json({
-        url: this.#path(id),
-        searchParams: {
-          'api-version': this.#s.apiVersion,
-          $expand: this.#s.powerState === 'none' ? undefined : 'instanceView',
-        },
-        signal: opts.signal,
-      }),
-    );
+  override async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
+    const raw = await undefinedIfNotFound(this.fetchNode(id, opts.signal));
     if (raw === undefined) return undefined;
-    if (!this.#s.addresses) return this.#toNode(raw);
+    if (!this.#s.addresses) return this.toNode(raw);
     const nics = (raw as VmJson).properties?.networkProfile?.networkInterfaces;
     const ids = (Array.isArray(nics) ? nics : [])
       .map((n) => str((n as { id?: unknown })?.id))
       .filter((x): x is string => !!x);
-    return this.#toNode(raw, await fetchVmAddresses(this.#http, ids, this.#s.networkApiVersion, opts.signal));
+    return this.toNode(raw, await fetchVmAddresses(this.http, ids, this.#s.networkApiVersion, opts.signal));
   }
 
-  async setTags(
+  protected checkTags(tags: Record<string, string>): Record<string, string> {
+    return checkTags(tags);
+  }
+
+  protected override checkMergedTags(tags: Record<string, string>): Record<string, string> {
+    return checkTags(tags);
+  }
+
+  protected async updateTags(
     nodeId: string,
-    tags: Record<string, string>,
-    opts: { signal?: AbortSignal } = {},
+    compute: (current: Record<string, string>) => Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<void> {
-    checkTags(tagsArg(tags));
-    const current = await this.#currentTags(nodeId, opts.signal);
-    await this.#patchTags(nodeId, checkTags({ ...current, ...tags }), opts.signal);
+    const current = await this.#currentTags(nodeId, signal);
+    await this.#patchTags(nodeId, compute(current), signal);
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const drop = new Set(keysArg(keys));
-    const current = await this.#currentTags(nodeId, opts.signal);
-    await this.#patchTags(
-      nodeId,
-      Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k))),
-      opts.signal,
-    );
-  }
-
-  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'restart', opts.signal);
-  }
-
-  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'start', opts.signal);
-  }
-
-  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'powerOff', opts.signal);
-  }
-
-  toJSON(): Record<string, unknown> {
+  override toJSON(): Record<string, unknown> {
     return { id: this.id, kind: this.kind, subscriptionId: this.#s.subscriptionId };
   }
 
@@ -382,7 +352,7 @@ class AzureAdapter implements AzureProvider {
 
   async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
     const raw = asObject(
-      await this.#http.json({
+      await this.http.json({
         url: this.#path(nodeId),
         searchParams: { 'api-version': this.#s.apiVersion },
         signal,
@@ -394,7 +364,7 @@ class AzureAdapter implements AzureProvider {
   }
 
   async #patchTags(nodeId: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    await this.#http.request({
+    await this.http.request({
       method: 'PATCH',
       url: this.#path(nodeId),
       searchParams: { 'api-version': this.#s.apiVersion },
@@ -404,16 +374,16 @@ class AzureAdapter implements AzureProvider {
     });
   }
 
-  async #action(id: string, verb: string, signal?: AbortSignal): Promise<void> {
-    await this.#http.request({
+  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+    await this.http.request({
       method: 'POST',
-      url: `${this.#path(id)}/${verb}`,
+      url: `${this.#path(id)}/${POWER_VERBS[operation]}`,
       searchParams: { 'api-version': this.#s.apiVersion },
       signal,
     });
   }
 
-  #toNode(value: unknown, addresses?: AzureAddresses): Node {
+  protected toNode(value: unknown, addresses?: AzureAddresses): Node {
     const raw = asObject(value, this.id, 'VM') as VmJson;
     const props = raw.properties ?? {};
     const armId = str(raw.id) ?? '';
@@ -439,7 +409,7 @@ class AzureAdapter implements AzureProvider {
       },
       ['armId', 'resourceGroup', 'vmId', 'provisioningState', 'powerState', 'osType', 'priority'],
     );
-    return makeNode(this.#base, {
+    return this.node({
       id: `${resourceGroup ?? ''}/${name}`,
       name,
       state,

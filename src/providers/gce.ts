@@ -11,23 +11,22 @@ import {
   type AdapterBase,
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
-  keysArg,
+  intOption,
   lookupState,
-  makeNode,
   nodeIdArg,
-  nodesFromPages,
+  oauthTokenCache,
   type ProviderWith,
   parseDate,
   pickExtra,
   str,
-  tagsArg,
 } from './adapter.js';
-import { createProviderHttpClient, type ProviderHttpClient, undefinedIfNotFound } from './http.js';
-import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
-import type { Node, NodeState, Provider } from './types.js';
+import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
+import type { ProviderHttpClient, ProviderPage } from './http.js';
+import type { Node, NodeState } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
 export const GCE_STATES = {
@@ -57,6 +56,10 @@ const SCOPE = 'https://www.googleapis.com/auth/compute';
 const LABEL_KEY = /^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+const POWER_VERBS = { reboot: 'reset', start: 'start', stop: 'stop' } satisfies Record<
+  PowerOperation,
+  string
+>;
 
 /** The fields of a service-account key fleetwatch uses. */
 export interface GceServiceAccount {
@@ -114,51 +117,23 @@ export function gce(options: GceOptions): GceProvider {
       },
     );
   nodeIdArg(project, 'options.project');
-  const maxResults = options.maxResults ?? 500;
-  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 500)
-    throw validationError('options.maxResults', 'an integer from 1 to 500', maxResults);
+  const maxResults = intOption(options.maxResults, 'options.maxResults', 1, 500, 500);
   const tokenUrl = baseUrlOption(options.tokenUrl, 'options.tokenUrl', 'https://oauth2.googleapis.com/token');
-  const tokenHttp = createProviderHttpClient({
-    provider: base.id,
+  const tokens = oauthTokenCache(base, {
     baseUrl: tokenUrl,
+    url: tokenUrl,
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    parseError: parseOAuthError,
+    form: (now) => ({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: signJwt(account, tokenUrl, now),
+    }),
   });
-  const tokens = new TokenCache({
-    clock: base.clock,
-    fetch: async ({ signal }) => {
-      const now = base.clock.now();
-      const body = await tokenHttp.json({
-        method: 'POST',
-        url: tokenUrl,
-        auth: false,
-        form: {
-          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-          assertion: signJwt(account, tokenUrl, now),
-        },
-        signal,
-      });
-      return accessTokenFromResponse(body, now, base.id);
-    },
-  });
-  const http = createProviderHttpClient({
-    provider: base.id,
+  const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://compute.googleapis.com/compute/v1/'),
     http: options.http,
-    logger: base.logger,
-    clock: base.clock,
-    authorize: async ({ headers, signal }) => {
-      headers.authorization = `Bearer ${await tokens.get({ signal })}`;
-    },
-    onUnauthorized: () => {
-      tokens.invalidate();
-      return true;
-    },
+    token: tokens,
     isThrottle: (res, info) =>
       res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
-    secrets: () => tokens.secrets(),
   });
   return new GceAdapter(base, http, project, maxResults);
 }
@@ -232,82 +207,47 @@ function signJwt(account: LoadedAccount, audience: string, nowMs: number): strin
   return `${input}.${b64url(signature)}`;
 }
 
-class GceAdapter implements GceProvider {
-  readonly id: string;
+class GceAdapter extends WholeTagSetAdapter implements GceProvider {
   readonly kind = 'gce' as const;
-  readonly #base: AdapterBase;
-  readonly #http: ProviderHttpClient;
   readonly #project: string;
   readonly #maxResults: number;
 
   constructor(base: AdapterBase, http: ProviderHttpClient, project: string, maxResults: number) {
-    this.id = base.id;
-    this.#base = base;
-    this.#http = http;
+    super(base, http);
     this.#project = project;
     this.#maxResults = maxResults;
   }
 
-  listNodes(opts: Parameters<Provider['listNodes']>[0] = {}): AsyncIterable<Node> {
-    return nodesFromPages(
-      async (cursor, { signal }) => {
-        const body = asObject(
-          await this.#http.json({
-            url: `projects/${encodeURIComponent(this.#project)}/aggregated/instances`,
-            searchParams: { maxResults: this.#maxResults, pageToken: cursor },
-            signal,
-          }),
-          this.id,
-          'aggregated list',
-        );
-        const items = (body.items ?? {}) as Record<string, { instances?: unknown }>;
-        const instances: unknown[] = [];
-        for (const scope of Object.values(items)) {
-          if (Array.isArray(scope?.instances)) instances.push(...scope.instances);
-        }
-        return { items: instances, next: str(body.nextPageToken) };
-      },
-      (raw) => this.#toNode(raw),
-      { ...opts, provider: this.id },
+  protected async fetchPage(
+    cursor: string | undefined,
+    { signal }: { signal?: AbortSignal },
+  ): Promise<ProviderPage<unknown>> {
+    const body = asObject(
+      await this.http.json({
+        url: `projects/${encodeURIComponent(this.#project)}/aggregated/instances`,
+        searchParams: { maxResults: this.#maxResults, pageToken: cursor },
+        signal,
+      }),
+      this.id,
+      'aggregated list',
     );
+    const items = (body.items ?? {}) as Record<string, { instances?: unknown }>;
+    const instances: unknown[] = [];
+    for (const scope of Object.values(items)) {
+      if (Array.isArray(scope?.instances)) instances.push(...scope.instances);
+    }
+    return { items: instances, next: str(body.nextPageToken) };
   }
 
-  async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
-    const raw = await undefinedIfNotFound(this.#get(id, opts.signal));
-    return raw === undefined ? undefined : this.#toNode(raw);
+  protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
+    return this.http.json({ url: this.#path(id), signal });
   }
 
-  async setTags(
-    nodeId: string,
-    tags: Record<string, string>,
-    opts: { signal?: AbortSignal } = {},
-  ): Promise<void> {
-    const labels = checkLabels(tagsArg(tags));
-    await this.#updateLabels(nodeId, (current) => ({ ...current, ...labels }), opts.signal);
+  protected checkTags(tags: Record<string, string>): Record<string, string> {
+    return checkLabels(tags);
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const drop = new Set(keysArg(keys));
-    await this.#updateLabels(
-      nodeId,
-      (current) => Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k))),
-      opts.signal,
-    );
-  }
-
-  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'reset', opts.signal);
-  }
-
-  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'start', opts.signal);
-  }
-
-  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.#action(id, 'stop', opts.signal);
-  }
-
-  toJSON(): Record<string, unknown> {
+  override toJSON(): Record<string, unknown> {
     return { id: this.id, kind: this.kind, project: this.#project };
   }
 
@@ -317,21 +257,17 @@ class GceAdapter implements GceProvider {
     return `projects/${encodeURIComponent(this.#project)}/zones/${encodeURIComponent(zone)}/instances/${encodeURIComponent(name)}`;
   }
 
-  #get(id: string, signal?: AbortSignal): Promise<unknown> {
-    return this.#http.json({ url: this.#path(id), signal });
-  }
-
   /** GET the labels and fingerprint, then setLabels; one more try if the fingerprint went stale (412). */
-  async #updateLabels(
+  protected async updateTags(
     nodeId: string,
     compute: (current: Record<string, string>) => Record<string, string>,
     signal?: AbortSignal,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const raw = asObject(await this.#get(nodeId, signal), this.id, 'instance');
+      const raw = asObject(await this.fetchNode(nodeId, signal), this.id, 'instance');
       const current = (raw.labels ?? {}) as Record<string, string>;
       try {
-        const op = await this.#http.json({
+        const op = await this.http.json({
           method: 'POST',
           url: `${this.#path(nodeId)}/setLabels`,
           json: { labels: compute(current), labelFingerprint: raw.labelFingerprint },
@@ -346,8 +282,10 @@ class GceAdapter implements GceProvider {
     }
   }
 
-  async #action(id: string, verb: string, signal?: AbortSignal): Promise<void> {
-    this.#checkOperation(await this.#http.json({ method: 'POST', url: `${this.#path(id)}/${verb}`, signal }));
+  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+    this.#checkOperation(
+      await this.http.json({ method: 'POST', url: `${this.#path(id)}/${POWER_VERBS[operation]}`, signal }),
+    );
   }
 
   /** An Operation can come back already failed (`error.errors[]`). */
@@ -365,7 +303,7 @@ class GceAdapter implements GceProvider {
       );
   }
 
-  #toNode(value: unknown): Node {
+  protected toNode(value: unknown): Node {
     const raw = asObject(value, this.id, 'instance');
     const status = str(raw.status) ?? '';
     const zone = lastSegment(raw.zone);
@@ -389,7 +327,7 @@ class GceAdapter implements GceProvider {
     const networkTags = (raw.tags as { items?: unknown } | undefined)?.items;
     const extra = pickExtra(raw, EXTRA_KEYS);
     if (Array.isArray(networkTags)) extra.networkTags = networkTags;
-    return makeNode(this.#base, {
+    return this.node({
       id: `${zone ?? ''}/${str(raw.name) ?? ''}`,
       name: str(raw.name) ?? '',
       state: lookupState(GCE_STATES, status),
