@@ -39,6 +39,12 @@ export interface CloudProviderOptions extends CommonProviderOptions {
 /** A {@link Provider} whose listed optional operations are all present. */
 export type ProviderWith<K extends keyof Provider> = Provider & Required<Pick<Provider, K>>;
 
+/** The node operations a JSON cloud adapter offers besides listing and lookup. */
+export type NodeControlOperation = 'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode';
+
+/** {@link NodeControlOperation}s plus creating and destroying nodes. */
+export type NodeLifecycleOperation = NodeControlOperation | 'createNode' | 'destroyNode';
+
 /** The keys {@link CloudProviderOptions} adds; factories list their own beside these. */
 export const COMMON_OPTION_KEYS = ['id', 'logger', 'clock', 'http'] as const;
 
@@ -151,6 +157,43 @@ export function bearerHttpClient(base: AdapterBase, options: BearerHttpClientOpt
     },
     secrets: options.secrets ?? (() => token.secrets()),
   });
+}
+
+/** Options of a cloud API authorised with one static bearer token (DigitalOcean, Linode). */
+export interface TokenApiOptions extends CloudProviderOptions {
+  token?: string;
+  baseUrl?: string;
+}
+
+/** How {@link tokenApiSetup} checks a factory's options. */
+export interface TokenApiSpec<K extends string> {
+  kind: ProviderKind;
+  /** The environment variable the token defaults to. */
+  tokenEnv: string;
+  defaultBaseUrl: string;
+  /** The page-size option: its key, range and default. */
+  pageSize: { key: K; min: number; max: number; fallback: number };
+}
+
+/**
+ * The factory part of a static-bearer-token API: check the options (`token`, `baseUrl` and the
+ * page-size option besides the common ones), take the token from the option or the environment
+ * and build the HTTP client.
+ */
+export function tokenApiSetup<K extends string>(
+  options: TokenApiOptions & Partial<Record<K, number>>,
+  spec: TokenApiSpec<K>,
+): { base: AdapterBase; http: ProviderHttpClient; pageSize: number } {
+  const { key, min, max, fallback } = spec.pageSize;
+  const base = checkCommonOptions(options, spec.kind, ['token', 'baseUrl', key]);
+  const token = credential(options.token, 'options.token', spec.tokenEnv);
+  const pageSize = intOption(options[key], `options.${key}`, min, max, fallback);
+  const http = bearerHttpClient(base, {
+    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', spec.defaultBaseUrl),
+    http: options.http,
+    token,
+  });
+  return { base, http, pageSize };
 }
 
 /** What {@link oauthTokenCache} needs besides the adapter base. */

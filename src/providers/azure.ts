@@ -6,7 +6,6 @@
  */
 import { FleetwatchError, validationError } from '../errors.js';
 import {
-  type AdapterBase,
   asArray,
   asObject,
   baseUrlOption,
@@ -15,6 +14,7 @@ import {
   checkCommonOptions,
   credential,
   lookupState,
+  type NodeControlOperation,
   nodeIdArg,
   nodesFromPages,
   oauthTokenCache,
@@ -29,8 +29,8 @@ import {
   fetchAzureAddressBook,
   fetchVmAddresses,
 } from './azure-network.js';
-import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
-import { type ProviderHttpClient, type ProviderPage, undefinedIfNotFound } from './http.js';
+import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
+import { undefinedIfNotFound } from './http.js';
 import type { TokenCache } from './token.js';
 import type { ListNodesOptions, Node, NodeState } from './types.js';
 
@@ -102,7 +102,7 @@ export interface AzureOptions extends CloudProviderOptions {
 }
 
 /** What `azure()` returns: a {@link Provider} with these optional operations present. */
-export type AzureProvider = ProviderWith<'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode'>;
+export type AzureProvider = ProviderWith<NodeControlOperation>;
 
 /**
  * An Azure provider.
@@ -237,20 +237,11 @@ export function azureState(
   return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
 }
 
-class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
+class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
   readonly kind = 'azure' as const;
-  readonly #s: AzureSettings;
 
-  constructor(base: AdapterBase, http: ProviderHttpClient, settings: AzureSettings) {
-    super(base, http);
-    this.#s = settings;
-  }
-
-  protected async fetchPage(
-    cursor: string | undefined,
-    { signal }: { signal?: AbortSignal },
-  ): Promise<ProviderPage<unknown>> {
-    const { subscriptionId, apiVersion, powerState } = this.#s;
+  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
+    const { subscriptionId, apiVersion, powerState } = this.settings;
     const body = asObject(
       await this.http.json(
         cursor
@@ -278,15 +269,15 @@ class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
     return this.http.json({
       url: this.#path(id),
       searchParams: {
-        'api-version': this.#s.apiVersion,
-        $expand: this.#s.powerState === 'none' ? undefined : 'instanceView',
+        'api-version': this.settings.apiVersion,
+        $expand: this.settings.powerState === 'none' ? undefined : 'instanceView',
       },
       signal,
     });
   }
 
   override listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-    const { subscriptionId, apiVersion, powerState, addresses, networkApiVersion } = this.#s;
+    const { subscriptionId, apiVersion, powerState, addresses, networkApiVersion } = this.settings;
     let book: Promise<AzureAddressBook> | undefined;
     return nodesFromPages(
       (cursor, ctx) => {
@@ -315,12 +306,15 @@ class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
   override async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
     const raw = await undefinedIfNotFound(this.fetchNode(id, opts.signal));
     if (raw === undefined) return undefined;
-    if (!this.#s.addresses) return this.toNode(raw);
+    if (!this.settings.addresses) return this.toNode(raw);
     const nics = (raw as VmJson).properties?.networkProfile?.networkInterfaces;
     const ids = (Array.isArray(nics) ? nics : [])
       .map((n) => str((n as { id?: unknown })?.id))
       .filter((x): x is string => !!x);
-    return this.toNode(raw, await fetchVmAddresses(this.http, ids, this.#s.networkApiVersion, opts.signal));
+    return this.toNode(
+      raw,
+      await fetchVmAddresses(this.http, ids, this.settings.networkApiVersion, opts.signal),
+    );
   }
 
   protected checkTags(tags: Record<string, string>): Record<string, string> {
@@ -341,20 +335,20 @@ class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
   }
 
   override toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind, subscriptionId: this.#s.subscriptionId };
+    return { id: this.id, kind: this.kind, subscriptionId: this.settings.subscriptionId };
   }
 
   #path(id: string): string {
     const [rg, name, ...rest] = nodeIdArg(id).split('/');
     if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
-    return `subscriptions/${encodeURIComponent(this.#s.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
+    return `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
   }
 
   async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
     const raw = asObject(
       await this.http.json({
         url: this.#path(nodeId),
-        searchParams: { 'api-version': this.#s.apiVersion },
+        searchParams: { 'api-version': this.settings.apiVersion },
         signal,
       }),
       this.id,
@@ -367,7 +361,7 @@ class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
     await this.http.request({
       method: 'PATCH',
       url: this.#path(nodeId),
-      searchParams: { 'api-version': this.#s.apiVersion },
+      searchParams: { 'api-version': this.settings.apiVersion },
       json: { tags },
       signal,
       idempotent: true,
@@ -378,7 +372,7 @@ class AzureAdapter extends WholeTagSetAdapter implements AzureProvider {
     await this.http.request({
       method: 'POST',
       url: `${this.#path(id)}/${POWER_VERBS[operation]}`,
-      searchParams: { 'api-version': this.#s.apiVersion },
+      searchParams: { 'api-version': this.settings.apiVersion },
       signal,
     });
   }

@@ -19,17 +19,31 @@ import type { ListNodesOptions, Node, ProviderKind } from './types.js';
 /** The power operations every JSON cloud adapter offers; each maps them to its own verb. */
 export type PowerOperation = 'reboot' | 'start' | 'stop';
 
-/** Identity, HTTP client, listing, lookup and power operations of a JSON cloud adapter. */
-export abstract class HttpCloudAdapter {
+/** What {@link HttpCloudAdapter.fetchPage} is given besides the cursor. */
+export interface PageContext {
+  page: number;
+  signal?: AbortSignal;
+}
+
+/** One page of raw nodes. */
+export type RawPage = ProviderPage<unknown>;
+
+/**
+ * Identity, HTTP client, listing, lookup and power operations of a JSON cloud adapter; `S` is the
+ * adapter's own checked settings.
+ */
+export abstract class HttpCloudAdapter<S> {
   readonly id: string;
   abstract readonly kind: ProviderKind;
   readonly #base: AdapterBase;
   readonly #http: ProviderHttpClient;
+  readonly #settings: S;
 
-  constructor(base: AdapterBase, http: ProviderHttpClient) {
+  constructor(base: AdapterBase, http: ProviderHttpClient, settings: S) {
     this.id = base.id;
     this.#base = base;
     this.#http = http;
+    this.#settings = settings;
   }
 
   /** The adapter's HTTP client (a prototype getter, so it never shows on the instance). */
@@ -37,11 +51,13 @@ export abstract class HttpCloudAdapter {
     return this.#http;
   }
 
+  /** The adapter's own settings. */
+  protected get settings(): S {
+    return this.#settings;
+  }
+
   /** Fetch one page of the node listing (`cursor` is `undefined` for the first). */
-  protected abstract fetchPage(
-    cursor: string | undefined,
-    ctx: { page: number; signal?: AbortSignal },
-  ): Promise<ProviderPage<unknown>>;
+  protected abstract fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage>;
 
   /** Fetch one node's raw JSON; a 404 rejects with `E_NOT_FOUND`. */
   protected abstract fetchNode(id: string, signal?: AbortSignal): Promise<unknown>;
@@ -91,7 +107,7 @@ export abstract class HttpCloudAdapter {
  * An adapter whose API writes a node's whole tag set (Linode, GCE labels, Azure): `setTags` merges
  * the given tags into the current ones, `removeTags` drops keys; both go through {@link updateTags}.
  */
-export abstract class WholeTagSetAdapter extends HttpCloudAdapter {
+export abstract class WholeTagSetAdapter<S> extends HttpCloudAdapter<S> {
   /** Read the node's current tags, `compute` the new set and write it. */
   protected abstract updateTags(
     nodeId: string,

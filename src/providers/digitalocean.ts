@@ -4,28 +4,23 @@
  */
 import { FleetwatchError } from '../errors.js';
 import {
-  type AdapterBase,
   asArray,
   asObject,
-  baseUrlOption,
-  bearerHttpClient,
-  type CloudProviderOptions,
-  checkCommonOptions,
-  credential,
   formatStringTags,
-  intOption,
   keysArg,
   lookupState,
+  type NodeLifecycleOperation,
   nodeIdArg,
   type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
   str,
+  type TokenApiOptions,
   tagsArg,
+  tokenApiSetup,
 } from './adapter.js';
-import { HttpCloudAdapter, type PowerOperation } from './cloud-adapter.js';
-import type { ProviderHttpClient, ProviderPage } from './http.js';
+import { HttpCloudAdapter, type PageContext, type PowerOperation, type RawPage } from './cloud-adapter.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
@@ -46,7 +41,7 @@ const POWER_VERBS = { reboot: 'reboot', start: 'power_on', stop: 'power_off' } s
 >;
 
 /** Options of {@link digitalocean}. */
-export interface DigitalOceanOptions extends CloudProviderOptions {
+export interface DigitalOceanOptions extends TokenApiOptions {
   /** API token. @default process.env.DIGITALOCEAN_TOKEN */
   token?: string;
   /** @default 'https://api.digitalocean.com/v2/' */
@@ -56,9 +51,7 @@ export interface DigitalOceanOptions extends CloudProviderOptions {
 }
 
 /** What `digitalocean()` returns: a {@link Provider} with these optional operations present. */
-export type DigitalOceanProvider = ProviderWith<
-  'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
->;
+export type DigitalOceanProvider = ProviderWith<NodeLifecycleOperation>;
 
 /**
  * A DigitalOcean provider.
@@ -70,39 +63,29 @@ export type DigitalOceanProvider = ProviderWith<
  * ```
  */
 export function digitalocean(options: DigitalOceanOptions): DigitalOceanProvider {
-  const base = checkCommonOptions(options, 'digitalocean', ['token', 'baseUrl', 'perPage']);
-  const token = credential(options.token, 'options.token', 'DIGITALOCEAN_TOKEN');
-  const perPage = intOption(options.perPage, 'options.perPage', 1, 200, 200);
-  const http = bearerHttpClient(base, {
-    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.digitalocean.com/v2/'),
-    http: options.http,
-    token,
+  const { base, http, pageSize } = tokenApiSetup(options, {
+    kind: 'digitalocean',
+    tokenEnv: 'DIGITALOCEAN_TOKEN',
+    defaultBaseUrl: 'https://api.digitalocean.com/v2/',
+    pageSize: { key: 'perPage', min: 1, max: 200, fallback: 200 },
   });
-  return new DigitalOceanAdapter(base, http, perPage);
+  return new DigitalOceanAdapter(base, http, pageSize);
 }
 
 interface DropletEnvelope {
   droplet?: unknown;
 }
 
-class DigitalOceanAdapter extends HttpCloudAdapter implements DigitalOceanProvider {
+/** Settings: the page size. */
+class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOceanProvider {
   readonly kind = 'digitalocean' as const;
-  readonly #perPage: number;
 
-  constructor(base: AdapterBase, http: ProviderHttpClient, perPage: number) {
-    super(base, http);
-    this.#perPage = perPage;
-  }
-
-  protected async fetchPage(
-    cursor: string | undefined,
-    { signal }: { signal?: AbortSignal },
-  ): Promise<ProviderPage<unknown>> {
+  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
     const body = asObject(
       await this.http.json(
         cursor
           ? { url: cursor, signal }
-          : { url: 'droplets', searchParams: { page: 1, per_page: this.#perPage }, signal },
+          : { url: 'droplets', searchParams: { page: 1, per_page: this.settings }, signal },
       ),
       this.id,
       'droplet list',

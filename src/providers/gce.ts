@@ -8,7 +8,6 @@ import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
-  type AdapterBase,
   asObject,
   baseUrlOption,
   bearerHttpClient,
@@ -17,6 +16,7 @@ import {
   credential,
   intOption,
   lookupState,
+  type NodeControlOperation,
   nodeIdArg,
   oauthTokenCache,
   type ProviderWith,
@@ -24,8 +24,7 @@ import {
   pickExtra,
   str,
 } from './adapter.js';
-import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
-import type { ProviderHttpClient, ProviderPage } from './http.js';
+import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
 import type { Node, NodeState } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
@@ -82,7 +81,7 @@ export interface GceOptions extends CloudProviderOptions {
 }
 
 /** What `gce()` returns: a {@link Provider} with these optional operations present. */
-export type GceProvider = ProviderWith<'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode'>;
+export type GceProvider = ProviderWith<NodeControlOperation>;
 
 /**
  * A Google Compute Engine provider.
@@ -135,7 +134,7 @@ export function gce(options: GceOptions): GceProvider {
     isThrottle: (res, info) =>
       res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
   });
-  return new GceAdapter(base, http, project, maxResults);
+  return new GceAdapter(base, http, { project, maxResults });
 }
 
 interface LoadedAccount {
@@ -207,25 +206,19 @@ function signJwt(account: LoadedAccount, audience: string, nowMs: number): strin
   return `${input}.${b64url(signature)}`;
 }
 
-class GceAdapter extends WholeTagSetAdapter implements GceProvider {
+interface GceSettings {
+  project: string;
+  maxResults: number;
+}
+
+class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider {
   readonly kind = 'gce' as const;
-  readonly #project: string;
-  readonly #maxResults: number;
 
-  constructor(base: AdapterBase, http: ProviderHttpClient, project: string, maxResults: number) {
-    super(base, http);
-    this.#project = project;
-    this.#maxResults = maxResults;
-  }
-
-  protected async fetchPage(
-    cursor: string | undefined,
-    { signal }: { signal?: AbortSignal },
-  ): Promise<ProviderPage<unknown>> {
+  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
     const body = asObject(
       await this.http.json({
-        url: `projects/${encodeURIComponent(this.#project)}/aggregated/instances`,
-        searchParams: { maxResults: this.#maxResults, pageToken: cursor },
+        url: `projects/${encodeURIComponent(this.settings.project)}/aggregated/instances`,
+        searchParams: { maxResults: this.settings.maxResults, pageToken: cursor },
         signal,
       }),
       this.id,
@@ -248,13 +241,13 @@ class GceAdapter extends WholeTagSetAdapter implements GceProvider {
   }
 
   override toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind, project: this.#project };
+    return { id: this.id, kind: this.kind, project: this.settings.project };
   }
 
   #path(id: string): string {
     const [zone, name, ...rest] = nodeIdArg(id).split('/');
     if (!zone || !name || rest.length > 0) throw validationError('id', '"<zone>/<name>"', id);
-    return `projects/${encodeURIComponent(this.#project)}/zones/${encodeURIComponent(zone)}/instances/${encodeURIComponent(name)}`;
+    return `projects/${encodeURIComponent(this.settings.project)}/zones/${encodeURIComponent(zone)}/instances/${encodeURIComponent(name)}`;
   }
 
   /** GET the labels and fingerprint, then setLabels; one more try if the fingerprint went stale (412). */

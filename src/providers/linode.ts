@@ -4,27 +4,22 @@
  */
 import { FleetwatchError } from '../errors.js';
 import {
-  type AdapterBase,
   asArray,
   asObject,
-  baseUrlOption,
-  bearerHttpClient,
-  type CloudProviderOptions,
-  checkCommonOptions,
-  credential,
   formatStringTags,
-  intOption,
   lookupState,
+  type NodeLifecycleOperation,
   nodeIdArg,
   type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
   str,
+  type TokenApiOptions,
   tagsArg,
+  tokenApiSetup,
 } from './adapter.js';
-import { type PowerOperation, WholeTagSetAdapter } from './cloud-adapter.js';
-import type { ProviderHttpClient, ProviderPage } from './http.js';
+import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
 import { isPrivateIp } from './ip.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 
@@ -72,7 +67,7 @@ const POWER_VERBS = { reboot: 'reboot', start: 'boot', stop: 'shutdown' } satisf
 >;
 
 /** Options of {@link linode}. */
-export interface LinodeOptions extends CloudProviderOptions {
+export interface LinodeOptions extends TokenApiOptions {
   /** Personal access token. @default process.env.LINODE_TOKEN */
   token?: string;
   /** @default 'https://api.linode.com/v4/' */
@@ -82,9 +77,7 @@ export interface LinodeOptions extends CloudProviderOptions {
 }
 
 /** What `linode()` returns: a {@link Provider} with these optional operations present. */
-export type LinodeProvider = ProviderWith<
-  'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
->;
+export type LinodeProvider = ProviderWith<NodeLifecycleOperation>;
 
 /**
  * A Linode provider.
@@ -96,35 +89,25 @@ export type LinodeProvider = ProviderWith<
  * ```
  */
 export function linode(options: LinodeOptions): LinodeProvider {
-  const base = checkCommonOptions(options, 'linode', ['token', 'baseUrl', 'pageSize']);
-  const token = credential(options.token, 'options.token', 'LINODE_TOKEN');
-  const pageSize = intOption(options.pageSize, 'options.pageSize', 25, 500, 500);
-  const http = bearerHttpClient(base, {
-    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://api.linode.com/v4/'),
-    http: options.http,
-    token,
+  const { base, http, pageSize } = tokenApiSetup(options, {
+    kind: 'linode',
+    tokenEnv: 'LINODE_TOKEN',
+    defaultBaseUrl: 'https://api.linode.com/v4/',
+    pageSize: { key: 'pageSize', min: 25, max: 500, fallback: 500 },
   });
   return new LinodeAdapter(base, http, pageSize);
 }
 
-class LinodeAdapter extends WholeTagSetAdapter implements LinodeProvider {
+/** Settings: the page size. */
+class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider {
   readonly kind = 'linode' as const;
-  readonly #pageSize: number;
 
-  constructor(base: AdapterBase, http: ProviderHttpClient, pageSize: number) {
-    super(base, http);
-    this.#pageSize = pageSize;
-  }
-
-  protected async fetchPage(
-    cursor: string | undefined,
-    { signal }: { signal?: AbortSignal },
-  ): Promise<ProviderPage<unknown>> {
+  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
     const page = cursor === undefined ? 1 : Number(cursor);
     const body = asObject(
       await this.http.json({
         url: 'linode/instances',
-        searchParams: { page, page_size: this.#pageSize },
+        searchParams: { page, page_size: this.settings },
         signal,
       }),
       this.id,
