@@ -261,6 +261,13 @@ export function parseDate(value: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
+/** `fields` without its `undefined` entries, to spread into a node (`...definedFields({ zone })`). */
+export function definedFields<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k as keyof T] = v as T[keyof T];
+  return out;
+}
+
 /** Fields of a {@link Node} an adapter fills; `uid`, `provider` and `kind` are added by {@link makeNode}. */
 export type NodeFields = Omit<Node, 'uid' | 'provider' | 'kind'>;
 

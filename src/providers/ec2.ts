@@ -14,7 +14,13 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
-import { lookupState } from './adapter.js';
+import {
+  definedFields,
+  lookupState,
+  type NodeLifecycleOperation,
+  type ProviderWith,
+  parseDate,
+} from './adapter.js';
 import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
 import {
   createProviderHttpClient,
@@ -25,7 +31,7 @@ import {
   redactUrl,
   undefinedIfNotFound,
 } from './http.js';
-import { firstFound, mergeConcurrently } from './merge.js';
+import { firstFound, listAcrossRegions } from './merge.js';
 import { setOwn } from './own.js';
 import { RegionMemo } from './region-memo.js';
 import type {
@@ -358,8 +364,7 @@ export function ec2InstanceToNode(
     const value = key === 'reservationId' ? ctx.reservationId : xmlText(item, ...path);
     if (value !== undefined) extra[key] = value;
   }
-  const launch = xmlText(item, 'launchTime');
-  const createdAt = launch === undefined ? undefined : new Date(launch);
+  const createdAt = parseDate(xmlText(item, 'launchTime'));
   const zone = xmlText(item, 'placement', 'availabilityZone');
   const size = xmlText(item, 'instanceType');
   const image = xmlText(item, 'imageId');
@@ -372,12 +377,10 @@ export function ec2InstanceToNode(
     state: lookupState(EC2_STATES, rawState),
     rawState,
     region: ctx.region,
-    ...(zone === undefined ? {} : { zone }),
+    ...definedFields({ zone }),
     publicIps,
     privateIps,
-    ...(size === undefined ? {} : { size }),
-    ...(image === undefined ? {} : { image }),
-    ...(createdAt === undefined || Number.isNaN(createdAt.getTime()) ? {} : { createdAt }),
+    ...definedFields({ size, image, createdAt }),
     tags,
     extra,
   };
@@ -442,13 +445,7 @@ function tagParams(tags: Record<string, string>, prefix: string, path: string): 
 }
 
 /** What {@link ec2} returns: a {@link Provider} with every optional operation present. */
-export type Ec2Provider = Provider &
-  Required<
-    Pick<
-      Provider,
-      'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
-    >
-  >;
+export type Ec2Provider = ProviderWith<NodeLifecycleOperation>;
 
 /**
  * An EC2 provider.
@@ -651,15 +648,11 @@ export function ec2(options: Ec2Options): Ec2Provider {
     id: provider,
     kind: 'ec2',
     listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-      return {
-        async *[Symbol.asyncIterator]() {
-          const regions = await regionsToList(opts);
-          yield* mergeConcurrently(
-            regions.map((region) => () => listRegion(region, opts)),
-            config.regionConcurrency,
-          );
-        },
-      };
+      return listAcrossRegions(
+        () => regionsToList(opts),
+        (region) => listRegion(region, opts),
+        config.regionConcurrency,
+      );
     },
     getNode,
     async setTags(nodeId, tags, opts = {}) {

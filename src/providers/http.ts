@@ -323,16 +323,21 @@ export interface ProviderHttpClient {
   resolveLink(link: string): string;
 }
 
-/** Parse the common error-body shapes (`{error:{code,message}}`, `{id,message}`, `{errors:[{reason}]}`, Nova `{fault:{message}}`). */
-export function parseCommonErrorBody(res: ProviderResponse): ProviderErrorInfo | undefined {
+/** An error body parsed as JSON, when it is a JSON object (or array); otherwise `undefined`. */
+export function parseErrorJson(text: string): Record<string, unknown> | undefined {
   let body: unknown;
   try {
-    body = JSON.parse(res.body);
+    body = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as Record<string, unknown>;
+  return body && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
+}
+
+/** Parse the common error-body shapes (`{error:{code,message}}`, `{id,message}`, `{errors:[{reason}]}`, Nova `{fault:{message}}`). */
+export function parseCommonErrorBody(res: ProviderResponse): ProviderErrorInfo | undefined {
+  const b = parseErrorJson(res.body);
+  if (!b) return undefined;
   const str = (v: unknown) =>
     typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
   if (b.error && typeof b.error === 'object') {

@@ -79,3 +79,23 @@ export async function firstFound<K, T>(
   for await (const found of mergeConcurrently(sources, concurrency)) return found;
   return undefined;
 }
+
+/**
+ * The `listNodes` of a multi-region adapter: find the regions when iteration starts, then list them
+ * with {@link mergeConcurrently}, up to `concurrency` at once.
+ */
+export function listAcrossRegions<R, T>(
+  regions: () => Promise<readonly R[]>,
+  listRegion: (region: R) => AsyncIterable<T>,
+  concurrency: number,
+): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const list = await regions();
+      yield* mergeConcurrently(
+        list.map((region) => () => listRegion(region)),
+        concurrency,
+      );
+    },
+  };
+}

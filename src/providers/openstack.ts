@@ -13,7 +13,13 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { lookupState } from './adapter.js';
+import {
+  definedFields,
+  lookupState,
+  type NodeLifecycleOperation,
+  type ProviderWith,
+  parseDate,
+} from './adapter.js';
 import {
   createProviderHttpClient,
   normalizeProviderHttpOptions,
@@ -24,7 +30,7 @@ import {
   undefinedIfNotFound,
 } from './http.js';
 import { isPrivateIp } from './ip.js';
-import { firstFound, mergeConcurrently } from './merge.js';
+import { firstFound, listAcrossRegions } from './merge.js';
 import {
   catalogRegions,
   findEndpoint,
@@ -171,13 +177,7 @@ export interface OpenStackCreateNodeExtra {
 }
 
 /** What {@link openstack} returns: a {@link Provider} with every optional operation present. */
-export type OpenStackProvider = Provider &
-  Required<
-    Pick<
-      Provider,
-      'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode' | 'createNode' | 'destroyNode'
-    >
-  >;
+export type OpenStackProvider = ProviderWith<NodeLifecycleOperation>;
 
 const OPTION_KEYS = [
   'id',
@@ -391,8 +391,7 @@ export function openstackServerToNode(server: unknown, ctx: { provider: string; 
   const size = str(flavor?.id) ?? str(flavor?.original_name);
   const image = isRecord(server.image) ? str(server.image.id) : undefined;
   const zone = str(server['OS-EXT-AZ:availability_zone']);
-  const created = str(server.created);
-  const createdAt = created === undefined ? undefined : new Date(created);
+  const createdAt = parseDate(str(server.created));
   return {
     uid: `${ctx.provider}:${id}`,
     id,
@@ -402,12 +401,10 @@ export function openstackServerToNode(server: unknown, ctx: { provider: string; 
     state,
     rawState,
     ...(ctx.region ? { region: ctx.region } : {}),
-    ...(zone === undefined ? {} : { zone }),
+    ...definedFields({ zone }),
     publicIps,
     privateIps,
-    ...(size === undefined ? {} : { size }),
-    ...(image === undefined ? {} : { image }),
-    ...(createdAt === undefined || Number.isNaN(createdAt.getTime()) ? {} : { createdAt }),
+    ...definedFields({ size, image, createdAt }),
     tags,
     extra,
   };
@@ -670,15 +667,11 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
     id: provider,
     kind: 'openstack',
     listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-      return {
-        async *[Symbol.asyncIterator]() {
-          const regions = await regionsToList(opts);
-          yield* mergeConcurrently(
-            regions.map((region) => () => listRegion(region, opts)),
-            config.regionConcurrency,
-          );
-        },
-      };
+      return listAcrossRegions(
+        () => regionsToList(opts),
+        (region) => listRegion(region, opts),
+        config.regionConcurrency,
+      );
     },
     getNode,
     async setTags(nodeId, tags, opts = {}) {

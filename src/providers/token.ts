@@ -6,7 +6,7 @@
  */
 import { type Clock, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
-import type { ProviderErrorInfo } from './http.js';
+import { type ProviderErrorInfo, parseErrorJson } from './http.js';
 
 /** A token as a token endpoint returned it. */
 export interface AccessToken {
@@ -113,14 +113,8 @@ const OAUTH_AUTH_ERRORS = new Set([
  * become `E_AUTH`, whatever the HTTP status.
  */
 export function parseOAuthError(res: { status: number; body: string }): ProviderErrorInfo | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(res.body);
-  } catch {
-    return undefined;
-  }
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as { error?: unknown; error_description?: unknown };
+  const b = parseErrorJson(res.body);
+  if (!b) return undefined;
   if (typeof b.error !== 'string') return undefined;
   const description =
     typeof b.error_description === 'string' ? b.error_description.split(/\r?\n/)[0] : undefined;
