@@ -7,6 +7,7 @@ import {
   type Clock,
   type Logger,
   nonEmptyString,
+  positiveNumber,
   rejectUnknownKeys,
   silentLogger,
   systemClock,
@@ -68,9 +69,20 @@ export function checkCommonOptions(
   return {
     id: nonEmptyString(o.id, 'options.id'),
     kind,
-    logger: o.logger ?? silentLogger,
-    clock: o.clock ?? systemClock,
+    ...loggerAndClock(o),
   };
+}
+
+/** The `logger` and `clock` options, defaulting to the silent logger and the system clock. */
+export function loggerAndClock(options: CommonProviderOptions): { logger: Logger; clock: Clock } {
+  return { logger: options.logger ?? silentLogger, clock: options.clock ?? systemClock };
+}
+
+/** The `regionConcurrency` option of a multi-region adapter: an integer of at least 1. @default 4 */
+export function regionConcurrencyOption(value: unknown): number {
+  return value === undefined
+    ? 4
+    : positiveNumber(value, 'options.regionConcurrency', { integer: true, min: 1 });
 }
 
 /**

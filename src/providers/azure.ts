@@ -29,7 +29,13 @@ import {
   fetchAzureAddressBook,
   fetchVmAddresses,
 } from './azure-network.js';
-import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
+import {
+  type ComputeTags,
+  type PageContext,
+  type PowerOperation,
+  type RawPage,
+  WholeTagSetAdapter,
+} from './cloud-adapter.js';
 import { undefinedIfNotFound } from './http.js';
 import type { TokenCache } from './token.js';
 import type { ListNodesOptions, Node, NodeState } from './types.js';
@@ -325,11 +331,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return checkTags(tags);
   }
 
-  protected async updateTags(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
     const current = await this.#currentTags(nodeId, signal);
     await this.#patchTags(nodeId, compute(current), signal);
   }

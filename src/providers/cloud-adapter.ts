@@ -25,6 +25,9 @@ export interface PageContext {
   signal?: AbortSignal;
 }
 
+/** How a tag update turns a node's current tags into the ones to write. */
+export type ComputeTags = (current: Record<string, string>) => Record<string, string>;
+
 /** One page of raw nodes. */
 export type RawPage = ProviderPage<unknown>;
 
@@ -109,11 +112,7 @@ export abstract class HttpCloudAdapter<S> {
  */
 export abstract class WholeTagSetAdapter<S> extends HttpCloudAdapter<S> {
   /** Read the node's current tags, `compute` the new set and write it. */
-  protected abstract updateTags(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<void>;
+  protected abstract updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void>;
 
   /** Check the tags given to `setTags` against the cloud's rules (before anything is fetched). */
   protected abstract checkTags(tags: Record<string, string>): Record<string, string>;

@@ -4,22 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import aws4 from 'aws4';
-import {
-  type AbortOptions,
-  type Clock,
-  type Logger,
-  positiveNumber,
-  rejectUnknownKeys,
-  silentLogger,
-  systemClock,
-} from '../core.js';
+import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
 import {
   definedFields,
+  loggerAndClock,
   lookupState,
   type NodeLifecycleOperation,
   type ProviderWith,
   parseDate,
+  regionConcurrencyOption,
 } from './adapter.js';
 import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
 import {
@@ -270,13 +264,9 @@ function normalizeEc2Options(options: Ec2Options): Ec2Config {
       options.pageSize === undefined
         ? 1000
         : Math.min(1000, positiveNumber(options.pageSize, 'options.pageSize', { integer: true, min: 5 })),
-    regionConcurrency:
-      options.regionConcurrency === undefined
-        ? 4
-        : positiveNumber(options.regionConcurrency, 'options.regionConcurrency', { integer: true, min: 1 }),
+    regionConcurrency: regionConcurrencyOption(options.regionConcurrency),
     filterParams: filterParams(options.filters),
-    logger: options.logger ?? silentLogger,
-    clock: options.clock ?? systemClock,
+    ...loggerAndClock(options),
   });
 }
 

@@ -24,7 +24,13 @@ import {
   pickExtra,
   str,
 } from './adapter.js';
-import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
+import {
+  type ComputeTags,
+  type PageContext,
+  type PowerOperation,
+  type RawPage,
+  WholeTagSetAdapter,
+} from './cloud-adapter.js';
 import type { Node, NodeState } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
@@ -251,11 +257,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
   }
 
   /** GET the labels and fingerprint, then setLabels; one more try if the fingerprint went stale (412). */
-  protected async updateTags(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const raw = asObject(await this.fetchNode(nodeId, signal), this.id, 'instance');
       const current = (raw.labels ?? {}) as Record<string, string>;

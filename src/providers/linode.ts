@@ -19,7 +19,13 @@ import {
   tagsArg,
   tokenApiSetup,
 } from './adapter.js';
-import { type PageContext, type PowerOperation, type RawPage, WholeTagSetAdapter } from './cloud-adapter.js';
+import {
+  type ComputeTags,
+  type PageContext,
+  type PowerOperation,
+  type RawPage,
+  WholeTagSetAdapter,
+} from './cloud-adapter.js';
 import { isPrivateIp } from './ip.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 
@@ -138,11 +144,7 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     return tags;
   }
 
-  protected async updateTags(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
     const current = await this.#currentTags(nodeId, signal);
     await this.#putTags(nodeId, formatStringTags(compute(current)), signal);
   }

@@ -3,22 +3,16 @@
  * any OpenStack cloud reachable through an `authUrl`. The token is cached and refreshed before it expires (and once on a 401); the compute
  * endpoint comes from the token's service catalog by type, region and interface.
  */
-import {
-  type AbortOptions,
-  type Clock,
-  type Logger,
-  positiveNumber,
-  rejectUnknownKeys,
-  silentLogger,
-  systemClock,
-} from '../core.js';
+import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
   definedFields,
+  loggerAndClock,
   lookupState,
   type NodeLifecycleOperation,
   type ProviderWith,
   parseDate,
+  regionConcurrencyOption,
 } from './adapter.js';
 import {
   createProviderHttpClient,
@@ -311,16 +305,12 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
         ? 1000
         : positiveNumber(options.pageSize, 'options.pageSize', { integer: true, min: 1 }),
     filters: novaFilters(options.filters),
-    regionConcurrency:
-      options.regionConcurrency === undefined
-        ? 4
-        : positiveNumber(options.regionConcurrency, 'options.regionConcurrency', { integer: true, min: 1 }),
+    regionConcurrency: regionConcurrencyOption(options.regionConcurrency),
     refreshBeforeMs:
       options.refreshBeforeMs === undefined
         ? 60_000
         : positiveNumber(options.refreshBeforeMs, 'options.refreshBeforeMs', { min: 0 }),
-    logger: options.logger ?? silentLogger,
-    clock: options.clock ?? systemClock,
+    ...loggerAndClock(options),
   });
 }
 
