@@ -63,14 +63,15 @@ export function checkCommonOptions(
   kind: ProviderKind,
   ownKeys: readonly string[],
 ): AdapterBase {
+  const id = checkOptionsShape(options, [...COMMON_OPTION_KEYS, ...ownKeys]);
+  return { id, kind, ...loggerAndClock(options as CloudProviderOptions) };
+}
+
+/** Check that `options` is an object with only `allowed` keys and a non-empty `id`; return the id. */
+export function checkOptionsShape(options: unknown, allowed: readonly string[]): string {
   if (typeof options !== 'object' || options === null) throw validationError('options', 'an object', options);
-  rejectUnknownKeys(options, [...COMMON_OPTION_KEYS, ...ownKeys]);
-  const o = options as CloudProviderOptions;
-  return {
-    id: nonEmptyString(o.id, 'options.id'),
-    kind,
-    ...loggerAndClock(o),
-  };
+  rejectUnknownKeys(options, allowed);
+  return nonEmptyString((options as { id?: unknown }).id, 'options.id');
 }
 
 /** The `logger` and `clock` options, defaulting to the silent logger and the system clock. */

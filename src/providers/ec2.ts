@@ -7,6 +7,7 @@ import aws4 from 'aws4';
 import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
 import {
+  checkOptionsShape,
   definedFields,
   loggerAndClock,
   lookupState,
@@ -218,10 +219,7 @@ function normalizeCredentials(value: unknown, env: Ec2Options['env'], id: string
 
 /** Validate {@link Ec2Options} and apply defaults. */
 function normalizeEc2Options(options: Ec2Options): Ec2Config {
-  if (typeof options !== 'object' || options === null) throw validationError('options', 'an object', options);
-  rejectUnknownKeys(options, OPTION_KEYS);
-  if (typeof options.id !== 'string' || options.id === '')
-    throw validationError('options.id', 'a non-empty string', options.id);
+  checkOptionsShape(options, OPTION_KEYS);
   const env = options.env ?? process.env;
   let regions: readonly string[] | 'all' | undefined;
   if (options.regions === 'all') regions = 'all';
@@ -637,13 +635,7 @@ export function ec2(options: Ec2Options): Ec2Provider {
   return {
     id: provider,
     kind: 'ec2',
-    listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-      return listAcrossRegions(
-        () => regionsToList(opts),
-        (region) => listRegion(region, opts),
-        config.regionConcurrency,
-      );
-    },
+    listNodes: listAcrossRegions(regionsToList, listRegion, config.regionConcurrency),
     getNode,
     async setTags(nodeId, tags, opts = {}) {
       if (typeof tags !== 'object' || tags === null || Array.isArray(tags))

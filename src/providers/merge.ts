@@ -4,6 +4,8 @@
  * a listing never ends early without saying so.
  */
 
+import type { ListNodesOptions } from './types.js';
+
 const noop = (): void => {};
 
 /**
@@ -81,21 +83,21 @@ export async function firstFound<K, T>(
 }
 
 /**
- * The `listNodes` of a multi-region adapter: find the regions when iteration starts, then list them
- * with {@link mergeConcurrently}, up to `concurrency` at once.
+ * The `listNodes` of a multi-region adapter: when iteration starts, find the regions to list, then
+ * list them with {@link mergeConcurrently}, up to `concurrency` at once.
  */
 export function listAcrossRegions<R, T>(
-  regions: () => Promise<readonly R[]>,
-  listRegion: (region: R) => AsyncIterable<T>,
+  regionsToList: (opts: ListNodesOptions) => Promise<readonly R[]>,
+  listRegion: (region: R, opts: ListNodesOptions) => AsyncIterable<T>,
   concurrency: number,
-): AsyncIterable<T> {
-  return {
+): (opts?: ListNodesOptions) => AsyncIterable<T> {
+  return (opts = {}) => ({
     async *[Symbol.asyncIterator]() {
-      const list = await regions();
+      const regions = await regionsToList(opts);
       yield* mergeConcurrently(
-        list.map((region) => () => listRegion(region)),
+        regions.map((region) => () => listRegion(region, opts)),
         concurrency,
       );
     },
-  };
+  });
 }

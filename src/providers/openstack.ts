@@ -6,6 +6,7 @@
 import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
+  checkOptionsShape,
   definedFields,
   loggerAndClock,
   lookupState,
@@ -223,10 +224,7 @@ interface OpenStackConfig {
 }
 
 function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
-  if (typeof options !== 'object' || options === null) throw validationError('options', 'an object', options);
-  rejectUnknownKeys(options, OPTION_KEYS);
-  if (typeof options.id !== 'string' || options.id === '')
-    throw validationError('options.id', 'a non-empty string', options.id);
+  checkOptionsShape(options, OPTION_KEYS);
   const env = options.env ?? process.env;
   const pick = (key: keyof OpenStackOptions, ...envNames: string[]): string | undefined => {
     const given = options[key];
@@ -656,13 +654,7 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
   return {
     id: provider,
     kind: 'openstack',
-    listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-      return listAcrossRegions(
-        () => regionsToList(opts),
-        (region) => listRegion(region, opts),
-        config.regionConcurrency,
-      );
-    },
+    listNodes: listAcrossRegions(regionsToList, listRegion, config.regionConcurrency),
     getNode,
     async setTags(nodeId, tags, opts = {}) {
       const metadata = checkTags(tags, 'tags');
