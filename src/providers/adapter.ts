@@ -316,6 +316,30 @@ export function formatStringTags(tags: Record<string, string>, path = 'tags'): s
   });
 }
 
+/** Optional tags as strings ({@link formatStringTags}), checked as `path`; none → `[]`. */
+export function optionalStringTags(tags: unknown, path: string): string[] {
+  return tags ? formatStringTags(tagsArg(tags, path), path) : [];
+}
+
+/**
+ * `createNode`'s `input.extra`: only the cloud's own create fields (`allowed`) may be in it, as
+ * they are passed through to the API. None → `{}`.
+ */
+export function createExtraArg(
+  extra: Record<string, unknown> | undefined,
+  allowed: readonly string[],
+  cloud: string,
+): Record<string, unknown> {
+  const out = extra ?? {};
+  for (const k of Object.keys(out))
+    if (!allowed.includes(k))
+      throw new FleetwatchError('E_VALIDATION', `input.extra.${k}: not a ${cloud} create field`, {
+        path: `input.extra.${k}`,
+        expected: allowed.join(', '),
+      });
+  return out;
+}
+
 /** Check a tags record argument: an object of strings. */
 export function tagsArg(tags: unknown, path = 'tags'): Record<string, string> {
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags))

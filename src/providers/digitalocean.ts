@@ -6,11 +6,13 @@ import { FleetwatchError } from '../errors.js';
 import {
   asArray,
   asObject,
+  createExtraArg,
   formatStringTags,
   keysArg,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
+  optionalStringTags,
   type ProviderWith,
   parseDate,
   parseStringTags,
@@ -129,15 +131,9 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
 
   async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
     const name = nodeIdArg(input?.name, 'input.name');
-    const tags = input.tags ? formatStringTags(tagsArg(input.tags, 'input.tags'), 'input.tags') : [];
+    const tags = optionalStringTags(input.tags, 'input.tags');
     for (const t of tags) if (!TAG_NAME.test(t)) throw invalidTag(t);
-    const extra = input.extra ?? {};
-    for (const k of Object.keys(extra))
-      if (!CREATE_EXTRA_KEYS.includes(k))
-        throw new FleetwatchError('E_VALIDATION', `input.extra.${k}: not a DigitalOcean create field`, {
-          path: `input.extra.${k}`,
-          expected: CREATE_EXTRA_KEYS.join(', '),
-        });
+    const extra = createExtraArg(input.extra, CREATE_EXTRA_KEYS, 'DigitalOcean');
     const body = asObject(
       await this.http.json<DropletEnvelope>({
         method: 'POST',

@@ -6,17 +6,18 @@ import { FleetwatchError } from '../errors.js';
 import {
   asArray,
   asObject,
+  createExtraArg,
   formatStringTags,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
+  optionalStringTags,
   type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
   str,
   type TokenApiOptions,
-  tagsArg,
   tokenApiSetup,
 } from './adapter.js';
 import {
@@ -150,13 +151,7 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
   }
 
   async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
-    const extra = input?.extra ?? {};
-    for (const k of Object.keys(extra))
-      if (!CREATE_EXTRA_KEYS.includes(k))
-        throw new FleetwatchError('E_VALIDATION', `input.extra.${k}: not a Linode create field`, {
-          path: `input.extra.${k}`,
-          expected: CREATE_EXTRA_KEYS.join(', '),
-        });
+    const extra = createExtraArg(input?.extra, CREATE_EXTRA_KEYS, 'Linode');
     const raw = await this.http.json({
       method: 'POST',
       url: 'linode/instances',
@@ -166,7 +161,7 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
         type: nodeIdArg(input.size, 'input.size'),
         image: nodeIdArg(input.image, 'input.image'),
         region: input.region,
-        tags: input.tags ? formatStringTags(tagsArg(input.tags, 'input.tags'), 'input.tags') : [],
+        tags: optionalStringTags(input.tags, 'input.tags'),
       },
       signal: opts.signal,
     });
