@@ -129,6 +129,21 @@ export function intOption(value: unknown, path: string, min: number, max: number
   return value;
 }
 
+/**
+ * The `regions` option of a multi-region adapter: `'all'`, or a non-empty array of names each
+ * checked by `checkRegion` (duplicates dropped); `undefined` when absent.
+ */
+export function regionsOption(
+  value: unknown,
+  expected: string,
+  checkRegion: (region: unknown, path: string) => string,
+): readonly string[] | 'all' | undefined {
+  if (value === 'all') return 'all';
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) throw validationError('options.regions', expected, value);
+  return [...new Set(value.map((r, i) => checkRegion(r, `options.regions[${i}]`)))];
+}
+
 /** What {@link bearerHttpClient} needs besides the adapter base. */
 export interface BearerHttpClientOptions extends Pick<ProviderHttpConfig, 'isThrottle' | 'secrets'> {
   baseUrl: string;

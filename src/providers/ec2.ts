@@ -15,6 +15,7 @@ import {
   type ProviderWith,
   parseDate,
   regionConcurrencyOption,
+  regionsOption,
 } from './adapter.js';
 import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
 import {
@@ -124,8 +125,6 @@ export interface Ec2Options extends CommonProviderOptions {
   http?: ProviderHttpOptions;
   /** Where the credential and region defaults are read from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
-  logger?: Logger;
-  clock?: Clock;
 }
 
 /** `createNode` `extra` keys EC2 understands. */
@@ -221,13 +220,7 @@ function normalizeCredentials(value: unknown, env: Ec2Options['env'], id: string
 function normalizeEc2Options(options: Ec2Options): Ec2Config {
   checkOptionsShape(options, OPTION_KEYS);
   const env = options.env ?? process.env;
-  let regions: readonly string[] | 'all' | undefined;
-  if (options.regions === 'all') regions = 'all';
-  else if (options.regions !== undefined) {
-    if (!Array.isArray(options.regions) || options.regions.length === 0)
-      throw validationError('options.regions', "a non-empty array of regions or 'all'", options.regions);
-    regions = [...new Set(options.regions.map((r, i) => checkRegion(r, `options.regions[${i}]`)))];
-  }
+  const regions = regionsOption(options.regions, "a non-empty array of regions or 'all'", checkRegion);
   const fromEnv = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   const homeRegion =
     options.region !== undefined

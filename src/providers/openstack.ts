@@ -14,6 +14,7 @@ import {
   type ProviderWith,
   parseDate,
   regionConcurrencyOption,
+  regionsOption,
 } from './adapter.js';
 import {
   createProviderHttpClient,
@@ -157,8 +158,6 @@ export interface OpenStackOptions extends CommonProviderOptions {
   http?: ProviderHttpOptions;
   /** Where the `OS_*` defaults are read from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
-  logger?: Logger;
-  clock?: Clock;
 }
 
 /** `createNode` `extra` keys Nova understands. */
@@ -223,6 +222,11 @@ interface OpenStackConfig {
   readonly clock: Clock;
 }
 
+function regionName(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw validationError(path, 'a region name', value);
+  return value;
+}
+
 function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
   checkOptionsShape(options, OPTION_KEYS);
   const env = options.env ?? process.env;
@@ -270,17 +274,7 @@ function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackConfig {
   const iface = (rawIface ?? 'public').replace(/URL$/, '') as OpenStackInterface;
   if (!OPENSTACK_INTERFACES.includes(iface))
     throw validationError('options.interface', OPENSTACK_INTERFACES.join(' | '), rawIface);
-  let regions: readonly string[] | 'all' | undefined;
-  if (options.regions === 'all') regions = 'all';
-  else if (options.regions !== undefined) {
-    if (!Array.isArray(options.regions) || options.regions.length === 0)
-      throw validationError('options.regions', "a non-empty array of region names or 'all'", options.regions);
-    options.regions.forEach((r, i) => {
-      if (typeof r !== 'string' || r === '')
-        throw validationError(`options.regions[${i}]`, 'a region name', r);
-    });
-    regions = [...new Set(options.regions)];
-  }
+  const regions = regionsOption(options.regions, "a non-empty array of region names or 'all'", regionName);
   return Object.freeze({
     id: options.id,
     authUrl,
