@@ -9,7 +9,6 @@ import {
   asArray,
   asObject,
   baseUrlOption,
-  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
@@ -17,12 +16,12 @@ import {
   type NodeControlOperation,
   nodeIdArg,
   nodesFromPages,
-  oauthTokenCache,
   type ProviderWith,
   parseDate,
   pickExtra,
   str,
 } from './adapter.js';
+import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
 import {
   type AzureAddressBook,
   type AzureAddresses,

@@ -18,10 +18,9 @@ import {
   parseStringTags,
   pickExtra,
   str,
-  type TokenApiOptions,
   tagsArg,
-  tokenApiSetup,
 } from './adapter.js';
+import { type TokenApiOptions, tokenApiSetup } from './adapter-auth.js';
 import { HttpCloudAdapter, type PageContext, type PowerOperation, type RawPage } from './cloud-adapter.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 

@@ -10,7 +10,6 @@ import { FleetwatchError, validationError } from '../errors.js';
 import {
   asObject,
   baseUrlOption,
-  bearerHttpClient,
   type CloudProviderOptions,
   checkCommonOptions,
   credential,
@@ -18,12 +17,12 @@ import {
   lookupState,
   type NodeControlOperation,
   nodeIdArg,
-  oauthTokenCache,
   type ProviderWith,
   parseDate,
   pickExtra,
   str,
 } from './adapter.js';
+import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
 import {
   type ComputeTags,
   type PageContext,

@@ -17,9 +17,8 @@ import {
   parseStringTags,
   pickExtra,
   str,
-  type TokenApiOptions,
-  tokenApiSetup,
 } from './adapter.js';
+import { type TokenApiOptions, tokenApiSetup } from './adapter-auth.js';
 import {
   type ComputeTags,
   type PageContext,
