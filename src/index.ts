@@ -17,7 +17,12 @@ export * from './inventory/store.js';
 export * from './inventory/types.js';
 export type { WatchOverflow } from './inventory/watch.js';
 export * from './metrics/index.js';
-export type { CloudProviderOptions, ProviderWith } from './providers/adapter.js';
+export type {
+  CloudProviderOptions,
+  NodeControlOperation,
+  NodeLifecycleOperation,
+  ProviderWith,
+} from './providers/adapter.js';
 export * from './providers/azure.js';
 export * from './providers/digitalocean.js';
 export * from './providers/ec2.js';
