@@ -79,6 +79,7 @@ export class MetricsRoller {
     return [
       {
         key: `d|${slot.res}|${bucket}|${slot.shard}`,
+        dedupe: `d|${slot.res}|${slot.start}|${slot.tenant}|${slot.id}|${slot.kind}|${slot.combine}`,
         query: q.insertDirty,
         params: [
           slot.res,
@@ -95,6 +96,7 @@ export class MetricsRoller {
       },
       {
         key: `db|${slot.res}`,
+        dedupe: `db|${slot.res}|${bucket}|${slot.shard}`,
         query: q.insertDirtyBucket,
         params: [slot.res, bucket, slot.shard, at, wts],
       },

@@ -8,6 +8,9 @@
  * - Transient failures (node down, timeouts) are retried with backoff; statements are idempotent.
  * - A group not acknowledged within `timeoutMs` of its submission is rejected with
  *   `E_STORE_UNAVAILABLE` and its queued statements are dropped; nothing is dropped silently.
+ * - A statement with a `dedupe` id joins a queued, never-sent statement with the same id instead of
+ *   being queued again: both groups resolve when that one is acknowledged. Only unsent statements
+ *   are joined, so the joined write reaches Cassandra after the joining `submit`.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core.js';
@@ -21,6 +24,11 @@ export interface BufferedStatement {
   key: string;
   query: string;
   params: unknown[];
+  /**
+   * Statements with the same id write the same row to the same effect (e.g. one dirty mark): a
+   * queued, never-sent one stands for later ones.
+   */
+  dedupe?: string;
 }
 
 /** Sends statements of one partition: one statement alone, several as an unlogged batch. */
@@ -52,6 +60,16 @@ interface Group {
 interface Row {
   stmt: BufferedStatement;
   group: Group;
+  /** Groups of later submits that joined this (unsent) row. */
+  joined?: Group[];
+}
+
+function settled(row: Row): boolean {
+  return row.group.done && (row.joined === undefined || row.joined.every((g) => g.done));
+}
+
+function groupsOf(row: Row): Group[] {
+  return row.joined === undefined ? [row.group] : [row.group, ...row.joined];
 }
 
 interface Waiter {
@@ -68,6 +86,8 @@ export class WriteBuffer {
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #queues = new Map<string, Row[]>();
+  /** Queued, never-sent rows with a `dedupe` id, by that id. */
+  readonly #unsent = new Map<string, Row>();
   readonly #waiters: Waiter[] = [];
   readonly #idle: Array<() => void> = [];
   /** Statements queued or in flight. */
@@ -132,15 +152,27 @@ export class WriteBuffer {
         ),
       };
       group.timer.unref?.();
+      let added = 0;
       for (const stmt of statements) {
+        if (stmt.dedupe !== undefined) {
+          const twin = this.#unsent.get(stmt.dedupe);
+          if (twin !== undefined) {
+            if (twin.joined === undefined) twin.joined = [group];
+            else twin.joined.push(group);
+            continue;
+          }
+        }
         let q = this.#queues.get(stmt.key);
         if (q === undefined) {
           q = [];
           this.#queues.set(stmt.key, q);
         }
-        q.push({ stmt, group });
+        const row: Row = { stmt, group };
+        q.push(row);
+        if (stmt.dedupe !== undefined) this.#unsent.set(stmt.dedupe, row);
+        added++;
       }
-      this.#rows += statements.length;
+      this.#rows += added;
       this.#pump();
     });
   }
@@ -155,9 +187,10 @@ export class WriteBuffer {
   close(): void {
     this.#closed = true;
     const err = new FleetwatchError('E_CLOSED', 'the store was closed before the write was acknowledged');
-    for (const q of this.#queues.values()) for (const r of q) this.#fail(r.group, err);
+    for (const q of this.#queues.values()) for (const r of q) for (const g of groupsOf(r)) this.#fail(g, err);
     this.#rows = 0;
     this.#queues.clear();
+    this.#unsent.clear();
     for (const w of this.#waiters.splice(0)) w.wake();
     this.#checkIdle();
   }
@@ -202,7 +235,10 @@ export class WriteBuffer {
       const take: Row[] = [];
       while (take.length < this.#maxBatch && q.length > 0) {
         const row = q.shift() as Row;
-        if (row.group.done) {
+        if (row.stmt.dedupe !== undefined && this.#unsent.get(row.stmt.dedupe) === row) {
+          this.#unsent.delete(row.stmt.dedupe);
+        }
+        if (settled(row)) {
           this.#rows--;
           continue;
         }
@@ -224,23 +260,18 @@ export class WriteBuffer {
       this.#inFlight--;
       this.#rows -= rows.length;
       for (const r of rows) {
-        const g = r.group;
-        if (g.done) continue;
-        if (--g.remaining === 0) {
-          g.done = true;
-          clearTimeout(g.timer);
-          g.resolve();
-        }
+        this.#ack(r.group);
+        if (r.joined !== undefined) for (const g of r.joined) this.#ack(g);
       }
     } catch (err) {
       this.#inFlight--;
       if (!isTransientDriverError(err)) {
         this.#rows -= rows.length;
         const e = toStoreError(err, 'write');
-        for (const r of rows) this.#fail(r.group, e);
+        for (const r of rows) for (const g of groupsOf(r)) this.#fail(g, e);
       } else {
         this.#failures++;
-        for (const r of rows) r.group.lastError = err;
+        for (const r of rows) for (const g of groupsOf(r)) g.lastError = err;
         const delay = Math.min(2000, 25 * 2 ** Math.min(this.#failures, 7));
         if (this.#failures === 1 || this.#failures % 50 === 0) {
           this.#logger.warn(
@@ -251,7 +282,7 @@ export class WriteBuffer {
         this.#retrying++;
         const t = setTimeout(() => {
           this.#retrying--;
-          const live = rows.filter((r) => !r.group.done);
+          const live = rows.filter((r) => !settled(r));
           this.#rows -= rows.length - live.length;
           if (!this.#closed) {
             for (const r of live) {
@@ -271,6 +302,15 @@ export class WriteBuffer {
       }
     }
     this.#pump();
+  }
+
+  #ack(g: Group): void {
+    if (g.done) return;
+    if (--g.remaining === 0) {
+      g.done = true;
+      clearTimeout(g.timer);
+      g.resolve();
+    }
   }
 
   #fail(group: Group, err: unknown): void {

@@ -134,6 +134,67 @@ describe('WriteBuffer', () => {
     expect(buf.size).toBe(0);
   });
 
+  it('submit() - a statement joins a queued, unsent twin (same dedupe id); both resolve on its ack', async () => {
+    const sent: number[][] = [];
+    const gate = deferred();
+    const buf = new WriteBuffer({
+      concurrency: 1,
+      send: async (s) => {
+        sent.push(s.map((x) => x.params[0] as number));
+        await gate.promise;
+      },
+    });
+    const mark = (i: number): BufferedStatement => ({ ...stmt('d', i), dedupe: 'm1' });
+    const a = buf.submit([stmt('p', 1)]); // holds the only slot
+    let bDone = false;
+    const b = buf.submit([mark(2)]).then(() => {
+      bDone = true;
+    });
+    const c = buf.submit([mark(3), stmt('p', 4)]);
+    expect(buf.size).toBe(3); // the twin was not queued again
+    gate.resolve();
+    await Promise.all([a, b, c]);
+    expect(bDone).toBe(true);
+    expect(sent).toEqual([[1], [2], [4]]);
+    expect(buf.size).toBe(0);
+  });
+
+  it('submit() - a statement never joins a twin already sent; it is sent again', async () => {
+    const sent: number[][] = [];
+    const buf = new WriteBuffer({
+      send: async (s) => {
+        sent.push(s.map((x) => x.params[0] as number));
+      },
+    });
+    const first = buf.submit([{ ...stmt('d', 1), dedupe: 'm1' }]); // dispatched at once
+    await buf.submit([{ ...stmt('d', 2), dedupe: 'm1' }]);
+    await first;
+    expect(sent).toEqual([[1], [2]]);
+  });
+
+  it('submit() - a joined statement still goes out when the group that queued it has timed out', async () => {
+    const sent: number[][] = [];
+    const gate = deferred();
+    let t = 0;
+    const buf = new WriteBuffer({
+      concurrency: 1,
+      timeoutMs: 100,
+      send: async (s) => {
+        sent.push(s.map((x) => x.params[0] as number));
+        if (t++ === 0) await gate.promise;
+      },
+    });
+    const a = rejection(buf.submit([stmt('p', 1)]));
+    const b = rejection(buf.submit([{ ...stmt('d', 2), dedupe: 'm1' }]));
+    await new Promise((r) => setTimeout(r, 60));
+    const c = buf.submit([{ ...stmt('d', 3), dedupe: 'm1' }]);
+    expect((await b).code).toBe('E_STORE_UNAVAILABLE'); // b's own deadline passes while it is queued
+    gate.resolve();
+    await a;
+    await c;
+    expect(sent).toEqual([[1], [2]]);
+  });
+
   it('close() - rejects queued writes with E_CLOSED and refuses new ones', async () => {
     const never = deferred();
     const buf = new WriteBuffer({ concurrency: 1, send: () => never.promise });
