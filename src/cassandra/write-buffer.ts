@@ -8,9 +8,10 @@
  * - Transient failures (node down, timeouts) are retried with backoff; statements are idempotent.
  * - A group not acknowledged within `timeoutMs` of its submission is rejected with
  *   `E_STORE_UNAVAILABLE` and its queued statements are dropped; nothing is dropped silently.
- * - A statement with a `dedupe` id joins a queued, never-sent statement with the same id instead of
- *   being queued again: both groups resolve when that one is acknowledged. Only unsent statements
- *   are joined, so the joined write reaches Cassandra after the joining `submit`.
+ * - A statement with a `dedupe` id takes the place of a queued, never-sent statement with the same id
+ *   instead of being queued again: the newer statement (its write timestamp) is what gets sent, and
+ *   both groups resolve when it is acknowledged. Only unsent statements are replaced, so the write
+ *   reaches Cassandra after the later `submit`, exactly as if each had been sent on its own.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core.js';
@@ -25,8 +26,8 @@ export interface BufferedStatement {
   query: string;
   params: unknown[];
   /**
-   * Statements with the same id write the same row to the same effect (e.g. one dirty mark): a
-   * queued, never-sent one stands for later ones.
+   * Statements with the same id write the same row to the same effect (e.g. one dirty mark): a later
+   * one replaces a queued, never-sent one.
    */
   dedupe?: string;
 }
@@ -157,6 +158,7 @@ export class WriteBuffer {
         if (stmt.dedupe !== undefined) {
           const twin = this.#unsent.get(stmt.dedupe);
           if (twin !== undefined) {
+            twin.stmt = stmt;
             if (twin.joined === undefined) twin.joined = [group];
             else twin.joined.push(group);
             continue;

@@ -134,7 +134,7 @@ describe('WriteBuffer', () => {
     expect(buf.size).toBe(0);
   });
 
-  it('submit() - a statement joins a queued, unsent twin (same dedupe id); both resolve on its ack', async () => {
+  it('submit() - a statement replaces a queued, unsent twin (same dedupe id); both resolve on its ack', async () => {
     const sent: number[][] = [];
     const gate = deferred();
     const buf = new WriteBuffer({
@@ -155,11 +155,11 @@ describe('WriteBuffer', () => {
     gate.resolve();
     await Promise.all([a, b, c]);
     expect(bDone).toBe(true);
-    expect(sent).toEqual([[1], [2], [4]]);
+    expect(sent).toEqual([[1], [3], [4]]); // the newer twin is sent, in the older one's place
     expect(buf.size).toBe(0);
   });
 
-  it('submit() - a statement never joins a twin already sent; it is sent again', async () => {
+  it('submit() - a statement never replaces a twin already sent; it is sent again', async () => {
     const sent: number[][] = [];
     const buf = new WriteBuffer({
       send: async (s) => {
@@ -172,7 +172,7 @@ describe('WriteBuffer', () => {
     expect(sent).toEqual([[1], [2]]);
   });
 
-  it('submit() - a joined statement still goes out when the group that queued it has timed out', async () => {
+  it('submit() - a replaced statement still goes out when the group that queued it has timed out', async () => {
     const sent: number[][] = [];
     const gate = deferred();
     let t = 0;
@@ -192,7 +192,7 @@ describe('WriteBuffer', () => {
     gate.resolve();
     await a;
     await c;
-    expect(sent).toEqual([[1], [2]]);
+    expect(sent).toEqual([[1], [3]]);
   });
 
   it('close() - rejects queued writes with E_CLOSED and refuses new ones', async () => {
