@@ -25,7 +25,7 @@ import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../store/t
 import { RESOLUTION_MS } from '../store/types.js';
 import { mapLimit } from './concurrency.js';
 import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
-import { bucketOf, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
+import { bucketOf, DIRTY_SHARDS, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
 /** Least TTL of a rolled slot (see {@link MetricsRoller.rollSlot}). */
@@ -50,6 +50,11 @@ export interface SeriesRef {
   sketchBase?: number;
   /** When this process last wrote the series' index row (Date.now()). */
   registeredAt?: number;
+  /**
+   * Write-buffer keys of this series by prefix, each for its latest bucket or slot: built once and
+   * reused, so buffer map lookups hash a string once (see `seriesBufferKey` in metrics-store.ts).
+   */
+  bufferKeys?: Map<string, { n: number; key: string }>;
 }
 
 /** One slot to roll. */
@@ -65,21 +70,44 @@ export interface SlotToRoll {
 
 /** See the module doc. */
 export class MetricsRoller {
+  readonly #dirtyKeys: Record<RollupResolution, Map<number, string>> = {
+    '5m': new Map(),
+    '1h': new Map(),
+    '1d': new Map(),
+  };
+
   constructor(
     private readonly cql: MetricsCql,
     private readonly retention: Readonly<Retention>,
     private readonly logger: Logger,
   ) {}
 
+  /** The write-buffer key of a dirty-slot partition (cached: the same string for the same partition). */
+  #dirtyKey(res: RollupResolution, bucket: number, shard: number): string {
+    const n = bucket * DIRTY_SHARDS + shard;
+    const cache = this.#dirtyKeys[res];
+    let key = cache.get(n);
+    if (key === undefined) {
+      if (cache.size >= 4096) cache.clear();
+      key = `d|${res}|${bucket}|${shard}`;
+      cache.set(n, key);
+    }
+    return key;
+  }
+
   /** The statements that mark the slot of `res` starting at `start` dirty (mark + partition note). */
-  markStatements(slot: Omit<SlotToRoll, 'start'> & { start: number }, at: number): BufferedStatement[] {
+  markStatements(
+    slot: Omit<SlotToRoll, 'start'> & { start: number },
+    at: number,
+    dedupe = `d|${slot.res}|${slot.start}|${slot.tenant}|${slot.id}|${slot.kind}`,
+  ): BufferedStatement[] {
     const q = this.cql.q;
     const bucket = dirtyBucketOf(slot.start, slot.res);
     const wts = nextWriteTimestamp();
     return [
       {
-        key: `d|${slot.res}|${bucket}|${slot.shard}`,
-        dedupe: `d|${slot.res}|${slot.start}|${slot.tenant}|${slot.id}|${slot.kind}|${slot.combine}`,
+        key: this.#dirtyKey(slot.res, bucket, slot.shard),
+        dedupe,
         query: q.insertDirty,
         params: [
           slot.res,

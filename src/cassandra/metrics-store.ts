@@ -218,7 +218,7 @@ export class CassandraMetricsStore implements MetricsStore {
       const ref = refs[i] as SeriesRef;
       const bucket = bucketOf(p.ts, 'raw');
       stmts[i] = {
-        key: `r|${ref.tenant}|${ref.id}|${bucket}`,
+        key: seriesBufferKey(ref, 'r', bucket),
         query: q.insertRaw,
         params: [
           ref.tenant,
@@ -264,7 +264,7 @@ export class CassandraMetricsStore implements MetricsStore {
       const bucket = bucketOf(p.ts, 'raw');
       this.#dirty.s.markRaw(ref, p.ts);
       return {
-        key: `s|${ref.tenant}|${ref.id}|${bucket}`,
+        key: seriesBufferKey(ref, 's', bucket),
         query: q.insertSketchRaw,
         params: [
           ref.tenant,
@@ -549,7 +549,7 @@ export class CassandraMetricsStore implements MetricsStore {
     for (let i = 0; i < points.length; i++) {
       const ref = refs[i] as SeriesRef;
       const start = slotStart((points[i] as { ts: number }).ts, '5m');
-      const k = `${kind}|${ref.tenant}|${ref.id}|${start}`;
+      const k = seriesBufferKey(ref, kind === 'p' ? 'mp' : 'ms', start);
       if (seen.has(k)) continue;
       seen.add(k);
       if (this.#marked.has(k)) continue;
@@ -558,6 +558,7 @@ export class CassandraMetricsStore implements MetricsStore {
       const [mark, part] = this.#roller.markStatements(
         { res: '5m', kind, tenant: ref.tenant, id: ref.id, shard: ref.shard, combine: ref.combine, start },
         now,
+        k,
       ) as [BufferedStatement, BufferedStatement];
       out.push(mark);
       const pk = `${part.params[1]}|${part.params[2]}`;
@@ -645,6 +646,24 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#rolling = tracked;
     return tracked;
   }
+}
+
+/**
+ * `${prefix}|${tenant}|${id}|${n}` for a series: a write-buffer key (partition `n`) or a dirty-mark id
+ * (slot `n`). The string of a series' latest `n` per prefix is kept on the series and reused, so the
+ * buffer's map lookups hash it once rather than once per point.
+ */
+function seriesBufferKey(ref: SeriesRef, prefix: string, n: number): string {
+  let keys = ref.bufferKeys;
+  if (keys === undefined) {
+    keys = new Map();
+    ref.bufferKeys = keys;
+  }
+  const hit = keys.get(prefix);
+  if (hit !== undefined && hit.n === n) return hit.key;
+  const key = `${prefix}|${ref.tenant}|${ref.id}|${n}`;
+  keys.set(prefix, { n, key });
+  return key;
 }
 
 function baseMismatch(i: number, want: number, got: number): FleetwatchError {
