@@ -34,6 +34,9 @@ const MIN_ROLLUP_TTL_SECONDS = 3600;
 /** What a dirty mark is about: numeric points or sketches. */
 export type SlotKind = 'p' | 's';
 
+/** Prefixes of per-series write-buffer keys: raw points, raw sketches, point marks, sketch marks. */
+export type BufferKeyPrefix = 'r' | 's' | 'mp' | 'ms';
+
 /** The identity of a stored series, as the store and the roller use it. */
 export interface SeriesRef {
   tenant: string;
@@ -54,7 +57,7 @@ export interface SeriesRef {
    * Write-buffer keys of this series by prefix, each for its latest bucket or slot: built once and
    * reused, so buffer map lookups hash a string once (see `seriesBufferKey` in metrics-store.ts).
    */
-  bufferKeys?: Map<string, { n: number; key: string }>;
+  bufferKeys?: Record<BufferKeyPrefix, { n: number; key: string } | undefined>;
 }
 
 /** One slot to roll. */
@@ -96,39 +99,58 @@ export class MetricsRoller {
   }
 
   /** The statements that mark the slot of `res` starting at `start` dirty (mark + partition note). */
-  markStatements(
-    slot: Omit<SlotToRoll, 'start'> & { start: number },
-    at: number,
-    dedupe = `d|${slot.res}|${slot.start}|${slot.tenant}|${slot.id}|${slot.kind}`,
-  ): BufferedStatement[] {
-    const q = this.cql.q;
-    const bucket = dirtyBucketOf(slot.start, slot.res);
+  markStatements(slot: Omit<SlotToRoll, 'start'> & { start: number }, at: number): BufferedStatement[] {
     const wts = nextWriteTimestamp();
     return [
-      {
-        key: this.#dirtyKey(slot.res, bucket, slot.shard),
-        dedupe,
-        query: q.insertDirty,
-        params: [
-          slot.res,
-          bucket,
-          slot.shard,
-          slot.start,
-          slot.tenant,
-          slot.id,
-          slot.kind,
-          slot.combine,
-          at,
-          wts,
-        ],
-      },
-      {
-        key: `db|${slot.res}`,
-        dedupe: `db|${slot.res}|${bucket}|${slot.shard}`,
-        query: q.insertDirtyBucket,
-        params: [slot.res, bucket, slot.shard, at, wts],
-      },
+      this.markStatement(slot, at, wts),
+      this.noteStatement(slot.res, dirtyBucketOf(slot.start, slot.res), slot.shard, at, wts),
     ];
+  }
+
+  /**
+   * The dirty mark of one slot, written `USING TIMESTAMP wts`. `dedupe` identifies the mark's row
+   * (a later mark of the same slot replaces a queued one in the write buffer).
+   */
+  markStatement(
+    slot: Omit<SlotToRoll, 'start'> & { start: number },
+    at: number,
+    wts: number,
+    dedupe = `d|${slot.res}|${slot.start}|${slot.tenant}|${slot.id}|${slot.kind}`,
+  ): BufferedStatement {
+    const bucket = dirtyBucketOf(slot.start, slot.res);
+    return {
+      key: this.#dirtyKey(slot.res, bucket, slot.shard),
+      dedupe,
+      query: this.cql.q.insertDirty,
+      params: [
+        slot.res,
+        bucket,
+        slot.shard,
+        slot.start,
+        slot.tenant,
+        slot.id,
+        slot.kind,
+        slot.combine,
+        at,
+        wts,
+      ],
+    };
+  }
+
+  /** The note in `dirty_buckets` that the dirty-slot partition (`res`, `bucket`, `shard`) has marks. */
+  noteStatement(
+    res: RollupResolution,
+    bucket: number,
+    shard: number,
+    at: number,
+    wts: number,
+  ): BufferedStatement {
+    return {
+      key: `db|${res}`,
+      dedupe: `db|${res}|${bucket}|${shard}`,
+      query: this.cql.q.insertDirtyBucket,
+      params: [res, bucket, shard, at, wts],
+    };
   }
 
   /**

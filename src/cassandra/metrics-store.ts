@@ -60,6 +60,7 @@ import {
   normalizeStoreOptions,
 } from './metrics-options.js';
 import {
+  type BufferKeyPrefix,
   MetricsRoller,
   readRawPoints,
   readRollups,
@@ -70,6 +71,8 @@ import {
 } from './metrics-roller.js';
 import {
   bucketOf,
+  DIRTY_SHARDS,
+  dirtyBucketOf,
   INDEX_SHARDS,
   indexShardOf,
   metricsMigrations,
@@ -545,7 +548,8 @@ export class CassandraMetricsStore implements MetricsStore {
     if (this.#marked.size > CACHE_LIMIT) this.#marked.clear();
     const out: BufferedStatement[] = [];
     const seen = new Set<string>();
-    const parts = new Set<string>();
+    const parts = new Set<number>();
+    const wts = nextWriteTimestamp();
     for (let i = 0; i < points.length; i++) {
       const ref = refs[i] as SeriesRef;
       const start = slotStart((points[i] as { ts: number }).ts, '5m');
@@ -555,16 +559,19 @@ export class CassandraMetricsStore implements MetricsStore {
       if (this.#marked.has(k)) continue;
       const end = start + 300_000;
       if (end - now > MARK_CACHE_MARGIN_MS) this.#marked.set(k, end);
-      const [mark, part] = this.#roller.markStatements(
-        { res: '5m', kind, tenant: ref.tenant, id: ref.id, shard: ref.shard, combine: ref.combine, start },
-        now,
-        k,
-      ) as [BufferedStatement, BufferedStatement];
-      out.push(mark);
-      const pk = `${part.params[1]}|${part.params[2]}`;
+      out.push(
+        this.#roller.markStatement(
+          { res: '5m', kind, tenant: ref.tenant, id: ref.id, shard: ref.shard, combine: ref.combine, start },
+          now,
+          wts,
+          k,
+        ),
+      );
+      const bucket = dirtyBucketOf(start, '5m');
+      const pk = bucket * DIRTY_SHARDS + ref.shard;
       if (!parts.has(pk)) {
         parts.add(pk);
-        out.push(part);
+        out.push(this.#roller.noteStatement('5m', bucket, ref.shard, now, wts));
       }
     }
     return out;
@@ -653,16 +660,16 @@ export class CassandraMetricsStore implements MetricsStore {
  * (slot `n`). The string of a series' latest `n` per prefix is kept on the series and reused, so the
  * buffer's map lookups hash it once rather than once per point.
  */
-function seriesBufferKey(ref: SeriesRef, prefix: string, n: number): string {
+function seriesBufferKey(ref: SeriesRef, prefix: BufferKeyPrefix, n: number): string {
   let keys = ref.bufferKeys;
   if (keys === undefined) {
-    keys = new Map();
+    keys = { r: undefined, s: undefined, mp: undefined, ms: undefined };
     ref.bufferKeys = keys;
   }
-  const hit = keys.get(prefix);
+  const hit = keys[prefix];
   if (hit !== undefined && hit.n === n) return hit.key;
   const key = `${prefix}|${ref.tenant}|${ref.id}|${n}`;
-  keys.set(prefix, { n, key });
+  keys[prefix] = { n, key };
   return key;
 }
 
