@@ -9,6 +9,7 @@
  *    `E_STORE_UNAVAILABLE`. This stops the local node for ~15 s; FLEETWATCH_OUTAGE_TEST=0 skips it.
  *    Whatever happens, the node is started again in afterAll.
  */
+
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +37,7 @@ import { seriesId, seriesKey } from '../../src/store/series-key.js';
 import type { Point, RawPoint } from '../../src/store/types.js';
 import { DEFAULT_RETENTION, RESOLUTION_MS } from '../../src/store/types.js';
 import { FakeClock, metricsStoreConformance, uniqueTenant } from '../conformance/metrics-store.js';
+import { rejection } from '../helpers/errors.js';
 import { describeWithService } from '../helpers/services.js';
 import {
   contactPoints,
@@ -57,16 +59,6 @@ const ksConcurrent = uniqueKeyspace('conc');
 const ksMigrate = uniqueKeyspace('mig');
 const ksConformance = uniqueKeyspace('conf');
 const ksOutage = uniqueKeyspace('outage');
-
-async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    return err as FleetwatchError;
-  }
-  return expect.fail('expected a rejection');
-}
 
 it('validateIdentifier() - accepts lower-case CQL identifiers only', () => {
   expect(validateIdentifier('fleetwatch_1', 'keyspace')).toBe('fleetwatch_1');

@@ -2,10 +2,11 @@
  * WriteBuffer: back-pressure, same-partition batching, retries and timeouts, with a fake sender (no
  * Cassandra needed).
  */
+
 import cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import { type BufferedStatement, WriteBuffer } from '../../src/cassandra/write-buffer.js';
-import { FleetwatchError } from '../../src/errors.js';
+import { rejection } from '../helpers/errors.js';
 
 const stmt = (key: string, i: number): BufferedStatement => ({ key, query: 'INSERT', params: [i] });
 
@@ -17,16 +18,6 @@ function deferred() {
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    return err as FleetwatchError;
-  }
-  return expect.fail('expected a rejection');
 }
 
 const unavailable = () => new cassandra.errors.NoHostAvailableError({});

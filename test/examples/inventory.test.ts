@@ -7,10 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../examples/multi-cloud-inventory.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import type { Node } from '../../src/providers/types.js';
-import { describeWithService } from '../helpers/services.js';
+import { describeWithService, MOTO_URL, probeMoto } from '../helpers/services.js';
 import { collect, type ReplayServer, startReplayServer } from '../providers/server.js';
 
-const MOTO_URL = process.env.FLEETWATCH_MOTO_URL ?? 'http://127.0.0.1:5055';
 const DO_TOKEN = 'dop_v1_example_token_0123456789';
 const LINODE_TOKEN = 'linode-example-token-0123456789';
 const quiet = () => {};
@@ -141,16 +140,7 @@ describe('examples/multi-cloud-inventory.ts', () => {
   });
 });
 
-async function motoReason(): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${MOTO_URL}/moto-api/`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? undefined : `moto at ${MOTO_URL} answered HTTP ${res.status}`;
-  } catch {
-    return `moto is not running at ${MOTO_URL} (start it with scripts/moto start)`;
-  }
-}
-
-describeWithService('examples/multi-cloud-inventory.ts with EC2 on moto', await motoReason(), () => {
+describeWithService('examples/multi-cloud-inventory.ts with EC2 on moto', await probeMoto(), () => {
   const REGION = 'ca-central-1';
   const run = `ex${Math.random().toString(36).slice(2, 10)}`;
   const credentials = { accessKeyId: 'AKIDEXAMPLES', secretAccessKey: 'moto-does-not-check' };

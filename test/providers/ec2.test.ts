@@ -8,21 +8,11 @@ import { beforeAll, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import type { Node, Provider } from '../../src/providers/types.js';
-import { describeWithService } from '../helpers/services.js';
+import { describeWithService, MOTO_URL, probeMoto } from '../helpers/services.js';
 
-const MOTO_URL = process.env.FLEETWATCH_MOTO_URL ?? 'http://127.0.0.1:5055';
 const credentials = { accessKeyId: 'AKIDFLEETWATCHTEST', secretAccessKey: 'moto-secret-not-checked' };
 const REGION = 'eu-central-1';
 const OTHER = 'ap-northeast-1';
-
-async function motoReason(): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${MOTO_URL}/moto-api/`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? undefined : `moto at ${MOTO_URL} answered HTTP ${res.status}`;
-  } catch {
-    return `moto is not running at ${MOTO_URL} (start it with scripts/moto start)`;
-  }
-}
 
 /** Call moto directly (signed), for setup the adapter does not offer (Elastic IPs). */
 async function rawCall(region: string, params: Record<string, string>): Promise<string> {
@@ -48,7 +38,7 @@ async function collect(provider: Provider, onPage?: (info: { page: number; nodes
   return nodes;
 }
 
-describeWithService('ec2 provider against moto', await motoReason(), () => {
+describeWithService('ec2 provider against moto', await probeMoto(), () => {
   const aws = ec2({ id: 'aws-moto', region: REGION, credentials, endpoint: MOTO_URL, pageSize: 5 });
   const created: Node[] = [];
 

@@ -2,11 +2,12 @@
  * MemoryMetricsStore: the conformance suite, plus what only the memory store has (bounds, sweeping,
  * options).
  */
+
 import { describe, expect, it } from 'vitest';
-import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import { MemoryMetricsStore } from '../../src/store/memory.js';
 import { FakeClock, metricsStoreConformance } from '../conformance/metrics-store.js';
+import { rejection } from '../helpers/errors.js';
 
 metricsStoreConformance(
   'MemoryMetricsStore',
@@ -21,16 +22,6 @@ metricsStoreConformance(
 const MIN = 60_000;
 const DAY = 86_400_000;
 const T0 = Math.floor(Date.now() / DAY) * DAY;
-
-async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    return err as FleetwatchError;
-  }
-  return expect.fail('expected a rejection');
-}
 
 describe('MemoryMetricsStore', () => {
   it('new MemoryMetricsStore() - rejects unknown and bad options', () => {
