@@ -131,33 +131,26 @@ async function main(): Promise<number> {
   const latest = new Map<string, ViewRow>();
   const stateChanges: CheckStateEvent[] = [];
   let results = 0;
-  const key = (checkId: string, target: string) => `${checkId}|${target}`;
-  const nodeName = (uid: string | undefined, target: string) =>
-    nodes.find((n) => n.uid === uid)?.name ?? target;
+  /** The live-view row of one check on one target, made on first sight. */
+  const rowFor = (e: { checkId: string; target: string; node?: string }): ViewRow => {
+    const key = `${e.checkId}|${e.target}`;
+    let row = latest.get(key);
+    if (row === undefined) {
+      const node = nodes.find((n) => n.uid === e.node)?.name ?? e.target;
+      row = { node, check: e.checkId, state: 'UNKNOWN', message: '', durationMs: 0 };
+      latest.set(key, row);
+    }
+    return row;
+  };
   scheduler.on('result', (r: CheckResultEvent) => {
     results++;
-    const row = latest.get(key(r.checkId, r.target)) ?? {
-      node: nodeName(r.node, r.target),
-      check: r.checkId,
-      state: 'UNKNOWN',
-      message: '',
-      durationMs: 0,
-    };
-    row.durationMs = r.durationMs;
-    latest.set(key(r.checkId, r.target), row);
+    rowFor(r).durationMs = r.durationMs;
   });
   scheduler.on('state', (e: CheckStateEvent) => {
     stateChanges.push(e);
-    const row = latest.get(key(e.checkId, e.target)) ?? {
-      node: nodeName(e.node, e.target),
-      check: e.checkId,
-      state: e.state,
-      message: e.message,
-      durationMs: 0,
-    };
+    const row = rowFor(e);
     row.state = e.state;
     row.message = e.message;
-    latest.set(key(e.checkId, e.target), row);
   });
   scheduler.start();
 
