@@ -15,28 +15,16 @@ import {
 } from 'prom-client';
 import { MetricsRegistry } from '../src/metrics/registry.js';
 import { DDSketch, decodeSketch } from '../src/metrics/sketch.js';
-import { type BenchRow, nsPerOp, writeResults } from './lib.js';
+import { type BenchRow, nsPerOp, seededRandom, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ITER = QUICK ? 300_000 : 2_000_000;
 const ROUNDS = QUICK ? 3 : 5;
 const QUANTILES = [0.5, 0.9, 0.99, 0.999] as const;
 
-/** Seeded PRNG (mulberry32) so runs compare. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `n` lognormal(mu, sigma) values. */
 function lognormal(n: number, mu: number, sigma: number, seed: number): Float64Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const u = 1 - r();

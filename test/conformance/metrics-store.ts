@@ -19,7 +19,9 @@
  * the one 100k-point batch. Fake time starts at the current UTC midnight, so TTLs computed from the
  * fake clock stay positive.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/lib.js';
 import type { Clock } from '../../src/core.js';
 import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
@@ -62,18 +64,6 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
-}
-
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Independent, straightforward two-pass statistics of values given in ts order. */
@@ -310,7 +300,7 @@ export function metricsStoreConformance(
     describe('rollups', () => {
       it('query(5m) - closed slots carry count, sum, min, max, mean, variance and last of their raw values', async () => {
         const { store, clock, tenant } = await open();
-        const r = rng(1);
+        const r = seededRandom(1);
         clock.set(T0 + 15 * MIN);
         const points: Point[] = [];
         for (let i = 0; i < 90; i++) {
@@ -348,7 +338,7 @@ export function metricsStoreConformance(
 
       it('query(1h) and query(1d) - rollups of rollups equal exact statistics of all raw values', async () => {
         const { store, clock, tenant } = await open();
-        const r = rng(2);
+        const r = seededRandom(2);
         clock.set(T0 + 2 * DAY);
         const points: Point[] = [];
         // two days, ~2 points per 5 minutes at random offsets, values with a large offset (variance stability)
@@ -896,7 +886,7 @@ export function metricsStoreConformance(
 
       it('queryPercentiles() - a month of hourly sketches from two sources equals exact quantiles of all values', async () => {
         const { store, clock, tenant } = await open();
-        const r = rng(7);
+        const r = seededRandom(7);
         const days = 31;
         const written: Array<{ ts: number; values: number[] }> = [];
         for (let d = 0; d < days; d++) {
