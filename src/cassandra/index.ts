@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export type { MetricsStore } from '../store/types.js';
+export * from './connection.js';
 export * from './inventory-store.js';
 export type {
   CassandraMetricsStoreOptions,

@@ -25,6 +25,12 @@ import {
 } from '../inventory/store.js';
 import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
+import {
+  type CassandraConnectionOptions,
+  createClient,
+  DEFAULT_REPLICATION,
+  validateConnectionOptions,
+} from './connection.js';
 import { toStoreError } from './driver-errors.js';
 import {
   INVENTORY_BUCKETS,
@@ -32,22 +38,10 @@ import {
   inventoryBucket,
   inventoryQueries,
 } from './inventory-schema.js';
-import { ensureKeyspace, ensureSchema, type ReplicationOptions, validateIdentifier } from './schema.js';
+import { ensureKeyspace, ensureSchema } from './schema.js';
 
-/** Options of {@link CassandraInventoryStore.connect}. */
-export interface CassandraInventoryStoreOptions {
-  /** `host` or `host:port` of some nodes. Required unless `client` is given. */
-  contactPoints?: string[];
-  /** The local data center (`datacenter1` on a default single node). Required unless `client`. */
-  localDataCenter?: string;
-  /** Keyspace, created when missing: 1–48 chars of `[a-z0-9_]`, starting with a letter. */
-  keyspace: string;
-  /** Replication when the keyspace is created. @default { class: 'SimpleStrategy', replicationFactor: 1 } */
-  replication?: ReplicationOptions;
-  /** Username and password (plain-text auth). Never logged. */
-  credentials?: { username: string; password: string };
-  /** Your own driver client; the store then never shuts it down. */
-  client?: Client;
+/** Options of {@link CassandraInventoryStore.connect}: the connection options and these. */
+export interface CassandraInventoryStoreOptions extends CassandraConnectionOptions {
   /** Requests in flight at once for multi-node writes. @default 32 */
   concurrency?: number;
   /** @default silentLogger */
@@ -139,43 +133,17 @@ export class CassandraInventoryStore implements InventoryStore {
     if (typeof options !== 'object' || options === null)
       throw validationError('options', 'an object', options);
     rejectUnknownKeys(options, KEYS);
-    const keyspace = validateIdentifier(options.keyspace, 'options.keyspace');
+    const keyspace = validateConnectionOptions(options);
     const concurrency = options.concurrency ?? 32;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024)
       throw validationError('options.concurrency', 'an integer 1-1024', concurrency);
-    let client = options.client;
-    const own = client === undefined;
-    if (client === undefined) {
-      if (!Array.isArray(options.contactPoints) || options.contactPoints.length === 0)
-        throw validationError(
-          'options.contactPoints',
-          'a non-empty array of host[:port]',
-          options.contactPoints,
-        );
-      if (typeof options.localDataCenter !== 'string' || options.localDataCenter === '')
-        throw validationError('options.localDataCenter', 'a data center name', options.localDataCenter);
-      client = new cassandra.Client({
-        contactPoints: options.contactPoints,
-        localDataCenter: options.localDataCenter,
-        ...(options.credentials === undefined
-          ? {}
-          : {
-              authProvider: new cassandra.auth.PlainTextAuthProvider(
-                options.credentials.username,
-                options.credentials.password,
-              ),
-            }),
-        queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
-      });
-    }
+    const own = options.client === undefined;
+    const client =
+      options.client ?? createClient(options, { consistency: cassandra.types.consistencies.localQuorum });
     try {
       throwIfAborted(options.signal);
       await client.connect();
-      await ensureKeyspace(
-        client,
-        keyspace,
-        options.replication ?? { class: 'SimpleStrategy', replicationFactor: 1 },
-      );
+      await ensureKeyspace(client, keyspace, options.replication ?? DEFAULT_REPLICATION);
       await ensureSchema(client, {
         keyspace,
         component: 'inventory',

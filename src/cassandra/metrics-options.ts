@@ -1,7 +1,7 @@
 /**
  * Options of {@link CassandraMetricsStore.connect}, their defaults and their validation.
  */
-import cassandra, { type Client } from 'cassandra-driver';
+import cassandra from 'cassandra-driver';
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { validationError } from '../errors.js';
 import { DEFAULT_RAW_INTERVAL_MS } from '../store/resolution.js';
@@ -9,11 +9,11 @@ import type { Retention } from '../store/types.js';
 import { DEFAULT_RETENTION } from '../store/types.js';
 import { normalizeRetention } from '../store/validate.js';
 import {
-  maxReplicationFactor,
-  type ReplicationOptions,
-  replicationCql,
-  validateIdentifier,
-} from './schema.js';
+  type CassandraConnectionOptions,
+  DEFAULT_REPLICATION,
+  validateConnectionOptions,
+} from './connection.js';
+import { maxReplicationFactor, type ReplicationOptions, replicationCql } from './schema.js';
 
 /** Consistency levels a store may read or write at. */
 export type ConsistencyName = 'one' | 'localOne' | 'quorum' | 'localQuorum' | 'eachQuorum' | 'all';
@@ -42,25 +42,10 @@ export interface WriteBufferSettings {
   maxBatchRows?: number;
 }
 
-/** Options of {@link CassandraMetricsStore.connect}. */
-export interface CassandraMetricsStoreOptions {
-  /** `host` or `host:port` of some nodes. Required unless `client` is given. */
-  contactPoints?: string[];
-  /** The data center this process is in (`datacenter1` on a default single node). Required unless `client`. */
-  localDataCenter?: string;
-  /** Keyspace, created when missing: 1–48 chars of `[a-z0-9_]`, starting with a letter. */
-  keyspace: string;
-  /**
-   * Replication used when the keyspace is created (an existing keyspace is not altered).
-   * @default { class: 'SimpleStrategy', replicationFactor: 1 }
-   */
-  replication?: ReplicationOptions;
-  /** Username and password (plain-text auth). Never logged. */
-  credentials?: { username: string; password: string };
+/** Options of {@link CassandraMetricsStore.connect}: the connection options and these. */
+export interface CassandraMetricsStoreOptions extends CassandraConnectionOptions {
   /** Retention per resolution, merged over the defaults (raw 7 d, 5m 30 d, 1h 400 d, 1d 5 y). */
   retention?: Partial<Retention>;
-  /** Your own connected-or-not driver client; the store then never shuts it down. */
-  client?: Client;
   /**
    * Consistency levels. @default `localOne` for both when the largest replication factor is 1,
    * else `localQuorum` for both (reads see every acknowledged write).
@@ -140,31 +125,8 @@ export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): No
   if (options === null || typeof options !== 'object')
     throw validationError('options', 'an options object', options);
   rejectUnknownKeys(options, KEYS);
-  const keyspace = validateIdentifier(options.keyspace, 'options.keyspace');
-  if (options.client === undefined) {
-    const cps = options.contactPoints;
-    if (!Array.isArray(cps) || cps.length === 0 || cps.some((c) => typeof c !== 'string' || c.length === 0)) {
-      throw validationError('options.contactPoints', 'a non-empty array of host or host:port strings', cps);
-    }
-    if (typeof options.localDataCenter !== 'string' || options.localDataCenter.length === 0) {
-      throw validationError(
-        'options.localDataCenter',
-        'the local data center name (e.g. datacenter1)',
-        options.localDataCenter,
-      );
-    }
-  } else if (typeof options.client !== 'object' || typeof options.client.execute !== 'function') {
-    throw validationError('options.client', 'a cassandra-driver Client', options.client);
-  }
-  const cred = options.credentials;
-  if (
-    cred !== undefined &&
-    (typeof cred !== 'object' || typeof cred.username !== 'string' || typeof cred.password !== 'string')
-  ) {
-    // never echo the credentials themselves
-    throw validationError('options.credentials', '{ username: string, password: string }', typeof cred);
-  }
-  const replication = options.replication ?? { class: 'SimpleStrategy', replicationFactor: 1 };
+  const keyspace = validateConnectionOptions(options);
+  const replication = options.replication ?? DEFAULT_REPLICATION;
   replicationCql(replication, 'options.replication');
   const rf = maxReplicationFactor(replication);
   const defaultCl: ConsistencyName = rf > 1 ? 'localQuorum' : 'localOne';
@@ -197,21 +159,4 @@ export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): No
     logger: options.logger ?? silentLogger,
     signal,
   };
-}
-
-/** A driver client for the options (reconnecting quickly, so a restarted node is used again soon). */
-export function createClient(options: CassandraMetricsStoreOptions): Client {
-  const cred = options.credentials;
-  return new cassandra.Client({
-    contactPoints: options.contactPoints ?? [],
-    localDataCenter: options.localDataCenter ?? '',
-    ...(cred !== undefined
-      ? { authProvider: new cassandra.auth.PlainTextAuthProvider(cred.username, cred.password) }
-      : {}),
-    policies: {
-      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2000, false),
-    },
-    socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
-    queryOptions: { prepare: true },
-  });
 }

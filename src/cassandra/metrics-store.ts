@@ -51,11 +51,11 @@ import {
   validateTenant,
 } from '../store/validate.js';
 import { mapLimit } from './concurrency.js';
+import { createClient } from './connection.js';
 import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
 import { MetricsCql, nextWriteTimestamp } from './metrics-cql.js';
 import {
   type CassandraMetricsStoreOptions,
-  createClient,
   type NormalizedStoreOptions,
   normalizeStoreOptions,
 } from './metrics-options.js';
