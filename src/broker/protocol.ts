@@ -263,6 +263,15 @@ class Reader {
   }
 }
 
+/** Check the magic and version at the start of a frame body; returns the frame type. */
+function readHeader(r: Reader): number {
+  r.need(HEADER_BYTES);
+  if (r.u16() !== FRAME_MAGIC) throw new FrameError('bad magic');
+  const version = r.u8();
+  if (version !== PROTOCOL_VERSION) throw new FrameError(`unsupported version ${version}`);
+  return r.u8();
+}
+
 /**
  * Decode one frame body (the bytes after the length prefix). Throws {@link FrameError} when it is
  * malformed: wrong magic or version, unknown type or kind, truncation, trailing bytes, non-finite
@@ -270,11 +279,7 @@ class Reader {
  */
 export function decodeFrame(body: Buffer): Frame {
   const r = new Reader(body, 0, body.length);
-  r.need(HEADER_BYTES);
-  if (r.u16() !== FRAME_MAGIC) throw new FrameError('bad magic');
-  const version = r.u8();
-  if (version !== PROTOCOL_VERSION) throw new FrameError(`unsupported version ${version}`);
-  const type = r.u8();
+  const type = readHeader(r);
   let frame: Frame;
   if (type === FRAME_WINDOW) frame = decodeWindowBody(r);
   else if (type === FRAME_ACK) {
@@ -391,11 +396,7 @@ export class WindowReader {
  */
 export function readWindowFrame(body: Buffer): WindowReader {
   const r = new Reader(body, 0, body.length);
-  r.need(HEADER_BYTES);
-  if (r.u16() !== FRAME_MAGIC) throw new FrameError('bad magic');
-  const version = r.u8();
-  if (version !== PROTOCOL_VERSION) throw new FrameError(`unsupported version ${version}`);
-  const type = r.u8();
+  const type = readHeader(r);
   if (type !== FRAME_WINDOW) throw new FrameError(`expected a WINDOW frame, got type ${type}`);
   return new WindowReader(body, r.pos);
 }
