@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { MetricsBroker } from '../src/broker/broker.js';
 import { FrameEncoder, type WireSeries } from '../src/broker/protocol.js';
 import { DDSketch } from '../src/metrics/sketch.js';
-import type { MetricsStore } from '../src/store/types.js';
+import type { MetricsStore } from '../src/metrics-store/types.js';
 import { type BenchRow, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';

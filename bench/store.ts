@@ -20,8 +20,8 @@ import { performance } from 'node:perf_hooks';
 import cassandra from 'cassandra-driver';
 import { bucketOf, ttlSeconds } from '../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
-import { seriesId, seriesKey } from '../src/store/series-key.js';
-import type { Point } from '../src/store/types.js';
+import { seriesId, seriesKey } from '../src/metrics-store/series-key.js';
+import type { Point } from '../src/metrics-store/types.js';
 import { type BenchRow, quantile, writeResults } from './lib.js';
 
 const quick = process.env.BENCH_QUICK === '1';

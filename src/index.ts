@@ -12,11 +12,35 @@ export * from './checks/index.js';
 export * from './core.js';
 export * from './errors.js';
 export * from './inventory/inventory.js';
+export * from './inventory/inventory-store.js';
 export * from './inventory/query.js';
-export * from './inventory/store.js';
 export * from './inventory/types.js';
 export type { WatchOverflow } from './inventory/watch.js';
 export * from './metrics/index.js';
+export * from './metrics-store/memory.js';
+export type { ResolutionChoice } from './metrics-store/resolution.js';
+export {
+  chooseResolution,
+  DEFAULT_QUERY_POINTS,
+  DEFAULT_RAW_INTERVAL_MS,
+} from './metrics-store/resolution.js';
+export { parseSeriesKey, seriesKey } from './metrics-store/series-key.js';
+export * from './metrics-store/types.js';
+export {
+  COMBINE_POLICIES,
+  MAX_FUTURE_MS,
+  MAX_METRIC_LENGTH,
+  MAX_QUANTILES,
+  MAX_QUERY_POINTS,
+  MAX_SOURCE_LENGTH,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS,
+  MAX_TENANT_LENGTH,
+  METRIC_NAME_RE,
+  TAG_KEY_RE,
+  TENANT_RE,
+} from './metrics-store/validate.js';
 export type {
   CloudProviderOptions,
   NodeControlOperation,
@@ -40,23 +64,3 @@ export * from './providers/openstack.js';
 export * from './providers/openstack-catalog.js';
 export * from './providers/static.js';
 export * from './providers/types.js';
-export * from './store/memory.js';
-export type { ResolutionChoice } from './store/resolution.js';
-export { chooseResolution, DEFAULT_QUERY_POINTS, DEFAULT_RAW_INTERVAL_MS } from './store/resolution.js';
-export { parseSeriesKey, seriesKey } from './store/series-key.js';
-export * from './store/types.js';
-export {
-  COMBINE_POLICIES,
-  MAX_FUTURE_MS,
-  MAX_METRIC_LENGTH,
-  MAX_QUANTILES,
-  MAX_QUERY_POINTS,
-  MAX_SOURCE_LENGTH,
-  MAX_TAG_KEY_LENGTH,
-  MAX_TAG_VALUE_LENGTH,
-  MAX_TAGS,
-  MAX_TENANT_LENGTH,
-  METRIC_NAME_RE,
-  TAG_KEY_RE,
-  TENANT_RE,
-} from './store/validate.js';

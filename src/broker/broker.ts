@@ -29,8 +29,8 @@ import {
 } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { type PrometheusOptions, type PrometheusSeries, toPrometheusText } from '../metrics/prometheus.js';
-import type { MetricsStore, Point } from '../store/types.js';
-import { MAX_FUTURE_MS } from '../store/validate.js';
+import type { MetricsStore, Point } from '../metrics-store/types.js';
+import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
 import {
   type CumulativeSeries,
   CumulativeTotals,

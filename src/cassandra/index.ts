@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export type { MetricsStore } from '../store/types.js';
+export type { MetricsStore } from '../metrics-store/types.js';
 export * from './connection.js';
 export * from './inventory-store.js';
 export type {

@@ -22,7 +22,7 @@ import {
   type StoredNode,
   validateTags,
   validateTenant,
-} from '../inventory/store.js';
+} from '../inventory/inventory-store.js';
 import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
 import {

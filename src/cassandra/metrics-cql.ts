@@ -5,7 +5,7 @@
  */
 import cassandra, { type Client, type types } from 'cassandra-driver';
 import { throwIfAborted } from '../errors.js';
-import type { RollupResolution } from '../store/rollup.js';
+import type { RollupResolution } from '../metrics-store/rollup.js';
 import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';

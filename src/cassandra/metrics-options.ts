@@ -4,10 +4,10 @@
 import cassandra from 'cassandra-driver';
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { validationError } from '../errors.js';
-import { DEFAULT_RAW_INTERVAL_MS } from '../store/resolution.js';
-import type { Retention } from '../store/types.js';
-import { DEFAULT_RETENTION } from '../store/types.js';
-import { normalizeRetention } from '../store/validate.js';
+import { DEFAULT_RAW_INTERVAL_MS } from '../metrics-store/resolution.js';
+import type { Retention } from '../metrics-store/types.js';
+import { DEFAULT_RETENTION } from '../metrics-store/types.js';
+import { normalizeRetention } from '../metrics-store/validate.js';
 import {
   type CassandraConnectionOptions,
   DEFAULT_REPLICATION,

@@ -20,9 +20,9 @@ import {
   rollupFromChildren,
   type SourcedValue,
   sourceResolution,
-} from '../store/rollup.js';
-import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../store/types.js';
-import { RESOLUTION_MS } from '../store/types.js';
+} from '../metrics-store/rollup.js';
+import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../metrics-store/types.js';
+import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
 import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
 import { bucketOf, DIRTY_SHARDS, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';

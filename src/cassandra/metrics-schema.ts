@@ -10,8 +10,8 @@
  * - `series_index`: per tenant × metric × shard (8): one row per series.
  * - `dirty_slots`: per resolution × hour (5m marks), 6 h (1h marks) or day (1d marks) × shard (32).
  */
-import type { RollupResolution } from '../store/rollup.js';
-import type { Resolution, Retention } from '../store/types.js';
+import type { RollupResolution } from '../metrics-store/rollup.js';
+import type { Resolution, Retention } from '../metrics-store/types.js';
 import type { Migration } from './schema.js';
 
 const HOUR = 3_600_000;

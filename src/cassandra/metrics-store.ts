@@ -10,7 +10,7 @@
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { planCover, queryResolution } from '../store/resolution.js';
+import { planCover, queryResolution } from '../metrics-store/resolution.js';
 import {
   DirtySlots,
   decodeSketchAt,
@@ -22,8 +22,8 @@ import {
   ROLLUP_RESOLUTIONS,
   slotEnd,
   slotStart,
-} from '../store/rollup.js';
-import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../store/series-key.js';
+} from '../metrics-store/rollup.js';
+import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../metrics-store/series-key.js';
 import type {
   CombinePolicy,
   MetricsQuery,
@@ -38,8 +38,8 @@ import type {
   SketchPoint,
   WriteOptions,
   WriteResult,
-} from '../store/types.js';
-import { DEFAULT_TENANT } from '../store/types.js';
+} from '../metrics-store/types.js';
+import { DEFAULT_TENANT } from '../metrics-store/types.js';
 import {
   normalizeWriteOptions,
   validateMetricName,
@@ -49,7 +49,7 @@ import {
   validateSketchPoints,
   validateTagFilter,
   validateTenant,
-} from '../store/validate.js';
+} from '../metrics-store/validate.js';
 import { mapLimit } from './concurrency.js';
 import { createClient } from './connection.js';
 import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
@@ -395,7 +395,7 @@ export class CassandraMetricsStore implements MetricsStore {
   // -------------------------------------------------------------------------------------------
 
   #ttl(ts: number, now: number): number {
-    // raw rows expire with their whole 5m slot (see expiresAt in store/rollup.ts)
+    // raw rows expire with their whole 5m slot (see expiresAt in metrics-store/rollup.ts)
     return ttlSeconds(slotEnd(ts, '5m') + this.retention.raw - now);
   }
 

@@ -3,7 +3,7 @@
  * registry (as gauges) and/or a MetricsStore (buffered, batched writes). Failures are reported
  * through `onError`, never thrown back into a check.
  */
-import type { Point } from '../store/types.js';
+import type { Point } from '../metrics-store/types.js';
 import type { CheckMetrics, CheckMetricsRegistry, CheckPointStore } from './types.js';
 
 /** Options of {@link CheckResultSink}. */

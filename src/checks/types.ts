@@ -3,8 +3,8 @@
  * through which the scheduler talks to the inventory, a metrics registry and a metrics store.
  */
 import type { AbortOptions } from '../core.js';
+import type { Point, WriteOptions, WriteResult } from '../metrics-store/types.js';
 import type { Node } from '../providers/types.js';
-import type { Point, WriteOptions, WriteResult } from '../store/types.js';
 
 /** A metric value a check reports: numbers, strings (`code` is a string, as in Rackspace) or booleans. */
 export type MetricValue = number | string | boolean;

@@ -25,8 +25,6 @@ import {
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { Node, Provider } from '../providers/types.js';
 import { diffNodes, diffTags } from './diff.js';
-import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
-import { compileQuery, type QueryAst } from './query.js';
 import {
   type InventoryStore,
   MemoryInventoryStore,
@@ -34,7 +32,9 @@ import {
   type StoredNode,
   validateTags,
   validateTenant,
-} from './store.js';
+} from './inventory-store.js';
+import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
+import { compileQuery, type QueryAst } from './query.js';
 import type {
   InventoryChange,
   InventoryEvents,

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { connectBroker } from '../../src/broker/client.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
-import { MemoryMetricsStore } from '../../src/store/memory.js';
+import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
 import { until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fw-e2e-'));

@@ -1,5 +1,11 @@
 /** Test doubles for the broker suites: a store that records writes, a fake clock, waiting helpers. */
-import type { CombinePolicy, MetricsStore, Point, SketchPoint, WriteOptions } from '../../src/store/types.js';
+import type {
+  CombinePolicy,
+  MetricsStore,
+  Point,
+  SketchPoint,
+  WriteOptions,
+} from '../../src/metrics-store/types.js';
 
 /** A write as the store received it. */
 export interface RecordedWrite {

@@ -5,7 +5,7 @@ import { snapshotSeries } from '../../src/broker/client.js';
 import { FrameEncoder } from '../../src/broker/protocol.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import type { SeriesDelta } from '../../src/metrics/types.js';
-import type { MetricsStore } from '../../src/store/types.js';
+import type { MetricsStore } from '../../src/metrics-store/types.js';
 import { latencies } from './fixtures/values.js';
 import type { FakeClock } from './helpers.js';
 

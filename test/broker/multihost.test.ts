@@ -1,5 +1,5 @@
 import { afterEach, describe, it } from 'vitest';
-import { MemoryMetricsStore } from '../../src/store/memory.js';
+import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
 import { FakeClock } from './helpers.js';
 import { closeBrokers, expectCombined, T0 } from './multihost-scenario.js';
 

@@ -15,7 +15,7 @@ import {
   ttlSeconds,
   twcsWindow,
 } from '../../src/cassandra/metrics-schema.js';
-import { DEFAULT_RETENTION } from '../../src/store/types.js';
+import { DEFAULT_RETENTION } from '../../src/metrics-store/types.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

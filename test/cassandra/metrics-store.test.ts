@@ -33,10 +33,14 @@ import {
 } from '../../src/cassandra/schema.js';
 import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
-import { seriesId, seriesKey } from '../../src/store/series-key.js';
-import type { Point, RawPoint } from '../../src/store/types.js';
-import { DEFAULT_RETENTION, RESOLUTION_MS } from '../../src/store/types.js';
-import { FakeClock, metricsStoreConformance, uniqueTenant } from '../conformance/metrics-store.js';
+import { seriesId, seriesKey } from '../../src/metrics-store/series-key.js';
+import type { Point, RawPoint } from '../../src/metrics-store/types.js';
+import { DEFAULT_RETENTION, RESOLUTION_MS } from '../../src/metrics-store/types.js';
+import {
+  FakeClock,
+  metricsStoreConformance,
+  uniqueTenant,
+} from '../../src/testing/metrics-store-conformance.js';
 import { rejection } from '../helpers/errors.js';
 import { describeWithService } from '../helpers/services.js';
 import {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CheckResultEvent, CheckScheduler } from '../../src/checks/scheduler.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
+import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
 import type { Node, Provider } from '../../src/providers/types.js';
-import { MemoryMetricsStore } from '../../src/store/memory.js';
 import { FakeTime } from './fake-time.js';
 import { type TestServer, tcpServer, until } from './servers.js';
 

@@ -12,8 +12,8 @@ import { MemoryCheckStateStore } from '../../src/checks/state.js';
 import type { CheckInventory, CheckMetrics, CheckType } from '../../src/checks/types.js';
 import { webhookNotifier } from '../../src/checks/webhook.js';
 import { FleetwatchError } from '../../src/errors.js';
+import type { Point } from '../../src/metrics-store/types.js';
 import type { Node } from '../../src/providers/types.js';
-import type { Point } from '../../src/store/types.js';
 import { FakeTime } from './fake-time.js';
 import { httpServer, type TestServer, tcpServer, until } from './servers.js';
 

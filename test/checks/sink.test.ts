@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CheckResultSink, numericValue } from '../../src/checks/sink.js';
-import type { Point } from '../../src/store/types.js';
+import type { Point } from '../../src/metrics-store/types.js';
 
 describe('CheckResultSink', () => {
   it('record() - drops the oldest points beyond maxBuffered and counts them', async () => {

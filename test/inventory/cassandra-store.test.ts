@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { inventoryQueries } from '../../src/cassandra/inventory-schema.js';
 import { CassandraInventoryStore } from '../../src/cassandra/inventory-store.js';
+import { inventoryStoreConformance } from '../../src/testing/inventory-store-conformance.js';
 import {
   contactPoints,
   dropKeyspaces,
@@ -8,7 +9,6 @@ import {
   probeCassandra,
   uniqueKeyspace,
 } from '../cassandra/cassandra-env.js';
-import { inventoryStoreConformance } from '../conformance/inventory-store.js';
 import { describeWithService } from '../helpers/services.js';
 
 const keyspace = uniqueKeyspace('inventory_store');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import { Inventory } from '../../src/inventory/inventory.js';
-import { MemoryInventoryStore } from '../../src/inventory/store.js';
+import { MemoryInventoryStore } from '../../src/inventory/inventory-store.js';
 import type { InventoryChange, InventoryEvents, SyncProgressEvent } from '../../src/inventory/types.js';
 import type { ListNodesOptions, Node, Provider } from '../../src/providers/types.js';
 import { ArrayProvider, HangingProvider, makeNode, TaggableProvider } from './providers.js';

@@ -1,4 +1,4 @@
-import { MemoryInventoryStore } from '../../src/inventory/store.js';
-import { inventoryStoreConformance } from '../conformance/inventory-store.js';
+import { MemoryInventoryStore } from '../../src/inventory/inventory-store.js';
+import { inventoryStoreConformance } from '../../src/testing/inventory-store-conformance.js';
 
 inventoryStoreConformance('memory', async () => ({ store: new MemoryInventoryStore() }));

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CassandraInventoryStore } from '../../src/cassandra/inventory-store.js';
 import { Inventory } from '../../src/inventory/inventory.js';
-import { type InventoryStore, MemoryInventoryStore } from '../../src/inventory/store.js';
+import { type InventoryStore, MemoryInventoryStore } from '../../src/inventory/inventory-store.js';
 import type { InventoryEvents, NodeChangedEvent } from '../../src/inventory/types.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../../src/providers/types.js';
 import {

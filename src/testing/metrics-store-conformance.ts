@@ -1,6 +1,6 @@
 /**
  * The conformance suite every {@link MetricsStore} must pass. Memory runs it from
- * `test/store/memory.test.ts`; Cassandra runs it against a real node.
+ * `test/metrics-store/memory.test.ts`; Cassandra runs it against a real node.
  *
  * ```ts
  * metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock }) =>
@@ -21,11 +21,10 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../bench/lib.js';
-import type { Clock } from '../../src/core.js';
-import { FleetwatchError } from '../../src/errors.js';
-import { DDSketch } from '../../src/metrics/sketch.js';
-import { chooseResolution } from '../../src/store/resolution.js';
+import type { Clock } from '../core.js';
+import { FleetwatchError } from '../errors.js';
+import { DDSketch } from '../metrics/sketch.js';
+import { chooseResolution } from '../metrics-store/resolution.js';
 import type {
   CombinePolicy,
   MetricsStore,
@@ -35,8 +34,9 @@ import type {
   RollupPoint,
   Series,
   SketchPoint,
-} from '../../src/store/types.js';
-import { DEFAULT_RETENTION } from '../../src/store/types.js';
+} from '../metrics-store/types.js';
+import { DEFAULT_RETENTION } from '../metrics-store/types.js';
+import { seededRandom } from './random.js';
 
 /** What the suite passes to `make`. */
 export interface ConformanceStoreOptions {

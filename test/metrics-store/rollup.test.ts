@@ -25,9 +25,9 @@ import {
   statsFromRaw,
   statsFromRollupPoint,
   toRollupPoint,
-} from '../../src/store/rollup.js';
-import { DEFAULT_RETENTION } from '../../src/store/types.js';
-import { exactStats } from '../conformance/metrics-store.js';
+} from '../../src/metrics-store/rollup.js';
+import { DEFAULT_RETENTION } from '../../src/metrics-store/types.js';
+import { exactStats } from '../../src/testing/metrics-store-conformance.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chooseResolution, planCover } from '../../src/store/resolution.js';
-import { oldestRetained, slotStart } from '../../src/store/rollup.js';
-import { DEFAULT_RETENTION, RESOLUTION_MS, type Retention } from '../../src/store/types.js';
+import { chooseResolution, planCover } from '../../src/metrics-store/resolution.js';
+import { oldestRetained, slotStart } from '../../src/metrics-store/rollup.js';
+import { DEFAULT_RETENTION, RESOLUTION_MS, type Retention } from '../../src/metrics-store/types.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -3,9 +3,9 @@
  * `inventoryStoreConformance('memory', async () => ({ store: new MemoryInventoryStore() }))`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetwatchError } from '../../src/errors.js';
-import type { InventoryStore, StoredNode } from '../../src/inventory/store.js';
-import type { Node } from '../../src/providers/types.js';
+import { FleetwatchError } from '../errors.js';
+import type { InventoryStore, StoredNode } from '../inventory/inventory-store.js';
+import type { Node } from '../providers/types.js';
 
 /** What a factory returns: the store and how to clean up after the suite. */
 export interface StoreUnderTest {

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../../src/store/series-key.js';
+import {
+  parseSeriesKey,
+  seriesId,
+  seriesKey,
+  sortedTags,
+  tagsMatch,
+} from '../../src/metrics-store/series-key.js';
 
 describe('series keys', () => {
   it('seriesKey() - independent of tag order, and parseSeriesKey() reads it back', () => {

@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { DDSketch } from '../../src/metrics/sketch.js';
-import { MemoryMetricsStore } from '../../src/store/memory.js';
-import { FakeClock, metricsStoreConformance } from '../conformance/metrics-store.js';
+import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
+import { FakeClock, metricsStoreConformance } from '../../src/testing/metrics-store-conformance.js';
 import { rejection } from '../helpers/errors.js';
 
 metricsStoreConformance(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
-import { DEFAULT_RETENTION } from '../../src/store/types.js';
+import { DEFAULT_RETENTION } from '../../src/metrics-store/types.js';
 import {
   MAX_FUTURE_MS,
   normalizeRetention,
@@ -9,7 +9,7 @@ import {
   validatePoints,
   validateQuery,
   validateTags,
-} from '../../src/store/validate.js';
+} from '../../src/metrics-store/validate.js';
 
 const NOW = Date.UTC(2025, 5, 15);
 const W = { now: NOW, rawRetentionMs: DEFAULT_RETENTION.raw };

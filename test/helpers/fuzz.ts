@@ -1,0 +1,42 @@
+/**
+ * Shared settings of the fuzzing properties (fast-check). Every property in a `*.fuzz.test.ts` file
+ * takes its run count from {@link fuzzRuns} and checks each input against a time bound with
+ * {@link withinTimeBound}, so `npm test` runs a quick pass and `npm run fuzz` a long one:
+ *
+ *   FLEETWATCH_FUZZ_RUNS=200000 npx vitest run --testTimeout=0 test/**\/*.fuzz.test.ts
+ *
+ * A failure prints fast-check's seed and path; `FLEETWATCH_FUZZ_SEED` replays it.
+ */
+import type { Parameters as FcParameters } from 'fast-check';
+import { expect } from 'vitest';
+
+/** Runs per property: `FLEETWATCH_FUZZ_RUNS`, else `quick` (the `npm test` pass). */
+export function fuzzRuns(quick = 300): number {
+  const env = Number(process.env.FLEETWATCH_FUZZ_RUNS);
+  return Number.isInteger(env) && env > 0 ? env : quick;
+}
+
+/** fast-check parameters for one property: run count, and the replay seed when one is given. */
+export function fuzzParams<T>(quick = 300): FcParameters<T> {
+  const seed = Number(process.env.FLEETWATCH_FUZZ_SEED);
+  return Number.isInteger(seed) ? { numRuns: fuzzRuns(quick), seed } : { numRuns: fuzzRuns(quick) };
+}
+
+/**
+ * The most one input may hold the event loop in a test. The promise of docs/security.md is 50 ms; the
+ * machines that run the suite are shared and noisy, so tests allow 4× that (`FLEETWATCH_TIME_BOUND_MS`
+ * overrides). What this catches is the class of bug: a backtracking or quadratic path takes seconds.
+ */
+export const PER_INPUT_BOUND_MS = Number(process.env.FLEETWATCH_TIME_BOUND_MS) || 200;
+
+/**
+ * Runs `fn` on one input and asserts it returned within `boundMs` of wall time. Synchronous work is
+ * what blocks the event loop, so the bound is measured around the call itself.
+ */
+export function withinTimeBound<R>(fn: () => R, boundMs = PER_INPUT_BOUND_MS): R {
+  const t0 = performance.now();
+  const out = fn();
+  const took = performance.now() - t0;
+  expect(took, `one input took ${took.toFixed(1)} ms (bound ${boundMs} ms)`).toBeLessThan(boundMs);
+  return out;
+}
