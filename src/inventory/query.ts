@@ -4,9 +4,11 @@
  * {@link compileQuery} builds a reusable predicate (cached by text). Grammar, precedence
  * (not > and > or) and errors are described in docs/query-language.md.
  */
+
 import { FleetwatchError } from '../errors.js';
 import { NODE_STATES, type Node, PROVIDER_KINDS } from '../providers/types.js';
 import { cidrContains, ipEquals, ipv4ToInt, parseCidr, parseIp } from './ip.js';
+import { compileWildcard } from './wildcard.js';
 
 /** Node fields a term can test (besides tags). */
 export type QueryField =
@@ -356,25 +358,9 @@ export function printQuery(ast: QueryAst): string {
 type Pred = (node: QueryTarget) => boolean;
 type StringTest = (value: string | undefined) => boolean;
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A matcher for one value pattern: exact, prefix, suffix, or a regular expression for `*`. */
+/** A matcher for one value pattern: exact, or `*` wildcards without backtracking (see wildcard.ts). */
 function valueTest(pattern: string): StringTest {
-  if (!pattern.includes('*')) return (v) => v === pattern;
-  if (pattern === '*') return (v) => v !== undefined;
-  const parts = pattern.split('*');
-  if (parts.length === 2 && parts[1] === '') {
-    const prefix = parts[0]!;
-    return (v) => v?.startsWith(prefix) === true;
-  }
-  if (parts.length === 2 && parts[0] === '') {
-    const suffix = parts[1]!;
-    return (v) => v?.endsWith(suffix) === true;
-  }
-  const re = new RegExp(`^${parts.map(escapeRegExp).join('.*')}$`, 's');
-  return (v) => v !== undefined && re.test(v);
+  return compileWildcard(pattern);
 }
 
 function tagsOf(scope: QueryTagScope): (n: QueryTarget) => Readonly<Record<string, string>> {
