@@ -40,6 +40,16 @@ export const ERROR_CODES = [
   'E_CONFIG',
   /** An internal invariant broke; please report it. */
   'E_INTERNAL',
+  /** A query would read more than its cost guard allows; `details.limit` names the limit exceeded. */
+  'E_QUERY_TOO_LARGE',
+  /** An optional peer dependency is not installed; the message names the install command. */
+  'E_DEPENDENCY',
+  /** A binary frame of the broker protocol is malformed (bad magic, version, length or body). */
+  'E_MALFORMED_FRAME',
+  /** A text input line (a StatsD line) is malformed. */
+  'E_MALFORMED_LINE',
+  /** An HTTP request body (OTLP, the dashboard API) is malformed or too large. */
+  'E_MALFORMED_REQUEST',
 ] as const;
 
 /** A stable fleetwatch error code. */
