@@ -2,9 +2,11 @@
  * The provider conformance suite (`@fleetwatch/sdk/testing`) against the built-in static provider and
  * against a small custom provider written the way docs/writing-a-provider.md teaches.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import type { Node, NodeState, Provider } from '../../src/index.js';
 import { staticProvider } from '../../src/index.js';
@@ -72,3 +74,40 @@ providerConformance('custom provider (kind: my-cloud)', () => ({
   provider: myCloud({ id: 'mc', token: 'tok-SECRET-1234' }),
   secrets: ['tok-SECRET-1234'],
 }));
+
+describe('providerConformance() - catches a provider that breaks the contract', () => {
+  it('fails the shape, getNode, abort and secret tests of a bad provider', () => {
+    const dir = join(import.meta.dirname, 'fixtures');
+    const out = join(mkdtempSync(join(tmpdir(), 'fleetwatch-conf-')), 'report.json');
+    const vitest = join(import.meta.dirname, '../../node_modules/vitest/vitest.mjs');
+    try {
+      execFileSync(
+        process.execPath,
+        [vitest, 'run', '--root', dir, '--reporter=json', `--outputFile=${out}`],
+        {
+          stdio: 'ignore',
+          env: { ...process.env, CI: 'true' },
+        },
+      );
+    } catch {
+      // the child run fails, as it should; the report says which tests
+    }
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      testResults: Array<{ assertionResults: Array<{ title: string; status: string }> }>;
+    };
+    const failed = report.testResults
+      .flatMap((f) => f.assertionResults)
+      .filter((t) => t.status === 'failed')
+      .map((t) => t.title)
+      .sort();
+    expect(failed).toEqual(
+      [
+        'getNode() - resolves undefined for an id the backend does not hold',
+        'getNode(id, { signal }) - an aborted signal rejects with E_ABORTED',
+        'listNodes() - every node has the common shape',
+        'listNodes({ signal }) - an aborted signal rejects with E_ABORTED',
+        'secrets - never appear in the provider, its nodes or its errors',
+      ].sort(),
+    );
+  }, 60_000);
+});
