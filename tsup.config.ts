@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
+import { entryPoints } from './scripts/entry-points.mjs';
 
+// Entries come from package.json `exports` (scripts/entry-points.mjs); add a subpath there, not here.
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'cassandra/index': 'src/cassandra/index.ts' },
+  entry: Object.fromEntries(entryPoints().map((e) => [e.out, e.source])),
   format: ['esm'],
   target: 'node20',
   platform: 'node',

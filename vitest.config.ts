@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = fileURLToPath(new URL('./src/', import.meta.url));
+
 export default defineConfig({
+  // Examples import `@fleetwatch/sdk` by name; tests run them from the sources (tsconfig.json `paths`).
+  resolve: {
+    alias: [
+      { find: /^@fleetwatch\/sdk$/, replacement: `${src}index.ts` },
+      { find: /^@fleetwatch\/sdk\/(cassandra|testing|dashboard)$/, replacement: `${src}$1/index.ts` },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],

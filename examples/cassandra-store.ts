@@ -7,11 +7,10 @@
  *   npx tsx examples/cassandra-store.ts     # FLEETWATCH_CASSANDRA_CONTACT_POINTS, FLEETWATCH_CASSANDRA_DC,
  *                                           # KEYSPACE (default fleetwatch_example)
  *
- * In an application, import from `@fleetwatch/sdk/cassandra` and `@fleetwatch/sdk` instead of `../src/…`.
  */
 import { pathToFileURL } from 'node:url';
-import { CassandraMetricsStore, type CassandraMetricsStoreOptions } from '../src/cassandra/index.js';
-import { DDSketch, type Point, type SketchPoint } from '../src/index.js';
+import { DDSketch, type Point, type SketchPoint } from '@fleetwatch/sdk';
+import { CassandraMetricsStore, type CassandraMetricsStoreOptions } from '@fleetwatch/sdk/cassandra';
 
 const FIVE_MIN = 300_000;
 

@@ -6,7 +6,6 @@
  *   CHECK_URL=http://127.0.0.1:8080/health WEBHOOK_URL=http://127.0.0.1:9000/hooks \
  *     npx tsx examples/checks-webhook.ts            # WEBHOOK_TOKEN is sent as a bearer token if set
  *
- * In an application, import from `@fleetwatch/sdk` instead of `../src/index.js`.
  */
 import { pathToFileURL } from 'node:url';
 import {
@@ -15,7 +14,7 @@ import {
   MemoryMetricsStore,
   type StateNotifier,
   webhookNotifier,
-} from '../src/index.js';
+} from '@fleetwatch/sdk';
 
 /** Options of {@link main}. */
 export interface ChecksWebhookOptions {

@@ -11,7 +11,6 @@
  *
  *   npx tsx examples/cluster-broker.ts      # WORKERS (default 2), REQUESTS (default 500)
  *
- * In an application, import from `@fleetwatch/sdk` instead of `../src/index.js`.
  */
 import cluster from 'node:cluster';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,7 +20,7 @@ import {
   MemoryMetricsStore,
   MetricsBroker,
   MetricsRegistry,
-} from '../src/index.js';
+} from '@fleetwatch/sdk';
 
 /** Options of {@link main}. */
 export interface ClusterBrokerOptions {

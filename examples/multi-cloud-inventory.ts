@@ -8,7 +8,6 @@
  * The factories read those variables themselves when no credential is passed; this example only
  * decides which clouds to use from which variables are set. WATCH_MS (default 60000) bounds the watch;
  * AWS_ENDPOINT_URL points EC2 elsewhere (e.g. the moto emulator: scripts/moto start).
- * In an application, import from `@fleetwatch/sdk` instead of `../src/index.js`.
  */
 import { pathToFileURL } from 'node:url';
 import {
@@ -22,7 +21,7 @@ import {
   type LinodeOptions,
   linode,
   type Provider,
-} from '../src/index.js';
+} from '@fleetwatch/sdk';
 
 /** Options of {@link main}. A provider's overrides (endpoint, baseUrl, region, …) go beside its defaults. */
 export interface MultiCloudOptions {

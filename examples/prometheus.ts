@@ -10,7 +10,6 @@
  *
  *   npx tsx examples/prometheus.ts     # http://127.0.0.1:9464 (METRICS_PORT); curl it, Ctrl-C to stop
  *
- * In an application, import from `@fleetwatch/sdk` instead of `../src/index.js`.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -22,7 +21,7 @@ import {
   MetricsRegistry,
   PROMETHEUS_CONTENT_TYPE,
   toPrometheusText,
-} from '../src/index.js';
+} from '@fleetwatch/sdk';
 
 /** Options of {@link main}. */
 export interface PrometheusExampleOptions {

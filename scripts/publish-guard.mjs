@@ -10,6 +10,14 @@
 // npm does not export scoped settings (`--@fleetwatch:registry=…`) to scripts; docs/private-registry.md
 // says so.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+if (parseArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } }).values.help) {
+  console.log(
+    'usage: node scripts/publish-guard.mjs\n\nRuns as prepublishOnly: refuses to publish when any registry npm would use is public.',
+  );
+  process.exit(0);
+}
 
 const PUBLIC_HOSTS = [
   'registry.npmjs.org',

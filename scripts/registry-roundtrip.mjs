@@ -5,7 +5,7 @@
 //   3. check that `npm publish --registry https://registry.npmjs.org/` would still target the private registry;
 //   4. create a clean app that installs @fleetwatch/sdk from the registry (dependencies from npm as usual);
 //   5. run scripts in that app that import it (ESM) and require it (CommonJS) and write and read a metric.
-// Exits non-zero on any failure. Leaves nothing behind (set KEEP=1 to keep the temp dir).
+// Exits non-zero on any failure. Leaves nothing behind (--keep, or KEEP=1, keeps the temp dir).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,22 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  console.log(`usage: scripts/registry-roundtrip [--keep]
+
+Publish this package to a throwaway verdaccio on 127.0.0.1 and install it from there (ESM and CommonJS).
+  --keep    keep the temporary directory (also KEEP=1)
+  --help    show this help`);
+  process.exit(0);
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -161,6 +177,6 @@ try {
   process.exitCode = 1;
 } finally {
   verdaccio?.kill();
-  if (!process.env.KEEP) rmSync(work, { recursive: true, force: true });
+  if (!args.keep && !process.env.KEEP) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
 }

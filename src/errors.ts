@@ -1,13 +1,5 @@
 /**
  * The one error type fleetwatch throws. `code` is the contract: match on it, never on `message`.
- *
- * @example
- * ```ts
- * try { await store.write(points); }
- * catch (err) {
- *   if (err instanceof FleetwatchError && err.code === 'E_VALIDATION') console.log(err.path);
- * }
- * ```
  */
 
 /** Every stable error code fleetwatch uses. New codes are added, never renamed. */
@@ -79,7 +71,17 @@ export interface FleetwatchErrorContext {
   details?: Record<string, unknown>;
 }
 
-/** The error class for everything fleetwatch reports. */
+/**
+ * The error class for everything fleetwatch reports.
+ *
+ * @example
+ * ```ts
+ * try { await store.write(points); }
+ * catch (err) {
+ *   if (err instanceof FleetwatchError && err.code === 'E_VALIDATION') console.log(err.path);
+ * }
+ * ```
+ */
 export class FleetwatchError extends Error {
   override readonly name = 'FleetwatchError';
   /** Stable code; see {@link ERROR_CODES}. */

@@ -7,10 +7,9 @@
  *
  * Counters become per-window sums, timers (`ms`, `h`, `d`) DDSketch histograms (`.count`, `.p50`, …
  * points plus the sketch itself), gauges the last value, and sets the number of distinct members.
- * In an application, import from `@fleetwatch/sdk` instead of `../../src/index.js`.
  */
 import { pathToFileURL } from 'node:url';
-import { MemoryMetricsStore, MetricsBroker, type MetricsStore } from '../../src/index.js';
+import { MemoryMetricsStore, MetricsBroker, type MetricsStore } from '@fleetwatch/sdk';
 
 /** Options of {@link main}. */
 export interface StatsdBrokerOptions {

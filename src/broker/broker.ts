@@ -1,15 +1,5 @@
 /**
- * MetricsBroker: one per host. Receives one frame per process per window (socket, TCP, cluster IPC)
- * and StatsD lines (UDP), merges them into wall-clock-aligned windows, and after `graceMs` writes each
- * closed window to a {@link MetricsStore} — counters as sums, gauges per policy, histograms as
- * count/sum/min/max/percentiles plus their merged sketch — then acknowledges the frames it holds.
- *
- * @example
- * ```ts
- * const broker = await MetricsBroker.start({ store, socketPath: '/run/fleetwatch.sock', statsd: { port: 8125 } });
- * // in each process: registry.reportTo(await connectBroker({ socketPath: '/run/fleetwatch.sock' }));
- * await broker.close();
- * ```
+ * MetricsBroker. The class doc comment has the details and an example.
  */
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -301,7 +291,21 @@ function readUdpRcvbufErrors(): number | undefined {
   }
 }
 
-/** The broker. Create with {@link MetricsBroker.start}. */
+/**
+ * The broker. Create with {@link MetricsBroker.start}.
+ *
+ * MetricsBroker: one per host. Receives one frame per process per window (socket, TCP, cluster IPC)
+ * and StatsD lines (UDP), merges them into wall-clock-aligned windows, and after `graceMs` writes each
+ * closed window to a {@link MetricsStore} — counters as sums, gauges per policy, histograms as
+ * count/sum/min/max/percentiles plus their merged sketch — then acknowledges the frames it holds.
+ *
+ * @example
+ * ```ts
+ * const broker = await MetricsBroker.start({ store, socketPath: '/run/fleetwatch.sock', statsd: { port: 8125 } });
+ * // in each process: registry.reportTo(await connectBroker({ socketPath: '/run/fleetwatch.sock' }));
+ * await broker.close();
+ * ```
+ */
 export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   readonly #o: NormalizedOptions;
   readonly #clock: Clock;

@@ -3,12 +3,6 @@
  * sends one frame per window over a Unix socket or TCP, keeps frames until the broker acknowledges
  * them (after writing their window to the store), reconnects with backoff, and resends what is
  * unacknowledged. At most `maxUnsentWindows` frames are kept; older ones are dropped and counted.
- *
- * @example
- * ```ts
- * const client = await connectBroker({ socketPath: '/run/fleetwatch.sock' });
- * const handle = registry.reportTo(client);
- * ```
  */
 import { randomInt } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
@@ -319,6 +313,12 @@ export class BrokerClient implements MetricsSink {
 /**
  * Connect to a broker. Resolves once the first attempt has succeeded or failed: a broker that is not
  * up yet is not an error — windows are held and sent when it comes (see `whenConnected()`).
+ *
+ * @example
+ * ```ts
+ * const client = await connectBroker({ socketPath: '/run/fleetwatch.sock' });
+ * const handle = registry.reportTo(client);
+ * ```
  */
 export async function connectBroker(options: ConnectBrokerOptions): Promise<BrokerClient> {
   if (options === null || typeof options !== 'object') throw validationError('options', 'an object', options);

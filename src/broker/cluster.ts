@@ -4,16 +4,6 @@
  * Uint8Array with `serialization: 'advanced'`, base64 with the default JSON channel). On the primary,
  * {@link attachCluster} (every cluster worker) or {@link attachProcess} (one forked child) feeds those
  * frames to a broker.
- *
- * @example
- * ```ts
- * // primary
- * cluster.setupPrimary({ serialization: 'advanced' });
- * const broker = await MetricsBroker.start({ store });
- * attachCluster(broker);
- * // worker
- * registry.reportTo(clusterReporter());
- * ```
  */
 import type { ChildProcess } from 'node:child_process';
 import nodeCluster, { type Cluster, type Worker } from 'node:cluster';
@@ -63,6 +53,16 @@ function deliver(broker: MetricsBroker, msg: unknown): boolean {
 /**
  * On a cluster primary: merge the windows of every worker (present and future) into `broker`.
  * Returns a function that detaches. Other IPC messages are left alone.
+ *
+ * @example
+ * ```ts
+ * // primary
+ * cluster.setupPrimary({ serialization: 'advanced' });
+ * const broker = await MetricsBroker.start({ store });
+ * attachCluster(broker);
+ * // worker
+ * registry.reportTo(clusterReporter());
+ * ```
  */
 export function attachCluster(broker: MetricsBroker, options: { cluster?: Cluster } = {}): () => void {
   const c = options.cluster ?? nodeCluster;

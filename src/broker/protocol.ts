@@ -39,7 +39,7 @@ const POLICY_CODE: Readonly<Record<GaugePolicy, number>> = { last: 0, sum: 1, mi
 
 /** One series as it travels: a canonical key and either a number or an encoded sketch. */
 export interface WireSeries {
-  /** {@link wireSeriesKey} of the metric name and tags. */
+  /** `wireSeriesKey()` of the metric name and tags. */
   key: string;
   kind: MetricKind;
   /** Gauge policy (`last` for other kinds). */
@@ -315,7 +315,7 @@ export class WindowReader {
   readonly #cur: WireSeries = { key: '', kind: 'counter', policy: 'last', value: 0, sketch: undefined };
   #read = 0;
 
-  /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws {@link FrameError}. */
+  /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws `FrameError`. */
   constructor(body: Buffer, offset: number) {
     const r = new Reader(body, offset, body.length);
     const epoch = r.u32();

@@ -2,8 +2,10 @@
  * How both Cassandra stores connect: the connection options they share, their validation, and the
  * driver client built from them.
  */
-import cassandra, { type Client } from 'cassandra-driver';
+
+import type { QueryOptions } from 'cassandra-driver';
 import { validationError } from '../errors.js';
+import { type Client, loadDriver } from './driver.js';
 import { type ReplicationOptions, validateIdentifier } from './schema.js';
 
 /** Connection options every Cassandra store takes. */
@@ -61,13 +63,11 @@ export function validateConnectionOptions(options: CassandraConnectionOptions): 
 }
 
 /**
- * A driver client for validated options: prepared statements, and quick reconnection so a restarted node
+ * A driver client for validated options (loading the driver: `E_DEPENDENCY` when it is not installed): prepared statements, and quick reconnection so a restarted node
  * is used again soon.
  */
-export function createClient(
-  options: CassandraConnectionOptions,
-  queryOptions: cassandra.QueryOptions = {},
-): Client {
+export function createClient(options: CassandraConnectionOptions, queryOptions: QueryOptions = {}): Client {
+  const cassandra = loadDriver();
   const cred = options.credentials;
   return new cassandra.Client({
     contactPoints: options.contactPoints ?? [],

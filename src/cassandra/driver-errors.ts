@@ -2,23 +2,23 @@
  * Translation of cassandra-driver errors into {@link FleetwatchError}s, and a small abortable sleep
  * used by the retry loops of the Cassandra stores.
  */
-import cassandra from 'cassandra-driver';
+
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
+import { loadDriver } from './driver.js';
 
-const codes = cassandra.types.responseErrorCodes;
-
-/** Server response codes that mean "try again later": the data may or may not be written. */
-const TRANSIENT_CODES: ReadonlySet<number> = new Set([
-  codes.unavailableException,
-  codes.overloaded,
-  codes.isBootstrapping,
-  codes.writeTimeout,
-  codes.readTimeout,
-  codes.truncateError,
-  codes.writeFailure,
-  codes.readFailure,
-  codes.serverError,
-]);
+/** Server response codes (`types.responseErrorCodes`) that mean "try again later": the data may or may not be written. */
+const TRANSIENT_CODE_NAMES = [
+  'unavailableException',
+  'overloaded',
+  'isBootstrapping',
+  'writeTimeout',
+  'readTimeout',
+  'truncateError',
+  'writeFailure',
+  'readFailure',
+  'serverError',
+] as const;
+let transientCodes: ReadonlySet<number> | undefined;
 
 /**
  * True when `err` is a driver error that a retry can cure: no host reachable, a client or server
@@ -26,6 +26,7 @@ const TRANSIENT_CODES: ReadonlySet<number> = new Set([
  */
 export function isTransientDriverError(err: unknown): boolean {
   if (isFleetwatchError(err)) return err.code === 'E_STORE_UNAVAILABLE';
+  const cassandra = loadDriver();
   const e = cassandra.errors;
   if (
     err instanceof e.NoHostAvailableError ||
@@ -34,7 +35,11 @@ export function isTransientDriverError(err: unknown): boolean {
   ) {
     return true;
   }
-  if (err instanceof e.ResponseError) return TRANSIENT_CODES.has(err.code);
+  if (err instanceof e.ResponseError) {
+    const codes = cassandra.types.responseErrorCodes;
+    transientCodes ??= new Set(TRANSIENT_CODE_NAMES.map((name) => codes[name]));
+    return transientCodes.has(err.code);
+  }
   // a connection closed under pending requests (node stopping), or none open yet (node restarting)
   if ((err as { isSocketError?: unknown } | null)?.isSocketError === true) return true;
   if (err instanceof e.DriverInternalError && /connection/i.test(err.message)) return true;

@@ -3,16 +3,8 @@
  * (see ./inventory-schema.ts). Prepared statements only, every query restricted by its full
  * partition key (no ALLOW FILTERING), no multi-partition batches, keyspace validated before it
  * reaches CQL.
- *
- * @example
- * ```ts
- * import { CassandraInventoryStore } from '@fleetwatch/sdk/cassandra';
- * const store = await CassandraInventoryStore.connect({
- *   contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1', keyspace: 'fleetwatch' });
- * const inv = new Inventory({ providers, store });
- * ```
  */
-import cassandra, { type Client } from 'cassandra-driver';
+
 import { type AbortOptions, type Logger, rejectUnknownKeys, silentLogger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import {
@@ -31,6 +23,7 @@ import {
   DEFAULT_REPLICATION,
   validateConnectionOptions,
 } from './connection.js';
+import { type Client, cassandra } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import {
   INVENTORY_BUCKETS,
@@ -113,7 +106,17 @@ function decodeNode(json: string): Node {
   return node;
 }
 
-/** The Cassandra implementation of {@link InventoryStore}. Create it with {@link CassandraInventoryStore.connect}. */
+/**
+ * The Cassandra implementation of {@link InventoryStore}. Create it with {@link CassandraInventoryStore.connect}.
+ *
+ * @example
+ * ```ts
+ * import { CassandraInventoryStore } from '@fleetwatch/sdk/cassandra';
+ * const store = await CassandraInventoryStore.connect({
+ *   contactPoints: ['127.0.0.1:9042'], localDataCenter: 'datacenter1', keyspace: 'fleetwatch' });
+ * const inv = new Inventory({ providers, store });
+ * ```
+ */
 export class CassandraInventoryStore implements InventoryStore {
   readonly #client: Client;
   readonly #ownClient: boolean;

@@ -3,9 +3,10 @@
  * full partition key, never `ALLOW FILTERING`), and the execution helpers with the store's
  * consistency levels, paging and error translation.
  */
-import cassandra, { type Client, type types } from 'cassandra-driver';
+
 import { throwIfAborted } from '../errors.js';
 import type { RollupResolution } from '../metrics-store/rollup.js';
+import { type Client, cassandra, type types } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';

@@ -1,7 +1,7 @@
 /**
  * Options of {@link CassandraMetricsStore.connect}, their defaults and their validation.
  */
-import cassandra from 'cassandra-driver';
+
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { validationError } from '../errors.js';
 import { DEFAULT_RAW_INTERVAL_MS } from '../metrics-store/resolution.js';
@@ -13,6 +13,7 @@ import {
   DEFAULT_REPLICATION,
   validateConnectionOptions,
 } from './connection.js';
+import { cassandra } from './driver.js';
 import { maxReplicationFactor, type ReplicationOptions, replicationCql } from './schema.js';
 
 /** Consistency levels a store may read or write at. */

@@ -7,22 +7,12 @@
  * applies it and the other waits for `state = 'applied'`; a claim carries a TTL, so a process that died
  * mid-migration does not block others for longer than {@link EnsureSchemaOptions.lockTtlSeconds}.
  * The driver waits for schema agreement after each DDL statement.
- *
- * @example
- * ```ts
- * await ensureKeyspace(client, 'fleetwatch', { class: 'SimpleStrategy', replicationFactor: 1 });
- * await ensureSchema(client, {
- *   keyspace: 'fleetwatch',
- *   component: 'inventory',
- *   migrations: [{ version: 1, description: 'nodes table', statements: (ks) => [`CREATE TABLE IF NOT EXISTS ${ks}.nodes (...)`] }],
- * });
- * ```
  */
 import { randomUUID } from 'node:crypto';
-import cassandra, { type Client } from 'cassandra-driver';
 import type { AbortOptions, Logger } from '../core.js';
 import { silentLogger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { type Client, cassandra } from './driver.js';
 import { sleep, toStoreError } from './driver-errors.js';
 
 /** Unquoted, lower-case CQL identifiers only: what Cassandra stores without quoting. */
@@ -153,6 +143,16 @@ export const SCHEMA_VERSION_TABLE = 'schema_version';
 /**
  * Apply every migration of `component` not yet recorded as applied in `<keyspace>.schema_version`, in
  * version order. Safe to call from many processes at once. Returns the versions this call applied.
+ *
+ * @example
+ * ```ts
+ * await ensureKeyspace(client, 'fleetwatch', { class: 'SimpleStrategy', replicationFactor: 1 });
+ * await ensureSchema(client, {
+ *   keyspace: 'fleetwatch',
+ *   component: 'inventory',
+ *   migrations: [{ version: 1, description: 'nodes table', statements: (ks) => [`CREATE TABLE IF NOT EXISTS ${ks}.nodes (...)`] }],
+ * });
+ * ```
  */
 export async function ensureSchema(client: Client, options: EnsureSchemaOptions): Promise<number[]> {
   const ks = validateIdentifier(options.keyspace, 'keyspace');

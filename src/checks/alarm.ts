@@ -2,14 +2,6 @@
  * The alarm language: a small, safe rule language compatible with Rackspace Cloud Monitoring alarms
  * and Gatus-style one-liners. Hand-written tokenizer, recursive-descent parser and tree-walking
  * interpreter — no `eval`, no `Function`. Parse errors are `E_VALIDATION` with a 0-based `position`.
- *
- * @example
- * ```ts
- * const alarm = compileAlarm(`if (metric['code'] != '200') { return new AlarmStatus(CRITICAL, 'HTTP #{code}'); }
- *   return new AlarmStatus(OK);`);
- * alarm.evaluate({ metrics: { code: '500' } }); // { state: 'CRITICAL', message: 'HTTP 500' }
- * testAlarm('duration < 300 && cert_end_in > 48h', { duration: 120, cert_end_in: 864000 }); // OK
- * ```
  */
 import { FleetwatchError } from '../errors.js';
 import type { CheckMetrics, MetricValue } from './types.js';
@@ -714,6 +706,14 @@ export function compileAlarm(source: string): CompiledAlarm {
 /**
  * Dry-run an alarm against a set of metrics (Rackspace's `test-alarm`).
  * @throws FleetwatchError `E_VALIDATION` when the alarm does not parse.
+ *
+ * @example
+ * ```ts
+ * const alarm = compileAlarm(`if (metric['code'] != '200') { return new AlarmStatus(CRITICAL, 'HTTP #{code}'); }
+ *   return new AlarmStatus(OK);`);
+ * alarm.evaluate({ metrics: { code: '500' } }); // { state: 'CRITICAL', message: 'HTTP 500' }
+ * testAlarm('duration < 300 && cert_end_in > 48h', { duration: 120, cert_end_in: 864000 }); // OK
+ * ```
  */
 export function testAlarm(
   alarm: string,

@@ -1,20 +1,5 @@
 /**
- * The CheckScheduler: one timer over a min-heap of due times; each check and target runs on the grid
- * `phase + k·period` (phase = hash of check id and target), so there is no drift, no thundering
- * herd and no start-up sleep. Runs go through p-queue (global concurrency, optional per-host and
- * per-type caps), each with its own AbortController fired at the timeout. A run whose previous one
- * is still queued or running is skipped and counted. Results feed a separate pipeline (alarm →
- * state → store/registry → notifiers) whose failures never turn into check failures.
- *
- * @example
- * ```ts
- * const scheduler = new CheckScheduler({ inventory, store, concurrency: 50 });
- * scheduler.add({ id: 'web-http', type: 'http', targets: 'tag:role=web', periodMs: 60_000, timeoutMs: 10_000,
- *   http: { url: 'https://{ip}/health' }, alarm: "if (metric['code'] != '200') return CRITICAL; return OK" });
- * scheduler.on('state', (e) => console.log(e.checkId, e.target, e.previous, '→', e.state));
- * scheduler.start();
- * await scheduler.stop();
- * ```
+ * The CheckScheduler. The class doc comment has the details and an example.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
@@ -197,7 +182,24 @@ const defaultTimers: SchedulerTimers = {
 
 const LOOP_RESOLUTION_MS = 10;
 
-/** Runs checks on a phase-locked grid; see the module doc. */
+/**
+ * The CheckScheduler: one timer over a min-heap of due times; each check and target runs on the grid
+ * `phase + k·period` (phase = hash of check id and target), so there is no drift, no thundering
+ * herd and no start-up sleep. Runs go through p-queue (global concurrency, optional per-host and
+ * per-type caps), each with its own AbortController fired at the timeout. A run whose previous one
+ * is still queued or running is skipped and counted. Results feed a separate pipeline (alarm →
+ * state → store/registry → notifiers) whose failures never turn into check failures.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new CheckScheduler({ inventory, store, concurrency: 50 });
+ * scheduler.add({ id: 'web-http', type: 'http', targets: 'tag:role=web', periodMs: 60_000, timeoutMs: 10_000,
+ *   http: { url: 'https://{ip}/health' }, alarm: "if (metric['code'] != '200') return CRITICAL; return OK" });
+ * scheduler.on('state', (e) => console.log(e.checkId, e.target, e.previous, '→', e.state));
+ * scheduler.start();
+ * await scheduler.stop();
+ * ```
+ */
 export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   private readonly opts: CheckSchedulerOptions;
   private readonly clock: Clock;

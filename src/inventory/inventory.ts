@@ -1,15 +1,5 @@
 /**
- * The Inventory: every provider's nodes in one place, kept current by `sync()`, queried with the
- * tag query language, with typed change events and a metadata container of local tags.
- *
- * @example
- * ```ts
- * const inv = new Inventory({ providers: [aws, droplets] });
- * inv.on('changed', ({ node, changes }) => console.log(node.uid, changes));
- * const report = await inv.sync();
- * inv.query('tag:role=web and state:running');
- * await inv.setTags('aws-prod:i-123', { owner: 'ops' });
- * ```
+ * The Inventory. The class doc comment has the details and an example.
  */
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
@@ -184,7 +174,21 @@ type Applied = InventoryChange | { type: 'unstale'; node: InventoryNode };
 
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** Nodes from many providers, kept current, queryable, with change events. See docs/inventory.md. */
+/**
+ * Nodes from many providers, kept current, queryable, with change events. See docs/inventory.md.
+ *
+ * The Inventory: every provider's nodes in one place, kept current by `sync()`, queried with the
+ * tag query language, with typed change events and a metadata container of local tags.
+ *
+ * @example
+ * ```ts
+ * const inv = new Inventory({ providers: [aws, droplets] });
+ * inv.on('changed', ({ node, changes }) => console.log(node.uid, changes));
+ * const report = await inv.sync();
+ * inv.query('tag:role=web and state:running');
+ * await inv.setTags('aws-prod:i-123', { owner: 'ops' });
+ * ```
+ */
 export class Inventory extends EventEmitter<InventoryEvents> {
   readonly #providers: readonly Provider[];
   readonly #store: InventoryStore;

@@ -33,7 +33,7 @@ export type PrometheusInput =
 
 /** Options of {@link toPrometheusText}. */
 export interface PrometheusOptions {
-  /** Summary quantiles, each in [0, 1]. Default {@link PROMETHEUS_QUANTILES}. */
+  /** Summary quantiles, each in [0, 1]. Default `PROMETHEUS_QUANTILES` (0.5, 0.9, 0.95, 0.99, 0.999). */
   quantiles?: readonly number[];
   /** `# HELP` text per metric name. */
   help?: Readonly<Record<string, string>>;

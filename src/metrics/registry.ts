@@ -1,17 +1,5 @@
 /**
- * The per-process metrics registry: hands out cached, bound instrument handles, caps series per
- * metric, and separates recording from collecting (OTel's DeltaMetricProcessor): `collect()` takes
- * the window's deltas and swaps in fresh sketches, `snapshot()` reads current values for in-process use.
- *
- * @example
- * ```ts
- * const registry = new MetricsRegistry({ tags: { service: 'api' } });
- * const requests = registry.counter('requests', { route: '/' }); // resolve once…
- * requests.inc();                                                 // …then a field update
- * registry.histogram('latency_ms').record(12.5);
- * const report = registry.reportTo(await connectBroker({ socketPath }));
- * await report.stop();
- * ```
+ * The per-process metrics registry. The class doc comment has the details and an example.
  */
 import {
   type AbortOptions,
@@ -85,7 +73,7 @@ export interface HistogramSummary {
   min: number;
   max: number;
   mean: number;
-  /** Quantile → value, for {@link SNAPSHOT_QUANTILES} (`{ '0.5': …, '0.99': … }`). */
+  /** Quantile → value, for `SNAPSHOT_QUANTILES` (0.5, 0.75, 0.9, 0.95, 0.99, 0.999) (`{ '0.5': …, '0.99': … }`). */
   quantiles: Record<string, number>;
 }
 
@@ -155,7 +143,21 @@ interface Family {
   overflows: number;
 }
 
-/** The per-process registry of instruments. See the module doc. */
+/**
+ * The per-process metrics registry: hands out cached, bound instrument handles, caps series per
+ * metric, and separates recording from collecting (OTel's DeltaMetricProcessor): `collect()` takes
+ * the window's deltas and swaps in fresh sketches, `snapshot()` reads current values for in-process use.
+ *
+ * @example
+ * ```ts
+ * const registry = new MetricsRegistry({ tags: { service: 'api' } });
+ * const requests = registry.counter('requests', { route: '/' }); // resolve once…
+ * requests.inc();                                                 // …then a field update
+ * registry.histogram('latency_ms').record(12.5);
+ * const report = registry.reportTo(await connectBroker({ socketPath }));
+ * await report.stop();
+ * ```
+ */
 export class MetricsRegistry {
   /** The registry's own tags. */
   readonly tags: Readonly<Record<string, string>>;

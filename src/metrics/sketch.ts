@@ -3,15 +3,6 @@
  * buckets `(γ^(k-1), γ^k]` with `γ = (1+α)/(1-α)`, so every quantile is returned within relative
  * error `α` of the true one — and merging sketches is adding bucket counts, so a sketch merged from
  * many processes is exactly as accurate as one built on the union. Percentiles are never averaged.
- *
- * @example
- * ```ts
- * const a = new DDSketch();            // α = 1%, at most 2048 buckets per sign
- * for (const ms of latencies) a.add(ms);
- * const b = decodeSketch(bytesFromAnotherProcess);
- * a.merge(b);
- * a.quantile(0.99);                    // within 1% of the true p99 of both together
- * ```
  */
 import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
@@ -48,7 +39,18 @@ interface InternalOptions extends DDSketchOptions {
   [GAMMA]?: number;
 }
 
-/** A mergeable quantile sketch with relative-error guarantees. See the module doc. */
+/**
+ * A mergeable quantile sketch with relative-error guarantees. See the module doc.
+ *
+ * @example
+ * ```ts
+ * const a = new DDSketch();            // α = 1%, at most 2048 buckets per sign
+ * for (const ms of latencies) a.add(ms);
+ * const b = decodeSketch(bytesFromAnotherProcess);
+ * a.merge(b);
+ * a.quantile(0.99);                    // within 1% of the true p99 of both together
+ * ```
+ */
 export class DDSketch implements QuantileSketch {
   /** The relative accuracy α. */
   readonly relativeAccuracy: number;

@@ -3,8 +3,16 @@
  */
 import type { AbortOptions, Clock, Logger } from '../core.js';
 
-/** Which adapter a provider is. */
-export type ProviderKind = 'ec2' | 'openstack' | 'digitalocean' | 'gce' | 'azure' | 'linode' | 'static';
+/** Which adapter a provider is: a built-in kind, or any string of your own (`'my-cloud'`). */
+export type ProviderKind =
+  | 'ec2'
+  | 'openstack'
+  | 'digitalocean'
+  | 'gce'
+  | 'azure'
+  | 'linode'
+  | 'static'
+  | (string & {});
 
 /** Every provider kind, in a stable order. */
 export const PROVIDER_KINDS: readonly ProviderKind[] = [

@@ -188,8 +188,8 @@ export class FakeClouds {
   #handle(req: RecordedRequest): ReplayResponse {
     const url = new URL(req.url, 'http://x');
     const path = url.pathname;
-    const down = (kind: ProviderKind) => this.clouds[kind].down;
-    const live = (kind: ProviderKind) => this.clouds[kind].servers;
+    const down = (kind: ProviderKind) => this.clouds[kind]!.down;
+    const live = (kind: ProviderKind) => this.clouds[kind]!.servers;
     if (path.startsWith('/do/')) {
       if (down('digitalocean')) return json({ id: 'server_error', message: 'down' }, 503);
       return json({ droplets: live('digitalocean').map(renderDo), links: {}, meta: { total: 0 } });

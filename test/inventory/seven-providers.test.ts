@@ -89,7 +89,7 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
 
       // 2. one stops, one is retagged, one appears — in every cloud
       for (const kind of PROVIDER_KINDS) {
-        const c = clouds.clouds[kind];
+        const c = clouds.clouds[kind]!;
         c.servers[0]!.running = false;
         c.servers[1]!.tags = { role: 'cache' };
         c.servers.push({ name: 'new-c', running: true, tags: { role: 'web' }, n: 3 });
@@ -125,7 +125,7 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
       seen.length = 0;
 
       // 4. new-c vanishes everywhere while DigitalOcean is down
-      for (const kind of PROVIDER_KINDS) clouds.clouds[kind].servers.pop();
+      for (const kind of PROVIDER_KINDS) clouds.clouds[kind]!.servers.pop();
       clouds.clouds.digitalocean.down = true;
       clouds.writeStatic();
       const third = await inv.sync();
