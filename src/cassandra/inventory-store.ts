@@ -20,9 +20,8 @@ import {
   type InventoryStore,
   mergeTags,
   type StoredNode,
-  validateTags,
-  validateTenant,
 } from '../inventory/inventory-store.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
 import {
@@ -159,8 +158,8 @@ export class CassandraInventoryStore implements InventoryStore {
   }
 
   #check(tenant: string, signal: AbortSignal | undefined): void {
-    validateTenant(tenant);
-    if (this.#closed) throw new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store is closed');
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory store is closed');
+    requireTenant(tenant);
     throwIfAborted(signal);
   }
 
@@ -388,7 +387,7 @@ export class CassandraInventoryStore implements InventoryStore {
     opts: AbortOptions = {},
   ): Promise<Record<string, string>> {
     this.#check(tenant, opts.signal);
-    const valid = validateTags(tags);
+    const valid = validateNodeTags(tags);
     const bucket = inventoryBucket(uid);
     if (Object.keys(valid).length > 0)
       await this.#exec('write', this.#q.addLocal, [valid, tenant, bucket, uid]);

@@ -5,6 +5,7 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node } from '../providers/types.js';
 
 /** One node as stored: the provider's node plus the inventory's staleness. */
@@ -25,7 +26,8 @@ export interface InventorySnapshot {
 /**
  * Persistence for an inventory. All methods take a tenant, so one store serves many inventories.
  *
- * Lifecycle: `close()` is idempotent; any call after it rejects with `E_STORE_UNAVAILABLE`.
+ * Lifecycle: `close()` is idempotent; any call after it rejects with `E_CLOSED`. Tenants and local
+ * tags follow the naming rules of docs/naming.md (`E_VALIDATION` otherwise).
  * Tag index: `findByTag` answers from the merged view (provider tags, local tags overriding), which
  * the store keeps up to date on `putNodes`, `removeNodes`, `setLocalTags` and `removeLocalTags`.
  */
@@ -57,27 +59,6 @@ export interface InventoryStore {
   findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]>;
   /** Release resources. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Check a tenant name: 1–64 characters of `[A-Za-z0-9_.-]`. */
-export function validateTenant(tenant: unknown, path = 'tenant'): string {
-  if (typeof tenant !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant))
-    throw validationError(path, '1-64 characters of [A-Za-z0-9_.-]', tenant);
-  return tenant;
-}
-
-/** Check a tag record: non-empty string keys (≤ 256 chars) and string values (≤ 4096 chars). */
-export function validateTags(tags: unknown, path = 'tags'): Record<string, string> {
-  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
-    throw validationError(path, 'an object of string tags', tags);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(tags)) {
-    if (k.length === 0 || k.length > 256) throw validationError(`${path}`, 'keys of 1-256 characters', k);
-    if (typeof v !== 'string' || v.length > 4096)
-      throw validationError(`${path}.${k}`, 'a string of at most 4096 characters', v);
-    out[k] = v;
-  }
-  return out;
 }
 
 /** Provider tags with local tags overriding: the view `tag:` queries and `findByTag` use. */
@@ -128,8 +109,8 @@ export class MemoryInventoryStore implements InventoryStore {
   #closed = false;
 
   #data(tenant: string, signal?: AbortSignal): TenantData {
-    validateTenant(tenant);
-    if (this.#closed) throw new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store is closed');
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory store is closed');
+    requireTenant(tenant);
     throwIfAborted(signal);
     let data = this.#tenants.get(tenant);
     if (data === undefined) {
@@ -167,7 +148,7 @@ export class MemoryInventoryStore implements InventoryStore {
     opts: AbortOptions = {},
   ): Promise<Record<string, string>> {
     const data = this.#data(tenant, opts.signal);
-    const valid = validateTags(tags);
+    const valid = validateNodeTags(tags);
     const next = { ...data.localTags.get(uid), ...valid };
     data.localTags.set(uid, next);
     return { ...next };

@@ -23,16 +23,10 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node, Provider } from '../providers/types.js';
 import { diffNodes, diffTags } from './diff.js';
-import {
-  type InventoryStore,
-  MemoryInventoryStore,
-  mergeTags,
-  type StoredNode,
-  validateTags,
-  validateTenant,
-} from './inventory-store.js';
+import { type InventoryStore, MemoryInventoryStore, mergeTags, type StoredNode } from './inventory-store.js';
 import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
 import { compileQuery, type QueryAst } from './query.js';
 import type {
@@ -258,7 +252,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     if (options.writeThrough !== undefined && typeof options.writeThrough !== 'boolean')
       throw validationError('options.writeThrough', 'a boolean', options.writeThrough);
     this.#writeThrough = options.writeThrough ?? false;
-    this.#tenant = validateTenant(options.tenant ?? 'default', 'options.tenant');
+    this.#tenant = requireTenant(options.tenant ?? 'default', 'options.tenant');
     for (const p of this.#providers) this.#byProvider.set(p.id, new Set());
   }
 
@@ -604,7 +598,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.#checkOpen();
     await this.load(opts);
     const node = this.#requireNode(uid);
-    const valid = validateTags(tags, 'tags');
+    const valid = validateNodeTags(tags, 'tags');
     if (this.#writeThrough) {
       const provider = this.#provider(node);
       if (provider?.setTags !== undefined)
