@@ -3,10 +3,11 @@
  * {@link InventoryStore} interface and {@link MemoryInventoryStore}, the reference implementation and
  * the default. `CassandraInventoryStore` (`@fleetwatch/sdk/cassandra`) implements the same contract.
  */
-import type { AbortOptions } from '../core.js';
+import { type AbortOptions, checkAbortOptions } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node } from '../providers/types.js';
+import { checkArray, checkUid } from './args.js';
 
 /** One node as stored: the provider's node plus the inventory's staleness. */
 export interface StoredNode {
@@ -108,10 +109,10 @@ export class MemoryInventoryStore implements InventoryStore {
   readonly #tenants = new Map<string, TenantData>();
   #closed = false;
 
-  #data(tenant: string, signal?: AbortSignal): TenantData {
+  #data(tenant: string, opts: AbortOptions | undefined): TenantData {
     if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory store is closed');
     requireTenant(tenant);
-    throwIfAborted(signal);
+    throwIfAborted(checkAbortOptions(opts).signal);
     let data = this.#tenants.get(tenant);
     if (data === undefined) {
       data = { nodes: new Map(), localTags: new Map() };
@@ -120,21 +121,23 @@ export class MemoryInventoryStore implements InventoryStore {
     return data;
   }
 
-  async load(tenant: string, opts: AbortOptions = {}): Promise<InventorySnapshot> {
-    const data = this.#data(tenant, opts.signal);
+  async load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot> {
+    const data = this.#data(tenant, opts);
     return {
       nodes: [...data.nodes.values()].map(cloneNode),
       localTags: new Map([...data.localTags].map(([uid, tags]) => [uid, { ...tags }])),
     };
   }
 
-  async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
-    const data = this.#data(tenant, opts.signal);
+  async putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void> {
+    const data = this.#data(tenant, opts);
+    checkArray(nodes, 'nodes', (s) => typeof s?.node?.uid === 'string', 'a stored node with node.uid');
     for (const s of nodes) data.nodes.set(s.node.uid, cloneNode(s));
   }
 
-  async removeNodes(tenant: string, uids: readonly string[], opts: AbortOptions = {}): Promise<void> {
-    const data = this.#data(tenant, opts.signal);
+  async removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void> {
+    const data = this.#data(tenant, opts);
+    checkArray(uids, 'uids', (u) => typeof u === 'string', 'a node uid');
     for (const uid of uids) {
       data.nodes.delete(uid);
       data.localTags.delete(uid);
@@ -145,9 +148,10 @@ export class MemoryInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     tags: Readonly<Record<string, string>>,
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    const data = this.#data(tenant, opts.signal);
+    const data = this.#data(tenant, opts);
+    checkUid(uid);
     const valid = validateNodeTags(tags);
     const next = { ...data.localTags.get(uid), ...valid };
     data.localTags.set(uid, next);
@@ -158,9 +162,11 @@ export class MemoryInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     keys: readonly string[],
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    const data = this.#data(tenant, opts.signal);
+    const data = this.#data(tenant, opts);
+    checkUid(uid);
+    checkArray(keys, 'keys', (k) => typeof k === 'string', 'a tag key');
     const next = { ...data.localTags.get(uid) };
     for (const k of keys) delete next[k];
     if (Object.keys(next).length === 0) data.localTags.delete(uid);
@@ -168,8 +174,8 @@ export class MemoryInventoryStore implements InventoryStore {
     return { ...next };
   }
 
-  async findByTag(tenant: string, key: string, value?: string, opts: AbortOptions = {}): Promise<string[]> {
-    const data = this.#data(tenant, opts.signal);
+  async findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]> {
+    const data = this.#data(tenant, opts);
     if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);
     const out: string[] = [];
     for (const [uid, s] of data.nodes) {

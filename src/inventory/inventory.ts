@@ -16,6 +16,7 @@ import PQueue from 'p-queue';
 import {
   type AbortOptions,
   type Clock,
+  checkAbortOptions,
   type Logger,
   positiveNumber,
   rejectUnknownKeys,
@@ -273,7 +274,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   /** Nodes matching a query (text or AST; compiled queries are cached), first seen first. */
   query(query: string | QueryAst): InventoryNode[] {
-    const { matches } = compileQuery(query);
+    const { matches } = compileQuery(checkQuery(query));
     const out: InventoryNode[] = [];
     for (const n of this.#nodes.values()) if (matches(n)) out.push(n);
     return out;
@@ -298,9 +299,10 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * Restore nodes and local tags from the store (once; `sync()` calls it first). Restoring emits no
    * events: the store's state is the baseline the next sync is compared with.
    */
-  load(opts: AbortOptions = {}): Promise<void> {
+  load(opts?: AbortOptions): Promise<void> {
     try {
       this.#checkOpen();
+      opts = checkAbortOptions(opts);
       throwIfAborted(opts.signal);
     } catch (err) {
       return Promise.reject(err);
@@ -340,9 +342,10 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    *
    * @throws FleetwatchError `E_ABORTED` when `signal` fires (providers finished by then are applied).
    */
-  sync(opts: AbortOptions = {}): Promise<SyncReport> {
+  sync(opts?: AbortOptions): Promise<SyncReport> {
     try {
       this.#checkOpen();
+      opts = checkAbortOptions(opts);
       throwIfAborted(opts.signal);
     } catch (err) {
       return Promise.reject(err);
@@ -594,8 +597,9 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * first pushed to the provider's `setTags`, when it has one. Emits `changed` with
    * `localTags.<key>` fields. Returns the updated node.
    */
-  async setTags(uid: string, tags: Record<string, string>, opts: AbortOptions = {}): Promise<InventoryNode> {
+  async setTags(uid: string, tags: Record<string, string>, opts?: AbortOptions): Promise<InventoryNode> {
     this.#checkOpen();
+    opts = checkAbortOptions(opts);
     await this.load(opts);
     const node = this.#requireNode(uid);
     const valid = validateNodeTags(tags, 'tags');
@@ -609,8 +613,9 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   }
 
   /** Remove local tags by key (and, with `writeThrough`, from the provider where it can). Emits `changed`. */
-  async removeTags(uid: string, keys: string[], opts: AbortOptions = {}): Promise<InventoryNode> {
+  async removeTags(uid: string, keys: string[], opts?: AbortOptions): Promise<InventoryNode> {
     this.#checkOpen();
+    opts = checkAbortOptions(opts);
     await this.load(opts);
     const node = this.#requireNode(uid);
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
@@ -647,7 +652,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     opts: WatchOptions = {},
   ): AsyncIterableIterator<InventoryChange | WatchOverflow> {
     this.#checkOpen();
-    const { matches } = compileQuery(query);
+    const { matches } = compileQuery(checkQuery(query));
+    opts = checkAbortOptions(opts);
     const size = positiveNumber(opts.bufferSize ?? 1000, 'opts.bufferSize', { integer: true, min: 1 });
     const watcher: Watcher = {
       matches,
@@ -718,4 +724,12 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.#watchers.clear();
     if (this.#ownStore) await this.#store.close();
   }
+}
+
+/** A query argument: a string or a parsed {@link QueryAst}; `E_VALIDATION` at `query` otherwise. */
+function checkQuery(query: unknown): string | QueryAst {
+  if (typeof query === 'string') return query;
+  if (typeof query === 'object' && query !== null && typeof (query as { type?: unknown }).type === 'string')
+    return query as QueryAst;
+  throw validationError('query', 'a query string or a parsed query', query);
 }

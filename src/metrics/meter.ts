@@ -7,7 +7,8 @@
  * `rate ← rate·e^(−Δ/τ) + (events/Δ)·(1 − e^(−Δ/τ))` (τ = 1, 5, 15 min). With Δ = 5 s this is
  * exactly Dropwizard's 5-second tick; for longer gaps it assumes the events were spread evenly.
  */
-import type { Clock } from '../core.js';
+import { type Clock, systemClock } from '../core.js';
+import { validationError } from '../errors.js';
 import { type DropCounts, uncountedDrops } from './drops.js';
 
 /** The three EWMA time constants, in ms. */
@@ -54,9 +55,10 @@ export class Meter {
     readonly name: string,
     /** The series' full tag set, sorted and frozen. */
     readonly tags: Readonly<Record<string, string>>,
-    clock: Clock,
+    clock: Clock = systemClock,
     drops: DropCounts = uncountedDrops(),
   ) {
+    if (typeof clock?.now !== 'function') throw validationError('clock', 'an object with now()', clock);
     this.#clock = clock;
     this.#drops = drops;
     this.#startedAt = clock.now();
