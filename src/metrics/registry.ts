@@ -11,118 +11,33 @@ import { Counter } from './counter.js';
 import type { DropCounts } from './drops.js';
 import { GAUGE_POLICIES, Gauge } from './gauge.js';
 import { Histogram } from './histogram.js';
-import { Meter, type MeterRates } from './meter.js';
+import { Meter } from './meter.js';
 import { type DroppingInstruments, droppingInstruments, NOOP_INSTRUMENTS } from './noop.js';
 import type { PrometheusSeries } from './prometheus.js';
+import { checkAccuracy, checkFunctionOf, optionsObject } from './registry-options.js';
 import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop, type ReportOptions } from './report.js';
 import { type DDSketch, DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
 import { EMPTY_TAGS, seriesTags, type TagSet, tagsKey } from './tag-set.js';
 import { Timer } from './timer.js';
-import type { GaugePolicy, MetricKind, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
+import type { GaugePolicy, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
 
 export { DEFAULT_REPORT_JITTER, type MetricsReport, type ReportOptions } from './report.js';
 
-/** Default cap on series per metric (OTel's default cardinality limit). */
-export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
-/** Tag put on the series that absorbs updates past the cardinality cap. */
-export const OVERFLOW_TAG = 'fleetwatch_overflow';
-/** Percentiles reported by `snapshot()` for histograms and timers. */
-export const SNAPSHOT_QUANTILES = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999] as const;
+import {
+  DEFAULT_MAX_SERIES_PER_METRIC,
+  type GaugeOptions,
+  type HistogramOptions,
+  type HistogramSummary,
+  type InstrumentKind,
+  type MetricsRegistryOptions,
+  OVERFLOW_TAG,
+  type RegistrySnapshot,
+  type RegistryStats,
+  type SeriesSnapshot,
+  SNAPSHOT_QUANTILES,
+} from './registry-types.js';
 
-/** Options of {@link MetricsRegistry}. */
-export interface MetricsRegistryOptions {
-  /** Tags added to every series (e.g. `{ service: 'api' }`); an instrument's own tag wins. */
-  tags?: Record<string, string>;
-  /** Most series per metric name; more tag sets fold into one overflow series. Default 2000. */
-  maxSeriesPerMetric?: number;
-  /** Default relative accuracy of histogram/timer sketches. Default 0.01. */
-  relativeAccuracy?: number;
-  /** Wall clock (epoch ms) for windows and meter rates. Default `systemClock`. */
-  clock?: Clock;
-  /** Monotonic ms clock for timer durations. Default `performance.now`. */
-  monotonicNow?: () => number;
-  /** Logger for failed sends. Default silent. */
-  logger?: Logger;
-  /**
-   * `false` makes every factory return a shared no-op instrument (recording costs one empty call),
-   * `snapshot()`/`collect()` return nothing and `reportTo()` sends nothing. Default true.
-   */
-  enabled?: boolean;
-}
-
-/** Options of `registry.gauge()`. */
-export interface GaugeOptions {
-  /** How the broker combines this gauge across processes. Default `last` (per source). */
-  policy?: GaugePolicy;
-}
-
-/** Options of `registry.histogram()` and `registry.timer()`. */
-export interface HistogramOptions {
-  /** Relative accuracy of the sketch; every series of one metric shares it. */
-  relativeAccuracy?: number;
-}
-
-/** The instrument kinds a registry hands out (a timer collects as a `histogram`). */
-export type InstrumentKind = MetricKind | 'timer';
-
-/** Count, sum, extremes and percentiles of a histogram or timer. */
-export interface HistogramSummary {
-  count: number;
-  sum: number;
-  /** NaN when empty (as are mean and the percentiles). */
-  min: number;
-  max: number;
-  mean: number;
-  /** Quantile → value, for {@link SNAPSHOT_QUANTILES} (`{ '0.5': …, '0.99': … }`). */
-  quantiles: Record<string, number>;
-}
-
-/** One series' current state in {@link RegistrySnapshot}. */
-export interface SeriesSnapshot {
-  name: string;
-  kind: InstrumentKind;
-  tags: Readonly<Record<string, string>>;
-  /** counter: cumulative value; gauge: current value; meter: count. */
-  value?: number;
-  /** For gauges. */
-  policy?: GaugePolicy;
-  /** For meters. */
-  rates?: MeterRates;
-  /** For histograms and timers: everything recorded since creation. */
-  summary?: HistogramSummary;
-}
-
-/** What `registry.snapshot()` returns. */
-export interface RegistrySnapshot {
-  /** When it was taken (registry clock, epoch ms). */
-  ts: number;
-  series: SeriesSnapshot[];
-  /** Metric name → handle requests folded into its overflow series (only metrics that overflowed). */
-  overflows: Record<string, number>;
-  /** The registry's self-metrics: what it dropped instead of throwing. */
-  stats: RegistryStats;
-}
-
-/**
- * A registry's self-metrics: everything it refused without throwing (instruments never throw,
- * OpenTelemetry's API rule), so nothing is lost silently.
- */
-export interface RegistryStats {
-  /** Series held (overflow series included). */
-  series: number;
-  /**
-   * Values dropped by an instrument: NaN, ±Infinity or a non-number, a negative counter or meter
-   * step, and every update to an instrument handed out for a rejected tag set.
-   */
-  droppedValues: number;
-  /**
-   * Handle lookups whose tags break the naming rules (the store would refuse them): each got a
-   * dropping instrument instead of a throw. The first per metric is logged at `warn`.
-   */
-  rejectedTagSets: number;
-  /** Handle lookups folded into an overflow series past `maxSeriesPerMetric`. */
-  overflows: number;
-}
+export * from './registry-types.js';
 
 type Handle = Counter | Gauge | Meter | Histogram;
 
@@ -507,34 +422,6 @@ export class MetricsRegistry {
 function* handlesOf(family: Family): Iterable<Handle> {
   yield* family.series.values();
   if (family.overflow !== undefined) yield family.overflow;
-}
-
-/** `options` when it is an object; `E_VALIDATION` for anything else but undefined. */
-function optionsObject<T extends object>(options: T | undefined): T | undefined {
-  if (options !== undefined && (typeof options !== 'object' || options === null))
-    throw validationError('options', 'an options object', options);
-  return options;
-}
-
-function checkAccuracy(options: HistogramOptions): number | undefined {
-  const alpha = options.relativeAccuracy;
-  if (alpha !== undefined && (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 0.5))) {
-    throw validationError('options.relativeAccuracy', 'a number in (0, 0.5]', alpha);
-  }
-  return alpha;
-}
-
-/** `value` when it is undefined or an object with a `method` function; `E_VALIDATION` otherwise. */
-function checkFunctionOf<T>(value: T | undefined, path: string, method: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as Record<string, unknown>)[method] !== 'function'
-  ) {
-    throw validationError(path, `an object with ${method}()`, value);
-  }
-  return value;
 }
 
 /** Percentile summary of a sketch. */
