@@ -27,7 +27,15 @@ import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } f
 import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node, Provider } from '../providers/types.js';
 import { diffNodes, diffTags } from './diff.js';
-import { type InventoryStore, MemoryInventoryStore, mergeTags, type StoredNode } from './inventory-store.js';
+import { toInventoryNode, toStored } from './inventory-node.js';
+import {
+  type InventoryOptions,
+  type InventoryStartOptions,
+  OPTION_KEYS,
+  type ProviderStatus,
+  type WatchOptions,
+} from './inventory-options.js';
+import { type InventoryStore, MemoryInventoryStore, mergeTags } from './inventory-store.js';
 import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
 import { compileQuery, type QueryAst } from './query.js';
 import type {
@@ -39,139 +47,16 @@ import type {
 } from './types.js';
 import { BoundedFeed, type WatchOverflow } from './watch.js';
 
-/** Options of `new Inventory()`. */
-export interface InventoryOptions {
-  /** The providers to list. Their ids must be unique. */
-  readonly providers: readonly Provider[];
-  /** Where nodes and local tags are kept. @default a new MemoryInventoryStore */
-  readonly store?: InventoryStore;
-  /** How many providers are listed at once. @default 4 (Minimum: 1) */
-  readonly concurrency?: number;
-  /** Deadline for one provider's whole listing, in ms. @default 120000 */
-  readonly providerTimeoutMs?: number;
-  /** Per-provider deadlines (provider id → ms) overriding `providerTimeoutMs`. @default {} */
-  readonly providerTimeouts?: Readonly<Record<string, number>>;
-  /**
-   * Grace period: a failed listing marks the provider's nodes stale only once its last successful
-   * listing is at least this old (ms). @default 0 (stale at the first failure)
-   */
-  readonly staleAfterMs?: number;
-  /** @default systemClock */
-  readonly clock?: Clock;
-  /** @default silentLogger */
-  readonly logger?: Logger;
-  /** Also push local tags to the provider (`provider.setTags` / `removeTags`) where it has them. @default false */
-  readonly writeThrough?: boolean;
-  /** Tenant name in the store: 1-64 of `[A-Za-z0-9_.-]`. @default 'default' */
-  readonly tenant?: string;
-}
-
-/** Options of `inv.start()`. */
-export interface InventoryStartOptions {
-  /** Time between the end of one sync and the start of the next, in ms (Minimum: 1). */
-  intervalMs: number;
-  /** Random spread of each interval, as a fraction (0.1 = ±10%). @default 0.1 */
-  jitter?: number;
-  /** Source of randomness for the jitter, returning [0, 1). @default Math.random */
-  random?: () => number;
-}
-
-/** Options of `inv.watch()`. */
-export interface WatchOptions extends AbortOptions {
-  /** Changes kept for a slow consumer before the oldest are dropped. @default 1000 */
-  bufferSize?: number;
-}
-
-/** How a provider fared in its latest listing. */
-export interface ProviderStatus {
-  provider: string;
-  /** Epoch ms of the last successful listing. */
-  lastSuccessAt?: number;
-  /** The error of the latest listing, if it failed. */
-  lastError?: FleetwatchError;
-  /** Nodes currently held for this provider. */
-  nodes: number;
-}
-
-const OPTION_KEYS = [
-  'providers',
-  'store',
-  'concurrency',
-  'providerTimeoutMs',
-  'providerTimeouts',
-  'staleAfterMs',
-  'clock',
-  'logger',
-  'writeThrough',
-  'tenant',
-] as const;
+export type {
+  InventoryOptions,
+  InventoryStartOptions,
+  ProviderStatus,
+  WatchOptions,
+} from './inventory-options.js';
 
 interface Watcher {
   matches: (node: InventoryNode) => boolean;
   feed: BoundedFeed<InventoryChange>;
-}
-
-/**
- * The inventory's view of a provider node. Every field is always present (optional ones may be
- * `undefined`), so all inventory nodes share one object shape: property reads in queries and diffs
- * stay monomorphic, and no spread or rest copy is needed (both measured slow at 100k nodes).
- */
-function toInventoryNode(
-  node: Node,
-  localTags: Readonly<Record<string, string>>,
-  stale: Pick<StoredNode, 'stale' | 'staleSince' | 'staleReason'>,
-): InventoryNode {
-  return {
-    uid: node.uid,
-    id: node.id,
-    name: node.name,
-    provider: node.provider,
-    kind: node.kind,
-    state: node.state,
-    rawState: node.rawState,
-    region: node.region,
-    zone: node.zone,
-    publicIps: node.publicIps,
-    privateIps: node.privateIps,
-    size: node.size,
-    image: node.image,
-    createdAt: node.createdAt,
-    tags: node.tags,
-    extra: node.extra,
-    localTags,
-    mergedTags: mergeTags(node.tags, localTags),
-    stale: stale.stale,
-    staleSince: stale.stale ? stale.staleSince : undefined,
-    staleReason: stale.stale ? stale.staleReason : undefined,
-  };
-}
-
-/** The provider node inside an inventory node, without `undefined` optional fields. */
-function toStored(n: InventoryNode): StoredNode {
-  const node: Node = {
-    uid: n.uid,
-    id: n.id,
-    name: n.name,
-    provider: n.provider,
-    kind: n.kind,
-    state: n.state,
-    rawState: n.rawState,
-    publicIps: n.publicIps,
-    privateIps: n.privateIps,
-    tags: n.tags,
-    extra: n.extra,
-  };
-  if (n.region !== undefined) node.region = n.region;
-  if (n.zone !== undefined) node.zone = n.zone;
-  if (n.size !== undefined) node.size = n.size;
-  if (n.image !== undefined) node.image = n.image;
-  if (n.createdAt !== undefined) node.createdAt = n.createdAt;
-  const out: StoredNode = { node, stale: n.stale };
-  if (n.stale) {
-    if (n.staleSince !== undefined) out.staleSince = n.staleSince;
-    if (n.staleReason !== undefined) out.staleReason = n.staleReason;
-  }
-  return out;
 }
 
 /** A change to apply: a public change, or a stale node seen again unchanged (no event). */
