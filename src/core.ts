@@ -30,8 +30,25 @@ export interface AbortOptions {
   signal?: AbortSignal;
 }
 
-/** Reject unknown keys of an options object with `E_VALIDATION`. */
+/**
+ * Check the `{ signal? }` options of an async call: undefined or an object whose `signal` is
+ * undefined or an `AbortSignal`; `E_VALIDATION` otherwise. Returns the options (`{}` for undefined).
+ */
+export function checkAbortOptions<T extends AbortOptions>(options: T | undefined, path = 'opts'): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null)
+    throw validationError(path, 'an options object', options);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw validationError(`${path}.signal`, 'an AbortSignal', signal);
+  return options;
+}
+
+/** Reject unknown keys of an options object with `E_VALIDATION` (and anything that is not an object). */
 export function rejectUnknownKeys(options: object, allowed: readonly string[], path = 'options'): void {
+  if (typeof options !== 'object' || options === null)
+    throw validationError(path, 'an options object', options);
+  if (!Array.isArray(allowed)) throw validationError('allowed', 'an array of option names', allowed);
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw validationError(`${path}.${key}`, `one of ${allowed.join(', ')}`, key);
   }

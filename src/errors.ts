@@ -156,6 +156,8 @@ export function validationError(
   extra: FleetwatchErrorContext = {},
 ) {
   const received = describeValue(value);
+  if (typeof path !== 'string') path = describeValue(path);
+  if (typeof expected !== 'string') expected = describeValue(expected);
   return new FleetwatchError('E_VALIDATION', `${path}: expected ${expected}, received ${received}`, {
     ...extra,
     path,
@@ -171,5 +173,5 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** The `E_ABORTED` error for a fired signal (its reason kept as `cause`). */
 export function abortError(signal: AbortSignal): FleetwatchError {
-  return new FleetwatchError('E_ABORTED', 'operation aborted', { cause: signal.reason });
+  return new FleetwatchError('E_ABORTED', 'operation aborted', { cause: signal?.reason });
 }

@@ -87,3 +87,16 @@ describe('FleetwatchError', () => {
     expect((err.cause as Error).message).toBe('stop');
   });
 });
+
+describe('error helpers with unexpected arguments', () => {
+  it('validationError() names a non-string path without throwing a TypeError', () => {
+    const err = validationError(Object.create(null) as string, 'a thing', 5);
+    expect(err).toMatchObject({ code: 'E_VALIDATION', path: 'object', received: '5' });
+  });
+
+  it('abortError() without a signal is still E_ABORTED', () => {
+    const err = abortError(undefined as unknown as AbortSignal);
+    expect(err.code).toBe('E_ABORTED');
+    expect(err.cause).toBeUndefined();
+  });
+});

@@ -5,16 +5,22 @@
  * reaches CQL.
  */
 
-import { type AbortOptions, type Logger, rejectUnknownKeys, silentLogger } from '../core.js';
+import {
+  type AbortOptions,
+  checkAbortOptions,
+  type Logger,
+  rejectUnknownKeys,
+  silentLogger,
+} from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { checkArray, checkUid } from '../inventory/args.js';
 import {
   type InventorySnapshot,
   type InventoryStore,
   mergeTags,
   type StoredNode,
-  validateTags,
-  validateTenant,
 } from '../inventory/inventory-store.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
 import {
@@ -161,10 +167,12 @@ export class CassandraInventoryStore implements InventoryStore {
     return new CassandraInventoryStore(client, own, keyspace, concurrency);
   }
 
-  #check(tenant: string, signal: AbortSignal | undefined): void {
-    validateTenant(tenant);
-    if (this.#closed) throw new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store is closed');
-    throwIfAborted(signal);
+  #check(tenant: string, opts: AbortOptions | undefined): AbortOptions {
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory store is closed');
+    requireTenant(tenant);
+    const checked = checkAbortOptions(opts);
+    throwIfAborted(checked.signal);
+    return checked;
   }
 
   async #exec(what: string, query: string, params: unknown[]): Promise<cassandra.types.ResultSet> {
@@ -194,8 +202,8 @@ export class CassandraInventoryStore implements InventoryStore {
     }
   }
 
-  async load(tenant: string, opts: AbortOptions = {}): Promise<InventorySnapshot> {
-    this.#check(tenant, opts.signal);
+  async load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot> {
+    opts = this.#check(tenant, opts);
     const buckets = Array.from({ length: INVENTORY_BUCKETS }, (_, b) => b);
     const nodes: StoredNode[] = [];
     const localTags = new Map<string, Tags>();
@@ -325,8 +333,9 @@ export class CassandraInventoryStore implements InventoryStore {
     await this.#indexWrite(tenant, this.#q.indexDelete, deletes);
   }
 
-  async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
-    this.#check(tenant, opts.signal);
+  async putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void> {
+    opts = this.#check(tenant, opts);
+    checkArray(nodes, 'nodes', (n) => typeof n?.node?.uid === 'string', 'a stored node with node.uid');
     const latest = new Map<string, StoredNode>();
     for (const s of nodes) latest.set(s.node.uid, s);
     await mapLimit([...byBucket(latest.values(), (s) => s.node.uid)], 4, async ([bucket, list]) => {
@@ -358,8 +367,9 @@ export class CassandraInventoryStore implements InventoryStore {
     });
   }
 
-  async removeNodes(tenant: string, uids: readonly string[], opts: AbortOptions = {}): Promise<void> {
-    this.#check(tenant, opts.signal);
+  async removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void> {
+    opts = this.#check(tenant, opts);
+    checkArray(uids, 'uids', (u) => typeof u === 'string', 'a node uid');
     await mapLimit([...byBucket(new Set(uids), (uid) => uid)], 4, async ([bucket, list]) => {
       throwIfAborted(opts.signal);
       const state = await this.#readState(tenant, bucket, list);
@@ -388,10 +398,11 @@ export class CassandraInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     tags: Readonly<Tags>,
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    this.#check(tenant, opts.signal);
-    const valid = validateTags(tags);
+    opts = this.#check(tenant, opts);
+    checkUid(uid);
+    const valid = validateNodeTags(tags);
     const bucket = inventoryBucket(uid);
     if (Object.keys(valid).length > 0)
       await this.#exec('write', this.#q.addLocal, [valid, tenant, bucket, uid]);
@@ -402,17 +413,19 @@ export class CassandraInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     keys: readonly string[],
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    this.#check(tenant, opts.signal);
+    opts = this.#check(tenant, opts);
+    checkUid(uid);
+    checkArray(keys, 'keys', (k) => typeof k === 'string', 'a tag key');
     const bucket = inventoryBucket(uid);
     if (keys.length > 0)
       await this.#exec('write', this.#q.removeLocal, [[...new Set(keys)], tenant, bucket, uid]);
     return this.#afterLocalChange(tenant, bucket, uid);
   }
 
-  async findByTag(tenant: string, key: string, value?: string, opts: AbortOptions = {}): Promise<string[]> {
-    this.#check(tenant, opts.signal);
+  async findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]> {
+    opts = this.#check(tenant, opts);
     if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);
     const rows =
       value === undefined

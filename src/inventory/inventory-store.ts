@@ -3,9 +3,11 @@
  * {@link InventoryStore} interface and {@link MemoryInventoryStore}, the reference implementation and
  * the default. `CassandraInventoryStore` (`@fleetwatch/sdk/cassandra`) implements the same contract.
  */
-import type { AbortOptions } from '../core.js';
+import { type AbortOptions, checkAbortOptions } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node } from '../providers/types.js';
+import { checkArray, checkUid } from './args.js';
 
 /** One node as stored: the provider's node plus the inventory's staleness. */
 export interface StoredNode {
@@ -25,7 +27,8 @@ export interface InventorySnapshot {
 /**
  * Persistence for an inventory. All methods take a tenant, so one store serves many inventories.
  *
- * Lifecycle: `close()` is idempotent; any call after it rejects with `E_STORE_UNAVAILABLE`.
+ * Lifecycle: `close()` is idempotent; any call after it rejects with `E_CLOSED`. Tenants and local
+ * tags follow the naming rules of docs/naming.md (`E_VALIDATION` otherwise).
  * Tag index: `findByTag` answers from the merged view (provider tags, local tags overriding), which
  * the store keeps up to date on `putNodes`, `removeNodes`, `setLocalTags` and `removeLocalTags`.
  */
@@ -57,27 +60,6 @@ export interface InventoryStore {
   findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]>;
   /** Release resources. Idempotent. */
   close(): Promise<void>;
-}
-
-/** Check a tenant name: 1–64 characters of `[A-Za-z0-9_.-]`. */
-export function validateTenant(tenant: unknown, path = 'tenant'): string {
-  if (typeof tenant !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant))
-    throw validationError(path, '1-64 characters of [A-Za-z0-9_.-]', tenant);
-  return tenant;
-}
-
-/** Check a tag record: non-empty string keys (≤ 256 chars) and string values (≤ 4096 chars). */
-export function validateTags(tags: unknown, path = 'tags'): Record<string, string> {
-  if (typeof tags !== 'object' || tags === null || Array.isArray(tags))
-    throw validationError(path, 'an object of string tags', tags);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(tags)) {
-    if (k.length === 0 || k.length > 256) throw validationError(`${path}`, 'keys of 1-256 characters', k);
-    if (typeof v !== 'string' || v.length > 4096)
-      throw validationError(`${path}.${k}`, 'a string of at most 4096 characters', v);
-    out[k] = v;
-  }
-  return out;
 }
 
 /** Provider tags with local tags overriding: the view `tag:` queries and `findByTag` use. */
@@ -127,10 +109,10 @@ export class MemoryInventoryStore implements InventoryStore {
   readonly #tenants = new Map<string, TenantData>();
   #closed = false;
 
-  #data(tenant: string, signal?: AbortSignal): TenantData {
-    validateTenant(tenant);
-    if (this.#closed) throw new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store is closed');
-    throwIfAborted(signal);
+  #data(tenant: string, opts: AbortOptions | undefined): TenantData {
+    if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory store is closed');
+    requireTenant(tenant);
+    throwIfAborted(checkAbortOptions(opts).signal);
     let data = this.#tenants.get(tenant);
     if (data === undefined) {
       data = { nodes: new Map(), localTags: new Map() };
@@ -139,21 +121,23 @@ export class MemoryInventoryStore implements InventoryStore {
     return data;
   }
 
-  async load(tenant: string, opts: AbortOptions = {}): Promise<InventorySnapshot> {
-    const data = this.#data(tenant, opts.signal);
+  async load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot> {
+    const data = this.#data(tenant, opts);
     return {
       nodes: [...data.nodes.values()].map(cloneNode),
       localTags: new Map([...data.localTags].map(([uid, tags]) => [uid, { ...tags }])),
     };
   }
 
-  async putNodes(tenant: string, nodes: readonly StoredNode[], opts: AbortOptions = {}): Promise<void> {
-    const data = this.#data(tenant, opts.signal);
+  async putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void> {
+    const data = this.#data(tenant, opts);
+    checkArray(nodes, 'nodes', (s) => typeof s?.node?.uid === 'string', 'a stored node with node.uid');
     for (const s of nodes) data.nodes.set(s.node.uid, cloneNode(s));
   }
 
-  async removeNodes(tenant: string, uids: readonly string[], opts: AbortOptions = {}): Promise<void> {
-    const data = this.#data(tenant, opts.signal);
+  async removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void> {
+    const data = this.#data(tenant, opts);
+    checkArray(uids, 'uids', (u) => typeof u === 'string', 'a node uid');
     for (const uid of uids) {
       data.nodes.delete(uid);
       data.localTags.delete(uid);
@@ -164,10 +148,11 @@ export class MemoryInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     tags: Readonly<Record<string, string>>,
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    const data = this.#data(tenant, opts.signal);
-    const valid = validateTags(tags);
+    const data = this.#data(tenant, opts);
+    checkUid(uid);
+    const valid = validateNodeTags(tags);
     const next = { ...data.localTags.get(uid), ...valid };
     data.localTags.set(uid, next);
     return { ...next };
@@ -177,9 +162,11 @@ export class MemoryInventoryStore implements InventoryStore {
     tenant: string,
     uid: string,
     keys: readonly string[],
-    opts: AbortOptions = {},
+    opts?: AbortOptions,
   ): Promise<Record<string, string>> {
-    const data = this.#data(tenant, opts.signal);
+    const data = this.#data(tenant, opts);
+    checkUid(uid);
+    checkArray(keys, 'keys', (k) => typeof k === 'string', 'a tag key');
     const next = { ...data.localTags.get(uid) };
     for (const k of keys) delete next[k];
     if (Object.keys(next).length === 0) data.localTags.delete(uid);
@@ -187,8 +174,8 @@ export class MemoryInventoryStore implements InventoryStore {
     return { ...next };
   }
 
-  async findByTag(tenant: string, key: string, value?: string, opts: AbortOptions = {}): Promise<string[]> {
-    const data = this.#data(tenant, opts.signal);
+  async findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]> {
+    const data = this.#data(tenant, opts);
     if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);
     const out: string[] = [];
     for (const [uid, s] of data.nodes) {

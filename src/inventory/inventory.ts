@@ -6,6 +6,7 @@ import PQueue from 'p-queue';
 import {
   type AbortOptions,
   type Clock,
+  checkAbortOptions,
   type Logger,
   positiveNumber,
   rejectUnknownKeys,
@@ -13,16 +14,18 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { requireTenant, validateNodeTags } from '../naming.js';
 import type { Node, Provider } from '../providers/types.js';
 import { diffNodes, diffTags } from './diff.js';
+import { toInventoryNode, toStored } from './inventory-node.js';
 import {
-  type InventoryStore,
-  MemoryInventoryStore,
-  mergeTags,
-  type StoredNode,
-  validateTags,
-  validateTenant,
-} from './inventory-store.js';
+  type InventoryOptions,
+  type InventoryStartOptions,
+  OPTION_KEYS,
+  type ProviderStatus,
+  type WatchOptions,
+} from './inventory-options.js';
+import { type InventoryStore, MemoryInventoryStore, mergeTags } from './inventory-store.js';
 import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
 import { compileQuery, type QueryAst } from './query.js';
 import type {
@@ -34,139 +37,16 @@ import type {
 } from './types.js';
 import { BoundedFeed, type WatchOverflow } from './watch.js';
 
-/** Options of `new Inventory()`. */
-export interface InventoryOptions {
-  /** The providers to list. Their ids must be unique. */
-  readonly providers: readonly Provider[];
-  /** Where nodes and local tags are kept. @default a new MemoryInventoryStore */
-  readonly store?: InventoryStore;
-  /** How many providers are listed at once. @default 4 (Minimum: 1) */
-  readonly concurrency?: number;
-  /** Deadline for one provider's whole listing, in ms. @default 120000 */
-  readonly providerTimeoutMs?: number;
-  /** Per-provider deadlines (provider id → ms) overriding `providerTimeoutMs`. @default {} */
-  readonly providerTimeouts?: Readonly<Record<string, number>>;
-  /**
-   * Grace period: a failed listing marks the provider's nodes stale only once its last successful
-   * listing is at least this old (ms). @default 0 (stale at the first failure)
-   */
-  readonly staleAfterMs?: number;
-  /** @default systemClock */
-  readonly clock?: Clock;
-  /** @default silentLogger */
-  readonly logger?: Logger;
-  /** Also push local tags to the provider (`provider.setTags` / `removeTags`) where it has them. @default false */
-  readonly writeThrough?: boolean;
-  /** Tenant name in the store: 1-64 of `[A-Za-z0-9_.-]`. @default 'default' */
-  readonly tenant?: string;
-}
-
-/** Options of `inv.start()`. */
-export interface InventoryStartOptions {
-  /** Time between the end of one sync and the start of the next, in ms (Minimum: 1). */
-  intervalMs: number;
-  /** Random spread of each interval, as a fraction (0.1 = ±10%). @default 0.1 */
-  jitter?: number;
-  /** Source of randomness for the jitter, returning [0, 1). @default Math.random */
-  random?: () => number;
-}
-
-/** Options of `inv.watch()`. */
-export interface WatchOptions extends AbortOptions {
-  /** Changes kept for a slow consumer before the oldest are dropped. @default 1000 */
-  bufferSize?: number;
-}
-
-/** How a provider fared in its latest listing. */
-export interface ProviderStatus {
-  provider: string;
-  /** Epoch ms of the last successful listing. */
-  lastSuccessAt?: number;
-  /** The error of the latest listing, if it failed. */
-  lastError?: FleetwatchError;
-  /** Nodes currently held for this provider. */
-  nodes: number;
-}
-
-const OPTION_KEYS = [
-  'providers',
-  'store',
-  'concurrency',
-  'providerTimeoutMs',
-  'providerTimeouts',
-  'staleAfterMs',
-  'clock',
-  'logger',
-  'writeThrough',
-  'tenant',
-] as const;
+export type {
+  InventoryOptions,
+  InventoryStartOptions,
+  ProviderStatus,
+  WatchOptions,
+} from './inventory-options.js';
 
 interface Watcher {
   matches: (node: InventoryNode) => boolean;
   feed: BoundedFeed<InventoryChange>;
-}
-
-/**
- * The inventory's view of a provider node. Every field is always present (optional ones may be
- * `undefined`), so all inventory nodes share one object shape: property reads in queries and diffs
- * stay monomorphic, and no spread or rest copy is needed (both measured slow at 100k nodes).
- */
-function toInventoryNode(
-  node: Node,
-  localTags: Readonly<Record<string, string>>,
-  stale: Pick<StoredNode, 'stale' | 'staleSince' | 'staleReason'>,
-): InventoryNode {
-  return {
-    uid: node.uid,
-    id: node.id,
-    name: node.name,
-    provider: node.provider,
-    kind: node.kind,
-    state: node.state,
-    rawState: node.rawState,
-    region: node.region,
-    zone: node.zone,
-    publicIps: node.publicIps,
-    privateIps: node.privateIps,
-    size: node.size,
-    image: node.image,
-    createdAt: node.createdAt,
-    tags: node.tags,
-    extra: node.extra,
-    localTags,
-    mergedTags: mergeTags(node.tags, localTags),
-    stale: stale.stale,
-    staleSince: stale.stale ? stale.staleSince : undefined,
-    staleReason: stale.stale ? stale.staleReason : undefined,
-  };
-}
-
-/** The provider node inside an inventory node, without `undefined` optional fields. */
-function toStored(n: InventoryNode): StoredNode {
-  const node: Node = {
-    uid: n.uid,
-    id: n.id,
-    name: n.name,
-    provider: n.provider,
-    kind: n.kind,
-    state: n.state,
-    rawState: n.rawState,
-    publicIps: n.publicIps,
-    privateIps: n.privateIps,
-    tags: n.tags,
-    extra: n.extra,
-  };
-  if (n.region !== undefined) node.region = n.region;
-  if (n.zone !== undefined) node.zone = n.zone;
-  if (n.size !== undefined) node.size = n.size;
-  if (n.image !== undefined) node.image = n.image;
-  if (n.createdAt !== undefined) node.createdAt = n.createdAt;
-  const out: StoredNode = { node, stale: n.stale };
-  if (n.stale) {
-    if (n.staleSince !== undefined) out.staleSince = n.staleSince;
-    if (n.staleReason !== undefined) out.staleReason = n.staleReason;
-  }
-  return out;
 }
 
 /** A change to apply: a public change, or a stale node seen again unchanged (no event). */
@@ -262,7 +142,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     if (options.writeThrough !== undefined && typeof options.writeThrough !== 'boolean')
       throw validationError('options.writeThrough', 'a boolean', options.writeThrough);
     this.#writeThrough = options.writeThrough ?? false;
-    this.#tenant = validateTenant(options.tenant ?? 'default', 'options.tenant');
+    this.#tenant = requireTenant(options.tenant ?? 'default', 'options.tenant');
     for (const p of this.#providers) this.#byProvider.set(p.id, new Set());
   }
 
@@ -283,7 +163,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   /** Nodes matching a query (text or AST; compiled queries are cached), first seen first. */
   query(query: string | QueryAst): InventoryNode[] {
-    const { matches } = compileQuery(query);
+    const { matches } = compileQuery(checkQuery(query));
     const out: InventoryNode[] = [];
     for (const n of this.#nodes.values()) if (matches(n)) out.push(n);
     return out;
@@ -308,9 +188,10 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * Restore nodes and local tags from the store (once; `sync()` calls it first). Restoring emits no
    * events: the store's state is the baseline the next sync is compared with.
    */
-  load(opts: AbortOptions = {}): Promise<void> {
+  load(opts?: AbortOptions): Promise<void> {
     try {
       this.#checkOpen();
+      opts = checkAbortOptions(opts);
       throwIfAborted(opts.signal);
     } catch (err) {
       return Promise.reject(err);
@@ -350,9 +231,10 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    *
    * @throws FleetwatchError `E_ABORTED` when `signal` fires (providers finished by then are applied).
    */
-  sync(opts: AbortOptions = {}): Promise<SyncReport> {
+  sync(opts?: AbortOptions): Promise<SyncReport> {
     try {
       this.#checkOpen();
+      opts = checkAbortOptions(opts);
       throwIfAborted(opts.signal);
     } catch (err) {
       return Promise.reject(err);
@@ -604,11 +486,12 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * first pushed to the provider's `setTags`, when it has one. Emits `changed` with
    * `localTags.<key>` fields. Returns the updated node.
    */
-  async setTags(uid: string, tags: Record<string, string>, opts: AbortOptions = {}): Promise<InventoryNode> {
+  async setTags(uid: string, tags: Record<string, string>, opts?: AbortOptions): Promise<InventoryNode> {
     this.#checkOpen();
+    opts = checkAbortOptions(opts);
     await this.load(opts);
     const node = this.#requireNode(uid);
-    const valid = validateTags(tags, 'tags');
+    const valid = validateNodeTags(tags, 'tags');
     if (this.#writeThrough) {
       const provider = this.#provider(node);
       if (provider?.setTags !== undefined)
@@ -619,8 +502,9 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   }
 
   /** Remove local tags by key (and, with `writeThrough`, from the provider where it can). Emits `changed`. */
-  async removeTags(uid: string, keys: string[], opts: AbortOptions = {}): Promise<InventoryNode> {
+  async removeTags(uid: string, keys: string[], opts?: AbortOptions): Promise<InventoryNode> {
     this.#checkOpen();
+    opts = checkAbortOptions(opts);
     await this.load(opts);
     const node = this.#requireNode(uid);
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
@@ -657,7 +541,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     opts: WatchOptions = {},
   ): AsyncIterableIterator<InventoryChange | WatchOverflow> {
     this.#checkOpen();
-    const { matches } = compileQuery(query);
+    const { matches } = compileQuery(checkQuery(query));
+    opts = checkAbortOptions(opts);
     const size = positiveNumber(opts.bufferSize ?? 1000, 'opts.bufferSize', { integer: true, min: 1 });
     const watcher: Watcher = {
       matches,
@@ -728,4 +613,12 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.#watchers.clear();
     if (this.#ownStore) await this.#store.close();
   }
+}
+
+/** A query argument: a string or a parsed {@link QueryAst}; `E_VALIDATION` at `query` otherwise. */
+function checkQuery(query: unknown): string | QueryAst {
+  if (typeof query === 'string') return query;
+  if (typeof query === 'object' && query !== null && typeof (query as { type?: unknown }).type === 'string')
+    return query as QueryAst;
+  throw validationError('query', 'a query string or a parsed query', query);
 }

@@ -4,6 +4,14 @@
  * `E_VALIDATION` {@link FleetwatchError} whose `path` names the field (`points[3].value`).
  */
 import { validationError } from '../errors.js';
+import {
+  childPath as child,
+  isPlainObject,
+  NON_PRINTABLE_RE,
+  validateMetricName,
+  validateTags,
+  validateTenant,
+} from '../naming.js';
 import type {
   CombinePolicy,
   MetricsQuery,
@@ -16,16 +24,22 @@ import type {
 } from './types.js';
 import { RESOLUTIONS } from './types.js';
 
-/** Longest metric name, in characters. */
-export const MAX_METRIC_LENGTH = 200;
-/** Most tags on one series. */
-export const MAX_TAGS = 32;
-/** Longest tag key, in characters. */
-export const MAX_TAG_KEY_LENGTH = 100;
-/** Longest tag value, in characters. */
-export const MAX_TAG_VALUE_LENGTH = 200;
-/** Longest tenant name, in characters. */
-export const MAX_TENANT_LENGTH = 64;
+/** The naming rules live in `src/naming.ts`; re-exported here for the stores' existing importers. */
+export {
+  MAX_METRIC_LENGTH,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS,
+  MAX_TENANT_LENGTH,
+  METRIC_NAME_RE,
+  NON_PRINTABLE_RE,
+  TAG_KEY_RE,
+  TENANT_RE,
+  validateMetricName,
+  validateTags,
+  validateTenant,
+} from '../naming.js';
+
 /** Longest write `source`, in characters. */
 export const MAX_SOURCE_LENGTH = 200;
 /** How far in the future a point's `ts` may lie: 10 minutes (Blueflood's window). */
@@ -34,19 +48,6 @@ export const MAX_FUTURE_MS = 600_000;
 export const MAX_QUANTILES = 100;
 /** Largest `points` a query may ask `auto` for. */
 export const MAX_QUERY_POINTS = 100_000;
-
-/** Metric names: 1–200 chars of `[A-Za-z0-9_.:/-]`, starting with a letter or `_`. */
-export const METRIC_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:/-]{0,199}$/;
-/** Tag keys: 1–100 chars of `[A-Za-z0-9_.:/-]` (`__proto__` is refused separately). */
-export const TAG_KEY_RE = /^[A-Za-z0-9_.:/-]{1,100}$/;
-/** Tenants: 1–64 chars of `[A-Za-z0-9_.-]`. */
-export const TENANT_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-/**
- * Characters refused in tag values and sources: C0 and C1 control characters (including tab and
- * newline) and lone UTF-16 surrogates. Everything else (spaces, punctuation, any script) is printable.
- */
-export const NON_PRINTABLE_RE =
-  /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The combine policies, in documentation order. */
 export const COMBINE_POLICIES: readonly CombinePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
@@ -62,70 +63,6 @@ export interface WriteWindow {
   rawRetentionMs: number;
   /** How far ahead of `now` a point may be. @default MAX_FUTURE_MS */
   maxFutureMs?: number;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** `base.key` when key is a plain identifier-ish string, else `base["key"]`. */
-function child(base: string, key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
-}
-
-/** Check a metric name, throwing `E_VALIDATION` at `path`. */
-export function validateMetricName(value: unknown, path: string): asserts value is string {
-  if (typeof value !== 'string' || !METRIC_NAME_RE.test(value)) {
-    throw validationError(
-      path,
-      `a metric name: 1-${MAX_METRIC_LENGTH} chars of [A-Za-z0-9_.:/-] starting with a letter or _`,
-      value,
-    );
-  }
-}
-
-/** Check a tenant name (undefined is allowed: it means `default`). */
-export function validateTenant(value: unknown, path: string): asserts value is string | undefined {
-  if (value === undefined) return;
-  if (typeof value !== 'string' || !TENANT_RE.test(value)) {
-    throw validationError(path, `a tenant: 1-${MAX_TENANT_LENGTH} chars of [A-Za-z0-9_.-]`, value);
-  }
-}
-
-/**
- * Check a tag set (for points, and for query filters with `filter: true`, where an empty object is
- * fine too). Undefined is allowed.
- */
-export function validateTags(
-  value: unknown,
-  path: string,
-): asserts value is Record<string, string> | undefined {
-  if (value === undefined) return;
-  if (!isPlainObject(value)) throw validationError(path, 'an object of string tags', value);
-  let n = 0;
-  for (const key in value) {
-    n++;
-    if (n > MAX_TAGS)
-      throw validationError(path, `at most ${MAX_TAGS} tags`, `${Object.keys(value).length} tags`);
-    if (!TAG_KEY_RE.test(key) || key === '__proto__') {
-      throw validationError(
-        child(path, key),
-        `a tag key of 1-${MAX_TAG_KEY_LENGTH} chars of [A-Za-z0-9_.:/-] (not __proto__)`,
-        key,
-      );
-    }
-    const v = value[key];
-    if (
-      typeof v !== 'string' ||
-      v.length === 0 ||
-      v.length > MAX_TAG_VALUE_LENGTH ||
-      NON_PRINTABLE_RE.test(v)
-    ) {
-      throw validationError(child(path, key), `a tag value of 1-${MAX_TAG_VALUE_LENGTH} printable chars`, v);
-    }
-  }
 }
 
 function validateTs(value: unknown, path: string, window: WriteWindow): void {

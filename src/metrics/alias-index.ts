@@ -14,13 +14,13 @@ interface TrieNode<H> {
 
 /** Raw tag object (in its own key order) → handle. */
 export class AliasIndex<H> {
-  private readonly root: TrieNode<H> = { handle: undefined, children: undefined };
+  readonly #root: TrieNode<H> = { handle: undefined, children: undefined };
   /** Number of tag objects (key orders) stored. */
   size = 0;
 
   /** The handle stored for exactly these tags in this key order, if any. */
   get(tags: Readonly<Record<string, unknown>> | undefined): H | undefined {
-    let node: TrieNode<H> | undefined = this.root;
+    let node: TrieNode<H> | undefined = this.#root;
     if (tags !== undefined) {
       for (const key in tags) {
         const value = tags[key];
@@ -34,7 +34,7 @@ export class AliasIndex<H> {
 
   /** Store `handle` for these (validated) tags. */
   set(tags: Readonly<Record<string, string>> | undefined, handle: H): void {
-    let node = this.root;
+    let node = this.#root;
     if (tags !== undefined) {
       for (const key in tags) {
         node = child(child(node, key), tags[key]!);

@@ -43,7 +43,7 @@ export class BucketStore {
       if (key > this.maxKey) this.maxKey = key;
       return;
     }
-    this.addSlow(key, n);
+    this.#addSlow(key, n);
   }
 
   /** The count in bucket `key` (0 outside the range). */
@@ -95,7 +95,7 @@ export class BucketStore {
     return copy;
   }
 
-  private addSlow(key: number, n: number): void {
+  #addSlow(key: number, n: number): void {
     let lo = key;
     let hi = key;
     if (!this.isEmpty) {
@@ -103,7 +103,7 @@ export class BucketStore {
       hi = Math.max(key, this.maxKey);
     }
     if (hi - lo + 1 > this.maxBuckets) lo = hi - this.maxBuckets + 1;
-    this.relayout(lo, hi, key < this.offset);
+    this.#relayout(lo, hi, key < this.offset);
     const k = Math.max(key, lo);
     this.counts[k - this.offset]! += n;
     if (this.isEmpty) {
@@ -119,7 +119,7 @@ export class BucketStore {
    * Make the array cover `[lo, hi]` (`hi - lo + 1 <= maxBuckets`, `hi >= maxKey`), folding counts
    * of keys below `lo` into bucket `lo`. Slack goes below when growing downward, above otherwise.
    */
-  private relayout(lo: number, hi: number, downward: boolean): void {
+  #relayout(lo: number, hi: number, downward: boolean): void {
     const span = hi - lo + 1;
     const old = this.counts;
     const oldOffset = this.offset;

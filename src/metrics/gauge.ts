@@ -2,16 +2,28 @@
  * A gauge bound to one series: the current value of something (queue depth, memory). How gauges
  * from several processes combine is the metric's {@link GaugePolicy}, declared at registration.
  */
-import { validationError } from '../errors.js';
+import { type DropCounts, uncountedDrops } from './drops.js';
 import type { GaugePolicy } from './types.js';
 
 /** The gauge policies, for validation. */
 export const GAUGE_POLICIES: readonly GaugePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
 
-/** A gauge handle, as returned (and cached) by `registry.gauge(name, tags, { policy })`. */
+/**
+ * A gauge handle, as returned (and cached) by `registry.gauge(name, tags, { policy })`. Never
+ * throws: a value or step that is not a finite number is dropped and counted in
+ * `registry.stats().droppedValues`.
+ *
+ * @example
+ * ```ts
+ * const depth = registry.gauge('queue_depth', { queue: 'mail' }, { policy: 'sum' });
+ * depth.set(12);
+ * depth.inc();
+ * depth.set(Number.NaN); // dropped and counted; the gauge keeps 13
+ * ```
+ */
 export class Gauge {
-  /** The current value (0 until set). */
-  value = 0;
+  #value = 0;
+  readonly #drops: DropCounts;
 
   constructor(
     /** The metric name. */
@@ -20,23 +32,31 @@ export class Gauge {
     readonly tags: Readonly<Record<string, string>>,
     /** How the broker combines this gauge across processes. */
     readonly policy: GaugePolicy,
-  ) {}
+    drops: DropCounts = uncountedDrops(),
+  ) {
+    this.#drops = drops;
+  }
 
-  /** Set the value (finite, else `E_VALIDATION`). */
+  /** The current value (0 until set). */
+  get value(): number {
+    return this.#value;
+  }
+
+  /** Set the value; a non-finite one is dropped and counted. */
   set(value: number): void {
-    if (!Number.isFinite(value)) throw validationError('value', 'a finite number', value);
-    this.value = value;
+    if (Number.isFinite(value)) this.#value = value;
+    else this.#drops.values++;
   }
 
-  /** Add `n` (default 1). */
+  /** Add `n` (default 1); a non-finite step is dropped and counted. */
   inc(n = 1): void {
-    if (!Number.isFinite(n)) throw validationError('n', 'a finite number', n);
-    this.value += n;
+    if (Number.isFinite(n)) this.#value += n;
+    else this.#drops.values++;
   }
 
-  /** Subtract `n` (default 1). */
+  /** Subtract `n` (default 1); a non-finite step is dropped and counted. */
   dec(n = 1): void {
-    if (!Number.isFinite(n)) throw validationError('n', 'a finite number', n);
-    this.value -= n;
+    if (Number.isFinite(n)) this.#value -= n;
+    else this.#drops.values++;
   }
 }

@@ -3,14 +3,25 @@
  * window's sketch (allocation-free on the hot path); `collect` takes that sketch away and swaps in a
  * fresh one, folding the taken one into the cumulative sketch used by `snapshot()` and Prometheus.
  */
+import { type DropCounts, uncountedDrops } from './drops.js';
 import { DDSketch, type DDSketchOptions } from './sketch.js';
 
-/** A histogram handle, as returned (and cached) by `registry.histogram(name, tags, options)`. */
+/**
+ * A histogram handle, as returned (and cached) by `registry.histogram(name, tags, options)`. Never
+ * throws: a value that is not a finite number is dropped and counted in
+ * `registry.stats().droppedValues`.
+ *
+ * @example
+ * ```ts
+ * const latency = registry.histogram('latency_ms', { route: '/' });
+ * latency.record(12.5);
+ * latency.total().quantile(0.99);
+ * ```
+ */
 export class Histogram {
-  /** Values recorded since the last collect. @internal */
-  window: DDSketch;
-  /** Values recorded up to the last collect. @internal */
-  readonly cumulative: DDSketch;
+  #window: DDSketch;
+  readonly #cumulative: DDSketch;
+  readonly #drops: DropCounts;
 
   constructor(
     /** The metric name. */
@@ -18,29 +29,32 @@ export class Histogram {
     /** The series' full tag set, sorted and frozen. */
     readonly tags: Readonly<Record<string, string>>,
     sketchOptions: DDSketchOptions,
+    drops: DropCounts = uncountedDrops(),
   ) {
-    this.window = new DDSketch(sketchOptions);
-    this.cumulative = new DDSketch(sketchOptions);
+    this.#window = new DDSketch(sketchOptions);
+    this.#cumulative = new DDSketch(sketchOptions);
+    this.#drops = drops;
   }
 
-  /** Record one value (finite, else `E_VALIDATION`). */
+  /** Record one value; a value that is not a finite number is dropped and counted. */
   record(value: number): void {
-    this.window.add(value);
+    if (Number.isFinite(value)) this.#window.add(value);
+    else this.#drops.values++;
   }
 
   /** Everything recorded since creation (a new sketch; the histogram keeps recording). */
   total(): DDSketch {
-    const all = this.cumulative.clone();
-    all.merge(this.window);
+    const all = this.#cumulative.clone();
+    all.merge(this.#window);
     return all;
   }
 
   /** Take the window's sketch (undefined when nothing was recorded) and start a fresh one. @internal */
   takeWindow(): DDSketch | undefined {
-    const taken = this.window;
+    const taken = this.#window;
     if (taken.count === 0) return undefined;
-    this.window = taken.emptyLike();
-    this.cumulative.merge(taken);
+    this.#window = taken.emptyLike();
+    this.#cumulative.merge(taken);
     return taken;
   }
 }

@@ -66,36 +66,36 @@ export function logIndexFor(gamma: number): LogIndex {
 
 /** Maps positive values to bucket keys for one γ. */
 export class LogIndex {
-  private readonly multiplier: number;
-  private readonly perOctave: number;
-  private readonly slices: Float64Array;
-  private readonly bounds: Float64Array;
-  private readonly minKey: number;
-  private readonly fast: boolean;
+  readonly #multiplier: number;
+  readonly #perOctave: number;
+  readonly #slices: Float64Array;
+  readonly #bounds: Float64Array;
+  readonly #minKey: number;
+  readonly #fast: boolean;
 
   constructor(gamma: number) {
-    this.multiplier = 1 / Math.log(gamma);
-    this.perOctave = Math.LN2 * this.multiplier;
+    this.#multiplier = 1 / Math.log(gamma);
+    this.#perOctave = Math.LN2 * this.#multiplier;
     const t = (gamma - 1) / (gamma + 1) >= MIN_TABLE_ALPHA ? tablesFor(gamma) : undefined;
-    this.fast = t !== undefined;
-    this.slices = t?.slices ?? new Float64Array(0);
-    this.bounds = t?.bounds ?? new Float64Array(0);
-    this.minKey = t?.minKey ?? 0;
+    this.#fast = t !== undefined;
+    this.#slices = t?.slices ?? new Float64Array(0);
+    this.#bounds = t?.bounds ?? new Float64Array(0);
+    this.#minKey = t?.minKey ?? 0;
   }
 
   /** The bucket key of `v` (positive and finite). */
   key(v: number): number {
-    if (this.fast) {
+    if (this.#fast) {
       f64[0] = v;
       const hi = u32[HI]!;
       const e = (hi >>> 20) - 1023;
       if (e >= MIN_EXP && e < MAX_EXP) {
-        const i = Math.ceil(e * this.perOctave + this.slices[(hi >>> 8) & 0xfff]!) - this.minKey;
-        if (v > this.bounds[i]!) return i + 1 + this.minKey;
-        if (v <= this.bounds[i - 1]!) return i - 1 + this.minKey;
-        return i + this.minKey;
+        const i = Math.ceil(e * this.#perOctave + this.#slices[(hi >>> 8) & 0xfff]!) - this.#minKey;
+        if (v > this.#bounds[i]!) return i + 1 + this.#minKey;
+        if (v <= this.#bounds[i - 1]!) return i - 1 + this.#minKey;
+        return i + this.#minKey;
       }
     }
-    return Math.ceil(Math.log(v) * this.multiplier);
+    return Math.ceil(Math.log(v) * this.#multiplier);
   }
 }

@@ -1,133 +1,43 @@
 /**
- * The per-process metrics registry. The class doc comment has the details and an example.
+ * The per-process metrics registry: hands out cached, bound instrument handles, caps series per
+ * metric, and separates recording from collecting (OTel's DeltaMetricProcessor): `collect()` takes
+ * the window's deltas and swaps in fresh sketches, `snapshot()` reads current values for in-process use.
  */
-import {
-  type AbortOptions,
-  type Clock,
-  type Logger,
-  rejectUnknownKeys,
-  silentLogger,
-  systemClock,
-} from '../core.js';
-import { abortError, FleetwatchError, validationError } from '../errors.js';
+import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { MAX_INSTRUMENT_NAME_LENGTH, validateMetricName } from '../naming.js';
 import { AliasIndex } from './alias-index.js';
 import { Counter } from './counter.js';
+import type { DropCounts } from './drops.js';
 import { GAUGE_POLICIES, Gauge } from './gauge.js';
 import { Histogram } from './histogram.js';
-import { Meter, type MeterRates } from './meter.js';
-import { checkMetricName, checkTags, mergeTags, tagsKey } from './names.js';
-import { NOOP_INSTRUMENTS } from './noop.js';
+import { Meter } from './meter.js';
+import { type DroppingInstruments, droppingInstruments, NOOP_INSTRUMENTS } from './noop.js';
 import type { PrometheusSeries } from './prometheus.js';
+import { checkAccuracy, checkFunctionOf, optionsObject } from './registry-options.js';
+import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop, type ReportOptions } from './report.js';
 import { type DDSketch, DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
+import { EMPTY_TAGS, seriesTags, type TagSet, tagsKey } from './tag-set.js';
 import { Timer } from './timer.js';
-import type { GaugePolicy, MetricKind, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
+import type { GaugePolicy, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
 
-/** Default cap on series per metric (OTel's default cardinality limit). */
-export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
-/** Tag put on the series that absorbs updates past the cardinality cap. */
-export const OVERFLOW_TAG = 'fleetwatch_overflow';
-/** Percentiles reported by `snapshot()` for histograms and timers. */
-export const SNAPSHOT_QUANTILES = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999] as const;
+export { DEFAULT_REPORT_JITTER, type MetricsReport, type ReportOptions } from './report.js';
 
-/** Options of {@link MetricsRegistry}. */
-export interface MetricsRegistryOptions {
-  /** Tags added to every series (e.g. `{ service: 'api' }`); an instrument's own tag wins. */
-  tags?: Record<string, string>;
-  /** Most series per metric name; more tag sets fold into one overflow series. Default 2000. */
-  maxSeriesPerMetric?: number;
-  /** Default relative accuracy of histogram/timer sketches. Default 0.01. */
-  relativeAccuracy?: number;
-  /** Wall clock (epoch ms) for windows and meter rates. Default `systemClock`. */
-  clock?: Clock;
-  /** Monotonic ms clock for timer durations. Default `performance.now`. */
-  monotonicNow?: () => number;
-  /** Logger for failed sends. Default silent. */
-  logger?: Logger;
-  /**
-   * `false` makes every factory return a shared no-op instrument (recording costs one empty call),
-   * `snapshot()`/`collect()` return nothing and `reportTo()` sends nothing. Default true.
-   */
-  enabled?: boolean;
-}
+import {
+  DEFAULT_MAX_SERIES_PER_METRIC,
+  type GaugeOptions,
+  type HistogramOptions,
+  type HistogramSummary,
+  type InstrumentKind,
+  type MetricsRegistryOptions,
+  OVERFLOW_TAG,
+  type RegistrySnapshot,
+  type RegistryStats,
+  type SeriesSnapshot,
+  SNAPSHOT_QUANTILES,
+} from './registry-types.js';
 
-/** Options of `registry.gauge()`. */
-export interface GaugeOptions {
-  /** How the broker combines this gauge across processes. Default `last` (per source). */
-  policy?: GaugePolicy;
-}
-
-/** Options of `registry.histogram()` and `registry.timer()`. */
-export interface HistogramOptions {
-  /** Relative accuracy of the sketch; every series of one metric shares it. */
-  relativeAccuracy?: number;
-}
-
-/** The instrument kinds a registry hands out (a timer collects as a `histogram`). */
-export type InstrumentKind = MetricKind | 'timer';
-
-/** Count, sum, extremes and percentiles of a histogram or timer. */
-export interface HistogramSummary {
-  count: number;
-  sum: number;
-  /** NaN when empty (as are mean and the percentiles). */
-  min: number;
-  max: number;
-  mean: number;
-  /** Quantile → value, for `SNAPSHOT_QUANTILES` (0.5, 0.75, 0.9, 0.95, 0.99, 0.999) (`{ '0.5': …, '0.99': … }`). */
-  quantiles: Record<string, number>;
-}
-
-/** One series' current state in {@link RegistrySnapshot}. */
-export interface SeriesSnapshot {
-  name: string;
-  kind: InstrumentKind;
-  tags: Readonly<Record<string, string>>;
-  /** counter: cumulative value; gauge: current value; meter: count. */
-  value?: number;
-  /** For gauges. */
-  policy?: GaugePolicy;
-  /** For meters. */
-  rates?: MeterRates;
-  /** For histograms and timers: everything recorded since creation. */
-  summary?: HistogramSummary;
-}
-
-/** What `registry.snapshot()` returns. */
-export interface RegistrySnapshot {
-  /** When it was taken (registry clock, epoch ms). */
-  ts: number;
-  series: SeriesSnapshot[];
-  /** Metric name → handle requests folded into its overflow series (only metrics that overflowed). */
-  overflows: Record<string, number>;
-}
-
-/** Default flush jitter of `reportTo`, as a fraction of the interval. */
-export const DEFAULT_REPORT_JITTER = 0.1;
-
-/** Options of `registry.reportTo()`. */
-export interface ReportOptions {
-  /**
-   * Send each window at its end plus a random delay of up to this fraction of the interval, so a
-   * fleet of processes does not hit the broker at the same instant. In [0, 1); default 0.1.
-   * Updates made during that delay count toward the window just closed.
-   */
-  jitter?: number;
-  /** Random source in [0, 1) for the jitter (tests inject one). Default `Math.random`. */
-  random?: () => number;
-}
-
-/** The running report loop started by `registry.reportTo()`. */
-export interface MetricsReport {
-  /** Windows handed to the sink so far. */
-  readonly sent: number;
-  /** Sends that threw or rejected (logged, not retried). */
-  readonly failed: number;
-  /**
-   * Stop the loop, collect the current partial window and send it, then wait for pending sends.
-   * Idempotent. The signal aborts the wait (rejecting with `E_ABORTED`), not the send.
-   */
-  stop(options?: AbortOptions): Promise<void>;
-}
+export * from './registry-types.js';
 
 type Handle = Counter | Gauge | Meter | Histogram;
 
@@ -141,12 +51,20 @@ interface Family {
   readonly aliases: AliasIndex<Handle>;
   overflow: Handle | undefined;
   overflows: number;
+  /** Lookups with a rejected tag set. */
+  rejected: number;
 }
 
+type Create = (tags: TagSet, setting: GaugePolicy | number | undefined) => Handle;
+
 /**
- * The per-process metrics registry: hands out cached, bound instrument handles, caps series per
- * metric, and separates recording from collecting (OTel's DeltaMetricProcessor): `collect()` takes
- * the window's deltas and swaps in fresh sketches, `snapshot()` reads current values for in-process use.
+ * The per-process registry of instruments: cached, bound handles (resolve once, then each update
+ * is a field update), a cardinality cap per metric, and windows collected for the broker.
+ *
+ * Names and options are checked when a handle is first resolved (`E_VALIDATION`); tags are checked
+ * against the same rules the stores apply (docs/naming.md): a tag set a store would refuse gets a
+ * dropping instrument, counted in {@link MetricsRegistry.stats}, never a throw. Instruments never
+ * throw on bad values either: they drop and count them.
  *
  * @example
  * ```ts
@@ -154,23 +72,27 @@ interface Family {
  * const requests = registry.counter('requests', { route: '/' }); // resolve once…
  * requests.inc();                                                 // …then a field update
  * registry.histogram('latency_ms').record(12.5);
- * const report = registry.reportTo(await connectBroker({ socketPath }));
+ * registry.stats(); // { series: 2, droppedValues: 0, rejectedTagSets: 0, overflows: 0 }
+ * const report = registry.reportTo(await connectBroker({ socketPath: '/tmp/fleetwatch.sock' }));
  * await report.stop();
  * ```
  */
 export class MetricsRegistry {
   /** The registry's own tags. */
-  readonly tags: Readonly<Record<string, string>>;
+  readonly tags: TagSet;
   /** The cardinality cap per metric. */
   readonly maxSeriesPerMetric: number;
-  private readonly relativeAccuracy: number;
-  private readonly clock: Clock;
-  private readonly monotonicNow: () => number;
-  private readonly logger: Logger;
-  private readonly families = new Map<string, Family>();
-  private reporting = false;
   /** False when constructed with `enabled: false`. */
   readonly enabled: boolean;
+  readonly #relativeAccuracy: number;
+  readonly #clock: Clock;
+  readonly #monotonicNow: () => number;
+  readonly #logger: Logger;
+  readonly #families = new Map<string, Family>();
+  readonly #drops: DropCounts = { values: 0 };
+  #rejectedTagSets = 0;
+  #dropping: DroppingInstruments | undefined;
+  #reporting = false;
 
   constructor(options: MetricsRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null)
@@ -184,15 +106,19 @@ export class MetricsRegistry {
       'logger',
       'enabled',
     ]);
-    this.tags = checkTags(options.tags, 'options.tags');
+    const tags = seriesTags(EMPTY_TAGS, options.tags, 'options.tags');
+    if (tags instanceof FleetwatchError) throw tags;
+    this.tags = tags;
     const cap = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC;
     if (!Number.isInteger(cap) || cap < 1)
       throw validationError('options.maxSeriesPerMetric', 'an integer >= 1', cap);
     this.maxSeriesPerMetric = cap;
-    this.relativeAccuracy = this.checkAccuracy(options) ?? DEFAULT_RELATIVE_ACCURACY;
-    this.clock = options.clock ?? systemClock;
-    this.monotonicNow = options.monotonicNow ?? (() => performance.now());
-    this.logger = options.logger ?? silentLogger;
+    this.#relativeAccuracy = checkAccuracy(options) ?? DEFAULT_RELATIVE_ACCURACY;
+    this.#clock = checkFunctionOf(options.clock, 'options.clock', 'now') ?? systemClock;
+    if (options.monotonicNow !== undefined && typeof options.monotonicNow !== 'function')
+      throw validationError('options.monotonicNow', 'a function', options.monotonicNow);
+    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
+    this.#logger = checkFunctionOf(options.logger, 'options.logger', 'warn') ?? silentLogger;
     if (options.enabled !== undefined && typeof options.enabled !== 'boolean') {
       throw validationError('options.enabled', 'a boolean', options.enabled);
     }
@@ -202,92 +128,111 @@ export class MetricsRegistry {
   /** The counter for `name` + `tags`: the same handle for the same name and tags. */
   counter(name: string, tags?: Record<string, string>): Counter {
     if (!this.enabled) return NOOP_INSTRUMENTS.counter;
-    const hit = this.cached('counter', name, tags, undefined);
+    const hit = this.#cached('counter', name, tags, undefined);
     if (hit !== undefined) return hit as Counter;
-    return this.handle('counter', name, tags, undefined, undefined, (t) => new Counter(name, t)) as Counter;
+    return this.#handle(
+      'counter',
+      name,
+      tags,
+      undefined,
+      undefined,
+      (t) => new Counter(name, t, this.#drops),
+    ) as Counter;
   }
 
   /** The gauge for `name` + `tags`. The policy is fixed by the metric's first registration. */
   gauge(name: string, tags?: Record<string, string>, options?: GaugeOptions): Gauge {
-    const policy = options?.policy;
     if (!this.enabled) return NOOP_INSTRUMENTS.gauge;
-    const hit = this.cached('gauge', name, tags, policy);
+    const policy = optionsObject(options)?.policy;
+    const hit = this.#cached('gauge', name, tags, policy);
     if (hit !== undefined) return hit as Gauge;
     if (policy !== undefined && !GAUGE_POLICIES.includes(policy)) {
       throw validationError('options.policy', GAUGE_POLICIES.join(' | '), policy);
     }
-    return this.handle(
+    return this.#handle(
       'gauge',
       name,
       tags,
       policy,
       'last',
-      (t, p) => new Gauge(name, t, p as GaugePolicy),
+      (t, p) => new Gauge(name, t, p as GaugePolicy, this.#drops),
     ) as Gauge;
   }
 
   /** The meter for `name` + `tags`. */
   meter(name: string, tags?: Record<string, string>): Meter {
     if (!this.enabled) return NOOP_INSTRUMENTS.meter;
-    const hit = this.cached('meter', name, tags, undefined);
+    const hit = this.#cached('meter', name, tags, undefined);
     if (hit !== undefined) return hit as Meter;
-    return this.handle(
+    return this.#handle(
       'meter',
       name,
       tags,
       undefined,
       undefined,
-      (t) => new Meter(name, t, this.clock),
+      (t) => new Meter(name, t, this.#clock, this.#drops),
     ) as Meter;
   }
 
   /** The histogram (DDSketch-backed) for `name` + `tags`. */
   histogram(name: string, tags?: Record<string, string>, options?: HistogramOptions): Histogram {
     if (!this.enabled) return NOOP_INSTRUMENTS.histogram;
-    const hit = this.cached('histogram', name, tags, options?.relativeAccuracy);
+    const alpha = checkAccuracy(optionsObject(options) ?? {});
+    const hit = this.#cached('histogram', name, tags, alpha);
     if (hit !== undefined) return hit as Histogram;
-    const alpha = this.checkAccuracy(options ?? {});
-    return this.handle(
+    return this.#handle(
       'histogram',
       name,
       tags,
       alpha,
-      this.relativeAccuracy,
-      (t, a) => new Histogram(name, t, { relativeAccuracy: a as number }),
+      this.#relativeAccuracy,
+      (t, a) => new Histogram(name, t, { relativeAccuracy: a as number }, this.#drops),
     ) as Histogram;
   }
 
   /** The timer (a histogram of ms durations) for `name` + `tags`. */
   timer(name: string, tags?: Record<string, string>, options?: HistogramOptions): Timer {
     if (!this.enabled) return NOOP_INSTRUMENTS.timer;
-    const hit = this.cached('timer', name, tags, options?.relativeAccuracy);
+    const alpha = checkAccuracy(optionsObject(options) ?? {});
+    const hit = this.#cached('timer', name, tags, alpha);
     if (hit !== undefined) return hit as Timer;
-    const alpha = this.checkAccuracy(options ?? {});
-    return this.handle(
+    return this.#handle(
       'timer',
       name,
       tags,
       alpha,
-      this.relativeAccuracy,
-      (t, a) => new Timer(name, t, { relativeAccuracy: a as number }, this.monotonicNow),
+      this.#relativeAccuracy,
+      (t, a) => new Timer(name, t, { relativeAccuracy: a as number }, this.#monotonicNow, this.#drops),
     ) as Timer;
   }
 
   /** Handle requests folded into overflow series: for one metric, or all metrics together. */
   overflowCount(name?: string): number {
-    if (name !== undefined) return this.families.get(name)?.overflows ?? 0;
+    if (name !== undefined) return this.#families.get(name)?.overflows ?? 0;
     let total = 0;
-    for (const f of this.families.values()) total += f.overflows;
+    for (const f of this.#families.values()) total += f.overflows;
     return total;
+  }
+
+  /** The registry's self-metrics: series held and what was dropped instead of thrown. */
+  stats(): RegistryStats {
+    let series = 0;
+    for (const f of this.#families.values()) series += f.series.size + (f.overflow === undefined ? 0 : 1);
+    return {
+      series,
+      droppedValues: this.#drops.values,
+      rejectedTagSets: this.#rejectedTagSets,
+      overflows: this.overflowCount(),
+    };
   }
 
   /** Current values of every series, for in-process use. Does not disturb `collect` windows. */
   snapshot(): RegistrySnapshot {
     const series: SeriesSnapshot[] = [];
     const overflows: Record<string, number> = {};
-    for (const family of this.families.values()) {
+    for (const family of this.#families.values()) {
       if (family.overflows > 0) overflows[family.name] = family.overflows;
-      for (const h of this.handlesOf(family)) {
+      for (const h of handlesOf(family)) {
         const base = { name: h.name, kind: family.kind, tags: h.tags };
         if (h instanceof Counter) series.push({ ...base, value: h.value });
         else if (h instanceof Gauge) series.push({ ...base, value: h.value, policy: h.policy });
@@ -295,7 +240,7 @@ export class MetricsRegistry {
         else series.push({ ...base, summary: summarize(h.total()) });
       }
     }
-    return { ts: this.clock.now(), series, overflows };
+    return { ts: this.#clock.now(), series, overflows, stats: this.stats() };
   }
 
   /**
@@ -311,8 +256,8 @@ export class MetricsRegistry {
       throw validationError('intervalMs', 'an integer >= 1', intervalMs);
     }
     const series: SeriesDelta[] = [];
-    for (const family of this.families.values()) {
-      for (const h of this.handlesOf(family)) {
+    for (const family of this.#families.values()) {
+      for (const h of handlesOf(family)) {
         const tags = { ...h.tags };
         if (h instanceof Counter || h instanceof Meter) {
           const delta = h.takeDelta();
@@ -337,8 +282,8 @@ export class MetricsRegistry {
   /** Cumulative series for Prometheus exposition (`toPrometheusText(registry)` calls this). */
   exposition(): PrometheusSeries[] {
     const out: PrometheusSeries[] = [];
-    for (const family of this.families.values()) {
-      for (const h of this.handlesOf(family)) {
+    for (const family of this.#families.values()) {
+      for (const h of handlesOf(family)) {
         if (h instanceof Counter) out.push({ name: h.name, kind: 'counter', tags: h.tags, value: h.value });
         else if (h instanceof Gauge) out.push({ name: h.name, kind: 'gauge', tags: h.tags, value: h.value });
         else if (h instanceof Meter) out.push({ name: h.name, kind: 'meter', tags: h.tags, value: h.count });
@@ -361,6 +306,8 @@ export class MetricsRegistry {
     if (!Number.isSafeInteger(interval) || interval < 1) {
       throw validationError('sink.intervalMs', 'an integer >= 1', interval);
     }
+    if (typeof options !== 'object' || options === null)
+      throw validationError('options', 'an options object', options);
     rejectUnknownKeys(options, ['jitter', 'random'], 'options');
     const jitter = options.jitter ?? DEFAULT_REPORT_JITTER;
     if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
@@ -369,7 +316,7 @@ export class MetricsRegistry {
     const random = options.random ?? Math.random;
     if (typeof random !== 'function') throw validationError('options.random', 'a function', random);
     if (!this.enabled) return { sent: 0, failed: 0, stop: async () => {} };
-    if (this.reporting) {
+    if (this.#reporting) {
       throw new FleetwatchError(
         'E_VALIDATION',
         'this registry already reports to a sink; stop that report first',
@@ -378,50 +325,44 @@ export class MetricsRegistry {
         },
       );
     }
-    this.reporting = true;
-    const jitterMs = () => Math.floor(random() * jitter * interval);
-    return new ReportLoop(this, sink, interval, jitterMs, this.clock, this.logger, () => {
-      this.reporting = false;
+    this.#reporting = true;
+    return new ReportLoop({
+      source: this,
+      sink,
+      intervalMs: interval,
+      jitterMs: () => Math.floor(random() * jitter * interval),
+      clock: this.#clock,
+      logger: this.#logger,
+      onStop: () => {
+        this.#reporting = false;
+      },
     });
   }
 
-  private checkAccuracy(options: HistogramOptions): number | undefined {
-    const alpha = options.relativeAccuracy;
-    if (alpha !== undefined && (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 0.5))) {
-      throw validationError('options.relativeAccuracy', 'a number in (0, 0.5]', alpha);
-    }
-    return alpha;
-  }
-
   /** The already-resolved handle for these exact arguments, without validation; else undefined. */
-  private cached(
+  #cached(
     kind: InstrumentKind,
     name: string,
     tags: Record<string, string> | undefined,
     setting: GaugePolicy | number | undefined,
   ): Handle | undefined {
-    const family = this.families.get(name);
+    const family = this.#families.get(name);
     if (family === undefined || family.kind !== kind) return undefined;
     if (setting !== undefined && setting !== family.setting) return undefined;
     return family.aliases.get(tags);
   }
 
-  private *handlesOf(family: Family): Iterable<Handle> {
-    yield* family.series.values();
-    if (family.overflow !== undefined) yield family.overflow;
-  }
-
-  private handle(
+  #handle(
     kind: InstrumentKind,
     name: string,
     tags: Record<string, string> | undefined,
     setting: GaugePolicy | number | undefined,
     defaultSetting: GaugePolicy | number | undefined,
-    create: (tags: Readonly<Record<string, string>>, setting: GaugePolicy | number | undefined) => Handle,
+    create: Create,
   ): Handle {
-    let family = this.families.get(name);
+    let family = this.#families.get(name);
     if (family === undefined) {
-      checkMetricName(name);
+      validateMetricName(name, 'name', MAX_INSTRUMENT_NAME_LENGTH);
       family = {
         name,
         kind,
@@ -430,8 +371,9 @@ export class MetricsRegistry {
         aliases: new AliasIndex<Handle>(),
         overflow: undefined,
         overflows: 0,
+        rejected: 0,
       };
-      this.families.set(name, family);
+      this.#families.set(name, family);
     } else {
       if (family.kind !== kind) {
         throw validationError('name', `a name not already used by a ${family.kind}`, name);
@@ -443,13 +385,17 @@ export class MetricsRegistry {
     }
     const hit = family.aliases.get(tags);
     if (hit !== undefined) return hit;
-    const full = mergeTags(this.tags, checkTags(tags));
+    const full = seriesTags(this.tags, tags);
+    if (full instanceof FleetwatchError) return this.#reject(family, full);
     const key = tagsKey(full);
     let h = family.series.get(key);
     if (h === undefined) {
       if (family.series.size >= this.maxSeriesPerMetric) {
         family.overflows++;
-        family.overflow ??= create(mergeTags(this.tags, { [OVERFLOW_TAG]: 'true' }), family.setting);
+        family.overflow ??= create(
+          seriesTags(this.tags, { [OVERFLOW_TAG]: 'true' }) as TagSet,
+          family.setting,
+        );
         return family.overflow;
       }
       h = create(full, family.setting);
@@ -458,6 +404,24 @@ export class MetricsRegistry {
     if (family.aliases.size < 4 * this.maxSeriesPerMetric) family.aliases.set(tags, h);
     return h;
   }
+
+  /** Count a rejected tag set (logging the first per metric) and hand out a dropping instrument. */
+  #reject(family: Family, err: FleetwatchError): Handle {
+    this.#rejectedTagSets++;
+    if (family.rejected++ === 0) {
+      this.#logger.warn(
+        { metric: family.name, path: err.path, expected: err.expected, received: err.received },
+        'metrics: tag set refused by the naming rules; its updates are dropped and counted',
+      );
+    }
+    this.#dropping ??= droppingInstruments(this.#drops, this.#monotonicNow);
+    return this.#dropping[family.kind];
+  }
+}
+
+function* handlesOf(family: Family): Iterable<Handle> {
+  yield* family.series.values();
+  if (family.overflow !== undefined) yield family.overflow;
 }
 
 /** Percentile summary of a sketch. */
@@ -472,97 +436,4 @@ function summarize(s: DDSketch): HistogramSummary {
     mean: s.count > 0 ? s.sum / s.count : Number.NaN,
     quantiles,
   };
-}
-
-/** The loop behind `reportTo`. */
-class ReportLoop implements MetricsReport {
-  sent = 0;
-  failed = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private nextBoundary: number;
-  private pending: Promise<void> = Promise.resolve();
-  private stopped: Promise<void> | undefined;
-
-  constructor(
-    private readonly registry: MetricsRegistry,
-    private readonly sink: MetricsSink,
-    private readonly intervalMs: number,
-    private readonly jitterMs: () => number,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly onStop: () => void,
-  ) {
-    this.nextBoundary = this.boundaryAfter(clock.now());
-    this.schedule(this.jitterMs());
-  }
-
-  stop(options: AbortOptions = {}): Promise<void> {
-    if (this.stopped === undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      const now = this.clock.now();
-      this.flush(this.boundaryAfter(now) - this.intervalMs);
-      this.onStop();
-      this.stopped = this.pending;
-    }
-    const done = this.stopped;
-    const signal = options.signal;
-    if (signal === undefined) return done;
-    if (signal.aborted) return Promise.reject(abortError(signal));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      void done.then(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-  }
-
-  private boundaryAfter(now: number): number {
-    return (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
-  }
-
-  private schedule(jitter = 0): void {
-    const delay = Math.max(0, this.nextBoundary + jitter - this.clock.now());
-    this.timer = setTimeout(() => this.tick(), delay);
-    this.timer.unref?.();
-  }
-
-  private tick(): void {
-    const boundary = this.nextBoundary;
-    const now = this.clock.now();
-    if (now < boundary) {
-      // The timer fired before the wall clock reached the boundary: wait the rest.
-      this.schedule();
-      return;
-    }
-    this.flush(boundary - this.intervalMs);
-    this.nextBoundary = Math.max(this.boundaryAfter(now), boundary + this.intervalMs);
-    this.schedule(this.jitterMs());
-  }
-
-  private flush(windowStart: number): void {
-    let snapshot: WindowSnapshot;
-    try {
-      snapshot = this.registry.collect(windowStart, this.intervalMs);
-    } catch (err) {
-      this.failed++;
-      this.logger.error({ err: errorMessage(err), windowStart }, 'metrics collect failed');
-      return;
-    }
-    this.pending = this.pending.then(async () => {
-      try {
-        await this.sink.send(snapshot);
-        this.sent++;
-      } catch (err) {
-        this.failed++;
-        this.logger.warn({ err: errorMessage(err), windowStart }, 'metrics send failed');
-      }
-    });
-  }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -4,35 +4,53 @@
  * another `monotonicNow`).
  */
 
+import { validationError } from '../errors.js';
+import { type DropCounts, uncountedDrops } from './drops.js';
 import { Histogram } from './histogram.js';
 import type { DDSketchOptions } from './sketch.js';
 
-/** A timer handle, as returned (and cached) by `registry.timer(name, tags)`. */
+/**
+ * A timer handle, as returned (and cached) by `registry.timer(name, tags)`.
+ *
+ * @example
+ * ```ts
+ * const query = registry.timer('db_query_ms', { table: 'users' });
+ * const rows = await query.time(() => db.select('users'));
+ * const stop = query.startTimer();
+ * stop(); // records the elapsed ms and returns them
+ * ```
+ */
 export class Timer extends Histogram {
+  readonly #now: () => number;
+
   constructor(
     name: string,
     tags: Readonly<Record<string, string>>,
     sketchOptions: DDSketchOptions,
-    private readonly monotonicNow: () => number,
+    monotonicNow: () => number,
+    drops: DropCounts = uncountedDrops(),
   ) {
-    super(name, tags, sketchOptions);
+    super(name, tags, sketchOptions, drops);
+    this.#now = monotonicNow;
   }
 
   /**
    * Run `fn` and record how long it took, in ms — until its promise settles when it returns one
-   * (fulfilled or rejected). Returns what `fn` returns; a throw is recorded and rethrown.
+   * (fulfilled or rejected). Returns what `fn` returns; a throw is recorded and rethrown. `fn` that
+   * is not a function is `E_VALIDATION` (nothing could be timed or returned).
    */
   time<T>(fn: () => T): T {
-    const start = this.monotonicNow();
+    if (typeof fn !== 'function') throw validationError('fn', 'a function', fn);
+    const start = this.#now();
     let result: T;
     try {
       result = fn();
     } catch (err) {
-      this.record(this.monotonicNow() - start);
+      this.record(this.#now() - start);
       throw err;
     }
     if (isThenable(result)) {
-      const done = () => this.record(this.monotonicNow() - start);
+      const done = () => this.record(this.#now() - start);
       return result.then(
         (v) => {
           done();
@@ -44,7 +62,7 @@ export class Timer extends Histogram {
         },
       ) as T;
     }
-    this.record(this.monotonicNow() - start);
+    this.record(this.#now() - start);
     return result;
   }
 
@@ -53,11 +71,11 @@ export class Timer extends Histogram {
    * and returns them.
    */
   startTimer(): () => number {
-    const start = this.monotonicNow();
+    const start = this.#now();
     let recorded: number | undefined;
     return () => {
       if (recorded === undefined) {
-        recorded = this.monotonicNow() - start;
+        recorded = this.#now() - start;
         this.record(recorded);
       }
       return recorded;

@@ -195,14 +195,47 @@ export function inventoryStoreConformance(name: string, factory: () => Promise<S
       await expect(store.load(tenant(), { signal: ac.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
     });
 
-    it('rejects calls after close() with E_STORE_UNAVAILABLE; close() is idempotent', async () => {
+    it('rejects every call after close() with E_CLOSED; close() is idempotent', async () => {
       const other = await factory();
       await other.store.close();
       await other.store.close();
-      const err = await other.store.load('t').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(FleetwatchError);
-      expect((err as FleetwatchError).code).toBe('E_STORE_UNAVAILABLE');
+      const s = other.store;
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['load', () => s.load('t')],
+        ['putNodes', () => s.putNodes('t', [])],
+        ['removeNodes', () => s.removeNodes('t', ['a:1'])],
+        ['setLocalTags', () => s.setLocalTags('t', 'a:1', { k: 'v' })],
+        ['removeLocalTags', () => s.removeLocalTags('t', 'a:1', ['k'])],
+        ['findByTag', () => s.findByTag('t', 'k')],
+        ['load with a bad tenant', () => s.load('bad tenant!')],
+      ];
+      for (const [what, call] of calls) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err, what).toBeInstanceOf(FleetwatchError);
+        expect([what, (err as FleetwatchError).code]).toEqual([what, 'E_CLOSED']);
+      }
       await other.cleanup?.();
+    });
+
+    it('local tags follow the node tag rules (docs/naming.md): dotted keys and empty values kept, __proto__ and control characters refused', async () => {
+      const t = tenant();
+      await expect(store.setLocalTags(t, 'a:1', { 'host.name': 'web 1', empty: '' })).resolves.toEqual({
+        'host.name': 'web 1',
+        empty: '',
+      });
+      const proto = JSON.parse('{"__proto__":"x"}') as Record<string, string>;
+      await expect(store.setLocalTags(t, 'a:1', proto)).rejects.toMatchObject({
+        code: 'E_VALIDATION',
+        path: 'tags.__proto__',
+      });
+      await expect(store.setLocalTags(t, 'a:1', { k: 'line\nbreak' })).rejects.toMatchObject({
+        code: 'E_VALIDATION',
+        path: 'tags.k',
+      });
+      await expect(store.setLocalTags(t, 'a:1', { ['k'.repeat(257)]: 'v' })).rejects.toMatchObject({
+        code: 'E_VALIDATION',
+      });
+      expect((await store.load(t)).localTags.get('a:1')).toEqual({ 'host.name': 'web 1', empty: '' });
     });
   });
 }

@@ -44,10 +44,12 @@ describe('Meter', () => {
     expect(r.m1Rate).toBeCloseTo(alpha1 * (100 / 5), 10);
   });
 
-  it('rejects negative marks', () => {
-    const m = new MetricsRegistry().meter('x');
-    expect(() => m.mark(-2)).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'n' }));
+  it('drops and counts negative marks', () => {
+    const r = new MetricsRegistry();
+    const m = r.meter('x');
+    m.mark(-2);
     expect(m.count).toBe(0);
+    expect(r.stats().droppedValues).toBe(1);
   });
 });
 

@@ -34,10 +34,66 @@ describe('MetricsRegistry handles', () => {
     expect(r.counter('x', { b: '2', a: '1' })).toBe(ab);
     expect(r.counter('x', { a: '1' })).toBe(a);
     expect(r.counter('y')).toBe(r.counter('y', {}));
-    // A cached lookup still rejects a bad value rather than matching a prefix.
-    expect(() => r.counter('x', { a: '1', c: undefined as unknown as string })).toThrow(
-      expect.objectContaining({ path: 'tags.c' }),
-    );
+    // A cached lookup still refuses a bad value rather than matching a prefix.
+    const bad = r.counter('x', { a: '1', c: undefined as unknown as string });
+    expect(bad).not.toBe(a);
+    bad.inc();
+    expect(a.value).toBe(0);
+    expect(r.stats()).toMatchObject({ rejectedTagSets: 1, droppedValues: 1 });
+  });
+
+  it('accepts dotted and dashed tag keys (host.name), as the stores do', () => {
+    const r = new MetricsRegistry();
+    expect(r.counter('ok', { 'host.name': 'a', 'bad-key': 'x' }).tags).toEqual({
+      'bad-key': 'x',
+      'host.name': 'a',
+    });
+    expect(r.stats().rejectedTagSets).toBe(0);
+  });
+
+  it('refuses a tag set the store would refuse: a dropping handle, counted and logged once, never a throw', () => {
+    const warnings: unknown[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (o: unknown) => warnings.push(o) };
+    const r = new MetricsRegistry({ logger });
+    const long = r.counter('ok', { k: 'v'.repeat(201) });
+    const notString = r.counter('ok', { k: 5 as unknown as string });
+    const empty = r.histogram('h', { k: '' });
+    long.inc();
+    notString.inc(2);
+    empty.record(1);
+    expect(r.stats()).toEqual({ series: 0, droppedValues: 3, rejectedTagSets: 3, overflows: 0 });
+    expect(r.collect(0, 1000).series).toEqual([]);
+    expect(r.snapshot().series).toEqual([]);
+    expect(warnings).toEqual([
+      expect.objectContaining({ metric: 'ok', path: 'tags.k' }),
+      expect.objectContaining({ metric: 'h', path: 'tags.k' }),
+    ]);
+  });
+
+  it('instruments never throw: NaN, ±Infinity, negatives and non-numbers are dropped and counted', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('c');
+    const g = r.gauge('g');
+    const h = r.histogram('h');
+    const m = r.meter('m');
+    const t = r.timer('t');
+    c.inc(-1);
+    c.inc(Number.NaN);
+    c.inc('1' as unknown as number);
+    g.set(Number.POSITIVE_INFINITY);
+    g.inc(Number.NaN);
+    g.dec(Number.NEGATIVE_INFINITY);
+    h.record(Number.NaN);
+    h.record('3' as unknown as number);
+    m.mark(-2);
+    t.record(Number.POSITIVE_INFINITY);
+    expect(r.stats().droppedValues).toBe(10);
+    expect(r.snapshot().stats.droppedValues).toBe(10);
+    c.inc(2);
+    g.set(4);
+    h.record(5);
+    expect([c.value, g.value, h.total().count, m.count]).toEqual([2, 4, 1, 0]);
+    expect(r.stats().droppedValues).toBe(10);
   });
 
   it('lets an instrument tag override a registry tag', () => {
@@ -45,19 +101,13 @@ describe('MetricsRegistry handles', () => {
     expect(r.gauge('temp', { zone: 'b' }).tags).toEqual({ service: 'api', zone: 'b' });
   });
 
-  it('validates names, tags and values at the boundary', () => {
+  it('validates names and options at creation (E_VALIDATION with the path)', () => {
     const r = new MetricsRegistry();
     expect(() => r.counter('1bad')).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'name' }));
-    expect(() => r.counter('ok', { 'bad-key': 'x' })).toThrow(
-      expect.objectContaining({ path: 'tags.bad-key' }),
-    );
-    expect(() => r.counter('ok', { k: 5 as unknown as string })).toThrow(
-      expect.objectContaining({ path: 'tags.k' }),
-    );
-    expect(() => r.counter('ok').inc(-1)).toThrow(expect.objectContaining({ path: 'n' }));
-    expect(() => r.gauge('g').set(Number.NaN)).toThrow(expect.objectContaining({ path: 'value' }));
-    expect(() => r.histogram('h').record(Number.POSITIVE_INFINITY)).toThrow(
-      expect.objectContaining({ path: 'value' }),
+    expect(() => r.counter('x'.repeat(193))).toThrow(expect.objectContaining({ path: 'name' }));
+    expect(r.counter('x'.repeat(192)).name).toHaveLength(192);
+    expect(() => new MetricsRegistry({ tags: { 'bad key': 'x' } })).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'options.tags["bad key"]' }),
     );
     expect(() => new MetricsRegistry({ maxSeries: 5 } as never)).toThrow(
       expect.objectContaining({ path: 'options.maxSeries' }),
