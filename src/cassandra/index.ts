@@ -9,7 +9,9 @@ export * from './inventory-store.js';
 export type {
   CassandraMetricsStoreOptions,
   ConsistencyName,
+  QuerySettings,
   WriteBufferSettings,
 } from './metrics-options.js';
+export type { ReadStats } from './metrics-cql.js';
 export * from './metrics-store.js';
 export * from './schema.js';

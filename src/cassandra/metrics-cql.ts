@@ -36,6 +36,15 @@ export function metricsStatements(ks: string) {
     refreshSeries:
       `UPDATE ${ks}.series_index USING TTL ? SET series_key = ?, combine = ?` +
       ' WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?',
+    insertSeriesTag:
+      `INSERT INTO ${ks}.series_tags (tenant, metric, tag_key, tag_value, series_id, series_key, combine)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?',
+    selectSeriesByTag:
+      `SELECT series_id, series_key, combine FROM ${ks}.series_tags` +
+      ' WHERE tenant = ? AND metric = ? AND tag_key = ? AND tag_value = ?',
+    selectSeriesByTagRange:
+      `SELECT series_id, series_key, combine FROM ${ks}.series_tags` +
+      ' WHERE tenant = ? AND metric = ? AND tag_key = ? AND tag_value >= ? AND tag_value < ?',
     selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ?`,
     insertRaw:
       `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +
@@ -99,9 +108,19 @@ export function nextWriteTimestamp(): number {
   return lastMicros;
 }
 
+/** Reads done by a store since it was created (every SELECT reads one partition). */
+export interface ReadStats {
+  /** Partition reads (SELECT statements, each page counted once per statement). */
+  partitions: number;
+  /** Rows returned. */
+  rows: number;
+}
+
 /** Executes the store's statements with its consistency levels. */
 export class MetricsCql {
   readonly q: MetricsStatements;
+  /** Cumulative read counts (for benchmarks and monitoring). */
+  readonly stats: ReadStats = { partitions: 0, rows: 0 };
 
   constructor(
     readonly client: Client,
@@ -116,6 +135,7 @@ export class MetricsCql {
   async select(query: string, params: unknown[], signal?: AbortSignal): Promise<types.Row[]> {
     const out: types.Row[] = [];
     let pageState: string | undefined;
+    this.stats.partitions++;
     do {
       throwIfAborted(signal);
       let rs: types.ResultSet;
@@ -131,6 +151,7 @@ export class MetricsCql {
         throw toStoreError(err, 'read');
       }
       for (const row of rs.rows) out.push(row);
+      this.stats.rows += rs.rows.length;
       pageState = rs.pageState ?? undefined;
     } while (pageState !== undefined && pageState !== null);
     return out;

@@ -11,6 +11,22 @@
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { DDSketch } from '../metrics/sketch.js';
+import {
+  aggregateSeries,
+  DEFAULT_QUERY_LIMITS,
+  type FleetReader,
+  type FleetSeries,
+  type SketchRow as FleetSketchRow,
+  fleetPercentiles,
+  guardSeries,
+  type QueryLimits,
+} from './fleet.js';
+import {
+  type FleetOptions,
+  isFleetPercentileQuery,
+  validateMetricsQuery,
+  validatePercentilesQuery,
+} from './fleet-validate.js';
 import { DEFAULT_RAW_INTERVAL_MS, planCover, queryResolution } from './resolution.js';
 import {
   DirtySlots,
@@ -28,7 +44,10 @@ import {
   toRollupPoint,
 } from './rollup.js';
 import { seriesKey, sortedTags, tagsMatch } from './series-key.js';
+import { snapshotPoints, snapshotSketchPoints } from './snapshot.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   CombinePolicy,
   MetricsQuery,
   MetricsStore,
@@ -36,6 +55,7 @@ import type {
   PercentileResult,
   Point,
   RawPoint,
+  Resolution,
   Retention,
   RollupPoint,
   Series,
@@ -49,9 +69,7 @@ import {
   normalizeRetention,
   normalizeWriteOptions,
   validateMetricName,
-  validatePercentileQuery,
   validatePoints,
-  validateQuery,
   validateSketchPoints,
   validateTagFilter,
   validateTenant,
@@ -87,6 +105,13 @@ export interface MemoryMetricsStoreOptions {
   maintenanceIntervalMs?: number;
   /** Raw interval `auto` assumes. @default 30000 */
   rawIntervalMs?: number;
+  /** Most series one query may select; more is `E_QUERY_TOO_LARGE`. @default 10000 */
+  maxQuerySeries?: number;
+  /**
+   * Most stored points (rollup slots, sketch rows) one fleet query may read, estimated before reading;
+   * more is `E_QUERY_TOO_LARGE`. @default 5000000
+   */
+  maxQueryPoints?: number;
 }
 
 /** What {@link MemoryMetricsStore.stats} reports. */
@@ -116,6 +141,8 @@ const OPTION_KEYS = [
   'maxSketchBytes',
   'maintenanceIntervalMs',
   'rawIntervalMs',
+  'maxQuerySeries',
+  'maxQueryPoints',
 ] as const;
 
 /**
@@ -304,6 +331,7 @@ export class MemoryMetricsStore implements MetricsStore {
   readonly #maxRollups: number;
   readonly #maxSketchBytes: number;
   readonly #rawIntervalMs: number;
+  readonly #limits: QueryLimits;
   /** tenant → metric → series key → data */
   readonly #tenants = new Map<string, Map<string, Map<string, SeriesData>>>();
   readonly #dirty = new DirtySlots<SeriesData>();
@@ -335,6 +363,18 @@ export class MemoryMetricsStore implements MetricsStore {
       DEFAULT_RAW_INTERVAL_MS,
       'options.rawIntervalMs',
     );
+    this.#limits = {
+      maxSeries: positiveInt(
+        options.maxQuerySeries,
+        DEFAULT_QUERY_LIMITS.maxSeries,
+        'options.maxQuerySeries',
+      ),
+      maxPoints: positiveInt(
+        options.maxQueryPoints,
+        DEFAULT_QUERY_LIMITS.maxPoints,
+        'options.maxQueryPoints',
+      ),
+    };
     const interval = options.maintenanceIntervalMs ?? 60_000;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
       throw validationError('options.maintenanceIntervalMs', 'a number >= 0', interval);
@@ -362,11 +402,12 @@ export class MemoryMetricsStore implements MetricsStore {
     };
   }
 
-  async write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+  async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
     const now = this.#clock.now();
+    const points = snapshotPoints(batch);
     validatePoints(points, { now, rawRetentionMs: this.retention.raw });
     const n = points.length;
     if (n === 0) return { accepted: 0 };
@@ -398,14 +439,28 @@ export class MemoryMetricsStore implements MetricsStore {
     return { accepted: n };
   }
 
-  async query(q: MetricsQuery): Promise<Series[]> {
+  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  query(q: MetricsQuery): Promise<Series[]>;
+  async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
     if (this.#closed) throw closedError();
-    validateQuery(q);
+    const fleet = validateMetricsQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const res = queryResolution(q, now, this.retention, this.#rawIntervalMs);
-    const matching = this.#matching(tenant, q.metric, q.tags);
+    const chosen = queryResolution(q, now, this.retention, this.#rawIntervalMs);
+    const matching = this.#matching(tenant, q.metric, q.tags, fleet);
+    guardSeries(matching.length, this.#limits);
+    if (fleet.aggregate !== undefined) {
+      const res = chosen === 'raw' ? '5m' : chosen;
+      if (matching.length > 0) this.#roll(now, new Set(matching));
+      return aggregateSeries(
+        this.#fleetSeries(matching),
+        { ...fleet, aggregate: fleet.aggregate, metric: q.metric, from: q.from, to: q.to, res },
+        this.#reader(now),
+        this.#limits,
+      );
+    }
+    const res = chosen;
     if (res !== 'raw' && matching.length > 0) this.#roll(now, new Set(matching));
     const out: Series[] = [];
     for (const s of matching) {
@@ -448,10 +503,11 @@ export class MemoryMetricsStore implements MetricsStore {
     }));
   }
 
-  async writeSketches(points: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+  async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
+    const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now: this.#clock.now(), rawRetentionMs: this.retention.raw });
     const n = points.length;
     if (n === 0) return { accepted: 0 };
@@ -488,7 +544,7 @@ export class MemoryMetricsStore implements MetricsStore {
         rows = [];
         s.sketchRaw.set(slot, rows);
       }
-      const bytes = p.sketch.slice();
+      const bytes = p.sketch;
       const same = rows.find((r) => r.ts === p.ts && r.src === src);
       if (same !== undefined) {
         this.#sketchBytes += bytes.length - same.bytes.length;
@@ -505,14 +561,30 @@ export class MemoryMetricsStore implements MetricsStore {
 
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
-    validatePercentileQuery(q);
+    const fleet = validatePercentilesQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
-    const matching = this.#matching(q.tenant ?? DEFAULT_TENANT, q.metric, q.tags).filter(
+    const matching = this.#matching(q.tenant ?? DEFAULT_TENANT, q.metric, q.tags, fleet).filter(
       (s) => s.sketchBase !== undefined,
     );
+    guardSeries(matching.length, this.#limits);
     if (matching.length === 0) return [];
     this.#roll(now, new Set(matching));
+    if (isFleetPercentileQuery(q)) {
+      return fleetPercentiles(
+        this.#fleetSeries(matching),
+        {
+          ...fleet,
+          metric: q.metric,
+          from: q.from,
+          to: q.to,
+          quantiles: q.quantiles,
+          cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
+        },
+        this.#reader(now),
+        this.#limits,
+      );
+    }
     const plan = planCover({ from: q.from, to: q.to, now, retention: this.retention });
     const out: PercentileResult[] = [];
     for (const s of matching) {
@@ -684,13 +756,61 @@ export class MemoryMetricsStore implements MetricsStore {
     return s;
   }
 
-  #matching(tenant: string, metric: string, filter: Record<string, string> | undefined): SeriesData[] {
+  #matching(
+    tenant: string,
+    metric: string,
+    filter: Record<string, string> | undefined,
+    fleet?: FleetOptions,
+  ): SeriesData[] {
     const series = this.#tenants.get(tenant)?.get(metric);
     if (series === undefined) return [];
     const out: SeriesData[] = [];
-    for (const s of series.values()) if (tagsMatch(s.tags, filter)) out.push(s);
+    const where = fleet?.where;
+    for (const s of series.values()) {
+      if (tagsMatch(s.tags, filter) && (where === undefined || where.matches(s.tags))) out.push(s);
+    }
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
+  }
+
+  #fleetSeries(list: readonly SeriesData[]): FleetSeries<SeriesData>[] {
+    return list.map((s) => ({ ref: s, tags: s.tags, key: s.key }));
+  }
+
+  /** The fleet engine's view of this store at `now` (retained data only). */
+  #reader(now: number): FleetReader<SeriesData> {
+    const retention = this.retention;
+    return {
+      rollups: async (s, res, from, to) => {
+        const map = s.rollups[res];
+        const out: RollupPoint[] = [];
+        for (const k of keysInRange(map, from, to, RESOLUTION_MS[res])) {
+          if (k >= from && isRetained(k, res, retention, now)) out.push(map.get(k) as RollupPoint);
+        }
+        return out;
+      },
+      sketches: async (s, res: Resolution, from, to) => {
+        const out: FleetSketchRow[] = [];
+        if (res === 'raw') {
+          for (const slot of keysInRange(s.sketchRaw, from, to, RESOLUTION_MS['5m'])) {
+            if (!isRetained(slot, 'raw', retention, now)) continue;
+            for (const r of s.sketchRaw.get(slot) as SketchRow[])
+              if (r.ts >= from && r.ts < to) out.push({ ts: r.ts, sketch: r.bytes });
+          }
+          out.sort((a, b) => a.ts - b.ts);
+        } else {
+          const map = s.sketchRollups[res];
+          for (const slot of keysInRange(map, from, to, RESOLUTION_MS[res])) {
+            if (slot >= from && isRetained(slot, res, retention, now))
+              out.push({ ts: slot, sketch: map.get(slot) as Uint8Array });
+          }
+        }
+        return out;
+      },
+      each: async (items, fn) => {
+        for (const item of items) await fn(item);
+      },
+    };
   }
 
   #rawPoints(s: SeriesData, from: number, to: number, now: number): RawPoint[] {

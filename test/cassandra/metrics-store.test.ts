@@ -162,12 +162,13 @@ describeWithService('CassandraMetricsStore conformance', reason, () => {
     await dropKeyspaces([ksConformance]);
   });
 
-  metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock }) => {
+  metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock, queryLimits }) => {
     confClient ??= rawClient();
     return CassandraMetricsStore.connect({
       client: confClient,
       keyspace: ksConformance,
       rollupIntervalMs: 0,
+      ...(queryLimits ? { queries: queryLimits } : {}),
       ...(retention ? { retention } : {}),
       ...(clock ? { clock } : {}),
     });
@@ -208,7 +209,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -234,6 +235,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         'schema_version',
         'series_by_metric',
         'series_index',
+        'series_tags',
         'sketch_1d',
         'sketch_1h',
         'sketch_5m',
@@ -341,7 +343,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
