@@ -19,6 +19,7 @@ export async function mapLimit<T, R>(
   signal?: AbortSignal,
 ): Promise<R[]> {
   if (signal?.aborted) throw abortError(signal);
+  if (items.length === 1) return [await fn(items[0] as T, 0)]; // the common one-partition read
   const queue = new PQueue({ concurrency: Math.max(1, limit) });
   let first: { err: unknown } | undefined;
   const fail = (err: unknown) => {

@@ -10,6 +10,19 @@ import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
+/**
+ * Column subsets of a rollup read for fleet aggregates: only what the aggregate needs crosses the
+ * wire and is decoded (`sum` also serves `count` and `avg`; `last` serves `last`, `rate`, `delta`).
+ */
+export type RollupColumns = 'sum' | 'min' | 'max' | 'last';
+
+const ROLLUP_COLUMN_SETS: Readonly<Record<RollupColumns, string>> = {
+  sum: 'ts, count, sum',
+  min: 'ts, count, min',
+  max: 'ts, count, max',
+  last: 'ts, count, min, last',
+};
+
 /** Statement texts for one keyspace. */
 export function metricsStatements(ks: string) {
   const rollupInsert = (res: RollupResolution) =>
@@ -18,6 +31,15 @@ export function metricsStatements(ks: string) {
   const rollupSelect = (res: RollupResolution) =>
     `SELECT ts, count, sum, min, max, mean, m2, last FROM ${ks}.${POINT_TABLES[res]}` +
     ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  const rollupColumns = (res: RollupResolution, cols: RollupColumns) =>
+    `SELECT ${ROLLUP_COLUMN_SETS[cols]} FROM ${ks}.${POINT_TABLES[res]}` +
+    ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  const columnsBy = (res: RollupResolution) => ({
+    sum: rollupColumns(res, 'sum'),
+    min: rollupColumns(res, 'min'),
+    max: rollupColumns(res, 'max'),
+    last: rollupColumns(res, 'last'),
+  });
   const sketchInsert = (res: RollupResolution) =>
     `INSERT INTO ${ks}.${SKETCH_TABLES[res]} (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?`;
   const sketchSelect = (res: RollupResolution) =>
@@ -63,6 +85,7 @@ export function metricsStatements(ks: string) {
       ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
     insertRollup: { '5m': rollupInsert('5m'), '1h': rollupInsert('1h'), '1d': rollupInsert('1d') },
     selectRollup: { '5m': rollupSelect('5m'), '1h': rollupSelect('1h'), '1d': rollupSelect('1d') },
+    selectRollupColumns: { '5m': columnsBy('5m'), '1h': columnsBy('1h'), '1d': columnsBy('1d') },
     insertSketchRollup: { '5m': sketchInsert('5m'), '1h': sketchInsert('1h'), '1d': sketchInsert('1d') },
     selectSketchRollup: { '5m': sketchSelect('5m'), '1h': sketchSelect('1h'), '1d': sketchSelect('1d') },
     insertDirty:

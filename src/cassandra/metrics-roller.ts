@@ -24,7 +24,13 @@ import {
 import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../metrics-store/types.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
-import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
+import {
+  type MetricsCql,
+  nextWriteTimestamp,
+  type RollupColumns,
+  toMillis,
+  toNumber,
+} from './metrics-cql.js';
 import { bucketOf, DIRTY_SHARDS, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
@@ -344,7 +350,10 @@ export async function readRawPoints(
   return combineRaw(rows, policy);
 }
 
-/** Rollup points of a series at `res` with `from <= ts < to`, in ts order. */
+/**
+ * Rollup points of a series at `res` with `from <= ts < to`, in ts order. With `columns`, only that
+ * subset is read (see {@link RollupColumns}) and the other statistics are NaN.
+ */
 export async function readRollups(
   cql: MetricsCql,
   res: RollupResolution,
@@ -353,24 +362,28 @@ export async function readRollups(
   from: number,
   to: number,
   signal?: AbortSignal,
+  columns?: RollupColumns,
 ): Promise<RollupPoint[]> {
   const out: RollupPoint[] = [];
+  const query = columns === undefined ? cql.q.selectRollup[res] : cql.q.selectRollupColumns[res][columns];
   const parts = await mapBuckets(res, from, to, (bucket) =>
-    cql.select(cql.q.selectRollup[res], [tenant, id, bucket, from, to], signal),
+    cql.select(query, [tenant, id, bucket, from, to], signal),
   );
+  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
   // buckets in order, rows in clustering (ts) order within each
   for (const rows of parts) {
     for (const r of rows) {
       const count = toNumber(r.get('count'));
+      const m2 = num(r.get('m2'));
       out.push({
         ts: toMillis(r.get('ts')),
         count,
-        sum: r.get('sum') as number,
-        min: r.get('min') as number,
-        max: r.get('max') as number,
-        mean: r.get('mean') as number,
-        variance: count > 0 ? (r.get('m2') as number) / count : 0,
-        last: r.get('last') as number,
+        sum: num(r.get('sum')),
+        min: num(r.get('min')),
+        max: num(r.get('max')),
+        mean: num(r.get('mean')),
+        variance: count > 0 ? m2 / count : 0,
+        last: num(r.get('last')),
       });
     }
   }

@@ -43,6 +43,7 @@ import type {
   AggregatedSeries,
   AggregateQuery,
   CombinePolicy,
+  FleetAggregate,
   MetricsQuery,
   MetricsStore,
   PercentileQuery,
@@ -68,7 +69,7 @@ import {
 import { mapLimit } from './concurrency.js';
 import { createClient } from './connection.js';
 import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
-import { MetricsCql, nextWriteTimestamp, type ReadStats } from './metrics-cql.js';
+import { MetricsCql, nextWriteTimestamp, type ReadStats, type RollupColumns } from './metrics-cql.js';
 import {
   type CassandraMetricsStoreOptions,
   type NormalizedStoreOptions,
@@ -715,8 +716,17 @@ export class CassandraMetricsStore implements MetricsStore {
   #reader(now: number, signal: AbortSignal | undefined): FleetReader<SeriesRef> {
     const retention = this.retention;
     return {
-      rollups: async (s, res, from, to) => {
-        const rows = await readRollups(this.#cql, res, s.tenant, s.id, from, to, signal);
+      rollups: async (s, res, from, to, aggregate) => {
+        const rows = await readRollups(
+          this.#cql,
+          res,
+          s.tenant,
+          s.id,
+          from,
+          to,
+          signal,
+          ROLLUP_COLUMNS_FOR[aggregate],
+        );
         return rows.filter((p) => isRetained(p.ts, res, retention, now));
       },
       sketches: async (s, res, from, to) => {
@@ -801,6 +811,18 @@ function baseMismatch(i: number, want: number, got: number): FleetwatchError {
     `bucket base ${got}`,
   );
 }
+
+/** The rollup columns each aggregate reads. */
+const ROLLUP_COLUMNS_FOR: Readonly<Record<FleetAggregate, RollupColumns>> = {
+  sum: 'sum',
+  count: 'sum',
+  avg: 'sum',
+  min: 'min',
+  max: 'max',
+  last: 'last',
+  rate: 'last',
+  delta: 'last',
+};
 
 function fleetSeries(list: readonly SeriesRef[]): FleetSeries<SeriesRef>[] {
   return list.map((s) => ({ ref: s, tags: parseSeriesKey(s.key).tags, key: s.key }));

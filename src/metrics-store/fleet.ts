@@ -42,8 +42,18 @@ export interface SketchRow {
 
 /** How the fleet engine reads a store: retained data only, sorted by `ts`. */
 export interface FleetReader<S> {
-  /** Rollup points of `ref` at `res` whose slot starts in `[from, to)`, sorted by `ts`. */
-  rollups(ref: S, res: RollupResolution, from: number, to: number): Promise<readonly RollupPoint[]>;
+  /**
+   * Rollup points of `ref` at `res` whose slot starts in `[from, to)`, sorted by `ts`. `aggregate`
+   * says which statistics will be used (`count` always; `sum` for sum/count/avg, `min`, `max`,
+   * `last` and `min` for last/rate/delta): a store may leave the others NaN.
+   */
+  rollups(
+    ref: S,
+    res: RollupResolution,
+    from: number,
+    to: number,
+    aggregate: FleetAggregate,
+  ): Promise<readonly RollupPoint[]>;
   /** Sketch rows of `ref` at `res` (raw rows merged per ts and source) with `from <= ts < to`. */
   sketches(ref: S, res: Resolution, from: number, to: number): Promise<readonly SketchRow[]>;
   /** Runs `fn` over every item, with the store's bounded concurrency. */
@@ -201,7 +211,7 @@ export async function aggregateSeries<S>(
     for (const m of g.members) byMember.set(m, g);
   }
   await reader.each(selected, async (s) => {
-    const rows = await reader.rollups(s.ref, req.res, readFrom, req.to);
+    const rows = await reader.rollups(s.ref, req.res, readFrom, req.to, req.aggregate);
     const acc = accs.get(byMember.get(s) as Group<S>) as Map<number, Acc>;
     let prev: RollupPoint | undefined;
     for (const p of rows) {
@@ -215,6 +225,7 @@ export async function aggregateSeries<S>(
         a = newAcc();
         acc.set(p.ts, a);
       }
+      // statistics the aggregate does not use may be NaN (a store may skip reading them)
       a.count += p.count;
       a.sum += p.sum;
       if (p.min < a.min) a.min = p.min;

@@ -351,14 +351,14 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
   });
 
   it('queryPercentiles({ groupBy, step }) - sketches of 100 series merged per group and hour equal exact quantiles within α', async () => {
-    const { store, tenant } = await open({ at: T + 3 * HOUR + 10 * MIN });
+    const { store, tenant } = await open({ at: T + 2 * HOUR + 10 * MIN });
     const r = seededRandom(5);
     const written: { host: number; region: string; ts: number; values: number[] }[] = [];
     const batch: SketchPoint[] = [];
     for (let h = 0; h < 100; h++) {
       const region = REGIONS[h % 3] as string;
-      for (let t = T; t < T + 3 * HOUR; t += M5) {
-        const values = Array.from({ length: 8 }, () => Math.round(1.2 ** h * (1 + 50 * r() * r())));
+      for (let t = T; t < T + 2 * HOUR; t += 10 * MIN) {
+        const values = Array.from({ length: 16 }, () => Math.round(1.2 ** h * (1 + 50 * r() * r())));
         const sk = new DDSketch();
         for (const v of values) sk.add(v);
         written.push({ host: h, region, ts: t + 1000, values });
@@ -391,7 +391,7 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
       }
     };
     const from = T;
-    const to = T + 3 * HOUR;
+    const to = T + 2 * HOUR;
     const fleet = await store.queryPercentiles({
       metric: 'lat',
       tenant,
@@ -419,7 +419,7 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     });
     expect(byRegion.map((g) => g.tags.region)).toEqual(['us-east', 'us-west']);
     for (const g of byRegion) {
-      expect(g.steps?.map((s) => s.ts)).toEqual([T, T + HOUR, T + 2 * HOUR]);
+      expect(g.steps?.map((s) => s.ts)).toEqual([T, T + HOUR]);
       for (const s of g.steps ?? []) {
         check(
           s,
@@ -451,7 +451,7 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
       where: 'tag:host=h00*',
     });
     expect(per.map((p) => p.tags.host)).toEqual(Array.from({ length: 10 }, (_, i) => `h00${i}`));
-  });
+  }, 120_000);
 
   it('query() and queryPercentiles() - past maxSeries or maxPoints reject with E_QUERY_TOO_LARGE naming the limit', async () => {
     const { store, tenant } = await open({
