@@ -85,11 +85,15 @@ export class MetricsRoller {
     '1d': new Map(),
   };
 
-  constructor(
-    private readonly cql: MetricsCql,
-    private readonly retention: Readonly<Retention>,
-    private readonly logger: Logger,
-  ) {}
+  readonly #cql: MetricsCql;
+  readonly #retention: Readonly<Retention>;
+  readonly #logger: Logger;
+
+  constructor(cql: MetricsCql, retention: Readonly<Retention>, logger: Logger) {
+    this.#cql = cql;
+    this.#retention = retention;
+    this.#logger = logger;
+  }
 
   /** The write-buffer key of a dirty-slot partition (cached: the same string for the same partition). */
   #dirtyKey(res: RollupResolution, bucket: number, shard: number): string {
@@ -127,7 +131,7 @@ export class MetricsRoller {
     return {
       key: this.#dirtyKey(slot.res, bucket, slot.shard),
       dedupe,
-      query: this.cql.q.insertDirty,
+      query: this.#cql.q.insertDirty,
       params: [
         slot.res,
         bucket,
@@ -154,7 +158,7 @@ export class MetricsRoller {
     return {
       key: `db|${res}`,
       dedupe: `db|${res}|${bucket}|${shard}`,
-      query: this.cql.q.insertDirtyBucket,
+      query: this.#cql.q.insertDirtyBucket,
       params: [res, bucket, shard, at, wts],
     };
   }
@@ -164,17 +168,17 @@ export class MetricsRoller {
    * number of slots rolled.
    */
   async rollAll(now: number, signal?: AbortSignal): Promise<number> {
-    const q = this.cql.q;
+    const q = this.#cql.q;
     let rolled = 0;
     for (const res of ROLLUP_ORDER) {
-      const parts = await this.cql.select(q.selectDirtyBuckets, [res], signal);
+      const parts = await this.#cql.select(q.selectDirtyBuckets, [res], signal);
       for (const part of parts) {
         const bucket = part.get('bucket') as number;
         const shard = part.get('shard') as number;
         const partWt = toNumber(part.get('wt'));
-        const marks = await this.cql.select(q.selectDirty, [res, bucket, shard], signal);
+        const marks = await this.#cql.select(q.selectDirty, [res, bucket, shard], signal);
         if (marks.length === 0) {
-          await this.cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
+          await this.#cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
           continue;
         }
         const closed = marks.filter((m) => isSlotClosed(toMillis(m.get('slot_start')), res, now));
@@ -189,7 +193,7 @@ export class MetricsRoller {
             start: toMillis(m.get('slot_start')),
           };
           await this.rollSlot(slot, now, signal);
-          await this.cql.exec(q.deleteDirty, [
+          await this.#cql.exec(q.deleteDirty, [
             toNumber(m.get('wt')),
             res,
             bucket,
@@ -203,7 +207,7 @@ export class MetricsRoller {
         rolled += closed.length;
       }
     }
-    if (rolled > 0) this.logger.debug({ rolled }, 'rolled dirty slots');
+    if (rolled > 0) this.#logger.debug({ rolled }, 'rolled dirty slots');
     return rolled;
   }
 
@@ -215,16 +219,16 @@ export class MetricsRoller {
     const { res, start } = slot;
     // A slot rolled after its own retention (a far-ahead clock, a long outage) is still written, for
     // an hour at least, so its parent can be built from it; readers filter it out by retention.
-    const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.retention) - now));
+    const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.#retention) - now));
     const bucket = bucketOf(start, res);
-    const q = this.cql.q;
+    const q = this.#cql.q;
     // The row's write time is taken before its inputs are read: of two processes rolling the same
     // slot at once, the one that read later (and so saw more) wins, whatever order the writes land in.
     const readAt = nextWriteTimestamp();
     if (slot.kind === 'p') {
       const point = await this.#rollPoints(slot, signal);
       if (point !== undefined) {
-        await this.cql.exec(q.insertRollup[res], [
+        await this.#cql.exec(q.insertRollup[res], [
           slot.tenant,
           slot.id,
           bucket,
@@ -243,7 +247,7 @@ export class MetricsRoller {
     } else {
       const sketch = await this.#rollSketch(slot, signal);
       if (sketch !== undefined) {
-        await this.cql.exec(q.insertSketchRollup[res], [
+        await this.#cql.exec(q.insertSketchRollup[res], [
           slot.tenant,
           slot.id,
           bucket,
@@ -259,7 +263,7 @@ export class MetricsRoller {
       const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
       await Promise.all(
         this.markStatements({ ...slot, res: parent, start: parentStart }, now).map((s) =>
-          this.cql.exec(s.query, s.params),
+          this.#cql.exec(s.query, s.params),
         ),
       );
     }
@@ -269,11 +273,11 @@ export class MetricsRoller {
     const { res, start } = slot;
     const end = start + RESOLUTION_MS[res];
     if (res === '5m') {
-      const points = await readRawPoints(this.cql, slot.tenant, slot.id, start, end, slot.combine, signal);
+      const points = await readRawPoints(this.#cql, slot.tenant, slot.id, start, end, slot.combine, signal);
       return rollup5mFromRaw(start, points);
     }
     const child = sourceResolution(res) as RollupResolution;
-    const children = await readRollups(this.cql, child, slot.tenant, slot.id, start, end, signal);
+    const children = await readRollups(this.#cql, child, slot.tenant, slot.id, start, end, signal);
     return rollupFromChildren(res, start, children);
   }
 
@@ -282,9 +286,9 @@ export class MetricsRoller {
     const end = start + RESOLUTION_MS[res];
     const rows =
       res === '5m'
-        ? await readSketchRaw(this.cql, slot.tenant, slot.id, start, end, signal)
+        ? await readSketchRaw(this.#cql, slot.tenant, slot.id, start, end, signal)
         : await readSketchRollups(
-            this.cql,
+            this.#cql,
             sourceResolution(res) as RollupResolution,
             slot.tenant,
             slot.id,

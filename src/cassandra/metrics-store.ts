@@ -14,10 +14,10 @@ import {
   aggregateSeries,
   type FleetReader,
   type FleetSeries,
-  fleetPercentiles,
   guardSeries,
   type QueryLimits,
 } from '../metrics-store/fleet.js';
+import { fleetPercentiles } from '../metrics-store/fleet-percentiles.js';
 import {
   type FleetOptions,
   isFleetPercentileQuery,

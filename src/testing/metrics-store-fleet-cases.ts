@@ -8,7 +8,6 @@ import { FleetwatchError } from '../errors.js';
 import { DDSketch } from '../metrics/sketch.js';
 import type {
   AggregatedSeries,
-  FleetAggregate,
   MetricsStore,
   Point,
   RawPoint,
@@ -577,15 +576,3 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     expect(res[0]?.max).toBe(3);
   });
 }
-
-/** The aggregates, for tests that iterate them. */
-export const ALL_AGGREGATES: readonly FleetAggregate[] = [
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'count',
-  'last',
-  'rate',
-  'delta',
-];
