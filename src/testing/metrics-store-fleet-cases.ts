@@ -6,13 +6,7 @@
 import { expect, it } from 'vitest';
 import { FleetwatchError } from '../errors.js';
 import { DDSketch } from '../metrics/sketch.js';
-import type {
-  AggregatedSeries,
-  MetricsStore,
-  Point,
-  RawPoint,
-  SketchPoint,
-} from '../metrics-store/types.js';
+import type { AggregatedSeries, MetricsStore, Point, RawPoint, SketchPoint } from '../metrics-store/types.js';
 import type { FakeClock } from './metrics-store-conformance.js';
 import { seededRandom } from './random.js';
 
