@@ -13,9 +13,11 @@ export type { MetricsStore } from '../metrics-store/types.js';
 export type { CassandraConnectionOptions } from './connection.js';
 export type { CassandraInventoryStoreOptions } from './inventory-store.js';
 export { CassandraInventoryStore } from './inventory-store.js';
+export type { ReadStats } from './metrics-cql.js';
 export type {
   CassandraMetricsStoreOptions,
   ConsistencyName,
+  QuerySettings,
   WriteBufferSettings,
 } from './metrics-options.js';
 export { CassandraMetricsStore } from './metrics-store.js';

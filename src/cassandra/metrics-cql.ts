@@ -11,6 +11,19 @@ import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
+/**
+ * Column subsets of a rollup read for fleet aggregates: only what the aggregate needs crosses the
+ * wire and is decoded (`sum` also serves `count` and `avg`; `last` serves `last`, `rate`, `delta`).
+ */
+export type RollupColumns = 'sum' | 'min' | 'max' | 'last';
+
+const ROLLUP_COLUMN_SETS: Readonly<Record<RollupColumns, string>> = {
+  sum: 'ts, count, sum',
+  min: 'ts, count, min',
+  max: 'ts, count, max',
+  last: 'ts, count, min, last',
+};
+
 /** Statement texts for one keyspace. */
 export function metricsStatements(ks: string) {
   const rollupInsert = (res: RollupResolution) =>
@@ -19,6 +32,15 @@ export function metricsStatements(ks: string) {
   const rollupSelect = (res: RollupResolution) =>
     `SELECT ts, count, sum, min, max, mean, m2, last FROM ${ks}.${POINT_TABLES[res]}` +
     ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  const rollupColumns = (res: RollupResolution, cols: RollupColumns) =>
+    `SELECT ${ROLLUP_COLUMN_SETS[cols]} FROM ${ks}.${POINT_TABLES[res]}` +
+    ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?';
+  const columnsBy = (res: RollupResolution) => ({
+    sum: rollupColumns(res, 'sum'),
+    min: rollupColumns(res, 'min'),
+    max: rollupColumns(res, 'max'),
+    last: rollupColumns(res, 'last'),
+  });
   const sketchInsert = (res: RollupResolution) =>
     `INSERT INTO ${ks}.${SKETCH_TABLES[res]} (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?`;
   const sketchSelect = (res: RollupResolution) =>
@@ -37,6 +59,15 @@ export function metricsStatements(ks: string) {
     refreshSeries:
       `UPDATE ${ks}.series_index USING TTL ? SET series_key = ?, combine = ?` +
       ' WHERE tenant = ? AND metric = ? AND shard = ? AND series_id = ?',
+    insertSeriesTag:
+      `INSERT INTO ${ks}.series_tags (tenant, metric, tag_key, tag_value, series_id, series_key, combine)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?',
+    selectSeriesByTag:
+      `SELECT series_id, series_key, combine FROM ${ks}.series_tags` +
+      ' WHERE tenant = ? AND metric = ? AND tag_key = ? AND tag_value = ?',
+    selectSeriesByTagRange:
+      `SELECT series_id, series_key, combine FROM ${ks}.series_tags` +
+      ' WHERE tenant = ? AND metric = ? AND tag_key = ? AND tag_value >= ? AND tag_value < ?',
     selectSeries: `SELECT series_id, series_key, combine FROM ${ks}.series_index WHERE tenant = ? AND metric = ? AND shard = ?`,
     insertRaw:
       `INSERT INTO ${ks}.points_raw (tenant, series_id, bucket, ts, source, value) VALUES (?, ?, ?, ?, ?, ?)` +
@@ -55,6 +86,7 @@ export function metricsStatements(ks: string) {
       ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
     insertRollup: { '5m': rollupInsert('5m'), '1h': rollupInsert('1h'), '1d': rollupInsert('1d') },
     selectRollup: { '5m': rollupSelect('5m'), '1h': rollupSelect('1h'), '1d': rollupSelect('1d') },
+    selectRollupColumns: { '5m': columnsBy('5m'), '1h': columnsBy('1h'), '1d': columnsBy('1d') },
     insertSketchRollup: { '5m': sketchInsert('5m'), '1h': sketchInsert('1h'), '1d': sketchInsert('1d') },
     selectSketchRollup: { '5m': sketchSelect('5m'), '1h': sketchSelect('1h'), '1d': sketchSelect('1d') },
     insertDirty:
@@ -100,9 +132,19 @@ export function nextWriteTimestamp(): number {
   return lastMicros;
 }
 
+/** Reads done by a store since it was created (every SELECT reads one partition). */
+export interface ReadStats {
+  /** Partition reads (SELECT statements, each page counted once per statement). */
+  partitions: number;
+  /** Rows returned. */
+  rows: number;
+}
+
 /** Executes the store's statements with its consistency levels. */
 export class MetricsCql {
   readonly q: MetricsStatements;
+  /** Cumulative read counts (for benchmarks and monitoring). */
+  readonly stats: ReadStats = { partitions: 0, rows: 0 };
 
   constructor(
     readonly client: Client,
@@ -117,6 +159,7 @@ export class MetricsCql {
   async select(query: string, params: unknown[], signal?: AbortSignal): Promise<types.Row[]> {
     const out: types.Row[] = [];
     let pageState: string | undefined;
+    this.stats.partitions++;
     do {
       throwIfAborted(signal);
       let rs: types.ResultSet;
@@ -132,6 +175,7 @@ export class MetricsCql {
         throw toStoreError(err, 'read');
       }
       for (const row of rs.rows) out.push(row);
+      this.stats.rows += rs.rows.length;
       pageState = rs.pageState ?? undefined;
     } while (pageState !== undefined && pageState !== null);
     return out;

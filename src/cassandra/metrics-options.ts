@@ -4,6 +4,7 @@
 
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { validationError } from '../errors.js';
+import { DEFAULT_QUERY_LIMITS } from '../metrics-store/fleet.js';
 import { DEFAULT_RAW_INTERVAL_MS } from '../metrics-store/resolution.js';
 import type { Retention } from '../metrics-store/types.js';
 import { DEFAULT_RETENTION } from '../metrics-store/types.js';
@@ -68,6 +69,21 @@ export interface CassandraMetricsStoreOptions extends CassandraConnectionOptions
   logger?: Logger;
   /** Abort connecting and migrating. */
   signal?: AbortSignal;
+  /** The query-cost guard and read fan-out. */
+  queries?: QuerySettings;
+}
+
+/** Per-query limits and read concurrency. */
+export interface QuerySettings {
+  /** Most series one query may select; more is `E_QUERY_TOO_LARGE`. @default 10000 */
+  maxSeries?: number;
+  /**
+   * Most stored points (rollup slots, sketch rows) one fleet query may read, estimated before any
+   * data is read; more is `E_QUERY_TOO_LARGE`. @default 5000000
+   */
+  maxPoints?: number;
+  /** Partition reads in flight at once for one query (through p-queue). @default 32 */
+  concurrency?: number;
 }
 
 /** Options after defaults and validation. */
@@ -86,6 +102,9 @@ export interface NormalizedStoreOptions {
   clock: Clock;
   logger: Logger;
   signal: AbortSignal | undefined;
+  maxQuerySeries: number;
+  maxQueryPoints: number;
+  queryConcurrency: number;
 }
 
 const KEYS = [
@@ -103,6 +122,7 @@ const KEYS = [
   'clock',
   'logger',
   'signal',
+  'queries',
 ] as const;
 
 function int(value: unknown, fallback: number, path: string, min: number): number {
@@ -144,7 +164,13 @@ export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): No
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw validationError('options.signal', 'an AbortSignal', signal);
   }
+  const qs = options.queries ?? {};
+  if (typeof qs !== 'object' || qs === null) throw validationError('options.queries', 'an object', qs);
+  rejectUnknownKeys(qs, ['maxSeries', 'maxPoints', 'concurrency'], 'options.queries');
   return {
+    maxQuerySeries: int(qs.maxSeries, DEFAULT_QUERY_LIMITS.maxSeries, 'options.queries.maxSeries', 1),
+    maxQueryPoints: int(qs.maxPoints, DEFAULT_QUERY_LIMITS.maxPoints, 'options.queries.maxPoints', 1),
+    queryConcurrency: int(qs.concurrency, 32, 'options.queries.concurrency', 1),
     keyspace,
     replication,
     retention: normalizeRetention(options.retention, DEFAULT_RETENTION),

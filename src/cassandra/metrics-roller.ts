@@ -24,7 +24,13 @@ import {
 import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../metrics-store/types.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
-import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
+import {
+  type MetricsCql,
+  nextWriteTimestamp,
+  type RollupColumns,
+  toMillis,
+  toNumber,
+} from './metrics-cql.js';
 import { bucketOf, DIRTY_SHARDS, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
@@ -79,11 +85,15 @@ export class MetricsRoller {
     '1d': new Map(),
   };
 
-  constructor(
-    private readonly cql: MetricsCql,
-    private readonly retention: Readonly<Retention>,
-    private readonly logger: Logger,
-  ) {}
+  readonly #cql: MetricsCql;
+  readonly #retention: Readonly<Retention>;
+  readonly #logger: Logger;
+
+  constructor(cql: MetricsCql, retention: Readonly<Retention>, logger: Logger) {
+    this.#cql = cql;
+    this.#retention = retention;
+    this.#logger = logger;
+  }
 
   /** The write-buffer key of a dirty-slot partition (cached: the same string for the same partition). */
   #dirtyKey(res: RollupResolution, bucket: number, shard: number): string {
@@ -121,7 +131,7 @@ export class MetricsRoller {
     return {
       key: this.#dirtyKey(slot.res, bucket, slot.shard),
       dedupe,
-      query: this.cql.q.insertDirty,
+      query: this.#cql.q.insertDirty,
       params: [
         slot.res,
         bucket,
@@ -148,7 +158,7 @@ export class MetricsRoller {
     return {
       key: `db|${res}`,
       dedupe: `db|${res}|${bucket}|${shard}`,
-      query: this.cql.q.insertDirtyBucket,
+      query: this.#cql.q.insertDirtyBucket,
       params: [res, bucket, shard, at, wts],
     };
   }
@@ -158,17 +168,17 @@ export class MetricsRoller {
    * number of slots rolled.
    */
   async rollAll(now: number, signal?: AbortSignal): Promise<number> {
-    const q = this.cql.q;
+    const q = this.#cql.q;
     let rolled = 0;
     for (const res of ROLLUP_ORDER) {
-      const parts = await this.cql.select(q.selectDirtyBuckets, [res], signal);
+      const parts = await this.#cql.select(q.selectDirtyBuckets, [res], signal);
       for (const part of parts) {
         const bucket = part.get('bucket') as number;
         const shard = part.get('shard') as number;
         const partWt = toNumber(part.get('wt'));
-        const marks = await this.cql.select(q.selectDirty, [res, bucket, shard], signal);
+        const marks = await this.#cql.select(q.selectDirty, [res, bucket, shard], signal);
         if (marks.length === 0) {
-          await this.cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
+          await this.#cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
           continue;
         }
         const closed = marks.filter((m) => isSlotClosed(toMillis(m.get('slot_start')), res, now));
@@ -183,7 +193,7 @@ export class MetricsRoller {
             start: toMillis(m.get('slot_start')),
           };
           await this.rollSlot(slot, now, signal);
-          await this.cql.exec(q.deleteDirty, [
+          await this.#cql.exec(q.deleteDirty, [
             toNumber(m.get('wt')),
             res,
             bucket,
@@ -197,7 +207,7 @@ export class MetricsRoller {
         rolled += closed.length;
       }
     }
-    if (rolled > 0) this.logger.debug({ rolled }, 'rolled dirty slots');
+    if (rolled > 0) this.#logger.debug({ rolled }, 'rolled dirty slots');
     return rolled;
   }
 
@@ -209,16 +219,16 @@ export class MetricsRoller {
     const { res, start } = slot;
     // A slot rolled after its own retention (a far-ahead clock, a long outage) is still written, for
     // an hour at least, so its parent can be built from it; readers filter it out by retention.
-    const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.retention) - now));
+    const ttl = Math.max(MIN_ROLLUP_TTL_SECONDS, ttlSeconds(expiresAt(start, res, this.#retention) - now));
     const bucket = bucketOf(start, res);
-    const q = this.cql.q;
+    const q = this.#cql.q;
     // The row's write time is taken before its inputs are read: of two processes rolling the same
     // slot at once, the one that read later (and so saw more) wins, whatever order the writes land in.
     const readAt = nextWriteTimestamp();
     if (slot.kind === 'p') {
       const point = await this.#rollPoints(slot, signal);
       if (point !== undefined) {
-        await this.cql.exec(q.insertRollup[res], [
+        await this.#cql.exec(q.insertRollup[res], [
           slot.tenant,
           slot.id,
           bucket,
@@ -237,7 +247,7 @@ export class MetricsRoller {
     } else {
       const sketch = await this.#rollSketch(slot, signal);
       if (sketch !== undefined) {
-        await this.cql.exec(q.insertSketchRollup[res], [
+        await this.#cql.exec(q.insertSketchRollup[res], [
           slot.tenant,
           slot.id,
           bucket,
@@ -253,7 +263,7 @@ export class MetricsRoller {
       const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
       await Promise.all(
         this.markStatements({ ...slot, res: parent, start: parentStart }, now).map((s) =>
-          this.cql.exec(s.query, s.params),
+          this.#cql.exec(s.query, s.params),
         ),
       );
     }
@@ -263,11 +273,11 @@ export class MetricsRoller {
     const { res, start } = slot;
     const end = start + RESOLUTION_MS[res];
     if (res === '5m') {
-      const points = await readRawPoints(this.cql, slot.tenant, slot.id, start, end, slot.combine, signal);
+      const points = await readRawPoints(this.#cql, slot.tenant, slot.id, start, end, slot.combine, signal);
       return rollup5mFromRaw(start, points);
     }
     const child = sourceResolution(res) as RollupResolution;
-    const children = await readRollups(this.cql, child, slot.tenant, slot.id, start, end, signal);
+    const children = await readRollups(this.#cql, child, slot.tenant, slot.id, start, end, signal);
     return rollupFromChildren(res, start, children);
   }
 
@@ -276,9 +286,9 @@ export class MetricsRoller {
     const end = start + RESOLUTION_MS[res];
     const rows =
       res === '5m'
-        ? await readSketchRaw(this.cql, slot.tenant, slot.id, start, end, signal)
+        ? await readSketchRaw(this.#cql, slot.tenant, slot.id, start, end, signal)
         : await readSketchRollups(
-            this.cql,
+            this.#cql,
             sourceResolution(res) as RollupResolution,
             slot.tenant,
             slot.id,
@@ -344,7 +354,10 @@ export async function readRawPoints(
   return combineRaw(rows, policy);
 }
 
-/** Rollup points of a series at `res` with `from <= ts < to`, in ts order. */
+/**
+ * Rollup points of a series at `res` with `from <= ts < to`, in ts order. With `columns`, only that
+ * subset is read (see {@link RollupColumns}) and the other statistics are NaN.
+ */
 export async function readRollups(
   cql: MetricsCql,
   res: RollupResolution,
@@ -353,24 +366,28 @@ export async function readRollups(
   from: number,
   to: number,
   signal?: AbortSignal,
+  columns?: RollupColumns,
 ): Promise<RollupPoint[]> {
   const out: RollupPoint[] = [];
+  const query = columns === undefined ? cql.q.selectRollup[res] : cql.q.selectRollupColumns[res][columns];
   const parts = await mapBuckets(res, from, to, (bucket) =>
-    cql.select(cql.q.selectRollup[res], [tenant, id, bucket, from, to], signal),
+    cql.select(query, [tenant, id, bucket, from, to], signal),
   );
+  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
   // buckets in order, rows in clustering (ts) order within each
   for (const rows of parts) {
     for (const r of rows) {
       const count = toNumber(r.get('count'));
+      const m2 = num(r.get('m2'));
       out.push({
         ts: toMillis(r.get('ts')),
         count,
-        sum: r.get('sum') as number,
-        min: r.get('min') as number,
-        max: r.get('max') as number,
-        mean: r.get('mean') as number,
-        variance: count > 0 ? (r.get('m2') as number) / count : 0,
-        last: r.get('last') as number,
+        sum: num(r.get('sum')),
+        min: num(r.get('min')),
+        max: num(r.get('max')),
+        mean: num(r.get('mean')),
+        variance: count > 0 ? m2 / count : 0,
+        last: num(r.get('last')),
       });
     }
   }

@@ -8,6 +8,8 @@
  * - `rollup_1h`, `sketch_1h`: per 360 days → 8,640 rows.
  * - `rollup_1d`, `sketch_1d`: per 3,600 days → 3,600 rows.
  * - `series_index`: per tenant × metric × shard (8): one row per series.
+ * - `series_tags`: per tenant × metric × tag key: one row per series having that key, clustered by
+ *   value (exact and prefix lookups are one slice).
  * - `dirty_slots`: per resolution × hour (5m marks), 6 h (1h marks) or day (1d marks) × shard (32).
  */
 import type { RollupResolution } from '../metrics-store/rollup.js';
@@ -166,6 +168,15 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
         `CREATE TABLE IF NOT EXISTS ${ks}.series_index (tenant text, metric text, shard int, series_id text,` +
           ' series_key text, combine text, created_at timestamp, sketch_base double,' +
           ' PRIMARY KEY ((tenant, metric, shard), series_id))',
+      ],
+    },
+    {
+      version: 4,
+      description: 'series_tags: series of a metric by tag key and value (fleet queries select through it)',
+      statements: (ks) => [
+        `CREATE TABLE IF NOT EXISTS ${ks}.series_tags (tenant text, metric text, tag_key text, tag_value text,` +
+          ' series_id text, series_key text, combine text,' +
+          ' PRIMARY KEY ((tenant, metric, tag_key), tag_value, series_id))',
       ],
     },
   ];

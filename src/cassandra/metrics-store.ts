@@ -10,6 +10,20 @@
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import {
+  aggregateSeries,
+  type FleetReader,
+  type FleetSeries,
+  guardSeries,
+  type QueryLimits,
+} from '../metrics-store/fleet.js';
+import { fleetPercentiles } from '../metrics-store/fleet-percentiles.js';
+import {
+  type FleetOptions,
+  isFleetPercentileQuery,
+  validateMetricsQuery,
+  validatePercentilesQuery,
+} from '../metrics-store/fleet-validate.js';
 import { planCover, queryResolution } from '../metrics-store/resolution.js';
 import {
   DirtySlots,
@@ -24,8 +38,12 @@ import {
   slotStart,
 } from '../metrics-store/rollup.js';
 import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../metrics-store/series-key.js';
+import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   CombinePolicy,
+  FleetAggregate,
   MetricsQuery,
   MetricsStore,
   PercentileQuery,
@@ -43,9 +61,7 @@ import { DEFAULT_TENANT } from '../metrics-store/types.js';
 import {
   normalizeWriteOptions,
   validateMetricName,
-  validatePercentileQuery,
   validatePoints,
-  validateQuery,
   validateSketchPoints,
   validateTagFilter,
   validateTenant,
@@ -53,7 +69,7 @@ import {
 import { mapLimit } from './concurrency.js';
 import { createClient } from './connection.js';
 import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
-import { MetricsCql, nextWriteTimestamp } from './metrics-cql.js';
+import { MetricsCql, nextWriteTimestamp, type ReadStats, type RollupColumns } from './metrics-cql.js';
 import {
   type CassandraMetricsStoreOptions,
   type NormalizedStoreOptions,
@@ -124,6 +140,8 @@ export class CassandraMetricsStore implements MetricsStore {
   readonly #logger: Logger;
   readonly #timeoutMs: number;
   readonly #rawIntervalMs: number;
+  readonly #limits: QueryLimits;
+  readonly #queryConcurrency: number;
   /** `${tenant}\0${key}` → series */
   readonly #series = new Map<string, SeriesRef>();
   /** `${tenant}\0${metric}` → when its index row was last written (Date.now()) */
@@ -145,6 +163,8 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#logger = o.logger;
     this.#timeoutMs = o.timeoutMs;
     this.#rawIntervalMs = o.rawIntervalMs;
+    this.#limits = { maxSeries: o.maxQuerySeries, maxPoints: o.maxQueryPoints };
+    this.#queryConcurrency = o.queryConcurrency;
     this.#indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
     this.#cql = new MetricsCql(client, o.keyspace, o.readConsistency, o.writeConsistency);
     this.#roller = new MetricsRoller(this.#cql, o.retention, o.logger);
@@ -200,16 +220,23 @@ export class CassandraMetricsStore implements MetricsStore {
     return new CassandraMetricsStore(client, owns, o);
   }
 
+  /** Partitions read and rows returned since the store was created (cumulative). */
+  get readStats(): Readonly<ReadStats> {
+    return { ...this.#cql.stats };
+  }
+
   /** Statements queued in the write buffer or in flight. */
   get buffered(): number {
     return this.#buffer.size;
   }
 
-  async write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+  async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
     const now = this.#clock.now();
+    // validate and store one copy: the caller may change its batch while the write is pending
+    const points = snapshotPoints(batch);
     validatePoints(points, { now, rawRetentionMs: this.retention.raw });
     if (points.length === 0) return { accepted: 0 };
     const started = Date.now();
@@ -241,11 +268,12 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
-  async writeSketches(points: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+  async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
     const now = this.#clock.now();
+    const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
     // every sketch must decode, and one series keeps one bucket base (relative accuracy)
     const bases = new Map<string, { base: number; at: number }>();
@@ -286,16 +314,30 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
-  async query(q: MetricsQuery): Promise<Series[]> {
+  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  query(q: MetricsQuery): Promise<Series[]>;
+  async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
     if (this.#closed) throw closedError();
-    validateQuery(q);
+    const fleet = validateMetricsQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
-    const res = queryResolution(q, now, this.retention, this.#rawIntervalMs);
+    const chosen = queryResolution(q, now, this.retention, this.#rawIntervalMs);
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const series = await this.#matching(tenant, q.metric, q.tags, q.signal);
+    const series = await this.#matching(tenant, q.metric, q.tags, q.signal, fleet);
+    guardSeries(series.length, this.#limits);
+    if (fleet.aggregate !== undefined) {
+      const res = chosen === 'raw' ? '5m' : chosen;
+      await this.#rollLocal('p', now, series, q.signal);
+      return aggregateSeries(
+        fleetSeries(series),
+        { ...fleet, aggregate: fleet.aggregate, metric: q.metric, from: q.from, to: q.to, res },
+        this.#reader(now, q.signal),
+        this.#limits,
+      );
+    }
+    const res = chosen;
     if (res !== 'raw') await this.#rollLocal('p', now, series, q.signal);
-    const results = await mapLimit(series, 16, async (s): Promise<Series | undefined> => {
+    const results = await mapLimit(series, this.#queryConcurrency, async (s): Promise<Series | undefined> => {
       if (res === 'raw') {
         const rows = await readRawPoints(this.#cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
         // retained ⇔ ts >= the oldest retained slot start (one comparison per point)
@@ -315,28 +357,48 @@ export class CassandraMetricsStore implements MetricsStore {
 
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
-    validatePercentileQuery(q);
+    const fleet = validatePercentilesQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const series = await this.#matching(tenant, q.metric, q.tags, q.signal);
+    const series = await this.#matching(tenant, q.metric, q.tags, q.signal, fleet);
+    guardSeries(series.length, this.#limits);
     await this.#rollLocal('s', now, series, q.signal);
-    const cover = planCover({ from: q.from, to: q.to, now, retention: this.retention });
-    const results = await mapLimit(series, 16, async (s): Promise<PercentileResult | undefined> => {
-      const parts = await mapLimit(cover, 4, (seg) =>
-        seg.res === 'raw'
-          ? readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
-          : readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
+    if (isFleetPercentileQuery(q)) {
+      return fleetPercentiles(
+        fleetSeries(series),
+        {
+          ...fleet,
+          metric: q.metric,
+          from: q.from,
+          to: q.to,
+          quantiles: q.quantiles,
+          cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
+        },
+        this.#reader(now, q.signal),
+        this.#limits,
       );
-      const bytes: Uint8Array[] = [];
-      parts.forEach((rows, i) => {
-        const res = (cover[i] as { res: Resolution }).res;
-        for (const row of rows) if (isRetained(row.ts, res, this.retention, now)) bytes.push(row.sketch);
-      });
-      const merged = mergeSketches(bytes);
-      if (merged === undefined || merged.count === 0) return undefined;
-      return percentileResult(s.metric, tagsOf(s), merged, q.quantiles);
-    });
+    }
+    const cover = planCover({ from: q.from, to: q.to, now, retention: this.retention });
+    const results = await mapLimit(
+      series,
+      this.#queryConcurrency,
+      async (s): Promise<PercentileResult | undefined> => {
+        const parts = await mapLimit(cover, 4, (seg) =>
+          seg.res === 'raw'
+            ? readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
+            : readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
+        );
+        const bytes: Uint8Array[] = [];
+        parts.forEach((rows, i) => {
+          const res = (cover[i] as { res: Resolution }).res;
+          for (const row of rows) if (isRetained(row.ts, res, this.retention, now)) bytes.push(row.sketch);
+        });
+        const merged = mergeSketches(bytes);
+        if (merged === undefined || merged.count === 0) return undefined;
+        return percentileResult(s.metric, tagsOf(s), merged, q.quantiles);
+      },
+    );
     return results.filter((r): r is PercentileResult => r !== undefined);
   }
 
@@ -460,18 +522,27 @@ export class CassandraMetricsStore implements MetricsStore {
         }
         const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, ishard, id]);
         const known = existing[0]?.get('combine') as CombinePolicy | null | undefined;
+        let recorded: CombinePolicy;
         if (known !== undefined && known !== null) {
           // refresh the index row's TTL (a series written to stays listed)
           await this.#cql.exec(q.refreshSeries, [ttl, m.key, known, m.tenant, m.metric, ishard, id]);
-          return known;
+          recorded = known;
+        } else {
+          const rs = await this.#cql.exec(
+            q.insertSeries,
+            [m.tenant, m.metric, ishard, id, m.key, combine, new Date(), ttl],
+            true,
+          );
+          recorded = rs.wasApplied()
+            ? combine
+            : ((rs.first()?.get('combine') as CombinePolicy | null) ?? 'last');
         }
-        const rs = await this.#cql.exec(
-          q.insertSeries,
-          [m.tenant, m.metric, ishard, id, m.key, combine, new Date(), ttl],
-          true,
+        // the tag index (one partition per tag key), written with the series and the same TTL
+        const tags = Object.entries(parseSeriesKey(m.key).tags);
+        await mapLimit(tags, 8, ([k, v]) =>
+          this.#cql.exec(q.insertSeriesTag, [m.tenant, m.metric, k, v, id, m.key, recorded, ttl]),
         );
-        if (rs.wasApplied()) return combine;
-        return (rs.first()?.get('combine') as CombinePolicy | null) ?? 'last';
+        return recorded;
       });
       // keep one object per series: the in-process dirty-slot tracker is keyed by it
       let ref = this.#series.get(ck);
@@ -577,17 +648,44 @@ export class CassandraMetricsStore implements MetricsStore {
     return out;
   }
 
+  /**
+   * Series of a metric matching the exact `filter` and the `where` selection. With a positive
+   * `tag:k=v` (or `tag:k=prefix*`) conjunct in `where`, candidates come from one slice of the tag
+   * index (exact terms preferred); otherwise from the 8 series-list partitions. Every candidate is
+   * re-checked against the whole selection.
+   */
   async #matching(
     tenant: string,
     metric: string,
     filter: Record<string, string> | undefined,
     signal?: AbortSignal,
+    fleet?: FleetOptions,
   ): Promise<SeriesRef[]> {
-    const shards = Array.from({ length: INDEX_SHARDS }, (_, i) => i);
-    const parts = await mapLimit(shards, INDEX_SHARDS, (shard) =>
-      this.#cql.select(this.#cql.q.selectSeries, [tenant, metric, shard], signal),
-    );
-    const rows = parts.flat();
+    const where = fleet?.where;
+    const term =
+      where?.required.find((t) => t.value !== undefined) ??
+      where?.required.find((t) => t.prefix !== undefined && prefixEnd(t.prefix) !== undefined);
+    let rows: Awaited<ReturnType<MetricsCql['select']>>;
+    if (term !== undefined) {
+      const q = this.#cql.q;
+      rows =
+        term.value !== undefined
+          ? await this.#cql.select(q.selectSeriesByTag, [tenant, metric, term.key, term.value], signal)
+          : await this.#cql.select(
+              q.selectSeriesByTagRange,
+              [tenant, metric, term.key, term.prefix, prefixEnd(term.prefix as string)],
+              signal,
+            );
+    } else {
+      const shards = Array.from({ length: INDEX_SHARDS }, (_, i) => i);
+      const parts = await mapLimit(
+        shards,
+        INDEX_SHARDS,
+        (shard) => this.#cql.select(this.#cql.q.selectSeries, [tenant, metric, shard], signal),
+        signal,
+      );
+      rows = parts.flat();
+    }
     const out: SeriesRef[] = [];
     for (const r of rows) {
       const key = r.get('series_key') as string;
@@ -604,11 +702,44 @@ export class CassandraMetricsStore implements MetricsStore {
           combine: (r.get('combine') as CombinePolicy | null) ?? 'last',
         };
       }
-      if (filter !== undefined && !tagsMatch(parseSeriesKey(key).tags, filter)) continue;
+      if (filter !== undefined || where !== undefined) {
+        const tags = parseSeriesKey(key).tags;
+        if (!tagsMatch(tags, filter) || (where !== undefined && !where.matches(tags))) continue;
+      }
       out.push(ref);
     }
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
+  }
+
+  /** The fleet engine's view of this store at `now`: partition reads through p-queue, retained rows only. */
+  #reader(now: number, signal: AbortSignal | undefined): FleetReader<SeriesRef> {
+    const retention = this.retention;
+    return {
+      rollups: async (s, res, from, to, aggregate) => {
+        const rows = await readRollups(
+          this.#cql,
+          res,
+          s.tenant,
+          s.id,
+          from,
+          to,
+          signal,
+          ROLLUP_COLUMNS_FOR[aggregate],
+        );
+        return rows.filter((p) => isRetained(p.ts, res, retention, now));
+      },
+      sketches: async (s, res, from, to) => {
+        const rows =
+          res === 'raw'
+            ? await readSketchRaw(this.#cql, s.tenant, s.id, from, to, signal)
+            : await readSketchRollups(this.#cql, res, s.tenant, s.id, from, to, signal);
+        return rows.filter((r) => isRetained(r.ts, res, retention, now));
+      },
+      each: async (items, fn) => {
+        await mapLimit(items, this.#queryConcurrency, fn, signal);
+      },
+    };
   }
 
   /** Roll the closed slots this process marked dirty for `series` (so a rollup read is current). */
@@ -679,6 +810,35 @@ function baseMismatch(i: number, want: number, got: number): FleetwatchError {
     `a sketch with the series' relative accuracy (bucket base ${want})`,
     `bucket base ${got}`,
   );
+}
+
+/** The rollup columns each aggregate reads. */
+const ROLLUP_COLUMNS_FOR: Readonly<Record<FleetAggregate, RollupColumns>> = {
+  sum: 'sum',
+  count: 'sum',
+  avg: 'sum',
+  min: 'min',
+  max: 'max',
+  last: 'last',
+  rate: 'last',
+  delta: 'last',
+};
+
+function fleetSeries(list: readonly SeriesRef[]): FleetSeries<SeriesRef>[] {
+  return list.map((s) => ({ ref: s, tags: parseSeriesKey(s.key).tags, key: s.key }));
+}
+
+/**
+ * The exclusive upper bound of values starting with `prefix` (its last code point plus one; UTF-8
+ * byte order is code point order), or undefined when there is none to take.
+ */
+function prefixEnd(prefix: string): string | undefined {
+  const cps = [...prefix];
+  const last = cps.pop();
+  if (last === undefined) return undefined;
+  const cp = last.codePointAt(0) as number;
+  if (cp === 0x10ffff || cp === 0xd7ff) return undefined;
+  return cps.join('') + String.fromCodePoint(cp + 1);
 }
 
 function tagsOf(s: SeriesRef): Record<string, string> {

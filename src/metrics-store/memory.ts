@@ -11,6 +11,23 @@
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { DDSketch } from '../metrics/sketch.js';
+import {
+  aggregateSeries,
+  DEFAULT_QUERY_LIMITS,
+  type FleetReader,
+  type FleetSeries,
+  type SketchRow as FleetSketchRow,
+  guardSeries,
+  type QueryLimits,
+} from './fleet.js';
+import { fleetPercentiles } from './fleet-percentiles.js';
+import {
+  type FleetOptions,
+  isFleetPercentileQuery,
+  validateMetricsQuery,
+  validatePercentilesQuery,
+} from './fleet-validate.js';
+import { keysInRange, RawBucket } from './memory-buckets.js';
 import { DEFAULT_RAW_INTERVAL_MS, planCover, queryResolution } from './resolution.js';
 import {
   DirtySlots,
@@ -28,7 +45,10 @@ import {
   toRollupPoint,
 } from './rollup.js';
 import { seriesKey, sortedTags, tagsMatch } from './series-key.js';
+import { snapshotPoints, snapshotSketchPoints } from './snapshot.js';
 import type {
+  AggregatedSeries,
+  AggregateQuery,
   CombinePolicy,
   MetricsQuery,
   MetricsStore,
@@ -36,6 +56,7 @@ import type {
   PercentileResult,
   Point,
   RawPoint,
+  Resolution,
   Retention,
   RollupPoint,
   Series,
@@ -49,9 +70,7 @@ import {
   normalizeRetention,
   normalizeWriteOptions,
   validateMetricName,
-  validatePercentileQuery,
   validatePoints,
-  validateQuery,
   validateSketchPoints,
   validateTagFilter,
   validateTenant,
@@ -87,6 +106,13 @@ export interface MemoryMetricsStoreOptions {
   maintenanceIntervalMs?: number;
   /** Raw interval `auto` assumes. @default 30000 */
   rawIntervalMs?: number;
+  /** Most series one query may select; more is `E_QUERY_TOO_LARGE`. @default 10000 */
+  maxQuerySeries?: number;
+  /**
+   * Most stored points (rollup slots, sketch rows) one fleet query may read, estimated before reading;
+   * more is `E_QUERY_TOO_LARGE`. @default 5000000
+   */
+  maxQueryPoints?: number;
 }
 
 /** What {@link MemoryMetricsStore.stats} reports. */
@@ -116,110 +142,9 @@ const OPTION_KEYS = [
   'maxSketchBytes',
   'maintenanceIntervalMs',
   'rawIntervalMs',
+  'maxQuerySeries',
+  'maxQueryPoints',
 ] as const;
-
-/**
- * Raw rows of one series in one 5-minute slot, in one flat array of doubles `[ts, value, source, ts,
- * value, source, …]` (V8 keeps it unboxed: 24 B a row, one small header per bucket), in write order
- * until compacted.
- */
-class RawBucket {
-  d: number[] = [];
-  /** Sorted by (ts, source) with no duplicate (ts, source). */
-  clean = true;
-  /** Strictly increasing ts (one row per ts). */
-  unique = true;
-
-  get length(): number {
-    return this.d.length / 3;
-  }
-
-  push(ts: number, value: number, src: number): void {
-    const d = this.d;
-    const n = d.length;
-    if (n > 0) {
-      const pts = d[n - 3] as number;
-      if (ts <= pts) {
-        this.unique = false;
-        if (ts < pts || src <= (d[n - 1] as number)) this.clean = false;
-      }
-    }
-    d.push(ts, value, src);
-  }
-
-  /**
-   * Sort by (ts, source, write order) and keep each (ts, source)'s latest write; under `last` keep
-   * only each ts's latest write (the combined value is the latest write either way). Returns how many
-   * rows were dropped.
-   */
-  compact(policy: CombinePolicy): number {
-    if (this.unique || (this.clean && policy !== 'last')) return 0;
-    const d = this.d;
-    const n = d.length / 3;
-    const idx = Array.from({ length: n }, (_, i) => i);
-    const ts = (i: number) => d[i * 3] as number;
-    const src = (i: number) => d[i * 3 + 2] as number;
-    if (policy === 'last') idx.sort((a, b) => ts(a) - ts(b) || a - b);
-    else idx.sort((a, b) => ts(a) - ts(b) || src(a) - src(b) || a - b);
-    const out: number[] = [];
-    let unique = true;
-    for (let i = 0; i < n; i++) {
-      const cur = idx[i] as number;
-      const next = idx[i + 1];
-      if (next !== undefined && ts(next) === ts(cur) && (policy === 'last' || src(next) === src(cur)))
-        continue;
-      if (out.length > 0 && out[out.length - 3] === ts(cur)) unique = false;
-      out.push(ts(cur), d[cur * 3 + 1] as number, src(cur));
-    }
-    this.d = out;
-    this.clean = true;
-    this.unique = unique;
-    return n - out.length / 3;
-  }
-
-  /** Drop spare capacity (after a slot is rolled it rarely grows again). */
-  trim(): void {
-    this.d = this.d.slice();
-  }
-
-  /** One combined point per ts, sorted (compacts first). */
-  points(policy: CombinePolicy): { points: RawPoint[]; dropped: number } {
-    const dropped = this.compact(policy);
-    const out: RawPoint[] = [];
-    const d = this.d;
-    const n = d.length;
-    let i = 0;
-    while (i < n) {
-      const t = d[i] as number;
-      let j = i + 3;
-      while (j < n && d[j] === t) j += 3;
-      let v = d[i + 1] as number;
-      if (j - i > 3) {
-        const rows = (j - i) / 3;
-        switch (policy) {
-          case 'sum':
-          case 'avg': {
-            let s = 0;
-            for (let k = i; k < j; k += 3) s += d[k + 1] as number;
-            v = policy === 'sum' ? s : s / rows;
-            break;
-          }
-          case 'min':
-            for (let k = i; k < j; k += 3) if ((d[k + 1] as number) < v) v = d[k + 1] as number;
-            break;
-          case 'max':
-            for (let k = i; k < j; k += 3) if ((d[k + 1] as number) > v) v = d[k + 1] as number;
-            break;
-          default:
-            v = d[j - 2] as number;
-        }
-      }
-      out.push({ ts: t, value: v });
-      i = j;
-    }
-    return { points: out, dropped };
-  }
-}
 
 /** One stored raw sketch row. */
 interface SketchRow {
@@ -269,20 +194,6 @@ function closedError(): FleetwatchError {
   return new FleetwatchError('E_CLOSED', 'MemoryMetricsStore is closed');
 }
 
-/** Keys of `map` in `[from, to)` stepping by `step`, or of all entries when that is fewer. */
-function* keysInRange<V>(map: Map<number, V>, from: number, to: number, step: number): Iterable<number> {
-  const first = Math.floor(from / step) * step;
-  const slots = Math.ceil((to - first) / step);
-  if (slots <= map.size) {
-    for (let s = first; s < to; s += step) if (map.has(s)) yield s;
-  } else {
-    const keys: number[] = [];
-    for (const k of map.keys()) if (k + step > from && k < to) keys.push(k);
-    keys.sort((a, b) => a - b);
-    yield* keys;
-  }
-}
-
 /**
  * The embedded metrics store: everything in process memory, bounded by `maxSeries` / `maxPoints` /
  * `maxRollups` / `maxSketchBytes`, with the same rollups, retention, tenants and combine semantics as every store.
@@ -304,6 +215,7 @@ export class MemoryMetricsStore implements MetricsStore {
   readonly #maxRollups: number;
   readonly #maxSketchBytes: number;
   readonly #rawIntervalMs: number;
+  readonly #limits: QueryLimits;
   /** tenant → metric → series key → data */
   readonly #tenants = new Map<string, Map<string, Map<string, SeriesData>>>();
   readonly #dirty = new DirtySlots<SeriesData>();
@@ -335,6 +247,18 @@ export class MemoryMetricsStore implements MetricsStore {
       DEFAULT_RAW_INTERVAL_MS,
       'options.rawIntervalMs',
     );
+    this.#limits = {
+      maxSeries: positiveInt(
+        options.maxQuerySeries,
+        DEFAULT_QUERY_LIMITS.maxSeries,
+        'options.maxQuerySeries',
+      ),
+      maxPoints: positiveInt(
+        options.maxQueryPoints,
+        DEFAULT_QUERY_LIMITS.maxPoints,
+        'options.maxQueryPoints',
+      ),
+    };
     const interval = options.maintenanceIntervalMs ?? 60_000;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
       throw validationError('options.maintenanceIntervalMs', 'a number >= 0', interval);
@@ -362,11 +286,12 @@ export class MemoryMetricsStore implements MetricsStore {
     };
   }
 
-  async write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+  async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
     const now = this.#clock.now();
+    const points = snapshotPoints(batch);
     validatePoints(points, { now, rawRetentionMs: this.retention.raw });
     const n = points.length;
     if (n === 0) return { accepted: 0 };
@@ -398,14 +323,28 @@ export class MemoryMetricsStore implements MetricsStore {
     return { accepted: n };
   }
 
-  async query(q: MetricsQuery): Promise<Series[]> {
+  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  query(q: MetricsQuery): Promise<Series[]>;
+  async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
     if (this.#closed) throw closedError();
-    validateQuery(q);
+    const fleet = validateMetricsQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const res = queryResolution(q, now, this.retention, this.#rawIntervalMs);
-    const matching = this.#matching(tenant, q.metric, q.tags);
+    const chosen = queryResolution(q, now, this.retention, this.#rawIntervalMs);
+    const matching = this.#matching(tenant, q.metric, q.tags, fleet);
+    guardSeries(matching.length, this.#limits);
+    if (fleet.aggregate !== undefined) {
+      const res = chosen === 'raw' ? '5m' : chosen;
+      if (matching.length > 0) this.#roll(now, new Set(matching));
+      return aggregateSeries(
+        this.#fleetSeries(matching),
+        { ...fleet, aggregate: fleet.aggregate, metric: q.metric, from: q.from, to: q.to, res },
+        this.#reader(now),
+        this.#limits,
+      );
+    }
+    const res = chosen;
     if (res !== 'raw' && matching.length > 0) this.#roll(now, new Set(matching));
     const out: Series[] = [];
     for (const s of matching) {
@@ -448,10 +387,11 @@ export class MemoryMetricsStore implements MetricsStore {
     }));
   }
 
-  async writeSketches(points: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+  async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
+    const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now: this.#clock.now(), rawRetentionMs: this.retention.raw });
     const n = points.length;
     if (n === 0) return { accepted: 0 };
@@ -488,7 +428,7 @@ export class MemoryMetricsStore implements MetricsStore {
         rows = [];
         s.sketchRaw.set(slot, rows);
       }
-      const bytes = p.sketch.slice();
+      const bytes = p.sketch;
       const same = rows.find((r) => r.ts === p.ts && r.src === src);
       if (same !== undefined) {
         this.#sketchBytes += bytes.length - same.bytes.length;
@@ -505,14 +445,30 @@ export class MemoryMetricsStore implements MetricsStore {
 
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
-    validatePercentileQuery(q);
+    const fleet = validatePercentilesQuery(q);
     throwIfAborted(q.signal);
     const now = this.#clock.now();
-    const matching = this.#matching(q.tenant ?? DEFAULT_TENANT, q.metric, q.tags).filter(
+    const matching = this.#matching(q.tenant ?? DEFAULT_TENANT, q.metric, q.tags, fleet).filter(
       (s) => s.sketchBase !== undefined,
     );
+    guardSeries(matching.length, this.#limits);
     if (matching.length === 0) return [];
     this.#roll(now, new Set(matching));
+    if (isFleetPercentileQuery(q)) {
+      return fleetPercentiles(
+        this.#fleetSeries(matching),
+        {
+          ...fleet,
+          metric: q.metric,
+          from: q.from,
+          to: q.to,
+          quantiles: q.quantiles,
+          cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
+        },
+        this.#reader(now),
+        this.#limits,
+      );
+    }
     const plan = planCover({ from: q.from, to: q.to, now, retention: this.retention });
     const out: PercentileResult[] = [];
     for (const s of matching) {
@@ -684,13 +640,61 @@ export class MemoryMetricsStore implements MetricsStore {
     return s;
   }
 
-  #matching(tenant: string, metric: string, filter: Record<string, string> | undefined): SeriesData[] {
+  #matching(
+    tenant: string,
+    metric: string,
+    filter: Record<string, string> | undefined,
+    fleet?: FleetOptions,
+  ): SeriesData[] {
     const series = this.#tenants.get(tenant)?.get(metric);
     if (series === undefined) return [];
     const out: SeriesData[] = [];
-    for (const s of series.values()) if (tagsMatch(s.tags, filter)) out.push(s);
+    const where = fleet?.where;
+    for (const s of series.values()) {
+      if (tagsMatch(s.tags, filter) && (where === undefined || where.matches(s.tags))) out.push(s);
+    }
     out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return out;
+  }
+
+  #fleetSeries(list: readonly SeriesData[]): FleetSeries<SeriesData>[] {
+    return list.map((s) => ({ ref: s, tags: s.tags, key: s.key }));
+  }
+
+  /** The fleet engine's view of this store at `now` (retained data only). */
+  #reader(now: number): FleetReader<SeriesData> {
+    const retention = this.retention;
+    return {
+      rollups: async (s, res, from, to) => {
+        const map = s.rollups[res];
+        const out: RollupPoint[] = [];
+        for (const k of keysInRange(map, from, to, RESOLUTION_MS[res])) {
+          if (k >= from && isRetained(k, res, retention, now)) out.push(map.get(k) as RollupPoint);
+        }
+        return out;
+      },
+      sketches: async (s, res: Resolution, from, to) => {
+        const out: FleetSketchRow[] = [];
+        if (res === 'raw') {
+          for (const slot of keysInRange(s.sketchRaw, from, to, RESOLUTION_MS['5m'])) {
+            if (!isRetained(slot, 'raw', retention, now)) continue;
+            for (const r of s.sketchRaw.get(slot) as SketchRow[])
+              if (r.ts >= from && r.ts < to) out.push({ ts: r.ts, sketch: r.bytes });
+          }
+          out.sort((a, b) => a.ts - b.ts);
+        } else {
+          const map = s.sketchRollups[res];
+          for (const slot of keysInRange(map, from, to, RESOLUTION_MS[res])) {
+            if (slot >= from && isRetained(slot, res, retention, now))
+              out.push({ ts: slot, sketch: map.get(slot) as Uint8Array });
+          }
+        }
+        return out;
+      },
+      each: async (items, fn) => {
+        for (const item of items) await fn(item);
+      },
+    };
   }
 
   #rawPoints(s: SeriesData, from: number, to: number, now: number): RawPoint[] {

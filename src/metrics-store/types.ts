@@ -119,6 +119,66 @@ export interface MetricsQuery extends AbortOptions {
   tenant?: string;
   /** For `auto`: the number of points wanted. @default 400 */
   points?: number;
+  /**
+   * Series selection in the query language of the inventory (`tag:k=v` terms with `*` wildcards,
+   * `and`, `or`, `not`, parentheses), applied together with `tags`. Only `tag:` terms apply to
+   * series; other fields are rejected with `E_VALIDATION` naming the position.
+   * @example 'tag:service=api and tag:region=us-* and not tag:env=dev'
+   */
+  where?: string;
+  /**
+   * Combine the selected series into one series per group, aligned on the slots of the resolution
+   * (a rollup resolution: `raw` is rejected, `auto` picks among 5m, 1h and 1d). See docs/store.md.
+   */
+  aggregate?: FleetAggregate;
+  /** Tag keys to group by (with `aggregate`); empty or absent: one series for the whole fleet. */
+  groupBy?: string[];
+  /** Keep only this many groups (or series), ranked by `order` over the whole range. */
+  limit?: number;
+  /** Ranking for `limit`. @default 'desc' */
+  order?: 'asc' | 'desc';
+}
+
+/**
+ * How {@link MetricsQuery.aggregate} combines the series of a group in each slot: `sum`, `count`
+ * (points), `avg` (pooled: Σsum / Σcount), `min`, `max` of the slot statistics; `last` (the `last`
+ * of a group holding one series); `rate` (per-second increase of cumulative counters, resets
+ * handled) and `delta` (change of `last` from the previous slot), summed over the group.
+ */
+export type FleetAggregate = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'last' | 'rate' | 'delta';
+
+/** Every {@link FleetAggregate}. */
+export const FLEET_AGGREGATES: readonly FleetAggregate[] = [
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'last',
+  'rate',
+  'delta',
+];
+
+/** A query with `aggregate` set: it returns {@link AggregatedSeries}. */
+export type AggregateQuery = MetricsQuery & { aggregate: FleetAggregate };
+
+/** One point of an {@link AggregatedSeries}: the group's value in the slot starting at `ts`. */
+export interface AggregatedPoint {
+  ts: number;
+  value: number;
+}
+
+/** One group of an aggregated query. */
+export interface AggregatedSeries {
+  metric: string;
+  /** The group's values of the `groupBy` keys (a key the group's series lack is left out). */
+  tags: Record<string, string>;
+  resolution: Exclude<Resolution, 'raw'>;
+  aggregate: FleetAggregate;
+  /** Number of series in the group. */
+  series: number;
+  /** Slots with data, in time order (empty slots are left out, never zero-filled). */
+  points: AggregatedPoint[];
 }
 
 /** One stored sketch: the merged DDSketch of a histogram for a window, in its binary encoding. */
@@ -140,6 +200,33 @@ export interface PercentileQuery extends AbortOptions {
   /** Quantiles in [0, 1]. */
   quantiles: number[];
   tenant?: string;
+  /** Series selection, as in {@link MetricsQuery.where}. */
+  where?: string;
+  /**
+   * Merge the sketches of every selected series per group of these tag keys (empty: one result for
+   * the whole fleet). Absent: one result per series, as before.
+   */
+  groupBy?: string[];
+  /**
+   * Also give a time series of percentiles: one entry per `step` ms (a multiple of 5 minutes),
+   * epoch-aligned, in {@link PercentileResult.steps}.
+   */
+  step?: number;
+  /** Keep only this many results, ranked by the largest requested quantile over the whole range. */
+  limit?: number;
+  /** Ranking for `limit`. @default 'desc' */
+  order?: 'asc' | 'desc';
+}
+
+/** The percentiles of one step of a {@link PercentileQuery} with `step`. */
+export interface PercentileStep {
+  /** Step start, epoch ms. */
+  ts: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  quantiles: Record<string, number>;
 }
 
 /** Percentiles of one series over the whole queried range, from merged sketches. */
@@ -152,6 +239,10 @@ export interface PercentileResult {
   max: number;
   /** Quantile → value, keyed by the quantile as written (`'0.99'`). */
   quantiles: Record<string, number>;
+  /** With `groupBy`: how many series were merged. */
+  series?: number;
+  /** With `step`: the steps with data, in time order. */
+  steps?: PercentileStep[];
 }
 
 /** A series identity as listed by {@link MetricsStore.listSeries}. */
@@ -164,7 +255,12 @@ export interface SeriesInfo {
 export interface MetricsStore {
   /** Validate the whole batch, then write it. A bad point rejects the batch with `E_VALIDATION`. */
   write(points: readonly Point[], opts?: WriteOptions): Promise<WriteResult>;
-  /** Series with points for a metric and range, at the chosen resolution. */
+  /**
+   * Series with points for a metric and range, at the chosen resolution; with `aggregate`, one
+   * series per group. Rejects with `E_QUERY_TOO_LARGE` past the store's `maxQuerySeries` or
+   * `maxQueryPoints`.
+   */
+  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
   query(q: MetricsQuery): Promise<Series[]>;
   /** Metric names of a tenant. */
   listMetrics(tenant?: string): Promise<string[]>;

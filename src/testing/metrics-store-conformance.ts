@@ -36,12 +36,15 @@ import type {
   SketchPoint,
 } from '../metrics-store/types.js';
 import { DEFAULT_RETENTION } from '../metrics-store/types.js';
+import { fleetQueryCases } from './metrics-store-fleet-cases.js';
 import { seededRandom } from './random.js';
 
 /** What the suite passes to `make`. */
 export interface ConformanceStoreOptions {
   retention?: Partial<Retention>;
   clock?: Clock;
+  /** The store's query-cost guard, when a test sets one (series and points per query). */
+  queryLimits?: { maxSeries?: number; maxPoints?: number };
 }
 
 /** Builds a fresh store for one test. */
@@ -180,9 +183,19 @@ export function metricsStoreConformance(
     /** Midnight UTC today: day-aligned, so every slot boundary below is predictable. */
     const T0 = Math.floor(Date.now() / DAY) * DAY;
 
-    async function open(opts: { retention?: Partial<Retention>; at?: number } = {}) {
+    async function open(
+      opts: {
+        retention?: Partial<Retention>;
+        at?: number;
+        queryLimits?: { maxSeries?: number; maxPoints?: number };
+      } = {},
+    ) {
       const clock = new FakeClock(opts.at ?? T0 + MIN);
-      const store = await make({ clock, ...(opts.retention ? { retention: opts.retention } : {}) });
+      const store = await make({
+        clock,
+        ...(opts.retention ? { retention: opts.retention } : {}),
+        ...(opts.queryLimits ? { queryLimits: opts.queryLimits } : {}),
+      });
       opened.push(store);
       return { store, clock, tenant: uniqueTenant() };
     }
@@ -1101,6 +1114,10 @@ export function metricsStoreConformance(
         });
         expect(hours.flatMap((s) => s.points as RollupPoint[]).reduce((a, p) => a + p.count, 0)).toBe(per);
       }, 180_000);
+    });
+
+    describe('fleet queries', () => {
+      fleetQueryCases(open, T0);
     });
 
     describe('lifecycle', () => {

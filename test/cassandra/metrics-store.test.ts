@@ -146,8 +146,10 @@ it('connect() - an unreachable cluster is E_STORE_UNAVAILABLE, and the password 
 it('metricsStatements() - every read restricts a full partition key and never uses ALLOW FILTERING', () => {
   const all = JSON.stringify(metricsStatements('k'));
   expect(all).not.toMatch(/ALLOW FILTERING/i);
+  const texts = (v: unknown): string[] =>
+    typeof v === 'string' ? [v] : Object.values(v as Record<string, unknown>).flatMap(texts);
   for (const [name, text] of Object.entries(metricsStatements('k'))) {
-    for (const t of typeof text === 'string' ? [text] : Object.values(text)) {
+    for (const t of texts(text)) {
       if (t.startsWith('SELECT')) expect(t, name).toMatch(/ WHERE /);
       expect(t, name).not.toMatch(/'[^']*'/); // no literals: every value is bound
     }
@@ -162,12 +164,13 @@ describeWithService('CassandraMetricsStore conformance', reason, () => {
     await dropKeyspaces([ksConformance]);
   });
 
-  metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock }) => {
+  metricsStoreConformance('CassandraMetricsStore', async ({ retention, clock, queryLimits }) => {
     confClient ??= rawClient();
     return CassandraMetricsStore.connect({
       client: confClient,
       keyspace: ksConformance,
       rollupIntervalMs: 0,
+      ...(queryLimits ? { queries: queryLimits } : {}),
       ...(retention ? { retention } : {}),
       ...(clock ? { clock } : {}),
     });
@@ -208,7 +211,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -234,6 +237,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         'schema_version',
         'series_by_metric',
         'series_index',
+        'series_tags',
         'sketch_1d',
         'sketch_1h',
         'sketch_5m',
@@ -341,7 +345,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
@@ -439,6 +443,50 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       } finally {
         await reader.close();
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('query({ where }) - a tag term reads one series_tags partition; only negations list the 8 series_index shards', async () => {
+    const store = await connect({ clock: new FakeClock(T0 + 2 * HOUR) });
+    try {
+      const tenant = uniqueTenant();
+      const pts: Point[] = [];
+      for (let i = 0; i < 40; i++) {
+        const tags = {
+          host: `h${i}`,
+          region: i % 2 === 0 ? 'us-east' : 'eu-west',
+          env: i % 5 === 0 ? 'dev' : 'prod',
+        };
+        pts.push({ metric: 'cpu', tags, ts: T0 + 10 * MIN, value: i, tenant });
+      }
+      await store.write(pts);
+      await store.flush();
+      const q = {
+        metric: 'cpu',
+        tenant,
+        from: T0,
+        to: T0 + HOUR,
+        resolution: '5m' as const,
+        aggregate: 'count' as const,
+      };
+      const reads = async (where: string) => {
+        const before = store.readStats.partitions;
+        const out = await store.query({ ...q, where });
+        // rollup reads: one partition per selected series (one 10-day bucket)
+        return { out, partitions: store.readStats.partitions - before - (out[0]?.series ?? 0) };
+      };
+      const exact = await reads('tag:region=us-east and not tag:env=dev');
+      expect(exact.out[0]?.series).toBe(16);
+      expect(exact.out[0]?.points).toEqual([{ ts: T0 + 10 * MIN, value: 16 }]);
+      expect(exact.partitions).toBe(1);
+      const prefix = await reads('tag:region=us-* and tag:host=h1*');
+      expect(prefix.out[0]?.series).toBe(5); // h10 h12 h14 h16 h18
+      expect(prefix.partitions).toBe(1);
+      const negation = await reads('not tag:env=dev');
+      expect(negation.out[0]?.series).toBe(32);
+      expect(negation.partitions).toBe(8);
     } finally {
       await store.close();
     }

@@ -11,9 +11,11 @@ import { rejection } from '../helpers/errors.js';
 
 metricsStoreConformance(
   'MemoryMetricsStore',
-  async ({ retention, clock }) =>
+  async ({ retention, clock, queryLimits }) =>
     new MemoryMetricsStore({
       maintenanceIntervalMs: 0,
+      ...(queryLimits?.maxSeries ? { maxQuerySeries: queryLimits.maxSeries } : {}),
+      ...(queryLimits?.maxPoints ? { maxQueryPoints: queryLimits.maxPoints } : {}),
       ...(retention ? { retention } : {}),
       ...(clock ? { clock } : {}),
     }),
