@@ -3,6 +3,7 @@
  * `E_VALIDATION` naming the field.
  */
 import { FleetwatchError, validationError } from '../errors.js';
+import { compileSafeRegex, type SafeRegex } from './safe-regex.js';
 
 /** The config block as a plain object (an absent block is `{}`), rejecting unknown keys. */
 export function configObject(
@@ -50,15 +51,10 @@ export function optInt(value: unknown, path: string, def: number | undefined, mi
   return value;
 }
 
-/** An optional regular expression given as a string. */
-export function optRegex(value: unknown, path: string): RegExp | undefined {
+/** An optional regular expression given as a string, compiled for linear-time matching (RE2 syntax). */
+export function optRegex(value: unknown, path: string): SafeRegex | undefined {
   const s = optString(value, path);
-  if (s === undefined) return undefined;
-  try {
-    return new RegExp(s);
-  } catch {
-    throw validationError(path, 'a valid regular expression', value);
-  }
+  return s === undefined ? undefined : compileSafeRegex(s, path);
 }
 
 /** An optional `Record<string, string>`. */
