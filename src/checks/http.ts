@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { validationError } from '../errors.js';
 import {
+  abortedError,
   configObject,
   errorText,
   optBool,
@@ -148,7 +149,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         hop = await requestOnce(parsed, config, t0, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw err;
+        if (opts.signal?.aborted) throw abortedError(opts.signal);
         metrics.duration = since(t0, performance.now());
         return { metrics, error: errorText(err) };
       }
@@ -173,7 +174,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         body = await readBody(hop.res, config.maxBodyBytes, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw err;
+        if (opts.signal?.aborted) throw abortedError(opts.signal);
         metrics.duration = since(t0, performance.now());
         return { metrics, error: errorText(err) };
       } finally {
@@ -233,7 +234,7 @@ function requestOnce(
       if (metrics.tt_dns === undefined) metrics.tt_dns = 0;
       resolve({ req, res });
     });
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : err));
+    req.once('error', (err) => reject(signal?.aborted ? abortedError(signal) : err));
     req.end(config.body);
   });
 }
@@ -271,10 +272,10 @@ function readBody(
       if (!truncated) finish();
     });
     res.once('error', (err) => {
-      if (!truncated) reject(signal?.aborted ? signal.reason : err);
+      if (!truncated) reject(signal?.aborted ? abortedError(signal) : err);
     });
     res.once('aborted', () => {
-      if (!truncated) reject(signal?.aborted ? signal.reason : new Error('response aborted'));
+      if (!truncated) reject(signal?.aborted ? abortedError(signal) : new Error('response aborted'));
     });
   });
 }

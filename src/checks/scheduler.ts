@@ -20,16 +20,17 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
-import { FleetwatchError, validationError } from '../errors.js';
+import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import type { Node } from '../providers/types.js';
 import type { AlarmResult } from './alarm.js';
-import { errorText } from './config.js';
+import { abortedError, errorText } from './config.js';
 import {
   BUILTIN_CHECK_TYPES,
   type CheckDefinition,
   judge,
   type NormalizedCheck,
   normalizeCheck,
+  normalizeConfig,
   runFailure,
 } from './definition.js';
 import { fnv1a, nextGridTime, RecentSamples } from './grid.js';
@@ -328,7 +329,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
 
   private configFor(check: NormalizedCheck, target: CheckTarget): unknown {
     return check.templated
-      ? check.type.normalize(expandPlaceholders(check.rawConfig, target), check.type.type)
+      ? normalizeConfig(check.type, expandPlaceholders(check.rawConfig, target))
       : check.config;
   }
 
@@ -807,10 +808,21 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     def: Omit<CheckDefinition, 'periodMs'> & { periodMs?: number },
     opts: { signal?: AbortSignal } = {},
   ) {
+    throwIfAborted(opts.signal);
     const check = this.normalize(def as CheckDefinition, true);
     const out: TestCheckResult[] = [];
+    let targets: Map<string, CheckTarget>;
+    try {
+      targets = this.resolveTargets(check);
+    } catch (err) {
+      if (err instanceof FleetwatchError) throw err;
+      throw new FleetwatchError('E_INTERNAL', `testCheck: the target query failed: ${errorText(err)}`, {
+        path: 'check.targets',
+        cause: err,
+      });
+    }
     await Promise.all(
-      [...this.resolveTargets(check).values()].map(async (target) => {
+      [...targets.values()].map(async (target) => {
         const ac = new AbortController();
         const onAbort = () => ac.abort(opts.signal!.reason);
         opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -826,7 +838,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
             timeoutMs: check.timeoutMs,
           });
         } catch (err) {
-          if (opts.signal?.aborted) throw err;
+          if (opts.signal?.aborted) throw abortedError(opts.signal);
           outcome = { metrics: {}, error: ac.signal.aborted ? errorText(ac.signal.reason) : errorText(err) };
         } finally {
           this.timers.clearTimeout(timer);

@@ -5,7 +5,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
-import { configObject, errorText, optBool, optInt, optRegex, optString, since } from './config.js';
+import {
+  abortedError,
+  configObject,
+  errorText,
+  optBool,
+  optInt,
+  optRegex,
+  optString,
+  since,
+} from './config.js';
 import type { SafeRegex } from './safe-regex.js';
 import { hostTargetProblem } from './targets.js';
 import { isIp, openConnection } from './tls.js';
@@ -63,7 +72,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
         opts,
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       return { metrics: {}, error: errorText(err) };
     }
     const { socket, t0 } = conn;
@@ -87,7 +96,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       metrics.duration = since(t0, performance.now());
       return { metrics };
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       metrics.duration = since(t0, performance.now());
       return { metrics, error: errorText(err) };
     } finally {
@@ -144,7 +153,7 @@ function readSome(
     const onError = (err: Error) => done(err);
     const onAbort = () => {
       socket.destroy();
-      done(signal!.reason);
+      done(abortedError(signal!));
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
