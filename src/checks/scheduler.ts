@@ -1,19 +1,17 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
-import { FleetwatchError, validationError } from '../errors.js';
-import type { Node } from '../providers/types.js';
+import { FleetwatchError } from '../errors.js';
 import { errorText } from './config.js';
 import {
   BUILTIN_CHECK_TYPES,
   type CheckDefinition,
   type NormalizedCheck,
   normalizeCheck,
-  normalizeConfig,
   runFailure,
 } from './definition.js';
-import { fnv1a, nextGridTime, RecentSamples } from './grid.js';
-import { DueHeap } from './heap.js';
+import { RecentSamples } from './grid.js';
+import { JobTable } from './jobs.js';
 import { ResultPipeline } from './pipeline.js';
 import { RunQueues, runCheck } from './runner.js';
 import {
@@ -28,9 +26,9 @@ import {
 } from './scheduler-types.js';
 import { CheckResultSink } from './sink.js';
 import { MemoryCheckStateStore, type SuppressionWindow } from './state.js';
-import { expandPlaceholders, nodeTarget } from './targets.js';
 import { runTestCheck } from './test-check.js';
-import type { CheckInventory, CheckTarget, CheckType } from './types.js';
+import { Timeline } from './timeline.js';
+import type { CheckInventory, CheckType } from './types.js';
 
 export type { CheckDefinition } from './definition.js';
 export { BUILTIN_CHECK_TYPES } from './definition.js';
@@ -72,9 +70,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   readonly #timers: SchedulerTimers;
   readonly #logger: Logger;
   readonly #types = new Map<string, CheckType<unknown>>();
-  readonly #checks = new Map<string, NormalizedCheck>();
-  readonly #jobs = new Map<string, Map<string, Job>>();
-  readonly #heap = new DueHeap<Job>();
+  readonly #table: JobTable;
+  readonly #timeline: Timeline;
   readonly #queues: RunQueues;
   readonly #running = new Set<AbortController>();
   readonly #sink: CheckResultSink;
@@ -83,13 +80,10 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   readonly #durations = new RecentSamples();
   readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   readonly #counters = { runs: 0, skippedOverrun: 0, skippedLate: 0 };
-  #timer: unknown;
-  #timerDue = Number.POSITIVE_INFINITY;
   #flushTimer: unknown;
   #started = false;
   #stopping: Promise<void> | undefined;
-  #refreshQueued = false;
-  readonly #onInventory = () => this.#queueRefresh();
+  readonly #onInventory = () => this.#table.queueRefresh();
 
   constructor(options: CheckSchedulerOptions = {}) {
     super();
@@ -97,6 +91,23 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#timers = options.timers ?? defaultTimers;
     this.#logger = options.logger ?? silentLogger;
+    this.#timeline = new Timeline(this.#clock, this.#timers, () => this.#tick());
+    this.#table = new JobTable({
+      ...(options.inventory ? { inventory: options.inventory } : {}),
+      ...(options.ipPreference ? { ipPreference: options.ipPreference } : {}),
+      logger: this.#logger,
+      report: (err, msg) => this.#report(err, msg),
+      onAdded: (job) => {
+        if (this.#started && !this.#stopping) this.#timeline.schedule(job, this.#clock.now() - 1);
+      },
+      onDropped: (job) => {
+        this.#timeline.remove(job);
+        this.#pipeline.forget(job);
+      },
+      onSynced: () => {
+        if (this.#started) this.#timeline.arm();
+      },
+    });
     const concurrency = positiveNumber(options.concurrency ?? 50, 'options.concurrency', {
       integer: true,
       min: 1,
@@ -133,31 +144,22 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
 
   /** Validate and add a check. Throws `E_VALIDATION` naming the field. */
   add(def: CheckDefinition): void {
-    const check = this.#normalize(def);
-    if (this.#checks.has(check.id)) throw validationError('check.id', 'an id not already added', check.id);
-    this.#checks.set(check.id, check);
-    this.#jobs.set(check.id, new Map());
-    this.#syncTargets(check);
+    this.#table.add(this.#normalize(def));
   }
 
   /** Remove a check; a run in flight finishes but is not rescheduled. Returns whether it existed. */
   remove(id: string): boolean {
-    const check = this.#checks.get(id);
-    if (!check) return false;
-    for (const job of this.#jobs.get(id)!.values()) this.#dropJob(job);
-    this.#jobs.delete(id);
-    this.#checks.delete(id);
-    return true;
+    return this.#table.remove(id);
   }
 
   /** Ids of the checks added. */
   list(): string[] {
-    return [...this.#checks.keys()];
+    return this.#table.ids();
   }
 
   /** Target keys a check currently runs against. */
   targetsOf(id: string): string[] {
-    return [...(this.#jobs.get(id)?.keys() ?? [])];
+    return this.#table.targetsOf(id);
   }
 
   /** Add a suppression window (mutes state-change notifications in its scope). */
@@ -174,135 +176,12 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     return normalizeCheck(def, this.#types, { hasInventory: this.#opts.inventory !== undefined, forTest });
   }
 
-  #resolveTargets(check: NormalizedCheck, memo?: Map<string, Node[]>): Map<string, CheckTarget> {
-    const out = new Map<string, CheckTarget>();
-    for (const spec of check.specs) {
-      if (spec.kind === 'host') out.set(spec.target.key, spec.target);
-      else {
-        let nodes = memo?.get(spec.query);
-        if (!nodes) {
-          nodes = this.#opts.inventory!.query(spec.query);
-          memo?.set(spec.query, nodes);
-        }
-        for (const node of nodes) {
-          const t = nodeTarget(node, this.#opts.ipPreference);
-          if (t) out.set(t.key, t);
-          else this.#logger.debug({ checkId: check.id, node: node.uid }, 'node has no IP; not a target');
-        }
-      }
-    }
-    return out;
-  }
-
-  #configFor(check: NormalizedCheck, target: CheckTarget): unknown {
-    return check.templated
-      ? normalizeConfig(check.type, expandPlaceholders(check.rawConfig, target))
-      : check.config;
-  }
-
-  /** Bring a check's jobs in line with its current targets. */
-  #syncTargets(check: NormalizedCheck, memo?: Map<string, Node[]>): void {
-    const jobs = this.#jobs.get(check.id)!;
-    let targets: Map<string, CheckTarget>;
-    try {
-      targets = this.#resolveTargets(check, memo);
-    } catch (err) {
-      this.#report(err, 'target query failed');
-      return;
-    }
-    for (const [key, job] of jobs) {
-      if (!targets.has(key)) {
-        this.#dropJob(job);
-        jobs.delete(key);
-      }
-    }
-    for (const [key, target] of targets) {
-      const existing = jobs.get(key);
-      if (existing && sameTarget(existing.target, target)) continue;
-      let config: unknown;
-      try {
-        config = this.#configFor(check, target);
-      } catch (err) {
-        this.#report(err, 'config invalid for target');
-        continue;
-      }
-      if (existing) {
-        existing.target = target;
-        existing.config = config;
-        delete existing.tags;
-        continue;
-      }
-      const job: Job = {
-        key,
-        check,
-        target,
-        config,
-        phase: fnv1a(`${check.id}\u0000${key}`) % check.periodMs,
-        inFlight: false,
-        removed: false,
-        due: 0,
-        heapIndex: -1,
-      };
-      jobs.set(key, job);
-      if (this.#started && !this.#stopping) this.#schedule(job, this.#clock.now() - 1);
-    }
-    if (this.#started) this.#arm();
-  }
-
-  #dropJob(job: Job): void {
-    job.removed = true;
-    this.#heap.remove(job);
-    this.#pipeline.forget(job);
-  }
-
-  #queueRefresh(): void {
-    if (this.#refreshQueued) return;
-    this.#refreshQueued = true;
-    queueMicrotask(() => {
-      this.#refreshQueued = false;
-      if (this.#stopping) return;
-      // checks sharing a query (the common case) share one inventory query per refresh
-      const memo = new Map<string, Node[]>();
-      for (const check of this.#checks.values())
-        if (check.specs.some((s) => s.kind === 'query')) this.#syncTargets(check, memo);
-    });
-  }
-
   // ------------------------------------------------------------ timing
 
-  /** Put a job at its next grid time after `after`. */
-  #schedule(job: Job, after: number): void {
-    const { periodMs, jitterMs } = job.check;
-    const jitter = (g: number) => (jitterMs > 0 ? fnv1a(`${job.key}\u0000${g}`) % (jitterMs + 1) : 0);
-    const g0 = nextGridTime(job.phase, periodMs, after) - periodMs;
-    let due = g0 + jitter(g0);
-    if (due <= after) due = g0 + periodMs + jitter(g0 + periodMs);
-    job.due = due;
-    if (job.heapIndex < 0) this.#heap.push(job);
-    else this.#heap.update(job);
-  }
-
-  #arm(): void {
-    const top = this.#heap.peek();
-    if (!top) {
-      if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerDue = Number.POSITIVE_INFINITY;
-      return;
-    }
-    if (this.#timer !== undefined && this.#timerDue <= top.due) return;
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-    this.#timerDue = top.due;
-    const delay = Math.min(2_147_483_647, Math.max(0, top.due - this.#clock.now()));
-    this.#timer = this.#timers.setTimeout(() => this.#tick(), delay);
-  }
-
   #tick(): void {
-    this.#timer = undefined;
-    this.#timerDue = Number.POSITIVE_INFINITY;
     if (this.#stopping) return;
     const now = this.#clock.now();
-    for (let top = this.#heap.peek(); top && top.due <= now; top = this.#heap.peek()) {
+    for (let top = this.#timeline.peek(); top && top.due <= now; top = this.#timeline.peek()) {
       const scheduledAt = top.due;
       this.#dispatch(top, scheduledAt);
       const missed = Math.floor((now - scheduledAt) / top.check.periodMs);
@@ -310,9 +189,9 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
         this.#counters.skippedLate += missed;
         this.#safeEmit('skipped', { checkId: top.check.id, target: top.key, scheduledAt, reason: 'late' });
       }
-      this.#schedule(top, Math.max(now, scheduledAt));
+      this.#timeline.schedule(top, Math.max(now, scheduledAt));
     }
-    this.#arm();
+    this.#timeline.arm();
   }
 
   #dispatch(job: Job, scheduledAt: number): void {
@@ -392,8 +271,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     const inv = this.#opts.inventory;
     if (inv) for (const e of ['added', 'removed', 'changed'] as const) inv.on(e, this.#onInventory);
     const now = this.#clock.now();
-    for (const jobs of this.#jobs.values()) for (const job of jobs.values()) this.#schedule(job, now - 1);
-    this.#arm();
+    for (const job of this.#table.allJobs()) this.#timeline.schedule(job, now - 1);
+    this.#timeline.arm();
     this.#loopDelay.enable();
     const every = this.#opts.flushIntervalMs ?? 5000;
     const flush = () => {
@@ -411,9 +290,9 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   stop(): Promise<void> {
     if (this.#stopping) return this.#stopping;
     this.#stopping = (async () => {
-      if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+      this.#timeline.disarm();
+      this.#table.close();
       if (this.#flushTimer !== undefined) this.#timers.clearTimeout(this.#flushTimer);
-      this.#timer = undefined;
       const inv = this.#opts.inventory;
       if (inv) for (const e of ['added', 'removed', 'changed'] as const) inv.off(e, this.#onInventory);
       this.#queues.clear();
@@ -447,13 +326,11 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
 
   /** Self-metrics. */
   stats(): CheckSchedulerStats {
-    let jobs = 0;
-    for (const j of this.#jobs.values()) jobs += j.size;
     // the histogram records whole sampling intervals: the delay is what exceeds the resolution
     const ms = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : 0);
     return {
-      checks: this.#checks.size,
-      jobs,
+      checks: this.#table.checkCount,
+      jobs: this.#table.jobCount,
       queued: this.#queues.size,
       running: this.#queues.pending,
       ...this.#counters,
@@ -499,8 +376,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     return runTestCheck(
       {
         normalize: (d) => this.#normalize(d, true),
-        resolveTargets: (c) => this.#resolveTargets(c),
-        configFor: (c, t) => this.#configFor(c, t),
+        resolveTargets: (c) => this.#table.resolveTargets(c),
+        configFor: (c, t) => this.#table.configFor(c, t),
         timers: this.#timers,
         clock: this.#clock,
       },
@@ -528,17 +405,4 @@ export function testCheck(
     ...(opts.types ? { types: opts.types } : {}),
   });
   return s.testCheck(def, opts.signal ? { signal: opts.signal } : {});
-}
-
-/** True when nothing a run or a placeholder depends on differs between two versions of a target. */
-function sameTarget(a: CheckTarget, b: CheckTarget): boolean {
-  if (a.host !== b.host || a.ip !== b.ip || a.name !== b.name || a.port !== b.port || a.url !== b.url)
-    return false;
-  if (a.node === b.node) return true;
-  if (!a.node || !b.node) return false;
-  return (
-    a.node.provider === b.node.provider &&
-    a.node.region === b.node.region &&
-    JSON.stringify(a.node.tags) === JSON.stringify(b.node.tags)
-  );
 }
