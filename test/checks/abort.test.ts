@@ -105,3 +105,22 @@ describe('aborting check calls', () => {
     }
   });
 });
+
+describe('webhookNotifier', () => {
+  it('rejects with E_ABORTED when its signal fires, and needs a url', async () => {
+    const { webhookNotifier } = await import('../../src/checks/webhook.js');
+    const notify = webhookNotifier({ url: `http://127.0.0.1:${hangHttp.port}/hang`, retries: 0 });
+    const event = {
+      checkId: 'c',
+      target: 't',
+      previous: 'OK',
+      state: 'CRITICAL',
+      message: '',
+      metrics: {},
+      ts: 0,
+    } as const;
+    const err = await rejection(notify(event, { signal: AbortSignal.timeout(50) }));
+    expect(err.code).toBe('E_ABORTED');
+    expect(() => webhookNotifier({} as never)).toThrow(/webhook\.url/);
+  });
+});
