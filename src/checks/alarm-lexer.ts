@@ -58,17 +58,17 @@ function durationUnit(src: string, i: number): string | undefined {
 }
 
 /**
- * Split an alarm's text into tokens, in one linear pass.
+ * Split an alarm's text into tokens, in one linear pass, lazily: a parser that stops at the first
+ * error has read only the text up to it.
  *
  * @throws FleetwatchError `E_VALIDATION` with `position` for an unknown character, a bad number or an
  *   unterminated string or comment.
  * @example
  * ```ts
- * tokenizeAlarm('code == 200').map((t) => t.text); // ['code', '==', '200', '']
+ * [...alarmTokens('code == 200')].map((t) => t.text); // ['code', '==', '200', '']
  * ```
  */
-export function tokenizeAlarm(src: string): Tok[] {
-  const toks: Tok[] = [];
+export function* alarmTokens(src: string): Generator<Tok, void, undefined> {
   let i = 0;
   const n = src.length;
   while (i < n) {
@@ -98,10 +98,10 @@ export function tokenizeAlarm(src: string): Tok[] {
       const unit = durationUnit(src, i);
       if (unit !== undefined) {
         i += unit.length;
-        toks.push({ kind: 'dur', text: src.slice(start, i), pos: start, num: value * DURATION_MS[unit]! });
+        yield { kind: 'dur', text: src.slice(start, i), pos: start, num: value * DURATION_MS[unit]! };
       } else {
         if (isIdentStart(src[i])) throw alarmSyntaxError(src, 'bad number', start);
-        toks.push({ kind: 'num', text: src.slice(start, i), pos: start, num: value });
+        yield { kind: 'num', text: src.slice(start, i), pos: start, num: value };
       }
       continue;
     }
@@ -123,20 +123,19 @@ export function tokenizeAlarm(src: string): Tok[] {
         i++;
       }
       i++;
-      toks.push({ kind: 'str', text: src.slice(start, i), pos: start, str: parts.join('') });
+      yield { kind: 'str', text: src.slice(start, i), pos: start, str: parts.join('') };
       continue;
     }
     if (isIdentStart(c)) {
       while (isIdentPart(src[i])) i++;
-      toks.push({ kind: 'ident', text: src.slice(start, i), pos: start });
+      yield { kind: 'ident', text: src.slice(start, i), pos: start };
       continue;
     }
     const two = src.slice(i, i + 2);
     const op = OPS.includes(two) ? two : OPS.includes(c) || ARITH.includes(c) ? c : undefined;
     if (op === undefined) throw alarmSyntaxError(src, `unexpected character ${JSON.stringify(c)}`, i);
     i += op.length;
-    toks.push({ kind: 'op', text: op, pos: start });
+    yield { kind: 'op', text: op, pos: start };
   }
-  toks.push({ kind: 'eof', text: '', pos: n });
-  return toks;
+  yield { kind: 'eof', text: '', pos: n };
 }

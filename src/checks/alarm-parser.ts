@@ -36,21 +36,29 @@ const RESERVED = ['if', 'else', 'return', 'new', 'regex', 'nregex'];
  *
  * @example
  * ```ts
- * const program = new AlarmParser(src, tokenizeAlarm(src)).parseProgram();
+ * const program = new AlarmParser(src, alarmTokens(src)).parseProgram();
  * ```
  */
 export class AlarmParser {
   #i = 0;
   #depth = 0;
   readonly #src: string;
-  readonly #toks: Tok[];
+  /** Tokens read so far (the token stream is lazy: parsing stops at the first error). */
+  readonly #toks: Tok[] = [];
+  readonly #tokens: Iterator<Tok, void>;
+  readonly #eof: Tok;
 
-  constructor(src: string, toks: Tok[]) {
+  constructor(src: string, tokens: Iterator<Tok, void>) {
     this.#src = src;
-    this.#toks = toks;
+    this.#tokens = tokens;
+    this.#eof = { kind: 'eof', text: '', pos: src.length };
   }
 
   get #t(): Tok {
+    while (this.#toks.length <= this.#i) {
+      const next = this.#tokens.next();
+      this.#toks.push(next.done ? this.#eof : next.value);
+    }
     return this.#toks[this.#i]!;
   }
   #err(msg: string, tok: Tok = this.#t): FleetwatchError {

@@ -1,12 +1,12 @@
 import type { AlarmState } from './alarm-ast.js';
 import { runProgram } from './alarm-eval.js';
-import { alarmSyntaxError, tokenizeAlarm } from './alarm-lexer.js';
+import { alarmSyntaxError, alarmTokens } from './alarm-lexer.js';
 import { AlarmParser } from './alarm-parser.js';
 import { errorText } from './config.js';
 import type { CheckMetrics } from './types.js';
 
 export { ALARM_STATES, type AlarmState } from './alarm-ast.js';
-export { MAX_ALARM_EXPR_HEIGHT, MAX_ALARM_NESTING } from './alarm-parser.js';
+export { MAX_ALARM_EXPR_HEIGHT } from './alarm-parser.js';
 export { compileSafeRegex, MAX_REGEX_LENGTH, MAX_REGEX_PROGRAM, type SafeRegex } from './safe-regex.js';
 
 /** What an alarm evaluation decided. */
@@ -63,7 +63,7 @@ export function compileAlarm(source: string): CompiledAlarm {
   if (typeof source !== 'string') throw alarmSyntaxError('', 'alarm must be a string', 0);
   if (source.length > MAX_ALARM_LENGTH)
     throw alarmSyntaxError(source, `longer than ${MAX_ALARM_LENGTH} chars`, MAX_ALARM_LENGTH);
-  const program = new AlarmParser(source, tokenizeAlarm(source)).parseProgram();
+  const program = new AlarmParser(source, alarmTokens(source)).parseProgram();
   const { decls } = program;
   const evaluate = (ctx: AlarmContext): AlarmResult => {
     try {
