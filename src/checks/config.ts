@@ -2,7 +2,8 @@
  * Small validators for check-type config blocks: each takes the value and its path and throws
  * `E_VALIDATION` naming the field.
  */
-import { FleetwatchError, validationError } from '../errors.js';
+import { abortError, FleetwatchError, validationError } from '../errors.js';
+import { compileSafeRegex, type SafeRegex } from './safe-regex.js';
 
 /** The config block as a plain object (an absent block is `{}`), rejecting unknown keys. */
 export function configObject(
@@ -50,15 +51,10 @@ export function optInt(value: unknown, path: string, def: number | undefined, mi
   return value;
 }
 
-/** An optional regular expression given as a string. */
-export function optRegex(value: unknown, path: string): RegExp | undefined {
+/** An optional regular expression given as a string, compiled for linear-time matching (RE2 syntax). */
+export function optRegex(value: unknown, path: string): SafeRegex | undefined {
   const s = optString(value, path);
-  if (s === undefined) return undefined;
-  try {
-    return new RegExp(s);
-  } catch {
-    throw validationError(path, 'a valid regular expression', value);
-  }
+  return s === undefined ? undefined : compileSafeRegex(s, path);
 }
 
 /** An optional `Record<string, string>`. */
@@ -70,6 +66,15 @@ export function optStringRecord(value: unknown, path: string): Record<string, st
     if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
   }
   return { ...(value as Record<string, string>) };
+}
+
+/**
+ * What a run rejects with when its signal fired: the reason itself when it is a `FleetwatchError`
+ * (the scheduler aborts with `E_TIMEOUT` or `E_ABORTED`), else `E_ABORTED` with the reason as `cause`,
+ * never a raw `DOMException`.
+ */
+export function abortedError(signal: AbortSignal): FleetwatchError {
+  return signal.reason instanceof FleetwatchError ? signal.reason : abortError(signal);
 }
 
 /** A short, secret-free message for a network error (`ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1`). */

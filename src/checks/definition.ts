@@ -4,7 +4,7 @@
  * the period).
  */
 import { positiveNumber } from '../core.js';
-import { validationError } from '../errors.js';
+import { FleetwatchError, validationError } from '../errors.js';
 import { type AlarmResult, type CompiledAlarm, compileAlarm } from './alarm.js';
 import { dnsCheck } from './dns.js';
 import { httpCheck } from './http.js';
@@ -114,7 +114,7 @@ export function normalizeCheck(
   const count = (v: unknown, path: string, fallback: number) =>
     v === undefined ? fallback : positiveNumber(v, path, { integer: true, min: 1 });
   const rawConfig = def[type.type];
-  const config = type.normalize(rawConfig, type.type);
+  const config = normalizeConfig(type, rawConfig);
   const targets = def.targets ?? (type.type === 'system' ? 'localhost' : undefined);
   if (targets === undefined) throw validationError('check.targets', 'a host, URL or tag query', undefined);
   const specs = parseTargets(targets, 'check.targets');
@@ -135,6 +135,19 @@ export function normalizeCheck(
     config,
     templated: hasPlaceholders(rawConfig),
   };
+}
+
+/**
+ * A type's config block normalized; whatever a custom type's `normalize` throws that is not a
+ * `FleetwatchError` becomes `E_VALIDATION` naming the block (the original kept as `cause`).
+ */
+export function normalizeConfig(type: CheckType<unknown>, raw: unknown): unknown {
+  try {
+    return type.normalize(raw, type.type);
+  } catch (err) {
+    if (err instanceof FleetwatchError) throw err;
+    throw validationError(type.type, `a valid ${type.type} config`, raw, { cause: err });
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
-import { configObject, optInt, optString, since } from './config.js';
+import { abortedError, configObject, optInt, optString, since } from './config.js';
 import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
 
 /** Record types the check can ask for. */
@@ -105,7 +105,7 @@ export const dnsCheck: CheckType<DnsCheckConfig> = {
       metrics.answers = answers.length;
       if (ttl !== undefined) metrics.ttl = ttl;
     } catch (err) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       const code = (err as { code?: string }).code ?? '';
       metrics.rcode = DNS_ERROR_RCODES[code] ?? code;
       metrics.answers = 0;

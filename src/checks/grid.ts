@@ -7,15 +7,15 @@ const RING = 4096;
 
 /** The last 4096 samples of a value, for p50/p99/max. */
 export class RecentSamples {
-  private readonly values = new Float64Array(RING);
-  private n = 0;
+  readonly #values = new Float64Array(RING);
+  #n = 0;
   push(v: number): void {
-    this.values[this.n++ % RING] = v;
+    this.#values[this.#n++ % RING] = v;
   }
   summary(): { p50: number; p99: number; max: number } {
-    const len = Math.min(this.n, RING);
+    const len = Math.min(this.#n, RING);
     if (len === 0) return { p50: 0, p99: 0, max: 0 };
-    const sorted = this.values.slice(0, len).sort();
+    const sorted = this.#values.slice(0, len).sort();
     const q = (p: number) => sorted[Math.min(len - 1, Math.max(0, Math.ceil(p * len) - 1))]!;
     return { p50: q(0.5), p99: q(0.99), max: sorted[len - 1]! };
   }

@@ -11,28 +11,28 @@ export interface HeapItem {
 
 /** Min-heap ordered by `due`. */
 export class DueHeap<T extends HeapItem> {
-  private readonly items: T[] = [];
+  readonly #items: T[] = [];
 
   /** Number of items. */
   get size(): number {
-    return this.items.length;
+    return this.#items.length;
   }
 
   /** The item due first, without removing it. */
   peek(): T | undefined {
-    return this.items[0];
+    return this.#items[0];
   }
 
   /** Add an item (its `due` must be set). */
   push(item: T): void {
-    item.heapIndex = this.items.length;
-    this.items.push(item);
-    this.up(item.heapIndex);
+    item.heapIndex = this.#items.length;
+    this.#items.push(item);
+    this.#up(item.heapIndex);
   }
 
   /** Remove and return the item due first. */
   pop(): T | undefined {
-    const top = this.items[0];
+    const top = this.#items[0];
     if (top !== undefined) this.remove(top);
     return top;
   }
@@ -40,26 +40,26 @@ export class DueHeap<T extends HeapItem> {
   /** Remove an item wherever it is; no-op when absent. */
   remove(item: T): void {
     const i = item.heapIndex;
-    if (i < 0 || this.items[i] !== item) return;
-    const last = this.items.pop()!;
+    if (i < 0 || this.#items[i] !== item) return;
+    const last = this.#items.pop()!;
     item.heapIndex = -1;
     if (last !== item) {
-      this.items[i] = last;
+      this.#items[i] = last;
       last.heapIndex = i;
-      this.up(i);
-      this.down(last.heapIndex);
+      this.#up(i);
+      this.#down(last.heapIndex);
     }
   }
 
   /** Restore order after an item's `due` changed. */
   update(item: T): void {
     if (item.heapIndex < 0) return;
-    this.up(item.heapIndex);
-    this.down(item.heapIndex);
+    this.#up(item.heapIndex);
+    this.#down(item.heapIndex);
   }
 
-  private up(i: number): void {
-    const items = this.items;
+  #up(i: number): void {
+    const items = this.#items;
     const item = items[i]!;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -73,8 +73,8 @@ export class DueHeap<T extends HeapItem> {
     item.heapIndex = i;
   }
 
-  private down(i: number): void {
-    const items = this.items;
+  #down(i: number): void {
+    const items = this.#items;
     const n = items.length;
     const item = items[i]!;
     for (;;) {

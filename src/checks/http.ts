@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { validationError } from '../errors.js';
 import {
+  abortedError,
   configObject,
   errorText,
   optBool,
@@ -22,9 +23,13 @@ import {
   since,
 } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
+import type { SafeRegex } from './safe-regex.js';
 import { hasPlaceholders, hostTargetProblem } from './targets.js';
 import { certMetrics } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
+
+/** Largest `maxBodyBytes` accepted: 1 MiB. */
+const MAX_BODY_BYTES = 1_048_576;
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -39,10 +44,10 @@ export interface HttpCheckConfig {
   body?: string;
   /** Accepted status codes. @default 200–399 */
   expectStatus?: number[];
-  /** Regex the body (first `maxBodyBytes`) must match; reported as `body_match`. */
-  bodyRegex?: RegExp;
-  /** Named regexes, reported as `body_match_<key>` (all must match). */
-  bodyMatches?: Record<string, RegExp>;
+  /** Regex (RE2 syntax, linear-time) the body (first `maxBodyBytes`) must match; reported as `body_match`. */
+  bodyRegex?: SafeRegex;
+  /** Named regexes (RE2 syntax), reported as `body_match_<key>` (all must match). */
+  bodyMatches?: Record<string, SafeRegex>;
   /** JSON-path assertions on the body: `{ '$.status': 'UP', 'checks[0].ok': true }`. */
   json?: Record<string, MetricValue | null>;
   /** Follow redirects (each on a fresh connection; timings accumulate). @default true */
@@ -53,7 +58,10 @@ export interface HttpCheckConfig {
   verifyTls: boolean;
   /** Extra trusted CA certificate(s), PEM. */
   ca?: string;
-  /** Body bytes read at most; more sets `truncated`. @default 102400 */
+  /**
+   * Body bytes read at most (0..1 MiB); the rest is not read and sets `truncated`. What the regexes
+   * and JSON assertions see. @default 102400
+   */
   maxBodyBytes: number;
 }
 
@@ -83,7 +91,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       const list = Array.isArray(c.expectStatus) ? c.expectStatus : [c.expectStatus];
       expectStatus = list.map((s, i) => optInt(s, `${path}.expectStatus[${i}]`, 0, 100, 599));
     }
-    let bodyMatches: Record<string, RegExp> | undefined;
+    let bodyMatches: Record<string, SafeRegex> | undefined;
     const bm = optStringRecord(c.bodyMatches, `${path}.bodyMatches`);
     if (bm) {
       bodyMatches = {};
@@ -103,7 +111,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       followRedirects: optBool(c.followRedirects, `${path}.followRedirects`, true),
       maxRedirects: optInt(c.maxRedirects, `${path}.maxRedirects`, 5, 0, 20),
       verifyTls: optBool(c.verifyTls, `${path}.verifyTls`, true),
-      maxBodyBytes: optInt(c.maxBodyBytes, `${path}.maxBodyBytes`, 102_400, 0, 16_777_216),
+      maxBodyBytes: optInt(c.maxBodyBytes, `${path}.maxBodyBytes`, 102_400, 0, MAX_BODY_BYTES),
       ...(url !== undefined ? { url } : {}),
       ...(headers !== undefined ? { headers } : {}),
       ...(body !== undefined ? { body } : {}),
@@ -141,7 +149,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         hop = await requestOnce(parsed, config, t0, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw err;
+        if (opts.signal?.aborted) throw abortedError(opts.signal);
         metrics.duration = since(t0, performance.now());
         return { metrics, error: errorText(err) };
       }
@@ -166,7 +174,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         body = await readBody(hop.res, config.maxBodyBytes, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw err;
+        if (opts.signal?.aborted) throw abortedError(opts.signal);
         metrics.duration = since(t0, performance.now());
         return { metrics, error: errorText(err) };
       } finally {
@@ -226,7 +234,7 @@ function requestOnce(
       if (metrics.tt_dns === undefined) metrics.tt_dns = 0;
       resolve({ req, res });
     });
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : err));
+    req.once('error', (err) => reject(signal?.aborted ? abortedError(signal) : err));
     req.end(config.body);
   });
 }
@@ -264,10 +272,10 @@ function readBody(
       if (!truncated) finish();
     });
     res.once('error', (err) => {
-      if (!truncated) reject(signal?.aborted ? signal.reason : err);
+      if (!truncated) reject(signal?.aborted ? abortedError(signal) : err);
     });
     res.once('aborted', () => {
-      if (!truncated) reject(signal?.aborted ? signal.reason : new Error('response aborted'));
+      if (!truncated) reject(signal?.aborted ? abortedError(signal) : new Error('response aborted'));
     });
   });
 }

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
-import { configObject, errorText, optInt, optString, since } from './config.js';
+import { abortedError, configObject, errorText, optInt, optString, since } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
 import { hostTargetProblem } from './targets.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
@@ -86,7 +86,7 @@ function probe(
     const onAbort = () => {
       clearTimeout(timer);
       socket.destroy();
-      reject(signal!.reason);
+      reject(abortedError(signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => finish(since(t0, performance.now())));
@@ -125,7 +125,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     t.unref();
     const onAbort = () => {
       clearTimeout(t);
-      reject(signal!.reason);
+      reject(abortedError(signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -175,7 +175,7 @@ function systemPing(
       out += d.toString();
     });
     child.once('error', (err) => {
-      if (opts.signal?.aborted) reject(opts.signal.reason);
+      if (opts.signal?.aborted) reject(abortedError(opts.signal));
       else resolve({ metrics: {}, error: `system ping: ${errorText(err)}` });
     });
     child.once('close', () => {

@@ -34,14 +34,18 @@ export function numericValue(v: unknown): number | undefined {
 
 /** Buffers points and writes them in batches. */
 export class CheckResultSink {
-  private buffer: Point[] = [];
-  private writing: Promise<void> | undefined;
+  #buffer: Point[] = [];
+  #writing: Promise<void> | undefined;
   /** Points dropped because the buffer was full. */
   dropped = 0;
   /** Points written. */
   written = 0;
 
-  constructor(private readonly opts: CheckResultSinkOptions) {}
+  readonly #opts: CheckResultSinkOptions;
+
+  constructor(opts: CheckResultSinkOptions) {
+    this.#opts = opts;
+  }
 
   /** Tags for a run: check id, node uid, provider and location where known. */
   static tags(
@@ -60,7 +64,7 @@ export class CheckResultSink {
 
   /** Record one run. */
   record(metrics: CheckMetrics, ok: boolean, tags: Record<string, string>, ts: number): void {
-    const { registry, store } = this.opts;
+    const { registry, store } = this.#opts;
     if (!registry && !store) return;
     const values: [string, number][] = [['check.ok', ok ? 1 : 0]];
     for (const [name, v] of Object.entries(metrics)) {
@@ -71,48 +75,48 @@ export class CheckResultSink {
       try {
         for (const [metric, value] of values) registry.gauge(metric, tags).set(value);
       } catch (err) {
-        this.opts.onError(err);
+        this.#opts.onError(err);
       }
     }
     if (store) {
-      for (const [metric, value] of values) this.buffer.push({ metric, tags, ts, value });
-      const max = this.opts.maxBuffered ?? 100_000;
-      if (this.buffer.length > max) {
-        this.dropped += this.buffer.length - max;
-        this.buffer.splice(0, this.buffer.length - max);
+      for (const [metric, value] of values) this.#buffer.push({ metric, tags, ts, value });
+      const max = this.#opts.maxBuffered ?? 100_000;
+      if (this.#buffer.length > max) {
+        this.dropped += this.#buffer.length - max;
+        this.#buffer.splice(0, this.#buffer.length - max);
       }
-      if (this.buffer.length >= (this.opts.maxBatch ?? 1000)) void this.flush();
+      if (this.#buffer.length >= (this.#opts.maxBatch ?? 1000)) void this.flush();
     }
   }
 
   /** True when there is a registry or a store to record to. */
   get active(): boolean {
-    return this.opts.registry !== undefined || this.opts.store !== undefined;
+    return this.#opts.registry !== undefined || this.#opts.store !== undefined;
   }
 
   /** Points waiting to be written. */
   get pending(): number {
-    return this.buffer.length;
+    return this.#buffer.length;
   }
 
   /** Write everything buffered (one write at a time). Never rejects. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
-    const store = this.opts.store;
-    if (!store || this.buffer.length === 0) return;
-    const batch = this.buffer.splice(0, this.opts.maxBatch ?? 1000);
-    this.writing = store
+    while (this.#writing) await this.#writing;
+    const store = this.#opts.store;
+    if (!store || this.#buffer.length === 0) return;
+    const batch = this.#buffer.splice(0, this.#opts.maxBatch ?? 1000);
+    this.#writing = store
       .write(batch, { source: 'checks' })
       .then(
         () => {
           this.written += batch.length;
         },
-        (err) => this.opts.onError(err),
+        (err) => this.#opts.onError(err),
       )
       .finally(() => {
-        this.writing = undefined;
+        this.#writing = undefined;
       });
-    await this.writing;
-    if (this.buffer.length >= (this.opts.maxBatch ?? 1000)) await this.flush();
+    await this.#writing;
+    if (this.#buffer.length >= (this.#opts.maxBatch ?? 1000)) await this.flush();
   }
 }

@@ -40,15 +40,15 @@ export interface CheckStateStore {
 
 /** An in-memory {@link CheckStateStore}; share one instance between scheduler restarts in a process. */
 export class MemoryCheckStateStore implements CheckStateStore {
-  private readonly records = new Map<string, CheckStateRecord>();
+  readonly #records = new Map<string, CheckStateRecord>();
   async load(): Promise<CheckStateRecord[]> {
-    return [...this.records.values()].map((r) => structuredClone(r));
+    return [...this.#records.values()].map((r) => structuredClone(r));
   }
   async save(record: CheckStateRecord): Promise<void> {
-    this.records.set(record.key, structuredClone(record));
+    this.#records.set(record.key, structuredClone(record));
   }
   async delete(key: string): Promise<void> {
-    this.records.delete(key);
+    this.#records.delete(key);
   }
 }
 
@@ -69,21 +69,21 @@ export function stateKey(checkId: string, target: string): string {
  * (`recover` for OK). A target's first result enters OK at once; other states need the full count.
  */
 export class CheckStateMachine {
-  private readonly records = new Map<string, CheckStateRecord>();
+  readonly #records = new Map<string, CheckStateRecord>();
 
   /** Load records (from a store at start). */
   restore(records: Iterable<CheckStateRecord>): void {
-    for (const r of records) this.records.set(r.key, r);
+    for (const r of records) this.#records.set(r.key, r);
   }
 
   /** The record of a check on a target. */
   get(key: string): CheckStateRecord | undefined {
-    return this.records.get(key);
+    return this.#records.get(key);
   }
 
   /** Forget a record. */
   delete(key: string): void {
-    this.records.delete(key);
+    this.#records.delete(key);
   }
 
   /**
@@ -98,7 +98,7 @@ export class CheckStateMachine {
     metrics: CheckMetrics,
   ): { transition?: StateTransition; record: CheckStateRecord; dirty: boolean } {
     const key = stateKey(ids.checkId, ids.target);
-    let rec = this.records.get(key);
+    let rec = this.#records.get(key);
     let dirty = false;
     if (!rec) {
       rec = {
@@ -110,7 +110,7 @@ export class CheckStateMachine {
         message: '',
         count: 0,
       };
-      this.records.set(key, rec);
+      this.#records.set(key, rec);
       dirty = true;
     }
     rec.lastMetrics = metrics;

@@ -5,7 +5,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { validationError } from '../errors.js';
-import { configObject, errorText, optBool, optInt, optRegex, optString, since } from './config.js';
+import {
+  abortedError,
+  configObject,
+  errorText,
+  optBool,
+  optInt,
+  optRegex,
+  optString,
+  since,
+} from './config.js';
+import type { SafeRegex } from './safe-regex.js';
 import { hostTargetProblem } from './targets.js';
 import { isIp, openConnection } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
@@ -16,8 +26,8 @@ export interface TcpCheckConfig {
   port?: number;
   /** Bytes to send after connecting. */
   send?: string;
-  /** Regex the received data (≤ `maxBytes`) must match; setting it makes the check read. */
-  expect?: RegExp;
+  /** Regex (RE2 syntax, linear-time) the received data (≤ `maxBytes`) must match; setting it makes the check read. */
+  expect?: SafeRegex;
   /** Read a banner even without `expect`. @default false */
   readBanner: boolean;
   /** Wrap the connection in TLS (certificate not verified; use a `tls` check for that). @default false */
@@ -62,7 +72,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
         opts,
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       return { metrics: {}, error: errorText(err) };
     }
     const { socket, t0 } = conn;
@@ -86,7 +96,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       metrics.duration = since(t0, performance.now());
       return { metrics };
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       metrics.duration = since(t0, performance.now());
       return { metrics, error: errorText(err) };
     } finally {
@@ -95,17 +105,27 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
   },
 };
 
-/** Read until `expect` matches, `maxBytes` arrived, or the peer ends. */
+/** Pause after the last chunk before testing `expect` on data that has not doubled since the last test. */
+const EXPECT_IDLE_MS = 10;
+
+/**
+ * Read until `expect` matches, `maxBytes` arrived, or the peer ends. The pattern is tested again only
+ * when the data has doubled since the last test or the peer has paused, so a peer sending one byte at
+ * a time costs linear time in all, not one full test per byte.
+ */
 function readSome(
   socket: import('node:net').Socket,
   maxBytes: number,
-  expect: RegExp | undefined,
+  expect: SafeRegex | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ text: string; firstByteAt: number }> {
   return new Promise((resolve, reject) => {
     let text = '';
     let firstByteAt = 0;
+    let tested = 0;
+    let idle: NodeJS.Timeout | undefined;
     const done = (err?: unknown) => {
+      clearTimeout(idle);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('error', onError);
@@ -113,19 +133,27 @@ function readSome(
       if (err) reject(err);
       else resolve({ text, firstByteAt });
     };
+    const testNow = () => {
+      tested = text.length;
+      if (expect?.test(text)) done();
+    };
     const onData = (chunk: Buffer) => {
       if (firstByteAt === 0) firstByteAt = performance.now();
       text += chunk.toString('latin1');
       if (text.length >= maxBytes) {
         text = text.slice(0, maxBytes);
         done();
-      } else if (expect?.test(text)) done();
+      } else if (expect) {
+        clearTimeout(idle);
+        if (text.length >= 2 * tested) testNow();
+        else idle = setTimeout(testNow, EXPECT_IDLE_MS);
+      }
     };
     const onEnd = () => (firstByteAt === 0 ? done(new Error('connection closed before any data')) : done());
     const onError = (err: Error) => done(err);
     const onAbort = () => {
       socket.destroy();
-      done(signal!.reason);
+      done(abortedError(signal!));
     };
     socket.on('data', onData);
     socket.once('end', onEnd);

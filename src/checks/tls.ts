@@ -9,7 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type DetailedPeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AbortOptions } from '../core.js';
-import { configObject, errorText, optBool, optInt, optString, since } from './config.js';
+import { abortedError, configObject, errorText, optBool, optInt, optString, since } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
 import { hostTargetProblem } from './targets.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
@@ -78,7 +78,7 @@ export function openConnection(
     const t0 = performance.now();
     const signal = opts.signal;
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(abortedError(signal));
       return;
     }
     const raw = netConnect({ host, port, lookup: defaultCheckLookup() });
@@ -87,7 +87,7 @@ export function openConnection(
     const onAbort = () => {
       socket.destroy();
       raw.destroy();
-      reject(signal!.reason);
+      reject(abortedError(signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (err: Error) => {
@@ -155,7 +155,7 @@ export const tlsCheck: CheckType<TlsCheckConfig> = {
         opts,
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       return { metrics: {}, error: errorText(err) };
     }
     const s = conn.socket as TLSSocket;

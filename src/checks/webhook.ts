@@ -4,8 +4,8 @@
  */
 import got from 'got';
 import type { AbortOptions } from '../core.js';
-import { FleetwatchError } from '../errors.js';
-import { configObject, optInt, optString, optStringRecord } from './config.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { abortedError, configObject, optInt, optString, optStringRecord } from './config.js';
 
 /** The payload of a state change, as the scheduler emits it. */
 export interface CheckStateEvent {
@@ -37,7 +37,8 @@ export interface WebhookNotifierOptions {
 /** A notifier POSTing each state change to `url`. */
 export function webhookNotifier(options: WebhookNotifierOptions): StateNotifier {
   const o = configObject(options, 'webhook', ['url', 'headers', 'retries', 'timeoutMs']);
-  const url = optString(o.url, 'webhook.url')!;
+  const url = optString(o.url, 'webhook.url');
+  if (url === undefined) throw validationError('webhook.url', 'an http(s) URL', undefined);
   const headers = optStringRecord(o.headers, 'webhook.headers') ?? {};
   const retries = optInt(o.retries, 'webhook.retries', 3, 0, 10);
   const timeoutMs = optInt(o.timeoutMs, 'webhook.timeoutMs', 10_000, 1, 600_000);
@@ -51,6 +52,7 @@ export function webhookNotifier(options: WebhookNotifierOptions): StateNotifier 
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (err) {
+      if (opts.signal?.aborted) throw abortedError(opts.signal);
       const status = (err as { response?: { statusCode?: number } }).response?.statusCode;
       throw new FleetwatchError('E_NETWORK', `webhook delivery failed${status ? ` (HTTP ${status})` : ''}`, {
         ...(status ? { status } : {}),

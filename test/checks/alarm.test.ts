@@ -126,7 +126,7 @@ describe('compileAlarm() - errors', () => {
   const cases: [string, number][] = [
     ["if (metric['code'] != '200' { return CRITICAL; }", 28],
     ['return BROKEN', 7],
-    ["metric['x'] regex '('", 18],
+    ["metric['x'] regex '('", 19], // inside the pattern: the unclosed group
     ['code == ', 8],
     ["'unterminated", 0],
     ['foo(1)', 0],
