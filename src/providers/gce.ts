@@ -123,19 +123,24 @@ export function gce(options: GceOptions): GceProvider {
   nodeIdArg(project, 'options.project');
   const maxResults = intOption(options.maxResults, 'options.maxResults', 1, 500, 500);
   const tokenUrl = baseUrlOption(options.tokenUrl, 'options.tokenUrl', 'https://oauth2.googleapis.com/token');
+  // The last signed assertion and the issued token are scrubbed from everything reported.
+  let assertion = '';
+  const secrets = () => [assertion, ...tokens.secrets()];
   const tokens = oauthTokenCache(base, {
     baseUrl: tokenUrl,
     url: tokenUrl,
     http: options.http,
-    form: (now) => ({
-      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      assertion: signJwt(account, tokenUrl, now),
-    }),
+    secrets,
+    form: (now) => {
+      assertion = signJwt(account, tokenUrl, now);
+      return { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion };
+    },
   });
   const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://compute.googleapis.com/compute/v1/'),
     http: options.http,
     token: tokens,
+    secrets,
     isThrottle: (res, info) =>
       res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
   });

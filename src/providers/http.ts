@@ -15,6 +15,17 @@ import {
   systemClock,
 } from '../core.js';
 import { abortError, FleetwatchError, type FleetwatchErrorCode, throwIfAborted } from '../errors.js';
+import { redactUrl, requestSecrets, safeCause, scrubSecrets } from './kit/redact.js';
+
+export {
+  isSecretFieldName,
+  redactFields,
+  redactHeaders,
+  redactUrl,
+  requestSecrets,
+  safeCause,
+  scrubSecrets,
+} from './kit/redact.js';
 
 /** The SDK version sent in the user agent (a test keeps it equal to package.json). */
 export const PROVIDER_SDK_VERSION = '0.1.0';
@@ -129,7 +140,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pure helpers: Retry-After, retry delay, redaction.
+// Pure helpers: Retry-After, retry delay.
 
 /**
  * Parse a `Retry-After` header (delta-seconds or an HTTP date) into milliseconds from `nowMs`.
@@ -169,60 +180,6 @@ export function providerRetryDelayMs(input: RetryDelayInput): number {
   }
   const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(exp / 2 + (random * exp) / 2);
-}
-
-const SECRET_KEY = /token|secret|password|passwd|key|signature|credential|auth|sig$|assertion|session/i;
-const REDACTED = '[REDACTED]';
-
-/** True for a header, query or body field name that may carry a secret. */
-export function isSecretFieldName(name: string): boolean {
-  return SECRET_KEY.test(name);
-}
-
-/** A URL with credentials removed and secret-looking query values replaced by `[REDACTED]`. */
-export function redactUrl(url: string | URL): string {
-  let u: URL;
-  try {
-    u = new URL(String(url));
-  } catch {
-    return String(url)
-      .replace(/\/\/[^/@\s]*@/, '//')
-      .replace(/([?&][^=&]*(?:token|key|secret|sig)[^=&]*=)[^&]*/gi, `$1${REDACTED}`);
-  }
-  u.username = '';
-  u.password = '';
-  for (const name of [...u.searchParams.keys()]) {
-    if (isSecretFieldName(name)) u.searchParams.set(name, REDACTED);
-  }
-  return u.toString();
-}
-
-/** Headers with `Authorization`, cookies and secret-looking names replaced by `[REDACTED]`. */
-export function redactHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(headers))
-    out[k] = isSecretFieldName(k) || /cookie/i.test(k) ? REDACTED : v;
-  return out;
-}
-
-/** A deep copy of a JSON-like value with secret-looking fields replaced by `[REDACTED]`. */
-export function redactFields(value: unknown, depth = 0): unknown {
-  if (depth > 20) return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value))
-      out[k] = isSecretFieldName(k) ? REDACTED : redactFields(v, depth + 1);
-    return out;
-  }
-  return value;
-}
-
-/** Replace every known secret (4+ chars) and any `Bearer …` value in `text` with `[REDACTED]`. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join(REDACTED);
-  return out.replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +326,7 @@ export function parseJsonBody<T = unknown>(body: string, provider: string, url?:
     throw new FleetwatchError(
       'E_MALFORMED_RESPONSE',
       `${provider}: response is not valid JSON${url ? ` (${redactUrl(url)})` : ''}`,
-      { provider, cause, details: { bytes: body.length } },
+      { provider, cause: safeCause(cause, (t) => t), details: { bytes: body.length } },
     );
   }
 }
@@ -437,7 +394,6 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
   });
   const stats: ProviderHttpStats = { requests: 0, retries: 0 };
   const secrets = () => config.secrets?.() ?? [];
-  const scrub = (s: string) => scrubSecrets(s, secrets());
 
   const resolve = (url: string, params: ProviderRequest['searchParams']): URL => {
     const u = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? new URL(url) : new URL(url.replace(/^\//, ''), base);
@@ -457,16 +413,20 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
       method: string;
       url: URL;
       attempts: number;
+      /** What this request sent that is secret (credential headers, secret form and JSON fields). */
+      sent: readonly string[];
     },
-  ) =>
-    new FleetwatchError(code, scrub(`${provider}: ${ctx.method} ${redactUrl(ctx.url)} ${what}`), {
+  ) => {
+    const scrub = (s: string) => scrubSecrets(s, [...secrets(), ...ctx.sent]);
+    return new FleetwatchError(code, scrub(`${provider}: ${ctx.method} ${redactUrl(ctx.url)} ${what}`), {
       provider,
       status: ctx.status,
-      providerCode: ctx.providerCode,
+      providerCode: ctx.providerCode === undefined ? undefined : scrub(ctx.providerCode),
       retryAfterMs: ctx.retryAfterMs,
-      cause: ctx.cause instanceof Error ? new Error(scrub(ctx.cause.message)) : undefined,
-      details: { method: ctx.method, url: redactUrl(ctx.url), attempts: ctx.attempts },
+      cause: safeCause(ctx.cause, scrub),
+      details: { method: ctx.method, url: scrub(redactUrl(ctx.url)), attempts: ctx.attempts },
     });
+  };
 
   async function request(req: ProviderRequest): Promise<ProviderResponse> {
     const method = req.method ?? 'GET';
@@ -488,6 +448,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
       body = new URLSearchParams(req.form).toString();
       baseHeaders['content-type'] ??= 'application/x-www-form-urlencoded';
     }
+    const sent: string[] = requestSecrets(baseHeaders, req.form, req.json);
     let attempt = 0;
     let waitedMs = 0;
     let refreshed = false;
@@ -496,6 +457,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
       const headers = { ...baseHeaders };
       if (req.auth !== false && config.authorize)
         await config.authorize({ method, url, headers, body, signal });
+      sent.push(...requestSecrets(headers));
       throwIfAborted(signal);
       stats.requests++;
       const started = clock.now();
@@ -515,6 +477,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
             method,
             url,
             attempts: attempt,
+            sent,
           });
           retryable = idempotent;
         } else if (err instanceof RequestError && err.response) {
@@ -525,6 +488,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
             method,
             url,
             attempts: attempt,
+            sent,
           });
           retryable = idempotent;
         } else {
@@ -533,6 +497,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
             method,
             url,
             attempts: attempt,
+            sent,
           });
           retryable =
             idempotent && (code === undefined || NETWORK_CODES.has(code) || code === 'ERR_GOT_REQUEST_ERROR');
@@ -563,6 +528,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
             method,
             url,
             attempts: attempt,
+            sent,
           });
           retryable = true;
         } else if (
@@ -587,7 +553,7 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
           failure = fail(
             code,
             `failed with HTTP ${res.status}${providerCode ? ` ${providerCode}` : ''}${detail}`,
-            { status: res.status, providerCode, retryAfterMs, method, url, attempts: attempt },
+            { status: res.status, providerCode, retryAfterMs, method, url, attempts: attempt, sent },
           );
           retryable =
             code !== 'E_AUTH' &&
