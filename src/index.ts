@@ -57,8 +57,8 @@ export type {
   ProviderGotOptions,
   ProviderHttpOptions,
   RetryDelayInput,
-} from './providers/http.js';
-export { PROVIDER_USER_AGENT, parseRetryAfterMs, providerRetryDelayMs, redactUrl } from './providers/http.js';
+} from './providers/kit/index.js';
+export { PROVIDER_USER_AGENT, parseRetryAfterMs, providerRetryDelayMs, redactUrl } from './providers/kit/index.js';
 export * from './providers/linode.js';
 export * from './providers/openstack.js';
 export * from './providers/openstack-catalog.js';

@@ -16,7 +16,7 @@ import {
   type ProviderHttpClient,
   type ProviderHttpConfig,
   type ProviderHttpOptions,
-} from './http.js';
+} from './kit/index.js';
 import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
 import type { ProviderKind } from './types.js';
 

@@ -13,7 +13,7 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { type ProviderHttpOptions, type ProviderPage, paginateProvider } from './http.js';
+import { type ProviderHttpOptions, type ProviderPage, paginateProvider } from './kit/index.js';
 import type {
   CommonProviderOptions,
   ListNodesOptions,

@@ -3,7 +3,7 @@
  * addresses are listed once each (paged), and joined to VMs by id. `getNode` reads one VM's NICs.
  */
 import { asArray, asObject, str } from './adapter.js';
-import { type ProviderHttpClient, paginateProvider } from './http.js';
+import { type ProviderHttpClient, paginateProvider } from './kit/index.js';
 
 /** The addresses of one VM. */
 export interface AzureAddresses {

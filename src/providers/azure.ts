@@ -35,7 +35,7 @@ import {
   type RawPage,
   WholeTagSetAdapter,
 } from './cloud-adapter.js';
-import { undefinedIfNotFound } from './http.js';
+import { undefinedIfNotFound } from './kit/index.js';
 import type { TokenCache } from './token.js';
 import type { ListNodesOptions, Node, NodeState } from './types.js';
 

@@ -13,7 +13,7 @@ import {
   tagsArg,
   withoutKeys,
 } from './adapter.js';
-import { type ProviderHttpClient, type ProviderPage, undefinedIfNotFound } from './http.js';
+import { type ProviderHttpClient, type ProviderPage, undefinedIfNotFound } from './kit/index.js';
 import type { ListNodesOptions, Node, ProviderKind } from './types.js';
 
 /** The power operations every JSON cloud adapter offers; each maps them to its own verb. */

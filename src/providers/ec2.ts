@@ -26,7 +26,7 @@ import {
   paginateProvider,
   redactUrl,
   undefinedIfNotFound,
-} from './http.js';
+} from './kit/index.js';
 import { firstFound, listAcrossRegions } from './merge.js';
 import { setOwn } from './own.js';
 import { RegionMemo } from './region-memo.js';

@@ -16,6 +16,7 @@ import {
   regionConcurrencyOption,
   regionsOption,
 } from './adapter.js';
+import { isPrivateIp } from './ip.js';
 import {
   createProviderHttpClient,
   normalizeProviderHttpOptions,
@@ -24,8 +25,7 @@ import {
   paginateProvider,
   parseJsonBody,
   undefinedIfNotFound,
-} from './http.js';
-import { isPrivateIp } from './ip.js';
+} from './kit/index.js';
 import { firstFound, listAcrossRegions } from './merge.js';
 import {
   catalogRegions,

@@ -6,7 +6,7 @@
  */
 import { type Clock, systemClock } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
-import { type ProviderErrorInfo, parseErrorJson } from './http.js';
+import { type ProviderErrorInfo, parseErrorJson } from './kit/index.js';
 
 /** A token as a token endpoint returned it. */
 export interface AccessToken {

@@ -14,7 +14,7 @@ import {
   redactUrl,
   scrubSecrets,
   undefinedIfNotFound,
-} from '../../src/providers/http.js';
+} from '../../src/providers/kit/index.js';
 import { TokenCache } from '../../src/providers/token.js';
 import {
   catchErr,
