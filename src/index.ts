@@ -41,24 +41,27 @@ export {
   TAG_KEY_RE,
   TENANT_RE,
 } from './metrics-store/validate.js';
-export type {
-  CloudProviderOptions,
-  NodeControlOperation,
-  NodeLifecycleOperation,
-  ProviderWith,
-} from './providers/adapter.js';
 export * from './providers/azure.js';
 export * from './providers/digitalocean.js';
 export * from './providers/ec2.js';
 export * from './providers/ec2-xml.js';
 export * from './providers/gce.js';
 export type {
+  CloudProviderOptions,
+  NodeControlOperation,
+  NodeLifecycleOperation,
   NormalizedProviderHttpOptions,
   ProviderGotOptions,
   ProviderHttpOptions,
+  ProviderWith,
   RetryDelayInput,
 } from './providers/kit/index.js';
-export { PROVIDER_USER_AGENT, parseRetryAfterMs, providerRetryDelayMs, redactUrl } from './providers/kit/index.js';
+export {
+  PROVIDER_USER_AGENT,
+  parseRetryAfterMs,
+  providerRetryDelayMs,
+  redactUrl,
+} from './providers/kit/index.js';
 export * from './providers/linode.js';
 export * from './providers/openstack.js';
 export * from './providers/openstack-catalog.js';

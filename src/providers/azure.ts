@@ -6,37 +6,36 @@
  */
 import { FleetwatchError, validationError } from '../errors.js';
 import {
+  type AzureAddressBook,
+  type AzureAddresses,
+  fetchAzureAddressBook,
+  fetchVmAddresses,
+} from './azure-network.js';
+import type { TokenCache } from './kit/index.js';
+import {
   asArray,
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
+  type ComputeTags,
   checkCommonOptions,
   credential,
   lookupState,
   type NodeControlOperation,
   nodeIdArg,
   nodesFromPages,
+  oauthTokenCache,
+  type PageContext,
+  type PowerOperation,
   type ProviderWith,
   parseDate,
   pickExtra,
-  str,
-} from './adapter.js';
-import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
-import {
-  type AzureAddressBook,
-  type AzureAddresses,
-  fetchAzureAddressBook,
-  fetchVmAddresses,
-} from './azure-network.js';
-import {
-  type ComputeTags,
-  type PageContext,
-  type PowerOperation,
   type RawPage,
+  str,
+  undefinedIfNotFound,
   WholeTagSetAdapter,
-} from './cloud-adapter.js';
-import { undefinedIfNotFound } from './kit/index.js';
-import type { TokenCache } from './token.js';
+} from './kit/index.js';
 import type { ListNodesOptions, Node, NodeState } from './types.js';
 
 /**

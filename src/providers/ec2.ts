@@ -6,30 +6,29 @@ import { randomUUID } from 'node:crypto';
 import aws4 from 'aws4';
 import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
+import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
 import {
   checkOptionsShape,
+  createProviderHttpClient,
   definedFields,
+  firstFound,
+  listAcrossRegions,
   loggerAndClock,
   lookupState,
   type NodeLifecycleOperation,
-  type ProviderWith,
-  parseDate,
-  regionConcurrencyOption,
-  regionsOption,
-} from './adapter.js';
-import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
-import {
-  createProviderHttpClient,
   normalizeProviderHttpOptions,
   type ProviderHttpClient,
   type ProviderHttpOptions,
+  type ProviderWith,
   paginateProvider,
+  parseDate,
+  RegionMemo,
   redactUrl,
+  regionConcurrencyOption,
+  regionsOption,
+  setOwn,
   undefinedIfNotFound,
 } from './kit/index.js';
-import { firstFound, listAcrossRegions } from './merge.js';
-import { setOwn } from './own.js';
-import { RegionMemo } from './region-memo.js';
 import type {
   CommonProviderOptions,
   CreateNodeInput,

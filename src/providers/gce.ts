@@ -10,26 +10,25 @@ import { FleetwatchError, validationError } from '../errors.js';
 import {
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
+  type ComputeTags,
   checkCommonOptions,
   credential,
   intOption,
   lookupState,
   type NodeControlOperation,
   nodeIdArg,
+  oauthTokenCache,
+  type PageContext,
+  type PowerOperation,
   type ProviderWith,
   parseDate,
   pickExtra,
-  str,
-} from './adapter.js';
-import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
-import {
-  type ComputeTags,
-  type PageContext,
-  type PowerOperation,
   type RawPage,
+  str,
   WholeTagSetAdapter,
-} from './cloud-adapter.js';
+} from './kit/index.js';
 import type { Node, NodeState } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */

@@ -7,26 +7,28 @@ import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnkno
 import { FleetwatchError, validationError } from '../errors.js';
 import {
   checkOptionsShape,
+  createProviderHttpClient,
   definedFields,
+  firstFound,
+  isPrivateIp,
+  listAcrossRegions,
   loggerAndClock,
   lookupState,
   type NodeLifecycleOperation,
-  type ProviderWith,
-  parseDate,
-  regionConcurrencyOption,
-  regionsOption,
-} from './adapter.js';
-import { isPrivateIp } from './ip.js';
-import {
-  createProviderHttpClient,
   normalizeProviderHttpOptions,
   type ProviderHttpClient,
   type ProviderHttpOptions,
+  type ProviderWith,
   paginateProvider,
+  parseDate,
   parseJsonBody,
+  RegionMemo,
+  regionConcurrencyOption,
+  regionsOption,
+  setOwn,
+  TokenCache,
   undefinedIfNotFound,
 } from './kit/index.js';
-import { firstFound, listAcrossRegions } from './merge.js';
 import {
   catalogRegions,
   findEndpoint,
@@ -43,9 +45,6 @@ import {
   parseKeystoneToken,
   parseKeystoneV2Token,
 } from './openstack-catalog.js';
-import { setOwn } from './own.js';
-import { RegionMemo } from './region-memo.js';
-import { TokenCache } from './token.js';
 import type {
   CommonProviderOptions,
   CreateNodeInput,

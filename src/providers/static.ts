@@ -15,7 +15,7 @@ import {
   nodeIdArg,
   type ProviderWith,
   tagsArg,
-} from './adapter.js';
+} from './kit/index.js';
 import { redactFields, safeCause } from './kit/redact.js';
 import {
   type CommonProviderOptions,

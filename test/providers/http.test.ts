@@ -15,7 +15,7 @@ import {
   scrubSecrets,
   undefinedIfNotFound,
 } from '../../src/providers/kit/index.js';
-import { TokenCache } from '../../src/providers/token.js';
+import { TokenCache } from '../../src/providers/kit/token.js';
 import {
   catchErr,
   type ReplayResponse,
