@@ -150,7 +150,8 @@ export function createProviderHttpClient(config: ProviderHttpConfig): ProviderHt
   /** got's `calculateDelay`: the retry decision of {@link providerRetryPolicy}, plus one token refresh on 401. */
   const calculateDelay = async ({ error }: RetryObject): Promise<number> => {
     const call = (error.options.context as { call?: CallState }).call;
-    if (!call) return 0;
+    // Not ours to retry: an abort, or a failure of our own hook (a token that could not be fetched).
+    if (!call || call.signal?.aborted || ownError(error)) return 0;
     const failure = judge(call, attemptOf(error));
     if (failure.unauthorized && !call.refreshed && config.onUnauthorized) {
       call.refreshed = true;
