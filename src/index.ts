@@ -105,7 +105,7 @@ export type { Ec2Options } from './providers/ec2.js';
 export { ec2 } from './providers/ec2.js';
 export type { GceOptions } from './providers/gce.js';
 export { gce } from './providers/gce.js';
-export type { ProviderHttpOptions } from './providers/http.js';
+export type { ProviderHttpOptions } from './providers/kit/index.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
 export type { OpenStackOptions } from './providers/openstack.js';

@@ -2,8 +2,7 @@
  * Azure VM addresses without a call per VM: the subscription's network interfaces and public IP
  * addresses are listed once each (paged), and joined to VMs by id. `getNode` reads one VM's NICs.
  */
-import { asArray, asObject, str } from './adapter.js';
-import { type ProviderHttpClient, paginateProvider } from './http.js';
+import { asArray, asObject, type ProviderHttpClient, paginateProvider, str } from './kit/index.js';
 
 /** The addresses of one VM. */
 export interface AzureAddresses {

@@ -4,65 +4,40 @@
  * list (`statusOnly=true`, no call per VM), tags written with PATCH. A node's id is
  * `<resourceGroup>/<vmName>`.
  */
-import { FleetwatchError, validationError } from '../errors.js';
-import {
-  asArray,
-  asObject,
-  baseUrlOption,
-  type CloudProviderOptions,
-  checkCommonOptions,
-  credential,
-  lookupState,
-  type NodeControlOperation,
-  nodeIdArg,
-  nodesFromPages,
-  type ProviderWith,
-  parseDate,
-  pickExtra,
-  str,
-} from './adapter.js';
-import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
+import { validationError } from '../errors.js';
 import {
   type AzureAddressBook,
   type AzureAddresses,
   fetchAzureAddressBook,
   fetchVmAddresses,
 } from './azure-network.js';
+import { azureState, checkTags, type VmJson } from './azure-vm.js';
+import type { TokenCache } from './kit/index.js';
 import {
+  asArray,
+  asObject,
+  baseUrlOption,
+  bearerHttpClient,
+  type CloudProviderOptions,
   type ComputeTags,
+  checkCommonOptions,
+  credential,
+  type NodeControlOperation,
+  nodeIdArg,
+  nodesFromPages,
+  oauthTokenCache,
   type PageContext,
   type PowerOperation,
+  type ProviderWith,
+  parseDate,
+  pickExtra,
   type RawPage,
+  str,
+  undefinedIfNotFound,
   WholeTagSetAdapter,
-} from './cloud-adapter.js';
-import { undefinedIfNotFound } from './http.js';
-import type { TokenCache } from './token.js';
-import type { ListNodesOptions, Node, NodeState } from './types.js';
+} from './kit/index.js';
+import type { ListNodesOptions, Node } from './types.js';
 
-/**
- * Azure status code (lower-cased, first two segments) → NodeState. `PowerState/stopped` is stopped
- * but still billed; `PowerState/deallocated` is stopped and released — `rawState` tells them apart.
- */
-export const AZURE_STATES = {
-  'powerstate/running': 'running',
-  'powerstate/starting': 'starting',
-  'powerstate/stopping': 'stopping',
-  'powerstate/stopped': 'stopped',
-  'powerstate/deallocating': 'stopping',
-  'powerstate/deallocated': 'stopped',
-  'provisioningstate/creating': 'pending',
-  'provisioningstate/deleting': 'terminated',
-  'provisioningstate/failed': 'error',
-  'provisioningstate/migrating': 'pending',
-} satisfies Record<string, NodeState>;
-
-/** Provisioning states that say more than the power state (they win over it). */
-const OVERRIDING = new Set([
-  'provisioningstate/creating',
-  'provisioningstate/deleting',
-  'provisioningstate/failed',
-]);
-const TAG_KEY_FORBIDDEN = /[<>%&\\?/]/;
 const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
   PowerOperation,
   string
@@ -194,52 +169,6 @@ interface AzureSettings {
   powerState: AzurePowerStateMode;
   addresses: boolean;
   networkApiVersion: string;
-}
-
-interface VmJson {
-  id?: unknown;
-  name?: unknown;
-  location?: unknown;
-  zones?: unknown;
-  tags?: unknown;
-  properties?: {
-    vmId?: unknown;
-    provisioningState?: unknown;
-    timeCreated?: unknown;
-    priority?: unknown;
-    hardwareProfile?: { vmSize?: unknown };
-    storageProfile?: {
-      imageReference?: {
-        publisher?: unknown;
-        offer?: unknown;
-        sku?: unknown;
-        version?: unknown;
-        id?: unknown;
-      };
-      osDisk?: { osType?: unknown };
-    };
-    instanceView?: { statuses?: unknown };
-    networkProfile?: { networkInterfaces?: unknown };
-  };
-}
-
-/** The state of a VM from its instance-view statuses (pure; exported for tests). */
-export function azureState(
-  statuses: unknown,
-  provisioningState: unknown,
-): { state: NodeState; rawState: string; powerState?: string } {
-  const codes = (Array.isArray(statuses) ? statuses : [])
-    .map((s) => (s as { code?: unknown })?.code)
-    .filter((c): c is string => typeof c === 'string');
-  const key = (code: string) => code.split('/').slice(0, 2).join('/').toLowerCase();
-  const power = codes.find((c) => c.toLowerCase().startsWith('powerstate/'));
-  const overriding = codes.find((c) => OVERRIDING.has(key(c)));
-  const chosen =
-    overriding ??
-    power ??
-    codes.find((c) => c.toLowerCase().startsWith('provisioningstate/')) ??
-    (typeof provisioningState === 'string' ? `ProvisioningState/${provisioningState.toLowerCase()}` : '');
-  return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
 }
 
 class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
@@ -423,13 +352,4 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
   }
 }
 
-function checkTags(tags: Record<string, string>): Record<string, string> {
-  if (Object.keys(tags).length > 50)
-    throw new FleetwatchError('E_VALIDATION', 'tags: Azure allows at most 50 tags', { path: 'tags' });
-  for (const [k, v] of Object.entries(tags)) {
-    if (k.length === 0 || k.length > 512 || TAG_KEY_FORBIDDEN.test(k))
-      throw validationError(`tags.${k}`, 'an Azure tag name (1–512 chars, none of < > % & \\ ? /)', k);
-    if (v.length > 256) throw validationError(`tags.${k}`, 'a value of at most 256 characters', v);
-  }
-  return tags;
-}
+export { AZURE_STATES, azureState } from './azure-vm.js';

@@ -8,20 +8,24 @@ import {
   asObject,
   createExtraArg,
   formatStringTags,
+  HttpCloudAdapter,
   keysArg,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
   optionalStringTags,
+  type PageContext,
+  type PowerOperation,
   type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
+  type RawPage,
   str,
+  type TokenApiOptions,
   tagsArg,
-} from './adapter.js';
-import { type TokenApiOptions, tokenApiSetup } from './adapter-auth.js';
-import { HttpCloudAdapter, type PageContext, type PowerOperation, type RawPage } from './cloud-adapter.js';
+  tokenApiSetup,
+} from './kit/index.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */

@@ -4,90 +4,40 @@
  */
 import { randomUUID } from 'node:crypto';
 import aws4 from 'aws4';
-import { type AbortOptions, type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
+import { type AbortOptions, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
 import {
-  checkOptionsShape,
-  definedFields,
-  loggerAndClock,
-  lookupState,
-  type NodeLifecycleOperation,
-  type ProviderWith,
-  parseDate,
-  regionConcurrencyOption,
-  regionsOption,
-} from './adapter.js';
-import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlItems, xmlText } from './ec2-xml.js';
+  EC2_API_VERSION,
+  EC2_ERROR_CODES,
+  EC2_THROTTLE_CODES,
+  ec2ElasticIpsFromXml,
+  ec2NodesFromXml,
+  ec2RegionsFromXml,
+  tagParams,
+} from './ec2-nodes.js';
+import {
+  amzDate,
+  CREATE_EXTRA_KEYS,
+  checkRegion,
+  ec2EndpointFor,
+  normalizeEc2Options,
+} from './ec2-options.js';
+import { type Ec2XmlElement, parseEc2Error, parseEc2Xml, xmlText } from './ec2-xml.js';
 import {
   createProviderHttpClient,
+  firstFound,
+  listAcrossRegions,
+  type NodeLifecycleOperation,
   normalizeProviderHttpOptions,
   type ProviderHttpClient,
   type ProviderHttpOptions,
+  type ProviderWith,
   paginateProvider,
+  RegionMemo,
   redactUrl,
   undefinedIfNotFound,
-} from './http.js';
-import { firstFound, listAcrossRegions } from './merge.js';
-import { setOwn } from './own.js';
-import { RegionMemo } from './region-memo.js';
-import type {
-  CommonProviderOptions,
-  CreateNodeInput,
-  ListNodesOptions,
-  Node,
-  NodeState,
-  Provider,
-} from './types.js';
-
-/** EC2 `instanceState.name` → {@link NodeState}. Anything else maps to `unknown`; `rawState` keeps it. */
-export const EC2_STATES = {
-  pending: 'pending',
-  running: 'running',
-  /** Terminate in progress (not restartable); `rawState` tells it apart from a stop. */
-  'shutting-down': 'stopping',
-  stopping: 'stopping',
-  stopped: 'stopped',
-  terminated: 'terminated',
-} as const satisfies Record<string, NodeState>;
-
-/** EC2 error codes with a fleetwatch code of their own; others become `E_PROVIDER` with `providerCode`. */
-export const EC2_ERROR_CODES = {
-  AuthFailure: 'E_AUTH',
-  InvalidClientTokenId: 'E_AUTH',
-  SignatureDoesNotMatch: 'E_AUTH',
-  UnauthorizedOperation: 'E_AUTH',
-  OptInRequired: 'E_AUTH',
-  'InvalidInstanceID.NotFound': 'E_NOT_FOUND',
-  'InvalidInstanceID.Malformed': 'E_NOT_FOUND',
-} as const satisfies Record<string, FleetwatchErrorCode>;
-
-/** EC2 error codes that mean "slow down" (retried, then `E_RATE_LIMIT`). HTTP 503 is one too. */
-export const EC2_THROTTLE_CODES: readonly string[] = [
-  'RequestLimitExceeded',
-  'Throttling',
-  'ThrottlingException',
-];
-
-/** The EC2 Query API version spoken. */
-export const EC2_API_VERSION = '2016-11-15';
-
-/** The instance fields copied into `Node.extra`, by XML path. Nothing else goes there. */
-const EXTRA_FIELDS: ReadonlyArray<readonly [key: string, path: readonly string[]]> = [
-  ['stateCode', ['instanceState', 'code']],
-  ['stateReason', ['stateReason', 'code']],
-  ['architecture', ['architecture']],
-  ['platform', ['platform']],
-  ['vpcId', ['vpcId']],
-  ['subnetId', ['subnetId']],
-  ['keyName', ['keyName']],
-  ['privateDnsName', ['privateDnsName']],
-  ['publicDnsName', ['dnsName']],
-  ['instanceLifecycle', ['instanceLifecycle']],
-  ['hypervisor', ['hypervisor']],
-  ['virtualizationType', ['virtualizationType']],
-  ['rootDeviceType', ['rootDeviceType']],
-  ['reservationId', ['reservationId']],
-];
+} from './kit/index.js';
+import type { CommonProviderOptions, CreateNodeInput, ListNodesOptions, Node, Provider } from './types.js';
 
 /** AWS credentials. Kept in a closure: never on the provider object, in a node, a log or an error. */
 export interface Ec2Credentials {
@@ -134,295 +84,6 @@ export interface Ec2CreateNodeExtra {
   securityGroupIds?: string[];
   /** Plain text; base64-encoded for the API. */
   userData?: string;
-}
-
-const OPTION_KEYS = [
-  'id',
-  'region',
-  'regions',
-  'credentials',
-  'endpoint',
-  'pageSize',
-  'regionConcurrency',
-  'filters',
-  'http',
-  'env',
-  'logger',
-  'clock',
-] as const;
-const CREATE_EXTRA_KEYS = ['keyName', 'subnetId', 'securityGroupIds', 'userData'] as const;
-const REGION_RE = /^[a-z]{2}(-[a-z0-9]+)+-\d+$/;
-
-interface Ec2Config {
-  readonly id: string;
-  readonly homeRegion: string;
-  readonly regions: readonly string[] | 'all';
-  readonly credentials: Ec2Credentials;
-  readonly endpoint: string | undefined;
-  readonly pageSize: number;
-  readonly regionConcurrency: number;
-  /** `Filter.N.Name` / `Filter.N.Value.M` parameters. */
-  readonly filterParams: Readonly<Record<string, string>>;
-  readonly logger: Logger;
-  readonly clock: Clock;
-}
-
-function checkRegion(value: unknown, path: string): string {
-  if (typeof value !== 'string' || !REGION_RE.test(value))
-    throw validationError(path, 'an AWS region name like us-east-1', value);
-  return value;
-}
-
-function normalizeCredentials(value: unknown, env: Ec2Options['env'], id: string): Ec2Credentials {
-  if (value === undefined) {
-    const accessKeyId = env?.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = env?.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey)
-      throw new FleetwatchError(
-        'E_CONFIG',
-        'ec2: no credentials: pass options.credentials or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
-        { provider: id, path: 'options.credentials' },
-      );
-    const sessionToken = env?.AWS_SESSION_TOKEN;
-    return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
-  }
-  if (typeof value !== 'object' || value === null)
-    throw validationError('options.credentials', 'an object', value);
-  rejectUnknownKeys(value, ['accessKeyId', 'secretAccessKey', 'sessionToken'], 'options.credentials');
-  const c = value as Record<string, unknown>;
-  // Never echo a credential value in an error: report only its type.
-  for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
-    if (typeof c[key] !== 'string' || c[key] === '')
-      throw new FleetwatchError('E_VALIDATION', `options.credentials.${key}: expected a non-empty string`, {
-        path: `options.credentials.${key}`,
-        expected: 'a non-empty string',
-        received: typeof c[key],
-      });
-  }
-  if (c.sessionToken !== undefined && (typeof c.sessionToken !== 'string' || c.sessionToken === ''))
-    throw new FleetwatchError(
-      'E_VALIDATION',
-      'options.credentials.sessionToken: expected a non-empty string',
-      {
-        path: 'options.credentials.sessionToken',
-        expected: 'a non-empty string',
-        received: typeof c.sessionToken,
-      },
-    );
-  return {
-    accessKeyId: c.accessKeyId as string,
-    secretAccessKey: c.secretAccessKey as string,
-    ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken as string }),
-  };
-}
-
-/** Validate {@link Ec2Options} and apply defaults. */
-function normalizeEc2Options(options: Ec2Options): Ec2Config {
-  checkOptionsShape(options, OPTION_KEYS);
-  const env = options.env ?? process.env;
-  const regions = regionsOption(options.regions, "a non-empty array of regions or 'all'", checkRegion);
-  const fromEnv = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
-  const homeRegion =
-    options.region !== undefined
-      ? checkRegion(options.region, 'options.region')
-      : Array.isArray(regions)
-        ? (regions[0] as string)
-        : fromEnv !== undefined
-          ? checkRegion(fromEnv, 'env.AWS_REGION')
-          : regions === 'all'
-            ? 'us-east-1'
-            : undefined;
-  if (homeRegion === undefined)
-    throw new FleetwatchError(
-      'E_CONFIG',
-      'ec2: no region: pass options.region or options.regions, or set AWS_REGION',
-      {
-        provider: options.id,
-        path: 'options.region',
-      },
-    );
-  if (options.endpoint !== undefined) {
-    if (typeof options.endpoint !== 'string' || !/^https?:\/\/[^/]/.test(options.endpoint))
-      throw validationError('options.endpoint', 'an http(s) URL', options.endpoint);
-  }
-  return Object.freeze({
-    id: options.id,
-    homeRegion,
-    regions: regions ?? [homeRegion],
-    credentials: normalizeCredentials(options.credentials, env, options.id),
-    endpoint: options.endpoint,
-    pageSize:
-      options.pageSize === undefined
-        ? 1000
-        : Math.min(1000, positiveNumber(options.pageSize, 'options.pageSize', { integer: true, min: 5 })),
-    regionConcurrency: regionConcurrencyOption(options.regionConcurrency),
-    filterParams: filterParams(options.filters),
-    ...loggerAndClock(options),
-  });
-}
-
-/** `Filter.N.Name` / `Filter.N.Value.M` query parameters from a filters option. */
-function filterParams(filters: unknown): Record<string, string> {
-  if (filters === undefined) return {};
-  if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
-    throw validationError('options.filters', 'an object of filter name → value(s)', filters);
-  const params: Record<string, string> = {};
-  let n = 0;
-  for (const [name, raw] of Object.entries(filters)) {
-    const values: unknown[] = Array.isArray(raw) ? raw : [raw];
-    if (name === '' || values.length === 0 || values.some((v) => typeof v !== 'string'))
-      throw validationError(`options.filters.${name}`, 'a string or a non-empty array of strings', raw);
-    n++;
-    params[`Filter.${n}.Name`] = name;
-    values.forEach((v, m) => {
-      params[`Filter.${n}.Value.${m + 1}`] = v as string;
-    });
-  }
-  return params;
-}
-
-/** The endpoint of a region: the `endpoint` option with `{region}` filled in, or AWS's own. */
-export function ec2EndpointFor(region: string, endpoint?: string): string {
-  if (endpoint !== undefined) return endpoint.replaceAll('{region}', region);
-  return `https://ec2.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
-}
-
-/** `YYYYMMDDTHHMMSSZ`, the SigV4 timestamp. */
-function amzDate(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-}
-
-/** Read a tagSet into a record (values may be empty; non-ASCII kept as is). */
-function readTags(el: Ec2XmlElement | undefined): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const item of xmlItems(el, 'tagSet')) {
-    const key = xmlText(item, 'key');
-    if (key !== undefined) setOwn(tags, key, xmlText(item, 'value') ?? '');
-  }
-  return tags;
-}
-
-function pushUnique(list: string[], value: string | undefined): void {
-  if (value !== undefined && !list.includes(value)) list.push(value);
-}
-
-/**
- * Translate one `instancesSet/item` into a {@link Node}. `elasticIps` are the region's Elastic IPs by
- * instance id (from one `DescribeAddresses`).
- */
-export function ec2InstanceToNode(
-  item: Ec2XmlElement,
-  ctx: {
-    provider: string;
-    region: string;
-    elasticIps?: ReadonlyMap<string, readonly string[]>;
-    reservationId?: string;
-  },
-): Node {
-  const id = xmlText(item, 'instanceId');
-  if (id === undefined)
-    throw new FleetwatchError('E_MALFORMED_RESPONSE', 'EC2: instance without instanceId', {
-      provider: ctx.provider,
-    });
-  const rawState = xmlText(item, 'instanceState', 'name') ?? '';
-  const tags = readTags(item);
-  const publicIps: string[] = [];
-  const privateIps: string[] = [];
-  pushUnique(publicIps, xmlText(item, 'ipAddress'));
-  for (const ip of ctx.elasticIps?.get(id) ?? []) pushUnique(publicIps, ip);
-  pushUnique(privateIps, xmlText(item, 'privateIpAddress'));
-  for (const eni of xmlItems(item, 'networkInterfaceSet')) {
-    for (const addr of xmlItems(eni, 'privateIpAddressesSet')) {
-      pushUnique(privateIps, xmlText(addr, 'privateIpAddress'));
-      pushUnique(publicIps, xmlText(addr, 'association', 'publicIp'));
-    }
-  }
-  const extra: Record<string, unknown> = {};
-  for (const [key, path] of EXTRA_FIELDS) {
-    const value = key === 'reservationId' ? ctx.reservationId : xmlText(item, ...path);
-    if (value !== undefined) extra[key] = value;
-  }
-  const createdAt = parseDate(xmlText(item, 'launchTime'));
-  const zone = xmlText(item, 'placement', 'availabilityZone');
-  const size = xmlText(item, 'instanceType');
-  const image = xmlText(item, 'imageId');
-  return {
-    uid: `${ctx.provider}:${id}`,
-    id,
-    name: tags.Name ?? '',
-    provider: ctx.provider,
-    kind: 'ec2',
-    state: lookupState(EC2_STATES, rawState),
-    rawState,
-    region: ctx.region,
-    ...definedFields({ zone }),
-    publicIps,
-    privateIps,
-    ...definedFields({ size, image, createdAt }),
-    tags,
-    extra,
-  };
-}
-
-/** Every instance of a `DescribeInstances`/`RunInstances` body as a node. */
-export function ec2NodesFromXml(
-  root: Ec2XmlElement,
-  ctx: { provider: string; region: string; elasticIps?: ReadonlyMap<string, readonly string[]> },
-): Node[] {
-  if (root.name === 'RunInstancesResponse') {
-    const reservationId = xmlText(root, 'reservationId');
-    return xmlItems(root, 'instancesSet').map((item) =>
-      ec2InstanceToNode(item, { ...ctx, ...(reservationId === undefined ? {} : { reservationId }) }),
-    );
-  }
-  return xmlItems(root, 'reservationSet').flatMap((reservation) => {
-    const reservationId = xmlText(reservation, 'reservationId');
-    return xmlItems(reservation, 'instancesSet').map((item) =>
-      ec2InstanceToNode(item, { ...ctx, ...(reservationId === undefined ? {} : { reservationId }) }),
-    );
-  });
-}
-
-/** Elastic IPs by instance id from a `DescribeAddresses` body. */
-export function ec2ElasticIpsFromXml(root: Ec2XmlElement): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const item of xmlItems(root, 'addressesSet')) {
-    const instanceId = xmlText(item, 'instanceId');
-    const ip = xmlText(item, 'publicIp');
-    if (instanceId === undefined || ip === undefined) continue;
-    const list = out.get(instanceId) ?? [];
-    list.push(ip);
-    out.set(instanceId, list);
-  }
-  return out;
-}
-
-/** Enabled region names from a `DescribeRegions` body (regions not opted in are left out). */
-export function ec2RegionsFromXml(root: Ec2XmlElement): string[] {
-  return xmlItems(root, 'regionInfo')
-    .filter((item) => xmlText(item, 'optInStatus') !== 'not-opted-in')
-    .map((item) => xmlText(item, 'regionName'))
-    .filter((name): name is string => name !== undefined);
-}
-
-function tagParams(tags: Record<string, string>, prefix: string, path: string): Record<string, string> {
-  const params: Record<string, string> = {};
-  let n = 0;
-  for (const [key, value] of Object.entries(tags)) {
-    if (key.length === 0 || key.length > 128)
-      throw validationError(`${path}.${key}`, 'a key of 1-128 characters', key);
-    if (key.toLowerCase().startsWith('aws:'))
-      throw validationError(`${path}.${key}`, "a key not starting with 'aws:'", key);
-    if (typeof value !== 'string' || value.length > 256)
-      throw validationError(`${path}.${key}`, 'a string of at most 256 characters', value);
-    n++;
-    params[`${prefix}${n}.Key`] = key;
-    params[`${prefix}${n}.Value`] = value;
-  }
-  return params;
 }
 
 /** What {@link ec2} returns: a {@link Provider} with every optional operation present. */
@@ -701,3 +362,15 @@ export function ec2(options: Ec2Options): Ec2Provider {
     },
   };
 }
+
+export {
+  EC2_API_VERSION,
+  EC2_ERROR_CODES,
+  EC2_STATES,
+  EC2_THROTTLE_CODES,
+  ec2ElasticIpsFromXml,
+  ec2InstanceToNode,
+  ec2NodesFromXml,
+  ec2RegionsFromXml,
+} from './ec2-nodes.js';
+export { ec2EndpointFor } from './ec2-options.js';

@@ -10,26 +10,25 @@ import { FleetwatchError, validationError } from '../errors.js';
 import {
   asObject,
   baseUrlOption,
+  bearerHttpClient,
   type CloudProviderOptions,
+  type ComputeTags,
   checkCommonOptions,
   credential,
   intOption,
   lookupState,
   type NodeControlOperation,
   nodeIdArg,
+  oauthTokenCache,
+  type PageContext,
+  type PowerOperation,
   type ProviderWith,
   parseDate,
   pickExtra,
-  str,
-} from './adapter.js';
-import { bearerHttpClient, oauthTokenCache } from './adapter-auth.js';
-import {
-  type ComputeTags,
-  type PageContext,
-  type PowerOperation,
   type RawPage,
+  str,
   WholeTagSetAdapter,
-} from './cloud-adapter.js';
+} from './kit/index.js';
 import type { Node, NodeState } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
@@ -123,19 +122,24 @@ export function gce(options: GceOptions): GceProvider {
   nodeIdArg(project, 'options.project');
   const maxResults = intOption(options.maxResults, 'options.maxResults', 1, 500, 500);
   const tokenUrl = baseUrlOption(options.tokenUrl, 'options.tokenUrl', 'https://oauth2.googleapis.com/token');
+  // The last signed assertion and the issued token are scrubbed from everything reported.
+  let assertion = '';
+  const secrets = () => [assertion, ...tokens.secrets()];
   const tokens = oauthTokenCache(base, {
     baseUrl: tokenUrl,
     url: tokenUrl,
     http: options.http,
-    form: (now) => ({
-      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      assertion: signJwt(account, tokenUrl, now),
-    }),
+    secrets,
+    form: (now) => {
+      assertion = signJwt(account, tokenUrl, now);
+      return { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion };
+    },
   });
   const http = bearerHttpClient(base, {
     baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://compute.googleapis.com/compute/v1/'),
     http: options.http,
     token: tokens,
+    secrets,
     isThrottle: (res, info) =>
       res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
   });

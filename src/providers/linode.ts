@@ -6,27 +6,26 @@ import { FleetwatchError } from '../errors.js';
 import {
   asArray,
   asObject,
+  type ComputeTags,
   createExtraArg,
   formatStringTags,
+  isPrivateIp,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
   optionalStringTags,
+  type PageContext,
+  type PowerOperation,
   type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
-  str,
-} from './adapter.js';
-import { type TokenApiOptions, tokenApiSetup } from './adapter-auth.js';
-import {
-  type ComputeTags,
-  type PageContext,
-  type PowerOperation,
   type RawPage,
+  str,
+  type TokenApiOptions,
+  tokenApiSetup,
   WholeTagSetAdapter,
-} from './cloud-adapter.js';
-import { isPrivateIp } from './ip.js';
+} from './kit/index.js';
 import type { CreateNodeInput, Node, NodeState } from './types.js';
 
 /** Linode instance status → NodeState. */

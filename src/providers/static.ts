@@ -15,8 +15,8 @@ import {
   nodeIdArg,
   type ProviderWith,
   tagsArg,
-} from './adapter.js';
-import { redactFields } from './http.js';
+} from './kit/index.js';
+import { redactFields, safeCause } from './kit/redact.js';
 import {
   type CommonProviderOptions,
   type ListNodesOptions,
@@ -252,11 +252,11 @@ class StaticAdapter implements StaticProvider {
     } catch (cause) {
       throw new FleetwatchError(
         'E_VALIDATION',
-        `${this.#file}: not valid JSON or YAML: ${(cause as Error).message.split('\n')[0]}`,
+        `${this.#file}: not valid JSON or YAML: ${safeCause(cause, (t) => t)?.message}`,
         {
           provider: this.id,
           path: 'options.file',
-          cause,
+          cause: safeCause(cause, (t) => t),
         },
       );
     }

@@ -3,19 +3,23 @@
  */
 import type { AbortOptions, Clock, Logger } from '../core.js';
 
-/** Which adapter a provider is: a built-in kind, or any string of your own (`'my-cloud'`). */
-export type ProviderKind =
-  | 'ec2'
-  | 'openstack'
-  | 'digitalocean'
-  | 'gce'
-  | 'azure'
-  | 'linode'
-  | 'static'
-  | (string & {});
+/** The kinds of the providers fleetwatch ships. */
+export type KnownProviderKind = 'ec2' | 'openstack' | 'digitalocean' | 'gce' | 'azure' | 'linode' | 'static';
 
-/** Every provider kind, in a stable order. */
-export const PROVIDER_KINDS: readonly ProviderKind[] = [
+/**
+ * Which adapter a provider is: one of the {@link KnownProviderKind}s (editors complete them) or any
+ * other string, for a provider written outside fleetwatch.
+ *
+ * @example
+ * ```ts
+ * const builtIn: ProviderKind = 'ec2';
+ * const mine: ProviderKind = 'hetzner';
+ * ```
+ */
+export type ProviderKind = KnownProviderKind | (string & {});
+
+/** Every built-in provider kind, in a stable order. */
+export const PROVIDER_KINDS: readonly KnownProviderKind[] = [
   'ec2',
   'openstack',
   'digitalocean',
@@ -98,7 +102,23 @@ export interface CreateNodeInput {
   extra?: Record<string, unknown>;
 }
 
-/** One cloud account (or file of servers), behind one interface. */
+/**
+ * One cloud account (or file of servers), behind one interface. A plain object with `id`, `kind`,
+ * `listNodes` and `getNode` is a provider; the other operations are optional.
+ *
+ * @example
+ * ```ts
+ * const hosts: Provider = {
+ *   id: 'lab',
+ *   kind: 'lab-hosts',
+ *   async *listNodes() {
+ *     yield { uid: 'lab:pi-1', id: 'pi-1', name: 'pi-1', provider: 'lab', kind: 'lab-hosts', state: 'running',
+ *       rawState: 'up', publicIps: [], privateIps: ['10.0.0.2'], tags: {}, extra: {} };
+ *   },
+ *   async getNode() { return undefined; },
+ * };
+ * ```
+ */
 export interface Provider {
   readonly id: string;
   readonly kind: ProviderKind;

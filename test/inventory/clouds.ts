@@ -14,7 +14,7 @@ import { gce } from '../../src/providers/gce.js';
 import { linode } from '../../src/providers/linode.js';
 import { openstack } from '../../src/providers/openstack.js';
 import { staticProvider } from '../../src/providers/static.js';
-import type { Provider, ProviderKind } from '../../src/providers/types.js';
+import type { KnownProviderKind, Provider } from '../../src/providers/types.js';
 import {
   type RecordedRequest,
   type ReplayResponse,
@@ -141,14 +141,22 @@ function renderEc2(s: FakeServer): string {
 
 /** The seven fake clouds, the server playing them, and the seven real adapters pointed at it. */
 export class FakeClouds {
-  readonly clouds: Record<ProviderKind, FakeCloud>;
+  readonly clouds: Record<KnownProviderKind, FakeCloud>;
   #server!: ReplayServer;
   #dir!: string;
 
-  constructor(initial: (kind: ProviderKind) => FakeServer[]) {
-    const kinds: ProviderKind[] = ['ec2', 'openstack', 'digitalocean', 'gce', 'azure', 'linode', 'static'];
+  constructor(initial: (kind: KnownProviderKind) => FakeServer[]) {
+    const kinds: KnownProviderKind[] = [
+      'ec2',
+      'openstack',
+      'digitalocean',
+      'gce',
+      'azure',
+      'linode',
+      'static',
+    ];
     this.clouds = Object.fromEntries(kinds.map((k) => [k, { servers: initial(k), down: false }])) as Record<
-      ProviderKind,
+      KnownProviderKind,
       FakeCloud
     >;
   }
@@ -188,8 +196,8 @@ export class FakeClouds {
   #handle(req: RecordedRequest): ReplayResponse {
     const url = new URL(req.url, 'http://x');
     const path = url.pathname;
-    const down = (kind: ProviderKind) => this.clouds[kind]!.down;
-    const live = (kind: ProviderKind) => this.clouds[kind]!.servers;
+    const down = (kind: KnownProviderKind) => this.clouds[kind].down;
+    const live = (kind: KnownProviderKind) => this.clouds[kind].servers;
     if (path.startsWith('/do/')) {
       if (down('digitalocean')) return json({ id: 'server_error', message: 'down' }, 503);
       return json({ droplets: live('digitalocean').map(renderDo), links: {}, meta: { total: 0 } });

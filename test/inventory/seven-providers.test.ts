@@ -9,7 +9,7 @@ import { CassandraInventoryStore } from '../../src/cassandra/inventory-store.js'
 import { Inventory } from '../../src/inventory/inventory.js';
 import { type InventoryStore, MemoryInventoryStore } from '../../src/inventory/inventory-store.js';
 import type { InventoryEvents, NodeChangedEvent } from '../../src/inventory/types.js';
-import { PROVIDER_KINDS, type ProviderKind } from '../../src/providers/types.js';
+import { type KnownProviderKind, PROVIDER_KINDS } from '../../src/providers/types.js';
 import {
   contactPoints,
   dropKeyspaces,
@@ -20,7 +20,7 @@ import {
 import { describeWithService } from '../helpers/services.js';
 import { FakeClouds } from './clouds.js';
 
-const PROVIDER_OF: Record<ProviderKind, string> = {
+const PROVIDER_OF: Record<KnownProviderKind, string> = {
   ec2: 'aws',
   openstack: 'os',
   digitalocean: 'do',

@@ -21,7 +21,9 @@ import {
   startReplayServer,
 } from './server.js';
 
-const root = resolve(import.meta.dirname, '../../../shared/fixtures/providers');
+const root =
+  process.env.FLEETWATCH_PROVIDER_FIXTURES ??
+  resolve(import.meta.dirname, '../../../shared/fixtures/providers');
 const present = existsSync(root);
 if (!present)
   console.warn(`[fleetwatch] provider fixtures not found at ${root}; skipping the recorded-response suite`);

@@ -14,8 +14,8 @@ import {
   redactUrl,
   scrubSecrets,
   undefinedIfNotFound,
-} from '../../src/providers/http.js';
-import { TokenCache } from '../../src/providers/token.js';
+} from '../../src/providers/kit/index.js';
+import { TokenCache } from '../../src/providers/kit/token.js';
 import {
   catchErr,
   type ReplayResponse,
@@ -192,6 +192,23 @@ describe('createProviderHttpClient()', () => {
     expect(out.ua).toBe(`fleetwatch/${PROVIDER_SDK_VERSION}`);
     expect(out.auth).toBe(`Bearer ${SECRET}`);
     expect(JSON.parse(out.body)).toEqual({ a: 'é' });
+  });
+
+  it('request() - a failure of authorize (a token that cannot be fetched) is not retried', async () => {
+    let calls = 0;
+    const denied = new FleetwatchError('E_AUTH', 'token endpoint said invalid_grant');
+    const { client, waits } = make({
+      authorize: () => {
+        calls++;
+        throw denied;
+      },
+    });
+    script = [{ body: { ok: true } }];
+    const before = server.requests.length;
+    await expect(client.json({ url: 'x' })).rejects.toBe(denied);
+    expect(calls).toBe(1);
+    expect(waits).toEqual([]);
+    expect(server.requests.length).toBe(before);
   });
 
   it('request() - retries 429 honouring Retry-After, then succeeds', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { firstFound, mergeConcurrently } from '../../src/providers/merge.js';
-import { RegionMemo } from '../../src/providers/region-memo.js';
+import { firstFound, mergeConcurrently } from '../../src/providers/kit/merge.js';
+import { RegionMemo } from '../../src/providers/kit/region-memo.js';
 
 /** A source that records how it was driven. */
 function source(name: string, items: number[], log: string[], failAt?: number) {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
-import { isPrivateIp } from '../../src/providers/ip.js';
+import { isPrivateIp } from '../../src/providers/kit/ip.js';
 import {
   novaNextCursor,
   OPENSTACK_STATES,

@@ -4,9 +4,9 @@
  * when the API answers 401. The token value lives in a private field, so inspecting or
  * `JSON.stringify`-ing the cache never shows it.
  */
-import { type Clock, systemClock } from '../core.js';
-import { FleetwatchError, throwIfAborted } from '../errors.js';
-import { type ProviderErrorInfo, parseErrorJson } from './http.js';
+import { type Clock, systemClock } from '../../core.js';
+import { FleetwatchError, throwIfAborted } from '../../errors.js';
+import { type ProviderErrorInfo, parseErrorJson } from './provider-errors.js';
 
 /** A token as a token endpoint returned it. */
 export interface AccessToken {

@@ -4,7 +4,7 @@
  * a listing never ends early without saying so.
  */
 
-import type { ListNodesOptions } from './types.js';
+import type { ListNodesOptions } from '../types.js';
 
 const noop = (): void => {};
 

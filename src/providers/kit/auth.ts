@@ -3,6 +3,10 @@
  * fixed one, or short-lived ones from a {@link TokenCache}), the OAuth 2 token cache behind the
  * latter (Azure, GCE), and the whole factory set-up of a static-token API (DigitalOcean, Linode).
  */
+
+import type { ProviderKind } from '../types.js';
+import { createProviderHttpClient, type ProviderHttpClient, type ProviderHttpConfig } from './http-client.js';
+import type { ProviderHttpOptions } from './http-options.js';
 import {
   type AdapterBase,
   baseUrlOption,
@@ -10,15 +14,8 @@ import {
   checkCommonOptions,
   credential,
   intOption,
-} from './adapter.js';
-import {
-  createProviderHttpClient,
-  type ProviderHttpClient,
-  type ProviderHttpConfig,
-  type ProviderHttpOptions,
-} from './http.js';
+} from './options.js';
 import { accessTokenFromResponse, parseOAuthError, TokenCache } from './token.js';
-import type { ProviderKind } from './types.js';
 
 /** What {@link bearerHttpClient} needs besides the adapter base. */
 export interface BearerHttpClientOptions extends Pick<ProviderHttpConfig, 'isThrottle' | 'secrets'> {

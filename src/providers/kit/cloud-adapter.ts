@@ -4,17 +4,14 @@
  * operations and, for APIs that write a node's whole tag set, `setTags`/`removeTags`. Each adapter
  * keeps only what is specific to its cloud (URLs, verbs, its STATES table and `toNode`).
  */
-import {
-  type AdapterBase,
-  keysArg,
-  makeNode,
-  type NodeFields,
-  nodesFromPages,
-  tagsArg,
-  withoutKeys,
-} from './adapter.js';
-import { type ProviderHttpClient, type ProviderPage, undefinedIfNotFound } from './http.js';
-import type { ListNodesOptions, Node, ProviderKind } from './types.js';
+
+import type { ListNodesOptions, Node, ProviderKind } from '../types.js';
+import { keysArg, tagsArg, withoutKeys } from './args.js';
+import type { ProviderHttpClient } from './http-client.js';
+import { makeNode, type NodeFields, nodesFromPages } from './node.js';
+import type { AdapterBase } from './options.js';
+import type { ProviderPage } from './paginate.js';
+import { undefinedIfNotFound } from './provider-errors.js';
 
 /** The power operations every JSON cloud adapter offers; each maps them to its own verb. */
 export type PowerOperation = 'reboot' | 'start' | 'stop';

@@ -1,0 +1,84 @@
+import { FleetwatchError, validationError } from '../errors.js';
+import { lookupState } from './kit/index.js';
+import type { NodeState } from './types.js';
+
+/**
+ * Azure status code (lower-cased, first two segments) → NodeState. `PowerState/stopped` is stopped
+ * but still billed; `PowerState/deallocated` is stopped and released — `rawState` tells them apart.
+ */
+export const AZURE_STATES = {
+  'powerstate/running': 'running',
+  'powerstate/starting': 'starting',
+  'powerstate/stopping': 'stopping',
+  'powerstate/stopped': 'stopped',
+  'powerstate/deallocating': 'stopping',
+  'powerstate/deallocated': 'stopped',
+  'provisioningstate/creating': 'pending',
+  'provisioningstate/deleting': 'terminated',
+  'provisioningstate/failed': 'error',
+  'provisioningstate/migrating': 'pending',
+} satisfies Record<string, NodeState>;
+
+/** Provisioning states that say more than the power state (they win over it). */
+export const OVERRIDING = new Set([
+  'provisioningstate/creating',
+  'provisioningstate/deleting',
+  'provisioningstate/failed',
+]);
+export const TAG_KEY_FORBIDDEN = /[<>%&\\?/]/;
+export interface VmJson {
+  id?: unknown;
+  name?: unknown;
+  location?: unknown;
+  zones?: unknown;
+  tags?: unknown;
+  properties?: {
+    vmId?: unknown;
+    provisioningState?: unknown;
+    timeCreated?: unknown;
+    priority?: unknown;
+    hardwareProfile?: { vmSize?: unknown };
+    storageProfile?: {
+      imageReference?: {
+        publisher?: unknown;
+        offer?: unknown;
+        sku?: unknown;
+        version?: unknown;
+        id?: unknown;
+      };
+      osDisk?: { osType?: unknown };
+    };
+    instanceView?: { statuses?: unknown };
+    networkProfile?: { networkInterfaces?: unknown };
+  };
+}
+
+/** The state of a VM from its instance-view statuses (pure; exported for tests). */
+export function azureState(
+  statuses: unknown,
+  provisioningState: unknown,
+): { state: NodeState; rawState: string; powerState?: string } {
+  const codes = (Array.isArray(statuses) ? statuses : [])
+    .map((s) => (s as { code?: unknown })?.code)
+    .filter((c): c is string => typeof c === 'string');
+  const key = (code: string) => code.split('/').slice(0, 2).join('/').toLowerCase();
+  const power = codes.find((c) => c.toLowerCase().startsWith('powerstate/'));
+  const overriding = codes.find((c) => OVERRIDING.has(key(c)));
+  const chosen =
+    overriding ??
+    power ??
+    codes.find((c) => c.toLowerCase().startsWith('provisioningstate/')) ??
+    (typeof provisioningState === 'string' ? `ProvisioningState/${provisioningState.toLowerCase()}` : '');
+  return { state: lookupState(AZURE_STATES, key(chosen)), rawState: chosen, powerState: power };
+}
+
+export function checkTags(tags: Record<string, string>): Record<string, string> {
+  if (Object.keys(tags).length > 50)
+    throw new FleetwatchError('E_VALIDATION', 'tags: Azure allows at most 50 tags', { path: 'tags' });
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.length === 0 || k.length > 512 || TAG_KEY_FORBIDDEN.test(k))
+      throw validationError(`tags.${k}`, 'an Azure tag name (1–512 chars, none of < > % & \\ ? /)', k);
+    if (v.length > 256) throw validationError(`tags.${k}`, 'a value of at most 256 characters', v);
+  }
+  return tags;
+}

@@ -1,0 +1,67 @@
+import { FleetwatchError, throwIfAborted } from '../../errors.js';
+import { redactUrl } from './redact.js';
+
+/** One page as an adapter fetched it: items, and the cursor of the next page (absent at the end). */
+export interface ProviderPage<T> {
+  items: T[];
+  /** A token, a link or a page number as a string; `undefined`/empty at the end. */
+  next?: string | undefined;
+}
+
+/** Options for {@link paginateProvider}. */
+export interface PaginateOptions {
+  /** Provider id, for errors. */
+  provider: string;
+  /** More pages than this raise `E_PROVIDER` (never a silent truncation). @default 10_000 */
+  maxPages?: number;
+  signal?: AbortSignal;
+  /** Called after each page. */
+  onPage?: (info: { page: number; nodes: number }) => void;
+}
+
+/**
+ * Yield pages (arrays of items) from `fetchPage`, following `next` cursors to the end. A cursor seen
+ * twice or more pages than `maxPages` raise `E_PROVIDER` — the loop never spins and never truncates.
+ */
+export async function* paginateProvider<T>(
+  fetchPage: (
+    cursor: string | undefined,
+    ctx: { page: number; signal?: AbortSignal },
+  ) => Promise<ProviderPage<T>>,
+  opts: PaginateOptions,
+): AsyncGenerator<T[], void, undefined> {
+  const maxPages = opts.maxPages ?? 10_000;
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 1; ; page++) {
+    throwIfAborted(opts.signal);
+    if (page > maxPages)
+      throw new FleetwatchError(
+        'E_PROVIDER',
+        `${opts.provider}: more than ${maxPages} pages; refusing to continue`,
+        {
+          provider: opts.provider,
+          providerCode: 'PAGE_LIMIT',
+          details: { maxPages },
+        },
+      );
+    const result = await fetchPage(cursor, { page, signal: opts.signal });
+    opts.onPage?.({ page, nodes: result.items.length });
+    yield result.items;
+    const next = result.next;
+    if (next === undefined || next === '') return;
+    if (seen.has(next) || next === cursor)
+      throw new FleetwatchError(
+        'E_PROVIDER',
+        `${opts.provider}: pagination repeated a cursor on page ${page}; stopping`,
+        {
+          provider: opts.provider,
+          providerCode: 'PAGINATION_LOOP',
+          details: { page, cursor: redactUrl(next) },
+        },
+      );
+    if (cursor !== undefined) seen.add(cursor);
+    seen.add(next);
+    cursor = next;
+  }
+}
