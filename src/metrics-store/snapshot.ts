@@ -2,6 +2,13 @@ import type { Point, SketchPoint } from './types.js';
 
 type Obj = Record<string, unknown>;
 
+/** Sets an own data property, also for the key `__proto__` (which plain assignment would not create). */
+function put(target: Obj, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 function isObject(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -36,14 +43,14 @@ export function snapshotBatch<T>(batch: readonly T[]): T[] {
         let t = tagCopies.get(v);
         if (t === undefined) {
           t = Object.getPrototypeOf(v) === null ? Object.create(null) : {};
-          for (const k of Object.keys(v)) (t as Obj)[k] = v[k];
+          for (const k of Object.keys(v)) put(t as Obj, k, v[k]);
           tagCopies.set(v, t as Obj);
         }
         copy[key] = t;
       } else if (key === 'sketch' && v instanceof Uint8Array) {
         copy[key] = v.slice();
       } else {
-        copy[key] = v;
+        put(copy, key, v);
       }
     }
     if (Object.getPrototypeOf(p) !== Object.prototype && Object.getPrototypeOf(p) !== null) {

@@ -31,12 +31,20 @@ export const PER_INPUT_BOUND_MS = Number(process.env.FLEETWATCH_TIME_BOUND_MS) |
 
 /**
  * Runs `fn` on one input and asserts it returned within `boundMs` of wall time. Synchronous work is
- * what blocks the event loop, so the bound is measured around the call itself.
+ * what blocks the event loop, so the bound is measured around the call itself. A run over the bound
+ * is tried twice more and the least time counts: a GC pause or a busy neighbour on a shared machine
+ * slows one run, a super-linear path slows every run. `fn` must be repeatable (parsers, matchers).
  */
 export function withinTimeBound<R>(fn: () => R, boundMs = PER_INPUT_BOUND_MS): R {
-  const t0 = performance.now();
-  const out = fn();
-  const took = performance.now() - t0;
-  expect(took, `one input took ${took.toFixed(1)} ms (bound ${boundMs} ms)`).toBeLessThan(boundMs);
-  return out;
+  let best = Number.POSITIVE_INFINITY;
+  let out: R | undefined;
+  for (let attempt = 0; attempt < 3 && best >= boundMs; attempt++) {
+    const t0 = performance.now();
+    out = fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  expect(best, `one input took ${best.toFixed(1)} ms at best of 3 (bound ${boundMs} ms)`).toBeLessThan(
+    boundMs,
+  );
+  return out as R;
 }
