@@ -16,6 +16,7 @@
  * A series key is the metric name followed by its tags sorted by key, all joined with `\0`
  * (`cpu\0host\0a`), see {@link wireSeriesKey}.
  */
+import { FleetwatchError } from '../errors.js';
 import type { GaugePolicy, MetricKind } from '../metrics/types.js';
 
 /** The two magic bytes every frame starts with ('FW' read as little-endian u16). */
@@ -80,9 +81,13 @@ export interface AckFrame {
 /** Any decoded frame. */
 export type Frame = WindowFrame | AckFrame;
 
-/** Thrown by the decoder for a malformed frame; the broker counts and drops it. */
-export class FrameError extends Error {
-  override readonly name = 'FrameError';
+/** The `E_MALFORMED_FRAME` error of a malformed frame, `position` = the byte offset at fault. */
+function frameError(message: string, position?: number): FleetwatchError {
+  return new FleetwatchError(
+    'E_MALFORMED_FRAME',
+    `malformed frame: ${message}`,
+    position === undefined ? {} : { position },
+  );
 }
 
 /**
@@ -146,7 +151,12 @@ class Writer {
   str16(s: string): void {
     this.ensure(2 + s.length * 3);
     const n = this.buf.write(s, this.pos + 2, 'utf8');
-    if (n > 0xffff) throw new RangeError('string longer than 65535 bytes');
+    if (n > 0xffff)
+      throw new FleetwatchError('E_VALIDATION', 'a series key or source id is longer than 65535 bytes', {
+        path: 'key',
+        expected: 'at most 65535 UTF-8 bytes',
+        received: `${n} bytes`,
+      });
     this.buf.writeUInt16LE(n, this.pos);
     this.pos += 2 + n;
   }
@@ -223,7 +233,7 @@ class Reader {
     this.pos = start;
   }
   need(n: number): void {
-    if (this.pos + n > this.end) throw new FrameError(`truncated frame at byte ${this.pos}`);
+    if (this.pos + n > this.end) throw frameError(`truncated at byte ${this.pos}`, this.pos);
   }
   u8(): number {
     this.need(1);
@@ -266,14 +276,14 @@ class Reader {
 /** Check the magic and version at the start of a frame body; returns the frame type. */
 function readHeader(r: Reader): number {
   r.need(HEADER_BYTES);
-  if (r.u16() !== FRAME_MAGIC) throw new FrameError('bad magic');
+  if (r.u16() !== FRAME_MAGIC) throw frameError('bad magic');
   const version = r.u8();
-  if (version !== PROTOCOL_VERSION) throw new FrameError(`unsupported version ${version}`);
+  if (version !== PROTOCOL_VERSION) throw frameError(`unsupported version ${version}`);
   return r.u8();
 }
 
 /**
- * Decode one frame body (the bytes after the length prefix). Throws {@link FrameError} when it is
+ * Decode one frame body (the bytes after the length prefix). Throws `E_MALFORMED_FRAME` (a {@link FleetwatchError}) when it is
  * malformed: wrong magic or version, unknown type or kind, truncation, trailing bytes, non-finite
  * numbers. Sketch bytes are returned as views into `body`, not checked here.
  */
@@ -289,8 +299,8 @@ export function decodeFrame(body: Buffer): Frame {
     const seqs = new Array<number>(n);
     for (let i = 0; i < n; i++) seqs[i] = r.u32();
     frame = { type: FRAME_ACK, epoch, seqs };
-  } else throw new FrameError(`unknown frame type ${type}`);
-  if (r.pos !== r.end) throw new FrameError(`${r.end - r.pos} trailing bytes`);
+  } else throw frameError(`unknown frame type ${type}`);
+  if (r.pos !== r.end) throw frameError(`${r.end - r.pos} trailing bytes`);
   return frame;
 }
 
@@ -315,29 +325,29 @@ export class WindowReader {
   readonly #cur: WireSeries = { key: '', kind: 'counter', policy: 'last', value: 0, sketch: undefined };
   #read = 0;
 
-  /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws {@link FrameError}. */
+  /** Check `body` from `offset` (just after the frame header) as a WINDOW body; throws `E_MALFORMED_FRAME` (a {@link FleetwatchError}). */
   constructor(body: Buffer, offset: number) {
     const r = new Reader(body, offset, body.length);
     const epoch = r.u32();
     const seq = r.u32();
     const windowStart = r.f64();
     const intervalMs = r.u32();
-    if (!Number.isSafeInteger(windowStart) || windowStart < 0) throw new FrameError('bad windowStart');
-    if (intervalMs === 0) throw new FrameError('bad intervalMs');
+    if (!Number.isSafeInteger(windowStart) || windowStart < 0) throw frameError('bad windowStart');
+    if (intervalMs === 0) throw frameError('bad intervalMs');
     const sourceId = r.str16();
-    if (sourceId.length === 0) throw new FrameError('empty sourceId');
+    if (sourceId.length === 0) throw frameError('empty sourceId');
     const count = r.u32();
     // Each series takes at least 9 bytes: refuse counts the body cannot hold before walking.
-    if (count * 9 > r.end - r.pos) throw new FrameError('series count exceeds frame');
+    if (count * 9 > r.end - r.pos) throw frameError('series count exceeds frame');
     const start = r.pos;
     const buf = r.buf;
     for (let i = 0; i < count; i++) {
       r.need(4);
       const kind = buf[r.pos] as number;
-      if (kind >= KINDS.length) throw new FrameError(`series ${i}: unknown kind`);
-      if ((buf[r.pos + 1] as number) >= POLICIES.length) throw new FrameError(`series ${i}: unknown policy`);
+      if (kind >= KINDS.length) throw frameError(`series ${i}: unknown kind`);
+      if ((buf[r.pos + 1] as number) >= POLICIES.length) throw frameError(`series ${i}: unknown policy`);
       const keyLen = buf.readUInt16LE(r.pos + 2);
-      if (keyLen === 0) throw new FrameError(`series ${i}: empty key`);
+      if (keyLen === 0) throw frameError(`series ${i}: empty key`);
       r.pos += 4;
       r.need(keyLen);
       r.pos += keyLen;
@@ -345,9 +355,9 @@ export class WindowReader {
         const n = r.u32();
         r.need(n);
         r.pos += n;
-      } else if (!Number.isFinite(r.f64())) throw new FrameError(`series ${i}: non-finite value`);
+      } else if (!Number.isFinite(r.f64())) throw frameError(`series ${i}: non-finite value`);
     }
-    if (r.pos !== r.end) throw new FrameError(`${r.end - r.pos} trailing bytes`);
+    if (r.pos !== r.end) throw frameError(`${r.end - r.pos} trailing bytes`);
     r.pos = start;
     this.#r = r;
     this.count = count;
@@ -372,7 +382,7 @@ export class WindowReader {
    * path the broker merges with.
    */
   advance(): Readonly<WireSeries> {
-    if (this.#read >= this.count) throw new FrameError('no more series');
+    if (this.#read >= this.count) throw frameError('no more series');
     this.#read++;
     const r = this.#r;
     const c = this.#cur;
@@ -391,19 +401,19 @@ export class WindowReader {
 }
 
 /**
- * Check a frame body and return a {@link WindowReader} over its series. Throws {@link FrameError}
+ * Check a frame body and return a {@link WindowReader} over its series. Throws `E_MALFORMED_FRAME` (a {@link FleetwatchError})
  * for anything but a well-formed WINDOW frame.
  */
 export function readWindowFrame(body: Buffer): WindowReader {
   const r = new Reader(body, 0, body.length);
   const type = readHeader(r);
-  if (type !== FRAME_WINDOW) throw new FrameError(`expected a WINDOW frame, got type ${type}`);
+  if (type !== FRAME_WINDOW) throw frameError(`expected a WINDOW frame, got type ${type}`);
   return new WindowReader(body, r.pos);
 }
 
 /**
  * Reassembles frames from a byte stream. `push()` returns the complete frame bodies found so far.
- * Throws {@link FrameError} when the stream cannot be trusted any more (bad magic right after a
+ * Throws `E_MALFORMED_FRAME` (a {@link FleetwatchError}) when the stream cannot be trusted any more (bad magic right after a
  * length, or a length beyond `maxFrameBytes`): the caller should close the connection.
  * Large frames arriving in many chunks are joined once, not once per chunk.
  */
@@ -433,8 +443,12 @@ export class FrameSplitter {
     let pos = 0;
     while (buf.length - pos >= LENGTH_BYTES + 2) {
       const len = buf.readUInt32LE(pos);
-      if (len > this.maxFrameBytes) throw new FrameError(`frame of ${len} bytes exceeds the limit`);
-      if (buf.readUInt16LE(pos + LENGTH_BYTES) !== FRAME_MAGIC) throw new FrameError('bad magic');
+      if (len > this.maxFrameBytes) {
+        throw new FleetwatchError('E_MALFORMED_FRAME', `malformed frame: ${len} bytes exceeds the limit`, {
+          details: { limit: 'maxFrameBytes', max: this.maxFrameBytes, received: len },
+        });
+      }
+      if (buf.readUInt16LE(pos + LENGTH_BYTES) !== FRAME_MAGIC) throw frameError('bad magic');
       if (buf.length - pos < LENGTH_BYTES + len) {
         this.#want = LENGTH_BYTES + len;
         break;

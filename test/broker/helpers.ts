@@ -17,12 +17,16 @@ export interface RecordedWrite {
 /** A MetricsStore double that records writes; set `fail` to make writes reject. */
 export class RecordingStore implements MetricsStore {
   writes: RecordedWrite[] = [];
+  /** Writes of the broker's high-water sequences (`fleetwatch.broker.highWater`), kept apart from data. */
+  highWater: RecordedWrite[] = [];
   sketches: Array<{ points: SketchPoint[]; source: string | undefined }> = [];
   fail = false;
 
   async write(points: readonly Point[], opts: WriteOptions = {}) {
     if (this.fail) throw new Error('store down');
-    this.writes.push({ points: [...points], source: opts.source, combine: opts.combine });
+    const w = { points: [...points], source: opts.source, combine: opts.combine };
+    if (points[0]?.metric === 'fleetwatch.broker.highWater') this.highWater.push(w);
+    else this.writes.push(w);
     return { accepted: points.length };
   }
   async writeSketches(points: readonly SketchPoint[], opts: WriteOptions = {}) {
