@@ -106,8 +106,8 @@ export class WindowWriter {
   /** Write a closed window, then acknowledge its frames. False when the store is unavailable. */
   async #persist(w: ClosedWindow, t0 = performance.now()): Promise<boolean> {
     const d = this.#d;
-    const moved = d.streams.release(w.frames);
-    if (d.store !== undefined) {
+    if (d.store === undefined) d.streams.release(w.frames);
+    else {
       const store = d.store;
       const { source } = d;
       try {
@@ -121,6 +121,8 @@ export class WindowWriter {
         if (stats !== undefined) {
           await this.#split(d.self.points(stats, w.start), (b) => store.write(b, { source, combine: 'sum' }));
         }
+        // The data is durable: its frames stop holding the high-water mark back.
+        const moved = d.streams.release(w.frames);
         if (moved.size > 0) {
           await this.#split(this.#highWaterPoints(moved), (b) => store.write(b, { source, combine: 'max' }));
           d.streams.markWritten(moved);

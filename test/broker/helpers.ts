@@ -1,4 +1,5 @@
 /** Test doubles for the broker suites: a store that records writes, a fake clock, waiting helpers. */
+import { FrameEncoder, type WireSeries, wireSeriesKey } from '../../src/broker/protocol.js';
 import type {
   CombinePolicy,
   MetricsStore,
@@ -72,3 +73,24 @@ export async function until(cond: () => boolean, ms = 15_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+const encoder = new FrameEncoder();
+/** A WINDOW frame body (without the length prefix), as `ingestFrame()` takes it. */
+export function frameBody(
+  source: string,
+  seq: number,
+  windowStart: number,
+  series: WireSeries[],
+  epoch = 1,
+): Buffer {
+  return encoder
+    .window({ sourceId: source, epoch, seq, windowStart, intervalMs: 10_000 }, series)
+    .subarray(4);
+}
+/** A counter series for a frame. */
+export const counterSeries = (name: string, value: number, tags?: Record<string, string>): WireSeries => ({
+  key: wireSeriesKey(name, tags),
+  kind: 'counter',
+  policy: 'last',
+  value,
+});
