@@ -106,9 +106,19 @@ function isDecimal(text: string, start: number, end: number): boolean {
 
 /** A finite number from `text[start, end)`, or undefined. */
 function readNumber(text: string, start: number, end: number): number | undefined {
-  if (start >= end || !isDecimal(text, start, end)) return undefined;
-  const v = Number(text.slice(start, end));
-  return Number.isFinite(v) ? v : undefined;
+  if (start >= end) return undefined;
+  // Fast path: up to 15 plain digits (exact in a double) are summed as they are read.
+  let v = 0;
+  let i = start;
+  for (; i < end && i - start < 15; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  if (i === end) return v;
+  if (!isDecimal(text, start, end)) return undefined;
+  const n = Number(text.slice(start, end));
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /**
