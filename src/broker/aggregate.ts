@@ -75,17 +75,15 @@ export class SeriesDictionary {
   }
 }
 
-/** Where a stream's ACKs go: the connection its latest frame came on (shared by its frames). */
-export interface ReplyRoute {
-  reply: ((ack: Buffer) => void) | undefined;
-}
-
-/** One frame merged into a window: acknowledged through `route` once the window is durable. */
+/**
+ * One frame merged into a window, acknowledged once the window is durable: through its stream's
+ * latest connection, or `reply` (the one it came on) when the stream has been forgotten.
+ */
 export interface MergedFrame {
-  stream: string;
+  sourceId: string;
   epoch: number;
   seq: number;
-  route: ReplyRoute;
+  reply: ((ack: Buffer) => void) | undefined;
 }
 
 /** One open window: its series and the frames to acknowledge once it is durable. */

@@ -297,13 +297,12 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
       this.#stats.overloaded++;
       return 'refused';
     }
-    const route = this.#streams.admit(h, reply);
+    this.#streams.admit(h, reply);
     this.#stats.frames++;
     this.#stats.seriesDeltas += reader.count;
     this.#queued++;
     this.#queuedBytes += body.length;
-    const stream = `${h.sourceId}\0${h.epoch}`;
-    this.#enqueue(() => this.#merger.mergeFrame(reader, { stream, epoch: h.epoch, route })).finally(() => {
+    this.#enqueue(() => this.#merger.mergeFrame(reader, reply)).finally(() => {
       this.#queued--;
       this.#queuedBytes -= body.length;
     });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MergedFrame, ReplyRoute } from './aggregate.js';
+import type { MergedFrame } from './aggregate.js';
 import type { FrameEncoder, WindowHeader } from './protocol.js';
 
 /** The metric under which each window's write records the high-water sequence of every client stream in it. */
@@ -7,23 +7,26 @@ export const HIGH_WATER_METRIC = 'fleetwatch.broker.highWater';
 /** High-water points are stamped with the start of this slot (a later write in the slot replaces). */
 export const HIGH_WATER_SLOT_MS = 300_000;
 
-/** Seen sequence numbers remembered per stream, for duplicate detection. */
-const SEEN_WINDOW = 4096;
-
-/** What the broker knows about one client stream (a source id and epoch). */
+/**
+ * What the broker knows about one client stream (a source id and epoch). Kept small (a flood of new
+ * sources creates one per frame): sequences at or below `durable` are done, `pending` are merged and
+ * not yet written, `doneAbove` are written while an earlier one is still pending.
+ */
 interface StreamState {
-  readonly tag: string;
+  readonly sourceId: string;
+  readonly epoch: number;
   /** Highest sequence admitted. */
   highest: number;
-  /** Sequences admitted recently (pruned to the last {@link SEEN_WINDOW}). */
-  readonly seen: Set<number>;
-  /** Admitted, not yet durable. */
-  readonly pending: Set<number>;
-  /** Highest sequence known durable with every admitted one below it (here or by an earlier instance). */
+  /** Admitted, not yet durable (few: one per open or failing window). */
+  pending: number[];
+  /** Durable but above `durable` (an earlier one is pending). */
+  doneAbove: number[];
+  /** Every admitted sequence at or below it is durable (here or by an earlier instance). */
   durable: number;
   /** `durable` as last written to the store. */
   written: number;
-  readonly route: ReplyRoute;
+  /** The connection the stream's latest frame came on: where its ACKs go. */
+  reply: ((ack: Buffer) => void) | undefined;
 }
 
 /** What to do with an arriving frame. */
@@ -73,52 +76,60 @@ export class StreamTable {
   /** Is this frame a duplicate (already durable, or admitted and pending), or new? Changes nothing. */
   classify(h: WindowHeader): Admission {
     const st = this.#streams.get(key(h));
-    if (st?.seen.has(h.seq)) return st.pending.has(h.seq) ? 'duplicatePending' : 'duplicate';
-    const durable = st?.durable ?? this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1;
-    return h.seq <= durable ? 'duplicate' : 'admit';
+    if (st !== undefined) {
+      if (st.pending.includes(h.seq)) return 'duplicatePending';
+      if (h.seq <= st.durable || st.doneAbove.includes(h.seq)) return 'duplicate';
+      return 'admit';
+    }
+    if (this.#persisted.size === 0) return 'admit';
+    return h.seq <= (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1) ? 'duplicate' : 'admit';
+  }
+
+  /**
+   * Forget the least recently seen tenth of the table in one pass (a pass per eviction would walk
+   * the holes that deletions leave at the front of the map again and again).
+   */
+  #evict(): void {
+    let n = Math.max(1, Math.floor(this.#max / 10));
+    for (const k of this.#streams.keys()) {
+      if (n-- === 0) break;
+      this.#streams.delete(k);
+      this.evicted++;
+    }
   }
 
   /** A duplicate of a pending frame arrived (on a new connection): send the stream's ACKs there. */
   reroute(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): void {
     const st = this.#streams.get(key(h));
-    if (st !== undefined && reply !== undefined) st.route.reply = reply;
+    if (st !== undefined && reply !== undefined) st.reply = reply;
   }
 
   /**
    * Record an admitted frame (creating its stream, forgetting the least recently seen one if full).
-   * Returns where its ACK goes.
    */
-  admit(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): ReplyRoute {
+  admit(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): void {
     const k = key(h);
     let st = this.#streams.get(k);
     if (st === undefined) {
-      if (this.#streams.size >= this.#max) {
-        const oldest = this.#streams.keys().next().value as string;
-        this.#streams.delete(oldest);
-        this.evicted++;
-      }
-      const tag = streamTag(h.sourceId, h.epoch);
-      const durable = this.#persisted.get(tag) ?? -1;
+      if (this.#streams.size >= this.#max) this.#evict();
+      const durable =
+        this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
       st = {
-        tag,
+        sourceId: h.sourceId,
+        epoch: h.epoch,
         highest: durable,
-        seen: new Set(),
-        pending: new Set(),
+        pending: [],
+        doneAbove: [],
         durable,
         written: durable,
-        route: { reply },
+        reply,
       };
     } else this.#streams.delete(k); // re-inserted below: the map's order is least recently seen first
     this.#streams.set(k, st);
     if (st.highest >= 0 && h.seq > st.highest + 1) this.gaps += h.seq - st.highest - 1;
     if (h.seq > st.highest) st.highest = h.seq;
-    st.seen.add(h.seq);
-    if (st.seen.size > SEEN_WINDOW) {
-      for (const s of st.seen) if (s < st.highest - SEEN_WINDOW) st.seen.delete(s);
-    }
-    st.pending.add(h.seq);
-    if (reply !== undefined) st.route.reply = reply;
-    return st.route;
+    st.pending.push(h.seq);
+    if (reply !== undefined) st.reply = reply;
   }
 
   /** Acknowledge one frame right away (a duplicate of a durable one). */
@@ -137,9 +148,12 @@ export class StreamTable {
   release(frames: readonly MergedFrame[]): Map<string, number> {
     const touched = new Set<StreamState>();
     for (const f of frames) {
-      const st = this.#streams.get(f.stream);
+      const st = this.#streams.get(key(f));
       if (st === undefined) continue;
-      st.pending.delete(f.seq);
+      const i = st.pending.indexOf(f.seq);
+      if (i === -1) continue;
+      st.pending.splice(i, 1);
+      st.doneAbove.push(f.seq);
       touched.add(st);
     }
     const moved = new Map<string, number>();
@@ -147,7 +161,8 @@ export class StreamTable {
       let low = st.highest;
       for (const p of st.pending) if (p - 1 < low) low = p - 1;
       if (low > st.durable) st.durable = low;
-      if (st.durable > st.written) moved.set(st.tag, st.durable);
+      if (st.doneAbove.length > 0) st.doneAbove = st.doneAbove.filter((q) => q > st.durable);
+      if (st.durable > st.written) moved.set(streamTag(st.sourceId, st.epoch), st.durable);
     }
     return moved;
   }
@@ -156,7 +171,7 @@ export class StreamTable {
   ack(frames: readonly MergedFrame[], onError: () => void): void {
     const acks = new Map<(ack: Buffer) => void, Map<number, number[]>>();
     for (const f of frames) {
-      const reply = f.route.reply;
+      const reply = this.#streams.get(key(f))?.reply ?? f.reply;
       if (reply === undefined) continue;
       let byEpoch = acks.get(reply);
       if (byEpoch === undefined) {
@@ -181,7 +196,8 @@ export class StreamTable {
   /** The high-water sequences of `moved` are in the store. */
   markWritten(moved: ReadonlyMap<string, number>): void {
     for (const st of this.#streams.values()) {
-      const w = moved.get(st.tag);
+      if (st.durable <= st.written) continue;
+      const w = moved.get(streamTag(st.sourceId, st.epoch));
       if (w !== undefined && w > st.written) st.written = w;
     }
   }

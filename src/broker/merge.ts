@@ -91,10 +91,10 @@ export class WindowMerger {
   }
 
   /** Merge one checked frame, `chunkSize` series between yields; refused series are counted one by one. */
-  async mergeFrame(reader: WindowReader, frame: Omit<MergedFrame, 'seq'>): Promise<void> {
+  async mergeFrame(reader: WindowReader, reply: MergedFrame['reply']): Promise<void> {
     const header = reader.header;
     const w = this.target(header.windowStart, true);
-    w.frames.push({ ...frame, seq: header.seq });
+    w.frames.push({ sourceId: header.sourceId, epoch: header.epoch, seq: header.seq, reply });
     const { chunkSize } = this.#o;
     const dict = this.dict;
     for (let i = 0; i < reader.count; i++) {

@@ -71,8 +71,8 @@ export interface MetricsBrokerOptions extends AbortOptions {
   /** A frame whose first bytes arrived must be complete within this long (`frameTimeouts`). @default 30000 */
   frameTimeoutMs?: number;
   /**
-   * Client streams (source id and epoch) remembered for duplicate detection; the least recently seen
-   * is forgotten beyond it (`sourcesEvicted`). @default 10000
+   * Client streams (source id and epoch) remembered for duplicate detection,
+   * and the least recently seen tenth is forgotten when it is full (`sourcesEvicted`). @default 10000
    */
   maxSources?: number;
   /**
@@ -111,7 +111,7 @@ export const BROKER_DEFAULTS = {
   maxConnections: 1024,
   idleTimeoutMs: 120_000,
   frameTimeoutMs: 30_000,
-  maxSources: 10_000,
+  maxSources: 4_096,
   dedupeLookbackMs: 3_600_000,
   statsdAccuracy: 0.01,
   maxSetMembers: 10_000,

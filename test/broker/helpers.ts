@@ -66,9 +66,9 @@ export class FakeClock {
 }
 
 /** Poll `cond` every 5 ms until true (bounded: rejects after `ms`). */
-export async function until(cond: () => boolean, ms = 15_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
