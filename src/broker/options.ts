@@ -12,6 +12,7 @@ import {
 import { validationError } from '../errors.js';
 import type { MetricsStore } from '../metrics-store/types.js';
 import { DEFAULT_MAX_STATSD_LINE_LENGTH } from './statsd.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './wire.js';
 
 /** StatsD listener options. */
 export interface BrokerStatsdOptions {
@@ -106,7 +107,7 @@ export const BROKER_DEFAULTS = {
   chunkSize: 1_000,
   maxPendingWindows: 6,
   maxQueuedFrames: 10_000,
-  maxFrameBytes: 16 * MiB,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxBufferedBytes: 32 * MiB,
   maxConnections: 1024,
   idleTimeoutMs: 120_000,
