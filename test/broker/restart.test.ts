@@ -161,4 +161,29 @@ describe('exactly once across SIGKILL', () => {
       await new Promise<void>((r) => b.once('exit', () => r()));
     }, 30_000);
   }
+
+  for (const sameId of [true, false]) {
+    it(`cluster IPC: only the killed broker's open window is lost; what it wrote stays and nothing counts twice (${sameId ? 'same' : 'new'} id)`, async () => {
+      const store = new MemoryMetricsStore();
+      const frame = (w: string, seq: number, value: number, ahead = 0) => ({
+        type: 'frame',
+        frame: frameBody(w, seq, window(1_000) + ahead, [counterSeries('jobs', value)]).toString('base64'),
+      });
+      const a = await spawnBroker(join(dir, `ipc-kill-${sameId}.sock`), 'p', store, false);
+      a.send(frame('w1', 0, 1));
+      a.send(frame('w2', 0, 2));
+      await until(async () => (await total(store, 'jobs')) === 3, 10_000); // A wrote that window
+      a.send(frame('w1', 1, 100, 10_000)); // in a window still open when A dies: the documented loss
+      a.send(frame('w2', 1, 200, 10_000));
+      await new Promise((r) => setTimeout(r, 100));
+      a.kill('SIGKILL');
+      await new Promise<void>((r) => a.once('exit', () => r()));
+      const b = await spawnBroker(join(dir, `ipc-kill-${sameId}-b.sock`), sameId ? 'p' : 'q', store, false);
+      b.send(frame('w1', 2, 10)); // new windows from the workers
+      b.send(frame('w2', 2, 20));
+      b.send({ type: 'close' });
+      await new Promise<void>((r) => b.once('exit', () => r()));
+      expect(await total(store, 'jobs')).toBe(3 + 10 + 20);
+    }, 30_000);
+  }
 });
