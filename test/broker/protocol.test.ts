@@ -194,6 +194,17 @@ describe('FrameEncoder / decodeFrame()', () => {
   });
 });
 
+describe('FrameEncoder errors', () => {
+  it('a series key longer than 65535 bytes is E_VALIDATION naming the key, not a RangeError', () => {
+    const enc = new FrameEncoder();
+    const long = [{ key: 'k'.repeat(70_000), kind: 'counter' as const, policy: 'last' as const, value: 1 }];
+    expect(() => enc.window(header, long)).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'key' }),
+    );
+    expect(() => enc.window(header, long)).toThrow(FleetwatchError);
+  });
+});
+
 describe('FrameSplitter', () => {
   it('reassembles frames split at every byte boundary and joined together', () => {
     const enc = new FrameEncoder();
