@@ -194,7 +194,10 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   /**
    * Apply one batch of decoded values (StatsD lines, OTLP) to the current window, whole or not at
    * all: every item is checked first (naming rules, finite values, sketch sanity, one kind per
-   * series), and a batch with any bad item changes nothing and is counted under its reason.
+   * series), and a batch with any bad item changes nothing and is counted under its reason. The
+   * result's `reason` is the `BrokerStats` counter it went to (`badNames`, `nonFiniteValues`,
+   * `badSketches`, `kindConflicts`, `seriesOverflow`) or `closed`; `field` names the first bad item
+   * (`items[3].value`). Never throws.
    *
    * @internal
    * @example
