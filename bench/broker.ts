@@ -118,7 +118,7 @@ async function mergeBench(chunkSize: number, frames: Buffer[]) {
   });
   const r = await maxBlock(async () => {
     // all 8 frames arrive in one burst (every process flushes at the same aligned instant)
-    for (const f of frames) broker.ingest(f);
+    for (const f of frames) broker.ingestFrame(f);
     clock.now = () => T0 + 20_000;
     await broker.flushDue();
   });

@@ -34,6 +34,14 @@ export interface SeriesWindow {
 /** The longest suffix added to histogram names (`.p9999`), kept free in the name's length budget. */
 const SUFFIX_BUDGET = 8;
 
+/** Why a series or batch item was refused: the name of the `BrokerStats` counter it is counted in. */
+export type SeriesReject =
+  | 'badNames'
+  | 'nonFiniteValues'
+  | 'badSketches'
+  | 'kindConflicts'
+  | 'seriesOverflow';
+
 /** Validates series keys once and remembers the result (bounded). */
 export class SeriesDictionary {
   readonly #known = new Map<string, SeriesIdentity | null>();
@@ -44,13 +52,13 @@ export class SeriesDictionary {
   }
 
   /**
-   * The identity of a wire key, or undefined when it is malformed, fails the store's name and tag
-   * rules, or is new while the dictionary is full.
+   * The identity of a wire key, or why there is none: `badNames` when it is malformed or fails the
+   * store's name and tag rules, `seriesOverflow` when it is new while the dictionary is full.
    */
-  get(key: string): SeriesIdentity | undefined {
+  lookup(key: string): SeriesIdentity | SeriesReject {
     const hit = this.#known.get(key);
-    if (hit !== undefined) return hit ?? undefined;
-    if (this.#known.size >= this.maxSeries) return undefined;
+    if (hit !== undefined) return hit ?? 'badNames';
+    if (this.#known.size >= this.maxSeries) return 'seriesOverflow';
     const parsed = parseWireSeriesKey(key);
     let id: SeriesIdentity | null = null;
     if (parsed !== undefined && parsed.name.length <= MAX_METRIC_LENGTH - SUFFIX_BUDGET) {
@@ -63,83 +71,145 @@ export class SeriesDictionary {
       }
     }
     this.#known.set(key, id);
-    return id ?? undefined;
+    return id ?? 'badNames';
   }
+}
+
+/**
+ * One frame merged into a window, acknowledged once the window is durable: through its stream's
+ * latest connection, or `reply` (the one it came on) when the stream has been forgotten.
+ */
+export interface MergedFrame {
+  sourceId: string;
+  epoch: number;
+  seq: number;
+  reply: ((ack: Buffer) => void) | undefined;
 }
 
 /** One open window: its series and the frames to acknowledge once it is durable. */
 export class WindowState {
   readonly series = new Map<string, SeriesWindow>();
-  /** (stream, seq) of every frame merged into this window. */
-  readonly frames: Array<{ stream: string; seq: number }> = [];
+  /** Every frame merged into this window. */
+  readonly frames: MergedFrame[] = [];
   constructor(readonly start: number) {}
 
   /**
-   * The series slot of `key`, created on first use when `dict` knows the key as a valid series.
-   * Undefined when the key is invalid or already holds another kind in this window (the first wins).
+   * Why `key` cannot take a value of `kind` in this window (its identity is refused, or it already
+   * holds another kind: the first wins), or undefined when it can. Changes nothing but the dictionary.
    */
+  check(key: string, dict: SeriesDictionary, kind: AggregateKind): SeriesReject | undefined {
+    const s = this.series.get(key);
+    if (s !== undefined) return s.kind === kind ? undefined : 'kindConflicts';
+    const id = dict.lookup(key);
+    return typeof id === 'string' ? id : undefined;
+  }
+
+  /** The series slot of `key`, created on first use; or why it is refused. */
   #slot(
     key: string,
     dict: SeriesDictionary,
     kind: AggregateKind,
     policy: GaugePolicy,
-  ): SeriesWindow | undefined {
+  ): SeriesWindow | SeriesReject {
     let s = this.series.get(key);
     if (s === undefined) {
-      const id = dict.get(key);
-      if (id === undefined) return undefined;
+      const id = dict.lookup(key);
+      if (typeof id === 'string') return id;
       s = { id, kind, policy, value: 0, bySource: undefined, sketch: undefined, members: undefined };
       this.series.set(key, s);
-    } else if (s.kind !== kind) return undefined;
+    } else if (s.kind !== kind) return 'kindConflicts';
     return s;
   }
 
-  /** Add to a counter or meter. False when the key is invalid or already holds another kind. */
-  addCount(key: string, dict: SeriesDictionary, kind: 'counter' | 'meter', delta: number): boolean {
+  /** Add to a counter or meter. */
+  addCount(
+    key: string,
+    dict: SeriesDictionary,
+    kind: 'counter' | 'meter',
+    delta: number,
+  ): SeriesReject | undefined {
+    if (!Number.isFinite(delta)) return 'nonFiniteValues';
     const s = this.#slot(key, dict, kind, 'last');
-    if (s === undefined) return false;
+    if (typeof s === 'string') return s;
     s.value += delta;
-    return true;
+    return undefined;
   }
 
   /** Set a gauge value from one source. */
-  setGauge(key: string, dict: SeriesDictionary, policy: GaugePolicy, source: string, value: number): boolean {
+  setGauge(
+    key: string,
+    dict: SeriesDictionary,
+    policy: GaugePolicy,
+    source: string,
+    value: number,
+  ): SeriesReject | undefined {
+    if (!Number.isFinite(value)) return 'nonFiniteValues';
     const s = this.#slot(key, dict, 'gauge', policy);
-    if (s === undefined) return false;
+    if (typeof s === 'string') return s;
     s.value = value;
     if (s.policy !== 'last') {
       s.bySource ??= new Map();
       s.bySource.set(source, value);
     }
-    return true;
+    return undefined;
   }
 
-  /** Merge an encoded sketch. Throws when the bytes are malformed or the accuracy differs. */
-  mergeSketch(key: string, dict: SeriesDictionary, bytes: Uint8Array): boolean {
-    const decoded = decodeSketch(bytes);
-    const s = this.#slot(key, dict, 'histogram', 'last');
-    if (s === undefined) return false;
-    if (s.sketch === undefined) s.sketch = decoded;
-    else s.sketch.merge(decoded);
-    return true;
+  /** Why `sketch` cannot merge into `key` (sum not finite, or another accuracy), else undefined. */
+  checkSketch(key: string, sketch: DDSketch): SeriesReject | undefined {
+    if (!Number.isFinite(sketch.sum) || !Number.isFinite(sketch.count)) return 'nonFiniteValues';
+    const prev = this.series.get(key)?.sketch;
+    return prev !== undefined && prev.base !== sketch.base ? 'badSketches' : undefined;
   }
 
-  /** Record one StatsD sample (`weight` = 1/sample rate). */
-  addSample(key: string, dict: SeriesDictionary, value: number, weight: number, accuracy: number): boolean {
+  /** Merge a decoded sketch (checked with {@link checkSketch} here). */
+  mergeSketch(key: string, dict: SeriesDictionary, sketch: DDSketch): SeriesReject | undefined {
+    const bad = this.checkSketch(key, sketch);
+    if (bad !== undefined) return bad;
     const s = this.#slot(key, dict, 'histogram', 'last');
-    if (s === undefined) return false;
+    if (typeof s === 'string') return s;
+    if (s.sketch === undefined) s.sketch = sketch;
+    else s.sketch.merge(sketch);
+    return undefined;
+  }
+
+  /** Merge an encoded sketch from a frame. */
+  mergeEncodedSketch(key: string, dict: SeriesDictionary, bytes: Uint8Array): SeriesReject | undefined {
+    let decoded: DDSketch;
+    try {
+      decoded = decodeSketch(bytes);
+    } catch {
+      return 'badSketches';
+    }
+    return this.mergeSketch(key, dict, decoded);
+  }
+
+  /** Record StatsD samples (`weight` = 1/sample rate). */
+  addSamples(
+    key: string,
+    dict: SeriesDictionary,
+    values: readonly number[],
+    weight: number,
+    accuracy: number,
+  ): SeriesReject | undefined {
+    const s = this.#slot(key, dict, 'histogram', 'last');
+    if (typeof s === 'string') return s;
     s.sketch ??= new DDSketch({ relativeAccuracy: accuracy });
-    s.sketch.add(value, weight);
-    return true;
+    for (const v of values) s.sketch.add(v, weight);
+    return undefined;
   }
 
-  /** Add a StatsD set member (at most `cap` kept per window). */
-  addMember(key: string, dict: SeriesDictionary, member: string, cap: number): boolean {
+  /** Add StatsD set members (at most `cap` kept per window). */
+  addMembers(
+    key: string,
+    dict: SeriesDictionary,
+    members: readonly string[],
+    cap: number,
+  ): SeriesReject | undefined {
     const s = this.#slot(key, dict, 'set', 'last');
-    if (s === undefined) return false;
+    if (typeof s === 'string') return s;
     s.members ??= new Set();
-    if (s.members.size < cap) s.members.add(member);
-    return true;
+    for (const m of members) if (s.members.size < cap) s.members.add(m);
+    return undefined;
   }
 }
 
@@ -172,13 +242,19 @@ export class WindowPoints {
     return n;
   }
 
-  /** Append the points of one series (histograms expand to count/sum/min/max/percentiles + sketch). */
-  add(s: SeriesWindow, ts: number, quantiles: readonly number[], tenant: string | undefined): void {
+  /**
+   * Append the points of one series (histograms expand to count/sum/min/max/percentiles + sketch).
+   * False, adding nothing, when any of its values is not finite (an aggregate that overflowed).
+   */
+  add(s: SeriesWindow, ts: number, quantiles: readonly number[], tenant: string | undefined): boolean {
     const { name, tags } = s.id;
+    const staged: Array<[CombinePolicy, Point]> = [];
+    let finite = true;
     const push = (combine: CombinePolicy, metric: string, value: number) => {
+      if (!Number.isFinite(value)) finite = false;
       const p: Point = { metric, tags, ts, value };
       if (tenant !== undefined) p.tenant = tenant;
-      this.byCombine[combine].push(p);
+      staged.push([combine, p]);
     };
     switch (s.kind) {
       case 'counter':
@@ -199,12 +275,16 @@ export class WindowPoints {
         push('min', `${name}.min`, k.min);
         push('max', `${name}.max`, k.max);
         for (const q of quantiles) push('max', `${name}.${percentileSuffix(q)}`, k.quantile(q));
+        if (!finite) return false;
         const sp: SketchPoint = { metric: name, tags, ts, sketch: k.encode() };
         if (tenant !== undefined) sp.tenant = tenant;
         this.sketches.push(sp);
         break;
       }
     }
+    if (!finite) return false;
+    for (const [combine, p] of staged) this.byCombine[combine].push(p);
+    return true;
   }
 }
 

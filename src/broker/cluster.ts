@@ -43,10 +43,10 @@ function deliver(broker: MetricsBroker, msg: unknown): boolean {
       : Buffer.from(msg.frame.buffer, msg.frame.byteOffset, msg.frame.byteLength);
   // The length prefix is redundant over IPC (messages keep their boundaries): check it and strip it.
   if (bytes.length < LENGTH_BYTES || bytes.readUInt32LE(0) !== bytes.length - LENGTH_BYTES) {
-    broker.ingest(Buffer.alloc(0)); // counted as a bad frame
+    broker.ingestFrame(Buffer.alloc(0)); // counted as a bad frame
     return true;
   }
-  broker.ingest(bytes.subarray(LENGTH_BYTES));
+  broker.ingestFrame(bytes.subarray(LENGTH_BYTES));
   return true;
 }
 

@@ -11,7 +11,17 @@ import type { DDSketch } from '../metrics/sketch.js';
 export type IngestItem =
   | { kind: 'counter'; name: string; tags: Readonly<Record<string, string>>; value: number }
   | { kind: 'gauge'; name: string; tags: Readonly<Record<string, string>>; value: number }
-  | { kind: 'histogram'; name: string; tags: Readonly<Record<string, string>>; sketch: DDSketch };
+  | { kind: 'histogram'; name: string; tags: Readonly<Record<string, string>>; sketch: DDSketch }
+  /** Raw samples recorded into the window's sketch (StatsD `ms`/`h`/`d`), each `weight` times. */
+  | {
+      kind: 'samples';
+      name: string;
+      tags: Readonly<Record<string, string>>;
+      values: readonly number[];
+      weight: number;
+    }
+  /** Members of a set: the window counts distinct members (StatsD `s`). */
+  | { kind: 'set'; name: string; tags: Readonly<Record<string, string>>; members: readonly string[] };
 
 /** A batch from one sender (`source`: a stable id of the sending process or connection). */
 export interface IngestBatch {

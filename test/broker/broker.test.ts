@@ -48,15 +48,19 @@ async function start(extra: Partial<Parameters<typeof MetricsBroker.start>[0]> =
 describe('MetricsBroker windows', () => {
   it('sums counters from several sources into the aligned window and writes them with combine sum', async () => {
     const { clock, store, broker } = await start();
-    broker.ingest(frame('w1', 0, T0, [counter('req', 3, { route: '/' })]));
-    broker.ingest(frame('w2', 0, T0 + 4_000, [counter('req', 4, { route: '/' })])); // unaligned start → same window
+    broker.ingestFrame(frame('w1', 0, T0, [counter('req', 3, { route: '/' })]));
+    broker.ingestFrame(frame('w2', 0, T0 + 4_000, [counter('req', 4, { route: '/' })])); // unaligned start → same window
     clock.t = T0 + 11_999; // end + grace (2 s) not reached
     await broker.flushDue();
     expect(store.writes).toHaveLength(0);
     clock.t = T0 + 12_000;
     await broker.flushDue();
     expect(store.writes).toEqual([
-      { points: [{ metric: 'req', tags: { route: '/' }, ts: T0, value: 7 }], source: 'b1', combine: 'sum' },
+      {
+        points: [{ metric: 'req', tags: { route: '/' }, ts: T0, value: 7 }],
+        source: broker.writeSource,
+        combine: 'sum',
+      },
     ]);
     expect(broker.stats()).toMatchObject({ frames: 2, seriesDeltas: 2, flushes: 1, openWindows: 0 });
   });
@@ -69,7 +73,7 @@ describe('MetricsBroker windows', () => {
       policy,
       value,
     });
-    broker.ingest(
+    broker.ingestFrame(
       frame('a', 0, T0, [
         g('g_last', 'last', 1),
         g('g_sum', 'sum', 1),
@@ -77,7 +81,7 @@ describe('MetricsBroker windows', () => {
         g('g_avg', 'avg', 2),
       ]),
     );
-    broker.ingest(
+    broker.ingestFrame(
       frame('b', 0, T0, [
         g('g_last', 'last', 9),
         g('g_sum', 'sum', 2),
@@ -85,7 +89,7 @@ describe('MetricsBroker windows', () => {
         g('g_avg', 'avg', 4),
       ]),
     );
-    broker.ingest(frame('a', 1, T0, [g('g_sum', 'sum', 10)])); // a's newer value replaces its older one
+    broker.ingestFrame(frame('a', 1, T0, [g('g_sum', 'sum', 10)])); // a's newer value replaces its older one
     clock.t = T0 + 20_000;
     await broker.flushDue();
     const got = Object.fromEntries(
@@ -102,7 +106,7 @@ describe('MetricsBroker windows', () => {
     const a = new DDSketch();
     const b = new DDSketch();
     for (let i = 1; i <= 100; i++) (i % 2 ? a : b).add(i);
-    broker.ingest(
+    broker.ingestFrame(
       frame(
         'a',
         0,
@@ -114,7 +118,7 @@ describe('MetricsBroker windows', () => {
         }),
       ),
     );
-    broker.ingest(
+    broker.ingestFrame(
       frame(
         'b',
         0,
@@ -139,7 +143,7 @@ describe('MetricsBroker windows', () => {
     expect(store.sketches).toHaveLength(1);
     const merged = decodeSketch(store.sketches[0]!.points[0]!.sketch);
     expect(merged.count).toBe(100);
-    expect(store.sketches[0]!.source).toBe('b1');
+    expect(store.sketches[0]!.source).toBe(broker.writeSource);
   });
 
   it('counts gaps, ignores duplicates, acknowledges after the window is written', async () => {
@@ -149,23 +153,23 @@ describe('MetricsBroker windows', () => {
       const f = decodeFrame(b.subarray(4));
       if (f.type === FRAME_ACK) acks.push(f.seqs);
     };
-    broker.ingest(frame('w', 0, T0, [counter('c', 1)]), reply);
-    broker.ingest(frame('w', 3, T0, [counter('c', 1)]), reply); // 1 and 2 lost
-    broker.ingest(frame('w', 3, T0, [counter('c', 1)]), reply); // resent
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1)]), reply);
+    broker.ingestFrame(frame('w', 3, T0, [counter('c', 1)]), reply); // 1 and 2 lost
+    broker.ingestFrame(frame('w', 3, T0, [counter('c', 1)]), reply); // resent
     expect(acks).toEqual([]);
     clock.t = T0 + 20_000;
     await broker.flushDue();
     expect(store.sum('c')).toBe(2);
     expect(acks).toEqual([[0, 3]]);
-    broker.ingest(frame('w', 0, T0, [counter('c', 1)]), reply); // a resend of a written frame: acked at once
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1)]), reply); // a resend of a written frame: acked at once
     expect(acks).toEqual([[0, 3], [0]]);
     expect(broker.stats()).toMatchObject({ gaps: 2, duplicates: 2, frames: 2 });
   });
 
   it('treats a restarted process (same sourceId, new epoch) as a new stream, not duplicates', async () => {
     const { clock, store, broker } = await start();
-    broker.ingest(frame('w', 0, T0, [counter('c', 5)], 1));
-    broker.ingest(frame('w', 0, T0, [counter('c', 2)], 2));
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 5)], 1));
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 2)], 2));
     clock.t = T0 + 20_000;
     await broker.flushDue();
     expect(store.sum('c')).toBe(7);
@@ -174,10 +178,10 @@ describe('MetricsBroker windows', () => {
 
   it('merges late frames into the current window and counts them; totals stay monotonic', async () => {
     const { clock, store, broker } = await start();
-    broker.ingest(frame('w', 0, T0, [counter('c', 5)]));
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 5)]));
     clock.t = T0 + 12_000;
     await broker.flushDue();
-    broker.ingest(frame('w', 1, T0, [counter('c', 1)])); // T0 already closed
+    broker.ingestFrame(frame('w', 1, T0, [counter('c', 1)])); // T0 already closed
     await broker.flushDue(); // lets the merge run while the clock still reads T0 + 12 s
     clock.t = T0 + 22_000;
     await broker.flushDue();
@@ -189,9 +193,9 @@ describe('MetricsBroker windows', () => {
 
   it('counts and drops bad frames and bad series, and keeps running', async () => {
     const { clock, store, broker } = await start();
-    broker.ingest(Buffer.from([1, 2, 3]));
-    broker.ingest(enc.ack(1, [1]).subarray(4)); // an ACK is not for the broker
-    broker.ingest(
+    broker.ingestFrame(Buffer.from([1, 2, 3]));
+    broker.ingestFrame(enc.ack(1, [1]).subarray(4)); // an ACK is not for the broker
+    broker.ingestFrame(
       frame('w', 0, T0, [
         counter('9bad', 1), // name must start with a letter or _
         counter('ok', 1, { k: 'v' }),
@@ -210,7 +214,7 @@ describe('MetricsBroker windows', () => {
     const errors: Error[] = [];
     broker.on('error', (e) => errors.push(e));
     let acked = 0;
-    broker.ingest(frame('w', 0, T0, [counter('c', 4)]), () => acked++);
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 4)]), () => acked++);
     store.fail = true;
     clock.t = T0 + 20_000;
     await broker.flushDue();
@@ -225,11 +229,11 @@ describe('MetricsBroker windows', () => {
 
   it('writes fleetwatch.broker.* self-metrics as per-window deltas', async () => {
     const { clock, store, broker } = await start({ selfMetrics: true });
-    broker.ingest(frame('w', 0, T0, [counter('c', 1)]));
-    broker.ingest(Buffer.from([0]));
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1)]));
+    broker.ingestFrame(Buffer.from([0]));
     clock.t = T0 + 20_000;
     await broker.flushDue();
-    broker.ingest(frame('w', 1, T0 + 20_000, [counter('c', 1)]));
+    broker.ingestFrame(frame('w', 1, T0 + 20_000, [counter('c', 1)]));
     clock.t = T0 + 40_000;
     await broker.flushDue();
     expect(store.values('fleetwatch.broker.frames').map((v) => v.value)).toEqual([1, 1]);
@@ -246,11 +250,11 @@ describe('MetricsBroker windows', () => {
       intervalMs: 10_000,
       series: [{ name: 'lat', kind: 'histogram', tags: {}, sketch: sk }],
     });
-    broker.ingest(frame('w', 0, T0, [counter('req', 3, { route: '/' }), ...hist]));
-    broker.ingest(frame('w2', 0, T0, [counter('req', 4, { route: '/' })]));
+    broker.ingestFrame(frame('w', 0, T0, [counter('req', 3, { route: '/' }), ...hist]));
+    broker.ingestFrame(frame('w2', 0, T0, [counter('req', 4, { route: '/' })]));
     clock.t = T0 + 12_000;
     await broker.flushDue();
-    broker.ingest(frame('w', 1, T0 + 10_000, [counter('req', 1, { route: '/' })]));
+    broker.ingestFrame(frame('w', 1, T0 + 10_000, [counter('req', 1, { route: '/' })]));
     await broker.flushDue();
     clock.t = T0 + 22_000;
     await broker.flushDue();
@@ -263,11 +267,11 @@ describe('MetricsBroker windows', () => {
 
   it('refuses frames beyond maxQueuedFrames without marking them seen, so a resend is accepted', async () => {
     const { clock, store, broker } = await start({ maxQueuedFrames: 1 });
-    broker.ingest(frame('w', 0, T0, [counter('c', 1)]));
-    broker.ingest(frame('w', 1, T0, [counter('c', 10)])); // the queue is full
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1)]));
+    broker.ingestFrame(frame('w', 1, T0, [counter('c', 10)])); // the queue is full
     expect(broker.stats()).toMatchObject({ overloaded: 1, queuedFrames: 1 });
     await broker.flushDue();
-    broker.ingest(frame('w', 1, T0, [counter('c', 10)])); // resent later
+    broker.ingestFrame(frame('w', 1, T0, [counter('c', 10)])); // resent later
     clock.t = T0 + 20_000;
     await broker.flushDue();
     expect(store.sum('c')).toBe(11);
@@ -276,7 +280,7 @@ describe('MetricsBroker windows', () => {
 
   it('close() writes the open windows', async () => {
     const { store, broker: b } = await start();
-    b.ingest(frame('w', 0, T0, [counter('c', 2)]));
+    b.ingestFrame(frame('w', 0, T0, [counter('c', 2)]));
     await b.close();
     expect(store.sum('c')).toBe(2);
   });
@@ -329,7 +333,7 @@ describe('MetricsBroker fuzz', () => {
         fc.string({ maxLength: 60 }),
         async (bytes, line) => {
           const before = broker.stats();
-          broker.ingest(bytes);
+          broker.ingestFrame(bytes);
           broker.ingestStatsd(line);
           const after = broker.stats();
           // each frame is exactly one of: bad, accepted, duplicate
@@ -345,7 +349,7 @@ describe('MetricsBroker fuzz', () => {
       { numRuns: 500 },
     );
     expect(broker.stats().badFrames).toBe(expectedBad);
-    broker.ingest(frame('final', 0, T0, [counter('ok', 5)]));
+    broker.ingestFrame(frame('final', 0, T0, [counter('ok', 5)]));
     clock.t = T0 + 20_000;
     await broker.flushDue();
     expect(store.values('ok').reduce((a, v) => a + v.value, 0)).toBeGreaterThanOrEqual(5);

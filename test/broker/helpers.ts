@@ -1,4 +1,5 @@
 /** Test doubles for the broker suites: a store that records writes, a fake clock, waiting helpers. */
+import { FrameEncoder, type WireSeries, wireSeriesKey } from '../../src/broker/protocol.js';
 import type {
   CombinePolicy,
   MetricsStore,
@@ -17,12 +18,16 @@ export interface RecordedWrite {
 /** A MetricsStore double that records writes; set `fail` to make writes reject. */
 export class RecordingStore implements MetricsStore {
   writes: RecordedWrite[] = [];
+  /** Writes of the broker's high-water sequences (`fleetwatch.broker.highWater`), kept apart from data. */
+  highWater: RecordedWrite[] = [];
   sketches: Array<{ points: SketchPoint[]; source: string | undefined }> = [];
   fail = false;
 
   async write(points: readonly Point[], opts: WriteOptions = {}) {
     if (this.fail) throw new Error('store down');
-    this.writes.push({ points: [...points], source: opts.source, combine: opts.combine });
+    const w = { points: [...points], source: opts.source, combine: opts.combine };
+    if (points[0]?.metric === 'fleetwatch.broker.highWater') this.highWater.push(w);
+    else this.writes.push(w);
     return { accepted: points.length };
   }
   async writeSketches(points: readonly SketchPoint[], opts: WriteOptions = {}) {
@@ -61,10 +66,31 @@ export class FakeClock {
 }
 
 /** Poll `cond` every 5 ms until true (bounded: rejects after `ms`). */
-export async function until(cond: () => boolean, ms = 15_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+const encoder = new FrameEncoder();
+/** A WINDOW frame body (without the length prefix), as `ingestFrame()` takes it. */
+export function frameBody(
+  source: string,
+  seq: number,
+  windowStart: number,
+  series: WireSeries[],
+  epoch = 1,
+): Buffer {
+  return encoder
+    .window({ sourceId: source, epoch, seq, windowStart, intervalMs: 10_000 }, series)
+    .subarray(4);
+}
+/** A counter series for a frame. */
+export const counterSeries = (name: string, value: number, tags?: Record<string, string>): WireSeries => ({
+  key: wireSeriesKey(name, tags),
+  kind: 'counter',
+  policy: 'last',
+  value,
+});

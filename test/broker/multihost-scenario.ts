@@ -50,7 +50,7 @@ export async function twoBrokersIntoOneStore(store: MetricsStore, clock: FakeClo
     const b = await MetricsBroker.start({ store, id, clock, autoFlush: false, selfMetrics: false });
     brokers.push(b);
     const series = hostSeries([...values], req, conn, temp).map((s) => ({ ...s, name: prefix + s.name }));
-    b.ingest(frame(`${id}:worker`, series));
+    b.ingestFrame(frame(`${id}:worker`, series));
   }
   clock.t = T0 + 20_000;
   for (const b of brokers) await b.flushDue();

@@ -5,13 +5,13 @@ import {
   FRAME_ACK,
   FRAME_WINDOW,
   FrameEncoder,
-  FrameError,
   FrameSplitter,
   parseWireSeriesKey,
   readWindowFrame,
   type WireSeries,
   wireSeriesKey,
 } from '../../src/broker/protocol.js';
+import { FleetwatchError } from '../../src/errors.js';
 
 /** decodeFrame with sketch views copied to plain Uint8Arrays, for deep equality. */
 function decodeFrame(body: Buffer) {
@@ -80,7 +80,7 @@ describe('FrameEncoder / decodeFrame()', () => {
     const r = readWindowFrame(buf.subarray(4));
     expect(r.header).toEqual(header);
     expect([r.next().key, r.remaining, r.next().value, r.remaining]).toEqual(['a', 1, 2, 0]);
-    expect(() => r.next()).toThrow(FrameError);
+    expect(() => r.next()).toThrow(expect.objectContaining({ code: 'E_MALFORMED_FRAME' }));
     const bad = Buffer.from(buf.subarray(4));
     bad.writeDoubleLE(Number.POSITIVE_INFINITY, bad.length - 8); // the last series is bad: nothing is read
     expect(() => readWindowFrame(bad)).toThrow(/series 1: non-finite/);
@@ -100,7 +100,7 @@ describe('FrameEncoder / decodeFrame()', () => {
       b[at] = v;
       return b;
     };
-    expect(() => decodeFrame(mutate(0, 0))).toThrow(FrameError); // magic
+    expect(() => decodeFrame(mutate(0, 0))).toThrow(expect.objectContaining({ code: 'E_MALFORMED_FRAME' })); // magic
     expect(() => decodeFrame(mutate(2, 9))).toThrow(/version/);
     expect(() => decodeFrame(mutate(3, 9))).toThrow(/type/);
     const kindAt = good.length - 8 - 1 - 2 - 2;
@@ -159,7 +159,7 @@ describe('FrameEncoder / decodeFrame()', () => {
     );
   });
 
-  it('never throws anything but FrameError on random bytes or corrupted frames (fuzz)', () => {
+  it('never throws anything but E_MALFORMED_FRAME on random bytes or corrupted frames (fuzz)', () => {
     const enc = new FrameEncoder();
     const good = enc
       .window(header, [
@@ -184,12 +184,24 @@ describe('FrameEncoder / decodeFrame()', () => {
             const f = decodeFrame(bytes);
             expect([FRAME_WINDOW, FRAME_ACK]).toContain(f.type);
           } catch (err) {
-            expect(err).toBeInstanceOf(FrameError);
+            expect(err).toBeInstanceOf(FleetwatchError);
+            expect((err as FleetwatchError).code).toBe('E_MALFORMED_FRAME');
           }
         },
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('FrameEncoder errors', () => {
+  it('a series key longer than 65535 bytes is E_VALIDATION naming the key, not a RangeError', () => {
+    const enc = new FrameEncoder();
+    const long = [{ key: 'k'.repeat(70_000), kind: 'counter' as const, policy: 'last' as const, value: 1 }];
+    expect(() => enc.window(header, long)).toThrow(
+      expect.objectContaining({ code: 'E_VALIDATION', path: 'key' }),
+    );
+    expect(() => enc.window(header, long)).toThrow(FleetwatchError);
   });
 });
 
