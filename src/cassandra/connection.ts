@@ -63,9 +63,16 @@ export function validateConnectionOptions(options: CassandraConnectionOptions): 
 }
 
 /**
- * A driver client for validated options (loading the driver: `E_DEPENDENCY` when it is not installed): prepared statements, and quick reconnection so a restarted node
- * is used again soon.
+ * A driver client for validated options (loading the driver: `E_DEPENDENCY` when it is not installed):
+ * prepared statements; token-aware, data-centre-aware load balancing on `localDataCenter` (remote DCs
+ * are never used for `LOCAL_*` consistency); the driver's idempotence-aware retry policy; one
+ * speculative execution after 500 ms for idempotent statements (every statement the stores send is
+ * idempotent), so one slow or dying replica does not stall a request; and quick reconnection so a
+ * restarted node is used again soon. The driver waits for schema agreement after each DDL statement.
  */
+/** Delay before one speculative execution of an idempotent statement on another replica. */
+const SPECULATIVE_DELAY_MS = 500;
+
 export function createClient(options: CassandraConnectionOptions, queryOptions: QueryOptions = {}): Client {
   const cassandra = loadDriver();
   const cred = options.credentials;
@@ -76,8 +83,17 @@ export function createClient(options: CassandraConnectionOptions, queryOptions: 
       ? { authProvider: new cassandra.auth.PlainTextAuthProvider(cred.username, cred.password) }
       : {}),
     policies: {
+      loadBalancing: new cassandra.policies.loadBalancing.TokenAwarePolicy(
+        new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(options.localDataCenter ?? ''),
+      ),
+      retry: new cassandra.policies.retry.RetryPolicy(),
+      speculativeExecution: new cassandra.policies.speculativeExecution.ConstantSpeculativeExecutionPolicy(
+        SPECULATIVE_DELAY_MS,
+        1,
+      ),
       reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2000, false),
     },
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 30 },
     socketOptions: { connectTimeout: 5000, readTimeout: 12_000 },
     queryOptions: { prepare: true, ...queryOptions },
   });

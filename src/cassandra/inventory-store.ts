@@ -152,7 +152,9 @@ export class CassandraInventoryStore implements InventoryStore {
     try {
       throwIfAborted(options.signal);
       await client.connect();
-      await ensureKeyspace(client, keyspace, options.replication ?? DEFAULT_REPLICATION);
+      await ensureKeyspace(client, keyspace, options.replication ?? DEFAULT_REPLICATION, {
+        logger: options.logger ?? silentLogger,
+      });
       await ensureSchema(client, {
         keyspace,
         component: 'inventory',

@@ -205,7 +205,7 @@ export class CassandraMetricsStore implements MetricsStore {
       } catch (err) {
         throw toStoreError(err, 'connect');
       }
-      await ensureKeyspace(client, o.keyspace, o.replication, { signal: o.signal });
+      await ensureKeyspace(client, o.keyspace, o.replication, { signal: o.signal, logger: o.logger });
       await ensureSchema(client, {
         keyspace: o.keyspace,
         component: METRICS_SCHEMA_COMPONENT,

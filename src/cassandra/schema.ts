@@ -95,7 +95,7 @@ export async function ensureKeyspace(
   client: Client,
   keyspace: string,
   replication: ReplicationOptions,
-  opts: AbortOptions = {},
+  opts: AbortOptions & { logger?: Logger } = {},
 ): Promise<void> {
   validateIdentifier(keyspace, 'keyspace');
   const repl = replicationCql(replication);
@@ -104,6 +104,14 @@ export async function ensureKeyspace(
     client,
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${repl} AND durable_writes = true`,
   );
+  const nodes = client.hosts?.length ?? 0;
+  if (replication.class === 'SimpleStrategy' && nodes > 1) {
+    (opts.logger ?? silentLogger).warn(
+      { keyspace, nodes, replication: replication.replicationFactor ?? 1 },
+      'SimpleStrategy on a cluster of several nodes: use NetworkTopologyStrategy with a factor per data centre ' +
+        '(e.g. { class: "NetworkTopologyStrategy", dataCenters: { dc1: 3 } }), then ALTER KEYSPACE and repair (docs/operations.md)',
+    );
+  }
 }
 
 /** One versioned schema change of a component. */
