@@ -96,17 +96,22 @@ export function readJsonBody(req: IncomingMessage, max = 65_536): Promise<unknow
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > max) {
+        // stop keeping it, read the rest away so the error response reaches the client
+        req.off('data', onData);
+        req.resume();
+        chunks.length = 0;
         reject(new FleetwatchError('E_MALFORMED_REQUEST', `body larger than ${max} bytes`, { path: 'body' }));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('error', reject);
     req.on('end', () => {
+      if (size > max) return;
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch {
