@@ -58,6 +58,10 @@ describeWithService('dashboard page in Chromium', chromiumMissing(), () => {
     await w.page.fill('#q', 'tag:role=');
     await w.page.click('#filter button');
     await expect.poll(() => w.page.textContent('#q-error')).toMatch(/q|query/i);
+    await w.page.fill('#q', '');
+    await w.page.click('#filter button');
+    await expect.poll(() => w.page.textContent('#node-total')).toBe('5 matching');
+    expect(await w.page.textContent('#q-error')).toBe('');
   });
 
   const CELL = '#checks tbody tr[data-check="web-http"]';

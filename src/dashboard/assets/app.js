@@ -2,7 +2,7 @@
 // EventSource. Every string from the server is rendered with textContent (see dom.js).
 import { drawLatency } from './charts.js';
 import { h, setChildren, setText } from './dom.js';
-import { ago, count, duration } from './format.js';
+import { ago, count, duration, humanText } from './format.js';
 
 const api = (path) => `./api/v1/${path}`;
 const view = { q: '', sort: 'name', order: 'asc', offset: 0, limit: 50, total: 0 };
@@ -13,6 +13,7 @@ let source;
 let lastUpdate = 0;
 let nodesTimer;
 let summaryTimer;
+let checkIds = [];
 
 class HttpError extends Error {
   constructor(status, body) {
@@ -114,7 +115,7 @@ function fillCheckRow(tr, c) {
     h('td', null, stateBadge(c.state)),
     h('td', { class: 'muted' }, c.since ? ago(c.since) : '–'),
     h('td', null, c.lastRun ? duration(c.lastRun.durationMs) : '–'),
-    h('td', null, c.message || c.lastRun?.error || ''),
+    h('td', null, humanText(c.message || c.lastRun?.error || '')),
   ];
   tr.dataset.state = c.state;
   setChildren(tr, ...cells);
@@ -132,6 +133,18 @@ function renderChecks(res) {
   setChildren(tbody, ...rows);
 }
 
+/** Targets by state, from the rows on the page (the summary catches up shortly after). */
+function renderCheckCounts() {
+  const counts = {};
+  for (const { c } of checkRows.values()) counts[c.state] = (counts[c.state] ?? 0) + 1;
+  setText(
+    'check-counts',
+    Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(' · '),
+  );
+}
+
 function onCheckEvent(e) {
   const row = checkRows.get(checkKey(e));
   if (!row) {
@@ -140,6 +153,7 @@ function onCheckEvent(e) {
   }
   Object.assign(row.c, { state: e.state, since: e.ts, message: e.message });
   fillCheckRow(row.tr, row.c);
+  renderCheckCounts();
   row.tr.classList.remove('flash');
   void row.tr.offsetWidth;
   row.tr.classList.add('flash');
@@ -284,7 +298,8 @@ async function refresh() {
   renderSummary(summary);
   renderChecks(checks);
   await loadNodes();
-  loadCharts(checks.checks).catch(showError);
+  checkIds = checks.checks;
+  loadCharts(checkIds).catch(showError);
 }
 
 async function start() {
@@ -329,6 +344,10 @@ function wire() {
       .catch((err) => setText('login-error', err.status === 401 ? 'wrong token' : err.message));
   });
   setInterval(() => lastUpdate && setText('updated', `updated ${ago(lastUpdate)}`), 5000);
+  // the 5m rollups move slowly: the charts are refetched every 30 s while the page is visible
+  setInterval(() => {
+    if (!document.hidden && checkIds.length > 0) loadCharts(checkIds).catch(showError);
+  }, 30_000);
 }
 
 async function main() {

@@ -26,3 +26,10 @@ export function count(n) {
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)} k`;
   return `${(n / 1_000_000).toFixed(1)} M`;
 }
+
+/** A message with its raw durations made human: "expires in 259197 s" → "expires in 3 d". */
+export function humanText(text) {
+  return String(text).replace(/\b(\d+(?:\.\d+)?) ?(ms|s)\b/g, (_m, n, unit) =>
+    duration(Number(n) * (unit === 's' ? 1000 : 1)),
+  );
+}
