@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSP, type NodesResponse, type SummaryResponse } from '../../src/dashboard/index.js';
+import {
+  CSP,
+  type LatencyResponse,
+  type NodesResponse,
+  type SummaryResponse,
+} from '../../src/dashboard/index.js';
+import { DDSketch } from '../../src/metrics/sketch.js';
 import { api, type Fleet, HOSTILE_NAME, SECRET, startFleet, TOKEN } from './fleet.js';
 
 let fleet: Fleet;
@@ -112,6 +118,36 @@ describe('dashboard API', () => {
     expect(tooLong.json().error).toMatchObject({ code: 'E_QUERY_TOO_LARGE' });
     const badMetric = await api(fleet, 'api/v1/percentiles?metric=%3Cx%3E');
     expect(badMetric.json().error).toMatchObject({ code: 'E_VALIDATION', path: 'metric' });
+  });
+
+  it('GET /api/v1/latency - 5m rollups with p50/p99 from stored sketches', async () => {
+    const slot = Math.floor((Date.now() - 900_000) / 300_000) * 300_000;
+    const tags = { check: 'lat-check', target: 't1' };
+    const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 ms
+    await fleet.store.write(
+      values.map((v, i) => ({ metric: 'check.duration', tags, ts: slot + i * 1000, value: v })),
+    );
+    const sketch = new DDSketch();
+    for (const v of values) sketch.add(v);
+    await fleet.store.writeSketches([
+      { metric: 'check.duration', tags, ts: slot + 1000, sketch: sketch.encode() },
+    ]);
+    await fleet.store.flush();
+    const lat: LatencyResponse = (
+      await api(fleet, `api/v1/latency?check=lat-check&from=${slot}&to=${slot + 300_000}`)
+    ).json();
+    expect(lat.points).toHaveLength(1);
+    const p = lat.points[0]!;
+    expect(p).toMatchObject({ ts: slot, count: 100, min: 1, max: 100 });
+    expect(p.mean).toBeCloseTo(50.5, 5);
+    // DDSketch: within its 1% relative accuracy of the true quantiles (50, 99)
+    expect(Math.abs(p.p50! - 50) / 50).toBeLessThan(0.03);
+    expect(Math.abs(p.p99! - 99) / 99).toBeLessThan(0.03);
+    const tooMany = await api(
+      fleet,
+      `api/v1/latency?check=lat-check&from=${slot - 300 * 300_000}&to=${slot}`,
+    );
+    expect(tooMany.json().error).toMatchObject({ code: 'E_QUERY_TOO_LARGE' });
   });
 
   it('unknown routes and methods - JSON errors', async () => {
