@@ -184,7 +184,10 @@ function sseClient(arr: Arrivals): Promise<IncomingMessage> {
           if (!block.includes('event: check')) continue;
           const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { ts: number };
           let list = arr.byTs.get(data.ts);
-          if (!list) arr.byTs.set(data.ts, (list = []));
+          if (!list) {
+            list = [];
+            arr.byTs.set(data.ts, list);
+          }
           list.push(performance.now());
         }
       });
@@ -261,7 +264,10 @@ rows.push({ case: 'SSE: slow clients dropped', value: dash.stats().droppedSlowCl
       const w = want;
       if (w && body.targets[0]?.since === w.ts) {
         let first = seen.get(w.ts);
-        if (!first) seen.set(w.ts, (first = new Map()));
+        if (!first) {
+          first = new Map();
+          seen.set(w.ts, first);
+        }
         if (!first.has(id)) first.set(id, performance.now());
       }
       await sleep(Math.max(0, 1000 - (performance.now() - t0)));
