@@ -96,6 +96,13 @@ describeWithService('dashboard page in Chromium', chromiumMissing(), () => {
     await expect.poll(() => w.page.textContent('#conn'), { timeout: 5000 }).toBe('live');
   });
 
+  it('shows human units: "3 d" rather than "259197 s"', async () => {
+    const out = await w.page.evaluate<string[]>(
+      `import('./assets/format.js').then((m) => [m.duration(259197000), m.duration(850), m.duration(3200), m.humanText('certificate expires in 259197 s'), m.count(12345)])`,
+    );
+    expect(out).toEqual(['3 d', '850 ms', '3.2 s', 'certificate expires in 3 d', '12 k']);
+  });
+
   it('without credentials: the API answers 401 and the page offers a sign-in form', async () => {
     const other = await watchedPage(await tb.browser.browser()!.newContext());
     await other.page.goto(fleet.url);
