@@ -1,5 +1,7 @@
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MetricsBroker } from '../../src/broker/broker.js';
 import { type Fleet, startFleet, TOKEN } from './fleet.js';
 import { openStream } from './sse-client.js';
 
@@ -60,6 +62,34 @@ describe('GET /api/v1/events', () => {
     await ahead.waitFor((x) => x.event === 'reset');
     s.close();
     ahead.close();
+  });
+
+  it('sends broker window summaries as `window` events', async () => {
+    const broker = await MetricsBroker.start({
+      intervalMs: 200,
+      graceMs: 0,
+      statsd: { port: 0 },
+      selfMetrics: false,
+    });
+    fleet = await startFleet({ broker });
+    const s = await openStream(fleet.url);
+    const udp = createSocket('udp4');
+    const send = () => udp.send('dash.hits:3|c', broker.statsdPort!, '127.0.0.1');
+    send();
+    const timer = setInterval(send, 100);
+    try {
+      const f = await s.waitFor((x) => x.event === 'window' && JSON.parse(x.data).points > 0, 10_000);
+      const w = JSON.parse(f.data);
+      expect(w.windowStart).toBeTypeOf('number');
+      expect(w.durationMs).toBeGreaterThanOrEqual(0);
+    } finally {
+      clearInterval(timer);
+      udp.close();
+      s.close();
+      await fleet.close();
+      fleet = undefined;
+      await broker.close();
+    }
   });
 
   it('sends heartbeat comments', async () => {
