@@ -10,10 +10,12 @@
  * 6. shows a live view (node, check, state, p50/p99 from the merged sketches, progress) and ends
  *    with a summary read back from the store at 5m resolution.
  *
- * Exits 0 only when every part really ran. Options: `--duration <seconds>` (default 20), `--cassandra`.
+ * Exits 0 only when every part really ran. Options: `--duration <seconds>` (default 20), `--cassandra`,
+ * `--serve` (keep running with the dashboard on 127.0.0.1 and print its URL), `--port`, `--help`.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import {
   attachProcess,
   type CheckResultEvent,
@@ -25,17 +27,54 @@ import {
   type MetricsStore,
   staticProvider,
 } from '../../src/index.js';
+import { serveDashboard } from './serve.js';
 import { startDemoServers } from './servers.js';
 import { renderSummary, renderView, type ViewRow } from './view.js';
 
-const args = process.argv.slice(2);
-const durationArg = args.indexOf('--duration');
-const durationS = durationArg >= 0 ? Number(args[durationArg + 1]) : 20;
+const USAGE = `Usage: npm run demo -- [options]
+
+  --duration <s>  run for this many seconds, then print the summary (6-3600, default 20)
+  --cassandra     keep metrics in the local Cassandra instead of memory
+  --serve         keep running with the dashboard on 127.0.0.1 and print its URL (Ctrl-C ends it)
+  --port <n>      the dashboard's port with --serve (default 8080; 0 picks a free one)
+  -h, --help      show this help`;
+
+let parsed: ReturnType<typeof parseDemoArgs>;
+function parseDemoArgs() {
+  return parseArgs({
+    options: {
+      duration: { type: 'string', default: '20' },
+      cassandra: { type: 'boolean', default: false },
+      serve: { type: 'boolean', default: false },
+      port: { type: 'string', default: '8080' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+try {
+  parsed = parseDemoArgs();
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const durationS = Number(parsed.duration);
 if (!Number.isFinite(durationS) || durationS < 6 || durationS > 3600) {
   console.error('--duration takes a number of seconds between 6 and 3600');
   process.exit(2);
 }
-const useCassandra = args.includes('--cassandra');
+const port = Number(parsed.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error('--port takes a port number (0-65535)');
+  process.exit(2);
+}
+const useCassandra = parsed.cassandra;
+const serve = parsed.serve;
 const INTERVAL_MS = 2000;
 const FIVE_MIN = 300_000;
 
@@ -153,6 +192,7 @@ async function main(): Promise<number> {
     row.message = e.message;
   });
   scheduler.start();
+  const dashboard = serve ? await serveDashboard({ inventory, scheduler, store, broker, port }) : undefined;
 
   // Two workers recording request metrics, reporting to the broker over IPC.
   const workerFile = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -195,7 +235,15 @@ async function main(): Promise<number> {
     }
     return byTarget;
   };
-  while (Date.now() < endAt) {
+  let stopRequested = false;
+  if (serve) {
+    const stop = () => {
+      stopRequested = true;
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
+  while (serve ? !stopRequested : Date.now() < endAt) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = Date.now();
     if (!tty && now - lastPrint < 5000 && now < endAt) continue;
@@ -212,16 +260,18 @@ async function main(): Promise<number> {
         frames: broker.stats().frames,
       },
     });
-    process.stdout.write(tty ? `\x1b[2J\x1b[H${view}\n` : `${view}\n`);
+    const banner = dashboard ? `dashboard: ${dashboard.url}  (Ctrl-C stops the demo)\n` : '';
+    process.stdout.write(tty ? `\x1b[2J\x1b[H${banner}${view}\n` : `${banner}${view}\n`);
   }
 
   // Shut down in order: workers send their last window, then the checks, then the broker, then the store.
-  for (const w of workers) w.send('stop');
+  for (const w of workers) if (w.connected) w.send('stop');
   const codes = await Promise.race([
     Promise.all(exited),
     new Promise<null[]>((r) => setTimeout(() => r([null, null]), 10_000)),
   ]);
   for (const d of detach) d();
+  await dashboard?.close();
   await scheduler.stop();
   await broker.close();
   const brokerStats = broker.stats();

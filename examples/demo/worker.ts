@@ -18,6 +18,8 @@ process.on('message', (msg) => {
 process.on('disconnect', () => {
   running = false;
 });
+// Ctrl-C reaches the whole process group: the parent decides when workers stop (with 'stop')
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
 
 function get(url: string): Promise<number> {
   return new Promise((resolve) => {

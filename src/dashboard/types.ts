@@ -1,0 +1,232 @@
+/**
+ * The typed JSON responses of the dashboard API (`/api/v1/…`) and the payloads of its event stream.
+ * Every string in them that came from a provider, a target or a user is untrusted: render it as text.
+ */
+import type { AlarmState } from '../checks/alarm.js';
+import type { NodeState, ProviderKind } from '../providers/types.js';
+
+/** A node as the API shows it: no `extra` (provider fields may hold secrets), dates as epoch ms. */
+export interface NodeView {
+  uid: string;
+  id: string;
+  name: string;
+  provider: string;
+  kind: ProviderKind;
+  state: NodeState;
+  /** The provider's own word for the state. */
+  rawState: string;
+  region?: string;
+  zone?: string;
+  publicIps: string[];
+  privateIps: string[];
+  size?: string;
+  image?: string;
+  /** Epoch ms. */
+  createdAt?: number;
+  /** Provider tags with local tags overriding (what `tag:` queries see). */
+  tags: Record<string, string>;
+  /** Tags set locally (`inv.setTags`). */
+  localTags: Record<string, string>;
+  stale: boolean;
+  staleSince?: number;
+  staleReason?: string;
+}
+
+/** `GET /api/v1/nodes`. */
+export interface NodesResponse {
+  /** The query as applied (`''` for every node). */
+  q: string;
+  /** Nodes matching the query, before paging. */
+  total: number;
+  offset: number;
+  limit: number;
+  sort: NodeSortField;
+  order: 'asc' | 'desc';
+  nodes: NodeView[];
+}
+
+/** Fields `GET /api/v1/nodes?sort=` accepts. */
+export type NodeSortField = 'name' | 'provider' | 'state' | 'region' | 'createdAt' | 'uid';
+
+/** One provider in `GET /api/v1/summary`. */
+export interface ProviderSummary {
+  id: string;
+  /** The provider kind (from its nodes; `undefined` while it has none). */
+  kind?: ProviderKind;
+  nodes: number;
+  byState: Partial<Record<NodeState, number>>;
+  byRegion: Record<string, number>;
+  /** Nodes kept from an earlier listing because the latest one failed. */
+  staleNodes: number;
+  /** Epoch ms of the last successful listing. */
+  lastSuccessAt?: number;
+  /** The latest listing's error (code and message only). */
+  lastError?: { code: string; message: string };
+}
+
+/** `GET /api/v1/summary`. */
+export interface SummaryResponse {
+  /** Epoch ms when the summary was built. */
+  now: number;
+  nodes: number;
+  byState: Partial<Record<NodeState, number>>;
+  providers: ProviderSummary[];
+  /** The last finished sync, if any was seen since the dashboard started. */
+  lastSync?: { startedAt: number; finishedAt: number; ok: boolean };
+  /** Check targets by current state. */
+  checks: Partial<Record<AlarmState, number>>;
+  /** Whether tag edits are allowed. */
+  readOnly: boolean;
+}
+
+/** The last run of a check on a target. */
+export interface CheckRunView {
+  ok: boolean;
+  /** Epoch ms when the run started. */
+  ts: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** One state change in a target's history. */
+export interface CheckTransitionView {
+  ts: number;
+  previous: AlarmState;
+  state: AlarmState;
+  message: string;
+}
+
+/** A check on one target. */
+export interface CheckTargetView {
+  checkId: string;
+  target: string;
+  /** Node uid when the target is an inventory node. */
+  node?: string;
+  /** The node's name, when known. */
+  name?: string;
+  state: AlarmState;
+  /** Epoch ms the state was entered (as seen by the dashboard). */
+  since?: number;
+  message: string;
+  lastRun?: CheckRunView;
+  /** The latest state changes, newest last (bounded). */
+  history: CheckTransitionView[];
+}
+
+/** `GET /api/v1/checks`. */
+export interface ChecksResponse {
+  /** Ids of every check the scheduler runs. */
+  checks: string[];
+  /** Targets matching the filter, before `limit`. */
+  total: number;
+  targets: CheckTargetView[];
+}
+
+/** A chart point: a 5m (or coarser) rollup slot with its sketch percentiles when stored. */
+export interface LatencyPoint {
+  /** Slot start, epoch ms. */
+  ts: number;
+  count: number;
+  mean: number;
+  min: number;
+  max: number;
+  p50?: number;
+  p99?: number;
+}
+
+/** `GET /api/v1/latency?check=&target=`. */
+export interface LatencyResponse {
+  checkId: string;
+  target?: string;
+  metric: string;
+  resolution: string;
+  from: number;
+  to: number;
+  points: LatencyPoint[];
+}
+
+/** `GET /api/v1/series`: the store's series, as stored. */
+export interface SeriesResponse {
+  metric: string;
+  from: number;
+  to: number;
+  series: {
+    metric: string;
+    tags: Record<string, string>;
+    resolution: string;
+    points: Array<{ ts: number; value?: number; count?: number; mean?: number; min?: number; max?: number }>;
+  }[];
+}
+
+/** `GET /api/v1/percentiles`. */
+export interface PercentilesResponse {
+  metric: string;
+  from: number;
+  to: number;
+  results: {
+    tags: Record<string, string>;
+    count: number;
+    min: number;
+    max: number;
+    quantiles: Record<string, number>;
+  }[];
+}
+
+/** Every error response: HTTP status plus a FleetwatchError code. */
+export interface ErrorResponse {
+  error: { code: string; message: string; path?: string; expected?: string; position?: number };
+}
+
+/** `POST /api/v1/session`: the CSRF token to send as `x-fleetwatch-csrf` on writes. */
+export interface SessionResponse {
+  csrf: string;
+  /** Seconds until the session cookie expires. */
+  expiresIn: number;
+  readOnly: boolean;
+}
+
+/** The payloads of the event stream, by SSE `event:` name. */
+export interface DashboardEventMap {
+  /** A node was added, removed or changed (`node` is the node after, or as last known when removed). */
+  node: { type: 'added' | 'removed' | 'changed'; node: NodeView; fields?: string[] };
+  /** A sync finished. */
+  synced: {
+    startedAt: number;
+    finishedAt: number;
+    ok: boolean;
+    providers: { provider: string; nodes: number; error?: string }[];
+  };
+  /** A check target changed state. */
+  check: {
+    checkId: string;
+    target: string;
+    node?: string;
+    previous: AlarmState;
+    state: AlarmState;
+    message: string;
+    ts: number;
+  };
+  /** The broker wrote a window. */
+  window: { windowStart: number; points: number; sketches: number; durationMs: number };
+  /** The requested `Last-Event-ID` is older than the replay buffer: refetch everything. */
+  reset: { oldest: number };
+}
+
+/** One event of the stream. */
+export type DashboardEventName = keyof DashboardEventMap;
+
+/** Counters of the dashboard (`dash.stats()`). */
+export interface DashboardStats {
+  /** Event-stream clients connected now. */
+  clients: number;
+  /** Clients dropped because they read too slowly (their buffer passed `maxClientBufferBytes`). */
+  droppedSlowClients: number;
+  /** Clients refused because `maxClients` were connected. */
+  refusedClients: number;
+  /** Events published since start. */
+  events: number;
+  /** The id of the newest event. */
+  lastEventId: number;
+  /** Requests refused with 401. */
+  unauthorized: number;
+}
