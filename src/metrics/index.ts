@@ -2,6 +2,7 @@
  * Per-process metrics: the registry and its instruments, the DDSketch, and Prometheus exposition.
  */
 export * from './counter.js';
+export * from './exponential.js';
 export * from './gauge.js';
 export * from './histogram.js';
 export * from './meter.js';
