@@ -28,6 +28,13 @@ import {
   systemClock,
 } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import {
+  type BrokerOtlpOptions,
+  normalizeOtlpOptions,
+  type OtlpReceiver,
+  type OtlpReceiverStats,
+  startOtlpReceiver,
+} from '../interop/otlp-receiver.js';
 import { type PrometheusOptions, type PrometheusSeries, toPrometheusText } from '../metrics/prometheus.js';
 import type { MetricsStore, Point } from '../metrics-store/types.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
@@ -38,6 +45,7 @@ import {
   WindowPoints,
   WindowState,
 } from './aggregate.js';
+import type { IngestBatch, IngestResult } from './ingest.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FrameEncoder,
@@ -72,6 +80,8 @@ export interface MetricsBrokerOptions extends AbortOptions {
   host?: string;
   /** Listen for StatsD / DogStatsD lines over UDP. */
   statsd?: BrokerStatsdOptions;
+  /** Accept OTLP/HTTP metrics (protobuf and JSON) on this port; see `broker.otlpUrl` and docs/interop.md. */
+  otlp?: BrokerOtlpOptions;
   /** Window length; windows start at multiples of it (epoch ms). @default 10000 */
   intervalMs?: number;
   /** How long after its end a window stays open for stragglers. @default 2000 */
@@ -194,6 +204,7 @@ const OPTION_KEYS = [
   'port',
   'host',
   'statsd',
+  'otlp',
   'intervalMs',
   'graceMs',
   'quantiles',
@@ -238,9 +249,9 @@ const COUNTER_STATS = [
 ] as const satisfies ReadonlyArray<keyof BrokerStats>;
 
 type NormalizedOptions = Required<
-  Omit<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'tenant' | 'signal'>
+  Omit<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'otlp' | 'tenant' | 'signal'>
 > &
-  Pick<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'tenant'>;
+  Pick<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'otlp' | 'tenant'>;
 
 function normalizeOptions(options: MetricsBrokerOptions): NormalizedOptions {
   if (options === null || typeof options !== 'object') throw validationError('options', 'an object', options);
@@ -276,6 +287,7 @@ function normalizeOptions(options: MetricsBrokerOptions): NormalizedOptions {
     rejectUnknownKeys(o.statsd, ['port', 'host', 'recvBufferSize'], 'options.statsd');
     positiveNumber(o.statsd.port, 'options.statsd.port', { integer: true, min: 0 });
   }
+  if (o.otlp !== undefined) normalizeOtlpOptions(o.otlp, 'options.otlp');
   if (
     o.store !== undefined &&
     (typeof o.store.write !== 'function' || typeof o.store.writeSketches !== 'function')
@@ -342,6 +354,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   readonly #written: Partial<Record<(typeof COUNTER_STATS)[number], number>> = {};
   readonly #rcvbufAtStart: number | undefined;
   #statsd: StatsdListener | undefined;
+  #otlp: OtlpReceiver | undefined;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
   #closedBefore = Number.NEGATIVE_INFINITY;
@@ -387,6 +400,16 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   /** The bound StatsD UDP port, if listening for StatsD. */
   get statsdPort(): number | undefined {
     return this.#statsd?.port;
+  }
+
+  /** Where OTLP/HTTP metrics are accepted (`http://host:port/v1/metrics`), if the `otlp` option was given. */
+  get otlpUrl(): string | undefined {
+    return this.#otlp?.url;
+  }
+
+  /** The OTLP receiver's counters, if the `otlp` option was given. */
+  otlpStats(): OtlpReceiverStats | undefined {
+    return this.#otlp?.stats();
   }
 
   /** A copy of the self-metrics. */
@@ -441,7 +464,10 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
    * Take one frame body (the bytes after the length prefix), from any transport. `reply` receives the
    * ACK frames for it. Malformed frames are counted and dropped; this never throws.
    */
-  ingest(body: Buffer, reply?: (ack: Buffer) => void): void {
+  ingest(batch: IngestBatch): IngestResult;
+  ingest(body: Buffer, reply?: (ack: Buffer) => void): void;
+  ingest(body: Buffer | IngestBatch, reply?: (ack: Buffer) => void): IngestResult | undefined {
+    if (!Buffer.isBuffer(body)) return this.#ingestBatchStandIn(body);
     let reader: WindowReader;
     try {
       reader = readWindowFrame(body);
@@ -518,6 +544,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
       const closing = this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const sock of this.#sockets) sock.end();
       await this.#statsd?.close();
+      await this.#otlp?.close();
       await this.#enqueue(() => this.#closeWindows(this.#clock.now(), true));
       for (const sock of this.#sockets) sock.destroy();
       await Promise.all(closing);
@@ -584,6 +611,45 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
       if (!ok) this.#stats.badSeries++;
     }
   }
+
+  // ---- STAND-IN (interop branch) for the broker engineer's `ingest(batch)`; replaced at merge. ----
+  /** Validate every item against the current window first; apply only a wholly valid batch. */
+  #ingestBatchStandIn(batch: IngestBatch): IngestResult {
+    const w = this.#target(this.#clock.now(), false);
+    const reject = (i: number, reason: string): IngestResult => {
+      this.#stats.badSeries += batch.items.length;
+      return { accepted: 0, rejected: batch.items.length, reason, field: `items[${i}]` };
+    };
+    const kinds = new Map<string, string>();
+    for (let i = 0; i < batch.items.length; i++) {
+      const it = batch.items[i]!;
+      const key = wireSeriesKey(it.name, it.tags);
+      if (this.#dict.get(key) === undefined)
+        return reject(i, 'invalid series name or tags, or series cap reached');
+      const have = w.series.get(key);
+      const kind = have?.kind ?? kinds.get(key);
+      if (kind !== undefined && kind !== it.kind) return reject(i, `series already holds a ${kind}`);
+      kinds.set(key, it.kind);
+      if (it.kind === 'histogram') {
+        const cur = have?.sketch;
+        if (
+          cur !== undefined &&
+          (cur.scale === undefined || it.sketch.scale === undefined) &&
+          cur.base !== it.sketch.base
+        )
+          return reject(i, 'histogram accuracy differs from the series in this window');
+      } else if (!Number.isFinite(it.value)) return reject(i, 'value not finite');
+    }
+    for (const it of batch.items) {
+      const key = wireSeriesKey(it.name, it.tags);
+      if (it.kind === 'counter') w.addCount(key, this.#dict, 'counter', it.value);
+      else if (it.kind === 'gauge') w.setGauge(key, this.#dict, 'last', batch.source, it.value);
+      else w.mergeSketch(key, this.#dict, it.sketch.encode());
+    }
+    this.#stats.seriesDeltas += batch.items.length;
+    return { accepted: batch.items.length };
+  }
+  // ---- end of stand-in ----
 
   readonly #onStatsd = (m: StatsdMetric): void => {
     const key = wireSeriesKey(m.name, m.tags);
@@ -747,7 +813,14 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   }
 
   async #listen(): Promise<void> {
-    const { socketPath, port, host, statsd } = this.#o;
+    const { socketPath, port, host, statsd, otlp } = this.#o;
+    if (otlp !== undefined) {
+      this.#otlp = await startOtlpReceiver(this, {
+        ...otlp,
+        host: otlp.host ?? host,
+        now: () => this.#clock.now(),
+      });
+    }
     if (socketPath !== undefined) {
       await this.#removeStaleSocket(socketPath);
       await this.#serve((s, cb) => s.listen(socketPath, cb));
