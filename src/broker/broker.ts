@@ -35,7 +35,7 @@ import {
   type OtlpReceiverStats,
   startOtlpReceiver,
 } from '../interop/otlp-receiver.js';
-import { type PrometheusOptions, type PrometheusSeries, toPrometheusText } from '../metrics/prometheus.js';
+import { type PrometheusOptions, toPrometheusText } from '../metrics/prometheus.js';
 import type { MetricsStore, Point } from '../metrics-store/types.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
 import {
@@ -436,28 +436,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
    * broker's own `fleetwatch_broker_*` counters.
    */
   prometheus(options: PrometheusOptions = {}): string {
-    const series: PrometheusSeries[] = [];
-    for (const t of this.#totals.series.values()) {
-      if (t.kind === 'histogram') {
-        if (t.sketch !== undefined)
-          series.push({ name: t.name, kind: 'histogram', tags: t.tags, sketch: t.sketch });
-      } else
-        series.push({
-          name: t.name,
-          kind: t.kind === 'set' ? 'gauge' : t.kind,
-          tags: t.tags,
-          value: t.value,
-        });
-    }
-    const stats = this.stats();
-    const tags = { broker: this.#o.id };
-    for (const name of COUNTER_STATS) {
-      series.push({ name: `fleetwatch.broker.${name}`, kind: 'counter', tags, value: stats[name] });
-    }
-    series.push({ name: 'fleetwatch.broker.lastFlushMs', kind: 'gauge', tags, value: stats.lastFlushMs });
-    series.push({ name: 'fleetwatch.broker.openWindows', kind: 'gauge', tags, value: stats.openWindows });
-    series.push({ name: 'fleetwatch.broker.queuedFrames', kind: 'gauge', tags, value: stats.queuedFrames });
-    return toPrometheusText(series, options);
+    return toPrometheusText(this, options);
   }
 
   /**

@@ -65,6 +65,8 @@ export interface SketchParts {
 /** Read and write a sketch's raw state (set once by the class's static block). @internal */
 export let sketchInternals: {
   parts(s: DDSketch): SketchParts;
+  /** The bucket key of a positive value. */
+  key(s: DDSketch, v: number): number;
   assign(s: DDSketch, p: Omit<SketchParts, 'positive' | 'negative'>): void;
 };
 
@@ -110,6 +112,7 @@ export class DDSketch implements QuantileSketch {
         min: s.#lo,
         max: s.#hi,
       }),
+      key: (s, v) => s.#key(v),
       assign: (s, p) => {
         s.#zeroCount = p.zeroCount;
         s.#n = p.count;
