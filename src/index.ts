@@ -11,6 +11,7 @@ export * from './broker/index.js';
 export * from './checks/index.js';
 export * from './core.js';
 export * from './errors.js';
+export * from './interop/index.js';
 export * from './inventory/inventory.js';
 export * from './inventory/inventory-store.js';
 export * from './inventory/query.js';

@@ -179,7 +179,7 @@ export class OtlpTranslator {
                 const before = prev(key);
                 updates.set(key, { kind: 'exp', start, point, seen: now });
                 if (before?.kind === 'exp' && before.start === start)
-                  point = subtractExp(point, before.point);
+                  point = subtractExponential(point, before.point);
               }
               const sketch = fromExponentialHistogram(point, { path: ppath, maxBuckets: this.#maxBuckets });
               items.push({ kind: 'histogram', name, tags, sketch });
@@ -361,7 +361,7 @@ export function downscalePoint(p: ExponentialHistogramPoint, scale: number): Exp
  * went down (a reset the start time did not show), `cur` itself. min/max of the delta are `cur`'s
  * where they moved, else left to the buckets.
  */
-function subtractExp(
+export function subtractExponential(
   cur: ExponentialHistogramPoint,
   prev: ExponentialHistogramPoint,
 ): ExponentialHistogramPoint {
