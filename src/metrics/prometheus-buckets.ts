@@ -34,16 +34,23 @@ export function cumulativeBucketCounts(sketch: QuantileSketch, bounds: readonly 
   const exactPow2 = s.scale !== undefined;
   const pos = p.positive;
   const neg = p.negative;
+  const lnBase = Math.log(s.base);
+  const negTotal = storeTotal(neg, Number.NEGATIVE_INFINITY);
+  // One sweep over the positive buckets: the bounds ascend, so does the last key each one takes.
+  let k = pos.minKey;
+  let acc = 0;
   return bounds.map((b) => {
     if (p.count === 0 || b < p.min) return 0;
     if (b >= p.max) return p.count;
     let n = 0;
     if (b >= 0) {
-      n += p.zeroCount + storeTotal(neg, Number.NEGATIVE_INFINITY);
+      n += p.zeroCount + negTotal;
       if (b > 0 && !pos.isEmpty) {
         const kb = sketchInternals.key(s, b);
-        const onBound = (exactPow2 && isPow2(b)) || b >= Math.exp(kb * Math.log(s.base));
-        n += storeTotal(pos, Number.NEGATIVE_INFINITY, onBound ? kb : kb - 1);
+        const onBound = (exactPow2 && isPow2(b)) || b >= Math.exp(kb * lnBase);
+        const last = Math.min(onBound ? kb : kb - 1, pos.maxKey);
+        for (; k <= last; k++) acc += pos.counts[k - pos.offset]!;
+        n += acc;
       }
     } else if (!neg.isEmpty) {
       n += storeTotal(neg, sketchInternals.key(s, -b) + 1, Number.POSITIVE_INFINITY);

@@ -24,6 +24,24 @@ import { validationError } from '../errors.js';
  * ```
  */
 export function prometheusMetricName(name: string): string {
+  const hit = metricNames.get(name);
+  if (hit !== undefined) return hit;
+  const out = sanitizeMetricName(name);
+  remember(metricNames, name, out);
+  return out;
+}
+
+/** Results of the rule, kept for the names seen most (bounded: cleared when full). */
+const metricNames = new Map<string, string>();
+const labelNames = new Map<string, string>();
+const MAX_CACHED_NAMES = 50_000;
+
+function remember(cache: Map<string, string>, key: string, value: string): void {
+  if (cache.size >= MAX_CACHED_NAMES) cache.clear();
+  cache.set(key, value);
+}
+
+function sanitizeMetricName(name: string): string {
   const words = name.startsWith('fleetwatch.') ? snakeCase(name) : name;
   let out = '';
   for (let i = 0; i < words.length; i++) {
@@ -36,6 +54,14 @@ export function prometheusMetricName(name: string): string {
 
 /** The Prometheus label name of a tag key, by the rule of {@link prometheusMetricName}. */
 export function prometheusLabelName(key: string): string {
+  const hit = labelNames.get(key);
+  if (hit !== undefined) return hit;
+  const out = sanitizeLabelName(key);
+  remember(labelNames, key, out);
+  return out;
+}
+
+function sanitizeLabelName(key: string): string {
   let out = '';
   for (let i = 0; i < key.length; i++) out += isWordChar(key.charCodeAt(i)) ? key[i] : '_';
   const first = out.charCodeAt(0);

@@ -236,6 +236,7 @@ export function toPrometheusText(input: PrometheusInput, options: PrometheusOpti
 
 /** Escape a label value: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
+  if (value.indexOf('\\') < 0 && value.indexOf('"') < 0 && value.indexOf('\n') < 0) return value;
   let out = '';
   for (const ch of value) out += ch === '\\' ? '\\\\' : ch === '"' ? '\\"' : ch === '\n' ? '\\n' : ch;
   return out;
