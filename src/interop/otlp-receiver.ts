@@ -14,7 +14,7 @@ export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
   port: number;
   /** @default the broker's `host` ('127.0.0.1') */
   host?: string;
-  /** Largest request body, before and after gzip, bytes. @default 4 MiB */
+  /** Largest request body, before and after gzip, bytes (decoding holds the event loop ~0.3-1 ms per KB: see docs/security.md). @default 1 MiB */
   maxBodyBytes?: number;
   /** Requests decoded at once; more wait (the socket is not read) up to `maxPending`, then 503. @default 4 */
   maxConcurrent?: number;
@@ -59,7 +59,7 @@ const OPTION_KEYS = [
   'explicitScale',
   'maxBuckets',
 ];
-const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+const DEFAULT_MAX_BODY = 1024 * 1024;
 /** The largest body OTLP allows a sender to send (and the most `maxBodyBytes` may be). */
 const MAX_BODY_LIMIT = 64 * 1024 * 1024;
 
