@@ -41,6 +41,9 @@ export type { AbortOptions, Clock, Logger } from './core.js';
 export { systemClock } from './core.js';
 export type { FleetwatchErrorCode, FleetwatchErrorContext } from './errors.js';
 export { ERROR_CODES, FleetwatchError, isFleetwatchError } from './errors.js';
+// interop
+export type { OtlpExporterOptions } from './interop/otlp-exporter.js';
+export { OtlpExporter } from './interop/otlp-exporter.js';
 // inventory
 export type { InventoryOptions, WatchOptions } from './inventory/inventory.js';
 export { Inventory } from './inventory/inventory.js';
@@ -60,11 +63,18 @@ export type {
 } from './inventory/types.js';
 // metrics
 export type { Counter } from './metrics/counter.js';
+export type { ExponentialHistogramPoint } from './metrics/exponential.js';
+export {
+  fromExponentialHistogram,
+  toExponentialHistogram,
+  toNativeHistogram,
+} from './metrics/exponential.js';
 export type { Gauge } from './metrics/gauge.js';
 export type { Histogram } from './metrics/histogram.js';
 export type { Meter } from './metrics/meter.js';
 export type { PrometheusOptions } from './metrics/prometheus.js';
 export { PROMETHEUS_CONTENT_TYPE, toPrometheusText } from './metrics/prometheus.js';
+export { prometheusHandler } from './metrics/prometheus-http.js';
 export type {
   GaugeOptions,
   HistogramOptions,

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../core.js';
 import { type FleetwatchError, throwIfAborted } from '../errors.js';
-import { type PrometheusOptions, type PrometheusSeries, toPrometheusText } from '../metrics/prometheus.js';
+import { type OtlpReceiver, type OtlpReceiverStats, startOtlpReceiver } from '../interop/otlp-receiver.js';
+import { type PrometheusOptions, toPrometheusText } from '../metrics/prometheus.js';
 import { type CumulativeSeries, CumulativeTotals, type SeriesReject } from './aggregate.js';
 import { StreamTable } from './delivery.js';
 import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
@@ -11,13 +12,7 @@ import { WindowMerger } from './merge.js';
 import { type MetricsBrokerOptions, type NormalizedOptions, normalizeOptions } from './options.js';
 import { loadHighWater, WindowWriter } from './persist.js';
 import { FrameEncoder, readWindowFrame, type WindowReader, wireSeriesKey } from './protocol.js';
-import {
-  type BrokerStats,
-  newStats,
-  readUdpRcvbufErrors,
-  SelfMetrics,
-  selfPrometheusSeries,
-} from './stats.js';
+import { type BrokerStats, newStats, readUdpRcvbufErrors, SelfMetrics } from './stats.js';
 import { DEFAULT_MAX_STATSD_LINE_LENGTH, parseStatsdLines, type StatsdLine } from './statsd.js';
 
 export type { BrokerStatsdOptions, MetricsBrokerOptions } from './options.js';
@@ -54,6 +49,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   readonly #merger: WindowMerger;
   readonly #writer: WindowWriter;
   readonly #listeners: Listeners;
+  #otlp: OtlpReceiver | undefined;
   readonly #statsdGauges = new Map<string, number>();
   readonly #rcvbufAtStart: number | undefined;
   readonly #source: string;
@@ -116,6 +112,13 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
         });
       }
       await broker.#listeners.listen();
+      if (o.otlp !== undefined) {
+        broker.#otlp = await startOtlpReceiver(broker, {
+          ...o.otlp,
+          host: o.otlp.host ?? o.host,
+          now: () => o.clock.now(),
+        });
+      }
       throwIfAborted(options.signal);
     } catch (err) {
       await broker.close();
@@ -163,6 +166,16 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     };
   }
 
+  /** Where OTLP/HTTP metrics are accepted (`http://host:port/v1/metrics`), if the `otlp` option was given. */
+  get otlpUrl(): string | undefined {
+    return this.#otlp?.url;
+  }
+
+  /** The OTLP receiver's counters, if the `otlp` option was given. */
+  otlpStats(): OtlpReceiverStats | undefined {
+    return this.#otlp?.stats();
+  }
+
   /** The merged view since start: counter totals, latest gauges, cumulative sketches (for scraping). */
   totals(): CumulativeSeries[] {
     return [...this.#totals.series.values()];
@@ -174,21 +187,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
    * broker's own `fleetwatch_broker_*` series.
    */
   prometheus(options: PrometheusOptions = {}): string {
-    const series: PrometheusSeries[] = [];
-    for (const t of this.#totals.series.values()) {
-      if (t.kind === 'histogram') {
-        if (t.sketch !== undefined)
-          series.push({ name: t.name, kind: 'histogram', tags: t.tags, sketch: t.sketch });
-      } else
-        series.push({
-          name: t.name,
-          kind: t.kind === 'set' ? 'gauge' : t.kind,
-          tags: t.tags,
-          value: t.value,
-        });
-    }
-    series.push(...selfPrometheusSeries(this.stats(), this.#o.id));
-    return toPrometheusText(series, options);
+    return toPrometheusText(this, options);
   }
 
   /**
@@ -260,6 +259,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     this.#closing ??= (async () => {
       clearTimeout(this.#timer);
       const serversClosed = await this.#listeners.stopAccepting();
+      await this.#otlp?.close();
       await this.#enqueue(() => this.#closeWindows(true));
       await this.#listeners.end();
       await serversClosed();

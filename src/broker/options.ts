@@ -10,6 +10,7 @@ import {
   systemClock,
 } from '../core.js';
 import { validationError } from '../errors.js';
+import { type BrokerOtlpOptions, normalizeOtlpOptions } from '../interop/otlp-receiver.js';
 import type { MetricsStore } from '../metrics-store/types.js';
 import { DEFAULT_MAX_STATSD_LINE_LENGTH } from './statsd.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './wire.js';
@@ -44,6 +45,8 @@ export interface MetricsBrokerOptions extends AbortOptions {
   host?: string;
   /** Listen for StatsD / DogStatsD lines over UDP. */
   statsd?: BrokerStatsdOptions;
+  /** Accept OTLP/HTTP metrics (protobuf and JSON) on this port; see `broker.otlpUrl` and docs/interop.md. */
+  otlp?: BrokerOtlpOptions;
   /** Window length; windows start at multiples of it (epoch ms). @default 10000 */
   intervalMs?: number;
   /** How long after its end a window stays open for stragglers. @default 2000 */
@@ -127,6 +130,7 @@ const OPTION_KEYS = [
   'socketPath',
   'port',
   'statsd',
+  'otlp',
   'tenant',
   'clock',
   'logger',
@@ -135,9 +139,9 @@ const OPTION_KEYS = [
 
 /** Options after defaults, checked. */
 export type NormalizedOptions = Required<
-  Omit<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'tenant' | 'signal'>
+  Omit<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'otlp' | 'tenant' | 'signal'>
 > &
-  Pick<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'tenant'>;
+  Pick<MetricsBrokerOptions, 'store' | 'socketPath' | 'port' | 'statsd' | 'otlp' | 'tenant'>;
 
 const INTEGER_OPTIONS: ReadonlyArray<[keyof typeof BROKER_DEFAULTS, number]> = [
   ['intervalMs', 1],
@@ -182,6 +186,7 @@ export function normalizeOptions(options: MetricsBrokerOptions): NormalizedOptio
   if (!Array.isArray(o.quantiles) || o.quantiles.some((q) => typeof q !== 'number' || !(q > 0 && q < 1))) {
     throw validationError('options.quantiles', 'an array of numbers in (0, 1)', o.quantiles);
   }
+  if (o.otlp !== undefined) normalizeOtlpOptions(o.otlp, 'options.otlp');
   if (o.statsd !== undefined) {
     if (o.statsd === null || typeof o.statsd !== 'object')
       throw validationError('options.statsd', 'an object', o.statsd);

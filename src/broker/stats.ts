@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { PrometheusSeries } from '../metrics/prometheus.js';
 import type { Point } from '../metrics-store/types.js';
 
 /**
@@ -156,19 +155,6 @@ export function readUdpRcvbufErrors(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The broker's own series for Prometheus: every counter, and the gauges. */
-export function selfPrometheusSeries(stats: BrokerStats, id: string): PrometheusSeries[] {
-  const tags = { broker: id };
-  const out: PrometheusSeries[] = [];
-  for (const name of COUNTER_STATS) {
-    out.push({ name: `fleetwatch.broker.${name}`, kind: 'counter', tags, value: stats[name] });
-  }
-  for (const name of GAUGE_STATS) {
-    out.push({ name: `fleetwatch.broker.${name}`, kind: 'gauge', tags, value: stats[name] });
-  }
-  return out;
 }
 
 /**

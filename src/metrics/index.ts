@@ -3,10 +3,14 @@
  */
 export * from './counter.js';
 export type { DropCounts } from './drops.js';
+export * from './exponential.js';
 export * from './gauge.js';
 export * from './histogram.js';
 export * from './meter.js';
 export * from './prometheus.js';
+export * from './prometheus-buckets.js';
+export * from './prometheus-http.js';
+export * from './prometheus-names.js';
 export * from './registry.js';
 export * from './sketch.js';
 export * from './timer.js';

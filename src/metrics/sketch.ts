@@ -8,6 +8,14 @@ import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import {
+  downscaleKey,
+  exponentialKey,
+  gammaOfScale,
+  MAX_SKETCH_SCALE,
+  MIN_SKETCH_SCALE,
+  scaleOfGamma,
+} from './exponential-mapping.js';
 import { type LogIndex, logIndexFor } from './log-index.js';
 import type { QuantileSketch } from './types.js';
 
@@ -20,12 +28,39 @@ export interface DDSketchOptions {
    * costs accuracy only for the lowest quantiles. Default 2048 (at 1%: 80 µs to a year in ms).
    */
   maxBuckets?: number;
+  /**
+   * Use the base-2 exponential mapping of OpenTelemetry exponential histograms and Prometheus native
+   * histograms instead of `relativeAccuracy`: `γ = 2^(2^-scale)`, an integer in [0, 20] (5 ≈ 1.08%,
+   * 6 ≈ 0.54%, 7 ≈ 0.27%). Such a sketch converts to an OTLP ExponentialHistogram and back without
+   * loss ({@link toExponentialHistogram}), and merges with a sketch of another scale by downscaling
+   * the finer one exactly. Give either `scale` or `relativeAccuracy`, not both.
+   */
+  scale?: number;
 }
 
 /** Default relative accuracy of {@link DDSketch}. */
 export const DEFAULT_RELATIVE_ACCURACY = 0.01;
 /** Default bucket cap of {@link DDSketch}. */
 export const DEFAULT_MAX_BUCKETS = 2048;
+/** The raw state of a sketch, for the exponential-histogram conversions. @internal */
+export interface SketchParts {
+  positive: BucketStore;
+  negative: BucketStore;
+  zeroCount: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/** Read and write a sketch's raw state (set once by the class's static block). @internal */
+export let sketchInternals: {
+  parts(s: DDSketch): SketchParts;
+  /** The bucket key of a positive value. */
+  key(s: DDSketch, v: number): number;
+  assign(s: DDSketch, p: Omit<SketchParts, 'positive' | 'negative'>): void;
+};
+
 /** Encoding version written by {@link DDSketch.encode}. */
 export const SKETCH_ENCODING_VERSION = 1;
 
@@ -52,26 +87,75 @@ interface InternalOptions extends DDSketchOptions {
  * ```
  */
 export class DDSketch implements QuantileSketch {
-  /** The relative accuracy α. */
-  readonly relativeAccuracy: number;
+  #alpha: number;
   /** The bucket cap per sign. */
   readonly maxBuckets: number;
-  private readonly gamma: number;
-  private readonly multiplier: number;
-  private readonly index: LogIndex;
-  private positive: BucketStore;
-  private negative: BucketStore;
-  private zeroCount = 0;
-  private n = 0;
-  private total = 0;
-  private lo = Number.POSITIVE_INFINITY;
-  private hi = Number.NEGATIVE_INFINITY;
+  #gamma: number;
+  #multiplier: number;
+  #index: LogIndex;
+  #positive: BucketStore;
+  #negative: BucketStore;
+  #zeroCount = 0;
+  #n = 0;
+  #total = 0;
+  #lo = Number.POSITIVE_INFINITY;
+  #hi = Number.NEGATIVE_INFINITY;
+  /** The exponential scale, or -1 for an accuracy-based γ. */
+  #scale: number;
+
+  static {
+    sketchInternals = {
+      parts: (s) => ({
+        positive: s.#positive,
+        negative: s.#negative,
+        zeroCount: s.#zeroCount,
+        count: s.#n,
+        sum: s.#total,
+        min: s.#lo,
+        max: s.#hi,
+      }),
+      key: (s, v) => s.#key(v),
+      assign: (s, p) => {
+        s.#zeroCount = p.zeroCount;
+        s.#n = p.count;
+        s.#total = p.sum;
+        s.#lo = p.min;
+        s.#hi = p.max;
+      },
+    };
+  }
 
   constructor(options: DDSketchOptions = {}) {
     if (typeof options !== 'object' || options === null)
       throw validationError('options', 'an object', options);
-    rejectUnknownKeys(options, ['relativeAccuracy', 'maxBuckets']);
-    const alpha = options.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY;
+    rejectUnknownKeys(options, ['relativeAccuracy', 'maxBuckets', 'scale']);
+    const internalGamma = (options as InternalOptions)[GAMMA];
+    let scale = internalGamma === undefined ? -1 : (scaleOfGamma(internalGamma) ?? -1);
+    if (options.scale !== undefined) {
+      if (
+        !Number.isInteger(options.scale) ||
+        options.scale < MIN_SKETCH_SCALE ||
+        options.scale > MAX_SKETCH_SCALE
+      ) {
+        throw validationError(
+          'options.scale',
+          `an integer in [${MIN_SKETCH_SCALE}, ${MAX_SKETCH_SCALE}]`,
+          options.scale,
+        );
+      }
+      if (options.relativeAccuracy !== undefined && internalGamma === undefined)
+        throw validationError(
+          'options.relativeAccuracy',
+          'absent when scale is given',
+          options.relativeAccuracy,
+        );
+      scale = options.scale;
+    }
+    const scaleGamma = scale >= 0 ? gammaOfScale(scale) : undefined;
+    const alpha =
+      scaleGamma !== undefined
+        ? (scaleGamma - 1) / (scaleGamma + 1)
+        : (options.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY);
     if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 0.5)) {
       throw validationError('options.relativeAccuracy', 'a number in (0, 0.5]', alpha);
     }
@@ -79,38 +163,49 @@ export class DDSketch implements QuantileSketch {
     if (!Number.isInteger(maxBuckets) || maxBuckets < 1 || maxBuckets > MAX_BUCKETS_LIMIT) {
       throw validationError('options.maxBuckets', `an integer in [1, ${MAX_BUCKETS_LIMIT}]`, maxBuckets);
     }
-    this.relativeAccuracy = alpha;
+    this.#alpha = alpha;
     this.maxBuckets = maxBuckets;
-    this.gamma = (options as InternalOptions)[GAMMA] ?? (1 + alpha) / (1 - alpha);
-    this.multiplier = 1 / Math.log(this.gamma);
-    this.index = logIndexFor(this.gamma);
-    this.positive = new BucketStore(maxBuckets);
-    this.negative = new BucketStore(maxBuckets);
+    this.#scale = scale;
+    this.#gamma = scaleGamma ?? internalGamma ?? (1 + alpha) / (1 - alpha);
+    this.#multiplier = 1 / Math.log(this.#gamma);
+    this.#index = logIndexFor(this.#gamma);
+    this.#positive = new BucketStore(maxBuckets);
+    this.#negative = new BucketStore(maxBuckets);
+  }
+
+  /** The relative accuracy α (for a sketch with a scale: `(γ−1)/(γ+1)`). */
+  get relativeAccuracy(): number {
+    return this.#alpha;
   }
 
   /** Number of values recorded (sum of weights). */
   get count(): number {
-    return this.n;
+    return this.#n;
   }
 
   /** Exact sum of the values recorded. */
   get sum(): number {
-    return this.total;
+    return this.#total;
   }
 
   /** Exact smallest value recorded; NaN when empty. */
   get min(): number {
-    return this.n === 0 ? Number.NaN : this.lo;
+    return this.#n === 0 ? Number.NaN : this.#lo;
   }
 
   /** Exact largest value recorded; NaN when empty. */
   get max(): number {
-    return this.n === 0 ? Number.NaN : this.hi;
+    return this.#n === 0 ? Number.NaN : this.#hi;
   }
 
-  /** The bucket base γ; sketches merge only when it is equal. */
+  /** The exponential scale (`γ = 2^(2^-scale)`), or undefined for an accuracy-based sketch. */
+  get scale(): number | undefined {
+    return this.#scale >= 0 ? this.#scale : undefined;
+  }
+
+  /** The bucket base γ; sketches merge only when it is equal (or both have a scale). */
   get base(): number {
-    return this.gamma;
+    return this.#gamma;
   }
 
   /**
@@ -124,39 +219,50 @@ export class DDSketch implements QuantileSketch {
       throw validationError('weight', 'a positive finite number', weight);
     }
     if (value > MIN_INDEXABLE) {
-      this.positive.add(this.index.key(value), weight);
+      this.#positive.add(this.#key(value), weight);
     } else if (value < -MIN_INDEXABLE) {
-      this.negative.add(this.index.key(-value), weight);
+      this.#negative.add(this.#key(-value), weight);
     } else {
-      this.zeroCount += weight;
+      this.#zeroCount += weight;
     }
-    this.n += weight;
-    this.total += value * weight;
-    if (value < this.lo) this.lo = value;
-    if (value > this.hi) this.hi = value;
+    this.#n += weight;
+    this.#total += value * weight;
+    if (value < this.#lo) this.#lo = value;
+    if (value > this.#hi) this.#hi = value;
   }
 
   /**
    * Merge `other` into this sketch exactly. It must have the same relative accuracy (equal γ),
-   * else `E_VALIDATION`. A sketch of another class is read through its `encode()` form.
+   * else `E_VALIDATION` — except that two sketches with a `scale` always merge: the finer one is
+   * downscaled to the coarser scale first (exactly, as OpenTelemetry merges exponential histograms),
+   * and this sketch takes the coarser scale. A sketch of another class is read through its
+   * `encode()` form.
    */
   merge(other: QuantileSketch): void {
-    const o = other instanceof DDSketch ? other : decodeSketch(other.encode());
-    if (o.gamma !== this.gamma) {
+    let o = other instanceof DDSketch ? other : decodeSketch(other.encode());
+    if (o.#scale >= 0 && this.#scale >= 0 && o.#scale !== this.#scale) {
+      if (o.#scale > this.#scale) o = o.downscaled(this.#scale);
+      else {
+        this.#rescale(o.#scale);
+        this.merge(o);
+        return;
+      }
+    }
+    if (o.#gamma !== this.#gamma) {
       throw validationError(
         'other.relativeAccuracy',
         `a sketch with relativeAccuracy ${this.relativeAccuracy}`,
         o.relativeAccuracy,
       );
     }
-    if (o.n === 0) return;
-    this.positive.mergeFrom(o.positive);
-    this.negative.mergeFrom(o.negative);
-    this.zeroCount += o.zeroCount;
-    this.n += o.n;
-    this.total += o.total;
-    if (o.lo < this.lo) this.lo = o.lo;
-    if (o.hi > this.hi) this.hi = o.hi;
+    if (o.#n === 0) return;
+    this.#positive.mergeFrom(o.#positive);
+    this.#negative.mergeFrom(o.#negative);
+    this.#zeroCount += o.#zeroCount;
+    this.#n += o.#n;
+    this.#total += o.#total;
+    if (o.#lo < this.#lo) this.#lo = o.#lo;
+    if (o.#hi > this.#hi) this.#hi = o.#hi;
   }
 
   /**
@@ -165,41 +271,53 @@ export class DDSketch implements QuantileSketch {
    */
   quantile(q: number): number {
     if (typeof q !== 'number' || !(q >= 0 && q <= 1)) throw validationError('q', 'a number in [0, 1]', q);
-    if (this.n === 0) return Number.NaN;
-    if (q === 0) return this.lo;
-    if (q === 1) return this.hi;
-    const rank = q * (this.n - 1);
+    if (this.#n === 0) return Number.NaN;
+    if (q === 0) return this.#lo;
+    if (q === 1) return this.#hi;
+    const rank = q * (this.#n - 1);
     let seen = 0;
-    const neg = this.negative;
+    const neg = this.#negative;
     if (!neg.isEmpty) {
       // Larger keys are more negative values: walk them first.
       for (let k = neg.maxKey; k >= neg.minKey; k--) {
         seen += neg.counts[k - neg.offset]!;
-        if (seen > rank) return this.clamp(-this.valueOf(k));
+        if (seen > rank) return this.#clamp(-this.#valueOf(k));
       }
     }
-    seen += this.zeroCount;
-    if (seen > rank) return this.clamp(0);
-    const pos = this.positive;
+    seen += this.#zeroCount;
+    if (seen > rank) return this.#clamp(0);
+    const pos = this.#positive;
     if (!pos.isEmpty) {
       for (let k = pos.minKey; k <= pos.maxKey; k++) {
         seen += pos.counts[k - pos.offset]!;
-        if (seen > rank) return this.clamp(this.valueOf(k));
+        if (seen > rank) return this.#clamp(this.#valueOf(k));
       }
     }
-    return this.hi;
+    return this.#hi;
+  }
+
+  /**
+   * A copy at the lower `scale` (only for a sketch with a scale): each bucket's count moves to the
+   * coarser bucket that contains it, exactly. `E_VALIDATION` for a scale above this sketch's.
+   */
+  downscaled(scale: number): DDSketch {
+    if (this.#scale < 0 || !Number.isInteger(scale) || scale < MIN_SKETCH_SCALE || scale > this.#scale)
+      throw validationError('scale', `an integer in [${MIN_SKETCH_SCALE}, ${this.#scale}]`, scale);
+    const copy = this.clone();
+    copy.#rescale(scale);
+    return copy;
   }
 
   /** A deep copy. */
   clone(): DDSketch {
-    const copy = this.sameShape();
-    copy.positive = this.positive.clone();
-    copy.negative = this.negative.clone();
-    copy.zeroCount = this.zeroCount;
-    copy.n = this.n;
-    copy.total = this.total;
-    copy.lo = this.lo;
-    copy.hi = this.hi;
+    const copy = this.#sameShape();
+    copy.#positive = this.#positive.clone();
+    copy.#negative = this.#negative.clone();
+    copy.#zeroCount = this.#zeroCount;
+    copy.#n = this.#n;
+    copy.#total = this.#total;
+    copy.#lo = this.#lo;
+    copy.#hi = this.#hi;
     return copy;
   }
 
@@ -208,21 +326,21 @@ export class DDSketch implements QuantileSketch {
    * range: the next window of a histogram records without growing its arrays.
    */
   emptyLike(): DDSketch {
-    const fresh = this.sameShape();
-    fresh.positive.reserve(this.positive.minKey, this.positive.maxKey);
-    fresh.negative.reserve(this.negative.minKey, this.negative.maxKey);
+    const fresh = this.#sameShape();
+    fresh.#positive.reserve(this.#positive.minKey, this.#positive.maxKey);
+    fresh.#negative.reserve(this.#negative.minKey, this.#negative.maxKey);
     return fresh;
   }
 
   /** Forget everything recorded, keeping the allocated buckets. */
   reset(): void {
-    this.positive.reset();
-    this.negative.reset();
-    this.zeroCount = 0;
-    this.n = 0;
-    this.total = 0;
-    this.lo = Number.POSITIVE_INFINITY;
-    this.hi = Number.NEGATIVE_INFINITY;
+    this.#positive.reset();
+    this.#negative.reset();
+    this.#zeroCount = 0;
+    this.#n = 0;
+    this.#total = 0;
+    this.#lo = Number.POSITIVE_INFINITY;
+    this.#hi = Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -233,25 +351,25 @@ export class DDSketch implements QuantileSketch {
    */
   encode(): Uint8Array {
     const floatCounts =
-      !Number.isSafeInteger(this.n) ||
-      !Number.isSafeInteger(this.zeroCount) ||
-      !isIntegral(this.positive) ||
-      !isIntegral(this.negative);
-    const w = new ByteWriter(32 + 2 * (this.span(this.positive) + this.span(this.negative)));
+      !Number.isSafeInteger(this.#n) ||
+      !Number.isSafeInteger(this.#zeroCount) ||
+      !isIntegral(this.#positive) ||
+      !isIntegral(this.#negative);
+    const w = new ByteWriter(32 + 2 * (this.#span(this.#positive) + this.#span(this.#negative)));
     w.u8(SKETCH_ENCODING_VERSION);
     w.u8(floatCounts ? FLAG_FLOAT_COUNTS : 0);
-    w.f64(this.gamma);
+    w.f64(this.#gamma);
     w.uvarint(this.maxBuckets);
     const num = floatCounts ? (v: number) => w.f64(v) : (v: number) => w.uvarint(v);
-    num(this.n);
-    num(this.zeroCount);
-    if (this.n > 0) {
-      w.f64(this.total);
-      w.f64(this.lo);
-      w.f64(this.hi);
+    num(this.#n);
+    num(this.#zeroCount);
+    if (this.#n > 0) {
+      w.f64(this.#total);
+      w.f64(this.#lo);
+      w.f64(this.#hi);
     }
-    for (const store of [this.positive, this.negative]) {
-      const span = this.span(store);
+    for (const store of [this.#positive, this.#negative]) {
+      const span = this.#span(store);
       w.uvarint(span);
       if (span === 0) continue;
       w.svarint(store.minKey);
@@ -286,18 +404,18 @@ export class DDSketch implements QuantileSketch {
       [GAMMA]: gamma,
     } as DDSketchOptions);
     const n = num();
-    s.zeroCount = num();
+    s.#zeroCount = num();
     if (n > 0) {
-      s.total = r.f64();
-      s.lo = r.f64();
-      s.hi = r.f64();
+      s.#total = r.f64();
+      s.#lo = r.f64();
+      s.#hi = r.f64();
       // The sum may legitimately have overflowed to ±Infinity (or NaN from +Inf + −Inf); min/max may not.
-      if (!Number.isFinite(s.lo) || !Number.isFinite(s.hi) || s.lo > s.hi) {
+      if (!Number.isFinite(s.#lo) || !Number.isFinite(s.#hi) || s.#lo > s.#hi) {
         throw r.fail('bad min/max');
       }
     }
-    let binTotal = s.zeroCount;
-    for (const store of [s.positive, s.negative]) {
+    let binTotal = s.#zeroCount;
+    for (const store of [s.#positive, s.#negative]) {
       const span = r.uvarint();
       if (span === 0) continue;
       if (span > maxBuckets || span > r.remaining) throw r.fail('store span out of range');
@@ -316,31 +434,59 @@ export class DDSketch implements QuantileSketch {
     if (r.remaining !== 0) throw r.fail('trailing bytes');
     const tolerance = (flags & FLAG_FLOAT_COUNTS) !== 0 ? 1e-9 * Math.max(1, n) : 0;
     if (Math.abs(binTotal - n) > tolerance) throw r.fail('count does not match buckets');
-    s.n = n;
+    s.#n = n;
     return s;
   }
 
+  #key(v: number): number {
+    return this.#scale >= 0 ? exponentialKey(v, this.#scale) : this.#index.key(v);
+  }
+
+  /** Move every bucket to `scale` (≤ the current one), in place. */
+  #rescale(scale: number): void {
+    const by = this.#scale - scale;
+    const target = new DDSketch({ scale, maxBuckets: this.maxBuckets });
+    for (const [from, to] of [
+      [this.#positive, target.#positive],
+      [this.#negative, target.#negative],
+    ] as const) {
+      if (from.isEmpty) continue;
+      to.reserve(downscaleKey(from.minKey, by), downscaleKey(from.maxKey, by));
+      for (let k = from.minKey; k <= from.maxKey; k++) {
+        const c = from.counts[k - from.offset]!;
+        if (c !== 0) to.add(downscaleKey(k, by), c);
+      }
+    }
+    this.#alpha = target.#alpha;
+    this.#gamma = target.#gamma;
+    this.#multiplier = target.#multiplier;
+    this.#index = target.#index;
+    this.#scale = scale;
+    this.#positive = target.#positive;
+    this.#negative = target.#negative;
+  }
+
   /** An empty sketch with exactly this γ and cap. */
-  private sameShape(): DDSketch {
+  #sameShape(): DDSketch {
     const options: InternalOptions = {
       relativeAccuracy: this.relativeAccuracy,
       maxBuckets: this.maxBuckets,
-      [GAMMA]: this.gamma,
+      [GAMMA]: this.#gamma,
     };
     return new DDSketch(options);
   }
 
-  private span(store: BucketStore): number {
+  #span(store: BucketStore): number {
     return store.isEmpty ? 0 : store.maxKey - store.minKey + 1;
   }
 
   /** Representative value of bucket `k`: within α of every value in `(γ^(k-1), γ^k]`. */
-  private valueOf(k: number): number {
-    return (2 * Math.exp(k / this.multiplier)) / (this.gamma + 1);
+  #valueOf(k: number): number {
+    return (2 * Math.exp(k / this.#multiplier)) / (this.#gamma + 1);
   }
 
-  private clamp(v: number): number {
-    return Math.min(Math.max(v, this.lo), this.hi);
+  #clamp(v: number): number {
+    return Math.min(Math.max(v, this.#lo), this.#hi);
   }
 }
 

@@ -1,5 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { escapeLabelValue, toPrometheusText } from '../../src/metrics/prometheus.js';
+import { cumulativeBucketCounts } from '../../src/metrics/prometheus-buckets.js';
+import { negotiatePrometheusFormat, prometheusHandler } from '../../src/metrics/prometheus-http.js';
 import { MetricsRegistry } from '../../src/metrics/registry.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 
@@ -56,6 +60,7 @@ describe('toPrometheusText', () => {
       queue_depth: 'gauge',
       jobs_total: 'counter',
       latency_ms: 'summary',
+      latency_ms_histogram: 'histogram',
     });
     const get = (name: string, labels: Record<string, string> = {}) =>
       samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
@@ -96,7 +101,7 @@ describe('toPrometheusText', () => {
     merged.merge(b);
     const text = toPrometheusText(
       { series: [{ name: 'rt', kind: 'histogram', tags: { host: 'x' }, sketch: merged }] },
-      { quantiles: [0, 1], help: { rt: 'Response time' } },
+      { quantiles: [0, 1], help: { rt: 'Response time' }, histograms: 'summary' },
     );
     expect(text.split('\n')).toEqual([
       '# HELP rt Response time',
@@ -120,10 +125,150 @@ describe('toPrometheusText', () => {
         { name: 'x', kind: 'gauge', tags: {}, value: 1 },
         { name: 'x', kind: 'histogram', tags: {}, sketch: new DDSketch() },
       ]),
-    ).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'series[1].kind' }));
+    ).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'series[1].name' }));
     expect(() => toPrometheusText([{ name: 'x', kind: 'counter', tags: {} }])).toThrow(
       expect.objectContaining({ path: 'series[0].value' }),
     );
     expect(toPrometheusText([])).toBe('');
+  });
+});
+
+describe('Prometheus names, formats and the /metrics handler', () => {
+  it('renames reserved and colliding-prone labels by the one rule, for every kind', () => {
+    const sk = new DDSketch();
+    sk.add(1);
+    const text = toPrometheusText(
+      [
+        {
+          name: 'h',
+          kind: 'histogram',
+          tags: { quantile: 'q', le: 'l', __name__: 'n', _x: 'u' },
+          sketch: sk,
+        },
+      ],
+      { quantiles: [0.5] },
+    );
+    expect(text).toContain('h{tag___name__="n",tag__x="u",tag_le="l",tag_quantile="q",quantile="0.5"} 1');
+    expect(text).toContain(
+      'h_histogram_bucket{tag___name__="n",tag__x="u",tag_le="l",tag_quantile="q",le="1"} 1',
+    );
+  });
+
+  it('refuses names and tag keys that meet after sanitising with E_VALIDATION, never a duplicate series', () => {
+    expect(() =>
+      toPrometheusText([
+        { name: 'a.b', kind: 'counter', tags: {}, value: 1 },
+        { name: 'a_b', kind: 'counter', tags: {}, value: 2 },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'series[1].name' }));
+    expect(() =>
+      toPrometheusText([{ name: 'g', kind: 'gauge', tags: { 'a.b': '1', a_b: '2' }, value: 1 }]),
+    ).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'series[0].tags.a_b' }));
+    // A gauge whose name is a sample of a histogram family.
+    expect(() =>
+      toPrometheusText([
+        { name: 'lat', kind: 'histogram', tags: {}, sketch: new DDSketch() },
+        { name: 'lat_count', kind: 'gauge', tags: {}, value: 1 },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'E_VALIDATION', path: 'series[1].name' }));
+  });
+
+  it('writes snake_case self-metrics and HELP for every family', () => {
+    const text = toPrometheusText([
+      { name: 'fleetwatch.broker.badFrames', kind: 'counter', tags: {}, value: 2 },
+    ]);
+    expect(text).toBe(
+      '# HELP fleetwatch_broker_bad_frames_total fleetwatch.broker.badFrames (fleetwatch counter)\n' +
+        '# TYPE fleetwatch_broker_bad_frames_total counter\nfleetwatch_broker_bad_frames_total 2\n',
+    );
+  });
+
+  it('writes OpenMetrics 1.0: family names without _total, canonical le, # EOF', () => {
+    const sk = new DDSketch({ scale: 4 });
+    for (const v of [0.5, 1, 2, 3]) sk.add(v);
+    const text = toPrometheusText(
+      [
+        { name: 'req', kind: 'counter', tags: {}, value: 3 },
+        { name: 'lat', kind: 'histogram', tags: {}, sketch: sk },
+      ],
+      {
+        format: 'openmetrics',
+        histograms: 'histogram',
+        buckets: [1, 2, 4],
+        help: { req: 'Requests "served"' },
+      },
+    );
+    expect(text.split('\n')).toEqual([
+      '# HELP req Requests \\"served\\"',
+      '# TYPE req counter',
+      'req_total 3',
+      '# HELP lat lat (fleetwatch histogram)',
+      '# TYPE lat histogram',
+      'lat_bucket{le="1.0"} 2',
+      'lat_bucket{le="2.0"} 3',
+      'lat_bucket{le="4.0"} 4',
+      'lat_bucket{le="+Inf"} 4',
+      'lat_sum 6.5',
+      'lat_count 4',
+      '# EOF',
+      '',
+    ]);
+  });
+
+  it('negotiates the format from Accept as Prometheus 3 sends it', () => {
+    expect(
+      negotiatePrometheusFormat(
+        'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.2,*/*;q=0.1',
+      ),
+    ).toBe('openmetrics');
+    expect(
+      negotiatePrometheusFormat('text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5'),
+    ).toBe('text');
+    expect(negotiatePrometheusFormat('application/openmetrics-text;version=2.0.0')).toBe('text');
+    expect(negotiatePrometheusFormat(undefined)).toBe('text');
+    expect(negotiatePrometheusFormat(`${'a;'.repeat(100_000)}`)).toBe('text');
+  });
+
+  it('prometheusHandler() serves both formats, HEAD, 405, and 500 instead of an invalid scrape', async () => {
+    const r = new MetricsRegistry();
+    r.counter('hits').inc(2);
+    const server = createServer(prometheusHandler(r));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    try {
+      const text = await fetch(url);
+      expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(text.headers.get('vary')).toBe('Accept');
+      expect(await text.text()).toContain('hits_total 2');
+      const om = await fetch(url, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+      expect(om.headers.get('content-type')).toBe(
+        'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      );
+      expect((await om.text()).endsWith('# EOF\n')).toBe(true);
+      expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+      const bad = createServer(
+        prometheusHandler([
+          { name: 'a.b', kind: 'gauge', tags: {}, value: 1 },
+          { name: 'a_b', kind: 'gauge', tags: {}, value: 1 },
+        ]),
+      );
+      await new Promise<void>((resolve) => bad.listen(0, '127.0.0.1', resolve));
+      const res = await fetch(`http://127.0.0.1:${(bad.address() as AddressInfo).port}/`);
+      expect(res.status).toBe(500);
+      expect(await res.text()).toBe('exposition failed: E_VALIDATION\n');
+      bad.close();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('derives exact classic buckets at powers of two from a sketch with a scale', () => {
+    const sk = new DDSketch({ scale: 6 });
+    const values = [0.3, 0.5, 0.50001, 1, 1.9, 2, 2.1, 1000];
+    for (const v of values) sk.add(v);
+    const bounds = [0.25, 0.5, 1, 2, 4, 1024];
+    expect(cumulativeBucketCounts(sk, bounds)).toEqual(
+      bounds.map((b) => values.filter((v) => v <= b).length),
+    );
   });
 });

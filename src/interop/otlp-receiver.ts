@@ -1,0 +1,302 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { gunzip } from 'node:zlib';
+import type { IngestBatch, IngestResult } from '../broker/ingest.js';
+import { rejectUnknownKeys } from '../core.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import { decodeOtlpMetrics, encodeOtlpResponse } from './otlp-codec.js';
+import { OtlpTranslator, type OtlpTranslatorOptions } from './otlp-translate.js';
+import { OTLP_CONTENT_TYPES, type OtlpEncoding } from './otlp-types.js';
+
+/** The broker's `otlp` option: where to accept OTLP/HTTP metrics. */
+export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
+  /** TCP port (0 picks a free one; see `broker.otlpUrl`). */
+  port: number;
+  /** @default the broker's `host` ('127.0.0.1') */
+  host?: string;
+  /** Largest request body, before and after gzip, bytes (decoding holds the event loop ~0.3-1 ms per KB: see docs/security.md). @default 1 MiB */
+  maxBodyBytes?: number;
+  /** Requests decoded at once; more wait (the socket is not read) up to `maxPending`, then 503. @default 4 */
+  maxConcurrent?: number;
+}
+
+/** What the OTLP receiver has seen. Totals since start. */
+export interface OtlpReceiverStats {
+  requests: number;
+  /** Requests refused whole (malformed, invalid, too large, wrong type, refused by the broker). */
+  rejectedRequests: number;
+  /** Data points accepted into the broker. */
+  dataPoints: number;
+  /** Data points refused: those of rejected requests, plus Summary points (never mergeable). */
+  rejectedDataPoints: number;
+  /** Request body bytes read. */
+  bytes: number;
+}
+
+/** What the receiver feeds. */
+export interface IngestTarget {
+  ingest(batch: IngestBatch): IngestResult;
+}
+
+/** A running receiver. */
+export interface OtlpReceiver {
+  /** `http://host:port/v1/metrics`. */
+  readonly url: string;
+  stats(): OtlpReceiverStats;
+  /** Stop accepting, end open connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+const OPTION_KEYS = [
+  'port',
+  'host',
+  'maxBodyBytes',
+  'maxConcurrent',
+  'resourceAttributes',
+  'maxStreams',
+  'staleStreamMs',
+  'maxScale',
+  'explicitScale',
+  'maxBuckets',
+];
+const DEFAULT_MAX_BODY = 1024 * 1024;
+/** The largest body OTLP allows a sender to send (and the most `maxBodyBytes` may be). */
+const MAX_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** Check the broker's `otlp` option; `E_VALIDATION` naming the field. */
+export function normalizeOtlpOptions(o: unknown, path: string): BrokerOtlpOptions {
+  if (o === null || typeof o !== 'object') throw validationError(path, 'an object', o);
+  rejectUnknownKeys(o as Record<string, unknown>, OPTION_KEYS, path);
+  const opts = o as BrokerOtlpOptions;
+  const int = (v: unknown, field: string, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max))
+      throw validationError(`${path}.${field}`, `an integer in [${min}, ${max}]`, v);
+  };
+  if (opts.port === undefined) throw validationError(`${path}.port`, 'a port number', undefined);
+  int(opts.port, 'port', 0, 65535);
+  int(opts.maxBodyBytes, 'maxBodyBytes', 1024, MAX_BODY_LIMIT);
+  int(opts.maxConcurrent, 'maxConcurrent', 1, 1024);
+  int(opts.maxStreams, 'maxStreams', 1, 10_000_000);
+  int(opts.staleStreamMs, 'staleStreamMs', 0, 2 ** 31);
+  int(opts.maxScale, 'maxScale', 0, 20);
+  int(opts.explicitScale, 'explicitScale', 0, 20);
+  int(opts.maxBuckets, 'maxBuckets', 16, 1 << 20);
+  if (opts.host !== undefined && (typeof opts.host !== 'string' || opts.host === ''))
+    throw validationError(`${path}.host`, 'a host name or address', opts.host);
+  if (
+    opts.resourceAttributes !== undefined &&
+    (!Array.isArray(opts.resourceAttributes) || opts.resourceAttributes.some((a) => typeof a !== 'string'))
+  )
+    throw validationError(
+      `${path}.resourceAttributes`,
+      'an array of attribute names',
+      opts.resourceAttributes,
+    );
+  return opts;
+}
+
+/** A refusal: HTTP status and the error sent back (as an OTLP `Status` message text). */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: FleetwatchError,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * Accept OTLP/HTTP metrics (`POST /v1/metrics`, `application/x-protobuf` or `application/json`,
+ * optionally gzip) and feed each request, whole or not at all, to `target.ingest`. Bodies over
+ * `maxBodyBytes` get 413, malformed or invalid ones 400 with the `FleetwatchError` code and field in
+ * the message, an unknown content type 415; every refusal is counted. Replies are in the request's
+ * encoding; Summary points (which cannot be merged) come back as `partialSuccess.rejectedDataPoints`.
+ *
+ * @example
+ * ```ts
+ * const receiver = await startOtlpReceiver(broker, { port: 4318, host: '127.0.0.1' });
+ * // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=receiver.url
+ * await receiver.close();
+ * ```
+ */
+export async function startOtlpReceiver(
+  target: IngestTarget,
+  options: BrokerOtlpOptions & { now?: () => number },
+): Promise<OtlpReceiver> {
+  normalizeOtlpOptions(
+    Object.fromEntries(Object.entries(options).filter(([k]) => k !== 'now')),
+    'options.otlp',
+  );
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxConcurrent = options.maxConcurrent ?? 4;
+  const now = options.now ?? Date.now;
+  const translator = new OtlpTranslator(options);
+  const stats: OtlpReceiverStats = {
+    requests: 0,
+    rejectedRequests: 0,
+    dataPoints: 0,
+    rejectedDataPoints: 0,
+    bytes: 0,
+  };
+  const sockets = new Set<Socket>();
+  let active = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    stats.requests++;
+    let encoding: OtlpEncoding = 'json';
+    try {
+      if ((req.url ?? '').split('?')[0] !== '/v1/metrics')
+        throw new Refusal(404, refusal('path', 'POST /v1/metrics', req.url));
+      if (req.method !== 'POST') throw new Refusal(405, refusal('method', 'POST', req.method));
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type === OTLP_CONTENT_TYPES.protobuf) encoding = 'protobuf';
+      else if (type !== OTLP_CONTENT_TYPES.json)
+        throw new Refusal(415, refusal('content-type', 'application/x-protobuf or application/json', type));
+      const ce = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (ce !== 'identity' && ce !== 'gzip')
+        throw new Refusal(415, refusal('content-encoding', 'gzip or identity', ce));
+      if (active >= maxConcurrent)
+        throw new Refusal(503, refusal('request', 'fewer concurrent requests', active));
+      active++;
+      let body: Buffer;
+      try {
+        body = await readBody(req, maxBody);
+        stats.bytes += body.length;
+        if (ce === 'gzip') body = await gunzipBounded(body, maxBody);
+      } finally {
+        active--;
+      }
+      const request = decodeOtlpMetrics(body, encoding);
+      const t = translator.translate(request, now());
+      const source = `otlp:${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
+      const result = t.items.length === 0 ? { accepted: 0 } : target.ingest({ source, items: t.items });
+      if ('rejected' in result) {
+        stats.rejectedDataPoints += t.points;
+        throw new Refusal(
+          400,
+          new FleetwatchError('E_VALIDATION', `OTLP request refused by the broker: ${result.reason}`, {
+            ...(result.field === undefined ? {} : { path: result.field }),
+          }),
+        );
+      }
+      t.commit();
+      stats.dataPoints += t.points - t.unsupported;
+      stats.rejectedDataPoints += t.unsupported;
+      const response =
+        t.unsupported > 0
+          ? {
+              partialSuccess: {
+                rejectedDataPoints: String(t.unsupported),
+                errorMessage: 'Summary points cannot be merged; send histograms',
+              },
+            }
+          : {};
+      res.writeHead(200, { 'content-type': OTLP_CONTENT_TYPES[encoding] });
+      res.end(encodeOtlpResponse(response, encoding));
+    } catch (err) {
+      stats.rejectedRequests++;
+      const r =
+        err instanceof Refusal
+          ? err
+          : err instanceof FleetwatchError
+            ? new Refusal(
+                err.code === 'E_MALFORMED_REQUEST' && err.details?.tooLarge === true ? 413 : 400,
+                err,
+              )
+            : new Refusal(500, new FleetwatchError('E_INTERNAL', 'OTLP receiver failed', { cause: err }));
+      const message = `${r.error.code}${r.error.path === undefined ? '' : ` at ${r.error.path}`}: ${r.error.message}`;
+      res.writeHead(r.status, {
+        'content-type': OTLP_CONTENT_TYPES[encoding],
+        ...(r.status === 413 || r.status >= 500 ? { connection: 'close' } : {}),
+        ...(r.status === 503 ? { 'retry-after': '1' } : {}),
+      });
+      // google.rpc.Status { code: 3 INVALID_ARGUMENT, message } — JSON form; protobuf senders get the same text.
+      res.end(encoding === 'json' ? JSON.stringify({ code: 3, message }) : Buffer.from(message));
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.maxHeadersCount = 100;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : options.port;
+  const host = options.host ?? '127.0.0.1';
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/v1/metrics`,
+    stats: () => ({ ...stats }),
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
+
+function refusal(path: string, expected: string, received: unknown): FleetwatchError {
+  return validationError(path, expected, received);
+}
+
+function tooLarge(limit: number): FleetwatchError {
+  return new FleetwatchError('E_MALFORMED_REQUEST', `OTLP body larger than ${limit} bytes`, {
+    path: 'body',
+    details: { tooLarge: true, limit },
+  });
+}
+
+/** Read the body, refusing (413) as soon as it passes `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, n)));
+    req.on('error', reject);
+  });
+}
+
+function gunzipBounded(body: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    gunzip(body, { maxOutputLength: limit }, (err, out) => {
+      if (err === null) resolve(out);
+      else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') reject(tooLarge(limit));
+      else
+        reject(
+          new FleetwatchError('E_MALFORMED_REQUEST', 'OTLP body: bad gzip data', {
+            path: 'body',
+            cause: err,
+          }),
+        );
+    });
+  });
+}

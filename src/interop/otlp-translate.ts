@@ -1,0 +1,494 @@
+import type { IngestItem } from '../broker/ingest.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import type { ExponentialHistogramPoint } from '../metrics/exponential.js';
+import { fromExponentialHistogram } from '../metrics/exponential.js';
+import { downscaleKey } from '../metrics/exponential-mapping.js';
+import { DDSketch, sketchInternals } from '../metrics/sketch.js';
+import { validateMetricName, validateTags } from '../metrics-store/validate.js';
+import type {
+  OtlpAnyValue,
+  OtlpExponentialHistogramDataPoint,
+  OtlpHistogramDataPoint,
+  OtlpInt64,
+  OtlpKeyValue,
+  OtlpMetricsRequest,
+  OtlpNumberDataPoint,
+} from './otlp-types.js';
+
+/** Options of {@link OtlpTranslator}. */
+export interface OtlpTranslatorOptions {
+  /** Resource attributes copied into every series' tags (others identify the sender only). @default ['service.name'] */
+  resourceAttributes?: readonly string[];
+  /** Cumulative streams remembered (to turn cumulative points into deltas). @default 100000 */
+  maxStreams?: number;
+  /** A cumulative stream unseen this long is forgotten when room is needed, ms. @default 900000 */
+  staleStreamMs?: number;
+  /** Finest scale kept for exponential histograms; finer ones are downscaled exactly. @default 8 */
+  maxScale?: number;
+  /** Scale of sketches built from explicit-bucket histograms. @default 6 */
+  explicitScale?: number;
+  /** Bucket cap per sign of the sketches built. @default 2048 */
+  maxBuckets?: number;
+}
+
+/** What {@link OtlpTranslator.translate} makes of a request. */
+export interface OtlpTranslation {
+  items: IngestItem[];
+  /** Data points in the request. */
+  points: number;
+  /** Summary points: valid OTLP that fleetwatch cannot merge (reported as rejected, counted). */
+  unsupported: number;
+  /** Apply the cumulative-stream state this request advanced; call only once the items were accepted. */
+  commit(): void;
+}
+
+const DELTA = 1;
+const CUMULATIVE = 2;
+
+/** Per cumulative stream: the previous point (sum value or histogram), and when it was seen. */
+type Previous =
+  | { kind: 'sum'; start: string; value: number; seen: number }
+  | { kind: 'updown'; value: number; seen: number }
+  | { kind: 'exp'; start: string; point: ExponentialHistogramPoint; seen: number }
+  | {
+      kind: 'explicit';
+      start: string;
+      bounds: readonly number[];
+      counts: number[];
+      sum: number;
+      seen: number;
+    };
+
+/**
+ * Turns OTLP metrics requests into broker ingest items: monotonic Sums into counter deltas, Gauges
+ * and non-monotonic Sums into gauges, exponential histograms into exact sketches (explicit-bucket
+ * histograms approximately, by bucket midpoints). Cumulative points become deltas against the
+ * previous point of their stream; the first point of a stream counts in full, and a point lower than
+ * the previous one (a restart) counts in full. Any invalid value throws `E_VALIDATION` with the path
+ * of the field, so a request is taken whole or not at all.
+ *
+ * @example
+ * ```ts
+ * const t = new OtlpTranslator();
+ * const { items, commit } = t.translate(decodeOtlpMetrics(body, 'json'), Date.now());
+ * if ('rejected' in broker.ingest({ source: 'otlp', items }) === false) commit();
+ * ```
+ */
+export class OtlpTranslator {
+  readonly #resourceAttributes: readonly string[];
+  readonly #maxStreams: number;
+  readonly #staleMs: number;
+  readonly #maxScale: number;
+  readonly #explicitScale: number;
+  readonly #maxBuckets: number;
+  readonly #streams = new Map<string, Previous>();
+
+  constructor(options: OtlpTranslatorOptions = {}) {
+    this.#resourceAttributes = options.resourceAttributes ?? ['service.name'];
+    this.#maxStreams = options.maxStreams ?? 100_000;
+    this.#staleMs = options.staleStreamMs ?? 900_000;
+    this.#maxScale = options.maxScale ?? 8;
+    this.#explicitScale = options.explicitScale ?? 6;
+    this.#maxBuckets = options.maxBuckets ?? 2048;
+  }
+
+  /** Cumulative streams remembered. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
+  /** Translate a decoded request; `now` (epoch ms) stamps the stream state. Throws `E_VALIDATION`. */
+  translate(request: OtlpMetricsRequest, now: number): OtlpTranslation {
+    const items: IngestItem[] = [];
+    const updates = new Map<string, Previous>();
+    let points = 0;
+    let unsupported = 0;
+    const prev = (key: string) => updates.get(key) ?? this.#streams.get(key);
+    (request.resourceMetrics ?? []).forEach((rm, ri) => {
+      const rpath = `resourceMetrics[${ri}]`;
+      const resource = attributesOf(rm.resource?.attributes, `${rpath}.resource.attributes`);
+      const identity = stableKey(resource);
+      const shared: Record<string, string> = {};
+      for (const k of this.#resourceAttributes) if (resource[k] !== undefined) shared[k] = resource[k];
+      (rm.scopeMetrics ?? []).forEach((sm, si) => {
+        const spath = `${rpath}.scopeMetrics[${si}]`;
+        const scopeKey = `${sm.scope?.name ?? ''}\0${sm.scope?.version ?? ''}`;
+        (sm.metrics ?? []).forEach((m, mi) => {
+          const mpath = `${spath}.metrics[${mi}]`;
+          const name = m.name;
+          validateMetricName(name, `${mpath}.name`);
+          const series = (attrs: OtlpKeyValue[] | undefined, ppath: string) => {
+            const tags = { ...shared, ...attributesOf(attrs, `${ppath}.attributes`) };
+            validateTags(tags, `${ppath}.attributes`);
+            return { tags, key: `${identity}\0${scopeKey}\0${name}\0${stableKey(tags)}` };
+          };
+          if (m.gauge !== undefined) {
+            (m.gauge.dataPoints ?? []).forEach((p, pi) => {
+              const ppath = `${mpath}.gauge.dataPoints[${pi}]`;
+              items.push({
+                kind: 'gauge',
+                name,
+                tags: series(p.attributes, ppath).tags,
+                value: numberOf(p, ppath),
+              });
+              points++;
+            });
+          } else if (m.sum !== undefined) {
+            const temporality = temporalityOf(
+              m.sum.aggregationTemporality,
+              `${mpath}.sum.aggregationTemporality`,
+            );
+            (m.sum.dataPoints ?? []).forEach((p, pi) => {
+              const ppath = `${mpath}.sum.dataPoints[${pi}]`;
+              const { tags, key } = series(p.attributes, ppath);
+              const v = numberOf(p, ppath);
+              points++;
+              if (m.sum?.isMonotonic !== true) {
+                const before = prev(key);
+                const value = temporality === DELTA ? (before?.kind === 'updown' ? before.value : 0) + v : v;
+                if (temporality === DELTA) updates.set(key, { kind: 'updown', value, seen: now });
+                items.push({ kind: 'gauge', name, tags, value });
+                return;
+              }
+              if (v < 0)
+                throw validationError(`${ppath}.value`, 'a non-negative value of a monotonic sum', v);
+              if (temporality === DELTA) {
+                items.push({ kind: 'counter', name, tags, value: v });
+                return;
+              }
+              const start = int64Text(p.startTimeUnixNano);
+              const before = prev(key);
+              const delta =
+                before?.kind === 'sum' && before.start === start && v >= before.value ? v - before.value : v;
+              updates.set(key, { kind: 'sum', start, value: v, seen: now });
+              items.push({ kind: 'counter', name, tags, value: delta });
+            });
+          } else if (m.exponentialHistogram !== undefined) {
+            const h = m.exponentialHistogram;
+            const temporality = temporalityOf(
+              h.aggregationTemporality,
+              `${mpath}.exponentialHistogram.aggregationTemporality`,
+            );
+            (h.dataPoints ?? []).forEach((p, pi) => {
+              const ppath = `${mpath}.exponentialHistogram.dataPoints[${pi}]`;
+              const { tags, key } = series(p.attributes, ppath);
+              let point = this.#capScale(expPoint(p, ppath));
+              points++;
+              if (temporality === CUMULATIVE) {
+                const start = int64Text(p.startTimeUnixNano);
+                const before = prev(key);
+                updates.set(key, { kind: 'exp', start, point, seen: now });
+                if (before?.kind === 'exp' && before.start === start)
+                  point = subtractExponential(point, before.point);
+              }
+              const sketch = fromExponentialHistogram(point, { path: ppath, maxBuckets: this.#maxBuckets });
+              items.push({ kind: 'histogram', name, tags, sketch });
+            });
+          } else if (m.histogram !== undefined) {
+            const h = m.histogram;
+            const temporality = temporalityOf(
+              h.aggregationTemporality,
+              `${mpath}.histogram.aggregationTemporality`,
+            );
+            (h.dataPoints ?? []).forEach((p, pi) => {
+              const ppath = `${mpath}.histogram.dataPoints[${pi}]`;
+              const { tags, key } = series(p.attributes, ppath);
+              const e = explicitPoint(p, ppath);
+              points++;
+              let counts = e.counts;
+              let sum = e.sum;
+              if (temporality === CUMULATIVE) {
+                const start = int64Text(p.startTimeUnixNano);
+                const before = prev(key);
+                updates.set(key, {
+                  kind: 'explicit',
+                  start,
+                  bounds: e.bounds,
+                  counts: e.counts,
+                  sum: e.sum,
+                  seen: now,
+                });
+                if (
+                  before?.kind === 'explicit' &&
+                  before.start === start &&
+                  sameNumbers(before.bounds, e.bounds) &&
+                  e.counts.every((c, i) => c >= before.counts[i]!)
+                ) {
+                  counts = e.counts.map((c, i) => c - before.counts[i]!);
+                  sum = e.sum - before.sum;
+                }
+              }
+              items.push({ kind: 'histogram', name, tags, sketch: this.#explicitSketch(e, counts, sum) });
+            });
+          } else if (m.summary !== undefined) {
+            unsupported += (m.summary.dataPoints ?? []).length;
+            points += (m.summary.dataPoints ?? []).length;
+          } else {
+            throw validationError(
+              mpath,
+              'a metric with gauge, sum, histogram or exponentialHistogram data',
+              'none',
+            );
+          }
+        });
+      });
+    });
+    return {
+      items,
+      points,
+      unsupported,
+      commit: () => this.#commit(updates, now),
+    };
+  }
+
+  #commit(updates: Map<string, Previous>, now: number): void {
+    for (const [key, p] of updates) {
+      if (!this.#streams.has(key) && this.#streams.size >= this.#maxStreams) this.#evictStale(now);
+      if (!this.#streams.has(key) && this.#streams.size >= this.#maxStreams) {
+        // Oldest first (Map order = last update order): the least recently updated stream goes.
+        const oldest = this.#streams.keys().next().value;
+        if (oldest !== undefined) this.#streams.delete(oldest);
+      }
+      this.#streams.delete(key);
+      this.#streams.set(key, p);
+    }
+  }
+
+  #evictStale(now: number): void {
+    for (const [key, p] of this.#streams) {
+      if (now - p.seen <= this.#staleMs) break;
+      this.#streams.delete(key);
+    }
+  }
+
+  #capScale(p: ExponentialHistogramPoint): ExponentialHistogramPoint {
+    return p.scale > this.#maxScale ? downscalePoint(p, this.#maxScale) : p;
+  }
+
+  /** A sketch with each explicit bucket's count at its midpoint (clamped to min/max), sum exact. */
+  #explicitSketch(e: ExplicitPoint, counts: readonly number[], sum: number): DDSketch {
+    const sketch = new DDSketch({ scale: this.#explicitScale, maxBuckets: this.#maxBuckets });
+    const lo = e.min ?? Number.NEGATIVE_INFINITY;
+    const hi = e.max ?? Number.POSITIVE_INFINITY;
+    counts.forEach((c, i) => {
+      if (c === 0) return;
+      const below = i === 0 ? undefined : e.bounds[i - 1];
+      const above = i < e.bounds.length ? e.bounds[i] : undefined;
+      let v: number;
+      if (below === undefined) v = e.min ?? above ?? 0;
+      else if (above === undefined) v = e.max ?? below;
+      else v = (below + above) / 2;
+      sketch.add(Math.min(Math.max(v, lo), hi), c);
+    });
+    // The exact sum replaces the midpoints' estimate.
+    const parts = sketchInternals.parts(sketch);
+    sketchInternals.assign(sketch, { ...parts, sum });
+    return sketch;
+  }
+}
+
+interface ExplicitPoint {
+  bounds: number[];
+  counts: number[];
+  sum: number;
+  min?: number;
+  max?: number;
+}
+
+function explicitPoint(p: OtlpHistogramDataPoint, path: string): ExplicitPoint {
+  const bounds = p.explicitBounds ?? [];
+  const counts = (p.bucketCounts ?? []).map((c, i) => countOf(c, `${path}.bucketCounts[${i}]`));
+  if (counts.length !== 0 && counts.length !== bounds.length + 1)
+    throw validationError(
+      `${path}.bucketCounts`,
+      `${bounds.length + 1} counts (one per bound, plus +Inf)`,
+      counts.length,
+    );
+  bounds.forEach((b, i) => {
+    if (!Number.isFinite(b) || (i > 0 && b <= bounds[i - 1]!))
+      throw validationError(`${path}.explicitBounds[${i}]`, 'finite, strictly increasing bounds', b);
+  });
+  const count = countOf(p.count ?? 0, `${path}.count`);
+  if (counts.reduce((a, b) => a + b, 0) !== count)
+    throw validationError(`${path}.count`, 'the sum of bucketCounts', count);
+  const out: ExplicitPoint = { bounds, counts, sum: finiteOf(p.sum ?? 0, `${path}.sum`) };
+  if (p.min !== undefined) out.min = finiteOf(p.min, `${path}.min`);
+  if (p.max !== undefined) out.max = finiteOf(p.max, `${path}.max`);
+  return out;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function expPoint(p: OtlpExponentialHistogramDataPoint, path: string): ExponentialHistogramPoint {
+  const buckets = (b: OtlpExponentialHistogramDataPoint['positive'], bpath: string) => ({
+    offset: b?.offset ?? 0,
+    bucketCounts: (b?.bucketCounts ?? []).map((c, i) => countOf(c, `${bpath}.bucketCounts[${i}]`)),
+  });
+  const point: ExponentialHistogramPoint = {
+    scale: p.scale ?? 0,
+    count: countOf(p.count ?? 0, `${path}.count`),
+    zeroCount: countOf(p.zeroCount ?? 0, `${path}.zeroCount`),
+    zeroThreshold: p.zeroThreshold ?? 0,
+    positive: buckets(p.positive, `${path}.positive`),
+    negative: buckets(p.negative, `${path}.negative`),
+  };
+  if (p.sum !== undefined) point.sum = finiteOf(p.sum, `${path}.sum`);
+  if (p.min !== undefined) point.min = finiteOf(p.min, `${path}.min`);
+  if (p.max !== undefined) point.max = finiteOf(p.max, `${path}.max`);
+  return point;
+}
+
+/** The same point at a lower scale (exact). */
+export function downscalePoint(p: ExponentialHistogramPoint, scale: number): ExponentialHistogramPoint {
+  const by = p.scale - scale;
+  const side = (b: ExponentialHistogramPoint['positive']) => {
+    if (b.bucketCounts.length === 0) return { offset: 0, bucketCounts: [] as number[] };
+    const first = downscaleKey(b.offset + 1, by) - 1;
+    const last = downscaleKey(b.offset + b.bucketCounts.length, by) - 1;
+    const counts = new Array<number>(last - first + 1).fill(0);
+    b.bucketCounts.forEach((c, j) => {
+      counts[downscaleKey(b.offset + j + 1, by) - 1 - first]! += c;
+    });
+    return { offset: first, bucketCounts: counts };
+  };
+  return { ...p, scale, positive: side(p.positive), negative: side(p.negative) };
+}
+
+/**
+ * `cur − prev` of two cumulative points of one stream (at the coarser of their scales). When a count
+ * went down (a reset the start time did not show), `cur` itself. min/max of the delta are `cur`'s
+ * where they moved, else left to the buckets.
+ */
+export function subtractExponential(
+  cur: ExponentialHistogramPoint,
+  prev: ExponentialHistogramPoint,
+): ExponentialHistogramPoint {
+  const scale = Math.min(cur.scale, prev.scale);
+  const a = cur.scale > scale ? downscalePoint(cur, scale) : cur;
+  const b = prev.scale > scale ? downscalePoint(prev, scale) : prev;
+  const side = (x: ExponentialHistogramPoint['positive'], y: ExponentialHistogramPoint['positive']) => {
+    const counts = [...x.bucketCounts];
+    for (let j = 0; j < y.bucketCounts.length; j++) {
+      const i = y.offset + j - x.offset;
+      const c = y.bucketCounts[j]!;
+      if (c === 0) continue;
+      if (i < 0 || i >= counts.length || counts[i]! < c) return undefined;
+      counts[i]! -= c;
+    }
+    return { offset: x.offset, bucketCounts: counts };
+  };
+  const positive = side(a.positive, b.positive);
+  const negative = side(a.negative, b.negative);
+  if (positive === undefined || negative === undefined || a.zeroCount < b.zeroCount || a.count < b.count)
+    return cur;
+  const delta: ExponentialHistogramPoint = {
+    scale,
+    count: a.count - b.count,
+    zeroCount: a.zeroCount - b.zeroCount,
+    zeroThreshold: a.zeroThreshold ?? 0,
+    positive,
+    negative,
+  };
+  if (a.sum !== undefined && b.sum !== undefined) delta.sum = a.sum - b.sum;
+  // The cumulative min/max bound the delta's: exact where they moved in this interval, else the
+  // tighter of them and the delta's outermost bucket bounds.
+  const gamma = 2 ** (2 ** -scale);
+  const [lowB, highB] = bucketRange(delta, gamma);
+  if (a.min !== undefined) delta.min = b.min === undefined || a.min < b.min ? a.min : Math.max(a.min, lowB);
+  if (a.max !== undefined) delta.max = b.max === undefined || a.max > b.max ? a.max : Math.min(a.max, highB);
+  if (delta.min !== undefined && delta.max !== undefined && delta.min > delta.max) delta.max = delta.min;
+  return delta;
+}
+
+/** Lower and upper bounds of the values a point's non-empty buckets can hold. */
+function bucketRange(p: ExponentialHistogramPoint, gamma: number): [number, number] {
+  const first = (b: ExponentialHistogramPoint['positive']) => b.bucketCounts.findIndex((c) => c > 0);
+  const last = (b: ExponentialHistogramPoint['positive']) => {
+    for (let j = b.bucketCounts.length - 1; j >= 0; j--) if (b.bucketCounts[j]! > 0) return j;
+    return -1;
+  };
+  const pf = first(p.positive);
+  const nl = last(p.negative);
+  const low =
+    nl >= 0
+      ? -(gamma ** (p.negative.offset + nl + 1))
+      : p.zeroCount > 0
+        ? 0
+        : pf >= 0
+          ? gamma ** (p.positive.offset + pf)
+          : 0;
+  const pl = last(p.positive);
+  const nf = first(p.negative);
+  const high =
+    pl >= 0
+      ? gamma ** (p.positive.offset + pl + 1)
+      : p.zeroCount > 0
+        ? 0
+        : nf >= 0
+          ? -(gamma ** (p.negative.offset + nf))
+          : 0;
+  return [low, high];
+}
+
+function temporalityOf(t: unknown, path: string): 1 | 2 {
+  if (t === DELTA || t === CUMULATIVE) return t;
+  throw validationError(path, '1 (delta) or 2 (cumulative)', t);
+}
+
+function numberOf(p: OtlpNumberDataPoint, path: string): number {
+  if (p.asDouble !== undefined) return finiteOf(p.asDouble, `${path}.asDouble`);
+  if (p.asInt !== undefined) {
+    const v = Number(p.asInt);
+    if (!Number.isFinite(v)) throw validationError(`${path}.asInt`, 'an integer', p.asInt);
+    return v;
+  }
+  throw validationError(path, 'asDouble or asInt', undefined);
+}
+
+function finiteOf(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw validationError(path, 'a finite number', v);
+  return v;
+}
+
+function countOf(v: OtlpInt64, path: string): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (!Number.isSafeInteger(n) || n < 0) throw validationError(path, 'a non-negative integer below 2^53', v);
+  return n;
+}
+
+function int64Text(v: OtlpInt64 | undefined): string {
+  return v === undefined ? '0' : String(v);
+}
+
+/** Attributes as tags (string values; other kinds as their JSON text). */
+function attributesOf(kvs: OtlpKeyValue[] | undefined, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  (kvs ?? []).forEach((kv, i) => {
+    if (typeof kv.key !== 'string') throw validationError(`${path}[${i}].key`, 'a string', kv.key);
+    out[kv.key] = anyText(kv.value);
+  });
+  return out;
+}
+
+function anyText(v: OtlpAnyValue | undefined): string {
+  if (v === undefined) return '';
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return String(v.boolValue);
+  if (v.intValue !== undefined) return String(v.intValue);
+  if (v.doubleValue !== undefined) return String(v.doubleValue);
+  if (v.bytesValue !== undefined) return v.bytesValue;
+  try {
+    return JSON.stringify(v);
+  } catch (err) {
+    throw new FleetwatchError('E_VALIDATION', 'attribute value too deep', { cause: err });
+  }
+}
+
+function stableKey(tags: Record<string, string>): string {
+  return Object.keys(tags)
+    .sort()
+    .map((k) => `${k}\0${tags[k]}`)
+    .join('\0');
+}
