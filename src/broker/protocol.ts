@@ -14,7 +14,7 @@
  * ACK:    u32 epoch · u32 count · count × u32 seq
  * ```
  * A series key is the metric name followed by its tags sorted by key, all joined with `\0`
- * (`cpu\0host\0a`), see {@link wireSeriesKey}.
+ * (`cpu\0host\0a`), see `wireSeriesKey`.
  */
 import { FleetwatchError } from '../errors.js';
 import {

@@ -28,7 +28,7 @@ export const POLICY_CODE: Readonly<Record<GaugePolicy, number>> = { last: 0, sum
 
 /** One series as it travels: a canonical key and either a number or an encoded sketch. */
 export interface WireSeries {
-  /** {@link wireSeriesKey} of the metric name and tags. */
+  /** `wireSeriesKey` of the metric name and tags. */
   key: string;
   kind: MetricKind;
   /** Gauge policy (`last` for other kinds). */

@@ -15,7 +15,7 @@ import type {
   OtlpNumberDataPoint,
 } from './otlp-types.js';
 
-/** Options of {@link OtlpTranslator}. */
+/** Options of `OtlpTranslator`. */
 export interface OtlpTranslatorOptions {
   /** Resource attributes copied into every series' tags (others identify the sender only). @default ['service.name'] */
   resourceAttributes?: readonly string[];

@@ -170,7 +170,7 @@ class QueryParser {
 
 /**
  * Parse query text into an AST. The empty (or all-whitespace) query is `{ type: 'all' }`. Linear in
- * the text, which may be up to {@link MAX_QUERY_LENGTH} characters.
+ * the text, which may be up to `MAX_QUERY_LENGTH` characters.
  *
  * @throws FleetwatchError `E_VALIDATION` with `path: 'query'` and the 0-based `position` of the error.
  * @example

@@ -11,7 +11,7 @@ export interface IndexTerm {
   prefix?: string;
 }
 
-/** A compiled series selection (see {@link compileWhere}). */
+/** A compiled series selection (see `compileWhere`). */
 export interface SeriesSelector {
   /** The parsed query. */
   readonly ast: QueryAst;

@@ -54,7 +54,7 @@ export const MAX_NATIVE_SCHEMA = 8;
 
 /**
  * The OTLP ExponentialHistogram form of a sketch that has a `scale` (`E_VALIDATION` otherwise: use
- * {@link rebucketToScale} first). Lossless: {@link fromExponentialHistogram} gives back an equal
+ * `rebucketToScale` first). Lossless: {@link fromExponentialHistogram} gives back an equal
  * sketch. Fractional counts (StatsD sample rates) are rounded, and `count` follows the rounding.
  *
  * @example
@@ -174,7 +174,7 @@ export function rebucketToScale(sketch: DDSketch, scale: number): DDSketch {
 
 /**
  * The Prometheus native-histogram form of a sketch with a scale (downscaled to schema 8 when finer).
- * {@link fromNativeHistogram} reads it back.
+ * `fromNativeHistogram` reads it back.
  */
 export function toNativeHistogram(sketch: DDSketch): NativeHistogram {
   const scale = requireScale(sketch);

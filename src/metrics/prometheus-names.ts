@@ -52,7 +52,7 @@ function sanitizeMetricName(name: string): string {
   return out === '' || (first >= 48 && first <= 57) ? `_${out}` : out;
 }
 
-/** The Prometheus label name of a tag key, by the rule of {@link prometheusMetricName}. */
+/** The Prometheus label name of a tag key, by the rule of `prometheusMetricName`. */
 export function prometheusLabelName(key: string): string {
   const hit = labelNames.get(key);
   if (hit !== undefined) return hit;

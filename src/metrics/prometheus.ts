@@ -98,7 +98,7 @@ const BROKER_GAUGES = new Set([
 /**
  * Render metrics in the Prometheus text format 0.0.4 or OpenMetrics 1.0: every family has
  * `# HELP` and `# TYPE`; names and labels follow the one sanitising rule of
- * {@link prometheusMetricName}; counters are `<name>_total`; histograms are a summary and/or a
+ * `prometheusMetricName`; counters are `<name>_total`; histograms are a summary and/or a
  * classic histogram derived from the (merged) sketch. Whatever the input, the output parses: names
  * that collide after sanitising throw `E_VALIDATION` (or are dropped and counted, see `onConflict`).
  *

@@ -56,7 +56,7 @@ export interface HistogramSummary {
   min: number;
   max: number;
   mean: number;
-  /** Quantile → value, for {@link SNAPSHOT_QUANTILES} (`{ '0.5': …, '0.99': … }`). */
+  /** Quantile → value, for `SNAPSHOT_QUANTILES` (`{ '0.5': …, '0.99': … }`). */
   quantiles: Record<string, number>;
 }
 
