@@ -105,7 +105,10 @@ export function fromExponentialHistogram(
   point: ExponentialHistogramPoint,
   options: FromExponentialOptions = {},
 ): DDSketch {
+  if (options === null || typeof options !== 'object') throw validationError('options', 'an object', options);
   const path = options.path ?? 'point';
+  if (point === null || typeof point !== 'object')
+    throw validationError(path, 'an exponential histogram point', point);
   const { scale } = point;
   if (!Number.isInteger(scale) || scale < MIN_SKETCH_SCALE || scale > MAX_SKETCH_SCALE)
     throw validationError(`${path}.scale`, `an integer in [${MIN_SKETCH_SCALE}, ${MAX_SKETCH_SCALE}]`, scale);

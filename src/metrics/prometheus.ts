@@ -111,10 +111,13 @@ const BROKER_GAUGES = new Set([
  * ```
  */
 export function toPrometheusText(input: PrometheusInput, options: PrometheusOptions = {}): string {
+  if (options === null || typeof options !== 'object') throw validationError('options', 'an object', options);
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'openmetrics')
     throw validationError('options.format', "'text' or 'openmetrics'", format);
   const quantiles = options.quantiles ?? PROMETHEUS_QUANTILES;
+  if (!Array.isArray(quantiles))
+    throw validationError('options.quantiles', 'an array of numbers in [0, 1]', quantiles);
   quantiles.forEach((q, i) => {
     if (typeof q !== 'number' || !(q >= 0 && q <= 1))
       throw validationError(`options.quantiles[${i}]`, 'a number in [0, 1]', q);
