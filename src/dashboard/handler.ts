@@ -12,10 +12,34 @@ import { CheckBook, isAlarmState } from './check-book.js';
 import { EventHub } from './events.js';
 import { intParam, listNodes, nodeView, summarize } from './nodes.js';
 import type { NormalizedDashboardOptions } from './options.js';
-import { metricParam, quantileParams, rangeParams, resolutionParam, tagParams } from './params.js';
+import {
+  aggregateParam,
+  groupByParam,
+  metricParam,
+  quantileParams,
+  rangeParams,
+  resolutionParam,
+  stepParam,
+  tagParams,
+  topParams,
+  whereParam,
+} from './params.js';
 import { readJsonBody, securityHeaders, sendError, sendJson } from './respond.js';
-import { readLatency, readPercentiles, readSeries } from './store-access.js';
+import { MAX_SERIES, readLatency, readPercentiles, readSeries } from './store-access.js';
 import type { DashboardStats, SessionResponse } from './types.js';
+
+/** `tag=k:v` and `where=` of a store route. */
+function selectionParams(p: URLSearchParams): { tags: Record<string, string>; where?: string } {
+  const where = whereParam(p);
+  return { tags: tagParams(p), ...(where !== undefined ? { where } : {}) };
+}
+
+/** The entries of `o` that are not `undefined` (for `exactOptionalPropertyTypes`). */
+function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
 
 /** Longest `q` the node listing accepts. */
 export const MAX_API_QUERY_LENGTH = 2000;
@@ -123,11 +147,15 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
       if (checkId === null || checkId === '' || checkId.length > 200)
         throw validationError('check', 'a check id', checkId ?? undefined);
       const target = params.get('target') ?? undefined;
+      const where = whereParam(params);
+      const groupBy = groupByParam(params);
       return readLatency(
         o.store,
         {
           checkId,
           ...(target ? { target } : {}),
+          ...(where !== undefined ? { where } : {}),
+          ...(groupBy !== undefined ? { groupBy } : {}),
           ...rangeParams(params, o.clock.now()),
           metric: o.latencyMetric,
           sketchMetric: o.latencySketchMetric,
@@ -141,9 +169,11 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
         o.store,
         {
           metric: metricParam(params),
-          tags: tagParams(params),
+          ...selectionParams(params),
           ...rangeParams(params, o.clock.now()),
           resolution: resolutionParam(params),
+          ...defined({ aggregate: aggregateParam(params), groupBy: groupByParam(params) }),
+          ...topParams(params, MAX_SERIES),
         },
         limits,
         signal,
@@ -153,9 +183,11 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
         o.store,
         {
           metric: metricParam(params),
-          tags: tagParams(params),
+          ...selectionParams(params),
           ...rangeParams(params, o.clock.now()),
           quantiles: quantileParams(params),
+          ...defined({ groupBy: groupByParam(params), step: stepParam(params) }),
+          ...topParams(params, MAX_SERIES),
         },
         limits,
         signal,

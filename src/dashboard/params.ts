@@ -3,11 +3,14 @@
  * parameter).
  */
 import { validationError } from '../errors.js';
-import type { Resolution } from '../metrics-store/types.js';
+import { FLEET_AGGREGATES, type FleetAggregate, type Resolution } from '../metrics-store/types.js';
 
 const METRIC = /^[A-Za-z0-9_.:/-]{1,200}$/;
 const RESOLUTIONS = ['auto', 'raw', '5m', '1h', '1d'] as const;
 const MAX_TAGS = 10;
+const TAG_KEY = /^[A-Za-z0-9_.:/-]{1,100}$/;
+/** Longest `where=` the store routes accept (the store parses and validates it). */
+export const MAX_WHERE_LENGTH = 2000;
 
 /** `metric=` (required). */
 export function metricParam(p: URLSearchParams, name = 'metric'): string {
@@ -59,4 +62,63 @@ export function quantileParams(p: URLSearchParams): number[] {
   if (qs.length > 10 || qs.some((q) => !Number.isFinite(q) || q < 0 || q > 1))
     throw validationError('q', 'up to 10 quantiles in [0, 1], comma-separated', raw);
   return qs;
+}
+
+/** `where=` (series selection in the query language): passed to the store, which validates it. */
+export function whereParam(p: URLSearchParams): string | undefined {
+  const w = p.get('where');
+  if (w === null || w.trim() === '') return undefined;
+  if (w.length > MAX_WHERE_LENGTH)
+    throw validationError('where', `at most ${MAX_WHERE_LENGTH} characters`, w.length);
+  return w;
+}
+
+/**
+ * `groupBy=k1,k2` tag keys (at most 10). `groupBy=` (empty) is one group for the whole selection;
+ * absent is `undefined`.
+ */
+export function groupByParam(p: URLSearchParams): string[] | undefined {
+  const raw = p.get('groupBy');
+  if (raw === null) return undefined;
+  if (raw === '') return [];
+  const keys = raw.split(',');
+  if (keys.length > MAX_TAGS || keys.some((k) => !TAG_KEY.test(k)))
+    throw validationError('groupBy', `up to ${MAX_TAGS} tag keys, comma-separated`, raw);
+  return keys;
+}
+
+/** `aggregate=` (one of the store's fleet aggregates), or `undefined`. */
+export function aggregateParam(p: URLSearchParams): FleetAggregate | undefined {
+  const a = p.get('aggregate');
+  if (a === null || a === '') return undefined;
+  if (!(FLEET_AGGREGATES as readonly string[]).includes(a))
+    throw validationError('aggregate', FLEET_AGGREGATES.join(', '), a);
+  return a as FleetAggregate;
+}
+
+/** `limit=` (top-k groups, 1..`max`) and `order=asc|desc`. */
+export function topParams(p: URLSearchParams, max: number): { limit?: number; order?: 'asc' | 'desc' } {
+  const out: { limit?: number; order?: 'asc' | 'desc' } = {};
+  const l = p.get('limit');
+  if (l !== null && l !== '') {
+    const n = Number(l);
+    if (!Number.isSafeInteger(n) || n < 1 || n > max)
+      throw validationError('limit', `an integer 1–${max}`, l);
+    out.limit = n;
+  }
+  const o = p.get('order');
+  if (o !== null && o !== '') {
+    if (o !== 'asc' && o !== 'desc') throw validationError('order', 'asc or desc', o);
+    out.order = o;
+  }
+  return out;
+}
+
+/** `step=` in ms (the store requires a multiple of 5 minutes), or `undefined`. */
+export function stepParam(p: URLSearchParams): number | undefined {
+  const raw = p.get('step');
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) throw validationError('step', 'milliseconds', raw);
+  return n;
 }

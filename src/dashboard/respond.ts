@@ -60,6 +60,14 @@ export function statusOf(code: FleetwatchErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
+/** The numbers and limit name of a cost-guard error (nothing else from `details`). */
+function costDetails(d: Record<string, unknown>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const k of ['limit', 'max', 'requested'])
+    if (typeof d[k] === 'string' || typeof d[k] === 'number') out[k] = d[k] as string | number;
+  return out;
+}
+
 /**
  * Send an error as `{ error: { code, message, path? } }`. Anything that is not a FleetwatchError is
  * reported as `E_INTERNAL` with a generic message (its text may hold internals); log it yourself.
@@ -74,6 +82,7 @@ export function sendError(res: ServerResponse, err: unknown, status?: number): v
   if (e.path !== undefined) body.error.path = e.path;
   if (e.expected !== undefined) body.error.expected = e.expected;
   if (e.position !== undefined) body.error.position = e.position;
+  if (e.code === 'E_QUERY_TOO_LARGE' && e.details !== undefined) body.error.details = costDetails(e.details);
   if (e.code === 'E_AUTH' && e.path === undefined)
     res.setHeader('www-authenticate', 'Bearer realm="fleetwatch"');
   // a refused write (CSRF) is forbidden, not unauthenticated

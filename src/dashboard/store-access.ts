@@ -1,19 +1,30 @@
 /**
  * The dashboard's only door to the MetricsStore: series, percentiles and the per-check latency
- * chart. Every query has a bounded range, a bounded number of series and a deadline.
- *
- * Fleet-wide queries (`where`, `aggregate`, `groupBy`) are not used yet: series are selected with
- * exact `tags`. When they land, `selector()` becomes `{ where }` and nothing else changes.
+ * chart, through the store's fleet-wide queries (`where`, `aggregate`, `groupBy`, merged sketches).
+ * Every query has a bounded range, a bounded number of series or groups and a deadline; the store's
+ * own cost guard (`E_QUERY_TOO_LARGE`) and `where` validation reach the client as JSON errors.
  */
-import { FleetwatchError } from '../errors.js';
-import type { MetricsStore, Resolution, Series } from '../metrics-store/types.js';
-import type { LatencyPoint, LatencyResponse, PercentilesResponse, SeriesResponse } from './types.js';
+import { FleetwatchError, isFleetwatchError } from '../errors.js';
+import type {
+  AggregatedSeries,
+  FleetAggregate,
+  MetricsStore,
+  PercentileResult,
+  Resolution,
+} from '../metrics-store/types.js';
+import type {
+  LatencyGroup,
+  LatencyPoint,
+  LatencyResponse,
+  PercentilesResponse,
+  SeriesResponse,
+} from './types.js';
 
-/** Most series one request returns. */
+/** Most series (or groups) one request returns. */
 export const MAX_SERIES = 50;
 /** Most points per series one request returns. */
 export const MAX_POINTS = 2000;
-/** Most sketch slots one latency chart reads (one percentile query per slot). */
+/** Most 5-minute slots one latency chart covers. */
 export const MAX_SLOTS = 288;
 const FIVE_MIN = 300_000;
 
@@ -23,56 +34,109 @@ export interface StoreLimits {
   timeoutMs: number;
 }
 
-/** What selects series: exact tags today (a `where` query once fleet-wide queries exist). */
-function selector(tags: Record<string, string>): { tags?: Record<string, string> } {
-  return Object.keys(tags).length > 0 ? { tags } : {};
+/** Selection shared by the routes: exact tags plus an optional `where` for the store to parse. */
+export interface Selection {
+  tags: Record<string, string>;
+  where?: string;
+}
+
+function select(s: Selection): { tags?: Record<string, string>; where?: string } {
+  return {
+    ...(Object.keys(s.tags).length > 0 ? { tags: s.tags } : {}),
+    ...(s.where !== undefined ? { where: s.where } : {}),
+  };
+}
+
+/**
+ * Run a store call, naming the request's `where` parameter in a `where` error from the store (which
+ * reports it as `query.where`), with the store's position and expectation kept.
+ */
+async function viaStore<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isFleetwatchError(err) && err.code === 'E_VALIDATION' && err.path?.endsWith('.where') === true)
+      throw new FleetwatchError('E_VALIDATION', err.message.replace(/^[\w.]*where:/, 'where:'), {
+        path: 'where',
+        ...(err.position !== undefined ? { position: err.position } : {}),
+        ...(err.expected !== undefined ? { expected: err.expected } : {}),
+        cause: err,
+      });
+    throw err;
+  }
 }
 
 function checkRange(from: number, to: number, limits: StoreLimits): void {
   if (to - from > limits.maxRangeMs)
     throw new FleetwatchError('E_QUERY_TOO_LARGE', `time range longer than ${limits.maxRangeMs} ms`, {
       path: 'from',
-      details: { limit: 'maxRangeMs' },
+      details: { limit: 'maxRangeMs', max: limits.maxRangeMs, requested: to - from },
     });
 }
 
-function cap(series: Series[]): Series[] {
-  if (series.length > MAX_SERIES)
-    throw new FleetwatchError('E_QUERY_TOO_LARGE', `more than ${MAX_SERIES} series match; narrow the tags`, {
-      path: 'tag',
-      details: { limit: 'series', max: MAX_SERIES },
-    });
-  return series;
+function cap<T>(items: T[], what: string): T[] {
+  if (items.length > MAX_SERIES)
+    throw new FleetwatchError(
+      'E_QUERY_TOO_LARGE',
+      `more than ${MAX_SERIES} ${what} match; narrow the selection or pass limit`,
+      { path: 'where', details: { limit: 'series', max: MAX_SERIES, requested: items.length } },
+    );
+  return items;
 }
 
-/** `GET /api/v1/series`. */
+/** `GET /api/v1/series`: stored series, or with `aggregate` one combined series per group. */
 export async function readSeries(
   store: MetricsStore,
-  q: {
+  q: Selection & {
     metric: string;
-    tags: Record<string, string>;
     from: number;
     to: number;
     resolution: Resolution | 'auto';
+    aggregate?: FleetAggregate;
+    groupBy?: string[];
+    limit?: number;
+    order?: 'asc' | 'desc';
   },
   limits: StoreLimits,
   signal: AbortSignal,
 ): Promise<SeriesResponse> {
   checkRange(q.from, q.to, limits);
-  const series = cap(
-    await store.query({
-      metric: q.metric,
-      ...selector(q.tags),
-      from: q.from,
-      to: q.to,
-      resolution: q.resolution,
-      signal,
-    }),
-  );
-  return {
+  const base = {
     metric: q.metric,
+    ...select(q),
     from: q.from,
     to: q.to,
+    resolution: q.resolution,
+    ...(q.limit !== undefined ? { limit: q.limit } : {}),
+    ...(q.order !== undefined ? { order: q.order } : {}),
+    signal,
+  };
+  const head = { metric: q.metric, from: q.from, to: q.to };
+  if (q.aggregate !== undefined) {
+    const groups: AggregatedSeries[] = cap(
+      await viaStore(store.query({ ...base, aggregate: q.aggregate, groupBy: q.groupBy ?? [] })),
+      'groups',
+    );
+    return {
+      ...head,
+      series: groups.map((g) => ({
+        metric: g.metric,
+        tags: g.tags,
+        resolution: g.resolution,
+        aggregate: g.aggregate,
+        seriesCount: g.series,
+        points: g.points.slice(-MAX_POINTS).map((p) => ({ ts: p.ts, value: p.value })),
+      })),
+    };
+  }
+  if (q.groupBy !== undefined)
+    throw new FleetwatchError('E_VALIDATION', 'groupBy: needs aggregate', {
+      path: 'groupBy',
+      expected: 'aggregate=…',
+    });
+  const series = cap(await viaStore(store.query(base)), 'series');
+  return {
+    ...head,
     series: series.map((s) => ({
       metric: s.metric,
       tags: s.tags,
@@ -87,27 +151,45 @@ export async function readSeries(
   };
 }
 
-/** `GET /api/v1/percentiles`. */
+/** `GET /api/v1/percentiles`: per series, or merged per group (`groupBy`), optionally per `step`. */
 export async function readPercentiles(
   store: MetricsStore,
-  q: { metric: string; tags: Record<string, string>; from: number; to: number; quantiles: number[] },
+  q: Selection & {
+    metric: string;
+    from: number;
+    to: number;
+    quantiles: number[];
+    groupBy?: string[];
+    step?: number;
+    limit?: number;
+    order?: 'asc' | 'desc';
+  },
   limits: StoreLimits,
   signal: AbortSignal,
 ): Promise<PercentilesResponse> {
   checkRange(q.from, q.to, limits);
-  const results = await store.queryPercentiles({
-    metric: q.metric,
-    ...selector(q.tags),
-    from: q.from,
-    to: q.to,
-    quantiles: q.quantiles,
-    signal,
-  });
-  if (results.length > MAX_SERIES)
-    throw new FleetwatchError('E_QUERY_TOO_LARGE', `more than ${MAX_SERIES} series match; narrow the tags`, {
-      path: 'tag',
-      details: { limit: 'series', max: MAX_SERIES },
+  if (q.step !== undefined && (q.to - q.from) / q.step > MAX_POINTS)
+    throw new FleetwatchError('E_QUERY_TOO_LARGE', `more than ${MAX_POINTS} steps`, {
+      path: 'step',
+      details: { limit: 'steps', max: MAX_POINTS, requested: Math.ceil((q.to - q.from) / q.step) },
     });
+  const results = cap(
+    await viaStore(
+      store.queryPercentiles({
+        metric: q.metric,
+        ...select(q),
+        from: q.from,
+        to: q.to,
+        quantiles: q.quantiles,
+        ...(q.groupBy !== undefined ? { groupBy: q.groupBy } : {}),
+        ...(q.step !== undefined ? { step: q.step } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.order !== undefined ? { order: q.order } : {}),
+        signal,
+      }),
+    ),
+    'series',
+  );
   return {
     metric: q.metric,
     from: q.from,
@@ -118,17 +200,102 @@ export async function readPercentiles(
       min: r.min,
       max: r.max,
       quantiles: r.quantiles,
+      ...(r.series !== undefined ? { seriesCount: r.series } : {}),
+      ...(r.steps !== undefined
+        ? {
+            steps: r.steps.map((s) => ({
+              ts: s.ts,
+              count: s.count,
+              min: s.min,
+              max: s.max,
+              quantiles: s.quantiles,
+            })),
+          }
+        : {}),
     })),
   };
 }
 
+/** Key of a group by its tag values. */
+function groupKey(tags: Record<string, string>): string {
+  return JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+interface Group {
+  tags: Record<string, string>;
+  series: number;
+  slots: Map<number, LatencyPoint>;
+}
+
 /**
- * `GET /api/v1/latency`: one check's latency at 5m rollups (count, mean, min, max; series of several
- * targets merged per slot) with p50/p99 per slot from stored sketches, where there are any.
+ * Merge, per group and 5-minute slot, the rollups' count/sum/min/max (fleet aggregates) and the
+ * percentiles of the group's merged sketches.
+ */
+function mergeGroups(
+  stats: Record<'count' | 'sum' | 'min' | 'max', AggregatedSeries[]>,
+  pct: PercentileResult[],
+): Group[] {
+  const groups = new Map<string, Group>();
+  const groupOf = (tags: Record<string, string>, series: number): Group => {
+    const k = groupKey(tags);
+    let g = groups.get(k);
+    if (g === undefined) {
+      g = { tags, series, slots: new Map() };
+      groups.set(k, g);
+    } else g.series = Math.max(g.series, series);
+    return g;
+  };
+  for (const g of stats.count) {
+    const group = groupOf(g.tags, g.series);
+    for (const p of g.points) group.slots.set(p.ts, { ts: p.ts, count: p.value, mean: 0, min: 0, max: 0 });
+  }
+  for (const field of ['sum', 'min', 'max'] as const)
+    for (const g of stats[field]) {
+      const group = groupOf(g.tags, g.series);
+      for (const p of g.points) {
+        const point = group.slots.get(p.ts);
+        if (point === undefined) continue;
+        if (field === 'sum') point.mean = point.count > 0 ? p.value / point.count : 0;
+        else point[field] = p.value;
+      }
+    }
+  for (const r of pct) {
+    const group = groupOf(r.tags, r.series ?? 1);
+    for (const s of r.steps ?? []) {
+      if (s.count === 0) continue;
+      let point = group.slots.get(s.ts);
+      if (point === undefined) {
+        point = { ts: s.ts, count: s.count, mean: s.sum / s.count, min: s.min, max: s.max };
+        group.slots.set(s.ts, point);
+      }
+      const p50 = s.quantiles['0.5'];
+      const p99 = s.quantiles['0.99'];
+      if (p50 !== undefined && Number.isFinite(p50)) point.p50 = p50;
+      if (p99 !== undefined && Number.isFinite(p99)) point.p99 = p99;
+    }
+  }
+  return [...groups.values()];
+}
+
+const sortedPoints = (g: Group): LatencyPoint[] => [...g.slots.values()].sort((a, b) => a.ts - b.ts);
+
+/**
+ * `GET /api/v1/latency`: one check's latency per 5-minute slot, every selected target merged
+ * (count, mean, min, max from the rollups; p50/p99 from the targets' sketches merged per slot, so
+ * exact within the sketch's accuracy), or one entry per target with `groupBy: ['target']`.
  */
 export async function readLatency(
   store: MetricsStore,
-  q: { checkId: string; target?: string; from: number; to: number; metric: string; sketchMetric: string },
+  q: {
+    checkId: string;
+    target?: string;
+    where?: string;
+    groupBy?: string[];
+    from: number;
+    to: number;
+    metric: string;
+    sketchMetric: string;
+  },
   limits: StoreLimits,
   signal: AbortSignal,
 ): Promise<LatencyResponse> {
@@ -137,61 +304,52 @@ export async function readLatency(
   if ((q.to - from) / FIVE_MIN > MAX_SLOTS)
     throw new FleetwatchError('E_QUERY_TOO_LARGE', `more than ${MAX_SLOTS} 5-minute slots`, {
       path: 'from',
-      details: { limit: 'slots', max: MAX_SLOTS },
+      details: { limit: 'slots', max: MAX_SLOTS, requested: Math.ceil((q.to - from) / FIVE_MIN) },
     });
   const tags: Record<string, string> = { check: q.checkId };
   if (q.target !== undefined) tags.target = q.target;
-  const series = cap(
-    await store.query({ metric: q.metric, ...selector(tags), from, to: q.to, resolution: '5m', signal }),
-  );
-  const slots = new Map<number, LatencyPoint>();
-  for (const s of series) {
-    if (s.resolution === 'raw') continue;
-    for (const p of s.points) {
-      const cur = slots.get(p.ts);
-      if (cur === undefined) {
-        slots.set(p.ts, { ts: p.ts, count: p.count, mean: p.mean, min: p.min, max: p.max });
-      } else {
-        const n = cur.count + p.count;
-        cur.mean = n > 0 ? (cur.mean * cur.count + p.mean * p.count) / n : 0;
-        cur.count = n;
-        cur.min = Math.min(cur.min, p.min);
-        cur.max = Math.max(cur.max, p.max);
-      }
-    }
-  }
-  // p50/p99 per slot, merged across the matching sketch series (one bounded query per slot)
-  for (let ts = from; ts < q.to; ts += FIVE_MIN) {
-    const res = await store.queryPercentiles({
-      metric: q.sketchMetric,
-      ...selector(tags),
-      from: ts,
-      to: ts + FIVE_MIN,
-      quantiles: [0.5, 0.99],
-      signal,
-    });
-    const best = res.reduce<(typeof res)[number] | undefined>(
-      (a, r) => (a === undefined || r.count > a.count ? r : a),
-      undefined,
+  const sel = select({ tags, ...(q.where !== undefined ? { where: q.where } : {}) });
+  const groupBy = q.groupBy ?? [];
+  const agg = (aggregate: 'count' | 'sum' | 'min' | 'max') =>
+    viaStore(
+      store.query({ metric: q.metric, ...sel, from, to: q.to, resolution: '5m', aggregate, groupBy, signal }),
     );
-    if (best === undefined || best.count === 0) continue;
-    let point = slots.get(ts);
-    if (point === undefined) {
-      point = { ts, count: best.count, mean: best.sum / best.count, min: best.min, max: best.max };
-      slots.set(ts, point);
-    }
-    if (best.quantiles['0.5'] !== undefined) point.p50 = best.quantiles['0.5'];
-    if (best.quantiles['0.99'] !== undefined) point.p99 = best.quantiles['0.99'];
-  }
-  const points = [...slots.values()].sort((a, b) => a.ts - b.ts);
+  const [count, sum, min, max, pct] = await Promise.all([
+    agg('count'),
+    agg('sum'),
+    agg('min'),
+    agg('max'),
+    viaStore(
+      store.queryPercentiles({
+        metric: q.sketchMetric,
+        ...sel,
+        from,
+        to: q.to,
+        quantiles: [0.5, 0.99],
+        groupBy,
+        step: FIVE_MIN,
+        signal,
+      }),
+    ),
+  ]);
+  const groups = cap(mergeGroups({ count, sum, min, max }, pct), 'targets');
   const out: LatencyResponse = {
     checkId: q.checkId,
     metric: q.metric,
     resolution: '5m',
     from,
     to: q.to,
-    points,
+    points: [],
   };
   if (q.target !== undefined) out.target = q.target;
+  if (groupBy.length === 0) {
+    out.points = groups[0] === undefined ? [] : sortedPoints(groups[0]);
+    out.series = groups[0]?.series ?? 0;
+  } else {
+    out.groupBy = groupBy;
+    out.groups = groups
+      .map((g): LatencyGroup => ({ tags: g.tags, series: g.series, points: sortedPoints(g) }))
+      .sort((a, b) => (groupKey(a.tags) < groupKey(b.tags) ? -1 : 1));
+  }
   return out;
 }

@@ -134,7 +134,20 @@ export interface LatencyPoint {
   p99?: number;
 }
 
-/** `GET /api/v1/latency?check=&target=`. */
+/** One group of a latency chart split with `groupBy` (e.g. one target). */
+export interface LatencyGroup {
+  /** The group's values of the `groupBy` keys (a key its series lack is left out). */
+  tags: Record<string, string>;
+  /** Number of series merged into the group. */
+  series: number;
+  points: LatencyPoint[];
+}
+
+/**
+ * `GET /api/v1/latency?check=&target=&where=&groupBy=`: without `groupBy`, `points` merges every
+ * selected target per slot; with `groupBy=target`, `points` is empty and `groups` has one entry per
+ * target.
+ */
 export interface LatencyResponse {
   checkId: string;
   target?: string;
@@ -143,6 +156,12 @@ export interface LatencyResponse {
   from: number;
   to: number;
   points: LatencyPoint[];
+  /** Without `groupBy`: how many series were merged into `points`. */
+  series?: number;
+  /** The `groupBy` keys asked for. */
+  groupBy?: string[];
+  /** With `groupBy`: one entry per group, in group-key order. */
+  groups?: LatencyGroup[];
 }
 
 /** `GET /api/v1/series`: the store's series, as stored. */
@@ -154,6 +173,10 @@ export interface SeriesResponse {
     metric: string;
     tags: Record<string, string>;
     resolution: string;
+    /** With `aggregate=`: how the group's series were combined. */
+    aggregate?: string;
+    /** With `aggregate=`: number of series in the group. */
+    seriesCount?: number;
     points: Array<{ ts: number; value?: number; count?: number; mean?: number; min?: number; max?: number }>;
   }[];
 }
@@ -169,12 +192,24 @@ export interface PercentilesResponse {
     min: number;
     max: number;
     quantiles: Record<string, number>;
+    /** With `groupBy=`: number of series whose sketches were merged. */
+    seriesCount?: number;
+    /** With `step=`: the steps with data, in time order. */
+    steps?: Array<{ ts: number; count: number; min: number; max: number; quantiles: Record<string, number> }>;
   }[];
 }
 
 /** Every error response: HTTP status plus a FleetwatchError code. */
 export interface ErrorResponse {
-  error: { code: string; message: string; path?: string; expected?: string; position?: number };
+  error: {
+    code: string;
+    message: string;
+    path?: string;
+    expected?: string;
+    position?: number;
+    /** With `E_QUERY_TOO_LARGE`: the limit exceeded (`limit`, `max`, `requested`). */
+    details?: Record<string, string | number>;
+  };
 }
 
 /** `POST /api/v1/session`: the CSRF token to send as `x-fleetwatch-csrf` on writes. */

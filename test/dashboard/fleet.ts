@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CheckScheduler } from '../../src/checks/scheduler.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../src/dashboard/index.js';
 import { Inventory } from '../../src/inventory/inventory.js';
-import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
+import { MemoryMetricsStore, type MemoryMetricsStoreOptions } from '../../src/metrics-store/memory.js';
 import { staticProvider } from '../../src/providers/static.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -46,8 +46,11 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-/** Start the fleet; `dashOptions` overrides dashboard options. */
-export async function startFleet(dashOptions: Partial<DashboardOptions> = {}): Promise<Fleet> {
+/** Start the fleet; `dashOptions` overrides dashboard options, `storeOptions` the store's. */
+export async function startFleet(
+  dashOptions: Partial<DashboardOptions> = {},
+  storeOptions: MemoryMetricsStoreOptions = {},
+): Promise<Fleet> {
   const target = await startTarget();
   const providers = [
     staticProvider({
@@ -105,7 +108,7 @@ export async function startFleet(dashOptions: Partial<DashboardOptions> = {}): P
   ];
   const inventory = new Inventory({ providers });
   await inventory.sync();
-  const store = new MemoryMetricsStore();
+  const store = new MemoryMetricsStore(storeOptions);
   const scheduler = new CheckScheduler({ inventory, store, ipPreference: 'private', flushIntervalMs: 200 });
   scheduler.add({
     id: 'web-http',
