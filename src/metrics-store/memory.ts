@@ -45,6 +45,7 @@ import {
   toRollupPoint,
 } from './rollup.js';
 import { seriesKey, sortedTags, tagsMatch } from './series-key.js';
+import { checkSketchBase } from './sketch-base.js';
 import { snapshotPoints, snapshotSketchPoints } from './snapshot.js';
 import type {
   AggregatedSeries,
@@ -157,7 +158,10 @@ interface SketchRow {
 class SeriesData {
   /** Combine policy, recorded at the first numeric write. */
   policy: CombinePolicy | undefined;
-  /** Bucket base (γ) of the series' sketches, recorded at the first sketch write. */
+  /**
+   * Bucket base (γ) of the series' first sketch; later sketches must have it, or both a scale
+   * ({@link checkSketchBase}).
+   */
   sketchBase: number | undefined;
   readonly raw = new Map<number, RawBucket>();
   readonly rollups: Record<RollupResolution, Map<number, RollupPoint>> = {
@@ -396,7 +400,8 @@ export class MemoryMetricsStore implements MetricsStore {
     const n = points.length;
     if (n === 0) return { accepted: 0 };
     const keys = this.#keysOf(points);
-    // every sketch must decode, and one series keeps one bucket base (relative accuracy)
+    // every sketch must decode, and one series keeps one bucket base (relative accuracy), except that
+    // sketches with a scale (exponential mapping) of any two scales merge
     const bases = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const p = points[i] as SketchPoint;
@@ -404,13 +409,7 @@ export class MemoryMetricsStore implements MetricsStore {
       const id = `${p.tenant ?? DEFAULT_TENANT}\u0000${keys[i]}`;
       const want =
         bases.get(id) ?? this.#lookup(p.tenant ?? DEFAULT_TENANT, p.metric, keys[i] as string)?.sketchBase;
-      if (want !== undefined && want !== base) {
-        throw validationError(
-          `points[${i}].sketch`,
-          `a sketch with the series' relative accuracy (bucket base ${want})`,
-          `bucket base ${base}`,
-        );
-      }
+      if (want !== undefined) checkSketchBase(i, want, base);
       bases.set(id, base);
     }
     let bytes = 0;
