@@ -55,7 +55,7 @@ export interface SeriesRef {
   shard: number;
   /** Recorded combine policy. */
   combine: CombinePolicy;
-  /** Recorded sketch bucket base (relative accuracy), once known. */
+  /** Bucket base of the series' first sketch (its relative accuracy, or any scale), once known. */
   sketchBase?: number;
   /** When this process last wrote the series' index row (Date.now()). */
   registeredAt?: number;

@@ -9,7 +9,7 @@
  */
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
-import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
+import { FleetwatchError, throwIfAborted } from '../errors.js';
 import {
   aggregateSeries,
   type FleetReader,
@@ -38,6 +38,7 @@ import {
   slotStart,
 } from '../metrics-store/rollup.js';
 import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../metrics-store/series-key.js';
+import { checkSketchBase } from '../metrics-store/sketch-base.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type {
   AggregatedSeries,
@@ -275,14 +276,15 @@ export class CassandraMetricsStore implements MetricsStore {
     const now = this.#clock.now();
     const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
-    // every sketch must decode, and one series keeps one bucket base (relative accuracy)
+    // every sketch must decode, and one series keeps one bucket base (relative accuracy), except that
+    // sketches with a scale (exponential mapping) of any two scales merge
     const bases = new Map<string, { base: number; at: number }>();
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as SketchPoint;
       const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
       const k = `${p.tenant ?? DEFAULT_TENANT}\u0000${seriesKey(p.metric, p.tags)}`;
       const seen = bases.get(k);
-      if (seen !== undefined && seen.base !== base) throw baseMismatch(i, seen.base, base);
+      if (seen !== undefined) checkSketchBase(i, seen.base, base);
       if (seen === undefined) bases.set(k, { base, at: i });
     }
     if (points.length === 0) return { accepted: 0 };
@@ -559,7 +561,8 @@ export class CassandraMetricsStore implements MetricsStore {
 
   /**
    * Check each series' sketches against the bucket base recorded at its first sketch write (recording
-   * it with an LWT when there is none yet); a different relative accuracy is `E_VALIDATION`.
+   * it with an LWT when there is none yet); a different relative accuracy is `E_VALIDATION`, while
+   * sketches with a scale of any two scales are accepted (merging downscales to the coarser).
    */
   async #recordSketchBases(
     points: readonly SketchPoint[],
@@ -592,7 +595,7 @@ export class CassandraMetricsStore implements MetricsStore {
           return rs.wasApplied() ? base : ((rs.first()?.get('sketch_base') as number | null) ?? base);
         });
       }
-      if (ref.sketchBase !== base) throw baseMismatch(i, ref.sketchBase, base);
+      checkSketchBase(i, ref.sketchBase, base);
     });
   }
 
@@ -802,14 +805,6 @@ function seriesBufferKey(ref: SeriesRef, prefix: BufferKeyPrefix, n: number): st
   const key = `${prefix}|${ref.tenant}|${ref.id}|${n}`;
   keys[prefix] = { n, key };
   return key;
-}
-
-function baseMismatch(i: number, want: number, got: number): FleetwatchError {
-  return validationError(
-    `points[${i}].sketch`,
-    `a sketch with the series' relative accuracy (bucket base ${want})`,
-    `bucket base ${got}`,
-  );
 }
 
 /** The rollup columns each aggregate reads. */

@@ -402,7 +402,8 @@ export function decodeSketchAt(bytes: Uint8Array, path: string): DDSketch {
 /**
  * Merge encoded sketches (or decoded ones) into one, exactly: DDSketch merging adds bucket counts, so
  * the result answers every quantile as if built from all the values. Returns undefined for an empty
- * list. All must share one relative accuracy (bucket base γ); otherwise `E_VALIDATION`.
+ * list. All must share one relative accuracy (bucket base γ), or all have a scale (the finer are
+ * downscaled to the coarsest, exactly); otherwise `E_VALIDATION`.
  */
 export function mergeSketches(sketches: Iterable<Uint8Array | DDSketch>): DDSketch | undefined {
   let out: DDSketch | undefined;

@@ -152,9 +152,12 @@ function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
-/** A sketch of `values` and its encoding. */
-function sketchOf(values: readonly number[]): Uint8Array {
-  const s = new DDSketch();
+/** A sketch of `values` (default options, or those given) and its encoding. */
+function sketchOf(
+  values: readonly number[],
+  options?: { scale?: number; relativeAccuracy?: number },
+): Uint8Array {
+  const s = new DDSketch(options);
   for (const v of values) s.add(v);
   return s.encode();
 }
@@ -884,12 +887,13 @@ export function metricsStoreConformance(
         res: { quantiles: Record<string, number> },
         sorted: number[],
         what: string,
+        alpha = ALPHA,
       ): void {
         for (const q of QS) {
           const got = res.quantiles[String(q)] as number;
           const want = exactQuantile(sorted, q);
           const err = Math.abs(got - want);
-          if (!(err <= ALPHA * Math.abs(want) + 1e-12)) {
+          if (!(err <= alpha * Math.abs(want) + 1e-12)) {
             expect.fail(
               `${what} p${q * 100}: ${got} vs exact ${want} (relative error ${err / Math.abs(want)})`,
             );
@@ -973,6 +977,108 @@ export function metricsStoreConformance(
           }),
         ).toEqual([]);
       }, 120_000);
+
+      it('writeSketches() - a series takes sketches of any scale (an OTel SDK lowering its scale) and rejects other accuracies', async () => {
+        const { store, clock, tenant } = await open();
+        clock.set(T0 + HOUR);
+        const r = seededRandom(11);
+        const metric = 'otel.latency';
+        const tags = { svc: 'api' };
+        // window 1 at scale 8, windows 2 and 3 at scale 6 (values spread, so the SDK lowered its scale)
+        const windows = [
+          {
+            ts: T0 + 10 * MIN,
+            scale: 8,
+            values: Array.from({ length: 400 }, () => Math.exp(2 + 0.3 * normal(r))),
+          },
+          {
+            ts: T0 + 20 * MIN,
+            scale: 6,
+            values: Array.from({ length: 400 }, () => Math.exp(3 + 1.5 * normal(r))),
+          },
+          {
+            ts: T0 + 25 * MIN,
+            scale: 6,
+            values: [0, -4.5, ...Array.from({ length: 50 }, () => Math.exp(6 * r()))],
+          },
+        ];
+        for (const w of windows) {
+          const sketch = sketchOf(w.values, { scale: w.scale });
+          expect(await store.writeSketches([{ metric, tags, ts: w.ts, sketch, tenant }])).toEqual({
+            accepted: 1,
+          });
+        }
+        const values = windows.flatMap((w) => w.values);
+        const sorted = [...values].sort((a, b) => a - b);
+        const coarser = new DDSketch({ scale: 6 }).relativeAccuracy;
+        const q = { metric, from: T0, to: T0 + HOUR, quantiles: QS, tenant };
+        const check = async (what: string) => {
+          const res = await store.queryPercentiles(q);
+          expect(res, what).toHaveLength(1);
+          const p = res[0]!;
+          expect(p.tags).toEqual(tags);
+          expect(p.count, `${what} count`).toBe(values.length);
+          expect(p.min, `${what} min`).toBe(sorted[0]);
+          expect(p.max, `${what} max`).toBe(sorted[sorted.length - 1]);
+          close(
+            p.sum,
+            values.reduce((a, b) => a + b, 0),
+            `${what} sum`,
+          );
+          expectQuantiles(p, sorted, what, coarser);
+          // the scale-8 window alone keeps its finer accuracy
+          const [fine] = await store.queryPercentiles({ ...q, to: T0 + 15 * MIN });
+          expect(fine?.count, `${what} window 1`).toBe(400);
+          expectQuantiles(
+            fine!,
+            [...(windows[0]?.values ?? [])].sort((a, b) => a - b),
+            `${what} window 1`,
+            new DDSketch({ scale: 8 }).relativeAccuracy,
+          );
+        };
+        await check('raw');
+        clock.set(T0 + 2 * HOUR);
+        await store.flush(); // 5m and 1h rollups merge across the scales
+        await check('rolled');
+        // a finer scale after a coarser one is accepted too, in one batch with a coarser one
+        const late = [7, 5].map((scale, i) => ({
+          metric,
+          tags,
+          ts: T0 + 30 * MIN + i,
+          sketch: sketchOf([42], { scale }),
+          tenant,
+        }));
+        expect(await store.writeSketches(late)).toEqual({ accepted: 2 });
+        // genuinely incompatible sketches are still refused, naming the point
+        const at = (sketch: Uint8Array, ts = T0 + 40 * MIN): SketchPoint => ({
+          metric,
+          tags,
+          ts,
+          sketch,
+          tenant,
+        });
+        await expectError(store.writeSketches([at(sketchOf([1]))]), 'E_VALIDATION', 'points[0].sketch');
+        await expectError(
+          store.writeSketches([
+            at(sketchOf([1], { scale: 4 })),
+            at(sketchOf([1], { relativeAccuracy: 0.05 })),
+          ]),
+          'E_VALIDATION',
+          'points[1].sketch',
+        );
+        const corrupt = sketchOf([1], { scale: 6 }).slice(0, 5);
+        await expectError(store.writeSketches([at(corrupt)]), 'E_VALIDATION', 'points[0].sketch');
+        // and a series of a relative accuracy refuses a scaled sketch
+        await store.writeSketches([{ metric: 'plain', ts: T0, sketch: sketchOf([1]), tenant }]);
+        await expectError(
+          store.writeSketches([{ metric: 'plain', ts: T0 + 1, sketch: sketchOf([1], { scale: 6 }), tenant }]),
+          'E_VALIDATION',
+          'points[0].sketch',
+        );
+        await store.flush();
+        const [after] = await store.queryPercentiles({ ...q, quantiles: [1] });
+        expect(after?.count).toBe(values.length + 2);
+      });
 
       it('writeSketches() - sources merge, a source resending a ts replaces its sketch, tenants isolate', async () => {
         const { store, clock, tenant } = await open();
