@@ -16,7 +16,7 @@ export type Expr =
   | { k: 'not'; e: Expr; h: number }
   | { k: 'neg'; e: Expr; h: number }
   | { k: 'bin'; op: string; l: Expr; r: Expr; h: number }
-  | { k: 're'; neg: boolean; l: Expr; re: SafeRegex; h: number };
+  | { k: 're'; neg: boolean; l: Expr; re: SafeRegex; limit: { readonly chars: number }; h: number };
 
 /** An alarm statement (the Rackspace form). */
 export type Stmt =

@@ -63,7 +63,8 @@ function evalExpr(e: Expr, ctx: AlarmContext): Val {
     case 're': {
       const v = evalExpr(e.l, ctx);
       if (v === undefined || typeof v === 'object') return false;
-      const m = e.re.test(String(v));
+      // all the rule's regexes together read within one work budget (sharedMatchChars)
+      const m = e.re.test(String(v), e.limit.chars);
       return e.neg ? !m : m;
     }
     case 'call':

@@ -9,7 +9,7 @@ import {
   type Stmt,
 } from './alarm-ast.js';
 import { alarmSyntaxError, type Tok } from './alarm-lexer.js';
-import { compileSafeRegex } from './safe-regex.js';
+import { compileSafeRegex, type SafeRegex, sharedMatchChars } from './safe-regex.js';
 
 /** Deepest nesting of statements, parentheses, `!` and unary `-` the parser follows. */
 export const MAX_ALARM_NESTING = 48;
@@ -47,6 +47,9 @@ export class AlarmParser {
   readonly #toks: Tok[] = [];
   readonly #tokens: Iterator<Tok, void>;
   readonly #eof: Tok;
+  /** The rule's regexes, and the characters each reads: they share one work budget (set at the end). */
+  readonly #regexes: SafeRegex[] = [];
+  readonly #matchLimit = { chars: 0 };
 
   constructor(src: string, tokens: Iterator<Tok, void>) {
     this.#src = src;
@@ -104,6 +107,12 @@ export class AlarmParser {
 
   /** Parse the whole rule. */
   parseProgram(): Program {
+    const program = this.#parseRule();
+    this.#matchLimit.chars = sharedMatchChars(this.#regexes);
+    return program;
+  }
+
+  #parseRule(): Program {
     const decls: Record<string, string | number> = {};
     while (this.#isOp(':')) this.#parseDecl(decls);
     if (this.#isWord('if') || this.#isWord('return')) {
@@ -258,7 +267,8 @@ export class AlarmParser {
       if (p.kind !== 'str') throw this.#err('expected a regular expression string');
       this.#i++;
       const re = compileSafeRegex(p.str!, 'alarm', p.pos + 1);
-      return { k: 're', neg: t.text === 'nregex', l, re, h: this.#height(t, l) };
+      this.#regexes.push(re);
+      return { k: 're', neg: t.text === 'nregex', l, re, limit: this.#matchLimit, h: this.#height(t, l) };
     }
     return l;
   }

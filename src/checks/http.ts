@@ -2,8 +2,8 @@
  * The `http` check: one request on a fresh connection (`agent: false`, no retries) with honest
  * phase timings from socket events. Metrics, all in ms from the start of the request: `tt_dns`,
  * `tt_connect`, `tt_tls` (https), `tt_firstbyte`, `duration`; plus `code` (a string, as in
- * Rackspace), `bytes`, `truncated`, `redirects`, `body_match`, `body_match_<key>`, `json_match`,
- * and for https the `cert_*` metrics of the `tls` check (`cert_end_in` in seconds).
+ * Rackspace), `bytes`, `truncated`, `redirects`, `body_match`, `body_match_<key>`,
+ * `body_match_truncated` (the regexes read less than the body: see `maxMatchChars`), `json_match`, and for https the `cert_*` metrics of the `tls` check (`cert_end_in` in seconds).
  */
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -23,7 +23,7 @@ import {
   since,
 } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
-import type { SafeRegex } from './safe-regex.js';
+import { DEFAULT_MAX_MATCH_CHARS, MAX_MATCH_CHARS, type SafeRegex, sharedMatchChars } from './safe-regex.js';
 import { hasPlaceholders, hostTargetProblem } from './targets.js';
 import { certMetrics } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
@@ -44,7 +44,10 @@ export interface HttpCheckConfig {
   body?: string;
   /** Accepted status codes. @default 200–399 */
   expectStatus?: number[];
-  /** Regex (RE2 syntax, linear-time) the body (first `maxBodyBytes`) must match; reported as `body_match`. */
+  /**
+   * Regex (RE2 syntax, linear-time) the body must match; reported as `body_match`. It reads the first
+   * `maxMatchChars` characters of the body at most (fewer for a large pattern: see `maxMatchChars`).
+   */
   bodyRegex?: SafeRegex;
   /** Named regexes (RE2 syntax), reported as `body_match_<key>` (all must match). */
   bodyMatches?: Record<string, SafeRegex>;
@@ -59,10 +62,17 @@ export interface HttpCheckConfig {
   /** Extra trusted CA certificate(s), PEM. */
   ca?: string;
   /**
-   * Body bytes read at most (0..1 MiB); the rest is not read and sets `truncated`. What the regexes
-   * and JSON assertions see. @default 102400
+   * Body bytes read at most (0..1 MiB); the rest is not read and sets `truncated`. What the JSON
+   * assertions see, and the regexes up to `maxMatchChars`. @default 102400
    */
   maxBodyBytes: number;
+  /**
+   * Characters of the body `bodyRegex` and `bodyMatches` read at most (1..1 Mi). All of them together
+   * also stay within `MATCH_WORK_BUDGET` (instructions × characters), so patterns with a large compiled
+   * program read fewer: `floor(300000 / Σ programSize)`. This keeps one response from holding the event
+   * loop more than about 50 ms. @default 65536
+   */
+  maxMatchChars: number;
 }
 
 /** The `http` check type. */
@@ -83,6 +93,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       'verifyTls',
       'ca',
       'maxBodyBytes',
+      'maxMatchChars',
     ]);
     const method = (optString(c.method, `${path}.method`) ?? 'GET').toUpperCase();
     if (!METHODS.includes(method)) throw validationError(`${path}.method`, METHODS.join(', '), c.method);
@@ -112,6 +123,13 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       maxRedirects: optInt(c.maxRedirects, `${path}.maxRedirects`, 5, 0, 20),
       verifyTls: optBool(c.verifyTls, `${path}.verifyTls`, true),
       maxBodyBytes: optInt(c.maxBodyBytes, `${path}.maxBodyBytes`, 102_400, 0, MAX_BODY_BYTES),
+      maxMatchChars: optInt(
+        c.maxMatchChars,
+        `${path}.maxMatchChars`,
+        DEFAULT_MAX_MATCH_CHARS,
+        1,
+        MAX_MATCH_CHARS,
+      ),
       ...(url !== undefined ? { url } : {}),
       ...(headers !== undefined ? { headers } : {}),
       ...(body !== undefined ? { body } : {}),
@@ -288,12 +306,18 @@ function assertResponse(
 ): Pick<CheckOutcome, 'error' | 'alarmable'> {
   const errors: string[] = [];
   const ok = config.expectStatus ? config.expectStatus.includes(status) : status >= 200 && status < 400;
+  const regexes = [
+    ...(config.bodyRegex ? [config.bodyRegex] : []),
+    ...Object.values(config.bodyMatches ?? {}),
+  ];
+  const limit = sharedMatchChars(regexes, config.maxMatchChars);
+  if (regexes.length > 0) metrics.body_match_truncated = body.length > limit;
   if (config.bodyRegex) {
-    metrics.body_match = config.bodyRegex.test(body);
+    metrics.body_match = config.bodyRegex.test(body, limit);
     if (!metrics.body_match) errors.push(`body did not match ${config.bodyRegex.source}`);
   }
   for (const [key, re] of Object.entries(config.bodyMatches ?? {})) {
-    const m = re.test(body);
+    const m = re.test(body, limit);
     metrics[`body_match_${key}`] = m;
     if (!m) errors.push(`body did not match ${key}`);
   }

@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, type Logger, positiveNumber, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError } from '../errors.js';
@@ -10,10 +9,10 @@ import {
   normalizeCheck,
   runFailure,
 } from './definition.js';
-import { RecentSamples } from './grid.js';
 import { JobTable } from './jobs.js';
 import { ResultPipeline } from './pipeline.js';
 import { RunQueues, runCheck } from './runner.js';
+import { SchedulerMetrics } from './scheduler-metrics.js';
 import {
   type CheckResultEvent,
   type CheckSchedulerEvents,
@@ -43,8 +42,6 @@ export type {
   TestCheckResult,
 } from './scheduler-types.js';
 export type { CheckStateEvent, StateNotifier } from './webhook.js';
-
-const LOOP_RESOLUTION_MS = 10;
 
 /**
  * The CheckScheduler: one timer over a min-heap of due times; each check and target runs on the grid
@@ -76,10 +73,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
   readonly #running = new Set<AbortController>();
   readonly #sink: CheckResultSink;
   readonly #pipeline: ResultPipeline;
-  readonly #lateness = new RecentSamples();
-  readonly #durations = new RecentSamples();
-  readonly #loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  readonly #counters = { runs: 0, skippedOverrun: 0, skippedLate: 0 };
+  readonly #metrics = new SchedulerMetrics();
   #flushTimer: unknown;
   #started = false;
   #stopping: Promise<void> | undefined;
@@ -186,7 +180,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       this.#dispatch(top, scheduledAt);
       const missed = Math.floor((now - scheduledAt) / top.check.periodMs);
       if (missed > 0) {
-        this.#counters.skippedLate += missed;
+        this.#metrics.counters.skippedLate += missed;
         this.#safeEmit('skipped', { checkId: top.check.id, target: top.key, scheduledAt, reason: 'late' });
       }
       this.#timeline.schedule(top, Math.max(now, scheduledAt));
@@ -196,7 +190,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
 
   #dispatch(job: Job, scheduledAt: number): void {
     if (job.inFlight) {
-      this.#counters.skippedOverrun++;
+      this.#metrics.counters.skippedOverrun++;
       this.#safeEmit('skipped', { checkId: job.check.id, target: job.key, scheduledAt, reason: 'overrun' });
       return;
     }
@@ -216,7 +210,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     }
     const check = job.check;
     const start = this.#clock.now();
-    this.#lateness.push(start - scheduledAt);
+    this.#metrics.lateness.push(start - scheduledAt);
     let run: Awaited<ReturnType<typeof runCheck>>;
     try {
       run = await runCheck(check, job.config, job.target, this.#timers, { inFlight: this.#running });
@@ -226,8 +220,8 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     if ((this.#stopping && run.aborted) || job.removed) return;
     const { outcome } = run;
     const end = this.#clock.now();
-    this.#durations.push(end - start);
-    this.#counters.runs++;
+    this.#metrics.durations.push(end - start);
+    this.#metrics.counters.runs++;
     const error = runFailure(check, outcome);
     const result: CheckResultEvent = {
       checkId: check.id,
@@ -273,7 +267,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
     const now = this.#clock.now();
     for (const job of this.#table.allJobs()) this.#timeline.schedule(job, now - 1);
     this.#timeline.arm();
-    this.#loopDelay.enable();
+    this.#metrics.enable();
     const every = this.#opts.flushIntervalMs ?? 5000;
     const flush = () => {
       void this.#sink.flush();
@@ -313,7 +307,7 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
       await this.#pipeline.settleNotifiers(grace, () => graceOver, graceMs);
       this.#timers.clearTimeout(graceTimer);
       await this.#sink.flush();
-      this.#loopDelay.disable();
+      this.#metrics.disable();
     })();
     return this.#stopping;
   }
@@ -326,39 +320,22 @@ export class CheckScheduler extends EventEmitter<CheckSchedulerEvents> {
 
   /** Self-metrics. */
   stats(): CheckSchedulerStats {
-    // the histogram records whole sampling intervals: the delay is what exceeds the resolution
-    const ms = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : 0);
-    return {
+    return this.#metrics.snapshot({
       checks: this.#table.checkCount,
       jobs: this.#table.jobCount,
       queued: this.#queues.size,
       running: this.#queues.pending,
-      ...this.#counters,
-      lateness: this.#lateness.summary(),
-      runDuration: this.#durations.summary(),
-      eventLoopLag: {
-        p50: ms(this.#loopDelay.percentile(50)),
-        p99: ms(this.#loopDelay.percentile(99)),
-        max: ms(this.#loopDelay.max),
-      },
       pointsWritten: this.#sink.written,
       pointsDropped: this.#sink.dropped,
-    };
+    });
   }
 
   #reportSelf(): void {
     const reg = this.#opts.registry;
     if (!reg) return;
     try {
-      const s = this.stats();
-      const tags: Record<string, string> = this.#opts.location ? { location: this.#opts.location } : {};
-      reg.gauge('checks.scheduler.queue_depth', tags).set(s.queued);
-      reg.gauge('checks.scheduler.running', tags).set(s.running);
-      reg.gauge('checks.scheduler.skipped_overrun', tags).set(s.skippedOverrun);
-      reg.gauge('checks.scheduler.skipped_late', tags).set(s.skippedLate);
-      reg.gauge('checks.scheduler.lateness_p99_ms', tags).set(s.lateness.p99);
-      reg.gauge('checks.scheduler.run_duration_p99_ms', tags).set(s.runDuration.p99);
-      reg.gauge('checks.scheduler.event_loop_lag_p99_ms', tags).set(s.eventLoopLag.p99);
+      const location = this.#opts.location;
+      this.#metrics.publish(reg, this.stats(), location ? { location } : {});
     } catch (err) {
       this.#report(err, 'self-metrics failed');
     }

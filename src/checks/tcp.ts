@@ -15,7 +15,7 @@ import {
   optString,
   since,
 } from './config.js';
-import type { SafeRegex } from './safe-regex.js';
+import { DEFAULT_MAX_MATCH_CHARS, MAX_MATCH_CHARS, type SafeRegex } from './safe-regex.js';
 import { hostTargetProblem } from './targets.js';
 import { isIp, openConnection } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
@@ -26,7 +26,11 @@ export interface TcpCheckConfig {
   port?: number;
   /** Bytes to send after connecting. */
   send?: string;
-  /** Regex (RE2 syntax, linear-time) the received data (≤ `maxBytes`) must match; setting it makes the check read. */
+  /**
+   * Regex (RE2 syntax, linear-time) the received data (≤ `maxBytes`) must match; setting it makes the
+   * check read. It reads at most `maxMatchChars` characters, fewer for a large pattern
+   * (`floor(MATCH_WORK_BUDGET / programSize)`), so one test holds the event loop ≤ ~50 ms.
+   */
   expect?: SafeRegex;
   /** Read a banner even without `expect`. @default false */
   readBanner: boolean;
@@ -34,13 +38,23 @@ export interface TcpCheckConfig {
   tls: boolean;
   /** Bytes read at most. @default 1024 */
   maxBytes: number;
+  /** Characters `expect` reads at most (1..1 Mi; see `expect`). @default 65536 */
+  maxMatchChars: number;
 }
 
 /** The `tcp` check type. */
 export const tcpCheck: CheckType<TcpCheckConfig> = {
   type: 'tcp',
   normalize(value, path) {
-    const c = configObject(value, path, ['port', 'send', 'expect', 'readBanner', 'tls', 'maxBytes']);
+    const c = configObject(value, path, [
+      'port',
+      'send',
+      'expect',
+      'readBanner',
+      'tls',
+      'maxBytes',
+      'maxMatchChars',
+    ]);
     const port = optInt(c.port, `${path}.port`, undefined, 1, 65535);
     const send = optString(c.send, `${path}.send`);
     const expect = optRegex(c.expect, `${path}.expect`);
@@ -48,6 +62,13 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       readBanner: optBool(c.readBanner, `${path}.readBanner`, false),
       tls: optBool(c.tls, `${path}.tls`, false),
       maxBytes: optInt(c.maxBytes, `${path}.maxBytes`, 1024, 1, 1_048_576),
+      maxMatchChars: optInt(
+        c.maxMatchChars,
+        `${path}.maxMatchChars`,
+        DEFAULT_MAX_MATCH_CHARS,
+        1,
+        MAX_MATCH_CHARS,
+      ),
       ...(port !== undefined ? { port } : {}),
       ...(send !== undefined ? { send } : {}),
       ...(expect !== undefined ? { expect } : {}),
@@ -81,12 +102,12 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
     try {
       if (config.send !== undefined) socket.write(config.send);
       if (config.expect || config.readBanner) {
-        const data = await readSome(socket, config.maxBytes, config.expect, opts.signal);
+        const data = await readSome(socket, config, opts.signal);
         metrics.tt_firstbyte = since(t0, data.firstByteAt);
         metrics.bytes = data.text.length;
         metrics.banner = (data.text.split(/\r?\n/, 1)[0] ?? '').slice(0, 256);
         if (config.expect) {
-          metrics.banner_match = config.expect.test(data.text);
+          metrics.banner_match = config.expect.test(data.text, config.maxMatchChars);
           if (!metrics.banner_match) {
             metrics.duration = since(t0, performance.now());
             return { metrics, error: `response did not match ${config.expect.source}` };
@@ -115,10 +136,10 @@ const EXPECT_IDLE_MS = 10;
  */
 function readSome(
   socket: import('node:net').Socket,
-  maxBytes: number,
-  expect: SafeRegex | undefined,
+  config: Pick<TcpCheckConfig, 'maxBytes' | 'expect' | 'maxMatchChars'>,
   signal: AbortSignal | undefined,
 ): Promise<{ text: string; firstByteAt: number }> {
+  const { maxBytes, expect, maxMatchChars } = config;
   return new Promise((resolve, reject) => {
     let text = '';
     let firstByteAt = 0;
@@ -135,7 +156,7 @@ function readSome(
     };
     const testNow = () => {
       tested = text.length;
-      if (expect?.test(text)) done();
+      if (expect?.test(text, maxMatchChars)) done();
     };
     const onData = (chunk: Buffer) => {
       if (firstByteAt === 0) firstByteAt = performance.now();

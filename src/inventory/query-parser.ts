@@ -1,5 +1,5 @@
 import { FleetwatchError } from '../errors.js';
-import { NODE_STATES, PROVIDER_KINDS } from '../providers/types.js';
+import { NODE_STATES } from '../providers/types.js';
 import { parseCidr } from './ip.js';
 import { lexQuery, type Piece, type Token } from './query-lexer.js';
 import {
@@ -16,7 +16,6 @@ import {
 const FIELD_SET = new Set<string>(QUERY_FIELDS);
 const SCOPE_SET = new Set<string>(QUERY_TAG_SCOPES);
 const STATE_SET = new Set<string>(NODE_STATES);
-const KIND_SET = new Set<string>(PROVIDER_KINDS);
 
 /** Split pieces at the first unquoted occurrence of `sep`; `undefined` when there is none. */
 function splitPieces(pieces: Piece[], sep: string): [Piece[], Piece[]] | undefined {
@@ -41,7 +40,7 @@ const join = (pieces: Piece[]): string => pieces.map((p) => p.text).join('');
  * One term (`tag:k=v`, `field:value`, or a bare name) as an AST node.
  *
  * @throws FleetwatchError `E_VALIDATION` for an unknown field, a missing key or value, an unknown
- *   state or kind, or an invalid CIDR block.
+ *   state, or an invalid CIDR block. A `kind:` value is any value (custom providers bring their own kinds).
  */
 function parseTerm(tok: { pos: number; pieces: Piece[] }): QueryAst {
   const first = tok.pieces[0]!;
@@ -73,8 +72,6 @@ function parseTerm(tok: { pos: number; pieces: Piece[] }): QueryAst {
   if (!value.includes('*')) {
     if (field === 'state' && !STATE_SET.has(value))
       throw queryError(`unknown state '${value}'`, valuePos, `one of ${NODE_STATES.join(', ')}`);
-    if (field === 'kind' && !KIND_SET.has(value))
-      throw queryError(`unknown provider kind '${value}'`, valuePos, `one of ${PROVIDER_KINDS.join(', ')}`);
     if (field === 'ip' && value.includes('/') && parseCidr(value) === undefined)
       throw queryError(`invalid CIDR block '${value}'`, valuePos, 'an IPv4 or IPv6 CIDR block');
   }

@@ -60,6 +60,31 @@ describe('a custom provider', () => {
     expect(await lab.getNode('pi-1')).toMatchObject({ kind: 'hetzner', tags: { role: 'dns' } });
   });
 
+  it('its nodes are found by kind:<its kind> in the query language, and only its nodes', async () => {
+    const mine: Provider = {
+      ...lab,
+      id: 'mine',
+      kind: 'my-cloud',
+      async *listNodes() {
+        yield { ...node('m-1'), uid: 'mine:m-1', provider: 'mine', kind: 'my-cloud' };
+      },
+    };
+    const inv = new Inventory({ providers: [lab, mine] });
+    expect((await inv.sync()).ok).toBe(true);
+    expect(inv.query('kind:my-cloud').map((n) => n.uid)).toEqual(['mine:m-1']);
+    expect(inv.query('kind:hetzner and tag:role=dns').map((n) => n.uid)).toEqual(['lab:pi-1']);
+    expect(
+      inv
+        .query('kind:my-* or kind:hetz*')
+        .map((n) => n.uid)
+        .sort(),
+    ).toEqual(['lab:pi-1', 'lab:pi-2', 'mine:m-1']);
+    expect(inv.query('kind:aws')).toEqual([]);
+    // still a query value: syntax is checked
+    expect(() => inv.query('kind:')).toThrow(expect.objectContaining({ code: 'E_VALIDATION', position: 5 }));
+    expect(() => inv.query('kind:"my-cloud')).toThrow(expect.objectContaining({ code: 'E_VALIDATION' }));
+  });
+
   it('PROVIDER_KINDS lists the built-in kinds only', () => {
     const known: readonly KnownProviderKind[] = PROVIDER_KINDS;
     expect([...known].sort()).toEqual([
