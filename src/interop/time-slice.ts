@@ -29,12 +29,12 @@ export function runSync<T>(steps: Generator<void, T>): T {
  */
 export async function runSliced<T>(
   steps: Generator<void, T>,
-  options: { signal?: AbortSignal; sliceMs?: number } = {},
+  options: { signal?: AbortSignal; sliceMs?: number } | undefined = {},
 ): Promise<T> {
-  const sliceMs = options.sliceMs ?? SLICE_MS;
+  const signal = options?.signal;
+  const sliceMs = options?.sliceMs ?? SLICE_MS;
   for (;;) {
-    if (options.signal?.aborted === true)
-      throw new FleetwatchError('E_ABORTED', 'aborted', { cause: options.signal.reason });
+    if (signal?.aborted === true) throw new FleetwatchError('E_ABORTED', 'aborted', { cause: signal.reason });
     const start = performance.now();
     for (;;) {
       const r = steps.next();

@@ -202,3 +202,16 @@ describe('OTLP receiver: large requests never block the event loop', () => {
     expect(counters.reduce((n, t) => n + t.value, 0)).toBe((expected / 160) * ((40 * 41) / 2));
   }, 60_000);
 });
+
+describe('sliced decoding and translation: abort', () => {
+  it('rejects with E_ABORTED when the signal has fired', async () => {
+    const body = encodeOtlpMetrics({ resourceMetrics: [] }, 'protobuf');
+    const signal = AbortSignal.abort();
+    await expect(decodeOtlpMetricsSliced(body, 'protobuf', { signal })).rejects.toMatchObject({
+      code: 'E_ABORTED',
+    });
+    await expect(new OtlpTranslator().translateSliced({}, T0, { signal })).rejects.toMatchObject({
+      code: 'E_ABORTED',
+    });
+  });
+});
