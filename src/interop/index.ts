@@ -4,6 +4,7 @@
  */
 export {
   decodeOtlpMetrics,
+  decodeOtlpMetricsSliced,
   decodeOtlpResponse,
   encodeOtlpMetrics,
   encodeOtlpResponse,

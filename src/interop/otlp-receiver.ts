@@ -4,8 +4,8 @@ import { gunzip } from 'node:zlib';
 import type { IngestBatch, IngestResult } from '../broker/ingest.js';
 import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { decodeOtlpMetrics, encodeOtlpResponse } from './otlp-codec.js';
-import { OtlpTranslator, type OtlpTranslatorOptions } from './otlp-translate.js';
+import { decodeOtlpMetricsSliced, encodeOtlpResponse } from './otlp-codec.js';
+import { type OtlpTranslation, OtlpTranslator, type OtlpTranslatorOptions } from './otlp-translate.js';
 import { OTLP_CONTENT_TYPES, type OtlpEncoding } from './otlp-types.js';
 
 /** The broker's `otlp` option: where to accept OTLP/HTTP metrics. */
@@ -14,9 +14,9 @@ export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
   port: number;
   /** @default the broker's `host` ('127.0.0.1') */
   host?: string;
-  /** Largest request body, before and after gzip, bytes (decoding holds the event loop ~0.3-1 ms per KB: see docs/security.md). @default 1 MiB */
+  /** Largest request body, before and after gzip, bytes (decoded and translated in slices of a few ms: see docs/security.md). @default 1 MiB */
   maxBodyBytes?: number;
-  /** Requests decoded at once; more wait (the socket is not read) up to `maxPending`, then 503. @default 4 */
+  /** Requests read, decoded and translated at once; more get 503 (with `retry-after`). @default 4 */
   maxConcurrent?: number;
 }
 
@@ -140,6 +140,13 @@ export async function startOtlpReceiver(
   };
   const sockets = new Set<Socket>();
   let active = 0;
+  const closed = new AbortController();
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     stats.requests++;
@@ -158,28 +165,33 @@ export async function startOtlpReceiver(
       if (active >= maxConcurrent)
         throw new Refusal(503, refusal('request', 'fewer concurrent requests', active));
       active++;
-      let body: Buffer;
+      let t: OtlpTranslation;
       try {
-        body = await readBody(req, maxBody);
+        let body = await readBody(req, maxBody);
         stats.bytes += body.length;
         if (ce === 'gzip') body = await gunzipBounded(body, maxBody);
+        const request = await decodeOtlpMetricsSliced(body, encoding, { signal: closed.signal });
+        // One translation at a time, from translating to committing: a cumulative stream's delta is
+        // taken against the last point committed.
+        t = await serially(async () => {
+          const t = await translator.translateSliced(request, now(), { signal: closed.signal });
+          const source = `otlp:${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
+          const result = t.items.length === 0 ? { accepted: 0 } : target.ingest({ source, items: t.items });
+          if ('rejected' in result) {
+            stats.rejectedDataPoints += t.points;
+            throw new Refusal(
+              400,
+              new FleetwatchError('E_VALIDATION', `OTLP request refused by the broker: ${result.reason}`, {
+                ...(result.field === undefined ? {} : { path: result.field }),
+              }),
+            );
+          }
+          t.commit();
+          return t;
+        });
       } finally {
         active--;
       }
-      const request = decodeOtlpMetrics(body, encoding);
-      const t = translator.translate(request, now());
-      const source = `otlp:${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
-      const result = t.items.length === 0 ? { accepted: 0 } : target.ingest({ source, items: t.items });
-      if ('rejected' in result) {
-        stats.rejectedDataPoints += t.points;
-        throw new Refusal(
-          400,
-          new FleetwatchError('E_VALIDATION', `OTLP request refused by the broker: ${result.reason}`, {
-            ...(result.field === undefined ? {} : { path: result.field }),
-          }),
-        );
-      }
-      t.commit();
       stats.dataPoints += t.points - t.unsupported;
       stats.rejectedDataPoints += t.unsupported;
       const response =
@@ -240,6 +252,7 @@ export async function startOtlpReceiver(
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/v1/metrics`,
     stats: () => ({ ...stats }),
     close: () => {
+      closed.abort();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

@@ -14,6 +14,7 @@ import type {
   OtlpMetricsRequest,
   OtlpNumberDataPoint,
 } from './otlp-types.js';
+import { runSliced, runSync } from './time-slice.js';
 
 /** Options of `OtlpTranslator`. */
 export interface OtlpTranslatorOptions {
@@ -99,21 +100,45 @@ export class OtlpTranslator {
 
   /** Translate a decoded request; `now` (epoch ms) stamps the stream state. Throws `E_VALIDATION`. */
   translate(request: OtlpMetricsRequest, now: number): OtlpTranslation {
+    return runSync(this.#steps(request, now));
+  }
+
+  /**
+   * {@link OtlpTranslator.translate} in slices of a few milliseconds, yielding the event loop
+   * between them, so a large request never holds it for long. Everything is validated before the
+   * translation is returned (whole or nothing), and nothing changes until `commit()`. Translations
+   * of one translator must not overlap from `translateSliced` to `commit()` (a stream's delta is
+   * taken against the last committed point): run them one after another.
+   *
+   * @example
+   * ```ts
+   * const t = await translator.translateSliced(request, Date.now(), { signal });
+   * ```
+   */
+  translateSliced(
+    request: OtlpMetricsRequest,
+    now: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<OtlpTranslation> {
+    return runSliced(this.#steps(request, now), options);
+  }
+
+  *#steps(request: OtlpMetricsRequest, now: number): Generator<void, OtlpTranslation> {
     const items: IngestItem[] = [];
     const updates = new Map<string, Previous>();
     let points = 0;
     let unsupported = 0;
     const prev = (key: string) => updates.get(key) ?? this.#streams.get(key);
-    (request.resourceMetrics ?? []).forEach((rm, ri) => {
+    for (const [ri, rm] of (request.resourceMetrics ?? []).entries()) {
       const rpath = `resourceMetrics[${ri}]`;
       const resource = attributesOf(rm.resource?.attributes, `${rpath}.resource.attributes`);
       const identity = stableKey(resource);
       const shared: Record<string, string> = {};
       for (const k of this.#resourceAttributes) if (resource[k] !== undefined) shared[k] = resource[k];
-      (rm.scopeMetrics ?? []).forEach((sm, si) => {
+      for (const [si, sm] of (rm.scopeMetrics ?? []).entries()) {
         const spath = `${rpath}.scopeMetrics[${si}]`;
         const scopeKey = `${sm.scope?.name ?? ''}\0${sm.scope?.version ?? ''}`;
-        (sm.metrics ?? []).forEach((m, mi) => {
+        for (const [mi, m] of (sm.metrics ?? []).entries()) {
           const mpath = `${spath}.metrics[${mi}]`;
           const name = m.name;
           validateMetricName(name, `${mpath}.name`);
@@ -123,7 +148,7 @@ export class OtlpTranslator {
             return { tags, key: `${identity}\0${scopeKey}\0${name}\0${stableKey(tags)}` };
           };
           if (m.gauge !== undefined) {
-            (m.gauge.dataPoints ?? []).forEach((p, pi) => {
+            for (const [pi, p] of (m.gauge.dataPoints ?? []).entries()) {
               const ppath = `${mpath}.gauge.dataPoints[${pi}]`;
               items.push({
                 kind: 'gauge',
@@ -132,29 +157,31 @@ export class OtlpTranslator {
                 value: numberOf(p, ppath),
               });
               points++;
-            });
+              yield;
+            }
           } else if (m.sum !== undefined) {
             const temporality = temporalityOf(
               m.sum.aggregationTemporality,
               `${mpath}.sum.aggregationTemporality`,
             );
-            (m.sum.dataPoints ?? []).forEach((p, pi) => {
+            for (const [pi, p] of (m.sum.dataPoints ?? []).entries()) {
               const ppath = `${mpath}.sum.dataPoints[${pi}]`;
               const { tags, key } = series(p.attributes, ppath);
               const v = numberOf(p, ppath);
               points++;
+              yield;
               if (m.sum?.isMonotonic !== true) {
                 const before = prev(key);
                 const value = temporality === DELTA ? (before?.kind === 'updown' ? before.value : 0) + v : v;
                 if (temporality === DELTA) updates.set(key, { kind: 'updown', value, seen: now });
                 items.push({ kind: 'gauge', name, tags, value });
-                return;
+                continue;
               }
               if (v < 0)
                 throw validationError(`${ppath}.value`, 'a non-negative value of a monotonic sum', v);
               if (temporality === DELTA) {
                 items.push({ kind: 'counter', name, tags, value: v });
-                return;
+                continue;
               }
               const start = int64Text(p.startTimeUnixNano);
               const before = prev(key);
@@ -162,18 +189,19 @@ export class OtlpTranslator {
                 before?.kind === 'sum' && before.start === start && v >= before.value ? v - before.value : v;
               updates.set(key, { kind: 'sum', start, value: v, seen: now });
               items.push({ kind: 'counter', name, tags, value: delta });
-            });
+            }
           } else if (m.exponentialHistogram !== undefined) {
             const h = m.exponentialHistogram;
             const temporality = temporalityOf(
               h.aggregationTemporality,
               `${mpath}.exponentialHistogram.aggregationTemporality`,
             );
-            (h.dataPoints ?? []).forEach((p, pi) => {
+            for (const [pi, p] of (h.dataPoints ?? []).entries()) {
               const ppath = `${mpath}.exponentialHistogram.dataPoints[${pi}]`;
               const { tags, key } = series(p.attributes, ppath);
               let point = this.#capScale(expPoint(p, ppath));
               points++;
+              yield;
               if (temporality === CUMULATIVE) {
                 const start = int64Text(p.startTimeUnixNano);
                 const before = prev(key);
@@ -183,18 +211,19 @@ export class OtlpTranslator {
               }
               const sketch = fromExponentialHistogram(point, { path: ppath, maxBuckets: this.#maxBuckets });
               items.push({ kind: 'histogram', name, tags, sketch });
-            });
+            }
           } else if (m.histogram !== undefined) {
             const h = m.histogram;
             const temporality = temporalityOf(
               h.aggregationTemporality,
               `${mpath}.histogram.aggregationTemporality`,
             );
-            (h.dataPoints ?? []).forEach((p, pi) => {
+            for (const [pi, p] of (h.dataPoints ?? []).entries()) {
               const ppath = `${mpath}.histogram.dataPoints[${pi}]`;
               const { tags, key } = series(p.attributes, ppath);
               const e = explicitPoint(p, ppath);
               points++;
+              yield;
               let counts = e.counts;
               let sum = e.sum;
               if (temporality === CUMULATIVE) {
@@ -219,7 +248,7 @@ export class OtlpTranslator {
                 }
               }
               items.push({ kind: 'histogram', name, tags, sketch: this.#explicitSketch(e, counts, sum) });
-            });
+            }
           } else if (m.summary !== undefined) {
             unsupported += (m.summary.dataPoints ?? []).length;
             points += (m.summary.dataPoints ?? []).length;
@@ -230,9 +259,9 @@ export class OtlpTranslator {
               'none',
             );
           }
-        });
-      });
-    });
+        }
+      }
+    }
     return {
       items,
       points,

@@ -120,9 +120,57 @@ export class PrometheusNameIndex {
    * `E_VALIDATION` at `path`.
    */
   claim(source: string, family: string, type: PrometheusType, path: string): void {
+    if (this.#check(source, family, type, path)) this.#take(family, type, source);
+  }
+
+  /**
+   * Claim every Prometheus name an instrument may be written under, whatever the exposition's
+   * `histograms` option: a counter or meter `<name>_total`; a gauge `<name>`; a histogram or timer
+   * the summary `<name>` and the histograms `<name>_histogram` and `<name>_bucket…`. All or nothing:
+   * `E_VALIDATION` at `path` when any of them collides with another instrument's.
+   *
+   * @example
+   * ```ts
+   * names.claimInstrument('lat', 'histogram', 'name');
+   * names.claimInstrument('lat_count', 'gauge', 'name'); // throws E_VALIDATION
+   * ```
+   */
+  claimInstrument(
+    source: string,
+    kind: 'counter' | 'meter' | 'gauge' | 'histogram' | 'timer',
+    path: string,
+  ): void {
+    const base = prometheusMetricName(source);
+    const claims: [string, PrometheusType][] =
+      kind === 'gauge'
+        ? [[base, 'gauge']]
+        : kind === 'counter' || kind === 'meter'
+          ? [[base.endsWith('_total') ? base.slice(0, -6) : base, 'counter']]
+          : [
+              [base, 'summary'],
+              [`${base}_histogram`, 'histogram'],
+            ];
+    const bucket = `${base}_bucket`;
+    if (claims.length === 2 && this.#samples.has(bucket) && this.#samples.get(bucket) !== base)
+      throw validationError(
+        path,
+        `a name whose Prometheus samples do not clash with family ${this.#samples.get(bucket)}`,
+        source,
+      );
+    const fresh = new PrometheusNameIndex();
+    for (const [family, type] of claims) {
+      // Checked against the claims so far and against each other before any is taken.
+      if (this.#check(source, family, type, path)) fresh.claim(source, family, type, path);
+    }
+    for (const [family, type] of claims) if (!this.#families.has(family)) this.#take(family, type, source);
+    if (claims.length === 2) this.#samples.set(bucket, base);
+  }
+
+  /** Whether `family` is new (true) or already this source's (false); throws on a collision. */
+  #check(source: string, family: string, type: PrometheusType, path: string): boolean {
     const have = this.#families.get(family);
     if (have !== undefined) {
-      if (have.source === source && have.type === type) return;
+      if (have.source === source && have.type === type) return false;
       throw validationError(
         path,
         have.source === source
@@ -131,8 +179,9 @@ export class PrometheusNameIndex {
         source,
       );
     }
-    const names = SUFFIXES[type].map((s) => family + s);
-    for (const n of names) {
+    // Its samples may not be another family's, nor its bare name a sample of another family
+    // (`x_total` vs counter `x`).
+    for (const n of [...SUFFIXES[type].map((s) => family + s), family]) {
       const owner = this.#samples.get(n);
       if (owner !== undefined)
         throw validationError(
@@ -141,16 +190,12 @@ export class PrometheusNameIndex {
           source,
         );
     }
-    // A bare family name may not be a sample of another family either (`x_total` vs counter `x`).
-    const owner = this.#samples.get(family);
-    if (owner !== undefined)
-      throw validationError(
-        path,
-        `a name whose Prometheus samples do not clash with family ${owner}`,
-        source,
-      );
+    return true;
+  }
+
+  #take(family: string, type: PrometheusType, source: string): void {
     this.#families.set(family, { source, type });
-    for (const n of names) this.#samples.set(n, family);
+    for (const s of SUFFIXES[type]) this.#samples.set(family + s, family);
     this.#samples.set(family, family);
   }
 }

@@ -5,8 +5,6 @@
  */
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { MAX_INSTRUMENT_NAME_LENGTH, validateMetricName } from '../naming.js';
-import { AliasIndex } from './alias-index.js';
 import { Counter } from './counter.js';
 import type { DropCounts } from './drops.js';
 import { GAUGE_POLICIES, Gauge } from './gauge.js';
@@ -14,9 +12,17 @@ import { Histogram } from './histogram.js';
 import { Meter } from './meter.js';
 import { type DroppingInstruments, droppingInstruments, NOOP_INSTRUMENTS } from './noop.js';
 import type { PrometheusSeries } from './prometheus.js';
+import {
+  type Create,
+  type Family,
+  FamilyTable,
+  type Handle,
+  handlesOf,
+  summarize,
+} from './registry-families.js';
 import { checkAccuracy, checkFunctionOf, optionsObject } from './registry-options.js';
 import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop, type ReportOptions } from './report.js';
-import { type DDSketch, DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
+import { DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
 import { EMPTY_TAGS, seriesTags, type TagSet, tagsKey } from './tag-set.js';
 import { Timer } from './timer.js';
 import type { GaugePolicy, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
@@ -27,35 +33,15 @@ import {
   DEFAULT_MAX_SERIES_PER_METRIC,
   type GaugeOptions,
   type HistogramOptions,
-  type HistogramSummary,
   type InstrumentKind,
   type MetricsRegistryOptions,
   OVERFLOW_TAG,
   type RegistrySnapshot,
   type RegistryStats,
   type SeriesSnapshot,
-  SNAPSHOT_QUANTILES,
 } from './registry-types.js';
 
 export * from './registry-types.js';
-
-type Handle = Counter | Gauge | Meter | Histogram;
-
-interface Family {
-  readonly name: string;
-  readonly kind: InstrumentKind;
-  /** policy or relative accuracy, fixed by the first registration. */
-  readonly setting: GaugePolicy | number | undefined;
-  readonly series: Map<string, Handle>;
-  /** Raw tag objects → handle, for lookups that skip validation. Bounded. */
-  readonly aliases: AliasIndex<Handle>;
-  overflow: Handle | undefined;
-  overflows: number;
-  /** Lookups with a rejected tag set. */
-  rejected: number;
-}
-
-type Create = (tags: TagSet, setting: GaugePolicy | number | undefined) => Handle;
 
 /**
  * The per-process registry of instruments: cached, bound handles (resolve once, then each update
@@ -88,7 +74,7 @@ export class MetricsRegistry {
   readonly #clock: Clock;
   readonly #monotonicNow: () => number;
   readonly #logger: Logger;
-  readonly #families = new Map<string, Family>();
+  readonly #families = new FamilyTable();
   readonly #drops: DropCounts = { values: 0 };
   #rejectedTagSets = 0;
   #dropping: DroppingInstruments | undefined;
@@ -360,29 +346,7 @@ export class MetricsRegistry {
     defaultSetting: GaugePolicy | number | undefined,
     create: Create,
   ): Handle {
-    let family = this.#families.get(name);
-    if (family === undefined) {
-      validateMetricName(name, 'name', MAX_INSTRUMENT_NAME_LENGTH);
-      family = {
-        name,
-        kind,
-        setting: setting ?? defaultSetting,
-        series: new Map(),
-        aliases: new AliasIndex<Handle>(),
-        overflow: undefined,
-        overflows: 0,
-        rejected: 0,
-      };
-      this.#families.set(name, family);
-    } else {
-      if (family.kind !== kind) {
-        throw validationError('name', `a name not already used by a ${family.kind}`, name);
-      }
-      if (setting !== undefined && setting !== family.setting) {
-        const path = kind === 'gauge' ? 'options.policy' : 'options.relativeAccuracy';
-        throw validationError(path, `${String(family.setting)} (as first registered)`, setting);
-      }
-    }
+    const family = this.#families.resolve(kind, name, setting, defaultSetting);
     const hit = family.aliases.get(tags);
     if (hit !== undefined) return hit;
     const full = seriesTags(this.tags, tags);
@@ -417,23 +381,4 @@ export class MetricsRegistry {
     this.#dropping ??= droppingInstruments(this.#drops, this.#monotonicNow);
     return this.#dropping[family.kind];
   }
-}
-
-function* handlesOf(family: Family): Iterable<Handle> {
-  yield* family.series.values();
-  if (family.overflow !== undefined) yield family.overflow;
-}
-
-/** Percentile summary of a sketch. */
-function summarize(s: DDSketch): HistogramSummary {
-  const quantiles: Record<string, number> = {};
-  for (const q of SNAPSHOT_QUANTILES) quantiles[String(q)] = s.quantile(q);
-  return {
-    count: s.count,
-    sum: s.sum,
-    min: s.min,
-    max: s.max,
-    mean: s.count > 0 ? s.sum / s.count : Number.NaN,
-    quantiles,
-  };
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { FleetwatchError } from '../../src/errors.js';
+import { toPrometheusText } from '../../src/metrics/prometheus.js';
 import { MetricsRegistry, OVERFLOW_TAG } from '../../src/metrics/registry.js';
 import type { SeriesDelta } from '../../src/metrics/types.js';
 
@@ -254,5 +256,47 @@ describe('snapshot and collect', () => {
     const r = new MetricsRegistry();
     expect(() => r.collect(-1, 10)).toThrow(expect.objectContaining({ path: 'windowStart' }));
     expect(() => r.collect(0, 0)).toThrow(expect.objectContaining({ path: 'intervalMs' }));
+  });
+});
+
+describe('MetricsRegistry: Prometheus name collisions are refused at registration', () => {
+  const refused = (fn: () => unknown, received: string) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FleetwatchError);
+    expect(err).toMatchObject({ code: 'E_VALIDATION', path: 'name' });
+    expect((err as Error).message).toContain(received);
+  };
+
+  it('refuses names that meet after sanitising, and samples that clash between families', () => {
+    const r = new MetricsRegistry();
+    r.counter('a.b').inc();
+    refused(() => r.counter('a_b'), 'a_b');
+    refused(() => r.gauge('a-b'), 'a-b');
+    r.histogram('lat').record(1);
+    refused(() => r.gauge('lat_count'), 'lat_count');
+    refused(() => r.gauge('lat_bucket'), 'lat_bucket');
+    refused(() => r.counter('lat_histogram'), 'lat_histogram');
+    r.gauge('queue_sum');
+    refused(() => r.timer('queue'), 'queue');
+    r.counter('x');
+    refused(() => r.gauge('x_total'), 'x_total');
+    // The same name again is the same family, not a collision.
+    expect(r.counter('a.b')).toBe(r.counter('a.b'));
+    // Only the accepted families are exposed, each once.
+    expect(new Set(r.exposition().map((s) => s.name))).toEqual(new Set(['a.b', 'lat', 'queue_sum', 'x']));
+    expect(toPrometheusText(r)).toMatch(/^a_b_total 1$/m);
+  });
+
+  it('takes nothing of a refused name: a refused histogram leaves its summary name free', () => {
+    const r = new MetricsRegistry();
+    r.gauge('h_histogram');
+    refused(() => r.histogram('h'), 'h');
+    r.gauge('h').set(2);
+    expect(toPrometheusText(r)).toMatch(/^h 2$/m);
   });
 });
