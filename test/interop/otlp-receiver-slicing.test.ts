@@ -182,7 +182,7 @@ describe('OTLP receiver: large requests never block the event loop', () => {
       intervalMs: 60_000,
       autoFlush: false,
       selfMetrics: false,
-      otlp: { port: 0, host: '127.0.0.1' },
+      otlp: { port: 0, host: '127.0.0.1', maxBodyBytes: 1024 * 1024 }, // above the 128 KiB default
     });
     let expected = 0;
     for (const encoding of ['protobuf', 'json'] as const) {
@@ -200,6 +200,54 @@ describe('OTLP receiver: large requests never block the event loop', () => {
     await broker.close();
     const counters = broker.totals().filter((t) => t.name.startsWith('count_'));
     expect(counters.reduce((n, t) => n + t.value, 0)).toBe((expected / 160) * ((40 * 41) / 2));
+  }, 60_000);
+});
+
+describe('the default body limit keeps a whole request within the bound', () => {
+  it('a request at the 128 KiB default, ingest included, holds the loop under the bound; a larger one is refused with 413', async () => {
+    const store = new MemoryMetricsStore({ clock: { now: () => T0 + 60_000 } });
+    const b = await MetricsBroker.start({
+      store,
+      id: 'b2',
+      clock: { now: () => T0 },
+      intervalMs: 60_000,
+      autoFlush: false,
+      selfMetrics: false,
+      otlp: { port: 0, host: '127.0.0.1' },
+    });
+    try {
+      let best = Number.POSITIVE_INFINITY;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const { body } = requestOf(126 * 1024, 'protobuf');
+        expect(body.length).toBeLessThanOrEqual(128 * 1024);
+        // the longest gap between ticks of a 1 ms timer while the request is taken whole
+        let last = performance.now();
+        let worst = 0;
+        const probe = setInterval(() => {
+          const now = performance.now();
+          worst = Math.max(worst, now - last);
+          last = now;
+        }, 1);
+        const res = await fetch(b.otlpUrl!, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/x-protobuf' },
+        });
+        clearInterval(probe);
+        expect(res.status, await res.text()).toBe(200);
+        best = Math.min(best, worst);
+      }
+      expect(best, `the loop was held ${best.toFixed(1)} ms at best of 3`).toBeLessThan(PER_INPUT_BOUND_MS);
+      const big = requestOf(300 * 1024, 'protobuf').body;
+      const res = await fetch(b.otlpUrl!, {
+        method: 'POST',
+        body: big,
+        headers: { 'content-type': 'application/x-protobuf' },
+      });
+      expect(res.status).toBe(413);
+    } finally {
+      await b.close();
+    }
   }, 60_000);
 });
 
