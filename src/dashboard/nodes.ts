@@ -2,34 +2,21 @@
  * The node routes: one secret-free view of a node, the filtered/sorted/paged listing, and the summary
  * across providers.
  */
+
 import type { AlarmState } from '../checks/alarm.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { toStored } from '../inventory/inventory-node.js';
 import type { InventoryNode, SyncReport } from '../inventory/types.js';
 import type { NodeState } from '../providers/types.js';
 import type { NodeSortField, NodesResponse, NodeView, ProviderSummary, SummaryResponse } from './types.js';
 
 /** The API's view of a node: `extra` is never included (provider fields may carry secrets). */
 export function nodeView(n: InventoryNode): NodeView {
-  const v: NodeView = {
-    uid: n.uid,
-    id: n.id,
-    name: n.name,
-    provider: n.provider,
-    kind: n.kind,
-    state: n.state,
-    rawState: n.rawState,
-    publicIps: n.publicIps,
-    privateIps: n.privateIps,
-    tags: n.mergedTags,
-    localTags: n.localTags,
-    stale: n.stale,
-  };
-  if (n.region !== undefined) v.region = n.region;
-  if (n.zone !== undefined) v.zone = n.zone;
-  if (n.size !== undefined) v.size = n.size;
-  if (n.image !== undefined) v.image = n.image;
-  if (n.createdAt !== undefined) v.createdAt = n.createdAt.getTime();
+  // the provider node's own fields (optional ones only when set), as the inventory stores them
+  const { extra: _extra, tags: _providerTags, createdAt, ...node } = toStored(n).node;
+  const v: NodeView = { ...node, tags: n.mergedTags, localTags: n.localTags, stale: n.stale };
+  if (createdAt !== undefined) v.createdAt = createdAt.getTime();
   if (n.staleSince !== undefined) v.staleSince = n.staleSince;
   if (n.staleReason !== undefined) v.staleReason = n.staleReason;
   return v;
