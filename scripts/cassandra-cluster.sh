@@ -9,6 +9,7 @@
 #   cluster kill I                               SIGKILL node I (a crash, for tests)
 #   cluster restart I                            start node I again (after kill or stop) and wait for CQL
 #   cluster wipe                                 stop and delete every node's data
+#   cluster nodetool I ARGS…                     nodetool against node I (e.g. repair -full KEYSPACE)
 #
 # Ports per address: storage 7000, CQL 9042, local JMX 7200+I (nodetool). Node 1 is the seed. Tokens are
 # spread evenly per DC (one token per node, offset by 100 per DC), so a fresh cluster needs no bootstrap.
@@ -217,10 +218,18 @@ cluster_cmd_restart() {
   echo "node $i ($HOST) up"
 }
 
+cluster_cmd_nodetool() {
+  cluster_load
+  local i="${1:-}"
+  [[ "$i" =~ ^[0-9]+$ ]] && ((i >= 1 && i <= NODES)) || cluster_die "nodetool I ARGS: I must be 1..$NODES"
+  shift
+  cluster_nodetool "$i" "$@"
+}
+
 cluster_main() {
   local cmd="${1:-status}"
   [[ $# -gt 0 ]] && shift
-  if command -v flock >/dev/null 2>&1 && [[ "$cmd" != status ]]; then
+  if command -v flock >/dev/null 2>&1 && [[ "$cmd" != status && "$cmd" != nodetool ]]; then
     mkdir -p "$CLUSTER_DIR"
     exec 8>"$CLUSTER_DIR/.lock"
     flock -w 600 8 || cluster_die "could not lock $CLUSTER_DIR/.lock"
@@ -232,6 +241,7 @@ cluster_main() {
     status) cluster_cmd_status ;;
     kill) cluster_cmd_kill "${1:-}" ;;
     restart) cluster_cmd_restart "${1:-}" ;;
-    *) cluster_die "usage: scripts/cassandra cluster start --nodes N --dcs dc1:2,dc2:1 | stop [--wipe] | status | kill I | restart I | wipe" ;;
+    nodetool) cluster_cmd_nodetool "$@" ;;
+    *) cluster_die "usage: scripts/cassandra cluster start --nodes N --dcs dc1:2,dc2:1 | stop [--wipe] | status | kill I | restart I | nodetool I ARGS | wipe" ;;
   esac
 }

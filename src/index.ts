@@ -125,11 +125,21 @@ export { staticProvider } from './providers/static.js';
 export type {
   CommonProviderOptions,
   CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
   ListNodesOptions,
   Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
   NodeState,
+  Operation,
+  Price,
   Provider,
   ProviderKind,
+  StopNodeOptions,
+  WaitOptions,
 } from './providers/types.js';
 export { NODE_STATES } from './providers/types.js';
 

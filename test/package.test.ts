@@ -42,14 +42,14 @@ describe('package.json', () => {
     expect(pkg.peerDependenciesMeta.vitest?.optional).toBe(true);
   });
 
-  it('etc/sdk.api.md - the main entry stays a deliberate surface of about 120 names (at most 130)', () => {
+  it('etc/sdk.api.md - the main entry stays a deliberate surface of about 150 names (at most 165)', () => {
     const report = readFileSync(join(root, 'etc/sdk.api.md'), 'utf8');
     const names =
       report.match(
         /^export (declare )?(abstract )?(class|function|interface|type|const|namespace|enum) /gm,
       ) ?? [];
     expect(names.length).toBeGreaterThan(50);
-    expect(names.length).toBeLessThanOrEqual(130);
+    expect(names.length).toBeLessThanOrEqual(165);
   });
 
   it('engines - the Node lines where require() of ESM works without a flag', () => {

@@ -326,7 +326,7 @@ export function ec2(options: Ec2Options): Ec2Provider {
       const extra = (input.extra ?? {}) as Ec2CreateNodeExtra;
       rejectUnknownKeys(extra, CREATE_EXTRA_KEYS, 'input.extra');
       const params: Record<string, string> = {
-        ImageId: input.image,
+        ImageId: input.image as string, // checked above
         InstanceType: input.size,
         MinCount: '1',
         MaxCount: '1',

@@ -91,15 +91,154 @@ export interface ListNodesOptions extends AbortOptions {
   onPage?: (info: { page: number; nodes: number }) => void;
 }
 
-/** Parameters for creating a node, where a provider supports it. Provider-only fields go in `extra`. */
+/**
+ * Parameters for creating a node, the same on every provider that can. `size`, `image`, `location`
+ * and `keyPair` take the `id` (or, for key pairs, the `name`) of what {@link Provider.listSizes},
+ * {@link Provider.listImages}, {@link Provider.listLocations} and {@link Provider.listKeyPairs}
+ * return. Provider-only fields go in `extra`.
+ *
+ * @example
+ * ```ts
+ * const input: CreateNodeInput = { name: 'web-1', size: 't3.micro', image: 'ami-0abc', location: 'us-east-1a',
+ *   keyPair: 'ops', tags: { role: 'web' }, userData: '#cloud-config\n' };
+ * ```
+ */
 export interface CreateNodeInput {
   name: string;
+  /** A {@link NodeSize.id}. */
   size: string;
-  image: string;
+  /** A {@link NodeImage.id}; optional only where the API creates a node without one (Linode). */
+  image?: string;
+  /** A {@link NodeLocation.id} (region or zone, as the provider lists them). */
+  location?: string;
+  /** @deprecated Use `location`. Kept for callers of 0.1. */
+  region?: string;
+  /** @deprecated Use `location`. Kept for callers of 0.1. */
+  zone?: string;
+  /** A {@link KeyPair.name} whose public key is installed on the node. */
+  keyPair?: string;
+  tags?: Record<string, string>;
+  /** Cloud-init user data as plain text; adapters encode it as their API wants (base64 and so on). */
+  userData?: string;
+  extra?: Record<string, unknown>;
+}
+
+/** A price the provider publishes; never invented (absent when the API gives none, never 0 for unknown). */
+export interface Price {
+  amount: number;
+  /** ISO 4217, e.g. `USD`, `EUR`. */
+  currency: string;
+  period: 'hour' | 'month';
+}
+
+/** An image a node can be created from. */
+export interface NodeImage {
+  id: string;
+  name: string;
+  /** The provider instance id. */
+  provider: string;
+  /** OS family or distribution, when the API says (`ubuntu`, `windows`…). */
+  os?: string;
+  /** True for images anyone can use, false for the account's own. */
+  public?: boolean;
+  createdAt?: Date;
+  /** The provider's raw fields. */
+  extra: Record<string, unknown>;
+}
+
+/** A size (instance type, flavor, plan, server type). */
+export interface NodeSize {
+  id: string;
+  name: string;
+  provider: string;
+  cpus: number;
+  /** Memory in MiB. */
+  memory: number;
+  /** Root disk in GB, when the size has one. */
+  disk?: number;
+  price?: Price;
+  extra: Record<string, unknown>;
+}
+
+/** A place a node can be created in: a region, a zone or a datacenter. */
+export interface NodeLocation {
+  id: string;
+  name: string;
+  provider: string;
   region?: string;
   zone?: string;
-  tags?: Record<string, string>;
-  extra?: Record<string, unknown>;
+  /** ISO 3166 alpha-2 country code, when the API gives it. */
+  country?: string;
+  extra: Record<string, unknown>;
+}
+
+/** An SSH key pair registered with the provider (the private key is never returned by a listing). */
+export interface KeyPair {
+  name: string;
+  provider: string;
+  /** The provider's id, when it differs from the name. */
+  id?: string;
+  fingerprint?: string;
+  publicKey?: string;
+  extra: Record<string, unknown>;
+}
+
+/** Options of the catalogue listings ({@link Provider.listImages} and friends). */
+export interface ListCatalogOptions extends AbortOptions {
+  /** Called once per page fetched. */
+  onPage?: (info: { page: number; items: number }) => void;
+}
+
+/** Options of {@link Provider.listImages}. */
+export interface ListImagesOptions extends ListCatalogOptions {
+  /**
+   * Whose images: the account's own (`self`, the default: public catalogues can hold 100,000 images),
+   * the provider's public ones, or both.
+   */
+  owner?: 'self' | 'public' | 'all';
+  /** Provider filters passed through (EC2 `Filters`, DigitalOcean `type`, GCE `project`…). */
+  filters?: Record<string, string>;
+}
+
+/** Options of {@link Operation.done} and the waits. */
+export interface WaitOptions extends AbortOptions {
+  /** Give up after this long with `E_TIMEOUT`. @default 600_000 */
+  timeoutMs?: number;
+  /** First poll interval in ms; each adapter has its own default from the provider's guidance. */
+  intervalMs?: number;
+}
+
+/**
+ * A change the provider accepted and may still be carrying out. `done()` polls the provider's own
+ * mechanism (a GCE zone operation, an Azure async operation, a DigitalOcean action, a node's state)
+ * and resolves with the result, or rejects with `E_PROVIDER` carrying the provider's error,
+ * `E_TIMEOUT` or `E_ABORTED`.
+ *
+ * @example
+ * ```ts
+ * declare const provider: Provider;
+ * const op = await provider.stopNode?.('i-0abc', { graceful: true });
+ * if (op) await op.done({ timeoutMs: 120_000 });
+ * ```
+ */
+export interface Operation<T = void> {
+  /** The provider's id for the operation (action id, operation name, node id for state polls). */
+  readonly id: string;
+  /** What it does, e.g. `stop`, `setTags`, `destroy`. */
+  readonly action: string;
+  /** Wait until the provider reports it finished. Each call polls afresh. */
+  done(opts?: WaitOptions): Promise<T>;
+}
+
+/** Options of {@link Provider.stopNode}. */
+export interface StopNodeOptions extends AbortOptions {
+  /**
+   * Ask the OS to shut down (ACPI) rather than cut the power. Where the provider offers both and the
+   * graceful one does not finish within `timeoutMs`, the adapter powers off. @default true
+   */
+  graceful?: boolean;
+  /** How long a graceful stop may take before the hard one, where the adapter falls back. */
+  timeoutMs?: number;
 }
 
 /**
@@ -126,15 +265,33 @@ export interface Provider {
   listNodes(opts?: ListNodesOptions): AsyncIterable<Node>;
   /** One node by the provider's id, or `undefined` when it does not exist. */
   getNode(id: string, opts?: AbortOptions): Promise<Node | undefined>;
-  /** Replace the provider-side tags the SDK manages (where the API allows). */
-  setTags?(nodeId: string, tags: Record<string, string>, opts?: AbortOptions): Promise<void>;
+  /** Set these provider-side tags (merge: other keys are kept), where the API allows. */
+  setTags?(
+    nodeId: string,
+    tags: Record<string, string>,
+    opts?: AbortOptions,
+  ): Promise<void | Operation<void>>;
   /** Remove provider-side tags by key (where the API allows). */
-  removeTags?(nodeId: string, keys: string[], opts?: AbortOptions): Promise<void>;
-  rebootNode?(id: string, opts?: AbortOptions): Promise<void>;
-  startNode?(id: string, opts?: AbortOptions): Promise<void>;
-  stopNode?(id: string, opts?: AbortOptions): Promise<void>;
+  removeTags?(nodeId: string, keys: string[], opts?: AbortOptions): Promise<void | Operation<void>>;
+  rebootNode?(id: string, opts?: AbortOptions): Promise<void | Operation<Node>>;
+  startNode?(id: string, opts?: AbortOptions): Promise<void | Operation<Node>>;
+  stopNode?(id: string, opts?: StopNodeOptions): Promise<void | Operation<Node>>;
+  /** Create a node; it usually comes back `pending` (use {@link Provider.waitForState}). */
   createNode?(input: CreateNodeInput, opts?: AbortOptions): Promise<Node>;
-  destroyNode?(id: string, opts?: AbortOptions): Promise<void>;
+  destroyNode?(id: string, opts?: AbortOptions): Promise<void | Operation<void>>;
+  /** Images, the account's own by default; every page followed. */
+  listImages?(opts?: ListImagesOptions): AsyncIterable<NodeImage>;
+  listSizes?(opts?: ListCatalogOptions): AsyncIterable<NodeSize>;
+  listLocations?(opts?: ListCatalogOptions): AsyncIterable<NodeLocation>;
+  listKeyPairs?(opts?: ListCatalogOptions): AsyncIterable<KeyPair>;
+  importKeyPair?(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair>;
+  deleteKeyPair?(name: string, opts?: AbortOptions): Promise<void>;
+  /**
+   * Poll the node until its state is one of `states`; resolves with that node. A node that
+   * disappears counts as `terminated`. Rejects `E_TIMEOUT` after `timeoutMs`, and `E_PROVIDER` when
+   * the node reaches `error` (unless waited for).
+   */
+  waitForState?(nodeId: string, states: readonly NodeState[], opts?: WaitOptions): Promise<Node>;
 }
 
 /** Options every provider factory takes besides its own. */

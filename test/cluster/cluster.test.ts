@@ -190,6 +190,7 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
     try {
       await sleep(1500);
       await cluster('kill', '3'); // 127.0.0.4, a dc1 replica of everything (RF 3 on 3 nodes)
+      const ackedBeforeKill = acked.size;
       await sleep(6000);
       stop = true;
       await Promise.all(loops);
@@ -219,12 +220,24 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
         consistency: { read: 'localOne', write: 'localOne' },
         rollupIntervalMs: 0,
       });
-      try {
+      const absentThere = async () => {
         const there = rawOf(
           await fromIt.query({ metric: 'ingest', from: base, to: base + seq, resolution: 'raw', tenant }),
         );
-        const absent = [...acked].filter(([ts, v]) => there.get(ts) !== v);
-        expect(absent.length, `${absent.length} points not on the restarted node`).toBe(0);
+        return [...acked].filter(([ts, v]) => there.get(ts) !== v).length;
+      };
+      try {
+        // Hints bring back nearly everything written while it was down. They are best effort: a write
+        // in flight to the node as it died can be acknowledged by the other two and never hinted
+        // (33 points once in CI), which is what `nodetool repair` is for (docs/operations.md).
+        const whileDown = acked.size - ackedBeforeKill;
+        const afterHints = await absentThere();
+        console.log(`cluster: ${afterHints} of ${acked.size} points (${whileDown} written while down) absent from the restarted node after hints`);
+        expect(whileDown).toBeGreaterThan(200);
+        expect(afterHints, 'hints delivered most of what the node missed').toBeLessThan(whileDown / 10);
+        await cluster('nodetool', '3', 'repair', '-full', ks);
+        const afterRepair = await absentThere();
+        expect(afterRepair, `${afterRepair} points not on the restarted node after repair`).toBe(0);
       } finally {
         await fromIt.close();
         await alone.shutdown();

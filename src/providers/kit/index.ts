@@ -6,6 +6,7 @@ export * from './http-options.js';
 export * from './ip.js';
 export * from './merge.js';
 export * from './node.js';
+export * from './operation.js';
 export * from './options.js';
 export * from './own.js';
 export * from './paginate.js';

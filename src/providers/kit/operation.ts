@@ -1,0 +1,209 @@
+/**
+ * Operations you can wait for: one poll loop (backoff, timeout, abort, `Retry-After`) behind every
+ * adapter's `Operation` and `waitForState`.
+ */
+
+import { type Clock, positiveNumber, systemClock } from '../../core.js';
+import { abortError, FleetwatchError, throwIfAborted } from '../../errors.js';
+import type { Node, NodeState, Operation, WaitOptions } from '../types.js';
+
+/** The default `timeoutMs` of {@link Operation.done} and `waitForState`: 10 minutes. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 600_000;
+
+/** What one poll found. */
+export type PollResult<T> =
+  | { done: true; value: T }
+  | {
+      done: false /** Wait at least this long before the next poll (a `Retry-After`). */;
+      retryAfterMs?: number;
+    };
+
+/** How an adapter polls one operation. */
+export interface PollSpec<T> {
+  /** The provider's id for the operation. */
+  id: string;
+  /** What it does (`stop`, `destroy`, `setTags`…). */
+  action: string;
+  /** The provider instance id (for errors). */
+  provider: string;
+  /** One poll; throw a FleetwatchError (`E_PROVIDER` with the provider's error) when it failed. */
+  poll: (signal: AbortSignal | undefined) => Promise<PollResult<T>>;
+  /** First interval in ms (the provider's guidance). @default 2_000 */
+  intervalMs?: number;
+  /** Longest interval; the interval grows by half each poll up to it. @default 15_000 */
+  maxIntervalMs?: number;
+  /** The wait between polls (the adapter's injectable, abortable sleep). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  clock?: Clock;
+}
+
+/**
+ * An {@link Operation} whose `done()` polls `spec.poll` until it reports done.
+ *
+ * @example
+ * ```ts
+ * const op = pollingOperation({
+ *   id: 'action-42', action: 'stop', provider: 'do',
+ *   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+ *   poll: async () => ({ done: true, value: undefined }),
+ * });
+ * await op.done({ timeoutMs: 60_000 });
+ * ```
+ */
+export function pollingOperation<T>(spec: PollSpec<T>): Operation<T> {
+  return {
+    id: spec.id,
+    action: spec.action,
+    done: (opts) => pollUntilDone(spec, opts),
+  };
+}
+
+/**
+ * An {@link Operation} that has already finished (the API answered synchronously).
+ *
+ * @example
+ * ```ts
+ * const op = completedOperation('i-0abc', 'setTags', undefined);
+ * await op.done(); // resolves at once
+ * ```
+ */
+export function completedOperation<T>(id: string, action: string, value: T): Operation<T> {
+  return { id, action, done: async (opts) => (throwIfAborted(opts?.signal), value) };
+}
+
+/** Check {@link WaitOptions}; returns the timeout and first interval to use. */
+export function checkWaitOptions(
+  opts: WaitOptions | undefined,
+  defaultIntervalMs: number,
+): { timeoutMs: number; intervalMs: number; signal?: AbortSignal } {
+  if (opts === undefined) return { timeoutMs: DEFAULT_WAIT_TIMEOUT_MS, intervalMs: defaultIntervalMs };
+  if (typeof opts !== 'object' || opts === null) {
+    throw new FleetwatchError('E_VALIDATION', 'opts: expected an object', {
+      path: 'opts',
+      expected: 'an object',
+    });
+  }
+  const timeoutMs =
+    opts.timeoutMs === undefined ? DEFAULT_WAIT_TIMEOUT_MS : positiveNumber(opts.timeoutMs, 'opts.timeoutMs');
+  const intervalMs =
+    opts.intervalMs === undefined ? defaultIntervalMs : positiveNumber(opts.intervalMs, 'opts.intervalMs');
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw new FleetwatchError('E_VALIDATION', 'opts.signal: expected an AbortSignal', {
+      path: 'opts.signal',
+      expected: 'an AbortSignal',
+    });
+  }
+  return { timeoutMs, intervalMs, ...(opts.signal ? { signal: opts.signal } : {}) };
+}
+
+async function pollUntilDone<T>(spec: PollSpec<T>, opts: WaitOptions | undefined): Promise<T> {
+  const clock = spec.clock ?? systemClock;
+  const { timeoutMs, intervalMs, signal } = checkWaitOptions(opts, spec.intervalMs ?? 2_000);
+  const maxIntervalMs = Math.max(intervalMs, spec.maxIntervalMs ?? 15_000);
+  const deadline = clock.now() + timeoutMs;
+  let interval = intervalMs;
+  for (let polls = 1; ; polls++) {
+    if (signal?.aborted) throw abortError(signal);
+    const result = await spec.poll(signal);
+    if (result.done) return result.value;
+    const wait = Math.max(interval, result.retryAfterMs ?? 0);
+    const left = deadline - clock.now();
+    if (left <= 0 || wait > left) {
+      throw new FleetwatchError(
+        'E_TIMEOUT',
+        `${spec.action} ${spec.id} on ${spec.provider} not finished after ${timeoutMs} ms (${polls} polls)`,
+        { provider: spec.provider, details: { operation: spec.id, action: spec.action, polls } },
+      );
+    }
+    await spec.sleep(wait, signal);
+    interval = Math.min(maxIntervalMs, Math.ceil(interval * 1.5));
+  }
+}
+
+/** What {@link waitForNodeState} needs of a provider. */
+export interface NodeStateSource {
+  readonly id: string;
+  getNode(id: string, opts?: { signal?: AbortSignal }): Promise<Node | undefined>;
+}
+
+/**
+ * Poll `getNode` until the node's state is one of `states`. A node that is gone counts as
+ * `terminated`; a node in `error` rejects with `E_PROVIDER` unless `error` is waited for.
+ *
+ * @example
+ * ```ts
+ * declare const provider: NodeStateSource;
+ * const node = await waitForNodeState(provider, 'i-0abc', ['running'], {
+ *   sleep: (ms) => new Promise((r) => setTimeout(r, ms)), intervalMs: 5_000, timeoutMs: 300_000 });
+ * ```
+ */
+export async function waitForNodeState(
+  provider: NodeStateSource,
+  nodeId: string,
+  states: readonly NodeState[],
+  opts: WaitOptions & {
+    sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+    clock?: Clock;
+    /** The provider's polling guidance. @default 5_000 */
+    defaultIntervalMs?: number;
+  },
+): Promise<Node> {
+  if (!Array.isArray(states) || states.length === 0) {
+    throw new FleetwatchError('E_VALIDATION', 'states: expected a non-empty array of node states', {
+      path: 'states',
+      expected: 'a non-empty array of node states',
+    });
+  }
+  const { sleep, clock, defaultIntervalMs, ...wait } = opts;
+  let last: Node | undefined;
+  const op = pollingOperation<Node>({
+    id: nodeId,
+    action: `waitForState(${states.join('|')})`,
+    provider: provider.id,
+    sleep,
+    ...(clock ? { clock } : {}),
+    intervalMs: defaultIntervalMs ?? 5_000,
+    poll: async (signal) => {
+      const node = await provider.getNode(nodeId, signal ? { signal } : {});
+      if (node === undefined) {
+        if (states.includes('terminated')) {
+          return { done: true, value: { ...(last ?? goneNode(provider.id, nodeId)), state: 'terminated' } };
+        }
+        throw new FleetwatchError('E_NOT_FOUND', `node ${nodeId} of ${provider.id} is gone`, {
+          provider: provider.id,
+          path: 'nodeId',
+        });
+      }
+      last = node;
+      if (states.includes(node.state)) return { done: true, value: node };
+      if (node.state === 'error') {
+        throw new FleetwatchError(
+          'E_PROVIDER',
+          `node ${nodeId} of ${provider.id} is in error (${node.rawState})`,
+          {
+            provider: provider.id,
+            details: { rawState: node.rawState },
+          },
+        );
+      }
+      return { done: false };
+    },
+  });
+  return op.done(wait);
+}
+
+function goneNode(provider: string, id: string): Node {
+  return {
+    uid: `${provider}:${id}`,
+    id,
+    name: id,
+    provider,
+    kind: 'unknown',
+    state: 'terminated',
+    rawState: 'gone',
+    publicIps: [],
+    privateIps: [],
+    tags: {},
+    extra: {},
+  };
+}
