@@ -229,7 +229,7 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
       try {
         // Hints bring back nearly everything written while it was down. They are best effort: a write
         // in flight to the node as it died can be acknowledged by the other two and never hinted
-        // (33 points once in CI), which is what `nodetool repair` is for (docs/operations.md).
+        // (one batch, 33 points, in every run so far), which is what `nodetool repair` is for (docs/operations.md).
         const whileDown = acked.size - ackedBeforeKill;
         const afterHints = await absentThere();
         console.log(`cluster: ${afterHints} of ${acked.size} points (${whileDown} written while down) absent from the restarted node after hints`);
