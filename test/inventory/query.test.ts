@@ -287,7 +287,8 @@ describe('query properties', () => {
 
 describe('ip parsing', () => {
   it('ipv4ToInt() agrees with parseIp() on valid and invalid addresses', async () => {
-    const { ipv4ToInt, parseIp } = await import('../../src/inventory/ip.js');
+    const { ipv4ToInt } = await import('../../src/inventory/ip.js');
+    const { parseIp } = await import('../helpers/ip-bytes.js');
     expect(ipv4ToInt('10.1.2.3')).toBe(10 * 2 ** 24 + 1 * 2 ** 16 + 2 * 256 + 3);
     expect(ipv4ToInt('255.255.255.255')).toBe(2 ** 32 - 1);
     for (const bad of ['1.2.3', '1.2.3.4.5', '01.2.3.4', '256.1.1.1', '1..2.3', '', 'a.b.c.d', '1.2.3.4 ']) {
