@@ -3,24 +3,13 @@
  * Every string in them that came from a provider, a target or a user is untrusted: render it as text.
  */
 import type { AlarmState } from '../checks/alarm.js';
-import type { NodeState, ProviderKind } from '../providers/types.js';
+import type { Node, NodeState, ProviderKind } from '../providers/types.js';
 
-/** A node as the API shows it: no `extra` (provider fields may hold secrets), dates as epoch ms. */
-export interface NodeView {
-  uid: string;
-  id: string;
-  name: string;
-  provider: string;
-  kind: ProviderKind;
-  state: NodeState;
-  /** The provider's own word for the state. */
-  rawState: string;
-  region?: string;
-  zone?: string;
-  publicIps: string[];
-  privateIps: string[];
-  size?: string;
-  image?: string;
+/**
+ * A node as the API shows it: the provider's {@link Node} without `extra` (provider fields may hold
+ * secrets), dates as epoch ms, with the inventory's local tags and staleness.
+ */
+export interface NodeView extends Omit<Node, 'extra' | 'createdAt'> {
   /** Epoch ms. */
   createdAt?: number;
   /** Provider tags with local tags overriding (what `tag:` queries see). */

@@ -1,10 +1,20 @@
 /**
- * The option and status types of {@link Inventory}.
+ * The option and status types of {@link Inventory}, and their normalisation: defaults applied once
+ * and every field checked at the boundary.
  */
-import type { AbortOptions, Clock, Logger } from '../core.js';
-import type { FleetwatchError } from '../errors.js';
+import {
+  type AbortOptions,
+  type Clock,
+  type Logger,
+  positiveNumber,
+  rejectUnknownKeys,
+  silentLogger,
+  systemClock,
+} from '../core.js';
+import { type FleetwatchError, validationError } from '../errors.js';
+import { requireTenant } from '../naming.js';
 import type { Provider } from '../providers/types.js';
-import type { InventoryStore } from './inventory-store.js';
+import { type InventoryStore, MemoryInventoryStore } from './inventory-store.js';
 
 /** Options of `new Inventory()`. */
 export interface InventoryOptions {
@@ -73,3 +83,84 @@ export const OPTION_KEYS = [
   'writeThrough',
   'tenant',
 ] as const;
+
+/** {@link InventoryOptions} checked, with every default applied. */
+export interface NormalizedInventoryOptions {
+  readonly providers: readonly Provider[];
+  readonly store: InventoryStore;
+  /** True when the store was created here (no `store` option), so the inventory closes it. */
+  readonly ownStore: boolean;
+  readonly concurrency: number;
+  /** Listing deadline (ms) of every provider, by id. */
+  readonly timeouts: ReadonlyMap<string, number>;
+  readonly staleAfterMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly writeThrough: boolean;
+  readonly tenant: string;
+}
+
+/** Check the options of `new Inventory()` and apply the defaults; `E_VALIDATION` naming the field otherwise. */
+export function normalizeInventoryOptions(options: InventoryOptions): NormalizedInventoryOptions {
+  if (typeof options !== 'object' || options === null) throw validationError('options', 'an object', options);
+  rejectUnknownKeys(options, OPTION_KEYS);
+  if (!Array.isArray(options.providers))
+    throw validationError('options.providers', 'an array of providers', options.providers);
+  const ids = new Set<string>();
+  options.providers.forEach((p: Provider, i: number) => {
+    if (typeof p !== 'object' || p === null || typeof p.id !== 'string' || p.id === '')
+      throw validationError(`options.providers[${i}].id`, 'a non-empty string', p?.id);
+    if (typeof p.listNodes !== 'function')
+      throw validationError(`options.providers[${i}].listNodes`, 'a function', p.listNodes);
+    if (ids.has(p.id)) throw validationError(`options.providers[${i}].id`, 'a unique provider id', p.id);
+    ids.add(p.id);
+  });
+  const providers = [...options.providers];
+  const store = options.store;
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' || store === null || typeof store.load !== 'function')
+  )
+    throw validationError('options.store', 'an InventoryStore', store);
+  const concurrency = positiveNumber(options.concurrency ?? 4, 'options.concurrency', {
+    integer: true,
+    min: 1,
+  });
+  const timeoutMs = positiveNumber(options.providerTimeoutMs ?? 120_000, 'options.providerTimeoutMs', {
+    min: 1,
+  });
+  const overrides = options.providerTimeouts ?? {};
+  if (typeof overrides !== 'object' || overrides === null)
+    throw validationError('options.providerTimeouts', 'an object of provider id → ms', overrides);
+  for (const id of Object.keys(overrides)) {
+    if (!ids.has(id)) throw validationError(`options.providerTimeouts.${id}`, 'a configured provider id', id);
+    positiveNumber(overrides[id], `options.providerTimeouts.${id}`, { min: 1 });
+  }
+  const staleAfterMs =
+    options.staleAfterMs === undefined
+      ? 0
+      : positiveNumber(options.staleAfterMs, 'options.staleAfterMs', { min: 0 });
+  if (options.writeThrough !== undefined && typeof options.writeThrough !== 'boolean')
+    throw validationError('options.writeThrough', 'a boolean', options.writeThrough);
+  return Object.freeze({
+    providers,
+    store: store ?? new MemoryInventoryStore(),
+    ownStore: store === undefined,
+    concurrency,
+    timeouts: new Map(providers.map((p) => [p.id, overrides[p.id] ?? timeoutMs])),
+    staleAfterMs,
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    writeThrough: options.writeThrough ?? false,
+    tenant: requireTenant(options.tenant ?? 'default', 'options.tenant'),
+  });
+}
+
+/** Check the options of `inv.start()` and apply the defaults. */
+export function normalizeStartOptions(options: InventoryStartOptions): Required<InventoryStartOptions> {
+  const intervalMs = positiveNumber(options?.intervalMs, 'options.intervalMs', { min: 1 });
+  const jitter = options.jitter ?? 0.1;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1))
+    throw validationError('options.jitter', 'a number in [0, 1)', jitter);
+  return { intervalMs, jitter, random: options.random ?? Math.random };
+}

@@ -1,32 +1,30 @@
 /**
- * The Inventory. The class doc comment has the details and an example.
+ * The Inventory class: orchestration of syncs, local-tag edits, events and lifecycle. Its parts
+ * live beside it: options (`inventory-options.ts`), held nodes (`node-table.ts`), listing
+ * (`list.ts`), watchers, the periodic timer and provider status.
  */
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import {
-  type AbortOptions,
-  type Clock,
-  checkAbortOptions,
-  type Logger,
-  positiveNumber,
-  rejectUnknownKeys,
-  silentLogger,
-  systemClock,
-} from '../core.js';
+import { type AbortOptions, checkAbortOptions, positiveNumber } from '../core.js';
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import { requireTenant, validateNodeTags } from '../naming.js';
+import { validateNodeTags } from '../naming.js';
 import type { Node, Provider } from '../providers/types.js';
-import { diffNodes, diffTags } from './diff.js';
-import { toInventoryNode, toStored } from './inventory-node.js';
+import { checkQuery, checkUid } from './args.js';
+import { ChangeWatchers } from './change-watchers.js';
+import { toStored } from './inventory-node.js';
 import {
   type InventoryOptions,
   type InventoryStartOptions,
-  OPTION_KEYS,
+  type NormalizedInventoryOptions,
+  normalizeInventoryOptions,
+  normalizeStartOptions,
   type ProviderStatus,
   type WatchOptions,
 } from './inventory-options.js';
-import { type InventoryStore, MemoryInventoryStore, mergeTags } from './inventory-store.js';
-import { consumeUntilAborted, isIndexableNode, providerError } from './list.js';
+import { listWithDeadline, providerError } from './list.js';
+import { type Applied, NodeTable } from './node-table.js';
+import { PeriodicRunner } from './periodic.js';
+import { newProviderReport, ProviderStatuses } from './provider-status.js';
 import { compileQuery, type QueryAst } from './query.js';
 import type {
   InventoryChange,
@@ -35,7 +33,7 @@ import type {
   ProviderSyncReport,
   SyncReport,
 } from './types.js';
-import { BoundedFeed, type WatchOverflow } from './watch.js';
+import type { WatchOverflow } from './watch.js';
 
 export type {
   InventoryOptions,
@@ -43,16 +41,6 @@ export type {
   ProviderStatus,
   WatchOptions,
 } from './inventory-options.js';
-
-interface Watcher {
-  matches: (node: InventoryNode) => boolean;
-  feed: BoundedFeed<InventoryChange>;
-}
-
-/** A change to apply: a public change, or a stale node seen again unchanged (no event). */
-type Applied = InventoryChange | { type: 'unstale'; node: InventoryNode };
-
-const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Nodes from many providers, kept current, queryable, with change events. See docs/inventory.md.
@@ -70,118 +58,60 @@ const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
  * ```
  */
 export class Inventory extends EventEmitter<InventoryEvents> {
-  readonly #providers: readonly Provider[];
-  readonly #store: InventoryStore;
-  readonly #ownStore: boolean;
-  readonly #concurrency: number;
-  readonly #timeouts: ReadonlyMap<string, number>;
-  readonly #staleAfterMs: number;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
-  readonly #writeThrough: boolean;
-  readonly #tenant: string;
-
-  readonly #nodes = new Map<string, InventoryNode>();
-  readonly #byProvider = new Map<string, Set<string>>();
-  readonly #localTags = new Map<string, Readonly<Record<string, string>>>();
-  readonly #status = new Map<string, { lastSuccessAt?: number; lastError?: FleetwatchError }>();
-  readonly #watchers = new Set<Watcher>();
+  readonly #opts: NormalizedInventoryOptions;
+  readonly #table: NodeTable;
+  readonly #status = new ProviderStatuses();
+  readonly #watchers = new ChangeWatchers();
+  readonly #periodic = new PeriodicRunner();
   #loading: Promise<void> | undefined;
   #syncing: Promise<SyncReport> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
   #closed = false;
 
+  /** Check `options` (`E_VALIDATION` naming the field at fault) and set up an empty inventory. */
   constructor(options: InventoryOptions) {
     super();
-    if (typeof options !== 'object' || options === null)
-      throw validationError('options', 'an object', options);
-    rejectUnknownKeys(options, OPTION_KEYS);
-    if (!Array.isArray(options.providers))
-      throw validationError('options.providers', 'an array of providers', options.providers);
-    const ids = new Set<string>();
-    options.providers.forEach((p: Provider, i: number) => {
-      if (typeof p !== 'object' || p === null || typeof p.id !== 'string' || p.id === '')
-        throw validationError(`options.providers[${i}].id`, 'a non-empty string', p?.id);
-      if (typeof p.listNodes !== 'function')
-        throw validationError(`options.providers[${i}].listNodes`, 'a function', p.listNodes);
-      if (ids.has(p.id)) throw validationError(`options.providers[${i}].id`, 'a unique provider id', p.id);
-      ids.add(p.id);
-    });
-    this.#providers = [...options.providers];
-    const store = options.store;
-    if (
-      store !== undefined &&
-      (typeof store !== 'object' || store === null || typeof store.load !== 'function')
-    )
-      throw validationError('options.store', 'an InventoryStore', store);
-    this.#store = store ?? new MemoryInventoryStore();
-    this.#ownStore = options.store === undefined;
-    this.#concurrency = positiveNumber(options.concurrency ?? 4, 'options.concurrency', {
-      integer: true,
-      min: 1,
-    });
-    const timeoutMs = positiveNumber(options.providerTimeoutMs ?? 120_000, 'options.providerTimeoutMs', {
-      min: 1,
-    });
-    const overrides = options.providerTimeouts ?? {};
-    if (typeof overrides !== 'object' || overrides === null)
-      throw validationError('options.providerTimeouts', 'an object of provider id → ms', overrides);
-    for (const id of Object.keys(overrides)) {
-      if (!ids.has(id))
-        throw validationError(`options.providerTimeouts.${id}`, 'a configured provider id', id);
-      positiveNumber(overrides[id], `options.providerTimeouts.${id}`, { min: 1 });
-    }
-    this.#timeouts = new Map(this.#providers.map((p) => [p.id, overrides[p.id] ?? timeoutMs]));
-    this.#staleAfterMs =
-      options.staleAfterMs === undefined
-        ? 0
-        : positiveNumber(options.staleAfterMs, 'options.staleAfterMs', { min: 0 });
-    this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger ?? silentLogger;
-    if (options.writeThrough !== undefined && typeof options.writeThrough !== 'boolean')
-      throw validationError('options.writeThrough', 'a boolean', options.writeThrough);
-    this.#writeThrough = options.writeThrough ?? false;
-    this.#tenant = requireTenant(options.tenant ?? 'default', 'options.tenant');
-    for (const p of this.#providers) this.#byProvider.set(p.id, new Set());
+    this.#opts = normalizeInventoryOptions(options);
+    this.#table = new NodeTable(this.#opts.providers.map((p) => p.id));
   }
 
   /** Number of nodes held. */
   get size(): number {
-    return this.#nodes.size;
+    return this.#table.size;
   }
 
   /** One node by uid. */
   get(uid: string): InventoryNode | undefined {
-    return this.#nodes.get(uid);
+    return this.#table.get(uid);
   }
 
   /** Every node held, first seen first. */
   nodes(): InventoryNode[] {
-    return [...this.#nodes.values()];
+    return [...this.#table.values()];
   }
 
   /** Nodes matching a query (text or AST; compiled queries are cached), first seen first. */
   query(query: string | QueryAst): InventoryNode[] {
     const { matches } = compileQuery(checkQuery(query));
     const out: InventoryNode[] = [];
-    for (const n of this.#nodes.values()) if (matches(n)) out.push(n);
+    for (const n of this.#table.values()) if (matches(n)) out.push(n);
     return out;
   }
 
   /** How each provider fared in its latest listing. */
   providerStatus(): ProviderStatus[] {
-    return this.#providers.map((p) => {
-      const s = this.#status.get(p.id);
-      const out: ProviderStatus = { provider: p.id, nodes: this.#byProvider.get(p.id)?.size ?? 0 };
-      if (s?.lastSuccessAt !== undefined) out.lastSuccessAt = s.lastSuccessAt;
-      if (s?.lastError !== undefined) out.lastError = s.lastError;
-      return out;
-    });
+    return this.#status.list(this.#opts.providers, (id) => this.#table.countOf(id));
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new FleetwatchError('E_CLOSED', 'inventory is closed');
+  }
+
+  /** The checks every call starts with: open, valid options, not aborted. */
+  #begin(opts: AbortOptions | undefined): AbortOptions {
+    this.#checkOpen();
+    opts = checkAbortOptions(opts);
+    throwIfAborted(opts.signal);
+    return opts;
   }
 
   /**
@@ -190,9 +120,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    */
   load(opts?: AbortOptions): Promise<void> {
     try {
-      this.#checkOpen();
-      opts = checkAbortOptions(opts);
-      throwIfAborted(opts.signal);
+      opts = this.#begin(opts);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -206,20 +134,8 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   }
 
   async #load(signal: AbortSignal | undefined): Promise<void> {
-    const snap = await this.#store.load(this.#tenant, signal === undefined ? {} : { signal });
-    for (const [uid, tags] of snap.localTags) this.#localTags.set(uid, Object.freeze({ ...tags }));
-    for (const s of snap.nodes) {
-      const uids = this.#byProvider.get(s.node.provider);
-      if (uids === undefined) {
-        this.#logger.warn(
-          { uid: s.node.uid, provider: s.node.provider },
-          'stored node of an unconfigured provider ignored',
-        );
-        continue;
-      }
-      uids.add(s.node.uid);
-      this.#nodes.set(s.node.uid, toInventoryNode(s.node, this.#localTags.get(s.node.uid) ?? NO_TAGS, s));
-    }
+    const { store, tenant, logger } = this.#opts;
+    this.#table.restore(await store.load(tenant, signal === undefined ? {} : { signal }), logger);
   }
 
   /**
@@ -233,9 +149,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    */
   sync(opts?: AbortOptions): Promise<SyncReport> {
     try {
-      this.#checkOpen();
-      opts = checkAbortOptions(opts);
-      throwIfAborted(opts.signal);
+      opts = this.#begin(opts);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -249,12 +163,13 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   async #sync(signal: AbortSignal | undefined): Promise<SyncReport> {
     await this.load(signal === undefined ? {} : { signal });
-    const startedAt = this.#clock.now();
-    const queue = new PQueue({ concurrency: this.#concurrency });
-    const reports: ProviderSyncReport[] = new Array(this.#providers.length);
+    const { clock, providers } = this.#opts;
+    const startedAt = clock.now();
+    const queue = new PQueue({ concurrency: this.#opts.concurrency });
+    const reports: ProviderSyncReport[] = new Array(providers.length);
     const counter = { done: 0 };
     await Promise.all(
-      this.#providers.map((p, i) =>
+      providers.map((p, i) =>
         queue.add(async () => {
           reports[i] = await this.#syncProvider(p, signal, counter);
         }),
@@ -263,7 +178,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     throwIfAborted(signal);
     const report: SyncReport = {
       startedAt,
-      finishedAt: this.#clock.now(),
+      finishedAt: clock.now(),
       providers: reports,
       ok: reports.every((r) => r.error === undefined),
     };
@@ -276,71 +191,39 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     signal: AbortSignal | undefined,
     counter: { done: number },
   ): Promise<ProviderSyncReport> {
-    const t0 = this.#clock.now();
-    const report: ProviderSyncReport = {
-      provider: p.id,
-      nodes: 0,
-      pages: 0,
-      durationMs: 0,
-      added: 0,
-      changed: 0,
-      removed: 0,
-    };
-    const total = this.#providers.length;
-    const deadline = new AbortController();
-    const timeoutMs = this.#timeouts.get(p.id)!;
-    const timer = setTimeout(() => {
-      deadline.abort(
-        new FleetwatchError('E_TIMEOUT', `provider ${p.id}: listing took longer than ${timeoutMs} ms`, {
-          provider: p.id,
-        }),
-      );
-    }, timeoutMs);
-    timer.unref();
-    const listSignal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+    const { clock, logger } = this.#opts;
+    const t0 = clock.now();
+    const report = newProviderReport(p.id);
     const listed = new Map<string, Node>();
+    const progress = (nodes: number) =>
+      this.emit('progress', {
+        provider: p.id,
+        pages: report.pages,
+        nodes,
+        providersDone: counter.done,
+        providersTotal: this.#opts.providers.length,
+      });
     let listedOk = false;
     try {
-      throwIfAborted(signal);
-      const onPage = (info: { page: number }) => {
-        report.pages = Math.max(report.pages + 1, info.page);
-        this.emit('progress', {
-          provider: p.id,
-          pages: report.pages,
-          nodes: listed.size,
-          providersDone: counter.done,
-          providersTotal: total,
-        });
-      };
-      await consumeUntilAborted(p.listNodes({ signal: listSignal, onPage }), listSignal, (node) => {
-        if (!isIndexableNode(node)) {
-          throw new FleetwatchError(
-            'E_MALFORMED_RESPONSE',
-            `provider ${p.id}: listed a value that is not a node`,
-            {
-              provider: p.id,
-            },
-          );
-        }
-        listed.set(node.uid, node);
+      await listWithDeadline(p, {
+        signal,
+        timeoutMs: this.#opts.timeouts.get(p.id)!,
+        onPage: (info) => {
+          report.pages = Math.max(report.pages + 1, info.page);
+          progress(listed.size);
+        },
+        onNode: (node) => listed.set(node.uid, node),
       });
-      clearTimeout(timer);
       listedOk = true;
       report.nodes = listed.size;
       await this.#applyListing(p, listed, report);
-      const status = this.#status.get(p.id) ?? {};
-      status.lastSuccessAt = this.#clock.now();
-      status.lastError = undefined;
-      this.#status.set(p.id, status);
+      this.#status.succeeded(p.id, clock.now());
     } catch (err) {
       if (listedOk) {
         // The listing was fine but the store refused it: report, change nothing, retry next sync.
         const error = providerError(p, err);
         report.error = error;
-        this.#logger.warn(
-          { provider: p.id, code: error.code, err: error.message },
-          'could not store a listing',
-        );
+        logger.warn({ provider: p.id, code: error.code, err: error.message }, 'could not store a listing');
         this.emit('error', error);
       } else if (signal?.aborted) {
         report.nodes = 0;
@@ -350,103 +233,48 @@ export class Inventory extends EventEmitter<InventoryEvents> {
         });
       } else {
         report.nodes = 0;
-        const error = providerError(p, deadline.signal.aborted ? deadline.signal.reason : err);
+        const error = providerError(p, err);
         report.error = error;
         await this.#markFailed(p, error);
       }
     } finally {
-      clearTimeout(timer);
       counter.done++;
-      report.durationMs = this.#clock.now() - t0;
+      report.durationMs = clock.now() - t0;
     }
-    this.emit('progress', {
-      provider: p.id,
-      pages: report.pages,
-      nodes: report.nodes,
-      providersDone: counter.done,
-      providersTotal: total,
-    });
+    progress(report.nodes);
     return report;
   }
 
   /** Diff one successful listing against what is held, persist it, then apply it and emit. */
   async #applyListing(p: Provider, listed: Map<string, Node>, report: ProviderSyncReport): Promise<void> {
-    const held = this.#byProvider.get(p.id)!;
-    const events: Applied[] = [];
-    const puts: InventoryNode[] = [];
-    for (const [uid, node] of listed) {
-      const prev = this.#nodes.get(uid);
-      if (prev === undefined) {
-        const added = toInventoryNode(node, this.#localTags.get(uid) ?? NO_TAGS, { stale: false });
-        events.push({ type: 'added', node: added });
-        puts.push(added);
-        continue;
-      }
-      const changes = diffNodes(prev, node);
-      if (changes.length === 0 && !prev.stale) continue;
-      const next = toInventoryNode(node, prev.localTags, { stale: false });
-      puts.push(next);
-      if (changes.length > 0) events.push({ type: 'changed', node: next, previous: prev, changes });
-      else events.push({ type: 'unstale', node: next });
-    }
-    const removedUids: string[] = [];
-    for (const uid of held) {
-      if (listed.has(uid)) continue;
-      removedUids.push(uid);
-      events.push({ type: 'removed', node: this.#nodes.get(uid)! });
-    }
+    const { store, tenant } = this.#opts;
+    const plan = this.#table.plan(p.id, listed);
     try {
-      if (puts.length > 0) await this.#store.putNodes(this.#tenant, puts.map(toStored));
-      if (removedUids.length > 0) await this.#store.removeNodes(this.#tenant, removedUids);
+      if (plan.puts.length > 0) await store.putNodes(tenant, plan.puts.map(toStored));
+      if (plan.removedUids.length > 0) await store.removeNodes(tenant, plan.removedUids);
     } catch (err) {
       throw isFleetwatchError(err)
         ? err
         : new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store write failed', { cause: err });
     }
-    for (const ev of events) {
-      if (ev.type === 'removed') {
-        this.#nodes.delete(ev.node.uid);
-        this.#localTags.delete(ev.node.uid);
-        held.delete(ev.node.uid);
-        report.removed++;
-      } else {
-        this.#nodes.set(ev.node.uid, ev.node);
-        held.add(ev.node.uid);
-        if (ev.type === 'added') report.added++;
-        else if (ev.type === 'changed') report.changed++;
-      }
-    }
-    for (const ev of events) this.#publish(ev);
+    this.#table.commit(p.id, plan, report);
+    for (const ev of plan.events) this.#publish(ev);
   }
 
   /** Mark a failed provider's nodes stale (after the grace period), keeping them. */
   async #markFailed(p: Provider, error: FleetwatchError): Promise<void> {
-    const status = this.#status.get(p.id) ?? {};
-    status.lastError = error;
-    this.#status.set(p.id, status);
-    this.#logger.warn({ provider: p.id, code: error.code, err: error.message }, 'provider listing failed');
+    const lastSuccessAt = this.#status.failed(p.id, error);
+    const { clock, logger, store, tenant } = this.#opts;
+    logger.warn({ provider: p.id, code: error.code, err: error.message }, 'provider listing failed');
     this.emit('error', error);
-    const now = this.#clock.now();
-    if (status.lastSuccessAt !== undefined && now - status.lastSuccessAt < this.#staleAfterMs) return;
-    const reason = `${error.code}: ${error.message}`;
-    const updated: InventoryNode[] = [];
-    for (const uid of this.#byProvider.get(p.id)!) {
-      const prev = this.#nodes.get(uid)!;
-      if (prev.stale && prev.staleReason === reason) continue;
-      updated.push(
-        toInventoryNode(prev, prev.localTags, {
-          stale: true,
-          staleSince: prev.staleSince ?? now,
-          staleReason: reason,
-        }),
-      );
-    }
-    for (const n of updated) this.#nodes.set(n.uid, n);
+    const now = clock.now();
+    if (lastSuccessAt !== undefined && now - lastSuccessAt < this.#opts.staleAfterMs) return;
+    const updated = this.#table.markStale(p.id, `${error.code}: ${error.message}`, now);
     if (updated.length === 0) return;
     try {
-      await this.#store.putNodes(this.#tenant, updated.map(toStored));
+      await store.putNodes(tenant, updated.map(toStored));
     } catch (err) {
-      this.#logger.warn({ provider: p.id, err: String(err) }, 'could not persist stale flags');
+      logger.warn({ provider: p.id, err: String(err) }, 'could not persist stale flags');
     }
   }
 
@@ -458,26 +286,27 @@ export class Inventory extends EventEmitter<InventoryEvents> {
       else this.emit('changed', ev);
     } catch (err) {
       // A throwing listener must not break a sync half-way: log it and go on.
-      this.#logger.error(
+      this.#opts.logger.error(
         { uid: ev.node.uid, event: ev.type, err: String(err) },
         'inventory event listener threw',
       );
     }
-    for (const w of this.#watchers) {
-      if (w.matches(ev.node) || (ev.type === 'changed' && w.matches(ev.previous))) w.feed.push(ev);
-    }
+    this.#watchers.publish(ev);
   }
 
-  #requireNode(uid: string): InventoryNode {
-    if (typeof uid !== 'string' || uid === '') throw validationError('uid', 'a node uid', uid);
-    const node = this.#nodes.get(uid);
+  /** What a local-tag edit starts with: open, loaded, the node, and its provider under `writeThrough`. */
+  async #editTarget(uid: string, opts: AbortOptions | undefined) {
+    this.#checkOpen();
+    opts = checkAbortOptions(opts);
+    await this.load(opts);
+    checkUid(uid);
+    const node = this.#table.get(uid);
     if (node === undefined)
       throw new FleetwatchError('E_NOT_FOUND', `no node with uid ${uid}`, { path: 'uid' });
-    return node;
-  }
-
-  #provider(node: InventoryNode): Provider | undefined {
-    return this.#providers.find((p) => p.id === node.provider);
+    const provider = this.#opts.writeThrough
+      ? this.#opts.providers.find((p) => p.id === node.provider)
+      : undefined;
+    return { node, opts, provider };
   }
 
   /**
@@ -487,47 +316,27 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * `localTags.<key>` fields. Returns the updated node.
    */
   async setTags(uid: string, tags: Record<string, string>, opts?: AbortOptions): Promise<InventoryNode> {
-    this.#checkOpen();
-    opts = checkAbortOptions(opts);
-    await this.load(opts);
-    const node = this.#requireNode(uid);
+    const { node, opts: o, provider } = await this.#editTarget(uid, opts);
     const valid = validateNodeTags(tags, 'tags');
-    if (this.#writeThrough) {
-      const provider = this.#provider(node);
-      if (provider?.setTags !== undefined)
-        await provider.setTags(node.id, { ...node.localTags, ...valid }, opts);
-    }
-    const local = await this.#store.setLocalTags(this.#tenant, uid, valid, opts);
+    if (provider?.setTags !== undefined) await provider.setTags(node.id, { ...node.localTags, ...valid }, o);
+    const local = await this.#opts.store.setLocalTags(this.#opts.tenant, uid, valid, o);
     return this.#applyLocalTags(uid, local);
   }
 
   /** Remove local tags by key (and, with `writeThrough`, from the provider where it can). Emits `changed`. */
   async removeTags(uid: string, keys: string[], opts?: AbortOptions): Promise<InventoryNode> {
-    this.#checkOpen();
-    opts = checkAbortOptions(opts);
-    await this.load(opts);
-    const node = this.#requireNode(uid);
+    const { node, opts: o, provider } = await this.#editTarget(uid, opts);
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
       throw validationError('keys', 'an array of tag keys', keys);
-    if (this.#writeThrough) {
-      const provider = this.#provider(node);
-      if (provider?.removeTags !== undefined) await provider.removeTags(node.id, keys, opts);
-    }
-    const local = await this.#store.removeLocalTags(this.#tenant, uid, keys, opts);
+    if (provider?.removeTags !== undefined) await provider.removeTags(node.id, keys, o);
+    const local = await this.#opts.store.removeLocalTags(this.#opts.tenant, uid, keys, o);
     return this.#applyLocalTags(uid, local);
   }
 
   #applyLocalTags(uid: string, local: Record<string, string>): InventoryNode {
-    const frozen = Object.freeze({ ...local });
-    this.#localTags.set(uid, frozen);
-    const prev = this.#nodes.get(uid);
-    if (prev === undefined) throw new FleetwatchError('E_NOT_FOUND', `node ${uid} was removed meanwhile`);
-    const changes = diffTags('localTags', prev.localTags, frozen, undefined);
-    if (changes === undefined) return prev;
-    const next: InventoryNode = { ...prev, localTags: frozen, mergedTags: mergeTags(prev.tags, frozen) };
-    this.#nodes.set(uid, next);
-    this.#publish({ type: 'changed', node: next, previous: prev, changes });
-    return next;
+    const { node, change } = this.#table.setLocalTags(uid, local);
+    if (change !== undefined) this.#publish(change);
+    return node;
   }
 
   /**
@@ -544,12 +353,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     const { matches } = compileQuery(checkQuery(query));
     opts = checkAbortOptions(opts);
     const size = positiveNumber(opts.bufferSize ?? 1000, 'opts.bufferSize', { integer: true, min: 1 });
-    const watcher: Watcher = {
-      matches,
-      feed: new BoundedFeed<InventoryChange>(size, () => this.#watchers.delete(watcher), opts.signal),
-    };
-    if (!opts.signal?.aborted) this.#watchers.add(watcher);
-    return watcher.feed;
+    return this.#watchers.add(matches, size, opts.signal);
   }
 
   /** Number of active watchers (for diagnostics and tests). */
@@ -563,41 +367,25 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    */
   start(options: InventoryStartOptions): void {
     this.#checkOpen();
-    if (this.#running)
+    if (this.#periodic.running)
       throw new FleetwatchError('E_VALIDATION', 'inventory is already started', { path: 'start' });
-    const intervalMs = positiveNumber(options?.intervalMs, 'options.intervalMs', { min: 1 });
-    const jitter = options.jitter ?? 0.1;
-    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1))
-      throw validationError('options.jitter', 'a number in [0, 1)', jitter);
-    const random = options.random ?? Math.random;
-    this.#running = true;
-    const tick = (): void => {
-      this.#timer = undefined;
-      if (!this.#running) return;
-      this.sync()
-        .catch((err: unknown) => {
-          this.emit(
-            'error',
-            isFleetwatchError(err)
-              ? err
-              : new FleetwatchError('E_INTERNAL', 'periodic sync failed', { cause: err }),
-          );
-        })
-        .finally(() => {
-          if (!this.#running) return;
-          const delay = intervalMs * (1 + jitter * (2 * random() - 1));
-          this.#timer = setTimeout(tick, Math.max(0, delay));
-          this.#timer.unref();
-        });
-    };
-    tick();
+    this.#periodic.start(
+      () => this.sync(),
+      normalizeStartOptions(options),
+      (err: unknown) => {
+        this.emit(
+          'error',
+          isFleetwatchError(err)
+            ? err
+            : new FleetwatchError('E_INTERNAL', 'periodic sync failed', { cause: err }),
+        );
+      },
+    );
   }
 
   /** Stop periodic syncing; resolves once an in-flight sync has finished. Idempotent. */
   async stop(): Promise<void> {
-    this.#running = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#periodic.stop();
     await this.#syncing?.catch(() => {});
   }
 
@@ -609,16 +397,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     if (this.#closed) return;
     await this.stop();
     this.#closed = true;
-    for (const w of [...this.#watchers]) w.feed.return();
-    this.#watchers.clear();
-    if (this.#ownStore) await this.#store.close();
+    this.#watchers.endAll();
+    if (this.#opts.ownStore) await this.#opts.store.close();
   }
-}
-
-/** A query argument: a string or a parsed {@link QueryAst}; `E_VALIDATION` at `query` otherwise. */
-function checkQuery(query: unknown): string | QueryAst {
-  if (typeof query === 'string') return query;
-  if (typeof query === 'object' && query !== null && typeof (query as { type?: unknown }).type === 'string')
-    return query as QueryAst;
-  throw validationError('query', 'a query string or a parsed query', query);
 }

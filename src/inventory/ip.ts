@@ -1,8 +1,8 @@
 /**
  * Address and CIDR matching for the query language's `ip:` term, through `node:net`'s `BlockList`
  * (exact matches ignore spelling: `fe80::1` equals `fe80:0:0::1`; an IPv4-mapped IPv6 address
- * matches its IPv4 block). {@link ipMatcher} is the one entry point; the byte-array helpers below it
- * are kept only until `query.ts` calls `ipMatcher` and then go.
+ * matches its IPv4 block), and the private-address test providers use to sort addresses. The one
+ * IP module of the SDK: `providers/kit/ip.ts` re-exports {@link isPrivateIp} from here.
  */
 import { BlockList, isIP, SocketAddress } from 'node:net';
 
@@ -36,6 +36,49 @@ function socketAddress(ip: string): SocketAddress | null {
   }
 }
 
+/**
+ * Private ranges: RFC 1918, carrier-grade NAT, loopback and link-local IPv4; IPv6 loopback,
+ * unique-local (fc00::/7), link-local (fe80::/10) and the old site-local (fec0::/10).
+ */
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
+
+/**
+ * True for a private address (not reachable from the internet): RFC 1918, carrier-grade NAT,
+ * loopback and link-local IPv4 (also IPv4-mapped, `::ffff:10.0.0.1`), and IPv6 loopback,
+ * unique-local, link-local (with or without a zone id) and site-local. False for anything else,
+ * including text that is not an IP. Used to sort a provider's addresses into `publicIps` and
+ * `privateIps` when the API does not say.
+ *
+ * @example
+ * ```ts
+ * isPrivateIp('10.1.2.3'); // true
+ * isPrivateIp('fe80::1%eth0'); // true
+ * isPrivateIp('8.8.8.8'); // false
+ * ```
+ */
+export function isPrivateIp(ip: string): boolean {
+  if (typeof ip !== 'string') return false;
+  const zone = ip.indexOf('%');
+  const addr = socketAddress(zone >= 0 ? ip.slice(0, zone) : ip);
+  return addr !== null && PRIVATE.check(addr);
+}
+
 /** True when `text` is a valid `addr/prefix` block (IPv4 or IPv6). */
 export function isCidr(text: string): boolean {
   return splitCidr(text) !== undefined;
@@ -60,26 +103,32 @@ export function ipMatcher(value: string): IpMatcher | undefined {
   const cidr = splitCidr(value);
   let v4base = -1;
   let v4size = 0;
-  if (cidr !== undefined) {
-    list.addSubnet(cidr.address, cidr.prefix, cidr.family);
-    if (cidr.family === 'ipv4') {
-      v4size = 2 ** (32 - cidr.prefix);
-      v4base = Math.floor(ipv4ToInt(cidr.address) / v4size) * v4size;
+  try {
+    if (cidr !== undefined) {
+      list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+      if (cidr.family === 'ipv4') {
+        v4size = 2 ** (32 - cidr.prefix);
+        v4base = Math.floor(ipv4ToInt(cidr.address) / v4size) * v4size;
+      }
+    } else {
+      const v = isIP(value);
+      if (v === 0) return undefined;
+      list.addAddress(value, v === 4 ? 'ipv4' : 'ipv6');
+      if (v === 4) {
+        v4base = ipv4ToInt(value);
+        v4size = 1;
+      }
     }
-  } else {
-    const v = isIP(value);
-    if (v === 0) return undefined;
-    list.addAddress(value, v === 4 ? 'ipv4' : 'ipv6');
-    if (v === 4) {
-      v4base = ipv4ToInt(value);
-      v4size = 1;
-    }
+  } catch {
+    // An address `isIP` accepts but `BlockList` does not (a zone id such as `fe80::1%eth0`).
+    return undefined;
   }
   const cache = new Map<string, SocketAddress | null>();
   return (ip) => {
     if (typeof ip !== 'string') return false;
     const n = ipv4ToInt(ip);
-    if (n >= 0 && v4base >= 0) return n >= v4base && n < v4base + v4size;
+    // A dotted quad: only an IPv4 term can match it (v4base is -1 for an IPv6 one: families differ).
+    if (n >= 0) return n >= v4base && n < v4base + v4size;
     let addr = cache.get(ip);
     if (addr === undefined) {
       addr = socketAddress(ip);
@@ -88,105 +137,6 @@ export function ipMatcher(value: string): IpMatcher | undefined {
     }
     return addr !== null && list.check(addr);
   };
-}
-
-/** A parsed CIDR block: the network bytes and the prefix length in bits. @deprecated Use {@link ipMatcher}. */
-export interface IpCidr {
-  bytes: Uint8Array;
-  prefix: number;
-}
-
-function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p.startsWith('0'))) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIpv6(input: string): Uint8Array | undefined {
-  const zone = input.indexOf('%');
-  const text = zone >= 0 ? input.slice(0, zone) : input;
-  if (text.length < 2 || text.length > 45) return undefined;
-  const words: number[] = [];
-  let tail = text;
-  let v4: Uint8Array | undefined;
-  const lastColon = tail.lastIndexOf(':');
-  if (tail.includes('.', lastColon)) {
-    v4 = parseIpv4(tail.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    tail = `${tail.slice(0, lastColon + 1)}0:0`;
-  }
-  const halves = tail.split('::');
-  if (halves.length > 2) return undefined;
-  const parseHalf = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const w of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(w)) return undefined;
-      out.push(Number.parseInt(w, 16));
-    }
-    return out;
-  };
-  const head = parseHalf(halves[0]!);
-  const rest = halves.length === 2 ? parseHalf(halves[1]!) : [];
-  if (head === undefined || rest === undefined) return undefined;
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return undefined;
-    words.push(...head, ...new Array<number>(fill).fill(0), ...rest);
-  } else {
-    if (head.length !== 8) return undefined;
-    words.push(...head);
-  }
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = words[i]! >> 8;
-    out[i * 2 + 1] = words[i]! & 0xff;
-  }
-  if (v4 !== undefined) out.set(v4, 12);
-  return out;
-}
-
-/** Parse an IPv4 or IPv6 address into bytes, or `undefined` when it is not one. @deprecated Use {@link ipMatcher}. */
-export function parseIp(text: string): Uint8Array | undefined {
-  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
-}
-
-/** Parse `addr/prefix` (IPv4 or IPv6), or `undefined` when it is not a valid CIDR block. @deprecated Use {@link isCidr} and {@link ipMatcher}. */
-export function parseCidr(text: string): IpCidr | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const bytes = parseIp(text.slice(0, slash));
-  const bits = text.slice(slash + 1);
-  if (bytes === undefined || !/^\d{1,3}$/.test(bits)) return undefined;
-  const prefix = Number(bits);
-  if (prefix > bytes.length * 8) return undefined;
-  return { bytes, prefix };
-}
-
-/** True when two parsed addresses are the same address (same family, same bytes). @deprecated Use {@link ipMatcher}. */
-export function ipEquals(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** True when `addr` lies inside `cidr` (families must match). @deprecated Use {@link ipMatcher}. */
-export function cidrContains(cidr: IpCidr, addr: Uint8Array): boolean {
-  if (addr.length !== cidr.bytes.length) return false;
-  const full = cidr.prefix >> 3;
-  for (let i = 0; i < full; i++) if (addr[i] !== cidr.bytes[i]) return false;
-  const rem = cidr.prefix & 7;
-  if (rem === 0) return true;
-  const mask = (0xff << (8 - rem)) & 0xff;
-  return (addr[full]! & mask) === (cidr.bytes[full]! & mask);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Listing one provider under a deadline: every `next()` races the abort signal, so a provider that
  * ignores its signal still cannot hold a sync past its timeout.
  */
-import { FleetwatchError, isFleetwatchError } from '../errors.js';
+import { FleetwatchError, isFleetwatchError, throwIfAborted } from '../errors.js';
 import type { Node, Provider } from '../providers/types.js';
 
 /**
@@ -34,6 +34,57 @@ export async function consumeUntilAborted<T>(
     await Promise.race([listing, aborted]);
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** What {@link listWithDeadline} needs besides the provider. */
+export interface ListingOptions {
+  /** The caller's signal (a sync's). */
+  readonly signal: AbortSignal | undefined;
+  /** The deadline of the whole listing, in ms. */
+  readonly timeoutMs: number;
+  /** Called for every page the provider reports. */
+  readonly onPage: (info: { page: number }) => void;
+  /** Called for every listed node. */
+  readonly onNode: (node: Node) => void;
+}
+
+/**
+ * List one provider within `timeoutMs`, passing every node to `onNode`. Rejects with what the
+ * provider threw, with `signal.reason` when the caller aborted, with an `E_TIMEOUT`
+ * {@link FleetwatchError} past the deadline, and with `E_MALFORMED_RESPONSE` when the provider lists
+ * a value that is not a node.
+ */
+export async function listWithDeadline(p: Provider, opts: ListingOptions): Promise<void> {
+  const { signal, timeoutMs, onPage, onNode } = opts;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    deadline.abort(
+      new FleetwatchError('E_TIMEOUT', `provider ${p.id}: listing took longer than ${timeoutMs} ms`, {
+        provider: p.id,
+      }),
+    );
+  }, timeoutMs);
+  timer.unref();
+  const listSignal = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
+  try {
+    throwIfAborted(signal);
+    await consumeUntilAborted(p.listNodes({ signal: listSignal, onPage }), listSignal, (node) => {
+      if (!isIndexableNode(node)) {
+        throw new FleetwatchError(
+          'E_MALFORMED_RESPONSE',
+          `provider ${p.id}: listed a value that is not a node`,
+          {
+            provider: p.id,
+          },
+        );
+      }
+      onNode(node);
+    });
+  } catch (err) {
+    throw deadline.signal.aborted ? deadline.signal.reason : err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

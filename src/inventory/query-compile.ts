@@ -1,4 +1,4 @@
-import { cidrContains, ipEquals, ipv4ToInt, parseCidr, parseIp } from './ip.js';
+import { ipMatcher } from './ip.js';
 import { parseQuery } from './query-parser.js';
 import { printNode, printQuery } from './query-print.js';
 import type { CompiledQuery, QueryAst, QueryField, QueryTagScope, QueryTarget } from './query-types.js';
@@ -49,43 +49,14 @@ function compileTag(ast: Extract<QueryAst, { type: 'tag' }>): Pred {
   };
 }
 
-/** Parsed addresses per IP list: node IP arrays are not mutated, so parse each list once. */
-const parsedIps = new WeakMap<readonly string[], Array<Uint8Array | undefined>>();
-
-function parsedList(ips: readonly string[]): Array<Uint8Array | undefined> {
-  let out = parsedIps.get(ips);
-  if (out === undefined) {
-    out = ips.map(parseIp);
-    parsedIps.set(ips, out);
-  }
-  return out;
-}
-
 function compileIp(value: string): Pred {
   if (value.includes('*')) {
     const t = valueTest(value);
     return (n) => n.publicIps.some(t) || n.privateIps.some(t);
   }
-  const cidr = value.includes('/') ? parseCidr(value) : undefined;
-  const want = cidr === undefined ? parseIp(value) : undefined;
-  if (cidr === undefined && want === undefined)
-    return (n) => n.publicIps.includes(value) || n.privateIps.includes(value);
-  if (cidr !== undefined && cidr.bytes.length === 4) {
-    const b = cidr.bytes;
-    const net = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-    const divisor = 2 ** (32 - cidr.prefix);
-    const top = Math.floor(net / divisor);
-    const inV4 = (ip: string) => {
-      const v = ipv4ToInt(ip);
-      return v >= 0 && Math.floor(v / divisor) === top;
-    };
-    return (n) => n.publicIps.some(inV4) || n.privateIps.some(inV4);
-  }
-  const test =
-    cidr !== undefined
-      ? (b: Uint8Array | undefined) => b !== undefined && cidrContains(cidr, b)
-      : (b: Uint8Array | undefined) => b !== undefined && ipEquals(b, want!);
-  return (n) => parsedList(n.publicIps).some(test) || parsedList(n.privateIps).some(test);
+  const m = ipMatcher(value);
+  if (m === undefined) return (n) => n.publicIps.includes(value) || n.privateIps.includes(value);
+  return (n) => n.publicIps.some(m) || n.privateIps.some(m);
 }
 
 /** Exact-value field terms, written out so each is one property read and one comparison. */

@@ -1,6 +1,6 @@
 import { FleetwatchError } from '../errors.js';
 import { NODE_STATES } from '../providers/types.js';
-import { parseCidr } from './ip.js';
+import { isCidr } from './ip.js';
 import { lexQuery, type Piece, type Token } from './query-lexer.js';
 import {
   MAX_QUERY_DEPTH,
@@ -72,7 +72,7 @@ function parseTerm(tok: { pos: number; pieces: Piece[] }): QueryAst {
   if (!value.includes('*')) {
     if (field === 'state' && !STATE_SET.has(value))
       throw queryError(`unknown state '${value}'`, valuePos, `one of ${NODE_STATES.join(', ')}`);
-    if (field === 'ip' && value.includes('/') && parseCidr(value) === undefined)
+    if (field === 'ip' && value.includes('/') && !isCidr(value))
       throw queryError(`invalid CIDR block '${value}'`, valuePos, 'an IPv4 or IPv6 CIDR block');
   }
   return { type: 'field', field, value };

@@ -4,157 +4,19 @@
  * `metricsStoreConformance`; every expected value is computed here from the raw data written.
  */
 import { expect, it } from 'vitest';
-import { FleetwatchError } from '../errors.js';
 import { DDSketch } from '../metrics/sketch.js';
-import type { AggregatedSeries, MetricsStore, Point, RawPoint, SketchPoint } from '../metrics-store/types.js';
-import type { FakeClock } from './metrics-store-conformance.js';
+import type { Point, RawPoint, SketchPoint } from '../metrics-store/types.js';
+import { expectError, HOUR, M5, MIN, type OpenStore } from './conformance-kit.js';
+import { fleetGuardCases } from './metrics-store-fleet-guard-cases.js';
+import {
+  expectMatches,
+  fleetData,
+  oracle,
+  REGIONS,
+  slotStats,
+  toPoints,
+} from './metrics-store-fleet-oracle.js';
 import { seededRandom } from './random.js';
-
-const MIN = 60_000;
-const M5 = 5 * MIN;
-const HOUR = 3_600_000;
-
-/** What the cases need from the suite: a fresh store at a time, with optional query limits. */
-export type OpenStore = (opts?: {
-  at?: number;
-  queryLimits?: { maxSeries?: number; maxPoints?: number };
-}) => Promise<{ store: MetricsStore; clock: FakeClock; tenant: string }>;
-
-interface Raw {
-  tags: Record<string, string>;
-  ts: number;
-  value: number;
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<FleetwatchError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    expect((err as FleetwatchError).code, (err as Error).message).toBe(code);
-    return err as FleetwatchError;
-  }
-  return expect.fail(`expected ${code}`);
-}
-
-/** Group key of tags by `groupBy` (a missing key is left out), as the API defines it. */
-function groupTags(tags: Record<string, string>, groupBy: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of groupBy) if (tags[k] !== undefined) out[k] = tags[k];
-  return out;
-}
-
-/** Oracle: per group and 5m slot, from raw points (one value per ts per series). */
-function oracle(
-  raw: readonly Raw[],
-  groupBy: readonly string[],
-  w: number,
-  aggregate: 'sum' | 'count' | 'avg' | 'min' | 'max',
-): Map<string, Map<number, number>> {
-  const acc = new Map<string, Map<number, number[]>>();
-  for (const p of raw) {
-    const g = JSON.stringify(groupTags(p.tags, groupBy));
-    const slot = Math.floor(p.ts / w) * w;
-    let m = acc.get(g);
-    if (m === undefined) {
-      m = new Map();
-      acc.set(g, m);
-    }
-    const list = m.get(slot) ?? [];
-    list.push(p.value);
-    m.set(slot, list);
-  }
-  const out = new Map<string, Map<number, number>>();
-  for (const [g, m] of acc) {
-    const r = new Map<number, number>();
-    for (const [slot, vs] of m) {
-      const sum = vs.reduce((a, b) => a + b, 0);
-      r.set(
-        slot,
-        aggregate === 'sum'
-          ? sum
-          : aggregate === 'count'
-            ? vs.length
-            : aggregate === 'avg'
-              ? sum / vs.length
-              : aggregate === 'min'
-                ? Math.min(...vs)
-                : Math.max(...vs),
-      );
-    }
-    out.set(g, r);
-  }
-  return out;
-}
-
-function expectMatches(
-  got: AggregatedSeries[],
-  want: Map<string, Map<number, number>>,
-  what: string,
-  rel = 0,
-): void {
-  const gotKeys = got.map((s) => JSON.stringify(s.tags)).sort();
-  expect(gotKeys, `${what}: groups`).toEqual([...want.keys()].sort());
-  for (const s of got) {
-    const w = want.get(JSON.stringify(s.tags)) as Map<number, number>;
-    const slots = [...w.keys()].sort((a, b) => a - b);
-    expect(
-      s.points.map((p) => p.ts),
-      `${what} ${JSON.stringify(s.tags)} slots`,
-    ).toEqual(slots);
-    for (const p of s.points) {
-      const e = w.get(p.ts) as number;
-      expect(Number.isFinite(p.value)).toBe(true);
-      if (rel === 0) expect(p.value, `${what} ${JSON.stringify(s.tags)} @${p.ts}`).toBe(e);
-      else
-        expect(Math.abs(p.value - e), `${what} @${p.ts}: ${p.value} vs ${e}`).toBeLessThanOrEqual(
-          Math.abs(e) * rel,
-        );
-    }
-  }
-}
-
-const REGIONS = ['us-east', 'us-west', 'eu-west'];
-
-/** 12 hosts over two hours, one point a minute, with a gap, a series starting mid-range and one without region. */
-function fleetData(T: number): { points: Raw[]; hostTags: Record<string, string>[] } {
-  const r = seededRandom(42);
-  const hostTags: Record<string, string>[] = [];
-  const points: Raw[] = [];
-  for (let i = 0; i < 12; i++) {
-    const tags: Record<string, string> = {
-      host: `h${String(i).padStart(2, '0')}`,
-      env: i % 4 === 0 ? 'dev' : 'prod',
-    };
-    if (i !== 11) tags.region = REGIONS[i % 3] as string;
-    hostTags.push(tags);
-    for (let t = T; t < T + 2 * HOUR; t += MIN) {
-      if (i === 5 && t < T + 50 * MIN) continue; // appears mid-range
-      if (i === 7 && t >= T + 20 * MIN && t < T + 40 * MIN) continue; // a gap
-      points.push({ tags, ts: t + 7_000, value: Math.floor(r() * 2000) - 500 });
-    }
-  }
-  return { points, hostTags };
-}
-
-function toPoints(raw: readonly Raw[], metric: string, tenant: string): Point[] {
-  return raw.map((p) => ({ metric, tags: p.tags, ts: p.ts, value: p.value, tenant }));
-}
-
-/** Per series and slot: last and min of a counter, from raw points. */
-function slotStats(points: readonly RawPoint[], w: number): Map<number, { last: number; min: number }> {
-  const out = new Map<number, { last: number; min: number }>();
-  for (const p of points) {
-    const s = Math.floor(p.ts / w) * w;
-    const cur = out.get(s);
-    if (cur === undefined) out.set(s, { last: p.value, min: p.value });
-    else {
-      cur.last = p.value;
-      cur.min = Math.min(cur.min, p.value);
-    }
-  }
-  return out;
-}
 
 /** Register the fleet-query cases (inside the suite's describe). */
 export function fleetQueryCases(open: OpenStore, T0: number): void {
@@ -340,7 +202,7 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     const last = await store.query({ ...q, aggregate: 'last', where: 'tag:host=h03' });
     const h3 = points.filter((p) => p.tags.host === 'h03');
     expect(last[0]?.points.at(-1)?.value).toBe(h3.at(-1)?.value);
-    await rejectsWith(store.query({ ...q, groupBy: ['region'], aggregate: 'last' }), 'E_VALIDATION');
+    await expectError(store.query({ ...q, groupBy: ['region'], aggregate: 'last' }), 'E_VALIDATION');
   });
 
   it('queryPercentiles({ groupBy, step }) - sketches of 100 series merged per group and hour equal exact quantiles within α', async () => {
@@ -445,128 +307,5 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     });
     expect(per.map((p) => p.tags.host)).toEqual(Array.from({ length: 10 }, (_, i) => `h00${i}`));
   }, 120_000);
-
-  it('query() and queryPercentiles() - past maxSeries or maxPoints reject with E_QUERY_TOO_LARGE naming the limit', async () => {
-    const { store, tenant } = await open({
-      at: T + 2 * HOUR + 10 * MIN,
-      queryLimits: { maxSeries: 5, maxPoints: 100 },
-    });
-    const { points } = fleetData(T);
-    await store.write(toPoints(points, 'rps', tenant));
-    const sk = new DDSketch();
-    sk.add(1);
-    await store.writeSketches(
-      [0, 1, 2].map((i) => ({
-        metric: 'lat',
-        tags: { host: `h${i}` },
-        ts: T + i,
-        sketch: sk.encode(),
-        tenant,
-      })),
-    );
-    await store.flush();
-    const q = { metric: 'rps', tenant, from: T, to: T + 2 * HOUR, resolution: '5m' as const };
-    const e1 = await rejectsWith(store.query({ ...q, aggregate: 'sum' }), 'E_QUERY_TOO_LARGE');
-    expect(e1.details).toMatchObject({ limit: 'maxQuerySeries', max: 5, requested: 12 });
-    // 4 series × 24 slots = 96 points fits; 5 × 24 = 120 does not
-    const five = 'tag:host=h0* and not tag:region=us-west and not tag:env=dev';
-    const fits = await store.query({ ...q, aggregate: 'sum', where: `${five} and not tag:host=h09` });
-    expect(fits[0]?.series).toBe(4);
-    const e2 = await rejectsWith(store.query({ ...q, aggregate: 'sum', where: five }), 'E_QUERY_TOO_LARGE');
-    expect(e2.details).toMatchObject({ limit: 'maxQueryPoints', max: 100, requested: 120 });
-    const e3 = await rejectsWith(
-      store.queryPercentiles({
-        metric: 'lat',
-        tenant,
-        from: T0,
-        to: T + 2 * HOUR,
-        quantiles: [0.5],
-        groupBy: [],
-        step: M5,
-      }),
-      'E_QUERY_TOO_LARGE',
-    );
-    // 3 series × 36 five-minute steps
-    expect(e3.details).toMatchObject({ limit: 'maxQueryPoints', max: 100, requested: 108 });
-  });
-
-  it('query() - where and the fleet fields are validated with the field and position at fault', async () => {
-    const { store, tenant } = await open();
-    const q = { metric: 'm', tenant, from: T0, to: T0 + HOUR };
-    const bad: Array<[Record<string, unknown>, string, number?]> = [
-      [{ where: 'tag:a=1 and (tag:b=2' }, 'query.where', 20],
-      [{ where: 'tag:a=1 and state:running' }, 'query.where', 12],
-      [{ where: 'localtag:a=1' }, 'query.where', 0],
-      [{ where: 42 }, 'query.where'],
-      [{ aggregate: 'median' }, 'query.aggregate'],
-      [{ groupBy: ['region'] }, 'query.groupBy'],
-      [{ aggregate: 'sum', groupBy: ['ok', 'bad key'] }, 'query.groupBy[1]'],
-      [{ aggregate: 'sum', resolution: 'raw' }, 'query.resolution'],
-      [{ aggregate: 'sum', limit: 0 }, 'query.limit'],
-      [{ limit: 3 }, 'query.limit'],
-      [{ aggregate: 'sum', order: 'up' }, 'query.order'],
-    ];
-    for (const [extra, path, position] of bad) {
-      const e = await rejectsWith(store.query({ ...q, ...extra } as never), 'E_VALIDATION');
-      expect(e.path, JSON.stringify(extra)).toBe(path);
-      if (position !== undefined) expect(e.position, JSON.stringify(extra)).toBe(position);
-    }
-    const pq = { metric: 'm', tenant, from: T0, to: T0 + HOUR, quantiles: [0.5] };
-    for (const [extra, path] of [
-      [{ step: 1000 }, 'query.step'],
-      [{ step: 7 * MIN }, 'query.step'],
-      [{ where: 'name:web' }, 'query.where'],
-      [{ groupBy: 'host' }, 'query.groupBy'],
-    ] as const) {
-      const e = await rejectsWith(store.queryPercentiles({ ...pq, ...extra } as never), 'E_VALIDATION');
-      expect(e.path).toBe(path);
-    }
-    expect(await store.query({ ...q, aggregate: 'sum', where: 'tag:x=y' })).toEqual([]);
-  });
-
-  it('write() and writeSketches() - a batch changed by the caller while the write is pending is stored as validated', async () => {
-    const { store, clock, tenant } = await open();
-    const tags = { host: 'a' };
-    const batch: Point[] = [
-      { metric: 'cpu', tags, ts: T0 + 1000, value: 1, tenant },
-      { metric: 'cpu', tags, ts: T0 + 2000, value: 2, tenant },
-    ];
-    const pending = store.write(batch);
-    (batch[0] as Point).value = Number.NaN;
-    (batch[0] as Point).ts = clock.now() + 365 * 86_400_000;
-    tags.host = 'b';
-    batch.push({ metric: 'cpu', tags, ts: T0 + 3000, value: 3, tenant });
-    expect(await pending).toEqual({ accepted: 2 });
-    const got = await store.query({ metric: 'cpu', tenant, from: T0, to: T0 + HOUR, resolution: 'raw' });
-    expect(got).toEqual([
-      {
-        metric: 'cpu',
-        tags: { host: 'a' },
-        resolution: 'raw',
-        points: [
-          { ts: T0 + 1000, value: 1 },
-          { ts: T0 + 2000, value: 2 },
-        ],
-      },
-    ]);
-    const sk = new DDSketch();
-    for (const v of [1, 2, 3]) sk.add(v);
-    const bytes = sk.encode();
-    const sbatch: SketchPoint[] = [
-      { metric: 'lat', tags: { host: 'a' }, ts: T0 + 1000, sketch: bytes, tenant },
-    ];
-    const spending = store.writeSketches(sbatch);
-    bytes.fill(0);
-    (sbatch[0] as SketchPoint).ts = Number.NaN;
-    await spending;
-    const res = await store.queryPercentiles({
-      metric: 'lat',
-      tenant,
-      from: T0,
-      to: T0 + HOUR,
-      quantiles: [1],
-    });
-    expect(res[0]?.count).toBe(3);
-    expect(res[0]?.max).toBe(3);
-  });
+  fleetGuardCases(open, T0);
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, ipEquals, ipMatcher, isCidr, parseCidr, parseIp } from '../../src/inventory/ip.js';
+import { ipMatcher, isCidr, isPrivateIp } from '../../src/inventory/ip.js';
+import { cidrContains, ipEquals, parseCidr, parseIp } from '../helpers/ip-bytes.js';
 
 describe('ipMatcher() - ip: terms through node:net BlockList', () => {
   it('matches IPv4 blocks and addresses like the byte-wise definition', () => {
@@ -63,5 +64,39 @@ describe('ipMatcher() - ip: terms through node:net BlockList', () => {
     }
     expect(isCidr('10.0.0.0/8')).toBe(true);
     expect(isCidr('::/0')).toBe(true);
+  });
+});
+
+describe('isPrivateIp() - the private ranges through the same BlockList', () => {
+  it('agrees with the byte-wise definition of every private block, for IPv4 and IPv6', () => {
+    const v4 = [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      '100.64.0.0/10',
+      '127.0.0.0/8',
+      '169.254.0.0/16',
+    ];
+    // An IPv4-mapped IPv6 address is private when its IPv4 address is.
+    const mapped = v4.map((b) => `::ffff:${b.split('/')[0]}/${Number(b.split('/')[1]) + 96}`);
+    const blocks = [...v4, ...mapped, '::1/128', 'fc00::/7', 'fe80::/10', 'fec0::/10'].map(
+      (b) => parseCidr(b)!,
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (ip) => {
+        const bytes = parseIp(ip)!;
+        expect([ip, isPrivateIp(ip)]).toEqual([ip, blocks.some((b) => cidrContains(b, bytes))]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sees IPv4-mapped and zoned addresses by their address, and nothing else as private', () => {
+    expect(isPrivateIp('::ffff:10.1.2.3')).toBe(true);
+    expect(isPrivateIp('::ffff:8.8.8.8')).toBe(false);
+    expect(isPrivateIp('fe80::1%eth0')).toBe(true);
+    expect(isPrivateIp('FD12:3456::1')).toBe(true);
+    for (const bad of ['', 'not-an-ip', '10.0.0.1/8', '010.0.0.1', 5 as unknown as string])
+      expect([bad, isPrivateIp(bad)]).toEqual([bad, false]);
   });
 });

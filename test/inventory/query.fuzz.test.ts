@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FleetwatchError } from '../../src/errors.js';
 import {
   compileQuery,
   MAX_QUERY_LENGTH,
@@ -12,6 +11,7 @@ import {
 } from '../../src/inventory/query.js';
 import type { Node } from '../../src/providers/types.js';
 import { fuzzParams, withinTimeBound } from '../helpers/fuzz.js';
+import { onlyValidationErrors, QUERY_WORDS, querySoup } from '../helpers/query.js';
 
 const node = (name: string, tags: Record<string, string> = {}): Node =>
   ({
@@ -27,35 +27,12 @@ const node = (name: string, tags: Record<string, string> = {}): Node =>
     privateIps: ['10.0.0.1'],
   }) as unknown as Node;
 
-const WORDS = [
-  '(',
-  ')',
-  '"',
-  '\\',
-  ' ',
-  ':',
-  '=',
-  '*',
-  '/',
-  'a',
-  'and',
-  'or',
-  'not',
-  'tag',
-  'name',
-  'ip',
-  '10.0.0.0/8',
-  '::',
-  'é',
-  '\u0000',
-];
 /** Short soups and long ones: a piece repeated up to past the length limit. */
 const queryText = fc.oneof(
-  fc.string({ maxLength: 60 }),
-  fc.array(fc.constantFrom(...WORDS), { maxLength: 40 }).map((a) => a.join('')),
+  querySoup(60),
   fc
     .tuple(
-      fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.constantFrom(...QUERY_WORDS), { minLength: 1, maxLength: 6 }),
       fc.integer({ min: 1, max: 1 << 18 }),
     )
     .map(([a, n]) =>
@@ -65,15 +42,6 @@ const queryText = fc.oneof(
         .slice(0, 1 << 20),
     ),
 );
-
-function onlyValidationErrors(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    expect((err as FleetwatchError).code).toBe('E_VALIDATION');
-  }
-}
 
 const term: fc.Arbitrary<QueryAst> = fc.oneof(
   fc.record({
