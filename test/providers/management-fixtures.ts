@@ -25,3 +25,25 @@ export function describeWithFixtures(name: string, body: () => void): void {
     body,
   );
 }
+
+/**
+ * Virtual time for the management suites: `sleep` records the wait and moves `clock` forward by it
+ * at once, so polling timeouts are reached without real waiting.
+ */
+export function virtualTime(): {
+  clock: { now: () => number };
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  waits: number[];
+} {
+  let now = Date.UTC(2026, 0, 1);
+  const waits: number[] = [];
+  return {
+    clock: { now: () => now },
+    waits,
+    sleep: async (ms, signal) => {
+      signal?.throwIfAborted();
+      waits.push(ms);
+      now += ms;
+    },
+  };
+}
