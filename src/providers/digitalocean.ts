@@ -2,19 +2,35 @@
  * DigitalOcean (API v2) adapter: droplets as nodes. Bearer token, `page`/`per_page` pagination
  * following `links.pages.next`, string tags (`key:value` / bare `tag`), droplet actions.
  */
+import type { AbortOptions } from '../core.js';
 import { FleetwatchError } from '../errors.js';
 import {
-  asArray,
+  doActionId,
+  doImage,
+  doKeyPair,
+  doLocation,
+  doPager,
+  doSize,
+  pollDoAction,
+} from './digitalocean-catalog.js';
+import {
   asObject,
-  createExtraArg,
+  type CatalogOperation,
+  completedOperation,
+  createInputArg,
   formatStringTags,
+  gracefulStopOperation,
   HttpCloudAdapter,
+  imagesOptionsArg,
+  type KeyPairOperation,
+  keyPairInputArg,
   keysArg,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
-  optionalStringTags,
   type PageContext,
+  POWER_TARGET_STATES,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -26,7 +42,18 @@ import {
   tagsArg,
   tokenApiSetup,
 } from './kit/index.js';
-import type { CreateNodeInput, Node, NodeState } from './types.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+} from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {
@@ -40,7 +67,7 @@ const EXTRA_KEYS = ['memory', 'vcpus', 'disk', 'locked', 'features', 'vpc_uuid',
 /** Provider-only fields `createNode` passes through from `input.extra`. */
 const CREATE_EXTRA_KEYS = ['ssh_keys', 'backups', 'ipv6', 'monitoring', 'user_data', 'vpc_uuid', 'volumes'];
 const TAG_NAME = /^[A-Za-z0-9_:.-]{1,255}$/;
-const POWER_VERBS = { reboot: 'reboot', start: 'power_on', stop: 'power_off' } satisfies Record<
+const POWER_VERBS = { reboot: 'reboot', start: 'power_on', stop: 'shutdown' } satisfies Record<
   PowerOperation,
   string
 >;
@@ -56,7 +83,9 @@ export interface DigitalOceanOptions extends TokenApiOptions {
 }
 
 /** What `digitalocean()` returns: a {@link Provider} with these optional operations present. */
-export type DigitalOceanProvider = ProviderWith<NodeLifecycleOperation>;
+export type DigitalOceanProvider = ProviderWith<
+  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
+>;
 
 /**
  * A DigitalOcean provider.
@@ -85,22 +114,79 @@ interface DropletEnvelope {
 class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOceanProvider {
   readonly kind = 'digitalocean' as const;
 
-  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    const body = asObject(
-      await this.http.json(
-        cursor
-          ? { url: cursor, signal }
-          : { url: 'droplets', searchParams: { page: 1, per_page: this.settings }, signal },
-      ),
-      this.id,
-      'droplet list',
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    return doPager(this.http, 'droplets', 'droplets', this.settings)(cursor, ctx);
+  }
+
+  /** Images: the account's own (`private=true`) by default; `filters.type` (`distribution`, `application`) and `filters.tag_name` passed on. */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    const req = imagesOptionsArg(opts, ['type', 'tag_name']);
+    const params = { ...req.filters, private: req.owner === 'self' ? 'true' : undefined };
+    return this.listCatalog(
+      doPager(this.http, 'images', 'images', this.settings, params),
+      (raw) => {
+        const image = doImage(this.id, raw);
+        return req.owner === 'public' && image.public === false ? undefined : image;
+      },
+      req,
     );
-    const links = body.links as { pages?: { next?: unknown } } | undefined;
-    const next = str(links?.pages?.next);
-    return {
-      items: asArray(body.droplets, this.id, 'droplets'),
-      next: next ? this.http.resolveLink(next) : undefined,
-    };
+  }
+
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    return this.listCatalog(
+      doPager(this.http, 'sizes', 'sizes', this.settings),
+      (raw) => doSize(this.id, raw),
+      opts,
+    );
+  }
+
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return this.listCatalog(
+      doPager(this.http, 'regions', 'regions', this.settings),
+      (raw) => doLocation(this.id, raw),
+      opts,
+    );
+  }
+
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(
+      doPager(this.http, 'account/keys', 'ssh_keys', this.settings),
+      (raw) => doKeyPair(this.id, raw),
+      opts,
+    );
+  }
+
+  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
+    const body = asObject(
+      await this.http.json({
+        method: 'POST',
+        url: 'account/keys',
+        json: { name, public_key: publicKey },
+        signal: opts.signal,
+      }),
+      this.id,
+      'ssh key response',
+    );
+    return doKeyPair(this.id, body.ssh_key);
+  }
+
+  /** Delete a key by its name (DigitalOcean deletes by id: the name is looked up first). */
+  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
+    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
+    await this.http.request({
+      method: 'DELETE',
+      url: `account/keys/${encodeURIComponent(key.id ?? '')}`,
+      signal: opts.signal,
+    });
+  }
+
+  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
+    for await (const key of this.listKeyPairs(signal ? { signal } : {})) if (key.name === name) return key;
+    throw new FleetwatchError('E_NOT_FOUND', `${this.id}: no SSH key named "${name}"`, {
+      provider: this.id,
+      path: 'keyPair',
+    });
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -111,7 +197,7 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     nodeId: string,
     tags: Record<string, string>,
     opts: { signal?: AbortSignal } = {},
-  ): Promise<void> {
+  ): Promise<Operation<void>> {
     const wanted = formatStringTags(tagsArg(tags));
     for (const t of wanted) if (!TAG_NAME.test(t)) throw invalidTag(t);
     const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
@@ -123,31 +209,46 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
       current.filter((t) => keys.has(tagKey(t)) && !wanted.includes(t)),
       opts.signal,
     );
+    return completedOperation(nodeId, 'setTags', undefined);
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async removeTags(
+    nodeId: string,
+    keys: string[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<Operation<void>> {
     const drop = new Set(keysArg(keys));
     const current = this.#rawTags(await this.#getDroplet(nodeIdArg(nodeId, 'nodeId'), opts.signal));
     const remove = current.filter((t) => drop.has(tagKey(t)));
     await this.#applyTags(nodeId, [], remove, opts.signal);
+    return completedOperation(nodeId, 'removeTags', undefined);
   }
 
-  async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
-    const name = nodeIdArg(input?.name, 'input.name');
-    const tags = optionalStringTags(input.tags, 'input.tags');
+  /** Create a droplet; `keyPair` is a key's name (looked up), `userData` is sent as is. */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    const req = createInputArg(input, {
+      cloud: 'DigitalOcean',
+      extraKeys: CREATE_EXTRA_KEYS,
+      // The API picks a region when none is given.
+      locationRequired: false,
+    });
+    const tags = formatStringTags(req.tags, 'input.tags');
     for (const t of tags) if (!TAG_NAME.test(t)) throw invalidTag(t);
-    const extra = createExtraArg(input.extra, CREATE_EXTRA_KEYS, 'DigitalOcean');
+    const sshKeys = [...((req.extra.ssh_keys as unknown[] | undefined) ?? [])];
+    if (req.keyPair !== undefined) sshKeys.push(Number((await this.#findKey(req.keyPair, opts.signal)).id));
     const body = asObject(
       await this.http.json<DropletEnvelope>({
         method: 'POST',
         url: 'droplets',
         json: {
-          ...extra,
-          name,
-          size: nodeIdArg(input.size, 'input.size'),
-          image: nodeIdArg(input.image, 'input.image'),
-          region: input.region,
+          ...req.extra,
+          name: req.name,
+          size: req.size,
+          image: /^\d+$/.test(req.image ?? '') ? Number(req.image) : req.image,
+          region: req.location,
           tags,
+          ...(sshKeys.length ? { ssh_keys: sshKeys } : {}),
+          ...(req.userData === undefined ? {} : { user_data: req.userData }),
         },
         signal: opts.signal,
       }),
@@ -157,12 +258,14 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     return this.toNode(body.droplet);
   }
 
-  async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /** Destroy a droplet (204, no action): the operation waits until the droplet is gone. */
+  async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     await this.http.request({
       method: 'DELETE',
       url: `droplets/${encodeURIComponent(nodeIdArg(id))}`,
       signal: opts.signal,
     });
+    return this.goneOperation(id);
   }
 
   async #getDroplet(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -211,12 +314,39 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     }
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
-    await this.http.request({
+  /** `stop` is `shutdown` (graceful, then `power_off` after the grace) or `power_off`. */
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    ctx: PowerContext,
+  ): Promise<Operation<Node>> {
+    const target = POWER_TARGET_STATES[operation];
+    if (operation !== 'stop' || !ctx.graceful) {
+      const verb = operation === 'stop' ? 'power_off' : POWER_VERBS[operation];
+      return this.thenNode(await this.#action(id, verb, ctx.signal), id, target);
+    }
+    const graceful = this.thenNode(await this.#action(id, 'shutdown', ctx.signal), id, target);
+    return gracefulStopOperation({
+      graceful,
+      graceMs: ctx.graceMs,
+      clock: this.clock,
+      hard: async (signal) => this.thenNode(await this.#action(id, 'power_off', signal), id, target),
+    });
+  }
+
+  /** Post a droplet action; the operation polls `/v2/actions/{id}`. */
+  async #action(id: string, type: string, signal?: AbortSignal): Promise<Operation<void>> {
+    const body = await this.http.json({
       method: 'POST',
-      url: `droplets/${encodeURIComponent(nodeIdArg(id))}/actions`,
-      json: { type: POWER_VERBS[operation] },
+      url: `droplets/${encodeURIComponent(id)}/actions`,
+      json: { type },
       signal,
+    });
+    const actionId = doActionId(this.id, body);
+    return this.pollOperation({
+      id: actionId,
+      action: type,
+      poll: (s) => pollDoAction(this.http, actionId, s),
     });
   }
 

@@ -4,23 +4,40 @@
  * `aggregated/instances` + `pageToken`; labels are the tags (written with `setLabels` and the
  * label fingerprint). A node's id is `<zone>/<name>`, because GCE addresses instances that way.
  */
-import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import { checkServiceAccount, readKeyFile, signJwt } from './gce-auth.js';
+import {
+  GCE_PUBLIC_IMAGE_PROJECTS,
+  gceAggregatedPager,
+  gceImage,
+  gceLocation,
+  gceOperationError,
+  gceOperationRef,
+  gcePager,
+  gceSize,
+  lastSegment,
+  pollGceOperation,
+} from './gce-catalog.js';
+import { checkLabels, GCE_CREATE_EXTRA_KEYS, gceInstanceBody } from './gce-create.js';
 import {
   asObject,
   baseUrlOption,
   bearerHttpClient,
+  type CatalogOperation,
   type CloudProviderOptions,
   type ComputeTags,
   checkCommonOptions,
-  credential,
+  createInputArg,
+  imagesOptionsArg,
   intOption,
   lookupState,
   type NodeControlOperation,
   nodeIdArg,
   oauthTokenCache,
   type PageContext,
+  POWER_TARGET_STATES,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -29,7 +46,17 @@ import {
   str,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { Node, NodeState } from './types.js';
+import type {
+  CreateNodeInput,
+  ListCatalogOptions,
+  ListImagesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+} from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
 export const GCE_STATES = {
@@ -55,9 +82,6 @@ const EXTRA_KEYS = [
   'status',
   'statusMessage',
 ];
-const SCOPE = 'https://www.googleapis.com/auth/compute';
-const LABEL_KEY = /^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
-const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 const POWER_VERBS = { reboot: 'reset', start: 'start', stop: 'stop' } satisfies Record<
   PowerOperation,
@@ -85,7 +109,9 @@ export interface GceOptions extends CloudProviderOptions {
 }
 
 /** What `gce()` returns: a {@link Provider} with these optional operations present. */
-export type GceProvider = ProviderWith<NodeControlOperation>;
+export type GceProvider = ProviderWith<
+  NodeControlOperation | 'createNode' | 'destroyNode' | CatalogOperation | 'waitForState'
+>;
 
 /**
  * A Google Compute Engine provider.
@@ -146,75 +172,6 @@ export function gce(options: GceOptions): GceProvider {
   return new GceAdapter(base, http, { project, maxResults });
 }
 
-interface LoadedAccount {
-  client_email: string;
-  key: KeyObject;
-}
-
-function readKeyFile(): Record<string, unknown> {
-  const path = credential(undefined, 'options.serviceAccount', 'GOOGLE_APPLICATION_CREDENTIALS');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new FleetwatchError(
-      'E_CONFIG',
-      `GOOGLE_APPLICATION_CREDENTIALS: cannot read the key file (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
-      {
-        path: 'GOOGLE_APPLICATION_CREDENTIALS',
-      },
-    );
-  }
-  try {
-    return asObject(JSON.parse(text), 'gce', 'key file');
-  } catch {
-    throw new FleetwatchError(
-      'E_CONFIG',
-      'GOOGLE_APPLICATION_CREDENTIALS: the key file is not a JSON object',
-      {
-        path: 'GOOGLE_APPLICATION_CREDENTIALS',
-      },
-    );
-  }
-}
-
-function checkServiceAccount(value: unknown, path: string): LoadedAccount {
-  const v = (value ?? {}) as Record<string, unknown>;
-  if (typeof v.client_email !== 'string' || v.client_email === '')
-    throw new FleetwatchError(
-      path.startsWith('options') ? 'E_VALIDATION' : 'E_CONFIG',
-      `${path}.client_email: expected a non-empty string`,
-      {
-        path: `${path}.client_email`,
-      },
-    );
-  try {
-    if (typeof v.private_key !== 'string') throw new Error('not a string');
-    return { client_email: v.client_email, key: createPrivateKey(v.private_key) };
-  } catch {
-    // Never echo the key.
-    throw new FleetwatchError(
-      path.startsWith('options') ? 'E_VALIDATION' : 'E_CONFIG',
-      `${path}.private_key: expected a PEM private key`,
-      {
-        path: `${path}.private_key`,
-      },
-    );
-  }
-}
-
-const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
-
-/** Build the RS256 JWT assertion of the OAuth 2 JWT-bearer flow. */
-function signJwt(account: LoadedAccount, audience: string, nowMs: number): string {
-  const iat = Math.floor(nowMs / 1000);
-  const input = `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${b64url(
-    JSON.stringify({ iss: account.client_email, scope: SCOPE, aud: audience, iat, exp: iat + 3600 }),
-  )}`;
-  const signature = createSign('RSA-SHA256').update(input).sign(account.key);
-  return `${input}.${b64url(signature)}`;
-}
-
 interface GceSettings {
   project: string;
   maxResults: number;
@@ -223,22 +180,134 @@ interface GceSettings {
 class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider {
   readonly kind = 'gce' as const;
 
-  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    const body = asObject(
-      await this.http.json({
-        url: `projects/${encodeURIComponent(this.settings.project)}/aggregated/instances`,
-        searchParams: { maxResults: this.settings.maxResults, pageToken: cursor },
-        signal,
-      }),
-      this.id,
-      'aggregated list',
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    return gceAggregatedPager(
+      this.http,
+      `${this.#project()}/aggregated/instances`,
+      'instances',
+      this.settings.maxResults,
+    )(cursor, ctx);
+  }
+
+  protected override get statePollIntervalMs(): number {
+    return 2_000;
+  }
+
+  /**
+   * Images: the project's own by default; `owner: 'public'` reads `filters.project` (one image
+   * project such as `debian-cloud`) or every project of {@link GCE_PUBLIC_IMAGE_PROJECTS};
+   * `filters.filter` is GCE's own filter expression.
+   */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    const req = imagesOptionsArg(opts, ['project', 'filter']);
+    const own = this.settings.project;
+    const publicProjects = req.filters.project ? [req.filters.project] : GCE_PUBLIC_IMAGE_PROJECTS;
+    const projects = [
+      ...(req.owner === 'public' ? [] : [own]),
+      ...(req.owner === 'self' ? [] : publicProjects),
+    ];
+    const self = this;
+    return (async function* () {
+      for (const project of projects) {
+        const pager = gcePager(
+          self.http,
+          `projects/${encodeURIComponent(project)}/global/images`,
+          self.settings.maxResults,
+          {
+            filter: req.filters.filter,
+          },
+        );
+        yield* self.listCatalog(pager, (raw) => gceImage(self.id, raw, project, project === own), req);
+      }
+    })();
+  }
+
+  /** Machine types of every zone (`aggregated/machineTypes`), one per name; no price (GCE bills through its Billing Catalog API). */
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    const seen = new Set<string>();
+    return this.listCatalog(
+      gceAggregatedPager(
+        this.http,
+        `${this.#project()}/aggregated/machineTypes`,
+        'machineTypes',
+        this.settings.maxResults,
+      ),
+      (raw) => {
+        const size = gceSize(this.id, raw);
+        if (seen.has(size.id)) return undefined;
+        seen.add(size.id);
+        return size;
+      },
+      opts,
     );
-    const items = (body.items ?? {}) as Record<string, { instances?: unknown }>;
-    const instances: unknown[] = [];
-    for (const scope of Object.values(items)) {
-      if (Array.isArray(scope?.instances)) instances.push(...scope.instances);
-    }
-    return { items: instances, next: str(body.nextPageToken) };
+  }
+
+  /** Zones (a node is created in a zone). */
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return this.listCatalog(
+      gcePager(this.http, `${this.#project()}/zones`, this.settings.maxResults),
+      (raw) => gceLocation(this.id, raw),
+      opts,
+    );
+  }
+
+  /**
+   * Insert an instance in the zone `location`; `image` is a {@link NodeImage.id}
+   * (`projects/debian-cloud/global/images/…`, or `…/images/family/<family>`). The node comes back
+   * as GCE shows it right after the insert was accepted.
+   */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    const req = createInputArg(input, { cloud: 'GCE', extraKeys: GCE_CREATE_EXTRA_KEYS });
+    const zone = req.location as string;
+    const body = gceInstanceBody(req, zone);
+    const op = await this.http.json({
+      method: 'POST',
+      url: `${this.#project()}/zones/${encodeURIComponent(zone)}/instances`,
+      json: body,
+      signal: opts.signal,
+    });
+    const failed = gceOperationError(this.id, op);
+    if (failed) throw failed;
+    const node = await this.getNode(`${zone}/${req.name}`, opts);
+    return (
+      node ??
+      this.node({
+        id: `${zone}/${req.name}`,
+        name: req.name,
+        state: 'pending',
+        rawState: 'PROVISIONING',
+        zone,
+        region: zone.replace(/-[a-z]$/, ''),
+        publicIps: [],
+        privateIps: [],
+        size: req.size,
+        tags: { ...req.tags },
+        extra: {},
+      })
+    );
+  }
+
+  /** Delete an instance; the operation is GCE's zone operation. */
+  async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
+    const op = await this.http.json({ method: 'DELETE', url: this.#path(id), signal: opts.signal });
+    return this.#zoneOperation(op, 'destroy');
+  }
+
+  #project(): string {
+    return `projects/${encodeURIComponent(this.settings.project)}`;
+  }
+
+  /** A zone operation to wait for (an operation already `DONE` with errors rejects at once). */
+  #zoneOperation(value: unknown, action: string): Operation<void> {
+    const failed = gceOperationError(this.id, value);
+    if (failed) throw failed;
+    const ref = gceOperationRef(this.id, value);
+    return this.pollOperation({
+      id: ref.name,
+      action,
+      intervalMs: 2_000,
+      poll: (signal) => pollGceOperation(this.http, this.settings.project, ref, signal),
+    });
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -260,7 +329,11 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
   }
 
   /** GET the labels and fingerprint, then setLabels; one more try if the fingerprint went stale (412). */
-  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
+  protected async updateTags(
+    nodeId: string,
+    compute: ComputeTags,
+    signal?: AbortSignal,
+  ): Promise<Operation<void>> {
     for (let attempt = 1; ; attempt++) {
       const raw = asObject(await this.fetchNode(nodeId, signal), this.id, 'instance');
       const current = (raw.labels ?? {}) as Record<string, string>;
@@ -271,8 +344,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
           json: { labels: compute(current), labelFingerprint: raw.labelFingerprint },
           signal,
         });
-        this.#checkOperation(op);
-        return;
+        return this.#zoneOperation(op, 'setTags');
       } catch (err) {
         if (attempt < 2 && err instanceof FleetwatchError && err.status === 412) continue;
         throw err;
@@ -280,25 +352,18 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
     }
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
-    this.#checkOperation(
-      await this.http.json({ method: 'POST', url: `${this.#path(id)}/${POWER_VERBS[operation]}`, signal }),
-    );
-  }
-
-  /** An Operation can come back already failed (`error.errors[]`). */
-  #checkOperation(value: unknown): void {
-    const op = (value ?? {}) as { error?: { errors?: Array<{ code?: string; message?: string }> } };
-    const first = op.error?.errors?.[0];
-    if (first)
-      throw new FleetwatchError(
-        'E_PROVIDER',
-        `${this.id}: operation failed: ${first.message ?? first.code ?? 'error'}`,
-        {
-          provider: this.id,
-          providerCode: first.code,
-        },
-      );
+  /** `start`, `stop` or `reset`, followed through the zone operation and then the node's state. GCE's stop is always a clean shutdown (ACPI, then off after ~90 s); `graceful: false` sends the same stop. */
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
+    const op = await this.http.json({
+      method: 'POST',
+      url: `${this.#path(id)}/${POWER_VERBS[operation]}`,
+      signal,
+    });
+    return this.thenNode(this.#zoneOperation(op, operation), id, POWER_TARGET_STATES[operation]);
   }
 
   protected toNode(value: unknown): Node {
@@ -343,20 +408,4 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
   }
 }
 
-function lastSegment(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value.slice(value.lastIndexOf('/') + 1) : undefined;
-}
-
-function checkLabels(tags: Record<string, string>): Record<string, string> {
-  for (const [k, v] of Object.entries(tags)) {
-    if (!LABEL_KEY.test(k))
-      throw validationError(
-        `tags.${k}`,
-        'a GCE label key (lowercase letter first; lowercase, digits, _ -; ≤ 63)',
-        k,
-      );
-    if (!LABEL_VALUE.test(v))
-      throw validationError(`tags.${k}`, 'a GCE label value (lowercase, digits, _ -; ≤ 63)', v);
-  }
-  return tags;
-}
+export { GCE_PUBLIC_IMAGE_PROJECTS } from './gce-catalog.js';

@@ -2,22 +2,27 @@
  * Linode (API v4) adapter: Linode instances as nodes. Bearer token, `page`/`page_size` pagination
  * until `pages`, string tags (`key:value` / bare `tag`), boot/reboot/shutdown.
  */
+import { randomBytes } from 'node:crypto';
+import type { AbortOptions } from '../core.js';
 import { FleetwatchError } from '../errors.js';
 import {
-  asArray,
   asObject,
+  type CatalogOperation,
   type ComputeTags,
-  createExtraArg,
+  createInputArg,
   formatStringTags,
+  imagesOptionsArg,
   isPrivateIp,
+  type KeyPairOperation,
+  keyPairInputArg,
   lookupState,
   type NodeLifecycleOperation,
   nodeIdArg,
-  optionalStringTags,
   type PageContext,
+  POWER_TARGET_STATES,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
-  parseDate,
   parseStringTags,
   pickExtra,
   type RawPage,
@@ -26,7 +31,27 @@ import {
   tokenApiSetup,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { CreateNodeInput, Node, NodeState } from './types.js';
+import {
+  linodeDate,
+  linodeImage,
+  linodeKeyPair,
+  linodeLocation,
+  linodePager,
+  linodeSize,
+  pollLinodeEvent,
+} from './linode-catalog.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+} from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {
@@ -82,7 +107,9 @@ export interface LinodeOptions extends TokenApiOptions {
 }
 
 /** What `linode()` returns: a {@link Provider} with these optional operations present. */
-export type LinodeProvider = ProviderWith<NodeLifecycleOperation>;
+export type LinodeProvider = ProviderWith<
+  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
+>;
 
 /**
  * A Linode provider.
@@ -107,31 +134,73 @@ export function linode(options: LinodeOptions): LinodeProvider {
 class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider {
   readonly kind = 'linode' as const;
 
-  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    const page = cursor === undefined ? 1 : Number(cursor);
-    const body = asObject(
-      await this.http.json({
-        url: 'linode/instances',
-        searchParams: { page, page_size: this.settings },
-        signal,
-      }),
-      this.id,
-      'instance list',
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    return linodePager(this.http, 'linode/instances', this.settings)(cursor, ctx);
+  }
+
+  /** Images: the account's own (`is_public: false`) by default; `filters.vendor` narrows public ones. */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    const req = imagesOptionsArg(opts, ['vendor']);
+    const filter: Record<string, unknown> = { ...req.filters };
+    if (req.owner !== 'all') filter.is_public = req.owner === 'public';
+    return this.listCatalog(
+      linodePager(this.http, 'images', this.settings, Object.keys(filter).length ? filter : undefined),
+      (raw) => linodeImage(this.id, raw),
+      req,
     );
-    if (body.page !== undefined && body.page !== page)
-      throw new FleetwatchError(
-        'E_PROVIDER',
-        `${this.id}: asked for page ${page}, got page ${String(body.page)}`,
-        {
-          provider: this.id,
-          providerCode: 'PAGE_MISMATCH',
-        },
-      );
-    const pages = typeof body.pages === 'number' ? body.pages : 1;
-    return {
-      items: asArray(body.data, this.id, 'data'),
-      next: page < pages ? String(page + 1) : undefined,
-    };
+  }
+
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    return this.listCatalog(
+      linodePager(this.http, 'linode/types', this.settings),
+      (raw) => linodeSize(this.id, raw),
+      opts,
+    );
+  }
+
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return this.listCatalog(
+      linodePager(this.http, 'regions', this.settings),
+      (raw) => linodeLocation(this.id, raw),
+      opts,
+    );
+  }
+
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(
+      linodePager(this.http, 'profile/sshkeys', this.settings),
+      (raw) => linodeKeyPair(this.id, raw),
+      opts,
+    );
+  }
+
+  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
+    const raw = await this.http.json({
+      method: 'POST',
+      url: 'profile/sshkeys',
+      json: { label: name, ssh_key: publicKey },
+      signal: opts.signal,
+    });
+    return linodeKeyPair(this.id, raw);
+  }
+
+  /** Delete a key by its label (Linode deletes by id: the label is looked up first). */
+  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
+    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
+    await this.http.request({
+      method: 'DELETE',
+      url: `profile/sshkeys/${encodeURIComponent(key.id ?? '')}`,
+      signal: opts.signal,
+    });
+  }
+
+  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
+    for await (const key of this.listKeyPairs(signal ? { signal } : {})) if (key.name === name) return key;
+    throw new FleetwatchError('E_NOT_FOUND', `${this.id}: no SSH key labelled "${name}"`, {
+      provider: this.id,
+      path: 'keyPair',
+    });
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -148,30 +217,50 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     await this.#putTags(nodeId, formatStringTags(compute(current)), signal);
   }
 
-  async createNode(input: CreateNodeInput, opts: { signal?: AbortSignal } = {}): Promise<Node> {
-    const extra = createExtraArg(input?.extra, CREATE_EXTRA_KEYS, 'Linode');
+  /**
+   * Create a Linode. Without `image` it has no disks and stays offline (the API allows it). With one,
+   * Linode requires `root_pass`: `extra.root_pass`, else a random one that is never returned (log in
+   * with `keyPair`). `userData` goes base64-encoded into `metadata.user_data`.
+   */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    const req = createInputArg(input, {
+      cloud: 'Linode',
+      extraKeys: CREATE_EXTRA_KEYS,
+      imageRequired: false,
+    });
+    const tags = formatStringTags(req.tags, 'input.tags');
+    const keys = [...((req.extra.authorized_keys as string[] | undefined) ?? [])];
+    if (req.keyPair !== undefined) keys.push((await this.#findKey(req.keyPair, opts.signal)).publicKey ?? '');
     const raw = await this.http.json({
       method: 'POST',
       url: 'linode/instances',
       json: {
-        ...extra,
-        label: nodeIdArg(input.name, 'input.name'),
-        type: nodeIdArg(input.size, 'input.size'),
-        image: nodeIdArg(input.image, 'input.image'),
-        region: input.region,
-        tags: optionalStringTags(input.tags, 'input.tags'),
+        ...req.extra,
+        label: req.name,
+        type: req.size,
+        region: req.location,
+        tags,
+        ...(req.image === undefined
+          ? {}
+          : { image: req.image, root_pass: req.extra.root_pass ?? randomBytes(24).toString('base64url') }),
+        ...(keys.length && req.image !== undefined ? { authorized_keys: keys } : {}),
+        ...(req.userData === undefined
+          ? {}
+          : { metadata: { user_data: Buffer.from(req.userData, 'utf8').toString('base64') } }),
       },
       signal: opts.signal,
     });
     return this.toNode(raw);
   }
 
-  async destroyNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /** Delete a Linode; the operation waits until it is gone. */
+  async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     await this.http.request({
       method: 'DELETE',
       url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}`,
       signal: opts.signal,
     });
+    return this.goneOperation(id);
   }
 
   async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
@@ -190,13 +279,31 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     });
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  /**
+   * Boot, reboot or shut down; the operation follows the Linode's newest event of that action
+   * (`linode_boot`…) until `finished`, then its state. Linode has one shutdown: `graceful: false`
+   * sends the same call.
+   */
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
+    const verb = POWER_VERBS[operation];
     await this.http.request({
       method: 'POST',
-      url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}/${POWER_VERBS[operation]}`,
+      url: `linode/instances/${encodeURIComponent(id)}/${verb}`,
       json: {},
       signal,
     });
+    const action = `linode_${verb}`;
+    const event = this.pollOperation<void>({
+      id,
+      action: operation,
+      intervalMs: 2_000,
+      poll: (s) => pollLinodeEvent(this.http, id, action, s),
+    });
+    return this.thenNode(event, id, POWER_TARGET_STATES[operation]);
   }
 
   protected toNode(value: unknown): Node {
@@ -215,11 +322,7 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
       size: str(raw.type),
       image: str(raw.image),
       // Linode timestamps are UTC without a zone suffix.
-      createdAt: parseDate(
-        typeof raw.created === 'string' && !/[zZ]|[+-]\d\d:?\d\d$/.test(raw.created)
-          ? `${raw.created}Z`
-          : raw.created,
-      ),
+      createdAt: linodeDate(raw.created),
       tags: parseStringTags(raw.tags),
       extra: pickExtra(raw, EXTRA_KEYS),
     });

@@ -243,7 +243,7 @@ describe('digitalocean()', () => {
     });
   });
 
-  it('rebootNode() / startNode() / stopNode() - post droplet actions', async () => {
+  it('rebootNode() / startNode() / stopNode() - post droplet actions (stop is a graceful shutdown)', async () => {
     handle = () => ({ status: 201, body: { action: { id: 1, status: 'in-progress', type: 'reboot' } } });
     const p = make();
     await p.rebootNode!('7');
@@ -252,7 +252,7 @@ describe('digitalocean()', () => {
     expect(server.requests.map((r) => `${r.method} ${r.url} ${r.body}`)).toEqual([
       'POST /v2/droplets/7/actions {"type":"reboot"}',
       'POST /v2/droplets/7/actions {"type":"power_on"}',
-      'POST /v2/droplets/7/actions {"type":"power_off"}',
+      'POST /v2/droplets/7/actions {"type":"shutdown"}',
     ]);
   });
 

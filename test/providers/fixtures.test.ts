@@ -80,9 +80,9 @@ describe.skipIf(!present)('recorded provider responses', () => {
       expect(err.message).toContain('Unable to authenticate you.');
     });
 
-    it('reboot_node.json → rebootNode() resolves', async () => {
+    it('reboot_node.json → rebootNode() returns the action to wait for', async () => {
       handle = () => ({ status: 201, body: text('digitalocean', 'reboot_node.json') });
-      await expect(make().rebootNode!('3164444')).resolves.toBeUndefined();
+      await expect(make().rebootNode!('3164444')).resolves.toMatchObject({ id: '918910', action: 'reboot' });
     });
   });
 
@@ -146,11 +146,18 @@ describe.skipIf(!present)('recorded provider responses', () => {
       });
     });
 
-    it('zones_us-central1-a_instances_node-name.json → getNode(); setTags_post operation → setTags() resolves', async () => {
+    it('zones_us-central1-a_instances_node-name.json → getNode(); setTags_post operation → setTags() waits for it', async () => {
       handle = withToken((req) =>
         req.method === 'POST'
           ? { body: text('gce', 'zones_us-central1-a_instances_node-name_setTags_post.json') }
-          : { body: text('gce', 'zones_us-central1-a_instances_node-name.json') },
+          : req.url.includes('/operations/')
+            ? {
+                body: text(
+                  'gce',
+                  'operations_operation_zones_us-central1-a_instances_node-name_setTags_post.json',
+                ),
+              }
+            : { body: text('gce', 'zones_us-central1-a_instances_node-name.json') },
       );
       const node = await make().getNode('us-central1-a/node-name');
       expect(node).toMatchObject({
@@ -164,7 +171,12 @@ describe.skipIf(!present)('recorded provider responses', () => {
         tags: {},
       });
       expect(node!.createdAt).toEqual(new Date('2013-12-13T18:45:23.351Z'));
-      await expect(make().setTags!('us-central1-a/node-name', { env: 'test' })).resolves.toBeUndefined();
+      const op = await make().setTags!('us-central1-a/node-name', { env: 'test' });
+      expect(op).toMatchObject({
+        id: 'operation-zones_us-central1-a_instances_node-name_setTags_post',
+        action: 'setTags',
+      });
+      await expect(op!.done()).resolves.toBeUndefined();
     });
 
     it('global_images_family_notfound.json (404) → getNode() undefined', async () => {

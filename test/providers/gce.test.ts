@@ -282,7 +282,14 @@ describe('gce()', () => {
               },
             },
           }
-        : { body: { kind: 'compute#operation', status: 'PENDING' } };
+        : {
+            body: {
+              kind: 'compute#operation',
+              name: 'op-1',
+              zone: 'projects/proj/zones/z-a',
+              status: 'PENDING',
+            },
+          };
     };
     await make().setTags!('z-a/n', { env: 'prod', team: '' });
     const setCalls = apiRequests().filter((r) => r.method === 'POST');
@@ -302,7 +309,7 @@ describe('gce()', () => {
     handle = (req) =>
       req.method === 'GET'
         ? { body: instance('z-a', 'n', { labels: { a: '1', b: '2' } }) }
-        : { body: { status: 'DONE' } };
+        : { body: { name: 'op-2', zone: 'projects/proj/zones/z-a', status: 'DONE' } };
     await make().removeTags!('z-a/n', ['a']);
     expect(JSON.parse(apiRequests()[1]!.body).labels).toEqual({ b: '2' });
   });
@@ -316,7 +323,7 @@ describe('gce()', () => {
               error: { errors: [{ code: 'RESOURCE_NOT_READY', message: 'not ready' }] },
             },
           }
-        : { body: { status: 'PENDING' } };
+        : { body: { name: 'op-3', zone: 'projects/proj/zones/z-a', status: 'PENDING' } };
     const p = make();
     await p.startNode!('z-a/n');
     await p.stopNode!('z-a/n');
