@@ -27,6 +27,7 @@ import {
   nodesFromPages,
   oauthTokenCache,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -36,7 +37,7 @@ import {
   undefinedIfNotFound,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { ListNodesOptions, Node } from './types.js';
+import type { ListNodesOptions, Node, Operation } from './types.js';
 
 const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
   PowerOperation,
@@ -298,13 +299,18 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     });
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
     await this.http.request({
       method: 'POST',
       url: `${this.#path(id)}/${POWER_VERBS[operation]}`,
       searchParams: { 'api-version': this.settings.apiVersion },
       signal,
     });
+    return this.powerStateOperation(id, operation);
   }
 
   protected toNode(value: unknown, addresses?: AzureAddresses): Node {

@@ -15,6 +15,7 @@ import {
   nodeIdArg,
   optionalStringTags,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -26,7 +27,7 @@ import {
   tagsArg,
   tokenApiSetup,
 } from './kit/index.js';
-import type { CreateNodeInput, Node, NodeState } from './types.js';
+import type { CreateNodeInput, Node, NodeState, Operation } from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {
@@ -211,13 +212,18 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     }
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
     await this.http.request({
       method: 'POST',
       url: `droplets/${encodeURIComponent(nodeIdArg(id))}/actions`,
       json: { type: POWER_VERBS[operation] },
       signal,
     });
+    return this.powerStateOperation(id, operation);
   }
 
   protected toNode(value: unknown): Node {

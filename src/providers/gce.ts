@@ -21,6 +21,7 @@ import {
   nodeIdArg,
   oauthTokenCache,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -29,7 +30,7 @@ import {
   str,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { Node, NodeState } from './types.js';
+import type { Node, NodeState, Operation } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
 export const GCE_STATES = {
@@ -280,10 +281,15 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
     }
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
     this.#checkOperation(
       await this.http.json({ method: 'POST', url: `${this.#path(id)}/${POWER_VERBS[operation]}`, signal }),
     );
+    return this.powerStateOperation(id, operation);
   }
 
   /** An Operation can come back already failed (`error.errors[]`). */

@@ -15,6 +15,7 @@ import {
   nodeIdArg,
   optionalStringTags,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type ProviderWith,
   parseDate,
@@ -26,7 +27,7 @@ import {
   tokenApiSetup,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { CreateNodeInput, Node, NodeState } from './types.js';
+import type { CreateNodeInput, Node, NodeState, Operation } from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {
@@ -190,13 +191,18 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     });
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    { signal }: PowerContext,
+  ): Promise<Operation<Node>> {
     await this.http.request({
       method: 'POST',
       url: `linode/instances/${encodeURIComponent(nodeIdArg(id))}/${POWER_VERBS[operation]}`,
       json: {},
       signal,
     });
+    return this.powerStateOperation(id, operation);
   }
 
   protected toNode(value: unknown): Node {

@@ -1,20 +1,51 @@
 /**
- * The class skeleton the JSON cloud adapters (DigitalOcean, Linode, GCE, Azure) share: identity,
- * the HTTP client, paged `listNodes`, `getNode` with not-found → `undefined`, the three power
- * operations and, for APIs that write a node's whole tag set, `setTags`/`removeTags`. Each adapter
- * keeps only what is specific to its cloud (URLs, verbs, its STATES table and `toNode`).
+ * The class skeleton the JSON cloud adapters (DigitalOcean, Linode, GCE, Azure, Hetzner, Vultr)
+ * share: identity, the HTTP client, paged `listNodes` and catalogue listings, `getNode` with
+ * not-found → `undefined`, the three power operations returning an {@link Operation}, `waitForState`
+ * and, for APIs that write a node's whole tag set, `setTags`/`removeTags`. Each adapter keeps only
+ * what is specific to its cloud (URLs, verbs, its STATES table and `toNode`).
  */
 
-import type { ListNodesOptions, Node, ProviderKind } from '../types.js';
-import { keysArg, tagsArg, withoutKeys } from './args.js';
+import type { Clock } from '../../core.js';
+import { FleetwatchError } from '../../errors.js';
+import type {
+  ListCatalogOptions,
+  ListNodesOptions,
+  Node,
+  NodeState,
+  Operation,
+  ProviderKind,
+  StopNodeOptions,
+  WaitOptions,
+} from '../types.js';
+import { keysArg, nodeIdArg, tagsArg, withoutKeys } from './args.js';
 import type { ProviderHttpClient } from './http-client.js';
+import { catalogOptionsArg } from './management-args.js';
 import { makeNode, type NodeFields, nodesFromPages } from './node.js';
+import { completedOperation, type PollSpec, pollingOperation, waitForNodeState } from './operation.js';
+import { followedBy, mapOperation, type StopRequest, stopOptionsArg } from './operation-steps.js';
 import type { AdapterBase } from './options.js';
-import type { ProviderPage } from './paginate.js';
+import { type FetchPage, itemsFromPages, type ProviderPage } from './paginate.js';
 import { undefinedIfNotFound } from './provider-errors.js';
 
 /** The power operations every JSON cloud adapter offers; each maps them to its own verb. */
 export type PowerOperation = 'reboot' | 'start' | 'stop';
+
+/** The states each power operation ends in. */
+export const POWER_TARGET_STATES = {
+  reboot: ['running'],
+  start: ['running'],
+  stop: ['stopped'],
+} as const satisfies Record<PowerOperation, readonly NodeState[]>;
+
+/** What {@link HttpCloudAdapter.powerAction} is given: the signal and, for `stop`, how to stop. */
+export interface PowerContext {
+  signal?: AbortSignal;
+  /** For `stop`: shut down cleanly (true) or cut the power. Always true for reboot and start. */
+  graceful: boolean;
+  /** For a graceful `stop`: how long before falling back to the hard one, where the cloud has both. */
+  graceMs: number;
+}
 
 /** What {@link HttpCloudAdapter.fetchPage} is given besides the cursor. */
 export interface PageContext {
@@ -28,9 +59,29 @@ export type ComputeTags = (current: Record<string, string>) => Record<string, st
 /** One page of raw nodes. */
 export type RawPage = ProviderPage<unknown>;
 
+/** An operation to poll, as {@link HttpCloudAdapter.pollOperation} takes it (provider, sleep, clock filled in). */
+export type AdapterPollSpec<T> = Omit<PollSpec<T>, 'provider' | 'sleep' | 'clock'>;
+
 /**
- * Identity, HTTP client, listing, lookup and power operations of a JSON cloud adapter; `S` is the
- * adapter's own checked settings.
+ * Identity, HTTP client, listing, lookup, power operations and waits of a JSON cloud adapter; `S`
+ * is the adapter's own checked settings.
+ *
+ * @example
+ * ```ts
+ * class MyCloud extends HttpCloudAdapter<{ perPage: number }> {
+ *   readonly kind = 'mycloud';
+ *   protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
+ *     const body = await this.http.json<{ servers: unknown[]; next?: string }>({ url: cursor ?? 'servers', signal });
+ *     return { items: body.servers, next: body.next };
+ *   }
+ *   protected fetchNode(id: string, signal?: AbortSignal) { return this.http.json({ url: `servers/${id}`, signal }); }
+ *   protected toNode(raw: unknown): Node { return this.node({ id: String((raw as { id: number }).id), ... }); }
+ *   protected async powerAction(id: string, op: PowerOperation, ctx: PowerContext) {
+ *     await this.http.request({ method: 'POST', url: `servers/${id}/${op}`, signal: ctx.signal });
+ *     return this.powerStateOperation(id, op);
+ *   }
+ * }
+ * ```
  */
 export abstract class HttpCloudAdapter<S> {
   readonly id: string;
@@ -56,6 +107,21 @@ export abstract class HttpCloudAdapter<S> {
     return this.#settings;
   }
 
+  /** The adapter's clock (the `clock` option). */
+  protected get clock(): Clock {
+    return this.#base.clock;
+  }
+
+  /** The injectable, abortable wait the HTTP client uses (the `http.sleep` option); polls use it too. */
+  protected get sleep(): (ms: number, signal?: AbortSignal) => Promise<void> {
+    return this.#http.options.sleep;
+  }
+
+  /** First interval of {@link waitForState}'s polls; adapters set their cloud's guidance. @default 5_000 */
+  protected get statePollIntervalMs(): number {
+    return 5_000;
+  }
+
   /** Fetch one page of the node listing (`cursor` is `undefined` for the first). */
   protected abstract fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage>;
 
@@ -65,8 +131,15 @@ export abstract class HttpCloudAdapter<S> {
   /** Translate one raw node. */
   protected abstract toNode(value: unknown): Node;
 
-  /** Run a power operation on a node. */
-  protected abstract powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void>;
+  /**
+   * Run a power operation on a node (the id is checked) and return what to wait for: the cloud's
+   * own operation followed by the node's state where it has one, else {@link powerStateOperation}.
+   */
+  protected abstract powerAction(
+    id: string,
+    operation: PowerOperation,
+    ctx: PowerContext,
+  ): Promise<Operation<Node>>;
 
   /** A {@link Node} of this provider (`uid`, `provider`, `kind` filled in). */
   protected node(fields: NodeFields): Node {
@@ -81,21 +154,105 @@ export abstract class HttpCloudAdapter<S> {
     );
   }
 
+  /**
+   * A catalogue listing (images, sizes, locations, key pairs) over every page, with the same loop
+   * guards as `listNodes`; `toItem` returns `undefined` to skip a raw item.
+   */
+  protected listCatalog<R, T>(
+    fetchPage: FetchPage<R>,
+    toItem: (raw: R) => T | undefined,
+    opts: ListCatalogOptions | undefined,
+  ): AsyncGenerator<T, void, undefined> {
+    const checked = catalogOptionsArg(opts);
+    return itemsFromPages(fetchPage, toItem, {
+      provider: this.id,
+      signal: checked.signal,
+      onPage: checked.onPage,
+    });
+  }
+
   async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {
-    const raw = await undefinedIfNotFound(this.fetchNode(id, opts.signal));
+    const raw = await undefinedIfNotFound(this.fetchNode(nodeIdArg(id), opts.signal));
     return raw === undefined ? undefined : this.toNode(raw);
   }
 
-  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.powerAction(id, 'reboot', opts.signal);
+  /**
+   * Poll the node (with the `http.sleep` wait) until its state is one of `states`.
+   *
+   * @example
+   * ```ts
+   * declare const provider: HttpCloudAdapter<unknown>;
+   * const node = await provider.waitForState('42', ['running'], { timeoutMs: 300_000 });
+   * ```
+   */
+  waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
+    const id = nodeIdArg(nodeId, 'nodeId');
+    return waitForNodeState({ id: this.id, getNode: (n, o) => this.getNode(n, o) }, id, states, {
+      ...opts,
+      sleep: this.sleep,
+      clock: this.clock,
+      defaultIntervalMs: this.statePollIntervalMs,
+    });
   }
 
-  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.powerAction(id, 'start', opts.signal);
+  rebootNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Operation<Node>> {
+    return this.powerAction(nodeIdArg(id), 'reboot', powerContext(opts.signal));
   }
 
-  stopNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    return this.powerAction(id, 'stop', opts.signal);
+  startNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Operation<Node>> {
+    return this.powerAction(nodeIdArg(id), 'start', powerContext(opts.signal));
+  }
+
+  /** Stop a node: gracefully by default (`{ graceful: false }` cuts the power where the cloud can). */
+  stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>> {
+    const req: StopRequest = stopOptionsArg(opts);
+    return this.powerAction(nodeIdArg(id), 'stop', {
+      graceful: req.graceful,
+      graceMs: req.graceMs,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  }
+
+  /** An operation that waits for the node to reach `states`. */
+  protected stateOperation(id: string, action: string, states: readonly NodeState[]): Operation<Node> {
+    return { id, action, done: (opts) => this.waitForState(id, states, opts) };
+  }
+
+  /** The operation of a power action the cloud does not track: the node's target state. */
+  protected powerStateOperation(id: string, operation: PowerOperation): Operation<Node> {
+    return this.stateOperation(id, operation, POWER_TARGET_STATES[operation]);
+  }
+
+  /** An operation that finishes when the node is gone (or `terminated`). */
+  protected goneOperation(id: string, action = 'destroy'): Operation<void> {
+    return mapOperation(this.stateOperation(id, action, ['terminated']), () => undefined);
+  }
+
+  /** Poll the cloud's own operation with the adapter's sleep and clock. */
+  protected pollOperation<T>(spec: AdapterPollSpec<T>): Operation<T> {
+    return pollingOperation({ ...spec, provider: this.id, sleep: this.sleep, clock: this.clock });
+  }
+
+  /**
+   * The cloud's operation, then the node: its state in `states` when given (within what is left of
+   * the same timeout), else the node as it is.
+   */
+  protected thenNode(op: Operation<unknown>, nodeId: string, states?: readonly NodeState[]): Operation<Node> {
+    return followedBy(
+      op,
+      op.action,
+      async (_, wait) => {
+        if (states) return this.waitForState(nodeId, states, wait);
+        const node = await this.getNode(nodeId, wait.signal ? { signal: wait.signal } : {});
+        if (node === undefined)
+          throw new FleetwatchError('E_NOT_FOUND', `node ${nodeId} of ${this.id} is gone`, {
+            provider: this.id,
+            path: 'nodeId',
+          });
+        return node;
+      },
+      this.clock,
+    );
   }
 
   toJSON(): Record<string, unknown> {
@@ -103,13 +260,31 @@ export abstract class HttpCloudAdapter<S> {
   }
 }
 
+function powerContext(signal: AbortSignal | undefined): PowerContext {
+  return { graceful: true, graceMs: 0, ...(signal ? { signal } : {}) };
+}
+
 /**
  * An adapter whose API writes a node's whole tag set (Linode, GCE labels, Azure): `setTags` merges
  * the given tags into the current ones, `removeTags` drops keys; both go through {@link updateTags}.
+ *
+ * @example
+ * ```ts
+ * declare const provider: WholeTagSetAdapter<unknown>;
+ * const op = await provider.setTags('42', { role: 'web' });
+ * await op.done();
+ * ```
  */
 export abstract class WholeTagSetAdapter<S> extends HttpCloudAdapter<S> {
-  /** Read the node's current tags, `compute` the new set and write it. */
-  protected abstract updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void>;
+  /**
+   * Read the node's current tags, `compute` the new set and write it; return the cloud's operation
+   * when the write is asynchronous (nothing when the answer means done).
+   */
+  protected abstract updateTags(
+    nodeId: string,
+    compute: ComputeTags,
+    signal?: AbortSignal,
+  ): Promise<Operation<void> | void>;
 
   /** Check the tags given to `setTags` against the cloud's rules (before anything is fetched). */
   protected abstract checkTags(tags: Record<string, string>): Record<string, string>;
@@ -123,13 +298,25 @@ export abstract class WholeTagSetAdapter<S> extends HttpCloudAdapter<S> {
     nodeId: string,
     tags: Record<string, string>,
     opts: { signal?: AbortSignal } = {},
-  ): Promise<void> {
+  ): Promise<Operation<void>> {
     const wanted = this.checkTags(tagsArg(tags));
-    await this.updateTags(nodeId, (current) => this.checkMergedTags({ ...current, ...wanted }), opts.signal);
+    const id = nodeIdArg(nodeId, 'nodeId');
+    const op = await this.updateTags(
+      id,
+      (current) => this.checkMergedTags({ ...current, ...wanted }),
+      opts.signal,
+    );
+    return op ?? completedOperation(id, 'setTags', undefined);
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async removeTags(
+    nodeId: string,
+    keys: string[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<Operation<void>> {
     const drop = new Set(keysArg(keys));
-    await this.updateTags(nodeId, (current) => withoutKeys(current, drop), opts.signal);
+    const id = nodeIdArg(nodeId, 'nodeId');
+    const op = await this.updateTags(id, (current) => withoutKeys(current, drop), opts.signal);
+    return op ?? completedOperation(id, 'removeTags', undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { FleetwatchError } from '../../errors.js';
 import type { ListNodesOptions, Node, NodeState } from '../types.js';
 import type { AdapterBase } from './options.js';
-import { type ProviderPage, paginateProvider } from './paginate.js';
+import { type FetchPage, itemsFromPages } from './paginate.js';
 
 /** Look `raw` up in a STATES table; anything unknown (including prototype names) is `'unknown'`. */
 export function lookupState(table: Readonly<Record<string, NodeState>>, raw: string): NodeState {
@@ -44,28 +44,20 @@ export interface NodesFromPagesOptions extends ListNodesOptions {
 }
 
 /**
- * The body of every `listNodes`: follow pages with the loop guard and translate each raw item.
+ * The body of every `listNodes`: {@link itemsFromPages} over raw nodes.
  * `toNodes` returns one node per raw item, or `undefined` to skip it.
  */
-export async function* nodesFromPages<R>(
-  fetchPage: (
-    cursor: string | undefined,
-    ctx: { page: number; signal?: AbortSignal },
-  ) => Promise<ProviderPage<R>>,
+export function nodesFromPages<R>(
+  fetchPage: FetchPage<R>,
   toNodes: (raw: R, signal?: AbortSignal) => Node | undefined | Promise<Node | undefined>,
   opts: NodesFromPagesOptions,
 ): AsyncGenerator<Node, void, undefined> {
-  for await (const page of paginateProvider(fetchPage, {
+  return itemsFromPages(fetchPage, toNodes, {
     provider: opts.provider,
     maxPages: opts.maxPages,
     signal: opts.signal,
     onPage: opts.onPage,
-  })) {
-    for (const raw of page) {
-      const node = await toNodes(raw, opts.signal);
-      if (node) yield node;
-    }
-  }
+  });
 }
 
 /** Narrow an unknown JSON value to an object, or throw `E_MALFORMED_RESPONSE`. */

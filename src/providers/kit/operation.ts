@@ -68,7 +68,14 @@ export function pollingOperation<T>(spec: PollSpec<T>): Operation<T> {
  * ```
  */
 export function completedOperation<T>(id: string, action: string, value: T): Operation<T> {
-  return { id, action, done: async (opts) => (throwIfAborted(opts?.signal), value) };
+  return {
+    id,
+    action,
+    done: async (opts) => {
+      throwIfAborted(opts?.signal);
+      return value;
+    },
+  };
 }
 
 /** Check {@link WaitOptions}; returns the timeout and first interval to use. */

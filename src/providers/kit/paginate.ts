@@ -1,5 +1,12 @@
 import { FleetwatchError, throwIfAborted } from '../../errors.js';
+import type { ListNodesOptions } from '../types.js';
 import { redactUrl } from './redact.js';
+
+/** Fetch one page: `cursor` is `undefined` for the first. */
+export type FetchPage<R> = (
+  cursor: string | undefined,
+  ctx: { page: number; signal?: AbortSignal },
+) => Promise<ProviderPage<R>>;
 
 /** One page as an adapter fetched it: items, and the cursor of the next page (absent at the end). */
 export interface ProviderPage<T> {
@@ -16,7 +23,17 @@ export interface PaginateOptions {
   maxPages?: number;
   signal?: AbortSignal;
   /** Called after each page. */
-  onPage?: (info: { page: number; nodes: number }) => void;
+  onPage?: (info: PageInfo) => void;
+}
+
+/**
+ * What `onPage` is told after each page: `items` is the page's item count; `nodes` is the same
+ * number, under the name node listings ({@link ListNodesOptions.onPage}) have always used.
+ */
+export interface PageInfo {
+  page: number;
+  items: number;
+  nodes: number;
 }
 
 /**
@@ -24,10 +41,7 @@ export interface PaginateOptions {
  * twice or more pages than `maxPages` raise `E_PROVIDER` — the loop never spins and never truncates.
  */
 export async function* paginateProvider<T>(
-  fetchPage: (
-    cursor: string | undefined,
-    ctx: { page: number; signal?: AbortSignal },
-  ) => Promise<ProviderPage<T>>,
+  fetchPage: FetchPage<T>,
   opts: PaginateOptions,
 ): AsyncGenerator<T[], void, undefined> {
   const maxPages = opts.maxPages ?? 10_000;
@@ -46,7 +60,7 @@ export async function* paginateProvider<T>(
         },
       );
     const result = await fetchPage(cursor, { page, signal: opts.signal });
-    opts.onPage?.({ page, nodes: result.items.length });
+    opts.onPage?.({ page, items: result.items.length, nodes: result.items.length });
     yield result.items;
     const next = result.next;
     if (next === undefined || next === '') return;
@@ -63,5 +77,29 @@ export async function* paginateProvider<T>(
     if (cursor !== undefined) seen.add(cursor);
     seen.add(next);
     cursor = next;
+  }
+}
+
+/**
+ * Every item of a paged listing, translated: the one loop behind `listNodes` and the catalogue
+ * listings (images, sizes, locations, key pairs), with {@link paginateProvider}'s guards.
+ * `translate` returns one item per raw item, or `undefined` to skip it.
+ *
+ * @example
+ * ```ts
+ * declare const fetchPage: FetchPage<{ slug: string }>;
+ * for await (const id of itemsFromPages(fetchPage, (raw) => raw.slug, { provider: 'do' })) console.log(id);
+ * ```
+ */
+export async function* itemsFromPages<R, T>(
+  fetchPage: FetchPage<R>,
+  translate: (raw: R, signal?: AbortSignal) => T | undefined | Promise<T | undefined>,
+  opts: PaginateOptions,
+): AsyncGenerator<T, void, undefined> {
+  for await (const page of paginateProvider(fetchPage, opts)) {
+    for (const raw of page) {
+      const item = await translate(raw, opts.signal);
+      if (item !== undefined) yield item;
+    }
   }
 }

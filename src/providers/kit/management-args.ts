@@ -1,0 +1,131 @@
+import { nonEmptyString } from '../../core.js';
+import { FleetwatchError, validationError } from '../../errors.js';
+import type { CreateNodeInput, ListCatalogOptions, ListImagesOptions } from '../types.js';
+import { createExtraArg, tagsArg } from './args.js';
+
+/** {@link CreateNodeInput} checked once, the same for every adapter. */
+export interface CreateRequest {
+  name: string;
+  size: string;
+  image?: string;
+  /** `location`, or the deprecated `region`/`zone` when it is absent. */
+  location?: string;
+  keyPair?: string;
+  tags: Record<string, string>;
+  /** Plain text; the adapter encodes it. */
+  userData?: string;
+  /** Only the cloud's own create fields (see {@link createExtraArg}). */
+  extra: Record<string, unknown>;
+}
+
+/** What {@link createInputArg} checks besides the common fields. */
+export interface CreateInputRules {
+  /** The cloud's name, for messages. */
+  cloud: string;
+  /** `input.extra` keys the adapter passes on. */
+  extraKeys: readonly string[];
+  /** Is `image` required? @default true */
+  imageRequired?: boolean;
+  /** Is `location` required? @default true */
+  locationRequired?: boolean;
+}
+
+const optionalString = (value: unknown, path: string): string | undefined =>
+  value === undefined ? undefined : nonEmptyString(value, path);
+
+/**
+ * Check `createNode`'s input: `name` and `size` non-empty strings; `image` and `location` as the
+ * rules say; `keyPair` and `userData` strings; `tags` strings; `extra` only the cloud's keys.
+ *
+ * @example
+ * ```ts
+ * const req = createInputArg({ name: 'web-1', size: 's-1vcpu-1gb', image: 'ubuntu-24-04-x64', location: 'fra1' },
+ *   { cloud: 'DigitalOcean', extraKeys: ['vpc_uuid'] });
+ * ```
+ */
+export function createInputArg(input: CreateNodeInput, rules: CreateInputRules): CreateRequest {
+  if (typeof input !== 'object' || input === null) throw validationError('input', 'an object', input);
+  const image = optionalString(input.image, 'input.image');
+  if (image === undefined && rules.imageRequired !== false)
+    throw validationError('input.image', `an image id (${rules.cloud} needs one)`, input.image);
+  const location =
+    optionalString(input.location, 'input.location') ??
+    optionalString(input.zone, 'input.zone') ??
+    optionalString(input.region, 'input.region');
+  if (location === undefined && rules.locationRequired !== false)
+    throw validationError('input.location', `a location id (${rules.cloud} needs one)`, input.location);
+  if (input.userData !== undefined && typeof input.userData !== 'string')
+    throw validationError('input.userData', 'a string (plain text; the adapter encodes it)', input.userData);
+  const keyPair = optionalString(input.keyPair, 'input.keyPair');
+  return {
+    name: nonEmptyString(input.name, 'input.name'),
+    size: nonEmptyString(input.size, 'input.size'),
+    ...(image === undefined ? {} : { image }),
+    ...(location === undefined ? {} : { location }),
+    ...(keyPair === undefined ? {} : { keyPair }),
+    tags: input.tags === undefined ? {} : tagsArg(input.tags, 'input.tags'),
+    ...(input.userData === undefined ? {} : { userData: input.userData }),
+    extra: createExtraArg(input.extra, rules.extraKeys, rules.cloud),
+  };
+}
+
+/** {@link ListImagesOptions} checked: `owner` defaults to `self`; `filters` only the allowed keys. */
+export interface ImagesRequest extends ListCatalogOptions {
+  owner: 'self' | 'public' | 'all';
+  filters: Record<string, string>;
+}
+
+/** Check the options of a catalogue listing. */
+export function catalogOptionsArg(opts: ListCatalogOptions | undefined): ListCatalogOptions {
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null) throw validationError('opts', 'an object', opts);
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
+    throw validationError('opts.signal', 'an AbortSignal', opts.signal);
+  if (opts.onPage !== undefined && typeof opts.onPage !== 'function')
+    throw validationError('opts.onPage', 'a function', opts.onPage);
+  return opts;
+}
+
+/**
+ * Check the options of `listImages`; `allowedFilters` are the filter names the adapter understands
+ * (an unknown one is `E_VALIDATION`, never silently ignored).
+ *
+ * @example
+ * ```ts
+ * const req = imagesOptionsArg({ owner: 'public', filters: { type: 'distribution' } }, ['type']);
+ * ```
+ */
+export function imagesOptionsArg(
+  opts: ListImagesOptions | undefined,
+  allowedFilters: readonly string[],
+): ImagesRequest {
+  const base = catalogOptionsArg(opts);
+  const owner = opts?.owner ?? 'self';
+  if (!['self', 'public', 'all'].includes(owner))
+    throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
+  const filters = opts?.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
+  for (const k of Object.keys(filters))
+    if (!allowedFilters.includes(k))
+      throw new FleetwatchError('E_VALIDATION', `opts.filters.${k}: not a filter of this provider`, {
+        path: `opts.filters.${k}`,
+        expected: allowedFilters.length ? allowedFilters.join(', ') : 'no filters',
+      });
+  return { ...base, owner, filters };
+}
+
+/** Check `importKeyPair`'s input: a name and an OpenSSH public key line. */
+export function keyPairInputArg(input: { name: string; publicKey: string }): {
+  name: string;
+  publicKey: string;
+} {
+  if (typeof input !== 'object' || input === null) throw validationError('input', 'an object', input);
+  const name = nonEmptyString(input.name, 'input.name');
+  const publicKey = nonEmptyString(input.publicKey, 'input.publicKey').trim();
+  if (publicKey.length > 16_384) throw validationError('input.publicKey', 'at most 16 KiB', '(too long)');
+  if (!/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(publicKey))
+    throw new FleetwatchError('E_VALIDATION', 'input.publicKey: expected an OpenSSH public key line', {
+      path: 'input.publicKey',
+      expected: 'an OpenSSH public key line ("ssh-ed25519 AAAA… comment")',
+    });
+  return { name, publicKey };
+}
