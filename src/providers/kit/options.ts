@@ -26,6 +26,12 @@ export type NodeControlOperation = 'setTags' | 'removeTags' | 'rebootNode' | 'st
 /** {@link NodeControlOperation}s plus creating and destroying nodes. */
 export type NodeLifecycleOperation = NodeControlOperation | 'createNode' | 'destroyNode';
 
+/** The catalogue listings. */
+export type CatalogOperation = 'listImages' | 'listSizes' | 'listLocations';
+
+/** The key-pair operations. */
+export type KeyPairOperation = 'listKeyPairs' | 'importKeyPair' | 'deleteKeyPair';
+
 /** The keys {@link CloudProviderOptions} adds; factories list their own beside these. */
 export const COMMON_OPTION_KEYS = ['id', 'logger', 'clock', 'http'] as const;
 
