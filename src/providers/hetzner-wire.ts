@@ -3,9 +3,9 @@
  * (`/v1/actions/{id}`: `running` | `success` | `error`) as Operations, and the translations of a
  * server, image, server type, location and SSH key.
  */
-import type { Clock } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
+  type AdapterPollSpec,
   asArray,
   asObject,
   isPrivateIp,
@@ -16,11 +16,10 @@ import {
   type ProviderPage,
   parseDate,
   pickExtra,
-  pollingOperation,
   setOwn,
   str,
 } from './kit/index.js';
-import type { KeyPair, NodeImage, NodeLocation, NodeSize, NodeState, Operation, Price } from './types.js';
+import type { KeyPair, NodeImage, NodeLocation, NodeSize, NodeState, Price } from './types.js';
 
 /** A label key: an optional DNS-style prefix and `/`, then a name of up to 63 characters (hcloud-go's rule). */
 const LABEL_KEY =
@@ -90,46 +89,38 @@ export async function hetznerPage(
   };
 }
 
-/** What {@link actionOperation} needs. */
-export interface ActionContext {
-  http: ProviderHttpClient;
-  provider: string;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  clock: Clock;
-}
-
 /**
- * An {@link Operation} backed by a Hetzner action: `done()` polls `GET /actions/{id}` (first after
- * 1 s, hcloud-python's interval) until `success`; `error` rejects with `E_PROVIDER` carrying the
- * action's error code and message.
+ * How to poll a Hetzner action (for the adapter's `pollOperation`): `GET /actions/{id}` (first
+ * after 1 s, hcloud-python's interval) until `success`; `error` rejects with `E_PROVIDER` carrying
+ * the action's error code and message.
  */
-export function actionOperation(ctx: ActionContext, rawAction: unknown, label: string): Operation<void> {
-  const action = asObject(rawAction, ctx.provider, 'action');
+export function actionPoll(
+  http: ProviderHttpClient,
+  provider: string,
+  rawAction: unknown,
+  label: string,
+): AdapterPollSpec<void> {
+  const action = asObject(rawAction, provider, 'action');
   const id = str(action.id);
   if (id === undefined)
-    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${ctx.provider}: action without an id`, {
-      provider: ctx.provider,
-    });
-  return pollingOperation<void>({
+    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: action without an id`, { provider });
+  return {
     id,
     action: label,
-    provider: ctx.provider,
-    sleep: ctx.sleep,
-    clock: ctx.clock,
     intervalMs: 1_000,
     poll: async (signal): Promise<PollResult<void>> => {
       const body = asObject(
-        await ctx.http.json({ url: `actions/${encodeURIComponent(id)}`, signal }),
-        ctx.provider,
+        await http.json({ url: `actions/${encodeURIComponent(id)}`, signal }),
+        provider,
         'action response',
       );
-      const current = asObject(body.action, ctx.provider, 'action');
+      const current = asObject(body.action, provider, 'action');
       const status = str(current.status);
       if (status === 'success') return { done: true, value: undefined };
-      if (status === 'error') throw actionError(ctx.provider, id, label, current.error);
+      if (status === 'error') throw actionError(provider, id, label, current.error);
       return { done: false };
     },
-  });
+  };
 }
 
 function actionError(provider: string, id: string, label: string, raw: unknown): FleetwatchError {

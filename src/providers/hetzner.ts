@@ -3,20 +3,11 @@
  * following `meta.pagination.next_page`, labels as tags, and every mutation backed by a Hetzner
  * action (`/v1/actions/{id}`) you can wait for.
  */
-import type { AbortOptions, Clock } from '../core.js';
-import { FleetwatchError, validationError } from '../errors.js';
+import type { AbortOptions } from '../core.js';
+import { validationError } from '../errors.js';
+import { keyPairByName, type ManagedProvider } from './cloud-ops.js';
 import {
-  type CatalogueFetch,
-  followedBy,
-  gracefulStop,
-  keyPairByName,
-  listPaged,
-  type ManagedProvider,
-  stopRequest,
-} from './cloud-ops.js';
-import {
-  type ActionContext,
-  actionOperation,
+  actionPoll,
   checkHetznerLabels,
   hetznerNodeFields,
   hetznerPage,
@@ -28,19 +19,20 @@ import {
 } from './hetzner-wire.js';
 import {
   asObject,
-  completedOperation,
-  createExtraArg,
-  HttpCloudAdapter,
-  keysArg,
+  type ComputeTags,
+  createInputArg,
+  type FetchPage,
+  gracefulStopOperation,
+  imagesOptionsArg,
+  keyPairInputArg,
   nodeIdArg,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type RawPage,
   type TokenApiOptions,
-  tagsArg,
   tokenApiSetup,
-  waitForNodeState,
-  withoutKeys,
+  WholeTagSetAdapter,
 } from './kit/index.js';
 import type {
   CreateNodeInput,
@@ -51,11 +43,10 @@ import type {
   NodeImage,
   NodeLocation,
   NodeSize,
-  NodeState,
   Operation,
-  StopNodeOptions,
-  WaitOptions,
 } from './types.js';
+
+export { HETZNER_STATES } from './hetzner-wire.js';
 
 /** Provider-only fields `createNode` passes through from `input.extra`. */
 const CREATE_EXTRA_KEYS = [
@@ -74,6 +65,16 @@ const POWER_VERBS = { reboot: 'reboot', start: 'poweron', stop: 'poweroff' } sat
   string
 >;
 const IMAGE_TYPES = { self: ['snapshot', 'backup'], public: ['system', 'app'], all: [] } as const;
+const IMAGE_FILTERS = [
+  'type',
+  'architecture',
+  'name',
+  'label_selector',
+  'status',
+  'bound_to',
+  'include_deprecated',
+  'sort',
+];
 
 /** Options of {@link hetzner}. */
 export interface HetznerOptions extends TokenApiOptions {
@@ -111,23 +112,18 @@ export function hetzner(options: HetznerOptions): HetznerProvider {
     defaultBaseUrl: 'https://api.hetzner.cloud/v1/',
     pageSize: { key: 'perPage', min: 1, max: 50, fallback: 50 },
   });
-  return new HetznerAdapter(base, http, { perPage: pageSize, labelSelector, clock: base.clock });
+  return new HetznerAdapter(base, http, { perPage: pageSize, labelSelector });
 }
 
 interface Settings {
   perPage: number;
   labelSelector: string | undefined;
-  clock: Clock;
 }
 
-class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvider {
+class HetznerAdapter extends WholeTagSetAdapter<Settings> implements HetznerProvider {
   readonly kind = 'hetzner' as const;
 
-  get #ctx(): ActionContext {
-    return { http: this.http, provider: this.id, sleep: this.http.options.sleep, clock: this.settings.clock };
-  }
-
-  #page(url: string, key: string, params?: Record<string, string | undefined>): CatalogueFetch {
+  #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
     return (cursor, { signal }) =>
       hetznerPage(this.http, this.id, { url, key, perPage: this.settings.perPage, params }, cursor, signal);
   }
@@ -148,41 +144,28 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
     return body.server;
   }
 
-  async setTags(
-    nodeId: string,
-    tags: Record<string, string>,
-    opts: AbortOptions = {},
-  ): Promise<Operation<void>> {
-    const wanted = checkHetznerLabels(tagsArg(tags));
-    return this.#updateLabels(nodeId, (current) => ({ ...current, ...wanted }), 'setTags', opts.signal);
+  protected override get statePollIntervalMs(): number {
+    return 2_000;
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: AbortOptions = {}): Promise<Operation<void>> {
-    const drop = new Set(keysArg(keys));
-    return this.#updateLabels(nodeId, (current) => withoutKeys(current, drop), 'removeTags', opts.signal);
+  protected checkTags(tags: Record<string, string>): Record<string, string> {
+    return checkHetznerLabels(tags);
   }
 
-  /** Labels are written whole (`PUT /servers/{id}`), at once: the operation is complete. */
-  async #updateLabels(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    action: string,
-    signal?: AbortSignal,
-  ): Promise<Operation<void>> {
-    const id = nodeIdArg(nodeId, 'nodeId');
-    const server = asObject(await this.fetchNode(id, signal), this.id, 'server');
-    const labels = checkHetznerLabels(compute(readLabels(server.labels)));
+  protected override checkMergedTags(tags: Record<string, string>): Record<string, string> {
+    return checkHetznerLabels(tags);
+  }
+
+  /** Labels are written whole (`PUT /servers/{id}`), at once: the kit returns a completed Operation. */
+  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
+    const server = asObject(await this.fetchNode(nodeId, signal), this.id, 'server');
+    const labels = compute(readLabels(server.labels));
     await this.http.request({
       method: 'PUT',
-      url: `servers/${encodeURIComponent(id)}`,
+      url: `servers/${encodeURIComponent(nodeId)}`,
       json: { labels },
       signal,
     });
-    return completedOperation(id, action, undefined);
-  }
-
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
-    await this.#serverAction(id, POWER_VERBS[operation], signal);
   }
 
   /** POST `/servers/{id}/actions/{verb}`; an Operation on the action it starts. */
@@ -190,64 +173,32 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
     const body = asObject(
       await this.http.json({
         method: 'POST',
-        url: `servers/${encodeURIComponent(nodeIdArg(id))}/actions/${verb}`,
+        url: `servers/${encodeURIComponent(id)}/actions/${verb}`,
         json: {},
         signal,
       }),
       this.id,
       `${verb} response`,
     );
-    return actionOperation(this.#ctx, body.action, verb);
-  }
-
-  /** The action, then the node as it is afterwards. */
-  #thenNode(id: string, action: Operation<void>, label: string): Operation<Node> {
-    return followedBy(action, label, (_, wait) => this.#nodeNow(id, wait), this.settings.clock);
-  }
-
-  async #nodeNow(id: string, wait: WaitOptions): Promise<Node> {
-    const node = await this.getNode(id, wait.signal ? { signal: wait.signal } : {});
-    if (node) return node;
-    throw new FleetwatchError('E_NOT_FOUND', `${this.id}: server ${id} not found`, { provider: this.id });
-  }
-
-  // @ts-expect-error TS2416: the kit's base power actions return void until its Operation-returning ones land
-  override async rebootNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
-    return this.#thenNode(id, await this.#serverAction(id, 'reboot', opts.signal), 'reboot');
-  }
-
-  // @ts-expect-error TS2416: see rebootNode
-  override async startNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
-    return this.#thenNode(id, await this.#serverAction(id, 'poweron', opts.signal), 'start');
+    return this.pollOperation(actionPoll(this.http, this.id, body.action, verb));
   }
 
   /**
-   * `graceful` (the default) sends `shutdown` (ACPI): its action's success only means the signal
-   * was sent, so `done()` then waits for `off` and, once the grace (`timeoutMs`, 60 s) is over,
-   * sends `poweroff`. `graceful: false` sends `poweroff` at once.
+   * reboot → `reboot`, start → `poweron`; stop with `graceful` (the default) sends `shutdown`
+   * (ACPI): its action's success only means the signal was sent, so `done()` then waits for `off`
+   * and, once the grace (`timeoutMs`, 60 s) is over, sends `poweroff`. `graceful: false` sends
+   * `poweroff` at once. (`reset`, the hard reboot, is not offered.)
    */
-  // @ts-expect-error TS2416: see rebootNode
-  override async stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>> {
-    const { graceful, graceMs, signal } = stopRequest(opts);
-    const powerOff = async (s?: AbortSignal) =>
-      this.#thenNode(id, await this.#serverAction(id, 'poweroff', s), 'stop');
-    if (!graceful) return powerOff(signal);
-    const shutdown = followedBy(
-      await this.#serverAction(id, 'shutdown', signal),
-      'stop',
-      (_, wait) => this.waitForState(id, ['stopped'], wait),
-      this.settings.clock,
-    );
-    return gracefulStop(shutdown, powerOff, graceMs, this.settings.clock);
-  }
-
-  waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
-    return waitForNodeState(this, nodeIdArg(nodeId, 'nodeId'), states, {
-      ...opts,
-      sleep: this.http.options.sleep,
-      clock: this.settings.clock,
-      defaultIntervalMs: 2_000,
-    });
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    ctx: PowerContext,
+  ): Promise<Operation<Node>> {
+    const hard = async (signal?: AbortSignal) =>
+      this.thenNode(await this.#serverAction(id, POWER_VERBS[operation], signal), id);
+    if (operation !== 'stop' || !ctx.graceful) return hard(ctx.signal);
+    const shutdown = this.thenNode(await this.#serverAction(id, 'shutdown', ctx.signal), id, ['stopped']);
+    return gracefulStopOperation({ graceful: shutdown, hard, graceMs: ctx.graceMs, clock: this.clock });
   }
 
   /**
@@ -257,27 +208,24 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
    * through Hetzner's own API.
    */
   async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
-    const extra = createExtraArg(input?.extra, CREATE_EXTRA_KEYS, 'Hetzner');
-    const labels =
-      input.tags === undefined
-        ? undefined
-        : checkHetznerLabels(tagsArg(input.tags, 'input.tags'), 'input.tags');
-    const location = input.location ?? input.region ?? input.zone;
-    if (input.userData !== undefined && typeof input.userData !== 'string')
-      throw validationError('input.userData', 'a string', input.userData);
+    const req = createInputArg(input, {
+      cloud: 'Hetzner',
+      extraKeys: CREATE_EXTRA_KEYS,
+      locationRequired: false,
+    });
     const body = asObject(
       await this.http.json({
         method: 'POST',
         url: 'servers',
         json: {
-          ...extra,
-          name: nodeIdArg(input.name, 'input.name'),
-          server_type: nodeIdArg(input.size, 'input.size'),
-          image: nodeIdArg(input.image, 'input.image'),
-          location: location === undefined ? undefined : nodeIdArg(location, 'input.location'),
-          ssh_keys: input.keyPair === undefined ? undefined : [nodeIdArg(input.keyPair, 'input.keyPair')],
-          labels,
-          user_data: input.userData,
+          ...req.extra,
+          name: req.name,
+          server_type: req.size,
+          image: req.image,
+          location: req.location,
+          ssh_keys: req.keyPair === undefined ? undefined : [req.keyPair],
+          labels: input.tags === undefined ? undefined : checkHetznerLabels(req.tags, 'input.tags'),
+          user_data: req.userData,
         },
         signal: opts.signal,
       }),
@@ -287,6 +235,7 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
     return this.toNode(body.server);
   }
 
+  /** DELETE answers with the delete action: the Operation polls it. */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     const body = asObject(
       await this.http.json({
@@ -297,66 +246,58 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
       this.id,
       'delete response',
     );
-    return actionOperation(this.#ctx, body.action, 'destroy');
+    return this.pollOperation(actionPoll(this.http, this.id, body.action, 'destroy'));
   }
 
   /**
    * Images: `owner: 'self'` (the default) lists snapshots and backups, `'public'` Hetzner's system
-   * and app images, `'all'` every type. `filters` are Hetzner's query parameters (`architecture`,
-   * `name`, `label_selector`, `status`, `include_deprecated`…; a `type` filter replaces the owner's).
+   * and app images, `'all'` every type. `filters` are Hetzner's query parameters (a `type` filter
+   * replaces the owner's types).
    */
   async *listImages(opts: ListImagesOptions = {}): AsyncGenerator<NodeImage, void, undefined> {
-    const owner = opts.owner ?? 'self';
-    if (!Object.hasOwn(IMAGE_TYPES, owner))
-      throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
-    const filters = opts.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
-    const types = filters.type !== undefined ? [filters.type] : IMAGE_TYPES[owner];
-    const { type: _type, ...params } = filters;
+    const req = imagesOptionsArg(opts, IMAGE_FILTERS);
+    const { type, ...params } = req.filters;
+    const types = type !== undefined ? [type] : IMAGE_TYPES[req.owner];
     const query = types.map((t) => `type=${encodeURIComponent(t)}`).join('&');
-    yield* listPaged(
-      this.id,
+    yield* this.listCatalog(
       this.#page(query ? `images?${query}` : 'images', 'images', params),
       (raw) => toHetznerImage(this.id, raw),
-      opts,
+      req,
     );
   }
 
-  listSizes(opts: ListCatalogOptions = {}): AsyncIterable<NodeSize> {
-    return listPaged(
-      this.id,
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    return this.listCatalog(
       this.#page('server_types', 'server_types'),
       (raw) => toHetznerSize(this.id, raw),
       opts,
     );
   }
 
-  listLocations(opts: ListCatalogOptions = {}): AsyncIterable<NodeLocation> {
-    return listPaged(
-      this.id,
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return this.listCatalog(
       this.#page('locations', 'locations'),
       (raw) => toHetznerLocation(this.id, raw),
       opts,
     );
   }
 
-  listKeyPairs(opts: ListCatalogOptions = {}): AsyncIterable<KeyPair> {
-    return listPaged(
-      this.id,
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(
       this.#page('ssh_keys', 'ssh_keys'),
       (raw) => toHetznerKeyPair(this.id, raw),
       opts,
     );
   }
 
+  /** A duplicate name is Hetzner's `uniqueness_error` (409), as `E_PROVIDER`. */
   async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
     const body = asObject(
       await this.http.json({
         method: 'POST',
         url: 'ssh_keys',
-        json: {
-          name: nodeIdArg(input?.name, 'input.name'),
-          public_key: nodeIdArg(input.publicKey, 'input.publicKey'),
-        },
+        json: { name, public_key: publicKey },
         signal: opts.signal,
       }),
       this.id,
@@ -367,8 +308,7 @@ class HetznerAdapter extends HttpCloudAdapter<Settings> implements HetznerProvid
 
   async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
     const wanted = nodeIdArg(name, 'name');
-    const keys = listPaged(
-      this.id,
+    const keys = this.listCatalog(
       this.#page('ssh_keys', 'ssh_keys', { name: wanted }),
       (raw) => toHetznerKeyPair(this.id, raw),
       opts,

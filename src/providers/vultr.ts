@@ -3,36 +3,28 @@
  * following `meta.links.next`, string tags (`key:value` / bare `tag`). Vultr has no action API:
  * every Operation polls the instance's state.
  */
-import type { AbortOptions, Clock } from '../core.js';
-import { validationError } from '../errors.js';
-import {
-  type CatalogueFetch,
-  keyPairByName,
-  listPaged,
-  type ManagedProvider,
-  stopRequest,
-} from './cloud-ops.js';
+import type { AbortOptions } from '../core.js';
+import { keyPairByName, type ManagedProvider } from './cloud-ops.js';
 import {
   asObject,
   baseUrlOption,
+  type ComputeTags,
   checkCommonOptions,
-  completedOperation,
-  createExtraArg,
+  createInputArg,
   createProviderHttpClient,
   credential,
+  type FetchPage,
   formatStringTags,
-  HttpCloudAdapter,
+  imagesOptionsArg,
   intOption,
-  keysArg,
+  keyPairInputArg,
   nodeIdArg,
-  optionalStringTags,
   type PageContext,
+  type PowerContext,
   type PowerOperation,
   type RawPage,
   type TokenApiOptions,
-  tagsArg,
-  waitForNodeState,
-  withoutKeys,
+  WholeTagSetAdapter,
 } from './kit/index.js';
 import type {
   CreateNodeInput,
@@ -43,10 +35,7 @@ import type {
   NodeImage,
   NodeLocation,
   NodeSize,
-  NodeState,
   Operation,
-  StopNodeOptions,
-  WaitOptions,
 } from './types.js';
 import {
   parseVultrError,
@@ -58,6 +47,8 @@ import {
   vultrNodeFields,
   vultrPage,
 } from './vultr-wire.js';
+
+export { VULTR_STATES } from './vultr-wire.js';
 
 /** Provider-only fields `createNode` passes through from `input.extra`. */
 const CREATE_EXTRA_KEYS = [
@@ -79,12 +70,13 @@ const CREATE_EXTRA_KEYS = [
   'user_scheme',
   'reserved_ipv4',
 ];
-/** The power verbs (`halt` is Vultr's only stop: a hard power off) and the state each waits for. */
-const POWER = {
-  reboot: { verb: 'reboot', until: 'running' },
-  start: { verb: 'start', until: 'running' },
-  stop: { verb: 'halt', until: 'stopped' },
-} as const satisfies Record<PowerOperation, { verb: string; until: NodeState }>;
+/** Create fields that stand in for `image`. */
+const IMAGE_EXTRA_KEYS = ['app_id', 'image_id', 'iso_id', 'ipxe_chain_url'];
+/** The power verbs: `halt` is Vultr's only stop, a hard power off. */
+const POWER_VERBS = { reboot: 'reboot', start: 'start', stop: 'halt' } satisfies Record<
+  PowerOperation,
+  string
+>;
 
 /** Options of {@link vultr}. */
 export interface VultrOptions extends TokenApiOptions {
@@ -126,18 +118,17 @@ export function vultr(options: VultrOptions): VultrProvider {
     parseError: parseVultrError,
     secrets: () => [token],
   });
-  return new VultrAdapter(base, http, { perPage, clock: base.clock });
+  return new VultrAdapter(base, http, { perPage });
 }
 
 interface Settings {
   perPage: number;
-  clock: Clock;
 }
 
-class VultrAdapter extends HttpCloudAdapter<Settings> implements VultrProvider {
+class VultrAdapter extends WholeTagSetAdapter<Settings> implements VultrProvider {
   readonly kind = 'vultr' as const;
 
-  #page(url: string, key: string, params?: Record<string, string | undefined>): CatalogueFetch {
+  #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
     return (cursor, { signal }) =>
       vultrPage(this.http, this.id, { url, key, perPage: this.settings.perPage, params }, cursor, signal);
   }
@@ -159,89 +150,44 @@ class VultrAdapter extends HttpCloudAdapter<Settings> implements VultrProvider {
     return this.node(vultrNodeFields(this.id, value));
   }
 
-  async setTags(
-    nodeId: string,
-    tags: Record<string, string>,
-    opts: AbortOptions = {},
-  ): Promise<Operation<void>> {
-    const wanted = tagsArg(tags);
-    formatStringTags(wanted);
-    return this.#updateTags(nodeId, (current) => ({ ...current, ...wanted }), 'setTags', opts.signal);
+  protected override get statePollIntervalMs(): number {
+    return 3_000;
   }
 
-  async removeTags(nodeId: string, keys: string[], opts: AbortOptions = {}): Promise<Operation<void>> {
-    const drop = new Set(keysArg(keys));
-    return this.#updateTags(nodeId, (current) => withoutKeys(current, drop), 'removeTags', opts.signal);
+  protected checkTags(tags: Record<string, string>): Record<string, string> {
+    formatStringTags(tags);
+    return tags;
   }
 
   /** Tags are written whole (`PATCH /instances/{id}`, answered 202 once applied). */
-  async #updateTags(
-    nodeId: string,
-    compute: (current: Record<string, string>) => Record<string, string>,
-    action: string,
-    signal?: AbortSignal,
-  ): Promise<Operation<void>> {
-    const id = nodeIdArg(nodeId, 'nodeId');
-    const node = this.toNode(await this.fetchNode(id, signal));
-    const tags = formatStringTags(compute(node.tags));
+  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
+    const node = this.toNode(await this.fetchNode(nodeId, signal));
     await this.http.request({
       method: 'PATCH',
-      url: `instances/${encodeURIComponent(id)}`,
-      json: { tags },
+      url: `instances/${encodeURIComponent(nodeId)}`,
+      json: { tags: formatStringTags(compute(node.tags)) },
       signal,
     });
-    return completedOperation(id, action, undefined);
   }
 
-  protected async powerAction(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<void> {
+  /**
+   * Vultr answers 204 and has no action API: the Operation polls the instance until it reaches the
+   * verb's state. `halt` is Vultr's only stop, a hard power off (no ACPI shutdown), so `graceful`
+   * changes nothing: `graceful: true` (the default) halts too; shut the OS down from inside first
+   * for a clean stop. A reboot leaves the instance `running` throughout, so its `done()` may
+   * resolve before the guest has restarted.
+   */
+  protected async powerAction(
+    id: string,
+    operation: PowerOperation,
+    ctx: PowerContext,
+  ): Promise<Operation<Node>> {
     await this.http.request({
       method: 'POST',
-      url: `instances/${encodeURIComponent(nodeIdArg(id))}/${POWER[operation].verb}`,
-      signal,
+      url: `instances/${encodeURIComponent(id)}/${POWER_VERBS[operation]}`,
+      signal: ctx.signal,
     });
-  }
-
-  /** Send the verb; the Operation polls the instance until it reaches the verb's state. */
-  async #power(id: string, operation: PowerOperation, signal?: AbortSignal): Promise<Operation<Node>> {
-    await this.powerAction(id, operation, signal);
-    return this.#untilState(id, operation, [POWER[operation].until]);
-  }
-
-  #untilState(id: string, action: string, states: readonly NodeState[]): Operation<Node> {
-    return { id, action, done: (opts) => this.waitForState(id, states, opts) };
-  }
-
-  /**
-   * Vultr's reboot leaves the instance `running` throughout: `done()` resolves at the first poll
-   * that sees it running and `ok`, which may be before the guest has restarted.
-   */
-  // @ts-expect-error TS2416: the kit's base power actions return void until its Operation-returning ones land
-  override rebootNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
-    return this.#power(id, 'reboot', opts.signal);
-  }
-
-  // @ts-expect-error TS2416: see rebootNode
-  override startNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
-    return this.#power(id, 'start', opts.signal);
-  }
-
-  /**
-   * Vultr offers only `halt`, a hard power off (no ACPI shutdown), so `graceful` changes nothing:
-   * `graceful: true` (the default) halts too. Shut the OS down from inside first for a clean stop.
-   */
-  // @ts-expect-error TS2416: see rebootNode
-  override stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>> {
-    const { signal } = stopRequest(opts);
-    return this.#power(id, 'stop', signal);
-  }
-
-  waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
-    return waitForNodeState(this, nodeIdArg(nodeId, 'nodeId'), states, {
-      ...opts,
-      sleep: this.http.options.sleep,
-      clock: this.settings.clock,
-      defaultIntervalMs: 3_000,
-    });
+    return this.powerStateOperation(id, operation);
   }
 
   /**
@@ -251,40 +197,34 @@ class VultrAdapter extends HttpCloudAdapter<Settings> implements VultrProvider {
    * back is never returned nor logged.
    */
   async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
-    const extra = createExtraArg(input?.extra, CREATE_EXTRA_KEYS, 'Vultr');
-    const image = input.image === undefined ? undefined : nodeIdArg(input.image, 'input.image');
-    if (image === undefined && !['app_id', 'image_id', 'iso_id', 'ipxe_chain_url'].some((k) => k in extra))
-      throw validationError('input.image', 'an image id (or extra.app_id, image_id, iso_id)', image);
-    const region = nodeIdArg(input.location ?? input.region ?? input.zone, 'input.location');
-    if (input.userData !== undefined && typeof input.userData !== 'string')
-      throw validationError('input.userData', 'a string', input.userData);
+    const req = createInputArg(input, {
+      cloud: 'Vultr',
+      extraKeys: CREATE_EXTRA_KEYS,
+      imageRequired: !IMAGE_EXTRA_KEYS.some((k) => input?.extra?.[k] !== undefined),
+    });
     const key =
-      input.keyPair === undefined
+      req.keyPair === undefined
         ? undefined
-        : await keyPairByName(
-            this.id,
-            this.listKeyPairs(opts),
-            nodeIdArg(input.keyPair, 'input.keyPair'),
-            'input.keyPair',
-          );
+        : await keyPairByName(this.id, this.listKeyPairs(opts), req.keyPair, 'input.keyPair');
+    const image = req.image;
     const body = asObject(
       await this.http.json({
         method: 'POST',
         url: 'instances',
         json: {
-          ...extra,
-          region,
-          plan: nodeIdArg(input.size, 'input.size'),
-          label: nodeIdArg(input.name, 'input.name'),
+          ...req.extra,
+          region: req.location,
+          plan: req.size,
+          label: req.name,
           ...(image === undefined
             ? {}
             : /^\d+$/.test(image)
               ? { os_id: Number(image) }
               : { snapshot_id: image }),
           sshkey_id: key ? [key.id] : undefined,
-          tags: optionalStringTags(input.tags, 'input.tags'),
+          tags: formatStringTags(req.tags, 'input.tags'),
           user_data:
-            input.userData === undefined ? undefined : Buffer.from(input.userData, 'utf8').toString('base64'),
+            req.userData === undefined ? undefined : Buffer.from(req.userData, 'utf8').toString('base64'),
         },
         signal: opts.signal,
       }),
@@ -302,8 +242,7 @@ class VultrAdapter extends HttpCloudAdapter<Settings> implements VultrProvider {
       url: `instances/${encodeURIComponent(nodeId)}`,
       signal: opts.signal,
     });
-    const gone = this.#untilState(nodeId, 'destroy', ['terminated']);
-    return { id: nodeId, action: 'destroy', done: async (wait) => void (await gone.done(wait)) };
+    return this.goneOperation(nodeId);
   }
 
   /**
@@ -311,47 +250,37 @@ class VultrAdapter extends HttpCloudAdapter<Settings> implements VultrProvider {
    * `'all'` both. `filters` go to the snapshot listing (`description`).
    */
   async *listImages(opts: ListImagesOptions = {}): AsyncGenerator<NodeImage, void, undefined> {
-    const owner = opts.owner ?? 'self';
-    if (owner !== 'self' && owner !== 'public' && owner !== 'all')
-      throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
-    const filters = opts.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
+    const req = imagesOptionsArg(opts, ['description']);
     const id = this.id;
-    if (owner !== 'public')
-      yield* listPaged(
-        id,
-        this.#page('snapshots', 'snapshots', filters),
+    if (req.owner !== 'public')
+      yield* this.listCatalog(
+        this.#page('snapshots', 'snapshots', req.filters),
         (raw) => toVultrSnapshot(id, raw),
-        opts,
+        req,
       );
-    if (owner !== 'self') yield* listPaged(id, this.#page('os', 'os'), (raw) => toVultrOs(id, raw), opts);
+    if (req.owner !== 'self')
+      yield* this.listCatalog(this.#page('os', 'os'), (raw) => toVultrOs(id, raw), req);
   }
 
-  listSizes(opts: ListCatalogOptions = {}): AsyncIterable<NodeSize> {
-    return listPaged(this.id, this.#page('plans', 'plans'), (raw) => toVultrSize(this.id, raw), opts);
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    return this.listCatalog(this.#page('plans', 'plans'), (raw) => toVultrSize(this.id, raw), opts);
   }
 
-  listLocations(opts: ListCatalogOptions = {}): AsyncIterable<NodeLocation> {
-    return listPaged(this.id, this.#page('regions', 'regions'), (raw) => toVultrLocation(this.id, raw), opts);
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return this.listCatalog(this.#page('regions', 'regions'), (raw) => toVultrLocation(this.id, raw), opts);
   }
 
-  listKeyPairs(opts: ListCatalogOptions = {}): AsyncIterable<KeyPair> {
-    return listPaged(
-      this.id,
-      this.#page('ssh-keys', 'ssh_keys'),
-      (raw) => toVultrKeyPair(this.id, raw),
-      opts,
-    );
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(this.#page('ssh-keys', 'ssh_keys'), (raw) => toVultrKeyPair(this.id, raw), opts);
   }
 
   async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
     const body = asObject(
       await this.http.json({
         method: 'POST',
         url: 'ssh-keys',
-        json: {
-          name: nodeIdArg(input?.name, 'input.name'),
-          ssh_key: nodeIdArg(input.publicKey, 'input.publicKey'),
-        },
+        json: { name, ssh_key: publicKey },
         signal: opts.signal,
       }),
       this.id,
