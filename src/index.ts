@@ -109,12 +109,15 @@ export { DEFAULT_RETENTION } from './metrics-store/types.js';
 // providers
 export type { AzureOptions } from './providers/azure.js';
 export { azure } from './providers/azure.js';
+export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
 export type { Ec2Options } from './providers/ec2.js';
 export { ec2 } from './providers/ec2.js';
 export type { GceOptions } from './providers/gce.js';
 export { gce } from './providers/gce.js';
+export type { HetznerOptions, HetznerProvider } from './providers/hetzner.js';
+export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
@@ -142,5 +145,7 @@ export type {
   WaitOptions,
 } from './providers/types.js';
 export { NODE_STATES } from './providers/types.js';
+export type { VultrOptions, VultrProvider } from './providers/vultr.js';
+export { vultr } from './providers/vultr.js';
 
 // naming rules (metric names, tag keys and values, tenants): the one naming-rules module is exported here

@@ -4,7 +4,16 @@
 import type { AbortOptions, Clock, Logger } from '../core.js';
 
 /** The kinds of the providers fleetwatch ships. */
-export type KnownProviderKind = 'ec2' | 'openstack' | 'digitalocean' | 'gce' | 'azure' | 'linode' | 'static';
+export type KnownProviderKind =
+  | 'ec2'
+  | 'openstack'
+  | 'digitalocean'
+  | 'gce'
+  | 'azure'
+  | 'linode'
+  | 'hetzner'
+  | 'vultr'
+  | 'static';
 
 /**
  * Which adapter a provider is: one of the {@link KnownProviderKind}s (editors complete them) or any
@@ -13,7 +22,7 @@ export type KnownProviderKind = 'ec2' | 'openstack' | 'digitalocean' | 'gce' | '
  * @example
  * ```ts
  * const builtIn: ProviderKind = 'ec2';
- * const mine: ProviderKind = 'hetzner';
+ * const mine: ProviderKind = 'lab-hosts';
  * ```
  */
 export type ProviderKind = KnownProviderKind | (string & {});
@@ -26,6 +35,8 @@ export const PROVIDER_KINDS: readonly KnownProviderKind[] = [
   'gce',
   'azure',
   'linode',
+  'hetzner',
+  'vultr',
   'static',
 ];
 

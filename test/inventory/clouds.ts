@@ -1,5 +1,5 @@
 /**
- * One local HTTP server (127.0.0.1) that plays all six cloud APIs (plus a JSON file for the static
+ * One local HTTP server (127.0.0.1) that plays every cloud API (plus a JSON file for the static
  * provider) from a small mutable model, so an Inventory over the seven real adapters can be synced,
  * changed and broken between syncs. Responses follow the shapes the adapters' own tests use.
  */
@@ -11,10 +11,14 @@ import { azure } from '../../src/providers/azure.js';
 import { digitalocean } from '../../src/providers/digitalocean.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import { gce } from '../../src/providers/gce.js';
+import { hetzner } from '../../src/providers/hetzner.js';
 import { linode } from '../../src/providers/linode.js';
 import { openstack } from '../../src/providers/openstack.js';
 import { staticProvider } from '../../src/providers/static.js';
 import type { KnownProviderKind, Provider } from '../../src/providers/types.js';
+import { vultr } from '../../src/providers/vultr.js';
+import { renderHetznerServer } from '../providers/fake-hetzner.js';
+import { renderVultrInstance } from '../providers/fake-vultr.js';
 import {
   type RecordedRequest,
   type ReplayResponse,
@@ -139,7 +143,7 @@ function renderEc2(s: FakeServer): string {
   );
 }
 
-/** The seven fake clouds, the server playing them, and the seven real adapters pointed at it. */
+/** The fake clouds (one per kind), the server playing them, and the real adapters pointed at it. */
 export class FakeClouds {
   readonly clouds: Record<KnownProviderKind, FakeCloud>;
   #server!: ReplayServer;
@@ -153,6 +157,8 @@ export class FakeClouds {
       'gce',
       'azure',
       'linode',
+      'hetzner',
+      'vultr',
       'static',
     ];
     this.clouds = Object.fromEntries(kinds.map((k) => [k, { servers: initial(k), down: false }])) as Record<
@@ -201,6 +207,37 @@ export class FakeClouds {
     if (path.startsWith('/do/')) {
       if (down('digitalocean')) return json({ id: 'server_error', message: 'down' }, 503);
       return json({ droplets: live('digitalocean').map(renderDo), links: {}, meta: { total: 0 } });
+    }
+    if (path.startsWith('/hetzner/')) {
+      if (down('hetzner')) return json({ error: { code: 'unavailable', message: 'down' } }, 503);
+      const servers = live('hetzner').map((s) =>
+        renderHetznerServer({
+          id: 4000 + s.n,
+          name: s.name,
+          status: s.running ? 'running' : 'off',
+          labels: s.tags,
+          privateIp: `10.8.0.${s.n}`,
+        }),
+      );
+      return json({
+        servers,
+        meta: { pagination: { page: 1, per_page: 50, next_page: null, last_page: 1 } },
+      });
+    }
+    if (path.startsWith('/vultr/')) {
+      if (down('vultr')) return json({ error: 'down', status: 503 }, 503);
+      const instances = live('vultr').map((s) =>
+        renderVultrInstance({
+          id: `v-${s.n}`,
+          label: s.name,
+          status: 'active',
+          power_status: s.running ? 'running' : 'stopped',
+          server_status: 'ok',
+          tags: Object.entries(s.tags).map(([k, v]) => `${k}:${v}`),
+          internal_ip: `10.9.0.${s.n}`,
+        }),
+      );
+      return json({ instances, meta: { total: instances.length, links: { next: '', prev: '' } } });
     }
     if (path.startsWith('/linode/')) {
       if (down('linode')) return json({ errors: [{ reason: 'down' }] }, 503);
@@ -274,7 +311,7 @@ export class FakeClouds {
     return json({ message: `no route ${req.method} ${path}` }, 404);
   }
 
-  /** The seven real adapters, pointed at this server, with no retries (a 503 fails at once). */
+  /** Every real adapter, pointed at this server, with no retries (a 503 fails at once). */
   providers(): Provider[] {
     const url = this.#server.url;
     const http = { retryLimit: 0, baseDelayMs: 1 };
@@ -319,6 +356,8 @@ export class FakeClouds {
         http,
       }),
       linode({ id: 'lin', token: 'linode-token-value', baseUrl: `${url}/linode/v4/`, http }),
+      hetzner({ id: 'hz', token: 'hetzner-token-value', baseUrl: `${url}/hetzner/v1/`, http }),
+      vultr({ id: 'vu', token: 'vultr-key-value', baseUrl: `${url}/vultr/v2/`, http }),
       staticProvider({ id: 'dc', file: this.#staticFile }),
     ];
   }

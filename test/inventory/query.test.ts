@@ -207,7 +207,7 @@ const fieldTerm: fc.Arbitrary<QueryAst> = fc.oneof(
   fc.record({
     type: fc.constant('field' as const),
     field: fc.constant('kind' as const),
-    value: fc.constantFrom(...PROVIDER_KINDS, 'my-cloud', 'hetzner'),
+    value: fc.constantFrom(...PROVIDER_KINDS, 'my-cloud', 'scaleway'),
   }),
   fc.record({
     type: fc.constant('field' as const),

@@ -1,5 +1,5 @@
 /**
- * The issue's "done when": an Inventory over all seven real provider adapters (served by a local
+ * The issue's "done when": an Inventory over every real provider adapter (PROVIDER_KINDS) (served by a local
  * fake-cloud server) syncs, emits exactly the right events when nodes appear, change state, get
  * retagged and vanish, keeps the nodes of a failing provider, and survives a restart with its local
  * tags — on the memory store and on a real Cassandra.
@@ -27,8 +27,12 @@ const PROVIDER_OF: Record<KnownProviderKind, string> = {
   gce: 'gcp',
   azure: 'az',
   linode: 'lin',
+  hetzner: 'hz',
+  vultr: 'vu',
   static: 'dc',
 };
+/** How many adapters the scenario runs (one per kind). */
+const N = PROVIDER_KINDS.length;
 
 interface Seen {
   event: keyof InventoryEvents;
@@ -53,7 +57,7 @@ const summary = (seen: Seen[]) => seen.map((s) => `${s.event} ${s.provider} ${s.
 const forEachProvider = (f: (p: string) => string[]) => Object.values(PROVIDER_OF).flatMap(f).sort();
 
 function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
-  describe(`Inventory over seven providers (${storeName} store)`, () => {
+  describe(`Inventory over every provider (${storeName} store)`, () => {
     const clouds = new FakeClouds(() => [
       { name: 'web-a', running: true, tags: { role: 'web' }, n: 1 },
       { name: 'db-b', running: true, tags: { role: 'db' }, n: 2 },
@@ -84,7 +88,7 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
           .map((n) => n.kind)
           .sort(),
       ).toEqual([...PROVIDER_KINDS].sort());
-      expect(inv.query('state:running').length).toBe(14);
+      expect(inv.query('state:running').length).toBe(2 * N);
       seen.length = 0;
 
       // 2. one stops, one is retagged, one appears — in every cloud
@@ -114,14 +118,14 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
           ]);
         }
       }
-      expect(inv.query('state:stopped').map((n) => n.name)).toEqual(Array(7).fill('web-a'));
+      expect(inv.query('state:stopped').map((n) => n.name)).toEqual(Array(N).fill('web-a'));
       seen.length = 0;
 
       // 3. local tags on one node of every provider
       for (const n of inv.query('name:db-b')) await inv.setTags(n.uid, { owner: 'ops', role: 'primary' });
-      expect(inv.query('tag:role=primary and localtag:owner=ops').length).toBe(7);
-      expect(inv.query('providertag:role=cache').length).toBe(7);
-      expect(seen.length).toBe(7);
+      expect(inv.query('tag:role=primary and localtag:owner=ops').length).toBe(N);
+      expect(inv.query('providertag:role=cache').length).toBe(N);
+      expect(seen.length).toBe(N);
       seen.length = 0;
 
       // 4. new-c vanishes everywhere while DigitalOcean is down
@@ -147,9 +151,9 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
       const restarted = new Inventory({ providers: clouds.providers(), store, tenant: `t_${storeName}` });
       seen = recorder(restarted);
       await restarted.load();
-      expect(restarted.size).toBe(15);
+      expect(restarted.size).toBe(2 * N + 1);
       expect(restarted.query('localtag:owner=ops and tag:role=primary').map((n) => n.name)).toEqual(
-        Array(7).fill('db-b'),
+        Array(N).fill('db-b'),
       );
       expect(restarted.query('provider:do').every((n) => n.stale)).toBe(true);
       expect(seen).toEqual([]);
@@ -159,7 +163,7 @@ function scenario(storeName: string, makeStore: () => Promise<InventoryStore>) {
       const fourth = await restarted.sync();
       expect(fourth.ok).toBe(true);
       expect(summary(seen)).toEqual(['removed do new-c']);
-      expect(restarted.size).toBe(14);
+      expect(restarted.size).toBe(2 * N);
       expect(restarted.query('provider:do').some((n) => n.stale)).toBe(false);
       expect(restarted.get(restarted.query('provider:do name:db-b')[0]!.uid)!.localTags).toEqual({
         owner: 'ops',

@@ -16,10 +16,12 @@ import { azure } from '../../src/providers/azure.js';
 import { digitalocean } from '../../src/providers/digitalocean.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import { gce } from '../../src/providers/gce.js';
+import { hetzner } from '../../src/providers/hetzner.js';
 import { linode } from '../../src/providers/linode.js';
 import { openstack } from '../../src/providers/openstack.js';
 import { staticProvider } from '../../src/providers/static.js';
 import type { Provider } from '../../src/providers/types.js';
+import { vultr } from '../../src/providers/vultr.js';
 import { collect, type RecordedRequest, type ReplayResponse, startReplayServer } from './server.js';
 
 /**
@@ -74,6 +76,9 @@ const SHAPES: Record<string, Shape> = {
     JSON.stringify({ error: { code: status, message, errors: [{ reason: code, message, domain: code }] } }),
   azure: (code, message) => JSON.stringify({ error: { code, message, details: [{ code, message }] } }),
   oauth: (code, message) => JSON.stringify({ error: code, error_description: message }),
+  hetzner: (code, message) =>
+    JSON.stringify({ error: { code, message, details: { fields: [{ name: code, messages: [message] }] } } }),
+  vultr: (_code, message, status) => JSON.stringify({ error: message, status }),
 };
 
 /** The hostile answer to `req`. */
@@ -278,6 +283,18 @@ const CLOUDS: Cloud[] = [
     apiShape: SHAPES.linode!,
     make: (url, logger) =>
       linode({ id: 'lin', token: canary('linodetoken'), baseUrl: `${url}/linode/v4/`, http, logger }),
+  },
+  {
+    name: 'hetzner',
+    apiShape: SHAPES.hetzner!,
+    make: (url, logger) =>
+      hetzner({ id: 'hz', token: canary('hcloudtoken'), baseUrl: `${url}/hetzner/v1/`, http, logger }),
+  },
+  {
+    name: 'vultr',
+    apiShape: SHAPES.vultr!,
+    make: (url, logger) =>
+      vultr({ id: 'vu', token: canary('vultrkey'), baseUrl: `${url}/vultr/v2/`, http, logger }),
   },
 ];
 

@@ -13,7 +13,7 @@ import {
   type ProviderKind,
 } from '../../src/providers/types.js';
 
-const kind: ProviderKind = 'hetzner';
+const kind: ProviderKind = 'scaleway';
 
 function node(id: string, tags: Record<string, string> = {}): Node {
   return {
@@ -54,10 +54,10 @@ describe('a custom provider', () => {
         .map((n) => [n.uid, n.kind])
         .sort(),
     ).toEqual([
-      ['lab:pi-1', 'hetzner'],
-      ['lab:pi-2', 'hetzner'],
+      ['lab:pi-1', 'scaleway'],
+      ['lab:pi-2', 'scaleway'],
     ]);
-    expect(await lab.getNode('pi-1')).toMatchObject({ kind: 'hetzner', tags: { role: 'dns' } });
+    expect(await lab.getNode('pi-1')).toMatchObject({ kind: 'scaleway', tags: { role: 'dns' } });
   });
 
   it('its nodes are found by kind:<its kind> in the query language, and only its nodes', async () => {
@@ -72,10 +72,10 @@ describe('a custom provider', () => {
     const inv = new Inventory({ providers: [lab, mine] });
     expect((await inv.sync()).ok).toBe(true);
     expect(inv.query('kind:my-cloud').map((n) => n.uid)).toEqual(['mine:m-1']);
-    expect(inv.query('kind:hetzner and tag:role=dns').map((n) => n.uid)).toEqual(['lab:pi-1']);
+    expect(inv.query('kind:scaleway and tag:role=dns').map((n) => n.uid)).toEqual(['lab:pi-1']);
     expect(
       inv
-        .query('kind:my-* or kind:hetz*')
+        .query('kind:my-* or kind:scale*')
         .map((n) => n.uid)
         .sort(),
     ).toEqual(['lab:pi-1', 'lab:pi-2', 'mine:m-1']);
@@ -92,9 +92,11 @@ describe('a custom provider', () => {
       'digitalocean',
       'ec2',
       'gce',
+      'hetzner',
       'linode',
       'openstack',
       'static',
+      'vultr',
     ]);
   });
 });

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import type { Node, NodeState, Provider } from '../../src/index.js';
-import { staticProvider } from '../../src/index.js';
+import { hetzner, staticProvider, vultr } from '../../src/index.js';
 import { providerConformance } from '../../src/testing/index.js';
+import { FakeHetzner } from '../providers/fake-hetzner.js';
+import { FakeVultr } from '../providers/fake-vultr.js';
+import { startReplayServer } from '../providers/server.js';
 
 providerConformance('staticProvider (inline nodes)', () => ({
   provider: staticProvider({
@@ -74,6 +77,44 @@ providerConformance('custom provider (kind: my-cloud)', () => ({
   provider: myCloud({ id: 'mc', token: 'tok-SECRET-1234' }),
   secrets: ['tok-SECRET-1234'],
 }));
+
+const HCLOUD_TOKEN = 'hcloud-conformance-token-SECRET-0001';
+providerConformance('hetzner (replayed API)', async () => {
+  const fake = new FakeHetzner([
+    { id: 42, name: 'web-1', status: 'running', labels: { role: 'web' }, ipv4: '203.0.113.10' },
+    { id: 43, name: 'db-1', status: 'off', labels: {}, privateIp: '10.0.0.3' },
+  ]);
+  const server = await startReplayServer((req) => fake.handle(req));
+  return {
+    provider: hetzner({ id: 'hz', token: HCLOUD_TOKEN, baseUrl: `${server.url}/v1/`, perPage: 1 }),
+    secrets: [HCLOUD_TOKEN],
+    missingId: '999',
+    cleanup: () => server.close(),
+  };
+});
+
+const VULTR_API_KEY = 'VULTRCONFORMANCEKEYSECRET0001';
+providerConformance('vultr (replayed API)', async () => {
+  const fake = new FakeVultr([
+    {
+      id: 'a1',
+      label: 'web-1',
+      status: 'active',
+      power_status: 'running',
+      server_status: 'ok',
+      tags: ['role:web'],
+      main_ip: '192.0.2.7',
+    },
+    { id: 'a2', label: 'db-1', status: 'pending', power_status: 'running', server_status: 'none', tags: [] },
+  ]);
+  const server = await startReplayServer((req) => fake.handle(req));
+  return {
+    provider: vultr({ id: 'vu', token: VULTR_API_KEY, baseUrl: `${server.url}/v2/`, perPage: 1 }),
+    secrets: [VULTR_API_KEY],
+    missingId: 'nope',
+    cleanup: () => server.close(),
+  };
+});
 
 describe('providerConformance() - catches a provider that breaks the contract', () => {
   it('fails the shape, getNode, abort and secret tests of a bad provider', () => {
