@@ -5,6 +5,7 @@ import { validationError } from './errors.js';
 
 /** A clock: `now()` in epoch milliseconds. Tests inject a fake one. */
 export interface Clock {
+  /** The current time, epoch ms. */
   now(): number;
 }
 
@@ -13,9 +14,13 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** A pino-compatible logger: `(obj, msg)` at four levels. */
 export interface Logger {
+  /** Detail for debugging. */
   debug(obj: Record<string, unknown>, msg?: string): void;
+  /** A normal event worth recording. */
   info(obj: Record<string, unknown>, msg?: string): void;
+  /** Something went wrong and was handled (a drop, a retry, a stale provider). */
   warn(obj: Record<string, unknown>, msg?: string): void;
+  /** Something failed that the caller should look at. */
   error(obj: Record<string, unknown>, msg?: string): void;
 }
 

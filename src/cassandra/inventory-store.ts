@@ -204,6 +204,7 @@ export class CassandraInventoryStore implements InventoryStore {
     }
   }
 
+  /** Everything stored for the tenant: its nodes and local tags. */
   async load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot> {
     opts = this.#check(tenant, opts);
     const buckets = Array.from({ length: INVENTORY_BUCKETS }, (_, b) => b);
@@ -335,6 +336,7 @@ export class CassandraInventoryStore implements InventoryStore {
     await this.#indexWrite(tenant, this.#q.indexDelete, deletes);
   }
 
+  /** Insert or replace nodes (by `node.uid`), keeping the tag index current. */
   async putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void> {
     opts = this.#check(tenant, opts);
     checkArray(nodes, 'nodes', (n) => typeof n?.node?.uid === 'string', 'a stored node with node.uid');
@@ -369,6 +371,7 @@ export class CassandraInventoryStore implements InventoryStore {
     });
   }
 
+  /** Delete nodes and their local tags. Unknown uids are ignored. */
   async removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void> {
     opts = this.#check(tenant, opts);
     checkArray(uids, 'uids', (u) => typeof u === 'string', 'a node uid');
@@ -396,6 +399,7 @@ export class CassandraInventoryStore implements InventoryStore {
     return local;
   }
 
+  /** Merge `tags` into the uid's local tags; returns the local tags after the change. */
   async setLocalTags(
     tenant: string,
     uid: string,
@@ -411,6 +415,7 @@ export class CassandraInventoryStore implements InventoryStore {
     return this.#afterLocalChange(tenant, bucket, uid);
   }
 
+  /** Remove local tags by key; returns the local tags after the change. */
   async removeLocalTags(
     tenant: string,
     uid: string,
@@ -426,6 +431,7 @@ export class CassandraInventoryStore implements InventoryStore {
     return this.#afterLocalChange(tenant, bucket, uid);
   }
 
+  /** Uids of stored nodes whose merged tags have `key` (and, if given, exactly `value`), sorted. */
   async findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]> {
     opts = this.#check(tenant, opts);
     if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);

@@ -17,6 +17,7 @@ export type * from './types.js';
 
 /** The handler `createDashboard()` returns: call it with `(req, res)`; `close()` ends every stream. */
 export interface Dashboard {
+  /** Serve one request: the page, the JSON API or the event stream (404 for any other path). */
   (req: IncomingMessage, res: ServerResponse): void;
   /** Stop listening to the inventory, scheduler and broker, and end every event stream. Idempotent. */
   close(): void;

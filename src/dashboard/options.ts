@@ -31,10 +31,12 @@ export type DashboardAuth =
 
 /** The part of a MetricsBroker the dashboard listens to (its `flush` event). */
 export interface DashboardBroker {
+  /** Subscribe to the broker's `flush` events (one per persisted window). */
   on(
     event: 'flush',
     fn: (info: { windowStart: number; points: number; sketches: number; durationMs: number }) => void,
   ): unknown;
+  /** Unsubscribe a `flush` listener given to `on`. */
   off(
     event: 'flush',
     fn: (info: { windowStart: number; points: number; sketches: number; durationMs: number }) => void,
@@ -43,8 +45,11 @@ export interface DashboardBroker {
 
 /** Options of `createDashboard()`. */
 export interface DashboardOptions {
+  /** The inventory whose nodes, summary and changes the dashboard shows. */
   readonly inventory: Inventory;
+  /** The check scheduler whose targets, states and results the dashboard shows. */
   readonly scheduler: CheckScheduler;
+  /** The metrics store latency charts, series and percentiles are read from. */
   readonly store: MetricsStore;
   /** Window summaries on the stream come from its `flush` events. */
   readonly broker?: DashboardBroker;
@@ -77,7 +82,9 @@ export interface DashboardOptions {
   readonly latencySketchMetric?: string;
   /** Session cookie lifetime, s. @default 900 */
   readonly sessionTtlS?: number;
+  /** Time source for sessions, ranges and event timestamps. @default systemClock */
   readonly clock?: Clock;
+  /** Where refused requests and stream errors are logged (never tokens). @default silentLogger */
   readonly logger?: Logger;
 }
 

@@ -16,8 +16,11 @@ export interface NodeView extends Omit<Node, 'extra' | 'createdAt'> {
   tags: Record<string, string>;
   /** Tags set locally (`inv.setTags`). */
   localTags: Record<string, string>;
+  /** True while the node's provider fails to list it: this is its last known state. */
   stale: boolean;
+  /** Epoch ms when the node became stale, while `stale`. */
   staleSince?: number;
+  /** The error code and message of the failed listing, while `stale`. */
   staleReason?: string;
 }
 
@@ -27,10 +30,15 @@ export interface NodesResponse {
   q: string;
   /** Nodes matching the query, before paging. */
   total: number;
+  /** Index of the first node returned (`?offset=`). */
   offset: number;
+  /** Most nodes returned (`?limit=`). */
   limit: number;
+  /** The field the nodes are sorted by. */
   sort: NodeSortField;
+  /** The sort order. */
   order: 'asc' | 'desc';
+  /** This page of the matching nodes. */
   nodes: NodeView[];
 }
 
@@ -39,11 +47,15 @@ export type NodeSortField = 'name' | 'provider' | 'state' | 'region' | 'createdA
 
 /** One provider in `GET /api/v1/summary`. */
 export interface ProviderSummary {
+  /** The provider id. */
   id: string;
   /** The provider kind (from its nodes; `undefined` while it has none). */
   kind?: ProviderKind;
+  /** Nodes held for the provider. */
   nodes: number;
+  /** Node counts by normalised state. */
   byState: Partial<Record<NodeState, number>>;
+  /** Node counts by region (`''` for nodes without one). */
   byRegion: Record<string, number>;
   /** Nodes kept from an earlier listing because the latest one failed. */
   staleNodes: number;
@@ -57,8 +69,11 @@ export interface ProviderSummary {
 export interface SummaryResponse {
   /** Epoch ms when the summary was built. */
   now: number;
+  /** Nodes held, every provider. */
   nodes: number;
+  /** Node counts by normalised state, every provider. */
   byState: Partial<Record<NodeState, number>>;
+  /** One entry per configured provider, in configuration order. */
   providers: ProviderSummary[];
   /** The last finished sync, if any was seen since the dashboard started. */
   lastSync?: { startedAt: number; finishedAt: number; ok: boolean };
@@ -70,33 +85,45 @@ export interface SummaryResponse {
 
 /** The last run of a check on a target. */
 export interface CheckRunView {
+  /** Whether the run succeeded. */
   ok: boolean;
   /** Epoch ms when the run started. */
   ts: number;
+  /** How long the run took, in ms. */
   durationMs: number;
+  /** The run's error message, when it failed. */
   error?: string;
 }
 
 /** One state change in a target's history. */
 export interface CheckTransitionView {
+  /** Epoch ms of the change. */
   ts: number;
+  /** The state before. */
   previous: AlarmState;
+  /** The state after. */
   state: AlarmState;
+  /** Why the state changed (the alarm's message). */
   message: string;
 }
 
 /** A check on one target. */
 export interface CheckTargetView {
+  /** The check's id. */
   checkId: string;
+  /** The target: a node uid or an address. */
   target: string;
   /** Node uid when the target is an inventory node. */
   node?: string;
   /** The node's name, when known. */
   name?: string;
+  /** The alarm state now. */
   state: AlarmState;
   /** Epoch ms the state was entered (as seen by the dashboard). */
   since?: number;
+  /** The message of the latest state. */
   message: string;
+  /** The latest run, once one has finished. */
   lastRun?: CheckRunView;
   /** The latest state changes, newest last (bounded). */
   history: CheckTransitionView[];
@@ -108,6 +135,7 @@ export interface ChecksResponse {
   checks: string[];
   /** Targets matching the filter, before `limit`. */
   total: number;
+  /** The targets matching the filter, at most `limit` of them. */
   targets: CheckTargetView[];
 }
 
@@ -115,11 +143,17 @@ export interface ChecksResponse {
 export interface LatencyPoint {
   /** Slot start, epoch ms. */
   ts: number;
+  /** Runs in the slot. */
   count: number;
+  /** Mean latency in the slot, ms. */
   mean: number;
+  /** Lowest latency in the slot, ms. */
   min: number;
+  /** Highest latency in the slot, ms. */
   max: number;
+  /** Median latency, ms, when sketches are stored. */
   p50?: number;
+  /** 99th percentile latency, ms, when sketches are stored. */
   p99?: number;
 }
 
@@ -129,6 +163,7 @@ export interface LatencyGroup {
   tags: Record<string, string>;
   /** Number of series merged into the group. */
   series: number;
+  /** The group's chart points, in time order. */
   points: LatencyPoint[];
 }
 
@@ -138,12 +173,19 @@ export interface LatencyGroup {
  * target.
  */
 export interface LatencyResponse {
+  /** The check asked for (`?check=`). */
   checkId: string;
+  /** The target asked for (`?target=`), if any. */
   target?: string;
+  /** The stored metric the chart reads. */
   metric: string;
+  /** The resolution the store answered with. */
   resolution: string;
+  /** Start of the range, epoch ms. */
   from: number;
+  /** End of the range, epoch ms. */
   to: number;
+  /** Without `groupBy`: the merged chart points, in time order. */
   points: LatencyPoint[];
   /** Without `groupBy`: how many series were merged into `points`. */
   series?: number;
@@ -155,9 +197,13 @@ export interface LatencyResponse {
 
 /** `GET /api/v1/series`: the store's series, as stored. */
 export interface SeriesResponse {
+  /** The metric asked for. */
   metric: string;
+  /** Start of the range, epoch ms. */
   from: number;
+  /** End of the range, epoch ms. */
   to: number;
+  /** The matching series, with their points. */
   series: {
     metric: string;
     tags: Record<string, string>;
@@ -172,9 +218,13 @@ export interface SeriesResponse {
 
 /** `GET /api/v1/percentiles`. */
 export interface PercentilesResponse {
+  /** The metric asked for. */
   metric: string;
+  /** Start of the range, epoch ms. */
   from: number;
+  /** End of the range, epoch ms. */
   to: number;
+  /** One result per series or group, with the quantiles asked for. */
   results: {
     tags: Record<string, string>;
     count: number;
@@ -190,6 +240,7 @@ export interface PercentilesResponse {
 
 /** Every error response: HTTP status plus a FleetwatchError code. */
 export interface ErrorResponse {
+  /** The error: its stable `code`, a message, and the field or position at fault when known. */
   error: {
     code: string;
     message: string;
@@ -203,9 +254,11 @@ export interface ErrorResponse {
 
 /** `POST /api/v1/session`: the CSRF token to send as `x-fleetwatch-csrf` on writes. */
 export interface SessionResponse {
+  /** The token to send in the `x-fleetwatch-csrf` header with every tag edit. */
   csrf: string;
   /** Seconds until the session cookie expires. */
   expiresIn: number;
+  /** Whether tag edits are refused. */
   readOnly: boolean;
 }
 

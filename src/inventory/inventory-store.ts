@@ -11,14 +11,19 @@ import { checkArray, checkUid } from './args.js';
 
 /** One node as stored: the provider's node plus the inventory's staleness. */
 export interface StoredNode {
+  /** The node as its provider listed it. */
   node: Node;
+  /** True while the node's provider fails to list it. */
   stale: boolean;
+  /** Epoch ms when the node became stale, while `stale`. */
   staleSince?: number;
+  /** The error code and message of the failed listing, while `stale`. */
   staleReason?: string;
 }
 
 /** Everything stored for one tenant. */
 export interface InventorySnapshot {
+  /** Every stored node of the tenant. */
   nodes: StoredNode[];
   /** Local tags by node uid (also for uids whose node is not stored). */
   localTags: Map<string, Record<string, string>>;
@@ -104,6 +109,14 @@ function cloneNode(s: StoredNode): StoredNode {
 /**
  * The in-memory {@link InventoryStore}: the default for an {@link Inventory} without a store, and the
  * reference the conformance suite is written against. Data lives only as long as the object.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryInventoryStore();
+ * const inv = new Inventory({ providers, store });
+ * await inv.sync();
+ * await store.findByTag('default', 'role', 'web'); // uids of the nodes tagged role=web
+ * ```
  */
 export class MemoryInventoryStore implements InventoryStore {
   readonly #tenants = new Map<string, TenantData>();
@@ -121,6 +134,7 @@ export class MemoryInventoryStore implements InventoryStore {
     return data;
   }
 
+  /** Everything stored for the tenant: its nodes and local tags. */
   async load(tenant: string, opts?: AbortOptions): Promise<InventorySnapshot> {
     const data = this.#data(tenant, opts);
     return {
@@ -129,12 +143,14 @@ export class MemoryInventoryStore implements InventoryStore {
     };
   }
 
+  /** Insert or replace nodes (by `node.uid`), keeping the tag index current. */
   async putNodes(tenant: string, nodes: readonly StoredNode[], opts?: AbortOptions): Promise<void> {
     const data = this.#data(tenant, opts);
     checkArray(nodes, 'nodes', (s) => typeof s?.node?.uid === 'string', 'a stored node with node.uid');
     for (const s of nodes) data.nodes.set(s.node.uid, cloneNode(s));
   }
 
+  /** Delete nodes and their local tags. Unknown uids are ignored. */
   async removeNodes(tenant: string, uids: readonly string[], opts?: AbortOptions): Promise<void> {
     const data = this.#data(tenant, opts);
     checkArray(uids, 'uids', (u) => typeof u === 'string', 'a node uid');
@@ -144,6 +160,7 @@ export class MemoryInventoryStore implements InventoryStore {
     }
   }
 
+  /** Merge `tags` into the uid's local tags; returns the local tags after the change. */
   async setLocalTags(
     tenant: string,
     uid: string,
@@ -158,6 +175,7 @@ export class MemoryInventoryStore implements InventoryStore {
     return { ...next };
   }
 
+  /** Remove local tags by key; returns the local tags after the change. */
   async removeLocalTags(
     tenant: string,
     uid: string,
@@ -174,6 +192,7 @@ export class MemoryInventoryStore implements InventoryStore {
     return { ...next };
   }
 
+  /** Uids of stored nodes whose merged tags have `key` (and, if given, exactly `value`), sorted. */
   async findByTag(tenant: string, key: string, value?: string, opts?: AbortOptions): Promise<string[]> {
     const data = this.#data(tenant, opts);
     if (typeof key !== 'string' || key === '') throw validationError('key', 'a non-empty tag key', key);
@@ -185,6 +204,7 @@ export class MemoryInventoryStore implements InventoryStore {
     return out.sort();
   }
 
+  /** Release the store; later calls reject with `E_CLOSED`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
   }

@@ -37,18 +37,23 @@ export interface NodeFieldChange {
 
 /** Payload of `added`. */
 export interface NodeAddedEvent {
+  /** Always `'added'`. */
   type: 'added';
+  /** The new node. */
   node: InventoryNode;
 }
 
 /** Payload of `removed`: the node as it was last known. */
 export interface NodeRemovedEvent {
+  /** Always `'removed'`. */
   type: 'removed';
+  /** The node as it was last known. */
   node: InventoryNode;
 }
 
 /** Payload of `changed`. */
 export interface NodeChangedEvent {
+  /** Always `'changed'`. */
   type: 'changed';
   /** The node after the change. */
   node: InventoryNode;
@@ -71,9 +76,11 @@ export interface ProviderSyncReport {
   pages: number;
   /** Wall time of the listing, in ms (from the injected clock). */
   durationMs: number;
-  /** Nodes added, changed and removed by this listing. */
+  /** Nodes added by this listing. */
   added: number;
+  /** Nodes changed by this listing. */
   changed: number;
+  /** Nodes removed by this listing. */
   removed: number;
   /** The error when the listing failed: the provider's nodes were kept and marked stale. */
   error?: FleetwatchError;
@@ -83,6 +90,7 @@ export interface ProviderSyncReport {
 export interface SyncReport {
   /** Epoch ms at start and end (injected clock). */
   startedAt: number;
+  /** Epoch ms when the sync finished (injected clock). */
   finishedAt: number;
   /** One report per provider, in the order providers were given. */
   providers: ProviderSyncReport[];
@@ -107,10 +115,16 @@ export interface SyncProgressEvent {
  * per-provider failures (with `error.provider` set for those); it is never thrown from a timer.
  */
 export interface InventoryEvents {
+  /** A node appeared in a provider's listing. */
   added: (event: NodeAddedEvent) => void;
+  /** A node is gone from a successful listing of its provider. */
   removed: (event: NodeRemovedEvent) => void;
+  /** A node's fields, provider tags or local tags changed. */
   changed: (event: NodeChangedEvent) => void;
+  /** A provider's listing or a background sync failed (never thrown from a timer). */
   error: (error: FleetwatchError) => void;
+  /** A sync finished; its report. */
   synced: (report: SyncReport) => void;
+  /** A page of a provider's listing was fetched, or a provider finished. */
   progress: (event: SyncProgressEvent) => void;
 }

@@ -21,15 +21,33 @@ export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 export const M5 = 5 * MIN;
 
-/** A settable clock. */
+/**
+ * A settable clock for stores and schedulers under test: time moves only when the test moves it.
+ *
+ * @example
+ * ```ts
+ * const clock = new FakeClock(Date.UTC(2026, 0, 1));
+ * const store = new MemoryMetricsStore({ clock });
+ * clock.advance(5 * 60_000); // five minutes later
+ * await store.flush();
+ * ```
+ */
 export class FakeClock implements Clock {
-  constructor(public t: number) {}
+  /** Start at `t` (epoch ms). */
+  constructor(t: number) {
+    this.t = t;
+  }
+  /** The current fake time, epoch ms; tests may also assign it. */
+  t: number;
+  /** The current fake time, epoch ms. */
   now(): number {
     return this.t;
   }
+  /** Jump to `t` (epoch ms), forwards or back. */
   set(t: number): void {
     this.t = t;
   }
+  /** Move the time forward by `ms`. */
   advance(ms: number): void {
     this.t += ms;
   }

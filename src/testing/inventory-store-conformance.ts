@@ -9,7 +9,9 @@ import type { Node } from '../providers/types.js';
 
 /** What a factory returns: the store and how to clean up after the suite. */
 export interface StoreUnderTest {
+  /** A fresh, empty store to test. */
   store: InventoryStore;
+  /** Called after the test, once the suite has closed the store (drop a keyspace, delete files). */
   cleanup?: () => Promise<void>;
 }
 

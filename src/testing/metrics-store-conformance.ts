@@ -34,7 +34,9 @@ export { exactQuantile, exactStats, expectRollup, FakeClock, uniqueTenant } from
 
 /** What the suite passes to `make`. */
 export interface ConformanceStoreOptions {
+  /** Retention overrides, merged over the defaults, that the store must apply. */
   retention?: Partial<Retention>;
+  /** The fake clock the store must use for everything time-dependent. */
   clock?: Clock;
   /** The store's query-cost guard, when a test sets one (series and points per query). */
   queryLimits?: { maxSeries?: number; maxPoints?: number };
