@@ -7,6 +7,7 @@ import { DDSketch, decodeSketch } from '../metrics/sketch.js';
 import type { GaugePolicy, MetricKind } from '../metrics/types.js';
 import type { CombinePolicy, Point, SketchPoint } from '../metrics-store/types.js';
 import { MAX_METRIC_LENGTH, validateMetricName, validateTags } from '../metrics-store/validate.js';
+import { FrameLedger } from './delivery.js';
 import { parseWireSeriesKey } from './protocol.js';
 
 /** Kinds the broker aggregates: the registry's kinds plus StatsD sets. */
@@ -75,22 +76,11 @@ export class SeriesDictionary {
   }
 }
 
-/**
- * One frame merged into a window, acknowledged once the window is durable: through its stream's
- * latest connection, or `reply` (the one it came on) when the stream has been forgotten.
- */
-export interface MergedFrame {
-  sourceId: string;
-  epoch: number;
-  seq: number;
-  reply: ((ack: Buffer) => void) | undefined;
-}
-
 /** One open window: its series and the frames to acknowledge once it is durable. */
 export class WindowState {
   readonly series = new Map<string, SeriesWindow>();
-  /** Every frame merged into this window. */
-  readonly frames: MergedFrame[] = [];
+  /** The frames merged into this window, to release and acknowledge once it is durable. */
+  readonly frames = new FrameLedger();
   constructor(readonly start: number) {}
 
   /**

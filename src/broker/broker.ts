@@ -67,7 +67,11 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     this.#clock = o.clock;
     this.#source = `${o.id}/${randomBytes(6).toString('hex')}`;
     this.#streams = new StreamTable(o.maxSources, new FrameEncoder());
-    this.#merger = new WindowMerger(o, (reason, n = 1) => this.#countReject(reason, n));
+    this.#merger = new WindowMerger(
+      o,
+      (reason, n = 1) => this.#countReject(reason, n),
+      (h, reply, ledger) => this.#streams.record(h, reply, ledger),
+    );
     this.#writer = new WindowWriter({
       store: o.store,
       source: this.#source,
@@ -303,6 +307,11 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     this.#streams.admit(h, reply);
     this.#stats.frames++;
     this.#stats.seriesDeltas += reader.count;
+    if (this.#queued === 0 && reader.count <= this.#o.chunkSize) {
+      // Nothing waits to be merged: a small frame merges now (no queue entry, nothing to outlive it).
+      this.#merger.mergeFrameNow(reader, reply);
+      return 'ok';
+    }
     this.#queued++;
     this.#queuedBytes += body.length;
     this.#enqueue(() => this.#merger.mergeFrame(reader, reply)).finally(() => {

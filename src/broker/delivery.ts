@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { MergedFrame } from './aggregate.js';
 import type { FrameEncoder, WindowHeader } from './protocol.js';
+
+/** Where a frame's ACKs go: the connection it came on. */
+export type Reply = (ack: Buffer) => void;
+
+/** Sequences per ACK frame (an ACK for a large window is sent in parts of at most this many). */
+const ACK_CHUNK = 8_192;
 
 /** The metric under which each window's write records the high-water sequence of every client stream in it. */
 export const HIGH_WATER_METRIC = 'fleetwatch.broker.highWater';
@@ -26,7 +31,44 @@ interface StreamState {
   /** `durable` as last written to the store. */
   written: number;
   /** The connection the stream's latest frame came on: where its ACKs go. */
-  reply: ((ack: Buffer) => void) | undefined;
+  reply: Reply | undefined;
+  /** The ledgers (windows) holding its pending sequences (few: one per open or failing window). */
+  ledgers: FrameLedger[];
+}
+
+/**
+ * The frames merged into one window, to be released and acknowledged once it is durable. Frames of a
+ * stream the source table still tracks are kept per stream (at most `maxSources` entries); when a
+ * stream is forgotten, its frames here become ACKs owed to its connection: one number per frame, no
+ * object and no string, so a flood of new sources costs a window 8 bytes per frame.
+ *
+ * @internal
+ */
+export class FrameLedger {
+  /** Sequences in this window of each stream in the table. */
+  readonly live = new Map<StreamState, number[]>();
+  /** ACKs owed for frames of streams forgotten since, by connection and epoch. */
+  readonly owed = new Map<Reply, Map<number, number[]>>();
+
+  /** Owe ACKs of `seqs` (epoch `epoch`) to `reply`. */
+  owe(reply: Reply | undefined, epoch: number, seqs: readonly number[] | number): void {
+    if (reply === undefined) return;
+    let byEpoch = this.owed.get(reply);
+    if (byEpoch === undefined) {
+      byEpoch = new Map();
+      this.owed.set(reply, byEpoch);
+    }
+    let list = byEpoch.get(epoch);
+    if (list === undefined) {
+      list = [];
+      byEpoch.set(epoch, list);
+    }
+    // A sequence just owed is not listed again (a flood of new sources all sending sequence 0
+    // costs one entry, not one per frame).
+    if (typeof seqs === 'number') {
+      if (list[list.length - 1] !== seqs) list.push(seqs);
+    } else for (const q of seqs) if (list[list.length - 1] !== q) list.push(q);
+  }
 }
 
 /** What to do with an arriving frame. */
@@ -73,9 +115,20 @@ export class StreamTable {
     if (seq > (this.#persisted.get(tag) ?? -1)) this.#persisted.set(tag, seq);
   }
 
+  /** The key of the header last looked up (a frame is classified, admitted and recorded in a row). */
+  #keyOf: WindowHeader | undefined;
+  #key = '';
+  #k(h: WindowHeader): string {
+    if (h !== this.#keyOf) {
+      this.#keyOf = h;
+      this.#key = key(h);
+    }
+    return this.#key;
+  }
+
   /** Is this frame a duplicate (already durable, or admitted and pending), or new? Changes nothing. */
   classify(h: WindowHeader): Admission {
-    const st = this.#streams.get(key(h));
+    const st = this.#streams.get(this.#k(h));
     if (st !== undefined) {
       if (st.pending.includes(h.seq)) return 'duplicatePending';
       if (h.seq <= st.durable || st.doneAbove.includes(h.seq)) return 'duplicate';
@@ -87,28 +140,35 @@ export class StreamTable {
 
   /**
    * Forget the least recently seen tenth of the table in one pass (a pass per eviction would walk
-   * the holes that deletions leave at the front of the map again and again).
+   * the holes that deletions leave at the front of the map again and again). Their frames in open
+   * or failing windows become ACKs owed to their connection.
    */
   #evict(): void {
     let n = Math.max(1, Math.floor(this.#max / 10));
-    for (const k of this.#streams.keys()) {
+    for (const [k, st] of this.#streams) {
       if (n-- === 0) break;
       this.#streams.delete(k);
       this.evicted++;
+      for (const ledger of st.ledgers) {
+        const seqs = ledger.live.get(st);
+        ledger.live.delete(st);
+        if (seqs !== undefined) ledger.owe(st.reply, st.epoch, seqs);
+      }
+      st.ledgers = [];
     }
   }
 
   /** A duplicate of a pending frame arrived (on a new connection): send the stream's ACKs there. */
-  reroute(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): void {
-    const st = this.#streams.get(key(h));
+  reroute(h: WindowHeader, reply: Reply | undefined): void {
+    const st = this.#streams.get(this.#k(h));
     if (st !== undefined && reply !== undefined) st.reply = reply;
   }
 
   /**
    * Record an admitted frame (creating its stream, forgetting the least recently seen one if full).
    */
-  admit(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): void {
-    const k = key(h);
+  admit(h: WindowHeader, reply: Reply | undefined): void {
+    const k = this.#k(h);
     let st = this.#streams.get(k);
     if (st === undefined) {
       if (this.#streams.size >= this.#max) this.#evict();
@@ -123,6 +183,7 @@ export class StreamTable {
         durable,
         written: durable,
         reply,
+        ledgers: [],
       };
     } else this.#streams.delete(k); // re-inserted below: the map's order is least recently seen first
     this.#streams.set(k, st);
@@ -133,7 +194,7 @@ export class StreamTable {
   }
 
   /** Acknowledge one frame right away (a duplicate of a durable one). */
-  ackNow(h: WindowHeader, reply: ((ack: Buffer) => void) | undefined): void {
+  ackNow(h: WindowHeader, reply: Reply | undefined): void {
     try {
       reply?.(this.#encoder.ack(h.epoch, [h.seq]));
     } catch {
@@ -142,22 +203,38 @@ export class StreamTable {
   }
 
   /**
+   * An admitted frame was merged into the window of `ledger`: it is released and acknowledged with
+   * that window. A frame whose stream was forgotten meanwhile is owed an ACK on its connection.
+   */
+  record(h: WindowHeader, reply: Reply | undefined, ledger: FrameLedger): void {
+    const st = this.#streams.get(this.#k(h));
+    if (st === undefined || !st.pending.includes(h.seq)) {
+      ledger.owe(st?.reply ?? reply, h.epoch, h.seq);
+      return;
+    }
+    const seqs = ledger.live.get(st);
+    if (seqs !== undefined) seqs.push(h.seq);
+    else {
+      ledger.live.set(st, [h.seq]);
+      st.ledgers.push(ledger);
+    }
+  }
+
+  /**
    * The frames of a window are settled (written, or dropped): no longer pending. Returns the
    * high-water sequences that moved as a result, by stream tag, to be written to the store.
    */
-  release(frames: readonly MergedFrame[]): Map<string, number> {
-    const touched = new Set<StreamState>();
-    for (const f of frames) {
-      const st = this.#streams.get(key(f));
-      if (st === undefined) continue;
-      const i = st.pending.indexOf(f.seq);
-      if (i === -1) continue;
-      st.pending.splice(i, 1);
-      st.doneAbove.push(f.seq);
-      touched.add(st);
-    }
+  release(ledger: FrameLedger): Map<string, number> {
     const moved = new Map<string, number>();
-    for (const st of touched) {
+    for (const [st, seqs] of ledger.live) {
+      const at = st.ledgers.indexOf(ledger);
+      if (at !== -1) st.ledgers.splice(at, 1);
+      for (const seq of seqs) {
+        const i = st.pending.indexOf(seq);
+        if (i === -1) continue;
+        st.pending.splice(i, 1);
+        st.doneAbove.push(seq);
+      }
       let low = st.highest;
       for (const p of st.pending) if (p - 1 < low) low = p - 1;
       if (low > st.durable) st.durable = low;
@@ -167,30 +244,32 @@ export class StreamTable {
     return moved;
   }
 
-  /** Acknowledge durable frames: one ACK per connection and epoch. A failing reply is counted, never thrown. */
-  ack(frames: readonly MergedFrame[], onError: () => void): void {
-    const acks = new Map<(ack: Buffer) => void, Map<number, number[]>>();
-    for (const f of frames) {
-      const reply = this.#streams.get(key(f))?.reply ?? f.reply;
-      if (reply === undefined) continue;
-      let byEpoch = acks.get(reply);
-      if (byEpoch === undefined) {
-        byEpoch = new Map();
-        acks.set(reply, byEpoch);
-      }
-      const list = byEpoch.get(f.epoch);
-      if (list === undefined) byEpoch.set(f.epoch, [f.seq]);
-      else list.push(f.seq);
-    }
-    for (const [reply, byEpoch] of acks) {
+  /**
+   * Acknowledge the durable frames of a window: to each stream's latest connection, and for
+   * forgotten streams to the connection recorded for them; one ACK per connection and epoch (in
+   * parts of at most 8192 sequences). A failing reply is counted, never thrown.
+   */
+  ack(ledger: FrameLedger, onError: () => void): void {
+    for (const [st, seqs] of ledger.live) ledger.owe(st.reply, st.epoch, seqs);
+    ledger.live.clear();
+    for (const [reply, byEpoch] of ledger.owed) {
       for (const [epoch, seqs] of byEpoch) {
-        try {
-          reply(this.#encoder.ack(epoch, seqs));
-        } catch {
-          onError();
+        for (let i = 0; i < seqs.length; i += ACK_CHUNK) {
+          try {
+            reply(
+              this.#encoder.ack(
+                epoch,
+                i === 0 && seqs.length <= ACK_CHUNK ? seqs : seqs.slice(i, i + ACK_CHUNK),
+              ),
+            );
+          } catch {
+            onError();
+            break;
+          }
         }
       }
     }
+    ledger.owed.clear();
   }
 
   /** The high-water sequences of `moved` are in the store. */

@@ -2,18 +2,16 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../core.js';
 import { DDSketch } from '../metrics/sketch.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
-import {
-  type AggregateKind,
-  type MergedFrame,
-  SeriesDictionary,
-  type SeriesReject,
-  WindowState,
-} from './aggregate.js';
+import { type AggregateKind, SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
+import type { FrameLedger, Reply } from './delivery.js';
 import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
-import { type WindowReader, wireSeriesKey } from './protocol.js';
+import { type WindowHeader, type WindowReader, wireSeriesKey } from './protocol.js';
 
 /** Where the merger counts what it refuses. */
 export type RejectCounter = (reason: SeriesReject, n?: number) => void;
+
+/** Where the merger records a frame it merged, with the ledger of the window it went to. */
+export type FrameRecorder = (header: WindowHeader, reply: Reply | undefined, ledger: FrameLedger) => void;
 
 /** Settings the merger needs. */
 export interface MergerSettings {
@@ -42,13 +40,15 @@ export class WindowMerger {
   readonly windows = new Map<number, WindowState>();
   readonly #o: MergerSettings;
   readonly #reject: RejectCounter;
+  readonly #record: FrameRecorder;
   #closedBefore = Number.NEGATIVE_INFINITY;
   /** Frames merged into a window that had closed (moved to the oldest open one). */
   late = 0;
 
-  constructor(o: MergerSettings, reject: RejectCounter) {
+  constructor(o: MergerSettings, reject: RejectCounter, record: FrameRecorder) {
     this.#o = o;
     this.#reject = reject;
+    this.#record = record;
     this.dict = new SeriesDictionary(o.maxSeries);
   }
 
@@ -90,19 +90,39 @@ export class WindowMerger {
     return out;
   }
 
-  /** Merge one checked frame, `chunkSize` series between yields; refused series are counted one by one. */
-  async mergeFrame(reader: WindowReader, reply: MergedFrame['reply']): Promise<void> {
-    const header = reader.header;
-    const w = this.target(header.windowStart, true);
-    w.frames.push({ sourceId: header.sourceId, epoch: header.epoch, seq: header.seq, reply });
+  /**
+   * Merge one checked frame now, in one go (for frames of at most `chunkSize` series); refused
+   * series are counted one by one.
+   */
+  mergeFrameNow(reader: WindowReader, reply: Reply | undefined): void {
+    this.#mergeSeries(reader, this.#open(reader, reply), reader.count);
+  }
+
+  /** Merge one checked frame, `chunkSize` series between yields. */
+  async mergeFrame(reader: WindowReader, reply: Reply | undefined): Promise<void> {
+    const w = this.#open(reader, reply);
     const { chunkSize } = this.#o;
+    for (let left = reader.count; left > 0; left -= chunkSize) {
+      this.#mergeSeries(reader, w, Math.min(chunkSize, left));
+      if (left > chunkSize) await yieldToLoop();
+    }
+  }
+
+  /** The window a frame goes to, where it is recorded. */
+  #open(reader: WindowReader, reply: Reply | undefined): WindowState {
+    const w = this.target(reader.header.windowStart, true);
+    this.#record(reader.header, reply, w.frames);
+    return w;
+  }
+
+  #mergeSeries(reader: WindowReader, w: WindowState, n: number): void {
     const dict = this.dict;
-    for (let i = 0; i < reader.count; i++) {
-      if (i > 0 && i % chunkSize === 0) await yieldToLoop();
+    const source = reader.header.sourceId;
+    for (let i = 0; i < n; i++) {
       const s = reader.advance();
       let bad: SeriesReject | undefined;
       if (s.kind === 'counter' || s.kind === 'meter') bad = w.addCount(s.key, dict, s.kind, s.value);
-      else if (s.kind === 'gauge') bad = w.setGauge(s.key, dict, s.policy, header.sourceId, s.value);
+      else if (s.kind === 'gauge') bad = w.setGauge(s.key, dict, s.policy, source, s.value);
       else if (s.sketch !== undefined) bad = w.mergeEncodedSketch(s.key, dict, s.sketch);
       if (bad !== undefined) this.#reject(bad);
     }

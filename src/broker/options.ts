@@ -76,7 +76,7 @@ export interface MetricsBrokerOptions extends AbortOptions {
   frameTimeoutMs?: number;
   /**
    * Client streams (source id and epoch) remembered for duplicate detection,
-   * and the least recently seen tenth is forgotten when it is full (`sourcesEvicted`). @default 10000
+   * and the least recently seen tenth is forgotten when it is full (`sourcesEvicted`). @default 4096
    */
   maxSources?: number;
   /**

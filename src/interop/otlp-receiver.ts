@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { gunzip } from 'node:zlib';
 import type { IngestBatch, IngestResult } from '../broker/ingest.js';
 import { rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import { guardConnections } from './connection-guard.js';
 import { decodeOtlpMetricsSliced, encodeOtlpResponse } from './otlp-codec.js';
 import { type OtlpTranslation, OtlpTranslator, type OtlpTranslatorOptions } from './otlp-translate.js';
 import { OTLP_CONTENT_TYPES, type OtlpEncoding } from './otlp-types.js';
@@ -16,8 +16,14 @@ export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
   host?: string;
   /** Largest request body, before and after gzip, bytes (decoded and translated in slices of a few ms: see docs/security.md). @default 128 KiB */
   maxBodyBytes?: number;
-  /** Requests read, decoded and translated at once; more get 503 (with `retry-after`). @default 4 */
+  /** Requests decoded and translated at once (after their body is read); more get 503 (with `retry-after`). @default 4 */
   maxConcurrent?: number;
+  /** Connections open at once; more are closed at accept (`connectionsRefused`). Bodies held while read are at most this × `maxBodyBytes`. @default 64 */
+  maxConnections?: number;
+  /** A connection must complete its request headers this long after it opened or its last response was sent (`headersTimeouts`). @default 10000 */
+  headersTimeoutMs?: number;
+  /** ... and its request body this long after the same start (`requestTimeouts`). @default 30000 */
+  requestTimeoutMs?: number;
 }
 
 /** What the OTLP receiver has seen. Totals since start. */
@@ -31,6 +37,14 @@ export interface OtlpReceiverStats {
   rejectedDataPoints: number;
   /** Request body bytes read. */
   bytes: number;
+  /** Connections closed at accept because `maxConnections` were open. */
+  connectionsRefused: number;
+  /** Connections closed because their request headers were not complete in `headersTimeoutMs`. */
+  headersTimeouts: number;
+  /** Connections closed because their request body was not complete in `requestTimeoutMs`. */
+  requestTimeouts: number;
+  /** Connections open now. */
+  connections: number;
 }
 
 /** What the receiver feeds. */
@@ -52,6 +66,9 @@ const OPTION_KEYS = [
   'host',
   'maxBodyBytes',
   'maxConcurrent',
+  'maxConnections',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
   'resourceAttributes',
   'maxStreams',
   'staleStreamMs',
@@ -81,6 +98,9 @@ export function normalizeOtlpOptions(o: unknown, path: string): BrokerOtlpOption
   int(opts.port, 'port', 0, 65535);
   int(opts.maxBodyBytes, 'maxBodyBytes', 1024, MAX_BODY_LIMIT);
   int(opts.maxConcurrent, 'maxConcurrent', 1, 1024);
+  int(opts.maxConnections, 'maxConnections', 1, 65_536);
+  int(opts.headersTimeoutMs, 'headersTimeoutMs', 1, 2 ** 31 - 1);
+  int(opts.requestTimeoutMs, 'requestTimeoutMs', 1, 2 ** 31 - 1);
   int(opts.maxStreams, 'maxStreams', 1, 10_000_000);
   int(opts.staleStreamMs, 'staleStreamMs', 0, 2 ** 31);
   int(opts.maxScale, 'maxScale', 0, 20);
@@ -142,8 +162,11 @@ export async function startOtlpReceiver(
     dataPoints: 0,
     rejectedDataPoints: 0,
     bytes: 0,
+    connectionsRefused: 0,
+    headersTimeouts: 0,
+    requestTimeouts: 0,
+    connections: 0,
   };
-  const sockets = new Set<Socket>();
   let active = 0;
   const closed = new AbortController();
   let queue: Promise<unknown> = Promise.resolve();
@@ -167,13 +190,15 @@ export async function startOtlpReceiver(
       const ce = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
       if (ce !== 'identity' && ce !== 'gzip')
         throw new Refusal(415, refusal('content-encoding', 'gzip or identity', ce));
+      // The body is read first (slow senders hold a connection, not a decoding slot: the timeouts
+      // and the connection limit bound them).
+      let body = await readBody(req, maxBody);
+      stats.bytes += body.length;
       if (active >= maxConcurrent)
         throw new Refusal(503, refusal('request', 'fewer concurrent requests', active));
       active++;
       let t: OtlpTranslation;
       try {
-        let body = await readBody(req, maxBody);
-        stats.bytes += body.length;
         if (ce === 'gzip') body = await gunzipBounded(body, maxBody);
         const request = await decodeOtlpMetricsSliced(body, encoding, { signal: closed.signal });
         // One translation at a time, from translating to committing: a cumulative stream's delta is
@@ -235,13 +260,16 @@ export async function startOtlpReceiver(
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
   server.maxHeadersCount = 100;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  const sockets = guardConnections(
+    server,
+    {
+      maxConnections: options.maxConnections ?? 64,
+      headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    },
+    stats,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {

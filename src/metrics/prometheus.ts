@@ -93,6 +93,7 @@ const BROKER_GAUGES = new Set([
   'queuedFrames',
   'bufferedBytes',
   'series',
+  'connections',
 ]);
 
 /**

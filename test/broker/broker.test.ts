@@ -166,6 +166,28 @@ describe('MetricsBroker windows', () => {
     expect(broker.stats()).toMatchObject({ gaps: 2, duplicates: 2, frames: 2 });
   });
 
+  it('acknowledges every frame of a window once written, also of sources the full table forgot meanwhile', async () => {
+    const { clock, store, broker } = await start({ maxSources: 10 });
+    const acks = new Map<string, number[]>();
+    const replyFor = (conn: string) => (b: Buffer) => {
+      const f = decodeFrame(b.subarray(4));
+      if (f.type === FRAME_ACK)
+        acks.set(`${conn}/${f.epoch}`, [...(acks.get(`${conn}/${f.epoch}`) ?? []), ...f.seqs]);
+    };
+    // 25 sources on two connections: the table of 10 forgets most of them before the window closes
+    for (let i = 0; i < 25; i++) {
+      broker.ingestFrame(frame(`p${i}`, i, T0, [counter('c', 1)], 1 + (i % 2)), replyFor(i < 12 ? 'a' : 'b'));
+    }
+    expect(broker.stats().sourcesEvicted).toBeGreaterThanOrEqual(15);
+    expect(acks.size).toBe(0);
+    clock.t = T0 + 20_000;
+    await broker.flushDue();
+    expect(store.sum('c')).toBe(25);
+    const got = [...acks].flatMap(([k, seqs]) => seqs.map((s) => `${k}/${s}`)).sort();
+    const want = Array.from({ length: 25 }, (_, i) => `${i < 12 ? 'a' : 'b'}/${1 + (i % 2)}/${i}`).sort();
+    expect(got).toEqual(want);
+  });
+
   it('treats a restarted process (same sourceId, new epoch) as a new stream, not duplicates', async () => {
     const { clock, store, broker } = await start();
     broker.ingestFrame(frame('w', 0, T0, [counter('c', 5)], 1));
@@ -266,8 +288,9 @@ describe('MetricsBroker windows', () => {
   });
 
   it('refuses frames beyond maxQueuedFrames without marking them seen, so a resend is accepted', async () => {
-    const { clock, store, broker } = await start({ maxQueuedFrames: 1 });
-    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1)]));
+    // a frame of more than chunkSize series is merged in chunks, through the queue; smaller ones merge at once
+    const { clock, store, broker } = await start({ maxQueuedFrames: 1, chunkSize: 1 });
+    broker.ingestFrame(frame('w', 0, T0, [counter('c', 1), counter('d', 1)]));
     broker.ingestFrame(frame('w', 1, T0, [counter('c', 10)])); // the queue is full
     expect(broker.stats()).toMatchObject({ overloaded: 1, queuedFrames: 1 });
     await broker.flushDue();
