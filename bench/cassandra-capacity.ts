@@ -435,34 +435,38 @@ async function throughputPhase(rows: BenchRow[], meta: Record<string, unknown>):
     { t: DC1, cl: 'localQuorum', name: 'dc1: 3 nodes, RF 3, LOCAL_QUORUM' },
   ];
   meta.throughput = { keyspace: ks, pointsPerCase: TP_POINTS, series: TP_SERIES, rounds: TP_ROUNDS };
-  const rates = cases.map(() => [] as number[]);
-  for (let r = 0; r < TP_ROUNDS; r++) {
-    const order = cases.map((_, i) => i);
-    if (r % 2 === 1) order.reverse();
-    for (const i of order) {
-      const k = cases[i]!;
-      const rate = await throughputCase(k.t, ks, k.cl, `tp_r${r}_c${i}`);
-      log(`  ${k.name}: ${Math.round(rate).toLocaleString()} points/s`);
-      rates[i]!.push(rate);
+  try {
+    const rates = cases.map(() => [] as number[]);
+    for (let r = 0; r < TP_ROUNDS; r++) {
+      const order = cases.map((_, i) => i);
+      if (r % 2 === 1) order.reverse();
+      for (const i of order) {
+        const k = cases[i]!;
+        const rate = await throughputCase(k.t, ks, k.cl, `tp_r${r}_c${i}`);
+        log(`  ${k.name}: ${Math.round(rate).toLocaleString()} points/s`);
+        rates[i]!.push(rate);
+      }
     }
-  }
-  (meta.throughput as Record<string, unknown>).registrationRetries = registrationRetries;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const single = mean(rates[0]!);
-  cases.forEach((k, i) => {
-    const v = mean(rates[i]!);
-    rows.push({
-      case: `write throughput, ${k.name}`,
-      value: v,
-      unit: 'points/s',
-      note: `${i === 0 ? 'baseline' : `${(v / single).toFixed(2)}x the 1-node LOCAL_ONE rate`}; rounds: ${rates[i]!.map((x) => Math.round(x)).join(', ')}`,
+    (meta.throughput as Record<string, unknown>).registrationRetries = registrationRetries;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const single = mean(rates[0]!);
+    cases.forEach((k, i) => {
+      const v = mean(rates[i]!);
+      rows.push({
+        case: `write throughput, ${k.name}`,
+        value: v,
+        unit: 'points/s',
+        note: `${i === 0 ? 'baseline' : `${(v / single).toFixed(2)}x the 1-node LOCAL_ONE rate`}; rounds: ${rates[i]!.map((x) => Math.round(x)).join(', ')}`,
+      });
     });
-  });
-  for (const t of [SINGLE, DC1]) {
-    const c = client(t);
-    await c.connect();
-    await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
-    await c.shutdown();
+  } finally {
+    // the keyspace has the same name on both targets: drop it from each, even after a failed case
+    for (const t of [SINGLE, DC1]) {
+      const c = client(t);
+      await c.connect();
+      await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
+      await c.shutdown();
+    }
   }
 }
 
