@@ -91,17 +91,7 @@ cluster_start_node() {
 # nodetool through the cached jars, against node $1's local JMX.
 cluster_nodetool() {
   local i=$1; shift
-  local jh tmp
-  jh="$(find_java17)" || exit 1
-  tmp="$CLUSTER_DIR/tools"
-  mkdir -p "$tmp"
-  [[ -f "$tmp/logback-tools.xml" ]] || cat >"$tmp/logback-tools.xml" <<'XML'
-<configuration><appender name="C" class="ch.qos.logback.core.ConsoleAppender"><filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>WARN</level></filter><encoder><pattern>%msg%n</pattern></encoder></appender><root level="WARN"><appender-ref ref="C"/></root></configuration>
-XML
-  "$jh/bin/java" -Xmx128m --add-exports java.base/sun.nio.ch=ALL-UNNAMED \
-    --add-exports java.base/jdk.internal.ref=ALL-UNNAMED -Duser.home="$tmp" \
-    -Dlogback.configurationFile="file://$tmp/logback-tools.xml" -cp "$LIB/*" \
-    org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p $((7200 + i)) "$@"
+  run_nodetool $((7200 + i)) "$CLUSTER_DIR/tools" "$@"
 }
 
 # Waits until nodetool (asked through a live node) shows every node Up/Normal.

@@ -179,5 +179,26 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
           ' PRIMARY KEY ((tenant, metric, tag_key), tag_value, series_id))',
       ],
     },
+    {
+      version: 6,
+      description: 'time-series tables: Zstd compression (measured in bench/cassandra-capacity.ts)',
+      statements: (ks) =>
+        timeSeriesTables().map((t) => `ALTER TABLE ${ks}.${t} WITH compression = ${TIME_SERIES_COMPRESSION}`),
+    },
   ];
+}
+
+/**
+ * Compression of the time-series tables (raw points, rollups, sketches), from migration 6 on:
+ * Zstd level 3 in 64 KiB chunks, measured by `npm run bench:capacity` (docs/operations.md,
+ * "Capacity"). Existing SSTables keep their old compression until compacted (or
+ * `nodetool upgradesstables -a`): a closed TWCS window is not compacted again, so old data keeps LZ4
+ * until it expires.
+ */
+export const TIME_SERIES_COMPRESSION =
+  "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 3}";
+
+/** Every raw, rollup and sketch table. */
+function timeSeriesTables(): string[] {
+  return [...Object.values(POINT_TABLES), ...Object.values(SKETCH_TABLES)];
 }

@@ -74,4 +74,25 @@ describe('metrics schema arithmetic', () => {
     expect(v2?.statements('ks')).toEqual(['ALTER TABLE ks.series_by_metric ADD sketch_base double']);
     expect(v3?.statements('ks')[0]).toContain('PRIMARY KEY ((tenant, metric, shard), series_id)');
   });
+
+  it('metricsMigrations() - version 6 sets Zstd on every raw, rollup and sketch table, and only those', () => {
+    const v6 = metricsMigrations(DEFAULT_RETENTION).find((m) => m.version === 6);
+    const ddl = v6?.statements('ks') ?? [];
+    const tables = ddl.map((s) => /^ALTER TABLE ks\.(\w+) WITH compression = /.exec(s)?.[1]);
+    expect(tables.sort()).toEqual(
+      [
+        'points_raw',
+        'rollup_5m',
+        'rollup_1h',
+        'rollup_1d',
+        'sketches_raw',
+        'sketch_5m',
+        'sketch_1h',
+        'sketch_1d',
+      ].sort(),
+    );
+    for (const stmt of ddl) {
+      expect(stmt).toContain("'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 3");
+    }
+  });
 });

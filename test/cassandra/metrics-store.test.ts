@@ -56,6 +56,8 @@ const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const T0 = Math.floor(Date.now() / DAY) * DAY;
+/** Every migration version of the metrics component (other branches add versions). */
+const allVersions = metricsMigrations(DEFAULT_RETENTION).map((m) => m.version);
 
 const reason = await probeCassandra();
 const ks = uniqueKeyspace('store');
@@ -211,7 +213,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual(allVersions);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -246,10 +248,10 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
     );
   });
 
-  it('connect() - the data tables use TWCS with a default TTL from the retention', async () => {
+  it('connect() - the data tables use TWCS, a default TTL from the retention and Zstd', async () => {
     await (await connect()).close();
     const rs = await client.execute(
-      'SELECT table_name, default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ?',
+      'SELECT table_name, default_time_to_live, compaction, compression FROM system_schema.tables WHERE keyspace_name = ?',
       [ks],
     );
     const byName = new Map(rs.rows.map((r) => [r.get('table_name') as string, r]));
@@ -259,11 +261,20 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       expect(String((row?.get('compaction') as Record<string, string> | undefined)?.class), name).toMatch(
         /TimeWindowCompactionStrategy/,
       );
+      const compression = row?.get('compression') as Record<string, string> | undefined;
+      expect(compression?.class, name).toBe('org.apache.cassandra.io.compress.ZstdCompressor');
+      expect(compression?.chunk_length_in_kb, name).toBe('64');
+      expect(compression?.compression_level, name).toBe('3');
     };
     expectTable('points_raw', 7 * 86_400);
     expectTable('rollup_5m', 30 * 86_400);
     expectTable('rollup_1h', 400 * 86_400);
     expectTable('rollup_1d', 5 * 365 * 86_400);
+    expectTable('sketches_raw', 7 * 86_400);
+    expectTable('sketch_1d', 5 * 365 * 86_400);
+    // tables that are not time series keep Cassandra's default (LZ4)
+    const index = byName.get('series_index')?.get('compression') as Record<string, string> | undefined;
+    expect(index?.class).toBe('org.apache.cassandra.io.compress.LZ4Compressor');
   });
 
   it('connect() - two processes connecting at once both succeed and the migration is applied once', async () => {
@@ -345,7 +356,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual(allVersions);
     } finally {
       await c1.shutdown();
       await c2.shutdown();

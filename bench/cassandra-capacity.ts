@@ -1,0 +1,485 @@
+/**
+ * Capacity of the Cassandra metrics store: bytes on disk per raw point and per rollup row after
+ * flush and major compaction, beside a naive one-row-per-point table written in the same run, for
+ * several compression settings; then write throughput of one node against the three nodes of dc1.
+ *
+ * Size phase: S series (half gauges with one decimal and noise, half integer counters) at 10 s for D
+ * days go through `CassandraMetricsStore.write()` (time-major, as a broker flushes) into a fresh
+ * keyspace on ONE node, then `flush()` rolls them up; the same points go as single-row INSERTs into
+ * `naive_points ((metric, tags), ts)` with Cassandra's default table options. `nodetool flush` and
+ * `compact`, then per table `tablestats` "Space used (live)" (every SSTable component: data, index,
+ * filter…). Each compression variant is applied with `ALTER TABLE … WITH compression` and
+ * `nodetool upgradesstables -a` (a rewrite of the same data), so every variant sees identical rows.
+ * By default the node is cluster node 4 (127.0.0.5, dc2) with a keyspace replicated to dc2 only,
+ * since the single development node has no JMX for nodetool until its next start.
+ *
+ * Throughput phase: the same writer (10k-point `write()` calls, 16 in flight) against the single
+ * node (127.0.0.1, RF 1) and against dc1 of the cluster (127.0.0.2–4, NetworkTopologyStrategy
+ * { dc1: 3 }), at LOCAL_ONE and LOCAL_QUORUM, rounds alternating the order.
+ *
+ *   npx tsx bench/cassandra-capacity.ts               # 50 series × 1 day (432k points); 100k points per throughput case
+ *   BENCH_QUICK=1 npx tsx bench/cassandra-capacity.ts # 20 series × 1 day; 20k points per case
+ *   CAPACITY_PHASES=size  (or throughput)             # one phase only
+ *   CAPACITY_SIZE_NODE=dev                            # measure sizes on 127.0.0.1 (needs its JMX: scripts/cassandra nodetool)
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import cassandra from 'cassandra-driver';
+import type { ConsistencyName } from '../src/cassandra/metrics-options.js';
+import { bucketOf, POINT_TABLES, ROLLUP_ORDER, ttlSeconds } from '../src/cassandra/metrics-schema.js';
+import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
+import type { ReplicationOptions } from '../src/cassandra/schema.js';
+import { seriesId, seriesKey } from '../src/metrics-store/series-key.js';
+import { DEFAULT_RETENTION, type Point, RESOLUTION_MS } from '../src/metrics-store/types.js';
+import { decodeBlock, encodeBlock } from './block-codec.js';
+import { type BenchRow, seededRandom, writeResults } from './lib.js';
+
+const run = promisify(execFile);
+const quick = process.env.BENCH_QUICK === '1';
+const phases = (process.env.CAPACITY_PHASES ?? 'size,throughput').split(',');
+const SERIES = Number(process.env.CAPACITY_SERIES ?? (quick ? 20 : 50));
+const DAYS = Number(process.env.CAPACITY_DAYS ?? 1);
+const TP_POINTS = Number(process.env.CAPACITY_TP_POINTS ?? (quick ? 20_000 : 100_000));
+const TP_SERIES = 200;
+const TP_ROUNDS = 2;
+const STEP = 10_000;
+const DAY = 86_400_000;
+const script = join(import.meta.dirname, '../scripts/cassandra');
+
+interface Target {
+  label: string;
+  contactPoints: string[];
+  localDataCenter: string;
+  replication: ReplicationOptions;
+  nodetool?: string[];
+}
+
+const SIZE_TARGETS: Record<string, Target> = {
+  'cluster:4': {
+    label: 'cluster node 4 (127.0.0.5, dc2), keyspace { dc2: 1 }',
+    contactPoints: ['127.0.0.5'],
+    localDataCenter: 'dc2',
+    replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc2: 1 } },
+    nodetool: ['cluster', 'nodetool', '4'],
+  },
+  dev: {
+    label: 'single development node (127.0.0.1), SimpleStrategy RF 1',
+    contactPoints: ['127.0.0.1'],
+    localDataCenter: 'datacenter1',
+    replication: { class: 'SimpleStrategy', replicationFactor: 1 },
+    nodetool: ['nodetool'],
+  },
+};
+const SINGLE = SIZE_TARGETS.dev as Target;
+const DC1: Target = {
+  label: 'cluster dc1 (127.0.0.2–4), NetworkTopologyStrategy { dc1: 3 }',
+  contactPoints: ['127.0.0.2', '127.0.0.3', '127.0.0.4'],
+  localDataCenter: 'dc1',
+  replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3 } },
+};
+
+/** Compression variants tried on the same compacted data, first the table's current setting. */
+const VARIANTS: Array<{ name: string; compression: string }> = [
+  {
+    name: 'LZ4, 16 KiB chunks (Cassandra default)',
+    compression: "{'class': 'LZ4Compressor', 'chunk_length_in_kb': 16}",
+  },
+  {
+    name: 'Zstd 3, 16 KiB',
+    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 16, 'compression_level': 3}",
+  },
+  {
+    name: 'Zstd 3, 64 KiB',
+    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 3}",
+  },
+  {
+    name: 'Zstd 9, 64 KiB',
+    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 9}",
+  },
+  {
+    name: 'Zstd 9, 256 KiB',
+    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 256, 'compression_level': 9}",
+  },
+];
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+async function nodetool(t: Target, ...args: string[]): Promise<string> {
+  if (t.nodetool === undefined) throw new Error(`no nodetool for ${t.label}`);
+  const { stdout } = await run(script, [...t.nodetool, ...args], { timeout: 1_800_000, maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+interface TableStats {
+  live: number;
+  sstables: number;
+  ratio: number;
+  partitions: number;
+}
+
+/** `tablestats` of several tables of `ks` in one nodetool call (each call starts a JVM). */
+async function tableStats(
+  t: Target,
+  ks: string,
+  tables: readonly string[],
+): Promise<Record<string, TableStats>> {
+  const out = await nodetool(t, 'tablestats', ...tables.map((x) => `${ks}.${x}`));
+  const stats: Record<string, TableStats> = {};
+  for (const section of out.split(/^\s*Table: /m).slice(1)) {
+    const name = section.slice(0, section.indexOf('\n')).trim();
+    const num = (label: string) => {
+      const m = new RegExp(`${label.replace(/[()]/g, '\\$&')}: ([-0-9.]+)`).exec(section);
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    stats[name] = {
+      live: num('Space used (live)'),
+      sstables: num('SSTable count'),
+      ratio: num('SSTable Compression Ratio'),
+      partitions: num('Number of partitions (estimate)'),
+    };
+  }
+  for (const x of tables)
+    if (stats[x] === undefined) throw new Error(`no tablestats for ${ks}.${x}:\n${out}`);
+  return stats;
+}
+
+/** Deterministic realistic series: gauges (one decimal, daily wave plus noise) and counters. */
+function seriesPoints(tenant: string, series: number, start: number, steps: number): Point[][] {
+  const rnd = seededRandom(42);
+  const out: Point[][] = [];
+  const state = Array.from({ length: series }, (_, s) => ({
+    gauge: s % 2 === 0,
+    level: 20 + 60 * rnd(),
+    counter: Math.floor(rnd() * 1e9),
+    rate: 10 + Math.floor(rnd() * 5000),
+    tags: { host: `web-${String(s >> 1).padStart(4, '0')}`, region: `r${s % 4}` },
+  }));
+  for (let i = 0; i < steps; i++) {
+    const ts = start + i * STEP;
+    const row: Point[] = new Array(series);
+    for (let s = 0; s < series; s++) {
+      const st = state[s]!;
+      let value: number;
+      if (st.gauge) {
+        const wave = 15 * Math.sin((2 * Math.PI * (ts % DAY)) / DAY);
+        value = Math.round((st.level + wave + 4 * (rnd() - 0.5)) * 10) / 10;
+      } else {
+        st.counter += Math.floor(st.rate * (0.5 + rnd()));
+        value = st.counter;
+      }
+      row[s] = { metric: st.gauge ? 'cpu.used' : 'net.bytes', tags: st.tags, ts, value, tenant };
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+/** Writes time-major points through the store: `write()` calls of `chunk` points, `inFlight` at once. */
+async function ingest(
+  store: CassandraMetricsStore,
+  pts: readonly Point[],
+  chunk = 10_000,
+  inFlight = 16,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < pts.length) {
+      const i = next;
+      next += chunk;
+      await store.write(pts.slice(i, i + chunk));
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return (performance.now() - t0) / 1000;
+}
+
+function client(t: Target): cassandra.Client {
+  return new cassandra.Client({
+    contactPoints: t.contactPoints,
+    localDataCenter: t.localDataCenter,
+    socketOptions: { readTimeout: 120_000 },
+  });
+}
+
+async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promise<void> {
+  const target = SIZE_TARGETS[process.env.CAPACITY_SIZE_NODE ?? 'cluster:4'];
+  if (target === undefined) throw new Error('CAPACITY_SIZE_NODE must be cluster:4 or dev');
+  const ks = `fw_capacity_${Math.random().toString(36).slice(2, 8)}`;
+  const steps = Math.round((DAYS * DAY) / STEP);
+  const from = Math.floor((Date.now() - DAYS * DAY - 600_000) / DAY) * DAY; // whole days, inside raw retention
+  const byStep = seriesPoints('capacity', SERIES, from, steps);
+  const pts = byStep.flat();
+  const N = pts.length;
+  meta.size = {
+    node: target.label,
+    keyspace: ks,
+    series: SERIES,
+    days: DAYS,
+    points: N,
+    from: new Date(from).toISOString(),
+  };
+  log(`size: ${N.toLocaleString()} points (${SERIES} series × ${steps} steps) into ${ks} on ${target.label}`);
+  const c = client(target);
+  await c.connect();
+  const store = await CassandraMetricsStore.connect({
+    client: c,
+    keyspace: ks,
+    localDataCenter: target.localDataCenter,
+    replication: target.replication,
+    rollupIntervalMs: 0,
+    writeBuffer: { maxPoints: 200_000 },
+  });
+  try {
+    const secs = await ingest(store, pts);
+    log(`  store.write: ${Math.round(N / secs).toLocaleString()} points/s`);
+    const t0 = performance.now();
+    await store.flush();
+    log(`  flush() (rollups) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await store.close();
+  }
+  // naive: what a first schema looks like, Cassandra's default table options (LZ4 16 KiB, STCS)
+  await c.execute(
+    `CREATE TABLE ${ks}.naive_points (metric text, tags text, ts timestamp, value double, PRIMARY KEY ((metric, tags), ts))`,
+  );
+  const ttl = ttlSeconds(DEFAULT_RETENTION.raw);
+  const insert = `INSERT INTO ${ks}.naive_points (metric, tags, ts, value) VALUES (?, ?, ?, ?) USING TTL ?`;
+  const tagText = new Map<object, string>();
+  const params = pts.map((p) => {
+    const t = tagText.get(p.tags as object) ?? JSON.stringify(p.tags);
+    tagText.set(p.tags as object, t);
+    return [p.metric, t, p.ts, p.value, ttl];
+  });
+  const t1 = performance.now();
+  const rs = await cassandra.concurrent.executeConcurrent(c, insert, params, {
+    concurrencyLevel: 128,
+    raiseOnFirstError: true,
+  });
+  if (rs.errors.length > 0) throw rs.errors[0];
+  log(`  naive INSERTs: ${Math.round(N / ((performance.now() - t1) / 1000)).toLocaleString()} points/s`);
+
+  // block layout prototype: one row per series and hour (bench/block-codec.ts), same TTL and TWCS as points_raw
+  const raw = await c.execute(
+    'SELECT default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+    [ks, 'points_raw'],
+  );
+  const cmp = raw.first()?.get('compaction') as Record<string, string>;
+  await c.execute(
+    `CREATE TABLE ${ks}.points_block (tenant text, series_id text, bucket int, block_start timestamp, data blob,` +
+      ' PRIMARY KEY ((tenant, series_id, bucket), block_start))' +
+      ` WITH default_time_to_live = ${ttl} AND compaction = {'class': 'TimeWindowCompactionStrategy',` +
+      ` 'compaction_window_unit': '${cmp.compaction_window_unit}', 'compaction_window_size': ${cmp.compaction_window_size}}`,
+  );
+  const blocks: unknown[][] = [];
+  const BLOCK = 3_600_000;
+  for (let s = 0; s < SERIES; s++) {
+    const p0 = byStep[0]?.[s] as Point;
+    const id = seriesId(seriesKey(p0.metric, p0.tags));
+    for (let i = 0; i < byStep.length; ) {
+      const start = Math.floor((byStep[i]?.[s]?.ts ?? 0) / BLOCK) * BLOCK;
+      const ts: number[] = [];
+      const values: number[] = [];
+      for (; i < byStep.length && (byStep[i]?.[s]?.ts ?? 0) < start + BLOCK; i++) {
+        ts.push(byStep[i]?.[s]?.ts ?? 0);
+        values.push(byStep[i]?.[s]?.value ?? 0);
+      }
+      const data = encodeBlock(ts, values);
+      const back = decodeBlock(data);
+      if (back.ts.some((t, k) => t !== ts[k]) || back.values.some((v, k) => !Object.is(v, values[k]))) {
+        throw new Error(`block codec round trip failed for series ${s} at ${start}`);
+      }
+      blocks.push(['capacity', id, bucketOf(start, 'raw'), start, data, ttl]);
+    }
+  }
+  const rb = await cassandra.concurrent.executeConcurrent(
+    c,
+    `INSERT INTO ${ks}.points_block (tenant, series_id, bucket, block_start, data) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
+    blocks,
+    { concurrencyLevel: 32, raiseOnFirstError: true },
+  );
+  if (rb.errors.length > 0) throw rb.errors[0];
+  log(`  points_block: ${blocks.length} blocks written (decoded back exactly)`);
+
+  log('  nodetool flush + compact…');
+  await nodetool(target, 'flush', ks);
+  await nodetool(target, 'compact', ks);
+
+  const rollupRows = (res: (typeof ROLLUP_ORDER)[number]) => {
+    const slots = new Set<number>();
+    for (const row of byStep) slots.add(Math.floor((row[0]?.ts ?? 0) / RESOLUTION_MS[res]));
+    return slots.size * SERIES;
+  };
+  const tables: Array<{ table: string; rows: number; what: string }> = [
+    { table: 'points_raw', rows: N, what: 'raw point' },
+    { table: 'naive_points', rows: N, what: 'raw point' },
+    { table: 'points_block', rows: N, what: 'raw point' },
+    ...ROLLUP_ORDER.map((res) => ({
+      table: POINT_TABLES[res],
+      rows: rollupRows(res),
+      what: `${res} rollup row`,
+    })),
+  ];
+  const created = await c.execute(
+    'SELECT table_name, compression FROM system_schema.tables WHERE keyspace_name = ?',
+    [ks],
+  );
+  const compressionOf = new Map(
+    created.rows.map((r) => {
+      const o = r.get('compression') as Record<string, string>;
+      const level = o.compression_level === undefined ? '' : ` ${o.compression_level}`;
+      return [
+        r.get('table_name') as string,
+        `${o.class?.replace(/.*\./, '')}${level}, ${o.chunk_length_in_kb} KiB`,
+      ];
+    }),
+  );
+  const current = await tableStats(
+    target,
+    ks,
+    tables.map((x) => x.table),
+  );
+  for (const { table, rows: n, what } of tables) {
+    const st = current[table] as TableStats;
+    rows.push({
+      case: `${table}, as created: ${compressionOf.get(table)} (after flush + major compaction)`,
+      value: st.live / n,
+      unit: `B/${what}`,
+      ...(table === 'points_raw' ? { goal: '<= 6 B/point', met: st.live / n <= 6 } : {}),
+      note: `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ${st.sstables} SSTables, ratio ${st.ratio}, ~${st.partitions} partitions`,
+    });
+  }
+  // compression variants on the same data: ALTER, then rewrite every SSTable of those tables
+  const variantTables = tables.filter((x) => x.table !== 'rollup_1d');
+  const best: Record<string, { name: string; bytesPerRow: number }> = {};
+  for (const v of VARIANTS) {
+    for (const { table } of variantTables)
+      await c.execute(`ALTER TABLE ${ks}.${table} WITH compression = ${v.compression}`);
+    const t2 = performance.now();
+    await nodetool(target, 'upgradesstables', '-a', ks, ...variantTables.map((x) => x.table));
+    const rewrite = (performance.now() - t2) / 1000;
+    const stats = await tableStats(
+      target,
+      ks,
+      variantTables.map((x) => x.table),
+    );
+    for (const { table, rows: n, what } of variantTables) {
+      const st = stats[table] as TableStats;
+      const bpr = st.live / n;
+      log(`  ${table} ${v.name}: ${bpr.toFixed(2)} B/${what} (ratio ${st.ratio})`);
+      rows.push({
+        case: `${table}, ${v.name}`,
+        value: bpr,
+        unit: `B/${what}`,
+        ...(table === 'points_raw' ? { goal: '<= 6 B/point', met: bpr <= 6 } : {}),
+        note: `ratio ${st.ratio}; ${st.sstables} SSTables; rewrite of ${variantTables.length} tables ${rewrite.toFixed(0)} s`,
+      });
+      if (bpr < (best[table]?.bytesPerRow ?? Number.POSITIVE_INFINITY))
+        best[table] = { name: v.name, bytesPerRow: bpr };
+    }
+  }
+  meta.best = best;
+  if (process.env.CAPACITY_KEEP !== '1') await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  await c.shutdown();
+}
+
+let registrationRetries = 0;
+
+async function throughputCase(t: Target, ks: string, cl: ConsistencyName, tenant: string): Promise<number> {
+  const c = client(t);
+  await c.connect();
+  const store = await CassandraMetricsStore.connect({
+    client: c,
+    keyspace: ks,
+    localDataCenter: t.localDataCenter,
+    replication: t.replication,
+    consistency: { read: cl, write: cl },
+    rollupIntervalMs: 0,
+    writeBuffer: { maxPoints: 200_000 },
+  });
+  try {
+    const steps = Math.ceil(TP_POINTS / TP_SERIES);
+    const from = Date.now() - steps * STEP - 600_000;
+    const byStep = seriesPoints(tenant, TP_SERIES, from, steps);
+    // register the series (once per series in a deployment; not timed). Registration is a lightweight
+    // transaction: on the loaded 3-node cluster some time out at LOCAL_SERIAL, so retry (counted).
+    const first = byStep[0] ?? [];
+    for (let i = 0; i < first.length; i += 100) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.write(first.slice(i, i + 100));
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          registrationRetries++;
+        }
+      }
+    }
+    const pts = byStep.slice(1).flat();
+    const secs = await ingest(store, pts);
+    return pts.length / secs;
+  } finally {
+    await store.close();
+    await c.shutdown();
+  }
+}
+
+async function throughputPhase(rows: BenchRow[], meta: Record<string, unknown>): Promise<void> {
+  const ks = `fw_capacity_tp_${Math.random().toString(36).slice(2, 8)}`;
+  const cases: Array<{ t: Target; cl: ConsistencyName; name: string }> = [
+    { t: SINGLE, cl: 'localOne', name: '1 node (127.0.0.1), RF 1, LOCAL_ONE' },
+    { t: SINGLE, cl: 'localQuorum', name: '1 node (127.0.0.1), RF 1, LOCAL_QUORUM' },
+    { t: DC1, cl: 'localOne', name: 'dc1: 3 nodes, RF 3, LOCAL_ONE' },
+    { t: DC1, cl: 'localQuorum', name: 'dc1: 3 nodes, RF 3, LOCAL_QUORUM' },
+  ];
+  meta.throughput = { keyspace: ks, pointsPerCase: TP_POINTS, series: TP_SERIES, rounds: TP_ROUNDS };
+  try {
+    const rates = cases.map(() => [] as number[]);
+    for (let r = 0; r < TP_ROUNDS; r++) {
+      const order = cases.map((_, i) => i);
+      if (r % 2 === 1) order.reverse();
+      for (const i of order) {
+        const k = cases[i]!;
+        const rate = await throughputCase(k.t, ks, k.cl, `tp_r${r}_c${i}`);
+        log(`  ${k.name}: ${Math.round(rate).toLocaleString()} points/s`);
+        rates[i]!.push(rate);
+      }
+    }
+    (meta.throughput as Record<string, unknown>).registrationRetries = registrationRetries;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const single = mean(rates[0]!);
+    cases.forEach((k, i) => {
+      const v = mean(rates[i]!);
+      rows.push({
+        case: `write throughput, ${k.name}`,
+        value: v,
+        unit: 'points/s',
+        note: `${i === 0 ? 'baseline' : `${(v / single).toFixed(2)}x the 1-node LOCAL_ONE rate`}; rounds: ${rates[i]!.map((x) => Math.round(x)).join(', ')}`,
+      });
+    });
+  } finally {
+    // the keyspace has the same name on both targets: drop it from each, even after a failed case
+    for (const t of [SINGLE, DC1]) {
+      const c = client(t);
+      await c.connect();
+      await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
+      await c.shutdown();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  const meta: Record<string, unknown> = {};
+  const { stdout } = await run('uptime').catch(() => ({ stdout: '' }));
+  meta.loadBefore = stdout.trim();
+  if (phases.includes('size')) await sizePhase(rows, meta);
+  if (phases.includes('throughput')) await throughputPhase(rows, meta);
+  meta.loadAfter = (await run('uptime').catch(() => ({ stdout: '' }))).stdout.trim();
+  const suffix = phases.length === 1 ? `-${phases[0]}` : '';
+  writeResults(`cassandra-capacity${quick ? '-quick' : ''}${suffix}`, rows, meta);
+}
+
+await main();
