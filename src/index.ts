@@ -115,7 +115,7 @@ export { digitalocean } from './providers/digitalocean.js';
 export type { Ec2Options } from './providers/ec2.js';
 export { ec2 } from './providers/ec2.js';
 export type { GceOptions } from './providers/gce.js';
-export { gce } from './providers/gce.js';
+export { GCE_PUBLIC_IMAGE_PROJECTS, gce } from './providers/gce.js';
 export type { HetznerOptions, HetznerProvider } from './providers/hetzner.js';
 export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';

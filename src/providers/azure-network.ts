@@ -2,7 +2,14 @@
  * Azure VM addresses without a call per VM: the subscription's network interfaces and public IP
  * addresses are listed once each (paged), and joined to VMs by id. `getNode` reads one VM's NICs.
  */
-import { asArray, asObject, type ProviderHttpClient, paginateProvider, str } from './kit/index.js';
+import {
+  asArray,
+  asObject,
+  type FetchPage,
+  type ProviderHttpClient,
+  paginateProvider,
+  str,
+} from './kit/index.js';
 
 /** The addresses of one VM. */
 export interface AzureAddresses {
@@ -60,6 +67,24 @@ export function azureAddressBook(nics: readonly unknown[], publicIps: readonly u
   return book;
 }
 
+/** The pager of an ARM list: `api-version` on the first page, then the `nextLink` URL (same origin only). */
+export function armPager(http: ProviderHttpClient, path: string, apiVersion: string): FetchPage<unknown> {
+  return async (cursor, { signal }) => {
+    const body = asObject(
+      await http.json(
+        cursor ? { url: cursor, signal } : { url: path, searchParams: { 'api-version': apiVersion }, signal },
+      ),
+      http.provider,
+      'list',
+    );
+    const next = str(body.nextLink);
+    return {
+      items: asArray(body.value, http.provider, 'value'),
+      next: next ? http.resolveLink(next) : undefined,
+    };
+  };
+}
+
 /** Every item of a paged ARM list (`value` + `nextLink`), with the pagination loop guard. */
 export async function armListAll(
   http: ProviderHttpClient,
@@ -68,27 +93,11 @@ export async function armListAll(
   signal?: AbortSignal,
 ): Promise<unknown[]> {
   const items: unknown[] = [];
-  for await (const page of paginateProvider(
-    async (cursor) => {
-      const body = asObject(
-        await http.json(
-          cursor
-            ? { url: cursor, signal }
-            : { url: path, searchParams: { 'api-version': apiVersion }, signal },
-        ),
-        http.provider,
-        'list',
-      );
-      const next = str(body.nextLink);
-      return {
-        items: asArray(body.value, http.provider, 'value'),
-        next: next ? http.resolveLink(next) : undefined,
-      };
-    },
-    { provider: http.provider, signal },
-  )) {
+  for await (const page of paginateProvider(armPager(http, path, apiVersion), {
+    provider: http.provider,
+    signal,
+  }))
     items.push(...page);
-  }
   return items;
 }
 

@@ -1,6 +1,6 @@
 import { FleetwatchError, validationError } from '../errors.js';
-import { lookupState } from './kit/index.js';
-import type { NodeState } from './types.js';
+import { asObject, lookupState, pickExtra, str } from './kit/index.js';
+import type { NodeLocation, NodeState } from './types.js';
 
 /**
  * Azure status code (lower-cased, first two segments) → NodeState. `PowerState/stopped` is stopped
@@ -81,4 +81,25 @@ export function checkTags(tags: Record<string, string>): Record<string, string> 
     if (v.length > 256) throw validationError(`tags.${k}`, 'a value of at most 256 characters', v);
   }
   return tags;
+}
+
+/** An Azure location (`/subscriptions/{s}/locations`). */
+export function azureLocation(provider: string, value: unknown): NodeLocation {
+  const raw = asObject(value, provider, 'location');
+  const name = str(raw.name) ?? '';
+  return {
+    id: name,
+    name: str(raw.displayName) ?? name,
+    provider,
+    region: name,
+    extra: {
+      ...pickExtra(raw, ['regionalDisplayName']),
+      ...pickExtra((raw.metadata ?? {}) as Record<string, unknown>, [
+        'geography',
+        'geographyGroup',
+        'regionType',
+        'physicalLocation',
+      ]),
+    },
+  };
 }

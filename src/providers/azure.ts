@@ -4,14 +4,18 @@
  * list (`statusOnly=true`, no call per VM), tags written with PATCH. A node's id is
  * `<resourceGroup>/<vmName>`.
  */
+
+import type { AbortOptions } from '../core.js';
 import { validationError } from '../errors.js';
 import {
   type AzureAddressBook,
   type AzureAddresses,
+  armPager,
   fetchAzureAddressBook,
   fetchVmAddresses,
 } from './azure-network.js';
-import { azureState, checkTags, type VmJson } from './azure-vm.js';
+import { azureOperationRef, pollAzureOperation } from './azure-operation.js';
+import { azureLocation, azureState, checkTags, type VmJson } from './azure-vm.js';
 import type { TokenCache } from './kit/index.js';
 import {
   asArray,
@@ -27,8 +31,10 @@ import {
   nodesFromPages,
   oauthTokenCache,
   type PageContext,
+  POWER_TARGET_STATES,
   type PowerContext,
   type PowerOperation,
+  type ProviderResponse,
   type ProviderWith,
   parseDate,
   pickExtra,
@@ -37,7 +43,7 @@ import {
   undefinedIfNotFound,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { ListNodesOptions, Node, Operation } from './types.js';
+import type { ListCatalogOptions, ListNodesOptions, Node, NodeLocation, Operation } from './types.js';
 
 const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
   PowerOperation,
@@ -83,7 +89,9 @@ export interface AzureOptions extends CloudProviderOptions {
 }
 
 /** What `azure()` returns: a {@link Provider} with these optional operations present. */
-export type AzureProvider = ProviderWith<NodeControlOperation>;
+export type AzureProvider = ProviderWith<
+  NodeControlOperation | 'destroyNode' | 'listLocations' | 'waitForState'
+>;
 
 /**
  * An Azure provider.
@@ -260,9 +268,13 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return checkTags(tags);
   }
 
-  protected async updateTags(nodeId: string, compute: ComputeTags, signal?: AbortSignal): Promise<void> {
+  protected async updateTags(
+    nodeId: string,
+    compute: ComputeTags,
+    signal?: AbortSignal,
+  ): Promise<Operation<void> | undefined> {
     const current = await this.#currentTags(nodeId, signal);
-    await this.#patchTags(nodeId, compute(current), signal);
+    return this.#patchTags(nodeId, compute(current), signal);
   }
 
   override toJSON(): Record<string, unknown> {
@@ -288,8 +300,12 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return (raw.tags ?? {}) as Record<string, string>;
   }
 
-  async #patchTags(nodeId: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    await this.http.request({
+  async #patchTags(
+    nodeId: string,
+    tags: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Operation<void> | undefined> {
+    const res = await this.http.request({
       method: 'PATCH',
       url: this.#path(nodeId),
       searchParams: { 'api-version': this.settings.apiVersion },
@@ -297,20 +313,63 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
       signal,
       idempotent: true,
     });
+    return this.#operation(res, 'setTags');
   }
 
+  /** The ARM operation an accepted call answered with, or `undefined` when the answer means done. */
+  #operation(res: ProviderResponse, action: string): Operation<void> | undefined {
+    const ref = azureOperationRef(this.http, res);
+    if (!ref) return undefined;
+    return this.pollOperation({
+      id: ref.url.split('?')[0]?.split('/').pop() ?? action,
+      action,
+      intervalMs: 2_000,
+      poll: (signal) => pollAzureOperation(this.http, ref, signal),
+    });
+  }
+
+  /** Locations of the subscription (`/subscriptions/{s}/locations`). */
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    const path = `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/locations`;
+    return this.listCatalog(
+      armPager(this.http, path, '2022-12-01'),
+      (raw) => azureLocation(this.id, raw),
+      opts,
+    );
+  }
+
+  /** Delete a VM; the operation follows ARM's async operation. NICs, IPs and disks stay unless created with `deleteOption: Delete`. */
+  async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
+    const res = await this.http.request({
+      method: 'DELETE',
+      url: this.#path(id),
+      searchParams: { 'api-version': this.settings.apiVersion },
+      signal: opts.signal,
+    });
+    return this.#operation(res, 'destroy') ?? this.goneOperation(id);
+  }
+
+  /**
+   * `start`, `restart` or `powerOff` (graceful; `graceful: false` adds `skipShutdown=true`), followed
+   * through ARM's async operation and then the VM's power state. A powered-off VM is still billed.
+   */
   protected async powerAction(
     id: string,
     operation: PowerOperation,
-    { signal }: PowerContext,
+    { signal, graceful }: PowerContext,
   ): Promise<Operation<Node>> {
-    await this.http.request({
+    const res = await this.http.request({
       method: 'POST',
       url: `${this.#path(id)}/${POWER_VERBS[operation]}`,
-      searchParams: { 'api-version': this.settings.apiVersion },
+      searchParams: {
+        'api-version': this.settings.apiVersion,
+        skipShutdown: operation === 'stop' && !graceful ? 'true' : undefined,
+      },
       signal,
     });
-    return this.powerStateOperation(id, operation);
+    const target = POWER_TARGET_STATES[operation];
+    const op = this.#operation(res, operation);
+    return op ? this.thenNode(op, id, target) : this.stateOperation(id, operation, target);
   }
 
   protected toNode(value: unknown, addresses?: AzureAddresses): Node {
