@@ -129,16 +129,16 @@ export function normalizeEc2Options(options: Ec2Options): Ec2Config {
 }
 
 /** `Filter.N.Name` / `Filter.N.Value.M` query parameters from a filters option. */
-export function filterParams(filters: unknown): Record<string, string> {
+export function filterParams(filters: unknown, path = 'options.filters'): Record<string, string> {
   if (filters === undefined) return {};
   if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
-    throw validationError('options.filters', 'an object of filter name → value(s)', filters);
+    throw validationError(path, 'an object of filter name → value(s)', filters);
   const params: Record<string, string> = {};
   let n = 0;
   for (const [name, raw] of Object.entries(filters)) {
     const values: unknown[] = Array.isArray(raw) ? raw : [raw];
     if (name === '' || values.length === 0 || values.some((v) => typeof v !== 'string'))
-      throw validationError(`options.filters.${name}`, 'a string or a non-empty array of strings', raw);
+      throw validationError(`${path}.${name}`, 'a string or a non-empty array of strings', raw);
     n++;
     params[`Filter.${n}.Name`] = name;
     values.forEach((v, m) => {
