@@ -15,8 +15,8 @@ import {
 import { Ec2Client } from './ec2-client.js';
 import { ec2RunInstancesParams } from './ec2-create.js';
 import { ec2ElasticIpsFromXml, ec2NodesFromXml, tagParams } from './ec2-nodes.js';
-import { normalizeEc2Options } from './ec2-options.js';
-import { xmlText } from './ec2-xml.js';
+import { type Ec2Options, normalizeEc2Options } from './ec2-options.js';
+import { type Ec2XmlElement, xmlText } from './ec2-xml.js';
 import {
   completedOperation,
   keysArg,
@@ -25,13 +25,11 @@ import {
   nodeIdArg,
   nodeStateOperation,
   normalizeProviderHttpOptions,
-  type ProviderHttpOptions,
   paginateProvider,
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
 import type {
-  CommonProviderOptions,
   CreateNodeInput,
   KeyPair,
   ListCatalogOptions,
@@ -47,44 +45,6 @@ import type {
   StopNodeOptions,
   WaitOptions,
 } from './types.js';
-
-/** AWS credentials. Kept in a closure: never on the provider object, in a node, a log or an error. */
-export interface Ec2Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-/** Options of {@link ec2}. */
-export interface Ec2Options extends CommonProviderOptions {
-  /**
-   * The region to use; with `regions`, the one `DescribeRegions` is asked in and `createNode`'s
-   * default. @default env `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the first of `regions`
-   */
-  region?: string;
-  /** Several regions listed concurrently, or `'all'` (every enabled region, from `DescribeRegions`). */
-  regions?: readonly string[] | 'all';
-  /** @default env `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` */
-  credentials?: Ec2Credentials;
-  /**
-   * Base URL; `{region}` in it is replaced by the region (e.g. `http://127.0.0.1:5055` for moto).
-   * @default `https://ec2.{region}.amazonaws.com` (`.com.cn` for `cn-` regions)
-   */
-  endpoint?: string;
-  /** `MaxResults` of each `DescribeInstances` page (5–1000). @default 1000 */
-  pageSize?: number;
-  /** Regions listed at once. @default 4 */
-  regionConcurrency?: number;
-  /**
-   * Server-side `DescribeInstances` filters for `listNodes`, e.g. `{ 'tag:env': 'prod',
-   * 'instance-state-name': ['running', 'stopped'] }` (`*`/`?` wildcards as EC2 allows).
-   */
-  filters?: Readonly<Record<string, string | readonly string[]>>;
-  /** HTTP behaviour (timeouts, retries). */
-  http?: ProviderHttpOptions;
-  /** Where the credential and region defaults are read from. @default process.env */
-  env?: Readonly<Record<string, string | undefined>>;
-}
 
 /** botocore's EC2 waiters poll every 15 s (`waiters-2.json`). */
 export const EC2_POLL_INTERVAL_MS = 15_000;
@@ -171,40 +131,36 @@ export class Ec2Provider implements Provider {
     }
   }
 
+  /** The Elastic IPs of instance `id` in `region`. */
+  async #elasticIps(region: string, id: string, opts: AbortOptions) {
+    const params = { 'Filter.1.Name': 'instance-id', 'Filter.1.Value.1': id };
+    return ec2ElasticIpsFromXml(await this.#client.call(region, 'DescribeAddresses', params, opts));
+  }
+
+  #nodeFrom(region: string, root: Ec2XmlElement, id: string, elasticIps: Map<string, string[]>) {
+    return ec2NodesFromXml(root, { provider: this.id, region, elasticIps }).find((n) => n.id === id);
+  }
+
   /** The node in `region`, its Elastic IPs included; `undefined` when EC2 does not know it. */
   async #getInRegion(region: string, id: string, opts: AbortOptions): Promise<Node | undefined> {
-    const found = await this.#client.locateIn(region, id, opts);
-    if (found === undefined) return undefined;
-    const eips = ec2ElasticIpsFromXml(
-      await this.#client.call(
-        region,
-        'DescribeAddresses',
-        { 'Filter.1.Name': 'instance-id', 'Filter.1.Value.1': id },
-        opts,
-      ),
-    );
-    return ec2NodesFromXml(found, { provider: this.id, region, elasticIps: eips }).find((n) => n.id === id);
+    const [root, eips] = await Promise.all([
+      this.#client.locateIn(region, id, opts),
+      this.#elasticIps(region, id, opts),
+    ]);
+    return root === undefined ? undefined : this.#nodeFrom(region, root, id, eips);
   }
 
   /**
-   * One instance by id. On a multi-region provider an unknown id is looked for with one
-   * `DescribeInstances` per region, then its Elastic IPs are read in the region that has it.
+   * One instance by id. On a multi-region provider an id not seen in a listing is looked for with
+   * one `DescribeInstances` per region; its Elastic IPs are read only in the region that has it.
    */
   async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {
     nodeIdArg(id);
+    const regions = await this.#client.regions(opts);
+    if (regions.length === 1) return this.#getInRegion(regions[0] as string, id, opts);
     const found = await this.#client.locate(id, opts);
     if (found === undefined) return undefined;
-    const eips = ec2ElasticIpsFromXml(
-      await this.#client.call(
-        found.region,
-        'DescribeAddresses',
-        { 'Filter.1.Name': 'instance-id', 'Filter.1.Value.1': id },
-        opts,
-      ),
-    );
-    return ec2NodesFromXml(found.root, { provider: this.id, region: found.region, elasticIps: eips }).find(
-      (n) => n.id === id,
-    );
+    return this.#nodeFrom(found.region, found.root, id, await this.#elasticIps(found.region, id, opts));
   }
 
   /** Set tags (merge); lengths are checked in Unicode characters as EC2 counts them. Done at once. */
@@ -423,4 +379,4 @@ export {
   ec2NodesFromXml,
   ec2RegionsFromXml,
 } from './ec2-nodes.js';
-export { ec2EndpointFor } from './ec2-options.js';
+export { type Ec2Credentials, type Ec2Options, ec2EndpointFor } from './ec2-options.js';
