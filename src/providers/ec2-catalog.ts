@@ -123,13 +123,17 @@ export function ec2KeyPairFromXml(item: Ec2XmlElement, provider: string): KeyPai
  * default) → `Owner=self`, `public` → `Owner=amazon`, `all` → no owner (everything the account may
  * launch: ~100,000 public images, so pass `filters`). `filters` become `Filter.N`.
  */
-export function ec2ListImages(client: Ec2Client, opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+export async function* ec2ListImages(
+  client: Ec2Client,
+  opts?: ListImagesOptions,
+): AsyncGenerator<NodeImage, void, undefined> {
+  // Checked when iteration starts, so a bad option rejects like any other listing failure.
   const o = listImagesArg(opts);
   const base: Record<string, string> = { ...filterParams(o.filters, 'opts.filters') };
   OWNERS[o.owner].forEach((owner, i) => {
     base[`Owner.${i + 1}`] = owner;
   });
-  return pagedList(client, 'DescribeImages', base, EC2_IMAGES_PAGE, 'imagesSet', ec2ImageFromXml, o);
+  yield* pagedList(client, 'DescribeImages', base, EC2_IMAGES_PAGE, 'imagesSet', ec2ImageFromXml, o);
 }
 
 /** `DescribeInstanceTypes` in the home region, paged (100 a page). */
