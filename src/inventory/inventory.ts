@@ -35,6 +35,7 @@ import type {
   ProviderSyncReport,
   SyncReport,
 } from './types.js';
+import { type InventoryWaitOptions, waitForNodes } from './wait.js';
 import { BoundedFeed, type WatchOverflow } from './watch.js';
 
 export type {
@@ -612,6 +613,20 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     for (const w of [...this.#watchers]) w.feed.return();
     this.#watchers.clear();
     if (this.#ownStore) await this.#store.close();
+  }
+
+  /**
+   * Resolve with the nodes matching `query` once they satisfy `opts` (every match in `states`, or
+   * at least `count` of them; `count: 0` waits for none). Driven by sync and change events, and by
+   * a sync every `intervalMs` while the inventory is not started. See {@link waitForNodes}.
+   *
+   * @example
+   * ```ts
+   * const web = await inv.waitFor('tag:role=web', { states: ['running'], count: 3, timeoutMs: 300_000 });
+   * ```
+   */
+  waitFor(query: string | QueryAst, opts?: InventoryWaitOptions): Promise<InventoryNode[]> {
+    return waitForNodes(this, () => this.#running, query, opts);
   }
 }
 
