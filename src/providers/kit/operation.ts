@@ -189,7 +189,8 @@ export function nodeStateOperation(
       }
       last = node;
       if (states.includes(node.state)) return { done: true, value: node };
-      const failed = node.state === 'error' ? `node is in error (${node.rawState})` : opts.failWhen?.(node);
+      const failed =
+        opts.failWhen?.(node) ?? (node.state === 'error' ? `node is in error (${node.rawState})` : undefined);
       if (failed !== undefined) {
         throw new FleetwatchError('E_PROVIDER', `node ${nodeId} of ${provider.id}: ${failed}`, {
           provider: provider.id,
