@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'E_MALFORMED_LINE',
   /** An HTTP request body (OTLP, the dashboard API) is malformed or too large. */
   'E_MALFORMED_REQUEST',
+  /** The resource already exists (a key pair name that is taken); `providerCode` has the provider's code. */
+  'E_CONFLICT',
 ] as const;
 
 /** A stable fleetwatch error code. */

@@ -61,6 +61,7 @@ export type {
   ProviderSyncReport,
   SyncReport,
 } from './inventory/types.js';
+export type { InventoryWaitOptions } from './inventory/wait.js';
 // metrics
 export type { Counter } from './metrics/counter.js';
 export type { ExponentialHistogramPoint } from './metrics/exponential.js';
@@ -112,8 +113,8 @@ export { azure } from './providers/azure.js';
 export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
-export type { Ec2Options } from './providers/ec2.js';
-export { ec2 } from './providers/ec2.js';
+export type { Ec2CreateNodeExtra, Ec2Credentials, Ec2Options } from './providers/ec2.js';
+export { Ec2Provider, ec2 } from './providers/ec2.js';
 export type { GceOptions } from './providers/gce.js';
 export { GCE_PUBLIC_IMAGE_PROJECTS, gce } from './providers/gce.js';
 export type { HetznerOptions, HetznerProvider } from './providers/hetzner.js';
@@ -121,8 +122,8 @@ export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
-export type { OpenStackOptions } from './providers/openstack.js';
-export { openstack } from './providers/openstack.js';
+export type { OpenStackCreateNodeExtra, OpenStackOptions } from './providers/openstack.js';
+export { OpenStackProvider, openstack } from './providers/openstack.js';
 export type { StaticNodeInput, StaticProviderOptions } from './providers/static.js';
 export { staticProvider } from './providers/static.js';
 export type {

@@ -33,6 +33,7 @@ import type {
   ProviderSyncReport,
   SyncReport,
 } from './types.js';
+import { type InventoryWaitOptions, waitForNodes } from './wait.js';
 import type { WatchOverflow } from './watch.js';
 
 export type {
@@ -399,5 +400,19 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     this.#closed = true;
     this.#watchers.endAll();
     if (this.#opts.ownStore) await this.#opts.store.close();
+  }
+
+  /**
+   * Resolve with the nodes matching `query` once they satisfy `opts` (every match in `states`, or
+   * at least `count` of them; `count: 0` waits for none). Driven by sync and change events, and by
+   * a sync every `intervalMs` while the inventory is not started. See {@link waitForNodes}.
+   *
+   * @example
+   * ```ts
+   * const web = await inv.waitFor('tag:role=web', { states: ['running'], count: 3, timeoutMs: 300_000 });
+   * ```
+   */
+  waitFor(query: string | QueryAst, opts?: InventoryWaitOptions): Promise<InventoryNode[]> {
+    return waitForNodes(this, () => this.#periodic.running, query, opts);
   }
 }

@@ -1,5 +1,5 @@
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
-import { type Ec2XmlElement, xmlItems, xmlText } from './ec2-xml.js';
+import { type Ec2XmlElement, xmlItems, xmlRawText, xmlText } from './ec2-xml.js';
 import { definedFields, lookupState, parseDate, setOwn } from './kit/index.js';
 import type { Node, NodeState } from './types.js';
 
@@ -23,6 +23,9 @@ export const EC2_ERROR_CODES = {
   OptInRequired: 'E_AUTH',
   'InvalidInstanceID.NotFound': 'E_NOT_FOUND',
   'InvalidInstanceID.Malformed': 'E_NOT_FOUND',
+  'InvalidKeyPair.Duplicate': 'E_CONFLICT',
+  'InvalidKeyPair.NotFound': 'E_NOT_FOUND',
+  'InvalidKeyPair.Format': 'E_VALIDATION',
 } as const satisfies Record<string, FleetwatchErrorCode>;
 
 /** EC2 error codes that mean "slow down" (retried, then `E_RATE_LIMIT`). HTTP 503 is one too. */
@@ -39,6 +42,7 @@ export const EC2_API_VERSION = '2016-11-15';
 export const EXTRA_FIELDS: ReadonlyArray<readonly [key: string, path: readonly string[]]> = [
   ['stateCode', ['instanceState', 'code']],
   ['stateReason', ['stateReason', 'code']],
+  ['stateReasonMessage', ['stateReason', 'message']],
   ['architecture', ['architecture']],
   ['platform', ['platform']],
   ['vpcId', ['vpcId']],
@@ -53,14 +57,27 @@ export const EXTRA_FIELDS: ReadonlyArray<readonly [key: string, path: readonly s
   ['reservationId', ['reservationId']],
 ];
 
-/** Read a tagSet into a record (values may be empty; non-ASCII kept as is). */
+/**
+ * Read a tagSet into a record, byte for byte: keys and values keep leading and trailing spaces
+ * (as boto3 does); values may be empty; non-ASCII is kept as is.
+ */
 export function readTags(el: Ec2XmlElement | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const item of xmlItems(el, 'tagSet')) {
-    const key = xmlText(item, 'key');
-    if (key !== undefined) setOwn(tags, key, xmlText(item, 'value') ?? '');
+    const key = xmlRawText(item, 'key');
+    if (key !== undefined && key !== '') setOwn(tags, key, xmlRawText(item, 'value') ?? '');
   }
   return tags;
+}
+
+/** EC2's tag limits, in Unicode characters (code points, as EC2 counts them; not UTF-16 units). */
+export const EC2_TAG_LIMITS = { key: 128, value: 256 } as const;
+
+/** Length in Unicode code points (an emoji is 1, not 2). */
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
 }
 
 export function pushUnique(list: string[], value: string | undefined): void {
@@ -174,11 +191,11 @@ export function tagParams(
   const params: Record<string, string> = {};
   let n = 0;
   for (const [key, value] of Object.entries(tags)) {
-    if (key.length === 0 || key.length > 128)
+    if (key.length === 0 || codePoints(key) > EC2_TAG_LIMITS.key)
       throw validationError(`${path}.${key}`, 'a key of 1-128 characters', key);
     if (key.toLowerCase().startsWith('aws:'))
       throw validationError(`${path}.${key}`, "a key not starting with 'aws:'", key);
-    if (typeof value !== 'string' || value.length > 256)
+    if (typeof value !== 'string' || codePoints(value) > EC2_TAG_LIMITS.value)
       throw validationError(`${path}.${key}`, 'a string of at most 256 characters', value);
     n++;
     params[`${prefix}${n}.Key`] = key;

@@ -1,7 +1,51 @@
 import { type Clock, type Logger, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import type { Ec2Credentials, Ec2Options } from './ec2.js';
-import { checkOptionsShape, loggerAndClock, regionConcurrencyOption, regionsOption } from './kit/index.js';
+import {
+  checkOptionsShape,
+  loggerAndClock,
+  type ProviderHttpOptions,
+  regionConcurrencyOption,
+  regionsOption,
+} from './kit/index.js';
+import type { CommonProviderOptions } from './types.js';
+
+/** AWS credentials. Kept in a closure: never on the provider object, in a node, a log or an error. */
+export interface Ec2Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Options of {@link ec2}. */
+export interface Ec2Options extends CommonProviderOptions {
+  /**
+   * The region to use; with `regions`, the one `DescribeRegions` is asked in and `createNode`'s
+   * default. @default env `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the first of `regions`
+   */
+  region?: string;
+  /** Several regions listed concurrently, or `'all'` (every enabled region, from `DescribeRegions`). */
+  regions?: readonly string[] | 'all';
+  /** @default env `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` */
+  credentials?: Ec2Credentials;
+  /**
+   * Base URL; `{region}` in it is replaced by the region (e.g. `http://127.0.0.1:5055` for moto).
+   * @default `https://ec2.{region}.amazonaws.com` (`.com.cn` for `cn-` regions)
+   */
+  endpoint?: string;
+  /** `MaxResults` of each `DescribeInstances` page (5–1000). @default 1000 */
+  pageSize?: number;
+  /** Regions listed at once. @default 4 */
+  regionConcurrency?: number;
+  /**
+   * Server-side `DescribeInstances` filters for `listNodes`, e.g. `{ 'tag:env': 'prod',
+   * 'instance-state-name': ['running', 'stopped'] }` (`*`/`?` wildcards as EC2 allows).
+   */
+  filters?: Readonly<Record<string, string | readonly string[]>>;
+  /** HTTP behaviour (timeouts, retries). */
+  http?: ProviderHttpOptions;
+  /** Where the credential and region defaults are read from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+}
 
 export const OPTION_KEYS = [
   'id',
@@ -129,16 +173,16 @@ export function normalizeEc2Options(options: Ec2Options): Ec2Config {
 }
 
 /** `Filter.N.Name` / `Filter.N.Value.M` query parameters from a filters option. */
-export function filterParams(filters: unknown): Record<string, string> {
+export function filterParams(filters: unknown, path = 'options.filters'): Record<string, string> {
   if (filters === undefined) return {};
   if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
-    throw validationError('options.filters', 'an object of filter name → value(s)', filters);
+    throw validationError(path, 'an object of filter name → value(s)', filters);
   const params: Record<string, string> = {};
   let n = 0;
   for (const [name, raw] of Object.entries(filters)) {
     const values: unknown[] = Array.isArray(raw) ? raw : [raw];
     if (name === '' || values.length === 0 || values.some((v) => typeof v !== 'string'))
-      throw validationError(`options.filters.${name}`, 'a string or a non-empty array of strings', raw);
+      throw validationError(`${path}.${name}`, 'a string or a non-empty array of strings', raw);
     n++;
     params[`Filter.${n}.Name`] = name;
     values.forEach((v, m) => {

@@ -198,6 +198,14 @@ export function xmlText(el: Ec2XmlElement | undefined, ...names: string[]): stri
   return text === '' ? undefined : text;
 }
 
+/**
+ * The exact text of the child at `names` (not trimmed: EC2 tag keys and values keep their spaces),
+ * or `undefined` when the element is absent.
+ */
+export function xmlRawText(el: Ec2XmlElement | undefined, ...names: string[]): string | undefined {
+  return xmlPath(el, ...names)?.text;
+}
+
 /** The `<item>` children of the EC2 list element at `names` (`xmlItems(el, 'reservationSet')`). */
 export function xmlItems(el: Ec2XmlElement | undefined, ...names: string[]): Ec2XmlElement[] {
   return xmlPath(el, ...names)?.children.filter((c) => c.name === 'item') ?? [];

@@ -40,6 +40,11 @@ export interface OpenStackOptions extends CommonProviderOptions {
   interface?: OpenStackInterface;
   /** Compute URL to use instead of the catalog's; `{region}` is replaced by the region. */
   computeUrl?: string;
+  /**
+   * Image (Glance) URL to use instead of the catalog's, for `listImages`; `{region}` is replaced by
+   * the region.
+   */
+  imageUrl?: string;
   /** Catalog service name, when several compute services are listed (Rackspace: `cloudServersOpenStack`). */
   serviceName?: string;
   /** `limit` of each `servers/detail` page. @default 1000 */
@@ -60,11 +65,12 @@ export interface OpenStackOptions extends CommonProviderOptions {
 
 /** `createNode` `extra` keys Nova understands. */
 export interface OpenStackCreateNodeExtra {
+  /** @deprecated Use `keyPair`. */
   keyName?: string;
   /** Network UUIDs to attach. */
   networks?: string[];
   securityGroups?: string[];
-  /** Plain text; base64-encoded for the API. */
+  /** @deprecated Use `userData`. Plain text; base64-encoded for the API. */
   userData?: string;
 }
 
@@ -81,6 +87,7 @@ export const OPTION_KEYS = [
   'regions',
   'interface',
   'computeUrl',
+  'imageUrl',
   'serviceName',
   'pageSize',
   'filters',
@@ -108,6 +115,7 @@ export interface OpenStackConfig {
   readonly regions: readonly string[] | 'all' | undefined;
   readonly iface: OpenStackInterface;
   readonly computeUrl: string | undefined;
+  readonly imageUrl: string | undefined;
   readonly serviceName: string | undefined;
   readonly pageSize: number;
   readonly filters: Readonly<Record<string, string>>;
@@ -162,8 +170,9 @@ export function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackC
       },
     );
   if (!/^https?:\/\/[^/]/.test(authUrl)) throw validationError('options.authUrl', 'an http(s) URL', authUrl);
-  if (options.computeUrl !== undefined && !/^https?:\/\/[^/]/.test(String(options.computeUrl)))
-    throw validationError('options.computeUrl', 'an http(s) URL', options.computeUrl);
+  for (const key of ['computeUrl', 'imageUrl'] as const)
+    if (options[key] !== undefined && !/^https?:\/\/[^/]/.test(String(options[key])))
+      throw validationError(`options.${key}`, 'an http(s) URL', options[key]);
   const rawIface = pick('interface', 'OS_INTERFACE', 'OS_ENDPOINT_TYPE');
   // Older clouds' environment files say `publicURL` / `internalURL`.
   const iface = (rawIface ?? 'public').replace(/URL$/, '') as OpenStackInterface;
@@ -186,6 +195,7 @@ export function normalizeOpenStackOptions(options: OpenStackOptions): OpenStackC
     regions,
     iface,
     computeUrl: options.computeUrl,
+    imageUrl: options.imageUrl,
     serviceName: pick('serviceName'),
     pageSize:
       options.pageSize === undefined

@@ -3,36 +3,30 @@
  * any OpenStack cloud reachable through an `authUrl`. The token is cached and refreshed before it expires (and once on a 401); the compute
  * endpoint comes from the token's service catalog by type, region and interface.
  */
-import { type AbortOptions, rejectUnknownKeys } from '../core.js';
+import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
-  createProviderHttpClient,
-  firstFound,
+  completedOperation,
+  createExtraArg,
+  keysArg,
   listAcrossRegions,
-  type NodeLifecycleOperation,
+  type NodeStateSource,
+  nodeStateOperation,
   normalizeProviderHttpOptions,
-  type ProviderHttpClient,
-  type ProviderWith,
   paginateProvider,
-  parseJsonBody,
-  RegionMemo,
-  TokenCache,
   undefinedIfNotFound,
+  userDataBase64,
+  waitForNodeState,
 } from './kit/index.js';
+import { OpenStackClient } from './openstack-client.js';
 import {
-  catalogRegions,
-  findEndpoint,
-  type KeystoneToken,
-  keystonePasswordBody,
-  keystoneTokensUrl,
-  keystoneV2ApiKeyBody,
-  keystoneV2PasswordBody,
-  keystoneV2TokensUrl,
-  keystoneVersion,
-  type OpenStackCatalogEntry,
-  parseKeystoneToken,
-  parseKeystoneV2Token,
-} from './openstack-catalog.js';
+  openstackDeleteKeyPair,
+  openstackImportKeyPair,
+  openstackListImages,
+  openstackListKeyPairs,
+  openstackListLocations,
+  openstackListSizes,
+} from './openstack-manage.js';
 import { checkTags, isRecord, novaNextCursor, openstackServerToNode, str } from './openstack-nodes.js';
 import {
   CREATE_EXTRA_KEYS,
@@ -40,143 +34,74 @@ import {
   type OpenStackCreateNodeExtra,
   type OpenStackOptions,
 } from './openstack-options.js';
-import type { CreateNodeInput, ListNodesOptions, Node, Provider } from './types.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  ListNodesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+  Provider,
+  StopNodeOptions,
+  WaitOptions,
+} from './types.js';
 
-/** What {@link openstack} returns: a {@link Provider} with every optional operation present. */
-export type OpenStackProvider = ProviderWith<NodeLifecycleOperation>;
+/** OpenStack gives no polling guidance: start at 2 s, growing to 15 s. */
+export const OPENSTACK_POLL_INTERVAL_MS = 2_000;
+/** Nova's `user_data` limit is 65,535 bytes of base64: 49,152 bytes of text. */
+export const OPENSTACK_USER_DATA_MAX_BYTES = 49_152;
+
+const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
+
+/** What each server action sends and waits for. */
+const ACTIONS = {
+  reboot: { body: { reboot: { type: 'SOFT' } }, target: ['running'] },
+  start: { body: { 'os-start': null }, target: ['running'] },
+  stop: { body: { 'os-stop': null }, target: ['stopped'] },
+} as const satisfies Record<string, { body: Record<string, unknown>; target: readonly NodeState[] }>;
 
 /**
- * An OpenStack (Nova + Keystone v3) provider.
+ * An OpenStack (Nova + Glance + Keystone) provider: listing, metadata tags, server actions that
+ * return an {@link Operation} polling `status` and `OS-EXT-STS:task_state`, create and destroy, and
+ * the catalogue (Glance images, flavors, availability zones, key pairs). Build it with {@link openstack}.
  *
  * @example
  * ```ts
- * const os = openstack({ id: 'os-lab', authUrl: 'https://keystone.example:5000/v3', username: 'ops',
- *   password: process.env.OS_PASSWORD, projectName: 'fleet', region: 'RegionOne' });
- * for await (const node of os.listNodes()) console.log(node.uid, node.state, node.tags);
+ * const os = new OpenStackProvider({ id: 'os-lab', authUrl: 'https://keystone.example:5000/v3',
+ *   username: 'ops', password: 'secret', projectName: 'fleet', region: 'RegionOne' });
+ * const op = await os.stopNode('7f3c…');
+ * await op.done({ timeoutMs: 120_000 });
  * ```
  */
-export function openstack(options: OpenStackOptions): OpenStackProvider {
-  const config = normalizeOpenStackOptions(options);
-  const httpOptions = normalizeProviderHttpOptions(options.http);
-  const { id: provider, clock } = config;
-  let catalog: OpenStackCatalogEntry[] = [];
-  const tokenSecrets = (): string[] => [config.password, ...tokens.secrets()];
+export class OpenStackProvider implements Provider {
+  readonly id: string;
+  readonly kind = 'openstack' as const;
+  readonly #client: OpenStackClient;
 
-  const v2 = keystoneVersion(config.authUrl) === '2.0';
-  const tokensUrl = v2 ? keystoneV2TokensUrl(config.authUrl) : keystoneTokensUrl(config.authUrl);
-  const keystone = createProviderHttpClient({
-    provider,
-    baseUrl: tokensUrl,
-    http: httpOptions,
-    logger: config.logger,
-    clock,
-    secrets: () => [config.password],
-  });
-  const tokens: TokenCache = new TokenCache({
-    clock,
-    refreshBeforeMs: config.refreshBeforeMs,
-    fetch: async ({ signal }) => {
-      const res = await keystone.request({
-        method: 'POST',
-        url: tokensUrl,
-        json: !v2
-          ? keystonePasswordBody(config)
-          : config.useApiKey
-            ? keystoneV2ApiKeyBody({
-                username: config.username,
-                apiKey: config.password,
-                ...(config.projectName === '' ? {} : { projectName: config.projectName }),
-              })
-            : keystoneV2PasswordBody(config),
-        auth: false,
-        idempotent: true,
-        ...(signal === undefined ? {} : { signal }),
-      });
-      const body = parseJsonBody(res.body, provider, res.url);
-      const token: KeystoneToken = v2
-        ? parseKeystoneV2Token(body, provider)
-        : parseKeystoneToken(res.headers['x-subject-token'], body, provider);
-      catalog = token.catalog;
-      config.logger.debug({ provider, services: catalog.length }, 'openstack token issued');
-      return {
-        value: token.value,
-        ...(token.expiresAtMs === undefined ? {} : { expiresAtMs: token.expiresAtMs }),
-      };
-    },
-  });
+  constructor(options: OpenStackOptions) {
+    const config = normalizeOpenStackOptions(options);
+    this.#client = new OpenStackClient(config, normalizeProviderHttpOptions(options.http));
+    this.id = config.id;
+  }
 
-  const clients = new Map<string, { client: ProviderHttpClient; region: string | undefined }>();
-  const regionOfServer = new RegionMemo<string | undefined>();
+  listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
+    const c = this.#client;
+    return listAcrossRegions(
+      (o) => c.regions(o),
+      (region: string | undefined, o: ListNodesOptions) => this.#listRegion(region, o),
+      c.config.regionConcurrency,
+    )(opts);
+  }
 
-  const isThrottle = (
-    res: { status: number; headers: Record<string, unknown> },
-    info?: { providerCode?: string },
-  ) =>
-    res.status === 429 ||
-    (res.status === 413 && (info?.providerCode === 'overLimit' || res.headers['retry-after'] !== undefined));
-
-  /** The compute client of a region (`undefined`: the only region the catalog offers). */
-  const computeFor = async (
-    region: string | undefined,
-    opts: AbortOptions,
-  ): Promise<{ client: ProviderHttpClient; region: string | undefined }> => {
-    const key = region ?? '';
-    const cached = clients.get(key);
-    if (cached !== undefined) return cached;
-    let baseUrl: string;
-    let actualRegion = region;
-    if (config.computeUrl !== undefined) {
-      baseUrl = config.computeUrl.replaceAll('{region}', region ?? '');
-    } else {
-      await tokens.get(opts);
-      const ep = findEndpoint(
-        catalog,
-        {
-          type: 'compute',
-          region,
-          interface: config.iface,
-          ...(config.serviceName === undefined ? {} : { name: config.serviceName }),
-        },
-        provider,
-      );
-      baseUrl = ep.url;
-      actualRegion = ep.region || region;
-    }
-    const client = createProviderHttpClient({
-      provider,
-      baseUrl,
-      http: httpOptions,
-      logger: config.logger,
-      clock,
-      secrets: tokenSecrets,
-      authorize: async ({ headers, signal }) => {
-        headers['x-auth-token'] = await tokens.get(signal === undefined ? {} : { signal });
-      },
-      onUnauthorized: () => {
-        tokens.invalidate();
-        return true;
-      },
-      isThrottle,
-    });
-    const entry = { client, region: actualRegion };
-    clients.set(key, entry);
-    return entry;
-  };
-
-  const regionsToList = async (opts: AbortOptions): Promise<ReadonlyArray<string | undefined>> => {
-    if (config.regions === 'all') {
-      if (config.computeUrl !== undefined) return [config.region];
-      await tokens.get(opts);
-      const found = catalogRegions(catalog, 'compute', config.iface, config.serviceName);
-      return found.length === 0 ? [undefined] : found;
-    }
-    return config.regions ?? [config.region];
-  };
-
-  const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
-
-  async function* listRegion(region: string | undefined, opts: ListNodesOptions): AsyncGenerator<Node> {
-    const { client, region: actual } = await computeFor(region, opts);
+  async *#listRegion(region: string | undefined, opts: ListNodesOptions): AsyncGenerator<Node> {
+    const c = this.#client;
+    const provider = this.id;
+    const { client, region: actual } = await c.service('compute', region, opts);
     const pages = paginateProvider<Node>(
       async (cursor, ctx) => {
         // A cursor is a marker (server ids have no '/'), or a next link that carried no marker.
@@ -188,8 +113,8 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
             ? {}
             : {
                 searchParams: {
-                  ...config.filters,
-                  limit: config.pageSize,
+                  ...c.config.filters,
+                  limit: c.config.pageSize,
                   ...(cursor === undefined ? {} : { marker: cursor }),
                 },
               }),
@@ -214,78 +139,25 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
     );
     for await (const page of pages) {
       for (const node of page) {
-        regionOfServer.set(node.id, region);
+        c.remember(node.id, region);
         yield node;
       }
     }
   }
 
-  const checkId = (id: unknown): string => {
-    if (typeof id !== 'string' || id === '' || id.includes('/'))
-      throw validationError('id', 'a server id (no slashes)', id);
-    return id;
-  };
+  async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {
+    return this.#client.getNode(checkId(id), opts);
+  }
 
-  const getInRegion = async (region: string | undefined, id: string, opts: AbortOptions) => {
-    const { client, region: actual } = await computeFor(region, opts);
-    const body = await undefinedIfNotFound(
-      client.json<unknown>({ url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) }),
-    );
-    if (body === undefined) return undefined;
-    if (!isRecord(body) || !isRecord(body.server))
-      throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: servers/{id} has no server object`, {
-        provider,
-      });
-    regionOfServer.set(id, region);
-    return openstackServerToNode(body.server, { provider, ...(actual ? { region: actual } : {}) });
-  };
-
-  const getNode = async (id: string, opts: AbortOptions = {}): Promise<Node | undefined> => {
-    checkId(id);
-    if (regionOfServer.has(id)) {
-      const node = await getInRegion(regionOfServer.get(id), id, opts);
-      if (node !== undefined) return node;
-    }
-    const regions = await regionsToList(opts);
-    return firstFound(regions, (region) => getInRegion(region, id, opts), config.regionConcurrency);
-  };
-
-  /** The compute client of the region a server lives in. */
-  const clientOf = async (id: string, opts: AbortOptions): Promise<ProviderHttpClient> => {
-    checkId(id);
-    const regions = await regionsToList(opts);
-    if (regions.length === 1) return (await computeFor(regions[0], opts)).client;
-    if (!regionOfServer.has(id) && (await getNode(id, opts)) === undefined)
-      throw new FleetwatchError('E_NOT_FOUND', `${provider}: server ${id} not found in any region`, {
-        provider,
-        providerCode: 'itemNotFound',
-      });
-    return (await computeFor(regionOfServer.get(id), opts)).client;
-  };
-
-  const serverAction =
-    (action: Record<string, unknown>) =>
-    async (id: string, opts: AbortOptions = {}) => {
-      const client = await clientOf(id, opts);
-      await client.request({
-        method: 'POST',
-        url: `servers/${encodeURIComponent(id)}/action`,
-        json: action,
-        idempotent: true,
-        ...signalOf(opts),
-      });
-    };
-
-  return {
-    id: provider,
-    kind: 'openstack',
-    listNodes: listAcrossRegions(regionsToList, listRegion, config.regionConcurrency),
-    getNode,
-    async setTags(nodeId, tags, opts = {}) {
-      const metadata = checkTags(tags, 'tags');
-      if (Object.keys(metadata).length === 0) return;
-      const client = await clientOf(nodeId, opts);
-      // POST merges the given keys into the server's metadata; other keys stay.
+  /** Merge metadata keys (`POST …/metadata`); other keys stay. Done at once. */
+  async setTags(
+    nodeId: string,
+    tags: Record<string, string>,
+    opts: AbortOptions = {},
+  ): Promise<Operation<void>> {
+    const metadata = checkTags(tags, 'tags');
+    if (Object.keys(metadata).length > 0) {
+      const { client } = await this.#client.computeOf(checkId(nodeId), opts);
       await client.request({
         method: 'POST',
         url: `servers/${encodeURIComponent(nodeId)}/metadata`,
@@ -293,14 +165,16 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
         idempotent: true,
         ...signalOf(opts),
       });
-    },
-    async removeTags(nodeId, keys, opts = {}) {
-      if (!Array.isArray(keys)) throw validationError('keys', 'an array of metadata keys', keys);
-      keys.forEach((k, i) => {
-        if (typeof k !== 'string' || k === '') throw validationError(`keys[${i}]`, 'a non-empty string', k);
-      });
-      if (keys.length === 0) return;
-      const client = await clientOf(nodeId, opts);
+    }
+    return completedOperation(nodeId, 'setTags', undefined);
+  }
+
+  async removeTags(nodeId: string, keys: string[], opts: AbortOptions = {}): Promise<Operation<void>> {
+    keysArg(keys).forEach((k, i) => {
+      if (k === '') throw validationError(`keys[${i}]`, 'a non-empty string', k);
+    });
+    if (keys.length > 0) {
+      const { client } = await this.#client.computeOf(checkId(nodeId), opts);
       const base = `servers/${encodeURIComponent(nodeId)}/metadata`;
       // Read first: a missing server is E_NOT_FOUND, a key that is not there is nothing to do.
       const body = await client.json<unknown>({ url: base, ...signalOf(opts) });
@@ -311,69 +185,191 @@ export function openstack(options: OpenStackOptions): OpenStackProvider {
           client.request({ method: 'DELETE', url: `${base}/${encodeURIComponent(key)}`, ...signalOf(opts) }),
         );
       }
-    },
-    rebootNode: serverAction({ reboot: { type: 'SOFT' } }),
-    startNode: serverAction({ 'os-start': null }),
-    stopNode: serverAction({ 'os-stop': null }),
-    async destroyNode(id, opts = {}) {
-      const client = await clientOf(id, opts);
-      await client.request({ method: 'DELETE', url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) });
-    },
-    async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
-      if (!isRecord(input)) throw validationError('input', 'an object', input);
-      for (const key of ['name', 'size', 'image'] as const) {
-        if (typeof input[key] !== 'string' || input[key] === '')
-          throw validationError(`input.${key}`, 'a non-empty string', input[key]);
-      }
-      const extra = (input.extra ?? {}) as OpenStackCreateNodeExtra;
-      rejectUnknownKeys(extra, CREATE_EXTRA_KEYS, 'input.extra');
-      const server: Record<string, unknown> = {
-        name: input.name,
-        imageRef: input.image,
-        flavorRef: input.size,
-      };
-      if (input.tags !== undefined) server.metadata = checkTags(input.tags, 'input.tags');
-      if (input.zone !== undefined) server.availability_zone = input.zone;
-      if (extra.keyName !== undefined) server.key_name = extra.keyName;
-      if (extra.networks !== undefined) {
-        if (!Array.isArray(extra.networks))
-          throw validationError('input.extra.networks', 'an array of network ids', extra.networks);
-        server.networks = extra.networks.map((uuid) => ({ uuid }));
-      }
-      if (extra.securityGroups !== undefined) {
-        if (!Array.isArray(extra.securityGroups))
-          throw validationError('input.extra.securityGroups', 'an array of names', extra.securityGroups);
-        server.security_groups = extra.securityGroups.map((name) => ({ name }));
-      }
-      if (extra.userData !== undefined)
-        server.user_data = Buffer.from(extra.userData, 'utf8').toString('base64');
-      const region =
-        input.region ?? config.region ?? (Array.isArray(config.regions) ? config.regions[0] : undefined);
-      const { client } = await computeFor(region, opts);
-      // Not retried on 5xx: a lost response must not create a second server.
-      const created = await client.json<unknown>({
-        method: 'POST',
-        url: 'servers',
-        json: { server },
-        ...signalOf(opts),
+    }
+    return completedOperation(nodeId, 'removeTags', undefined);
+  }
+
+  /** Polls `GET servers/{id}` in the server's region; 404 means gone (`terminated`). */
+  #source(region: string | undefined): NodeStateSource {
+    return { id: this.id, getNode: (id, o) => this.#client.getInRegion(region, id, o ?? {}) };
+  }
+
+  #operation(action: string, id: string, region: string | undefined, target: readonly NodeState[]) {
+    return nodeStateOperation(this.#source(region), id, target, {
+      action,
+      sleep: this.#client.http.sleep,
+      clock: this.#client.config.clock,
+      defaultIntervalMs: OPENSTACK_POLL_INTERVAL_MS,
+      failWhen: (node) =>
+        node.state === 'error'
+          ? `${action} failed: ${node.rawState}${typeof node.extra.fault === 'string' ? ` (${node.extra.fault})` : ''}`
+          : undefined,
+    });
+  }
+
+  async #action(action: keyof typeof ACTIONS, id: string, opts: AbortOptions): Promise<Operation<Node>> {
+    const region = await this.#client.regionOf(checkId(id), opts);
+    const { client } = await this.#client.service('compute', region, opts);
+    await client.request({
+      method: 'POST',
+      url: `servers/${encodeURIComponent(id)}/action`,
+      json: ACTIONS[action].body,
+      idempotent: true,
+      ...signalOf(opts),
+    });
+    return this.#operation(action, id, region, ACTIONS[action].target);
+  }
+
+  /** Soft reboot; the operation resolves once the server is `ACTIVE` with no task. */
+  rebootNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
+    return this.#action('reboot', id, opts);
+  }
+
+  startNode(id: string, opts: AbortOptions = {}): Promise<Operation<Node>> {
+    return this.#action('start', id, opts);
+  }
+
+  /**
+   * `os-stop`: Nova itself shuts the guest down cleanly and powers it off after its
+   * `shutdown_timeout` (60 s by default), so `graceful` has no other kind to choose here.
+   */
+  stopNode(id: string, opts: StopNodeOptions = {}): Promise<Operation<Node>> {
+    if (opts.graceful !== undefined && typeof opts.graceful !== 'boolean')
+      return Promise.reject(validationError('opts.graceful', 'a boolean', opts.graceful));
+    return this.#action('stop', id, opts);
+  }
+
+  /** `DELETE servers/{id}`; the operation resolves once the server answers 404. */
+  async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
+    const region = await this.#client.regionOf(checkId(id), opts);
+    const { client } = await this.#client.service('compute', region, opts);
+    await client.request({ method: 'DELETE', url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) });
+    const op = this.#operation('destroy', id, region, ['terminated']);
+    return { id, action: 'destroy', done: async (wait) => void (await op.done(wait)) };
+  }
+
+  /**
+   * `POST /servers`: `image` → `imageRef`, `size` → `flavorRef`, `location` → `availability_zone`,
+   * `keyPair` → `key_name`, `userData` → base64 `user_data`, `tags` → `metadata`,
+   * `extra.networks` → `networks` (needed where the project has several networks). Not retried on
+   * 5xx: a lost response must not create a second server. Comes back `pending` (`BUILD`).
+   */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    if (!isRecord(input)) throw validationError('input', 'an object', input);
+    for (const key of ['name', 'size', 'image'] as const) {
+      if (typeof input[key] !== 'string' || input[key] === '')
+        throw validationError(`input.${key}`, 'a non-empty string', input[key]);
+    }
+    const extra = createExtraArg(input.extra, CREATE_EXTRA_KEYS, 'OpenStack') as OpenStackCreateNodeExtra;
+    const server: Record<string, unknown> = {
+      name: input.name,
+      imageRef: input.image,
+      flavorRef: input.size,
+    };
+    if (input.tags !== undefined) server.metadata = checkTags(input.tags, 'input.tags');
+    const zone = input.location ?? input.zone;
+    if (zone !== undefined) {
+      if (typeof zone !== 'string' || zone === '')
+        throw validationError('input.location', 'a zone name', zone);
+      server.availability_zone = zone;
+    }
+    const keyName = input.keyPair ?? extra.keyName;
+    if (keyName !== undefined) server.key_name = keyName;
+    if (extra.networks !== undefined) {
+      if (!Array.isArray(extra.networks))
+        throw validationError('input.extra.networks', 'an array of network ids', extra.networks);
+      server.networks = extra.networks.map((uuid) => ({ uuid }));
+    }
+    if (extra.securityGroups !== undefined) {
+      if (!Array.isArray(extra.securityGroups))
+        throw validationError('input.extra.securityGroups', 'an array of names', extra.securityGroups);
+      server.security_groups = extra.securityGroups.map((name) => ({ name }));
+    }
+    const userData = input.userData ?? extra.userData;
+    if (userData !== undefined) server.user_data = userDataBase64(userData, OPENSTACK_USER_DATA_MAX_BYTES);
+    const region = input.region ?? this.#client.homeRegion;
+    const { client } = await this.#client.service('compute', region, opts);
+    const created = await client.json<unknown>({
+      method: 'POST',
+      url: 'servers',
+      json: { server },
+      ...signalOf(opts),
+    });
+    const id = isRecord(created) && isRecord(created.server) ? str(created.server.id) : undefined;
+    if (id === undefined)
+      throw new FleetwatchError('E_MALFORMED_RESPONSE', `${this.id}: POST servers returned no server id`, {
+        provider: this.id,
       });
-      const id = isRecord(created) && isRecord(created.server) ? str(created.server.id) : undefined;
-      if (id === undefined)
-        throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: POST servers returned no server id`, {
-          provider,
-        });
-      regionOfServer.set(id, region);
-      // The create response carries adminPass and little else: read the server back instead.
-      const node = await getInRegion(region, id, opts);
-      return (
-        node ??
-        openstackServerToNode(
-          { id, name: input.name, status: 'BUILD', metadata: input.tags ?? {} },
-          { provider, ...(region ? { region } : {}) },
-        )
-      );
-    },
-  };
+    this.#client.remember(id, region);
+    // The create response carries adminPass and little else: read the server back instead.
+    const node = await this.#client.getInRegion(region, id, opts);
+    return (
+      node ??
+      openstackServerToNode(
+        { id, name: input.name, status: 'BUILD', metadata: input.tags ?? {} },
+        { provider: this.id, ...(region ? { region } : {}) },
+      )
+    );
+  }
+
+  /** Poll the server (2 s, growing to 15 s) until its state is one of `states`; `ERROR` rejects with its fault. */
+  async waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
+    const region = await this.#client.regionOf(checkId(nodeId), opts);
+    return waitForNodeState(this.#source(region), nodeId, states, {
+      ...opts,
+      sleep: this.#client.http.sleep,
+      clock: this.#client.config.clock,
+      defaultIntervalMs: OPENSTACK_POLL_INTERVAL_MS,
+    });
+  }
+
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    return openstackListImages(this.#client, opts);
+  }
+
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    return openstackListSizes(this.#client, opts);
+  }
+
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
+    return openstackListLocations(this.#client, opts);
+  }
+
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return openstackListKeyPairs(this.#client, opts);
+  }
+
+  importKeyPair(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair> {
+    return openstackImportKeyPair(this.#client, input, opts);
+  }
+
+  deleteKeyPair(name: string, opts?: AbortOptions): Promise<void> {
+    return openstackDeleteKeyPair(this.#client, name, opts);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, kind: this.kind };
+  }
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id === '' || id.includes('/'))
+    throw validationError('id', 'a server id (no slashes)', id);
+  return id;
+}
+
+/**
+ * An OpenStack (Nova + Keystone v3) provider.
+ *
+ * @example
+ * ```ts
+ * const os = openstack({ id: 'os-lab', authUrl: 'https://keystone.example:5000/v3', username: 'ops',
+ *   password: process.env.OS_PASSWORD, projectName: 'fleet', region: 'RegionOne' });
+ * for await (const node of os.listNodes()) console.log(node.uid, node.state, node.tags);
+ * ```
+ */
+export function openstack(options: OpenStackOptions): OpenStackProvider {
+  return new OpenStackProvider(options);
 }
 
 export {

@@ -12,3 +12,5 @@ export type { ConformanceStoreOptions, MakeMetricsStore } from './metrics-store-
 export { FakeClock, metricsStoreConformance } from './metrics-store-conformance.js';
 export type { ProviderUnderTest } from './provider-conformance.js';
 export { providerConformance } from './provider-conformance.js';
+export type { ManagedProviderUnderTest } from './provider-management-conformance.js';
+export { providerManagementConformance } from './provider-management-conformance.js';

@@ -112,20 +112,3 @@ export function imagesOptionsArg(
       });
   return { ...base, owner, filters };
 }
-
-/** Check `importKeyPair`'s input: a name and an OpenSSH public key line. */
-export function keyPairInputArg(input: { name: string; publicKey: string }): {
-  name: string;
-  publicKey: string;
-} {
-  if (typeof input !== 'object' || input === null) throw validationError('input', 'an object', input);
-  const name = nonEmptyString(input.name, 'input.name');
-  const publicKey = nonEmptyString(input.publicKey, 'input.publicKey').trim();
-  if (publicKey.length > 16_384) throw validationError('input.publicKey', 'at most 16 KiB', '(too long)');
-  if (!/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/.test(publicKey))
-    throw new FleetwatchError('E_VALIDATION', 'input.publicKey: expected an OpenSSH public key line', {
-      path: 'input.publicKey',
-      expected: 'an OpenSSH public key line ("ssh-ed25519 AAAA… comment")',
-    });
-  return { name, publicKey };
-}

@@ -133,6 +133,82 @@ export interface NodeStateSource {
   getNode(id: string, opts?: { signal?: AbortSignal }): Promise<Node | undefined>;
 }
 
+/** What {@link nodeStateOperation} and {@link waitForNodeState} need besides the node and states. */
+export interface NodeStatePollOptions {
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  clock?: Clock;
+  /** The provider's polling guidance. @default 5_000 */
+  defaultIntervalMs?: number;
+  /** Longest interval between polls. @default 15_000 */
+  maxIntervalMs?: number;
+  /** The operation's name (`stop`, `start`…). @default `waitForState(<states>)` */
+  action?: string;
+  /**
+   * A node in a state the wait can no longer succeed from (EC2's waiters fail a wait for `running`
+   * on `shutting-down`): return the provider's message to reject with `E_PROVIDER`.
+   */
+  failWhen?: (node: Node) => string | undefined;
+}
+
+/**
+ * An {@link Operation} that polls `getNode` until the node's state is one of `states` (see
+ * {@link waitForNodeState}); each `done()` polls afresh.
+ *
+ * @example
+ * ```ts
+ * declare const provider: NodeStateSource;
+ * const op = nodeStateOperation(provider, 'i-0abc', ['stopped'], {
+ *   action: 'stop', sleep: (ms) => new Promise((r) => setTimeout(r, ms)), defaultIntervalMs: 15_000 });
+ * const node = await op.done({ timeoutMs: 300_000 });
+ * ```
+ */
+export function nodeStateOperation(
+  provider: NodeStateSource,
+  nodeId: string,
+  states: readonly NodeState[],
+  opts: NodeStatePollOptions,
+): Operation<Node> {
+  if (!Array.isArray(states) || states.length === 0) {
+    throw new FleetwatchError('E_VALIDATION', 'states: expected a non-empty array of node states', {
+      path: 'states',
+      expected: 'a non-empty array of node states',
+    });
+  }
+  let last: Node | undefined;
+  return pollingOperation<Node>({
+    id: nodeId,
+    action: opts.action ?? `waitForState(${states.join('|')})`,
+    provider: provider.id,
+    sleep: opts.sleep,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    intervalMs: opts.defaultIntervalMs ?? 5_000,
+    ...(opts.maxIntervalMs === undefined ? {} : { maxIntervalMs: opts.maxIntervalMs }),
+    poll: async (signal) => {
+      const node = await provider.getNode(nodeId, signal ? { signal } : {});
+      if (node === undefined) {
+        if (states.includes('terminated')) {
+          return { done: true, value: { ...(last ?? goneNode(provider.id, nodeId)), state: 'terminated' } };
+        }
+        throw new FleetwatchError('E_NOT_FOUND', `node ${nodeId} of ${provider.id} is gone`, {
+          provider: provider.id,
+          path: 'nodeId',
+        });
+      }
+      last = node;
+      if (states.includes(node.state)) return { done: true, value: node };
+      const failed =
+        opts.failWhen?.(node) ?? (node.state === 'error' ? `node is in error (${node.rawState})` : undefined);
+      if (failed !== undefined) {
+        throw new FleetwatchError('E_PROVIDER', `node ${nodeId} of ${provider.id}: ${failed}`, {
+          provider: provider.id,
+          details: { rawState: node.rawState, state: node.state },
+        });
+      }
+      return { done: false };
+    },
+  });
+}
+
 /**
  * Poll `getNode` until the node's state is one of `states`. A node that is gone counts as
  * `terminated`; a node in `error` rejects with `E_PROVIDER` unless `error` is waited for.
@@ -148,55 +224,11 @@ export async function waitForNodeState(
   provider: NodeStateSource,
   nodeId: string,
   states: readonly NodeState[],
-  opts: WaitOptions & {
-    sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-    clock?: Clock;
-    /** The provider's polling guidance. @default 5_000 */
-    defaultIntervalMs?: number;
-  },
+  opts: WaitOptions & NodeStatePollOptions,
 ): Promise<Node> {
-  if (!Array.isArray(states) || states.length === 0) {
-    throw new FleetwatchError('E_VALIDATION', 'states: expected a non-empty array of node states', {
-      path: 'states',
-      expected: 'a non-empty array of node states',
-    });
-  }
-  const { sleep, clock, defaultIntervalMs, ...wait } = opts;
-  let last: Node | undefined;
-  const op = pollingOperation<Node>({
-    id: nodeId,
-    action: `waitForState(${states.join('|')})`,
-    provider: provider.id,
-    sleep,
-    ...(clock ? { clock } : {}),
-    intervalMs: defaultIntervalMs ?? 5_000,
-    poll: async (signal) => {
-      const node = await provider.getNode(nodeId, signal ? { signal } : {});
-      if (node === undefined) {
-        if (states.includes('terminated')) {
-          return { done: true, value: { ...(last ?? goneNode(provider.id, nodeId)), state: 'terminated' } };
-        }
-        throw new FleetwatchError('E_NOT_FOUND', `node ${nodeId} of ${provider.id} is gone`, {
-          provider: provider.id,
-          path: 'nodeId',
-        });
-      }
-      last = node;
-      if (states.includes(node.state)) return { done: true, value: node };
-      if (node.state === 'error') {
-        throw new FleetwatchError(
-          'E_PROVIDER',
-          `node ${nodeId} of ${provider.id} is in error (${node.rawState})`,
-          {
-            provider: provider.id,
-            details: { rawState: node.rawState },
-          },
-        );
-      }
-      return { done: false };
-    },
-  });
-  return op.done(wait);
+  const { sleep, clock, defaultIntervalMs, maxIntervalMs, action, failWhen, ...wait } = opts;
+  const poll: NodeStatePollOptions = { sleep, clock, defaultIntervalMs, maxIntervalMs, action, failWhen };
+  return nodeStateOperation(provider, nodeId, states, poll).done(wait);
 }
 
 function goneNode(provider: string, id: string): Node {
