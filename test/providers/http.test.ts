@@ -460,9 +460,9 @@ describe('paginateProvider()', () => {
     );
     expect(out).toEqual([[1, 2], [], [3]]);
     expect(seen).toEqual([
-      { page: 1, nodes: 2 },
-      { page: 2, nodes: 0 },
-      { page: 3, nodes: 1 },
+      { page: 1, items: 2, nodes: 2 },
+      { page: 2, items: 0, nodes: 0 },
+      { page: 3, items: 1, nodes: 1 },
     ]);
   });
   it('raises E_PROVIDER on a repeated cursor instead of looping', async () => {

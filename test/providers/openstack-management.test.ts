@@ -3,9 +3,9 @@
  * (written from docs.openstack.org/api-ref/compute and /api-ref/image/v2), with the recorded
  * libcloud fixtures in ../shared/fixtures/providers/openstack where they cover a case.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openstack } from '../../src/providers/openstack.js';
+import { fixture as recorded } from './management-fixtures.js';
 import {
   catchErr,
   collect,
@@ -15,9 +15,7 @@ import {
   startReplayServer,
 } from './server.js';
 
-const FIXTURES = new URL('../../../../shared/fixtures/providers/openstack/', import.meta.url);
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string) => JSON.parse(recorded('openstack', name)) as Record<string, unknown>;
 const PASSWORD = 'os-pa55-very-secret';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@x';
 
