@@ -301,3 +301,21 @@ function prefixEnd(prefix: string): string | undefined {
   if (cp === 0x10ffff || cp === 0xd7ff) return undefined;
   return cps.join('') + String.fromCodePoint(cp + 1);
 }
+
+/**
+ * Every sketch of a batch must decode, and one series keeps one bucket base (relative accuracy)
+ * within the batch, except that sketches with a scale (exponential mapping) of any two scales merge.
+ *
+ * @throws FleetwatchError `E_VALIDATION` at `points[i].sketch`.
+ */
+export function checkBatchSketchBases(points: readonly SketchPoint[]): void {
+  const bases = new Map<string, number>();
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i] as SketchPoint;
+    const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
+    const k = `${p.tenant ?? DEFAULT_TENANT}\u0000${seriesKey(p.metric, p.tags)}`;
+    const seen = bases.get(k);
+    if (seen !== undefined) checkSketchBase(i, seen, base);
+    else bases.set(k, base);
+  }
+}

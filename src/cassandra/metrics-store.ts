@@ -18,9 +18,7 @@ import {
   validatePercentilesQuery,
 } from '../metrics-store/fleet-validate.js';
 import { planCover, queryResolution } from '../metrics-store/resolution.js';
-import { decodeSketchAt, slotEnd } from '../metrics-store/rollup.js';
-import { seriesKey } from '../metrics-store/series-key.js';
-import { checkSketchBase } from '../metrics-store/sketch-base.js';
+import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type {
   AggregatedSeries,
@@ -66,7 +64,7 @@ import {
 import { MetricsRoller, type SeriesRef } from './metrics-roller.js';
 import { LocalRolls } from './metrics-rolling.js';
 import { bucketOf, metricsMigrations, ttlSeconds } from './metrics-schema.js';
-import { INDEX_REFRESH_MS, SeriesCatalog, seriesBufferKey } from './metrics-series.js';
+import { checkBatchSketchBases, INDEX_REFRESH_MS, SeriesCatalog, seriesBufferKey } from './metrics-series.js';
 import { ensureKeyspace, ensureSchema } from './schema.js';
 import { type BufferedStatement, WriteBuffer } from './write-buffer.js';
 
@@ -249,17 +247,7 @@ export class CassandraMetricsStore implements MetricsStore {
     const now = this.#clock.now();
     const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
-    // every sketch must decode, and one series keeps one bucket base (relative accuracy), except that
-    // sketches with a scale (exponential mapping) of any two scales merge
-    const bases = new Map<string, { base: number; at: number }>();
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as SketchPoint;
-      const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
-      const k = `${p.tenant ?? DEFAULT_TENANT}\u0000${seriesKey(p.metric, p.tags)}`;
-      const seen = bases.get(k);
-      if (seen !== undefined) checkSketchBase(i, seen.base, base);
-      if (seen === undefined) bases.set(k, { base, at: i });
-    }
+    checkBatchSketchBases(points);
     if (points.length === 0) return { accepted: 0 };
     const started = Date.now();
     const refs = await this.#catalog.resolve(points, o.combine, started, o.signal);
