@@ -3,23 +3,37 @@
  * would answer the same question without them, measured in the same run:
  *
  * 1. "sum by region": S series × 1 day of 5m rollups aggregated into 10 groups per slot
- *    (`query({ aggregate: 'sum', groupBy: ['region'] })`), versus `query()` of every series at 5m and
- *    summing per region and slot in the client.
- * 2. "fleet p99 per hour": S histogram series × 1 day, `queryPercentiles({ groupBy: [], step: 1h })`,
- *    versus one per-series `queryPercentiles()` per hour (24 calls; the client still cannot merge
- *    per-series percentiles, so the naive answer is also wrong; this measures only its cost).
+ *    (`query({ aggregate: 'sum', groupBy: ['region'] })`, answered from the pre-aggregated region
+ *    groups: `groupRollupTags: ['region']`), versus `query()` of every series at 5m and summing per
+ *    region and slot in the client. The same fleet query through the per-series path (a store
+ *    without region groups) and a plain-driver floor show where the per-series way spends its time.
+ * 2. "fleet p99 per hour": S histogram series × 1 day, `queryPercentiles({ groupBy: [], step: 1h })`
+ *    (the whole-metric sketch group), versus one per-series `queryPercentiles()` per hour (24 calls;
+ *    the client still cannot merge per-series percentiles, so the naive answer is also wrong; this
+ *    measures only its cost).
  *
- * The data is written straight into the rollup tables (the same rows rolling raw data would make,
- * computed here), after registering each series through `store.write()` one slot before the day, so
- * setting up 1,000 series × 288 slots takes seconds instead of a full rollup pass. Points read and
- * partitions touched come from `store.readStats`.
+ * The series' rollup rows and their group contributions are written straight into the tables (the
+ * rows rolling raw data would make, computed here), after registering each series through
+ * `store.write()` one slot before the day; the groups' own 5m, 1h and 1d rows are then built by the
+ * store's roller (`flush()`, timed and reported). Points read and partitions touched come from
+ * `store.readStats`.
  *
  *   npx tsx bench/fleet-queries.ts                # 1,000 series
  *   BENCH_QUICK=1 npx tsx bench/fleet-queries.ts  # 100 series
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import cassandra from 'cassandra-driver';
-import { bucketOf, ttlSeconds } from '../src/cassandra/metrics-schema.js';
+import { mapLimit } from '../src/cassandra/concurrency.js';
+import { metricsStatements } from '../src/cassandra/metrics-cql.js';
+import { groupId } from '../src/cassandra/metrics-groups.js';
+import {
+  bucketOf,
+  DIRTY_SHARDS,
+  dirtyBucketOf,
+  shardOf,
+  ttlSeconds,
+} from '../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
 import { DDSketch } from '../src/metrics/sketch.js';
 import { seriesId, seriesKey } from '../src/metrics-store/series-key.js';
@@ -46,6 +60,24 @@ const client = new cassandra.Client({
 const D0 = Math.floor(Date.now() / DAY) * DAY - DAY; // yesterday, every slot closed
 const tagsOf = (i: number) => ({ host: `h${String(i).padStart(4, '0')}`, region: `r${i % GROUPS}` });
 
+type Row = { query: string; params: unknown[] };
+
+/** Write rows as unlogged batches of at most 50 rows of one partition, 16 batches in flight. */
+async function writeRows(rows: Map<string, Row[]>): Promise<void> {
+  const batches: Row[][] = [];
+  for (const list of rows.values())
+    for (let i = 0; i < list.length; i += 50) batches.push(list.slice(i, i + 50));
+  await mapLimit(batches, 16, async (b) => {
+    await client.batch(b, { prepare: true, logged: false });
+  });
+}
+
+function push(rows: Map<string, Row[]>, key: string, row: Row): void {
+  const list = rows.get(key);
+  if (list === undefined) rows.set(key, [row]);
+  else list.push(row);
+}
+
 async function populate(store: CassandraMetricsStore): Promise<void> {
   // register every series (index rows, tag index) with one raw point just before the day
   for (const metric of ['rps', 'latency']) {
@@ -65,51 +97,71 @@ async function populate(store: CassandraMetricsStore): Promise<void> {
     })),
   );
   await store.flush();
+  const q = metricsStatements(keyspace);
   const r = seededRandom(3);
   const ttl = ttlSeconds(30 * DAY);
-  const rollup = `INSERT INTO ${keyspace}.rollup_5m (tenant, series_id, bucket, ts, count, sum, min, max, mean, m2, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`;
-  const sketch = `INSERT INTO ${keyspace}.sketch_1h (tenant, series_id, bucket, ts, sketch) VALUES (?, ?, ?, ?, ?) USING TTL ?`;
-  const rollups: unknown[][] = [];
-  const sketches: unknown[][] = [];
+  const wt = Date.now() * 1000;
+  const rows = new Map<string, Row[]>();
+  const marks = new Set<string>();
+  const mark = (kind: 'gp' | 'gs', gid: string, t: number) => {
+    const k = `${kind}|${gid}|${t}`;
+    if (marks.has(k)) return;
+    marks.add(k);
+    const shard = shardOf(gid);
+    const bucket = dirtyBucketOf(t, '5m');
+    push(rows, `d|${bucket}|${shard}`, {
+      query: q.insertDirty,
+      params: ['5m', bucket, shard, t, tenant, gid, kind, 'last', t, null, wt],
+    });
+    push(rows, `db|${bucket}|${shard}`, { query: q.insertDirtyBucket, params: ['5m', bucket, shard, t, wt] });
+  };
   for (let i = 0; i < S; i++) {
     const id = seriesId(seriesKey('rps', tagsOf(i)));
+    const groups = [groupId('rps'), groupId('rps', ['region', tagsOf(i).region])];
     for (let t = D0; t < D0 + DAY; t += M5) {
       const vs = Array.from({ length: 30 }, () => Math.floor(r() * 100));
       const sum = vs.reduce((a, b) => a + b, 0);
       const mean = sum / vs.length;
       const m2 = vs.reduce((a, v) => a + (v - mean) ** 2, 0);
-      rollups.push([
-        tenant,
-        id,
-        bucketOf(t, '5m'),
-        t,
-        cassandra.types.Long.fromNumber(vs.length),
-        sum,
-        Math.min(...vs),
-        Math.max(...vs),
-        mean,
-        m2,
-        vs[vs.length - 1],
-        ttl,
-      ]);
+      const count = cassandra.types.Long.fromNumber(vs.length);
+      const stats = [count, sum, Math.min(...vs), Math.max(...vs), mean, m2, vs[vs.length - 1]];
+      push(rows, `r|${id}`, {
+        query: q.insertRollup['5m'],
+        params: [tenant, id, bucketOf(t, '5m'), t, ...stats, ttl, wt],
+      });
+      for (const gid of groups) {
+        push(rows, `g|${gid}|${t}`, {
+          query: q.insertGroupMember,
+          params: [tenant, gid, t, id, ...stats, ttl, wt],
+        });
+        mark('gp', gid, t);
+      }
     }
     const lid = seriesId(seriesKey('latency', tagsOf(i)));
-    for (let t = D0; t < D0 + DAY; t += HOUR) {
-      const s = new DDSketch();
-      for (let k = 0; k < 300; k++) s.add(Math.exp(3 + r() * 2));
-      sketches.push([tenant, lid, bucketOf(t, '1h'), t, Buffer.from(s.encode()), ttl]);
+    const lgroups = [groupId('latency'), groupId('latency', ['region', tagsOf(i).region])];
+    for (let h = D0; h < D0 + DAY; h += HOUR) {
+      const hour = new DDSketch();
+      for (let t = h; t < h + HOUR; t += M5) {
+        const s = new DDSketch();
+        for (let k = 0; k < 25; k++) s.add(Math.exp(3 + r() * 2));
+        hour.merge(s);
+        const blob = Buffer.from(s.encode());
+        for (const gid of lgroups) {
+          push(rows, `gs|${gid}|${t}`, {
+            query: q.insertGroupSketchMember,
+            params: [tenant, gid, t, lid, blob, ttl, wt],
+          });
+          mark('gs', gid, t);
+        }
+      }
+      push(rows, `s|${lid}`, {
+        query: q.insertSketchRollup['1h'],
+        params: [tenant, lid, bucketOf(h, '1h'), h, Buffer.from(hour.encode()), ttl, wt],
+      });
     }
   }
-  for (const [q, params] of [
-    [rollup, rollups],
-    [sketch, sketches],
-  ] as const) {
-    const rs = await cassandra.concurrent.executeConcurrent(client, q, params, {
-      concurrencyLevel: 64,
-      raiseOnFirstError: true,
-    });
-    if (rs.errors.length > 0) throw rs.errors[0];
-  }
+  void DIRTY_SHARDS;
+  await writeRows(rows);
 }
 
 interface Measured {
@@ -139,18 +191,34 @@ async function measure(store: CassandraMetricsStore, fn: () => Promise<unknown>)
 
 async function main(): Promise<void> {
   await client.connect();
-  const store = await CassandraMetricsStore.connect({ client, keyspace, rollupIntervalMs: 0 });
+  const opts = { client, keyspace, rollupIntervalMs: 0, groupRollupTags: ['region'] };
+  const store = await CassandraMetricsStore.connect(opts);
   const rows: BenchRow[] = [];
+  const load = loadavg().map((l) => Number(l.toFixed(2)));
   try {
     const t0 = performance.now();
     await populate(store);
-    console.log(`populated ${S} series in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const populated = performance.now();
+    console.log(`populated ${S} series in ${((populated - t0) / 1000).toFixed(1)} s`);
+    const g0 = store.readStats;
+    await store.flush();
+    const rolled = performance.now() - populated;
+    const g1 = store.readStats;
+    console.log(`rolled the groups in ${(rolled / 1000).toFixed(1)} s`);
+    rows.push({
+      case: `roll-up of the group rows (${2 * (GROUPS + 1)} groups × 288 slots, 5m → 1h → 1d) by flush()`,
+      value: rolled,
+      unit: 'ms',
+      note: `${g1.partitions - g0.partitions} partitions, ${g1.rows - g0.rows} rows read; the ingest-side cost of the pre-aggregates for one day`,
+    });
     // a second store: a fresh process with no local dirty marks, as a dashboard server would be
-    const reader = await CassandraMetricsStore.connect({ client, keyspace, rollupIntervalMs: 0 });
+    const reader = await CassandraMetricsStore.connect(opts);
+    // a third without region groups: the per-series fleet path
+    const perSeries = await CassandraMetricsStore.connect({ client, keyspace, rollupIntervalMs: 0 });
     const from = D0;
     const to = D0 + DAY;
-    const sumFleet = () =>
-      reader.query({
+    const sumBy = (st: CassandraMetricsStore) => () =>
+      st.query({
         metric: 'rps',
         tenant,
         from,
@@ -159,6 +227,7 @@ async function main(): Promise<void> {
         aggregate: 'sum',
         groupBy: ['region'],
       });
+    const sumFleet = sumBy(reader);
     const sumNaive = async () => {
       const all = (await reader.query({ metric: 'rps', tenant, from, to, resolution: '5m' })) as Series[];
       const groups = new Map<string, Map<number, number>>();
@@ -177,7 +246,10 @@ async function main(): Promise<void> {
     // same answer both ways
     const a = await sumFleet();
     const b = await sumNaive();
+    const c = await sumBy(perSeries)();
+    if (a.length !== GROUPS || JSON.stringify(a) !== JSON.stringify(c)) throw new Error('group path differs');
     for (const g of a) {
+      if (g.points.length !== 288) throw new Error('missing slots');
       for (const p of g.points) {
         if (b.get(g.tags.region as string)?.get(p.ts) !== p.value)
           throw new Error('fleet sum differs from naive');
@@ -234,6 +306,17 @@ async function main(): Promise<void> {
         note: `p99 ${fl.p99.toFixed(0)} ms; what any client pays for the rows before aggregating`,
       });
     }
+    const p99 = await p99Fleet();
+    if (p99[0]?.count !== S * 24 * 12 * 25 || p99[0]?.steps?.length !== 24)
+      throw new Error(`fleet p99 count ${p99[0]?.count}`);
+    // the per-series fleet path, for the profile (same answer, checked above)
+    const ps = await measure(perSeries, sumBy(perSeries));
+    rows.push({
+      case: `sum by region through the per-series path (no region groups) p50`,
+      value: ps.p50,
+      unit: 'ms',
+      note: `p99 ${ps.p99.toFixed(0)} ms; ${ps.partitions} partitions, ${ps.rows} rows read per query`,
+    });
     const cases: Array<[string, () => Promise<unknown>, () => Promise<unknown>]> = [
       [`sum by region (${S} series × 1 day at 5m → ${GROUPS} groups)`, sumFleet, sumNaive],
       [`fleet p99 per hour (${S} histogram series × 1 day)`, p99Fleet, p99Naive],
@@ -266,6 +349,7 @@ async function main(): Promise<void> {
       );
     }
     await reader.close();
+    await perSeries.close();
   } finally {
     await store.close();
     await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
@@ -277,6 +361,8 @@ async function main(): Promise<void> {
     groups: GROUPS,
     runs: RUNS,
     cassandra: contactPoints.join(','),
+    loadavgAtStart: load,
+    loadavgAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
   });
 }
 

@@ -90,14 +90,27 @@ export function metricsStatements(ks: string) {
     insertSketchRollup: { '5m': sketchInsert('5m'), '1h': sketchInsert('1h'), '1d': sketchInsert('1d') },
     selectSketchRollup: { '5m': sketchSelect('5m'), '1h': sketchSelect('1h'), '1d': sketchSelect('1d') },
     insertDirty:
-      `INSERT INTO ${ks}.dirty_slots (resolution, bucket, shard, slot_start, tenant, series_id, kind, combine, at)` +
-      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?',
+      `INSERT INTO ${ks}.dirty_slots (resolution, bucket, shard, slot_start, tenant, series_id, kind, combine, at, series_key)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?',
     selectDirty:
-      `SELECT slot_start, tenant, series_id, kind, combine, WRITETIME(at) AS wt FROM ${ks}.dirty_slots` +
+      `SELECT slot_start, tenant, series_id, kind, combine, series_key, WRITETIME(at) AS wt FROM ${ks}.dirty_slots` +
       ' WHERE resolution = ? AND bucket = ? AND shard = ?',
     deleteDirty:
       `DELETE FROM ${ks}.dirty_slots USING TIMESTAMP ? WHERE resolution = ? AND bucket = ? AND shard = ?` +
       ' AND slot_start = ? AND tenant = ? AND series_id = ? AND kind = ?',
+    insertGroupMember:
+      `INSERT INTO ${ks}.group_members (tenant, group_id, slot_start, series_id, count, sum, min, max, mean, m2, last)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?',
+    selectGroupMembers:
+      `SELECT count, sum, min, max, mean, m2, last FROM ${ks}.group_members` +
+      ' WHERE tenant = ? AND group_id = ? AND slot_start = ?',
+    insertGroupSketchMember:
+      `INSERT INTO ${ks}.group_sketch_members (tenant, group_id, slot_start, series_id, sketch)` +
+      ' VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?',
+    selectGroupSketchMembers: `SELECT sketch FROM ${ks}.group_sketch_members WHERE tenant = ? AND group_id = ? AND slot_start = ?`,
+    insertGroupFeature: `INSERT INTO ${ks}.group_features (component, feature, since) VALUES (?, ?, ?) IF NOT EXISTS`,
+    resetGroupFeature: `UPDATE ${ks}.group_features SET since = ? WHERE component = ? AND feature = ?`,
+    selectGroupFeatures: `SELECT feature, since FROM ${ks}.group_features WHERE component = ?`,
     insertDirtyBucket: `INSERT INTO ${ks}.dirty_buckets (resolution, bucket, shard, at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
     selectDirtyBuckets: `SELECT bucket, shard, WRITETIME(at) AS wt FROM ${ks}.dirty_buckets WHERE resolution = ?`,
     deleteDirtyBucket: `DELETE FROM ${ks}.dirty_buckets USING TIMESTAMP ? WHERE resolution = ? AND bucket = ? AND shard = ?`,

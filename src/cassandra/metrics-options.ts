@@ -8,7 +8,7 @@ import { DEFAULT_QUERY_LIMITS } from '../metrics-store/fleet.js';
 import { DEFAULT_RAW_INTERVAL_MS } from '../metrics-store/resolution.js';
 import type { Retention } from '../metrics-store/types.js';
 import { DEFAULT_RETENTION } from '../metrics-store/types.js';
-import { normalizeRetention } from '../metrics-store/validate.js';
+import { MAX_TAGS, normalizeRetention, TAG_KEY_RE } from '../metrics-store/validate.js';
 import {
   type CassandraConnectionOptions,
   DEFAULT_REPLICATION,
@@ -71,6 +71,17 @@ export interface CassandraMetricsStoreOptions extends CassandraConnectionOptions
   signal?: AbortSignal;
   /** The query-cost guard and read fan-out. */
   queries?: QuerySettings;
+  /**
+   * Turns on pre-aggregated group rollups: each metric's whole-fleet group, plus one group per
+   * value of each listed tag key (`[]`: the whole-fleet groups only). A fleet query whose group is
+   * exactly such a group (`groupBy: []` or `groupBy: [key]` over all series, or a `where` of one
+   * `tag:key=value`) then reads one partition per group instead of one per series. Each group a series
+   * feeds adds one row per series and 5m slot, and the group's own rolls, at roll time: pick
+   * low-cardinality keys (region, service, env), and configure the same keys on every process that
+   * writes or rolls (see docs/fleet-queries.md).
+   * @default undefined (off)
+   */
+  groupRollupTags?: readonly string[];
 }
 
 /** Per-query limits and read concurrency. */
@@ -105,6 +116,7 @@ export interface NormalizedStoreOptions {
   maxQuerySeries: number;
   maxQueryPoints: number;
   queryConcurrency: number;
+  groupRollupTags: readonly string[] | undefined;
 }
 
 const KEYS = [
@@ -123,6 +135,7 @@ const KEYS = [
   'logger',
   'signal',
   'queries',
+  'groupRollupTags',
 ] as const;
 
 function int(value: unknown, fallback: number, path: string, min: number): number {
@@ -185,5 +198,19 @@ export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): No
     clock,
     logger: options.logger ?? silentLogger,
     signal,
+    groupRollupTags: tagKeys(options.groupRollupTags, 'options.groupRollupTags'),
   };
+}
+
+function tagKeys(value: unknown, path: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > MAX_TAGS)
+    throw validationError(path, `an array of at most ${MAX_TAGS} tag keys`, value);
+  const seen = new Set<string>();
+  value.forEach((k: unknown, i) => {
+    if (typeof k !== 'string' || !TAG_KEY_RE.test(k) || seen.has(k))
+      throw validationError(`${path}[${i}]`, 'a distinct tag key of [A-Za-z0-9_.:/-]', k);
+    seen.add(k);
+  });
+  return Object.freeze([...(value as string[])]);
 }

@@ -10,7 +10,6 @@
  */
 import type { Logger } from '../core.js';
 import {
-  combineRaw,
   expiresAt,
   isSlotClosed,
   mergeSketches,
@@ -18,27 +17,33 @@ import {
   type RollupResolution,
   rollup5mFromRaw,
   rollupFromChildren,
-  type SourcedValue,
   sourceResolution,
 } from '../metrics-store/rollup.js';
-import type { CombinePolicy, RawPoint, Retention, RollupPoint } from '../metrics-store/types.js';
+import type { CombinePolicy, Retention, RollupPoint } from '../metrics-store/types.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
+import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
+import { rollGroupPoints, rollGroupSketch, writeContributions } from './metrics-group-roll.js';
+import type { GroupRollups } from './metrics-groups.js';
+import { readRawPoints, readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
 import {
-  type MetricsCql,
-  nextWriteTimestamp,
-  type RollupColumns,
-  toMillis,
-  toNumber,
-} from './metrics-cql.js';
-import { bucketOf, DIRTY_SHARDS, dirtyBucketOf, ROLLUP_ORDER, ttlSeconds } from './metrics-schema.js';
+  bucketOf,
+  DIRTY_SHARDS,
+  dirtyBucketOf,
+  ROLLUP_ORDER,
+  shardOf,
+  ttlSeconds,
+} from './metrics-schema.js';
 import type { BufferedStatement } from './write-buffer.js';
 
 /** Least TTL of a rolled slot (see {@link MetricsRoller.rollSlot}). */
 const MIN_ROLLUP_TTL_SECONDS = 3600;
 
-/** What a dirty mark is about: numeric points or sketches. */
-export type SlotKind = 'p' | 's';
+/**
+ * What a dirty mark is about: numeric points or sketches (of a series, or at 1h/1d of a group), or
+ * the 5m slot of a group (`gp`, `gs`: rolled from its members' contributions).
+ */
+export type SlotKind = 'p' | 's' | 'gp' | 'gs';
 
 /** Prefixes of per-series write-buffer keys: raw points, raw sketches, point marks, sketch marks. */
 export type BufferKeyPrefix = 'r' | 's' | 'mp' | 'ms';
@@ -75,6 +80,8 @@ export interface SlotToRoll {
   shard: number;
   combine: CombinePolicy;
   start: number;
+  /** The series key of a series' 5m slot (its groups); absent for other slots. */
+  key?: string | undefined;
 }
 
 /** See the module doc. */
@@ -88,11 +95,13 @@ export class MetricsRoller {
   readonly #cql: MetricsCql;
   readonly #retention: Readonly<Retention>;
   readonly #logger: Logger;
+  readonly #groups: GroupRollups;
 
-  constructor(cql: MetricsCql, retention: Readonly<Retention>, logger: Logger) {
+  constructor(cql: MetricsCql, retention: Readonly<Retention>, logger: Logger, groups: GroupRollups) {
     this.#cql = cql;
     this.#retention = retention;
     this.#logger = logger;
+    this.#groups = groups;
   }
 
   /** The write-buffer key of a dirty-slot partition (cached: the same string for the same partition). */
@@ -142,6 +151,7 @@ export class MetricsRoller {
         slot.kind,
         slot.combine,
         at,
+        slot.key ?? null,
         wts,
       ],
     };
@@ -164,58 +174,77 @@ export class MetricsRoller {
   }
 
   /**
-   * Roll every dirty slot (of any process) closed at `now`, 5m first, then 1h, then 1d. Returns the
-   * number of slots rolled.
+   * Roll every dirty slot (of any process) closed at `now`, 5m first (series, then the groups they
+   * fed), then 1h, then 1d. Returns the number of slots rolled.
    */
   async rollAll(now: number, signal?: AbortSignal): Promise<number> {
-    const q = this.#cql.q;
     let rolled = 0;
     for (const res of ROLLUP_ORDER) {
-      const parts = await this.#cql.select(q.selectDirtyBuckets, [res], signal);
-      for (const part of parts) {
-        const bucket = part.get('bucket') as number;
-        const shard = part.get('shard') as number;
-        const partWt = toNumber(part.get('wt'));
-        const marks = await this.#cql.select(q.selectDirty, [res, bucket, shard], signal);
-        if (marks.length === 0) {
-          await this.#cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
-          continue;
-        }
-        const closed = marks.filter((m) => isSlotClosed(toMillis(m.get('slot_start')), res, now));
-        await mapLimit(closed, 16, async (m) => {
-          const slot: SlotToRoll = {
-            res,
-            kind: m.get('kind') as SlotKind,
-            tenant: m.get('tenant') as string,
-            id: m.get('series_id') as string,
-            shard,
-            combine: (m.get('combine') as CombinePolicy | null) ?? 'last',
-            start: toMillis(m.get('slot_start')),
-          };
-          await this.rollSlot(slot, now, signal);
-          await this.#cql.exec(q.deleteDirty, [
-            toNumber(m.get('wt')),
-            res,
-            bucket,
-            shard,
-            slot.start,
-            slot.tenant,
-            slot.id,
-            slot.kind,
-          ]);
-        });
-        rolled += closed.length;
-      }
+      if (res === '5m') {
+        rolled += await this.#rollPass(res, now, (k) => k === 'p' || k === 's', signal);
+        rolled += await this.#rollPass(res, now, (k) => k === 'gp' || k === 'gs', signal);
+      } else rolled += await this.#rollPass(res, now, () => true, signal);
     }
     if (rolled > 0) this.#logger.debug({ rolled }, 'rolled dirty slots');
     return rolled;
   }
 
+  async #rollPass(
+    res: RollupResolution,
+    now: number,
+    kinds: (k: SlotKind) => boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const q = this.#cql.q;
+    let rolled = 0;
+    const parts = await this.#cql.select(q.selectDirtyBuckets, [res], signal);
+    for (const part of parts) {
+      const bucket = part.get('bucket') as number;
+      const shard = part.get('shard') as number;
+      const partWt = toNumber(part.get('wt'));
+      const marks = await this.#cql.select(q.selectDirty, [res, bucket, shard], signal);
+      if (marks.length === 0) {
+        await this.#cql.exec(q.deleteDirtyBucket, [partWt, res, bucket, shard]);
+        continue;
+      }
+      const closed = marks.filter(
+        (m) => kinds(m.get('kind') as SlotKind) && isSlotClosed(toMillis(m.get('slot_start')), res, now),
+      );
+      await mapLimit(closed, 16, async (m) => {
+        const slot: SlotToRoll = {
+          res,
+          kind: m.get('kind') as SlotKind,
+          tenant: m.get('tenant') as string,
+          id: m.get('series_id') as string,
+          shard,
+          combine: (m.get('combine') as CombinePolicy | null) ?? 'last',
+          start: toMillis(m.get('slot_start')),
+          key: (m.get('series_key') as string | null) ?? undefined,
+        };
+        await this.rollSlot(slot, now, signal);
+        await this.#cql.exec(q.deleteDirty, [
+          toNumber(m.get('wt')),
+          res,
+          bucket,
+          shard,
+          slot.start,
+          slot.tenant,
+          slot.id,
+          slot.kind,
+        ]);
+      });
+      rolled += closed.length;
+    }
+    return rolled;
+  }
+
   /**
-   * Recompute one slot from the next finer level, store it with a TTL that ends with its retention,
-   * and mark its parent slot dirty. Returns the rolled point for numeric slots.
+   * Recompute one slot from the next finer level (a group's 5m slot from its members'
+   * contributions), store it with a TTL that ends with its retention, and mark its parent slot dirty.
+   * A series' 5m slot is also written as its contribution to each of its groups, whose 5m slots are
+   * marked dirty: those are returned, to be rolled after the series.
    */
-  async rollSlot(slot: SlotToRoll, now: number, signal?: AbortSignal): Promise<void> {
+  async rollSlot(slot: SlotToRoll, now: number, signal?: AbortSignal): Promise<SlotToRoll[]> {
     const { res, start } = slot;
     // A slot rolled after its own retention (a far-ahead clock, a long outage) is still written, for
     // an hour at least, so its parent can be built from it; readers filter it out by retention.
@@ -225,8 +254,14 @@ export class MetricsRoller {
     // The row's write time is taken before its inputs are read: of two processes rolling the same
     // slot at once, the one that read later (and so saw more) wins, whatever order the writes land in.
     const readAt = nextWriteTimestamp();
-    if (slot.kind === 'p') {
-      const point = await this.#rollPoints(slot, signal);
+    const points = slot.kind === 'p' || slot.kind === 'gp';
+    let value: RollupPoint | Uint8Array | undefined;
+    if (points) {
+      const point =
+        slot.kind === 'gp'
+          ? await rollGroupPoints(this.#cql, slot, signal)
+          : await this.#rollPoints(slot, signal);
+      value = point;
       if (point !== undefined) {
         await this.#cql.exec(q.insertRollup[res], [
           slot.tenant,
@@ -245,7 +280,11 @@ export class MetricsRoller {
         ]);
       }
     } else {
-      const sketch = await this.#rollSketch(slot, signal);
+      const sketch =
+        slot.kind === 'gs'
+          ? await rollGroupSketch(this.#cql, slot, signal)
+          : await this.#rollSketch(slot, signal);
+      value = sketch;
       if (sketch !== undefined) {
         await this.#cql.exec(q.insertSketchRollup[res], [
           slot.tenant,
@@ -258,15 +297,27 @@ export class MetricsRoller {
         ]);
       }
     }
+    const groupSlots: SlotToRoll[] = [];
+    if (res === '5m' && slot.key !== undefined && value !== undefined) {
+      const groups = this.#groups.groupsOf(slot.key);
+      await writeContributions(this.#cql, slot, groups, value, this.#retention, now, readAt);
+      for (const id of groups) {
+        const g: SlotToRoll = { ...slot, kind: points ? 'gp' : 'gs', id, shard: shardOf(id), key: undefined };
+        groupSlots.push(g);
+        await Promise.all(this.markStatements(g, now).map((s) => this.#cql.exec(s.query, s.params)));
+      }
+    }
     const parent = parentResolution(res);
     if (parent !== undefined) {
       const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
+      const kind: SlotKind = points ? 'p' : 's';
       await Promise.all(
-        this.markStatements({ ...slot, res: parent, start: parentStart }, now).map((s) =>
-          this.#cql.exec(s.query, s.params),
+        this.markStatements({ ...slot, kind, res: parent, start: parentStart, key: undefined }, now).map(
+          (s) => this.#cql.exec(s.query, s.params),
         ),
       );
     }
+    return groupSlots;
   }
 
   async #rollPoints(slot: SlotToRoll, signal?: AbortSignal): Promise<RollupPoint | undefined> {
@@ -296,164 +347,8 @@ export class MetricsRoller {
             end,
             signal,
           );
+    // a group whose members' sketches do not merge (different relative accuracies) stays marked
+    if (rows.some((r) => r.sketch.length === 0)) return new Uint8Array(0);
     return mergeSketches(rows.map((r) => r.sketch))?.encode();
   }
-}
-
-/**
- * Raw points of a series in `[from, to)`, one per timestamp (sources combined by `policy`), in ts
- * order. Rows come back in clustering order (ts, source) bucket by bucket, so the common single-source
- * case needs no sort; write times are read only when `last` has several sources to choose between.
- */
-export async function readRawPoints(
-  cql: MetricsCql,
-  tenant: string,
-  id: string,
-  from: number,
-  to: number,
-  policy: CombinePolicy,
-  signal?: AbortSignal,
-): Promise<RawPoint[]> {
-  const parts = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectRawFast, [tenant, id, bucket, from, to], signal),
-  );
-  const out: RawPoint[] = [];
-  let shared = false;
-  let prev = Number.NaN;
-  for (const rows of parts) {
-    for (const r of rows) {
-      const t = (r.ts as Date).getTime();
-      if (t === prev) shared = true;
-      prev = t;
-      out.push({ ts: t, value: r.value as number });
-    }
-  }
-  if (!shared) return out;
-  const sources = parts.flatMap((rows) => rows.map((r) => r.source as string));
-  if (policy !== 'last') {
-    // (ts, source) is the clustering key: one row per source per ts, no write time needed
-    return combineRaw(
-      out.map((p, i) => ({ ts: p.ts, value: p.value, source: sources[i] as string, writtenAt: 0 })),
-      policy,
-    );
-  }
-  const withTimes = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectRaw, [tenant, id, bucket, from, to], signal),
-  );
-  const rows: SourcedValue[] = [];
-  for (const part of withTimes) {
-    for (const r of part) {
-      rows.push({
-        ts: toMillis(r.get('ts')),
-        source: r.get('source') as string,
-        value: r.get('value') as number,
-        writtenAt: toNumber(r.get('wt')),
-      });
-    }
-  }
-  return combineRaw(rows, policy);
-}
-
-/**
- * Rollup points of a series at `res` with `from <= ts < to`, in ts order. With `columns`, only that
- * subset is read (see {@link RollupColumns}) and the other statistics are NaN.
- */
-export async function readRollups(
-  cql: MetricsCql,
-  res: RollupResolution,
-  tenant: string,
-  id: string,
-  from: number,
-  to: number,
-  signal?: AbortSignal,
-  columns?: RollupColumns,
-): Promise<RollupPoint[]> {
-  const out: RollupPoint[] = [];
-  const query = columns === undefined ? cql.q.selectRollup[res] : cql.q.selectRollupColumns[res][columns];
-  const parts = await mapBuckets(res, from, to, (bucket) =>
-    cql.select(query, [tenant, id, bucket, from, to], signal),
-  );
-  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
-  // buckets in order, rows in clustering (ts) order within each
-  for (const rows of parts) {
-    for (const r of rows) {
-      const count = toNumber(r.get('count'));
-      const m2 = num(r.get('m2'));
-      out.push({
-        ts: toMillis(r.get('ts')),
-        count,
-        sum: num(r.get('sum')),
-        min: num(r.get('min')),
-        max: num(r.get('max')),
-        mean: num(r.get('mean')),
-        variance: count > 0 ? m2 / count : 0,
-        last: num(r.get('last')),
-      });
-    }
-  }
-  return out;
-}
-
-/**
- * Raw sketch rows in `[from, to)`, every source's (one row per (ts, source): a resend replaced the
- * row), in ts order.
- */
-export async function readSketchRaw(
-  cql: MetricsCql,
-  tenant: string,
-  id: string,
-  from: number,
-  to: number,
-  signal?: AbortSignal,
-): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
-  const parts = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectSketchRaw, [tenant, id, bucket, from, to], signal),
-  );
-  return parts.flatMap((rows) =>
-    rows.map((r) => ({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array })),
-  );
-}
-
-/** Rollup sketches of a series at `res` with `from <= ts < to`. */
-export async function readSketchRollups(
-  cql: MetricsCql,
-  res: RollupResolution,
-  tenant: string,
-  id: string,
-  from: number,
-  to: number,
-  signal?: AbortSignal,
-): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
-  const out: Array<{ ts: number; sketch: Uint8Array }> = [];
-  await forBuckets(res, from, to, async (bucket) => {
-    const rows = await cql.select(cql.q.selectSketchRollup[res], [tenant, id, bucket, from, to], signal);
-    for (const r of rows) out.push({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array });
-  });
-  return out.sort((a, b) => a.ts - b.ts);
-}
-
-async function mapBuckets<T>(
-  res: 'raw' | RollupResolution,
-  from: number,
-  to: number,
-  fn: (bucket: number) => Promise<T>,
-): Promise<T[]> {
-  if (to <= from) return [];
-  const buckets: number[] = [];
-  for (let b = bucketOf(from, res); b <= bucketOf(to - 1, res); b++) buckets.push(b);
-  return mapLimit(buckets, 8, fn);
-}
-
-async function forBuckets(
-  res: 'raw' | RollupResolution,
-  from: number,
-  to: number,
-  fn: (bucket: number) => Promise<void>,
-): Promise<void> {
-  if (to <= from) return;
-  const first = bucketOf(from, res);
-  const last = bucketOf(to - 1, res);
-  const buckets: number[] = [];
-  for (let b = first; b <= last; b++) buckets.push(b);
-  await mapLimit(buckets, 8, fn);
 }

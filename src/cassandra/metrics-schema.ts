@@ -179,6 +179,7 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
           ' PRIMARY KEY ((tenant, metric, tag_key), tag_value, series_id))',
       ],
     },
+    groupRollupsMigration(retention),
     {
       version: 6,
       description: 'time-series tables: Zstd compression (measured in bench/cassandra-capacity.ts)',
@@ -201,4 +202,33 @@ export const TIME_SERIES_COMPRESSION =
 /** Every raw, rollup and sketch table. */
 function timeSeriesTables(): string[] {
   return [...Object.values(POINT_TABLES), ...Object.values(SKETCH_TABLES)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version 5 (fleetbench): group rollups. Kept in its own block, apart from the table options above.
+
+/**
+ * Migration 5: pre-aggregated group rollups (see metrics-groups.ts). A 5m rollup of a series is also
+ * written as its contribution to each of its groups (`group_members`, `group_sketch_members`: one
+ * partition per group and slot, one row per member); the group's own rollups live in the rollup and
+ * sketch tables under the group's id. Dirty marks carry the series key (its groups); the group
+ * features record since when each kind of group is complete.
+ */
+function groupRollupsMigration(retention: Readonly<Retention>): Migration {
+  const ttl = ttlSeconds(retention.raw + 2 * DAY);
+  return {
+    version: 5,
+    description: 'group rollups: group_members, group_sketch_members, group_features, dirty_slots.series_key',
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.group_members (tenant text, group_id text, slot_start timestamp,` +
+        ' series_id text, count bigint, sum double, min double, max double, mean double, m2 double, last double,' +
+        ` PRIMARY KEY ((tenant, group_id, slot_start), series_id)) WITH default_time_to_live = ${ttl}`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.group_sketch_members (tenant text, group_id text, slot_start timestamp,` +
+        ' series_id text, sketch blob,' +
+        ` PRIMARY KEY ((tenant, group_id, slot_start), series_id)) WITH default_time_to_live = ${ttl}`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.group_features (component text, feature text, since timestamp,` +
+        ' PRIMARY KEY ((component), feature))',
+      `ALTER TABLE ${ks}.dirty_slots ADD series_key text`,
+    ],
+  };
 }

@@ -10,47 +10,24 @@
 import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
-import {
-  aggregateSeries,
-  type FleetReader,
-  type FleetSeries,
-  guardSeries,
-  type QueryLimits,
-} from '../metrics-store/fleet.js';
+import { aggregateSeries, guardSeries, type QueryLimits } from '../metrics-store/fleet.js';
 import { fleetPercentiles } from '../metrics-store/fleet-percentiles.js';
 import {
-  type FleetOptions,
   isFleetPercentileQuery,
   validateMetricsQuery,
   validatePercentilesQuery,
 } from '../metrics-store/fleet-validate.js';
 import { planCover, queryResolution } from '../metrics-store/resolution.js';
-import {
-  DirtySlots,
-  decodeSketchAt,
-  isRetained,
-  mergeSketches,
-  oldestRetained,
-  parentResolution,
-  percentileResult,
-  ROLLUP_RESOLUTIONS,
-  slotEnd,
-  slotStart,
-} from '../metrics-store/rollup.js';
-import { parseSeriesKey, seriesId, seriesKey, sortedTags, tagsMatch } from '../metrics-store/series-key.js';
-import { checkSketchBase } from '../metrics-store/sketch-base.js';
+import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type {
   AggregatedSeries,
   AggregateQuery,
-  CombinePolicy,
-  FleetAggregate,
   MetricsQuery,
   MetricsStore,
   PercentileQuery,
   PercentileResult,
   Point,
-  Resolution,
   Retention,
   Series,
   SeriesInfo,
@@ -67,47 +44,32 @@ import {
   validateTagFilter,
   validateTenant,
 } from '../metrics-store/validate.js';
-import { mapLimit } from './concurrency.js';
 import { createClient } from './connection.js';
-import { isTransientDriverError, sleep, toStoreError } from './driver-errors.js';
-import { MetricsCql, nextWriteTimestamp, type ReadStats, type RollupColumns } from './metrics-cql.js';
+import { toStoreError } from './driver-errors.js';
+import { MetricsCql, nextWriteTimestamp, type ReadStats } from './metrics-cql.js';
+import { GroupRollups } from './metrics-groups.js';
 import {
   type CassandraMetricsStoreOptions,
   type NormalizedStoreOptions,
   normalizeStoreOptions,
 } from './metrics-options.js';
 import {
-  type BufferKeyPrefix,
-  MetricsRoller,
-  readRawPoints,
-  readRollups,
-  readSketchRaw,
-  readSketchRollups,
-  type SeriesRef,
-  type SlotKind,
-} from './metrics-roller.js';
-import {
-  bucketOf,
-  DIRTY_SHARDS,
-  dirtyBucketOf,
-  INDEX_SHARDS,
-  indexShardOf,
-  metricsMigrations,
-  shardOf,
-  ttlSeconds,
-} from './metrics-schema.js';
+  fleetReader,
+  fleetSeries,
+  type QueryContext,
+  readPercentiles,
+  readSeries,
+  tagsOf,
+} from './metrics-queries.js';
+import { MetricsRoller, type SeriesRef } from './metrics-roller.js';
+import { LocalRolls } from './metrics-rolling.js';
+import { bucketOf, metricsMigrations, ttlSeconds } from './metrics-schema.js';
+import { checkBatchSketchBases, INDEX_REFRESH_MS, SeriesCatalog, seriesBufferKey } from './metrics-series.js';
 import { ensureKeyspace, ensureSchema } from './schema.js';
 import { type BufferedStatement, WriteBuffer } from './write-buffer.js';
 
 /** The schema component name of the metrics tables in `schema_version`. */
 export const METRICS_SCHEMA_COMPONENT = 'metrics';
-
-/** A dirty mark of an open slot is not re-written while the slot stays open this much longer. */
-const MARK_CACHE_MARGIN_MS = 60_000;
-/** Index rows (metric names, series) are re-written with a fresh TTL at most this often per process. */
-const INDEX_REFRESH_MS = 86_400_000;
-/** Bound of the in-process caches (series, ids, marks); cleared when exceeded. */
-const CACHE_LIMIT = 1_000_000;
 
 function closedError(): FleetwatchError {
   return new FleetwatchError('E_CLOSED', 'CassandraMetricsStore is closed');
@@ -137,46 +99,53 @@ export class CassandraMetricsStore implements MetricsStore {
   readonly #cql: MetricsCql;
   readonly #roller: MetricsRoller;
   readonly #buffer: WriteBuffer;
+  readonly #catalog: SeriesCatalog;
+  readonly #local: LocalRolls;
+  readonly #ctx: QueryContext;
   readonly #clock: Clock;
   readonly #logger: Logger;
-  readonly #timeoutMs: number;
   readonly #rawIntervalMs: number;
   readonly #limits: QueryLimits;
-  readonly #queryConcurrency: number;
-  /** `${tenant}\0${key}` → series */
-  readonly #series = new Map<string, SeriesRef>();
-  /** `${tenant}\0${metric}` → when its index row was last written (Date.now()) */
-  readonly #metrics = new Map<string, number>();
-  readonly #indexTtl: number;
-  readonly #marked = new Map<string, number>();
-  readonly #dirty: Record<SlotKind, DirtySlots<SeriesRef>> = { p: new DirtySlots(), s: new DirtySlots() };
   #timer: ReturnType<typeof setInterval> | undefined;
   #rolling: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(client: Client, ownsClient: boolean, o: NormalizedStoreOptions) {
+  private constructor(
+    client: Client,
+    ownsClient: boolean,
+    o: NormalizedStoreOptions,
+    cql: MetricsCql,
+    groups: GroupRollups,
+  ) {
     this.#client = client;
     this.#ownsClient = ownsClient;
     this.keyspace = o.keyspace;
     this.retention = o.retention;
     this.#clock = o.clock;
     this.#logger = o.logger;
-    this.#timeoutMs = o.timeoutMs;
     this.#rawIntervalMs = o.rawIntervalMs;
     this.#limits = { maxSeries: o.maxQuerySeries, maxPoints: o.maxQueryPoints };
-    this.#queryConcurrency = o.queryConcurrency;
-    this.#indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
-    this.#cql = new MetricsCql(client, o.keyspace, o.readConsistency, o.writeConsistency);
-    this.#roller = new MetricsRoller(this.#cql, o.retention, o.logger);
+    this.#cql = cql;
+    const indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
+    this.#catalog = new SeriesCatalog(cql, indexTtl, o.timeoutMs);
+    this.#roller = new MetricsRoller(cql, o.retention, o.logger, groups);
+    this.#ctx = {
+      cql,
+      retention: o.retention,
+      limits: this.#limits,
+      concurrency: o.queryConcurrency,
+      groups,
+    };
     this.#buffer = new WriteBuffer({
-      send: this.#cql.send,
+      send: cql.send,
       maxRows: o.maxRows,
       concurrency: o.concurrency,
       maxBatch: o.maxBatchRows,
       timeoutMs: o.timeoutMs,
       logger: o.logger,
     });
+    this.#local = new LocalRolls(this.#roller, this.#buffer);
     if (o.rollupIntervalMs > 0) {
       this.#timer = setInterval(() => {
         if (this.#rolling !== undefined || this.#closed) return;
@@ -192,8 +161,8 @@ export class CassandraMetricsStore implements MetricsStore {
   }
 
   /**
-   * Connect, create the keyspace if missing (with `replication`), and create or migrate the tables
-   * (idempotent; safe when several processes start at once).
+   * Connect, create the keyspace if missing (with `replication`), create or migrate the tables
+   * (idempotent; safe when several processes start at once), and record the group rollups kept.
    */
   static async connect(options: CassandraMetricsStoreOptions): Promise<CassandraMetricsStore> {
     const o = normalizeStoreOptions(options);
@@ -207,18 +176,21 @@ export class CassandraMetricsStore implements MetricsStore {
         throw toStoreError(err, 'connect');
       }
       await ensureKeyspace(client, o.keyspace, o.replication, { signal: o.signal, logger: o.logger });
-      await ensureSchema(client, {
+      const applied = await ensureSchema(client, {
         keyspace: o.keyspace,
         component: METRICS_SCHEMA_COMPONENT,
         migrations: metricsMigrations(o.retention),
         logger: o.logger,
         ...(o.signal !== undefined ? { signal: o.signal } : {}),
       });
+      const cql = new MetricsCql(client, o.keyspace, o.readConsistency, o.writeConsistency);
+      // a schema created by this call holds no data yet: its groups are complete from the start
+      const groups = await GroupRollups.load(cql, o.groupRollupTags, o.clock.now(), applied.includes(1));
+      return new CassandraMetricsStore(client, owns, o, cql, groups);
     } catch (err) {
       if (owns) await client.shutdown().catch(() => undefined);
       throw err;
     }
-    return new CassandraMetricsStore(client, owns, o);
   }
 
   /** Partitions read and rows returned since the store was created (cumulative). */
@@ -241,7 +213,7 @@ export class CassandraMetricsStore implements MetricsStore {
     validatePoints(points, { now, rawRetentionMs: this.retention.raw });
     if (points.length === 0) return { accepted: 0 };
     const started = Date.now();
-    const refs = await this.#resolveSeries(points, o.combine, started, o.signal);
+    const refs = await this.#catalog.resolve(points, o.combine, started, o.signal);
     const q = this.#cql.q;
     const stmts: BufferedStatement[] = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
@@ -262,10 +234,9 @@ export class CassandraMetricsStore implements MetricsStore {
           nextWriteTimestamp(),
         ],
       };
-      this.#dirty.p.markRaw(ref, p.ts);
     }
     await this.#buffer.submit(stmts, o.signal);
-    await this.#buffer.submit(this.#markStatements(points, refs, 'p', now), o.signal);
+    await this.#buffer.submit(this.#local.markStatements(points, refs, 'p', now), o.signal);
     return { accepted: points.length };
   }
 
@@ -276,26 +247,15 @@ export class CassandraMetricsStore implements MetricsStore {
     const now = this.#clock.now();
     const points = snapshotSketchPoints(batch);
     validateSketchPoints(points, { now, rawRetentionMs: this.retention.raw });
-    // every sketch must decode, and one series keeps one bucket base (relative accuracy), except that
-    // sketches with a scale (exponential mapping) of any two scales merge
-    const bases = new Map<string, { base: number; at: number }>();
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as SketchPoint;
-      const base = decodeSketchAt(p.sketch, `points[${i}].sketch`).base;
-      const k = `${p.tenant ?? DEFAULT_TENANT}\u0000${seriesKey(p.metric, p.tags)}`;
-      const seen = bases.get(k);
-      if (seen !== undefined) checkSketchBase(i, seen.base, base);
-      if (seen === undefined) bases.set(k, { base, at: i });
-    }
+    checkBatchSketchBases(points);
     if (points.length === 0) return { accepted: 0 };
     const started = Date.now();
-    const refs = await this.#resolveSeries(points, o.combine, started, o.signal);
-    await this.#recordSketchBases(points, refs, started, o.signal);
+    const refs = await this.#catalog.resolve(points, o.combine, started, o.signal);
+    await this.#catalog.recordSketchBases(points, refs, started, o.signal);
     const q = this.#cql.q;
     const stmts: BufferedStatement[] = points.map((p, i) => {
       const ref = refs[i] as SeriesRef;
       const bucket = bucketOf(p.ts, 'raw');
-      this.#dirty.s.markRaw(ref, p.ts);
       return {
         key: seriesBufferKey(ref, 's', bucket),
         query: q.insertSketchRaw,
@@ -312,7 +272,7 @@ export class CassandraMetricsStore implements MetricsStore {
       };
     });
     await this.#buffer.submit(stmts, o.signal);
-    await this.#buffer.submit(this.#markStatements(points, refs, 's', now), o.signal);
+    await this.#buffer.submit(this.#local.markStatements(points, refs, 's', now), o.signal);
     return { accepted: points.length };
   }
 
@@ -325,36 +285,21 @@ export class CassandraMetricsStore implements MetricsStore {
     const now = this.#clock.now();
     const chosen = queryResolution(q, now, this.retention, this.#rawIntervalMs);
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const series = await this.#matching(tenant, q.metric, q.tags, q.signal, fleet);
+    const matched = await this.#catalog.matching(tenant, q.metric, q.tags, q.signal, fleet);
+    const series = matched.selected;
     guardSeries(series.length, this.#limits);
     if (fleet.aggregate !== undefined) {
       const res = chosen === 'raw' ? '5m' : chosen;
-      await this.#rollLocal('p', now, series, q.signal);
+      await this.#local.roll('p', now, series, q.signal);
       return aggregateSeries(
         fleetSeries(series),
         { ...fleet, aggregate: fleet.aggregate, metric: q.metric, from: q.from, to: q.to, res },
-        this.#reader(now, q.signal),
+        fleetReader(this.#ctx, now, q.signal, matched, fleet.groupBy ?? []),
         this.#limits,
       );
     }
-    const res = chosen;
-    if (res !== 'raw') await this.#rollLocal('p', now, series, q.signal);
-    const results = await mapLimit(series, this.#queryConcurrency, async (s): Promise<Series | undefined> => {
-      if (res === 'raw') {
-        const rows = await readRawPoints(this.#cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
-        // retained ⇔ ts >= the oldest retained slot start (one comparison per point)
-        const cutoff = oldestRetained('raw', this.retention, now);
-        const points =
-          rows[0] !== undefined && rows[0].ts >= cutoff ? rows : rows.filter((p) => p.ts >= cutoff);
-        return points.length > 0
-          ? { metric: s.metric, tags: tagsOf(s), resolution: 'raw', points }
-          : undefined;
-      }
-      const rows = await readRollups(this.#cql, res, s.tenant, s.id, q.from, q.to, q.signal);
-      const points = rows.filter((p) => isRetained(p.ts, res, this.retention, now));
-      return points.length > 0 ? { metric: s.metric, tags: tagsOf(s), resolution: res, points } : undefined;
-    });
-    return results.filter((r): r is Series => r !== undefined);
+    if (chosen !== 'raw') await this.#local.roll('p', now, series, q.signal);
+    return readSeries(this.#ctx, q, chosen, series, now);
   }
 
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
@@ -363,45 +308,24 @@ export class CassandraMetricsStore implements MetricsStore {
     throwIfAborted(q.signal);
     const now = this.#clock.now();
     const tenant = q.tenant ?? DEFAULT_TENANT;
-    const series = await this.#matching(tenant, q.metric, q.tags, q.signal, fleet);
+    const matched = await this.#catalog.matching(tenant, q.metric, q.tags, q.signal, fleet);
+    const series = matched.selected;
     guardSeries(series.length, this.#limits);
-    await this.#rollLocal('s', now, series, q.signal);
-    if (isFleetPercentileQuery(q)) {
-      return fleetPercentiles(
-        fleetSeries(series),
-        {
-          ...fleet,
-          metric: q.metric,
-          from: q.from,
-          to: q.to,
-          quantiles: q.quantiles,
-          cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
-        },
-        this.#reader(now, q.signal),
-        this.#limits,
-      );
-    }
-    const cover = planCover({ from: q.from, to: q.to, now, retention: this.retention });
-    const results = await mapLimit(
-      series,
-      this.#queryConcurrency,
-      async (s): Promise<PercentileResult | undefined> => {
-        const parts = await mapLimit(cover, 4, (seg) =>
-          seg.res === 'raw'
-            ? readSketchRaw(this.#cql, s.tenant, s.id, seg.from, seg.to, q.signal)
-            : readSketchRollups(this.#cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
-        );
-        const bytes: Uint8Array[] = [];
-        parts.forEach((rows, i) => {
-          const res = (cover[i] as { res: Resolution }).res;
-          for (const row of rows) if (isRetained(row.ts, res, this.retention, now)) bytes.push(row.sketch);
-        });
-        const merged = mergeSketches(bytes);
-        if (merged === undefined || merged.count === 0) return undefined;
-        return percentileResult(s.metric, tagsOf(s), merged, q.quantiles);
+    await this.#local.roll('s', now, series, q.signal);
+    if (!isFleetPercentileQuery(q)) return readPercentiles(this.#ctx, q, series, now);
+    return fleetPercentiles(
+      fleetSeries(series),
+      {
+        ...fleet,
+        metric: q.metric,
+        from: q.from,
+        to: q.to,
+        quantiles: q.quantiles,
+        cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
       },
+      fleetReader(this.#ctx, now, q.signal, matched, fleet.groupBy ?? []),
+      this.#limits,
     );
-    return results.filter((r): r is PercentileResult => r !== undefined);
   }
 
   async listMetrics(tenant?: string): Promise<string[]> {
@@ -420,7 +344,7 @@ export class CassandraMetricsStore implements MetricsStore {
     validateMetricName(metric, 'metric');
     validateTagFilter(tagFilter);
     validateTenant(tenant, 'tenant');
-    const series = await this.#matching(tenant ?? DEFAULT_TENANT, metric, tagFilter);
+    const { selected: series } = await this.#catalog.matching(tenant ?? DEFAULT_TENANT, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
 
@@ -463,322 +387,12 @@ export class CassandraMetricsStore implements MetricsStore {
     return ttlSeconds(slotEnd(ts, '5m') + this.retention.raw - now);
   }
 
-  /** Series of each point, registering new ones (index rows; combine policy recorded by LWT). */
-  async #resolveSeries(
-    points: ReadonlyArray<{ metric: string; tags?: Record<string, string>; tenant?: string }>,
-    combine: CombinePolicy,
-    started: number,
-    signal: AbortSignal | undefined,
-  ): Promise<SeriesRef[]> {
-    const refs = new Array<SeriesRef>(points.length);
-    const now = Date.now();
-    const missing = new Map<string, { tenant: string; metric: string; key: string; idx: number[] }>();
-    let prevMetric: string | undefined;
-    let prevTags: Record<string, string> | undefined;
-    let prevTenant: string | undefined;
-    let prevRef: SeriesRef | undefined;
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as { metric: string; tags?: Record<string, string>; tenant?: string };
-      if (
-        prevRef !== undefined &&
-        p.metric === prevMetric &&
-        p.tags === prevTags &&
-        p.tenant === prevTenant
-      ) {
-        refs[i] = prevRef;
-        continue;
-      }
-      const tenant = p.tenant ?? DEFAULT_TENANT;
-      const key = seriesKey(p.metric, p.tags);
-      const ck = `${tenant}\u0000${key}`;
-      const cached = this.#series.get(ck);
-      const ref =
-        cached !== undefined && now - (cached.registeredAt ?? 0) < INDEX_REFRESH_MS ? cached : undefined;
-      prevMetric = p.metric;
-      prevTags = p.tags;
-      prevTenant = p.tenant;
-      prevRef = ref;
-      if (ref !== undefined) {
-        refs[i] = ref;
-        continue;
-      }
-      let m = missing.get(ck);
-      if (m === undefined) {
-        m = { tenant, metric: p.metric, key, idx: [] };
-        missing.set(ck, m);
-      }
-      m.idx.push(i);
-    }
-    if (missing.size === 0) return refs;
-    if (this.#series.size > CACHE_LIMIT) this.#series.clear();
-    const q = this.#cql.q;
-    await mapLimit([...missing.entries()], 32, async ([ck, m]) => {
-      const id = seriesId(m.key);
-      const ishard = indexShardOf(id);
-      const ttl = this.#indexTtl;
-      const recorded = await this.#retrying(started, signal, async () => {
-        const mk = `${m.tenant}\u0000${m.metric}`;
-        if (now - (this.#metrics.get(mk) ?? 0) >= INDEX_REFRESH_MS) {
-          await this.#cql.exec(q.insertMetric, [m.tenant, m.metric, ttl]);
-          this.#metrics.set(mk, now);
-        }
-        const existing = await this.#cql.select(q.selectSeriesOne, [m.tenant, m.metric, ishard, id]);
-        const known = existing[0]?.get('combine') as CombinePolicy | null | undefined;
-        let recorded: CombinePolicy;
-        if (known !== undefined && known !== null) {
-          // refresh the index row's TTL (a series written to stays listed)
-          await this.#cql.exec(q.refreshSeries, [ttl, m.key, known, m.tenant, m.metric, ishard, id]);
-          recorded = known;
-        } else {
-          const rs = await this.#cql.exec(
-            q.insertSeries,
-            [m.tenant, m.metric, ishard, id, m.key, combine, new Date(), ttl],
-            true,
-          );
-          recorded = rs.wasApplied()
-            ? combine
-            : ((rs.first()?.get('combine') as CombinePolicy | null) ?? 'last');
-        }
-        // the tag index (one partition per tag key), written with the series and the same TTL
-        const tags = Object.entries(parseSeriesKey(m.key).tags);
-        await mapLimit(tags, 8, ([k, v]) =>
-          this.#cql.exec(q.insertSeriesTag, [m.tenant, m.metric, k, v, id, m.key, recorded, ttl]),
-        );
-        return recorded;
-      });
-      // keep one object per series: the in-process dirty-slot tracker is keyed by it
-      let ref = this.#series.get(ck);
-      if (ref === undefined) {
-        ref = { tenant: m.tenant, metric: m.metric, key: m.key, id, shard: shardOf(id), combine: recorded };
-        this.#series.set(ck, ref);
-      }
-      ref.combine = recorded;
-      ref.registeredAt = now;
-      for (const i of m.idx) refs[i] = ref;
-    });
-    return refs;
-  }
-
-  /**
-   * Check each series' sketches against the bucket base recorded at its first sketch write (recording
-   * it with an LWT when there is none yet); a different relative accuracy is `E_VALIDATION`, while
-   * sketches with a scale of any two scales are accepted (merging downscales to the coarser).
-   */
-  async #recordSketchBases(
-    points: readonly SketchPoint[],
-    refs: readonly SeriesRef[],
-    started: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const firsts = new Map<SeriesRef, number>();
-    refs.forEach((ref, i) => {
-      if (!firsts.has(ref)) firsts.set(ref, i);
-    });
-    const q = this.#cql.q;
-    await mapLimit([...firsts], 32, async ([ref, i]) => {
-      const base = decodeSketchAt((points[i] as SketchPoint).sketch, `points[${i}].sketch`).base;
-      if (ref.sketchBase === undefined) {
-        ref.sketchBase = await this.#retrying(started, signal, async () => {
-          const rows = await this.#cql.select(q.selectSketchBase, [
-            ref.tenant,
-            ref.metric,
-            indexShardOf(ref.id),
-            ref.id,
-          ]);
-          const stored = rows[0]?.get('sketch_base') as number | null | undefined;
-          if (stored !== null && stored !== undefined) return stored;
-          const rs = await this.#cql.exec(
-            q.recordSketchBase,
-            [base, ref.tenant, ref.metric, indexShardOf(ref.id), ref.id],
-            true,
-          );
-          return rs.wasApplied() ? base : ((rs.first()?.get('sketch_base') as number | null) ?? base);
-        });
-      }
-      checkSketchBase(i, ref.sketchBase, base);
-    });
-  }
-
-  /** Retry a transient failure with backoff until `timeoutMs` after `started`. */
-  async #retrying<T>(started: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const left = this.#timeoutMs - (Date.now() - started);
-        if (!isTransientDriverError(err) || left <= 0) throw toStoreError(err, 'write');
-        await sleep(Math.min(left, 25 * 2 ** Math.min(attempt, 6)), signal);
-      }
-    }
-  }
-
-  /** Dirty marks for the 5m slots a batch touched (skipping open slots this process already marked). */
-  #markStatements(
-    points: ReadonlyArray<{ ts: number }>,
-    refs: readonly SeriesRef[],
-    kind: SlotKind,
-    now: number,
-  ): BufferedStatement[] {
-    if (this.#marked.size > CACHE_LIMIT) this.#marked.clear();
-    const out: BufferedStatement[] = [];
-    const seen = new Set<string>();
-    const parts = new Set<number>();
-    const wts = nextWriteTimestamp();
-    for (let i = 0; i < points.length; i++) {
-      const ref = refs[i] as SeriesRef;
-      const start = slotStart((points[i] as { ts: number }).ts, '5m');
-      const k = seriesBufferKey(ref, kind === 'p' ? 'mp' : 'ms', start);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      if (this.#marked.has(k)) continue;
-      const end = start + 300_000;
-      if (end - now > MARK_CACHE_MARGIN_MS) this.#marked.set(k, end);
-      out.push(
-        this.#roller.markStatement(
-          { res: '5m', kind, tenant: ref.tenant, id: ref.id, shard: ref.shard, combine: ref.combine, start },
-          now,
-          wts,
-          k,
-        ),
-      );
-      const bucket = dirtyBucketOf(start, '5m');
-      const pk = bucket * DIRTY_SHARDS + ref.shard;
-      if (!parts.has(pk)) {
-        parts.add(pk);
-        out.push(this.#roller.noteStatement('5m', bucket, ref.shard, now, wts));
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Series of a metric matching the exact `filter` and the `where` selection. With a positive
-   * `tag:k=v` (or `tag:k=prefix*`) conjunct in `where`, candidates come from one slice of the tag
-   * index (exact terms preferred); otherwise from the 8 series-list partitions. Every candidate is
-   * re-checked against the whole selection.
-   */
-  async #matching(
-    tenant: string,
-    metric: string,
-    filter: Record<string, string> | undefined,
-    signal?: AbortSignal,
-    fleet?: FleetOptions,
-  ): Promise<SeriesRef[]> {
-    const where = fleet?.where;
-    const term =
-      where?.required.find((t) => t.value !== undefined) ??
-      where?.required.find((t) => t.prefix !== undefined && prefixEnd(t.prefix) !== undefined);
-    let rows: Awaited<ReturnType<MetricsCql['select']>>;
-    if (term !== undefined) {
-      const q = this.#cql.q;
-      rows =
-        term.value !== undefined
-          ? await this.#cql.select(q.selectSeriesByTag, [tenant, metric, term.key, term.value], signal)
-          : await this.#cql.select(
-              q.selectSeriesByTagRange,
-              [tenant, metric, term.key, term.prefix, prefixEnd(term.prefix as string)],
-              signal,
-            );
-    } else {
-      const shards = Array.from({ length: INDEX_SHARDS }, (_, i) => i);
-      const parts = await mapLimit(
-        shards,
-        INDEX_SHARDS,
-        (shard) => this.#cql.select(this.#cql.q.selectSeries, [tenant, metric, shard], signal),
-        signal,
-      );
-      rows = parts.flat();
-    }
-    const out: SeriesRef[] = [];
-    for (const r of rows) {
-      const key = r.get('series_key') as string;
-      const ck = `${tenant}\u0000${key}`;
-      let ref = this.#series.get(ck);
-      if (ref === undefined) {
-        const id = r.get('series_id') as string;
-        ref = {
-          tenant,
-          metric,
-          key,
-          id,
-          shard: shardOf(id),
-          combine: (r.get('combine') as CombinePolicy | null) ?? 'last',
-        };
-      }
-      if (filter !== undefined || where !== undefined) {
-        const tags = parseSeriesKey(key).tags;
-        if (!tagsMatch(tags, filter) || (where !== undefined && !where.matches(tags))) continue;
-      }
-      out.push(ref);
-    }
-    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return out;
-  }
-
-  /** The fleet engine's view of this store at `now`: partition reads through p-queue, retained rows only. */
-  #reader(now: number, signal: AbortSignal | undefined): FleetReader<SeriesRef> {
-    const retention = this.retention;
-    return {
-      rollups: async (s, res, from, to, aggregate) => {
-        const rows = await readRollups(
-          this.#cql,
-          res,
-          s.tenant,
-          s.id,
-          from,
-          to,
-          signal,
-          ROLLUP_COLUMNS_FOR[aggregate],
-        );
-        return rows.filter((p) => isRetained(p.ts, res, retention, now));
-      },
-      sketches: async (s, res, from, to) => {
-        const rows =
-          res === 'raw'
-            ? await readSketchRaw(this.#cql, s.tenant, s.id, from, to, signal)
-            : await readSketchRollups(this.#cql, res, s.tenant, s.id, from, to, signal);
-        return rows.filter((r) => isRetained(r.ts, res, retention, now));
-      },
-      each: async (items, fn) => {
-        await mapLimit(items, this.#queryConcurrency, fn, signal);
-      },
-    };
-  }
-
-  /** Roll the closed slots this process marked dirty for `series` (so a rollup read is current). */
-  async #rollLocal(
-    kind: SlotKind,
-    now: number,
-    series: readonly SeriesRef[],
-    signal?: AbortSignal,
-  ): Promise<void> {
-    if (series.length === 0) return;
-    await this.#buffer.drain();
-    const only = new Set(series);
-    const dirty = this.#dirty[kind];
-    for (const res of ROLLUP_RESOLUTIONS) {
-      const slots = dirty.takeClosed(res, now, only);
-      await mapLimit(slots, 16, async ({ series: s, start }) => {
-        await this.#roller.rollSlot(
-          { res, kind, tenant: s.tenant, id: s.id, shard: s.shard, combine: s.combine, start },
-          now,
-          signal,
-        );
-        const parent = parentResolution(res);
-        if (parent !== undefined) dirty.mark(s, parent, start);
-      });
-    }
-  }
-
   /** Roll every closed dirty slot of every process (single flight). */
   #rollAll(signal?: AbortSignal): Promise<void> {
     const run = (async () => {
       const now = this.#clock.now();
       // the global pass covers every mark this process wrote: forget the local copies of closed ones
-      for (const kind of ['p', 's'] as const) {
-        for (const res of ROLLUP_RESOLUTIONS) this.#dirty[kind].takeClosed(res, now);
-      }
-      for (const [k, end] of this.#marked) if (end <= now) this.#marked.delete(k);
+      this.#local.forgetClosed(now);
       await this.#roller.rollAll(now, signal);
     })();
     const tracked = run.finally(() => {
@@ -787,55 +401,4 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#rolling = tracked;
     return tracked;
   }
-}
-
-/**
- * `${prefix}|${tenant}|${id}|${n}` for a series: a write-buffer key (partition `n`) or a dirty-mark id
- * (slot `n`). The string of a series' latest `n` per prefix is kept on the series and reused, so the
- * buffer's map lookups hash it once rather than once per point.
- */
-function seriesBufferKey(ref: SeriesRef, prefix: BufferKeyPrefix, n: number): string {
-  let keys = ref.bufferKeys;
-  if (keys === undefined) {
-    keys = { r: undefined, s: undefined, mp: undefined, ms: undefined };
-    ref.bufferKeys = keys;
-  }
-  const hit = keys[prefix];
-  if (hit !== undefined && hit.n === n) return hit.key;
-  const key = `${prefix}|${ref.tenant}|${ref.id}|${n}`;
-  keys[prefix] = { n, key };
-  return key;
-}
-
-/** The rollup columns each aggregate reads. */
-const ROLLUP_COLUMNS_FOR: Readonly<Record<FleetAggregate, RollupColumns>> = {
-  sum: 'sum',
-  count: 'sum',
-  avg: 'sum',
-  min: 'min',
-  max: 'max',
-  last: 'last',
-  rate: 'last',
-  delta: 'last',
-};
-
-function fleetSeries(list: readonly SeriesRef[]): FleetSeries<SeriesRef>[] {
-  return list.map((s) => ({ ref: s, tags: parseSeriesKey(s.key).tags, key: s.key }));
-}
-
-/**
- * The exclusive upper bound of values starting with `prefix` (its last code point plus one; UTF-8
- * byte order is code point order), or undefined when there is none to take.
- */
-function prefixEnd(prefix: string): string | undefined {
-  const cps = [...prefix];
-  const last = cps.pop();
-  if (last === undefined) return undefined;
-  const cp = last.codePointAt(0) as number;
-  if (cp === 0x10ffff || cp === 0xd7ff) return undefined;
-  return cps.join('') + String.fromCodePoint(cp + 1);
-}
-
-function tagsOf(s: SeriesRef): Record<string, string> {
-  return sortedTags(parseSeriesKey(s.key).tags);
 }

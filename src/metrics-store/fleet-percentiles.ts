@@ -7,6 +7,8 @@ import {
   guardPoints,
   guardSeries,
   type QueryLimits,
+  readGroups,
+  type SketchRow,
   topK,
 } from './fleet.js';
 import type { CoverSegment } from './resolution.js';
@@ -89,30 +91,39 @@ export async function fleetPercentiles<S>(
   }
   const groups = groupSeries(selected, req.groupBy);
   const acc = new Map<Group<S>, (DDSketch | undefined)[]>();
-  const byMember = new Map<FleetSeries<S>, Group<S>>();
-  for (const g of groups) {
-    acc.set(g, new Array(windows.length));
-    for (const m of g.members) byMember.set(m, g);
-  }
-  await reader.each(selected, async (s) => {
-    const steps = acc.get(byMember.get(s) as Group<S>) as (DDSketch | undefined)[];
-    for (const [res, list] of byRes) {
-      const from = Math.min(...list.map((p) => p.seg.from));
-      const to = Math.max(...list.map((p) => p.seg.to));
-      const rows = await reader.sketches(s.ref, res, from, to);
-      let j = 0;
-      for (const row of rows) {
-        while (j < list.length && (list[j] as Planned).seg.to <= row.ts) j++;
-        const p = list[j];
-        if (p === undefined) break;
-        if (row.ts < p.seg.from) continue;
-        const d = decodeSketch(row.sketch);
-        const cur = steps[p.window];
-        if (cur === undefined) steps[p.window] = d;
-        else cur.merge(d);
-      }
-    }
-  });
+  for (const g of groups) acc.set(g, new Array(windows.length));
+  const spans = [...byRes].map(([res, list]) => ({
+    res,
+    list,
+    from: Math.min(...list.map((p) => p.seg.from)),
+    to: Math.max(...list.map((p) => p.seg.to)),
+  }));
+  const add = (g: Group<S>, list: readonly Planned[], rows: readonly SketchRow[]): void => {
+    addSketchRows(acc.get(g) as (DDSketch | undefined)[], list, rows);
+  };
+  // a group's pre-merged rows serve only if they cover every resolution of the plan
+  const groupRead = reader.groupSketches;
+  await readGroups(
+    groups,
+    reader,
+    groupRead === undefined
+      ? undefined
+      : async (g) => {
+          const parts: (readonly SketchRow[])[] = [];
+          for (const span of spans) {
+            const rows = await groupRead.call(reader, g, span.res, span.from, span.to);
+            if (rows === undefined) return false;
+            parts.push(rows);
+          }
+          spans.forEach((span, i) => {
+            add(g, span.list, parts[i] as readonly SketchRow[]);
+          });
+          return true;
+        },
+    async (g, m) => {
+      for (const span of spans) add(g, span.list, await reader.sketches(m.ref, span.res, span.from, span.to));
+    },
+  );
   const out: { result: PercentileResult; score: number; key: string }[] = [];
   const top = Math.max(...req.quantiles);
   for (const g of groups) {
@@ -137,6 +148,25 @@ export async function fleetPercentiles<S>(
     out.push({ result, score: whole.quantile(top), key: g.key });
   }
   return topK(out, req.limit, req.order).map((o) => o.result);
+}
+
+/** Merge sketch rows (sorted by ts) into the step windows of the planned segments they fall in. */
+function addSketchRows(
+  steps: (DDSketch | undefined)[],
+  list: readonly Planned[],
+  rows: readonly SketchRow[],
+): void {
+  let j = 0;
+  for (const row of rows) {
+    while (j < list.length && (list[j] as Planned).seg.to <= row.ts) j++;
+    const p = list[j];
+    if (p === undefined) break;
+    if (row.ts < p.seg.from) continue;
+    const d = decodeSketch(row.sketch);
+    const cur = steps[p.window];
+    if (cur === undefined) steps[p.window] = d;
+    else cur.merge(d);
+  }
 }
 
 function summary(sk: DDSketch, quantiles: readonly number[]): Omit<PercentileStep, 'ts'> {

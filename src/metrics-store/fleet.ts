@@ -48,6 +48,61 @@ export interface FleetReader<S> {
   sketches(ref: S, res: Resolution, from: number, to: number): Promise<readonly SketchRow[]>;
   /** Runs `fn` over every item, with the store's bounded concurrency. */
   each<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void>;
+  /**
+   * Pre-aggregated rollup points of a whole group (its members' statistics combined per slot), when
+   * the store keeps them for exactly the group's members over the whole range; undefined means "read
+   * the members". Used for `sum`, `count`, `avg`, `min` and `max` only.
+   */
+  groupRollups?(
+    group: Group<S>,
+    res: RollupResolution,
+    from: number,
+    to: number,
+    aggregate: FleetAggregate,
+  ): Promise<readonly RollupPoint[] | undefined>;
+  /** Pre-merged sketch rows of a whole group, as {@link FleetReader.groupRollups}. */
+  groupSketches?(
+    group: Group<S>,
+    res: Resolution,
+    from: number,
+    to: number,
+  ): Promise<readonly SketchRow[] | undefined>;
+}
+
+/** Aggregates a store may answer from pre-aggregated group rollups (they combine across series). */
+export const GROUPABLE_AGGREGATES: ReadonlySet<FleetAggregate> = new Set([
+  'sum',
+  'count',
+  'avg',
+  'min',
+  'max',
+]);
+
+/**
+ * Read each group: from its pre-aggregate when the reader has one (`viaGroup`), else from its members
+ * (`viaMember`); a group whose pre-aggregate is missing is read from its members afterwards. Groups
+ * of one series are always read as that series.
+ */
+export async function readGroups<S>(
+  groups: readonly Group<S>[],
+  reader: FleetReader<S>,
+  viaGroup: ((g: Group<S>) => Promise<boolean>) | undefined,
+  viaMember: (g: Group<S>, m: FleetSeries<S>) => Promise<void>,
+): Promise<void> {
+  type Task = { g: Group<S>; m: FleetSeries<S> | undefined };
+  const tasks: Task[] = [];
+  for (const g of groups) {
+    if (viaGroup !== undefined && g.members.length > 1) tasks.push({ g, m: undefined });
+    else for (const m of g.members) tasks.push({ g, m });
+  }
+  const missed: Task[] = [];
+  await reader.each(tasks, async (t) => {
+    if (t.m !== undefined) await viaMember(t.g, t.m);
+    else if (!(await (viaGroup as (g: Group<S>) => Promise<boolean>)(t.g))) {
+      for (const m of t.g.members) missed.push({ g: t.g, m });
+    }
+  });
+  await reader.each(missed, (t) => viaMember(t.g, t.m as FleetSeries<S>));
 }
 
 function tooLarge(
@@ -196,38 +251,23 @@ export async function aggregateSeries<S>(
     }
   }
   const accs = new Map<Group<S>, Map<number, Acc>>();
-  const byMember = new Map<FleetSeries<S>, Group<S>>();
-  for (const g of groups) {
-    accs.set(g, new Map());
-    for (const m of g.members) byMember.set(m, g);
-  }
-  await reader.each(selected, async (s) => {
-    const rows = await reader.rollups(s.ref, req.res, readFrom, req.to, req.aggregate);
-    const acc = accs.get(byMember.get(s) as Group<S>) as Map<number, Acc>;
-    let prev: RollupPoint | undefined;
-    for (const p of rows) {
-      if (p.count <= 0) continue;
-      const hasPrev = prev !== undefined && prev.ts === p.ts - w;
-      const before = prev;
-      prev = p;
-      if (p.ts < first) continue;
-      let a = acc.get(p.ts);
-      if (a === undefined) {
-        a = newAcc();
-        acc.set(p.ts, a);
-      }
-      // statistics the aggregate does not use may be NaN (a store may skip reading them)
-      a.count += p.count;
-      a.sum += p.sum;
-      if (p.min < a.min) a.min = p.min;
-      if (p.max > a.max) a.max = p.max;
-      a.last = p.last;
-      if (hasPrev && before !== undefined) {
-        a.change += req.aggregate === 'rate' ? slotIncrease(before, p) : p.last - before.last;
-        a.changed++;
-      }
-    }
-  });
+  for (const g of groups) accs.set(g, new Map());
+  const add = (g: Group<S>, rows: readonly RollupPoint[]): void => {
+    addRows(accs.get(g) as Map<number, Acc>, rows, first, w, req.aggregate);
+  };
+  const groupRead = reader.groupRollups;
+  await readGroups(
+    groups,
+    reader,
+    groupRead === undefined || !GROUPABLE_AGGREGATES.has(req.aggregate)
+      ? undefined
+      : async (g) => {
+          const rows = await groupRead.call(reader, g, req.res, readFrom, req.to, req.aggregate);
+          if (rows !== undefined) add(g, rows);
+          return rows !== undefined;
+        },
+    async (g, m) => add(g, await reader.rollups(m.ref, req.res, readFrom, req.to, req.aggregate)),
+  );
   const out: { series: AggregatedSeries; score: number; key: string }[] = [];
   for (const g of groups) {
     const acc = accs.get(g) as Map<number, Acc>;
@@ -268,6 +308,39 @@ export async function aggregateSeries<S>(
     });
   }
   return topK(out, req.limit, req.order).map((o) => o.series);
+}
+
+/** Fold one series' (or one group's pre-aggregated) rows into the group's per-slot accumulators. */
+function addRows(
+  acc: Map<number, Acc>,
+  rows: readonly RollupPoint[],
+  first: number,
+  w: number,
+  aggregate: FleetAggregate,
+): void {
+  let prev: RollupPoint | undefined;
+  for (const p of rows) {
+    if (p.count <= 0) continue;
+    const hasPrev = prev !== undefined && prev.ts === p.ts - w;
+    const before = prev;
+    prev = p;
+    if (p.ts < first) continue;
+    let a = acc.get(p.ts);
+    if (a === undefined) {
+      a = newAcc();
+      acc.set(p.ts, a);
+    }
+    // statistics the aggregate does not use may be NaN (a store may skip reading them)
+    a.count += p.count;
+    a.sum += p.sum;
+    if (p.min < a.min) a.min = p.min;
+    if (p.max > a.max) a.max = p.max;
+    a.last = p.last;
+    if (hasPrev && before !== undefined) {
+      a.change += aggregate === 'rate' ? slotIncrease(before, p) : p.last - before.last;
+      a.changed++;
+    }
+  }
 }
 
 function slotValue(aggregate: FleetAggregate, a: Acc, w: number): number | undefined {
