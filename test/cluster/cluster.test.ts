@@ -232,7 +232,9 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
         // (one batch, 33 points, in every run so far), which is what `nodetool repair` is for (docs/operations.md).
         const whileDown = acked.size - ackedBeforeKill;
         const afterHints = await absentThere();
-        console.log(`cluster: ${afterHints} of ${acked.size} points (${whileDown} written while down) absent from the restarted node after hints`);
+        console.log(
+          `cluster: ${afterHints} of ${acked.size} points (${whileDown} written while down) absent from the restarted node after hints`,
+        );
         expect(whileDown).toBeGreaterThan(200);
         expect(afterHints, 'hints delivered most of what the node missed').toBeLessThan(whileDown / 10);
         await cluster('nodetool', '3', 'repair', '-full', ks);
