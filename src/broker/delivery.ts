@@ -13,6 +13,40 @@ export const HIGH_WATER_METRIC = 'fleetwatch.broker.highWater';
 export const HIGH_WATER_SLOT_MS = 300_000;
 
 /**
+ * A set of sequences: a small array while it is small (nearly always: one or two pending windows),
+ * a `Set` once it grows, so a stream with many frames in flight costs O(1) per frame, not O(n).
+ */
+type SeqSet = number[] | Set<number>;
+const SMALL_SEQS = 16;
+
+function seqHas(s: SeqSet, v: number): boolean {
+  return Array.isArray(s) ? s.includes(v) : s.has(v);
+}
+
+function seqAdd(s: SeqSet, v: number): SeqSet {
+  if (!Array.isArray(s)) return s.add(v);
+  if (s.length < SMALL_SEQS) {
+    s.push(v);
+    return s;
+  }
+  return new Set(s).add(v);
+}
+
+function seqDelete(s: SeqSet, v: number): boolean {
+  if (!Array.isArray(s)) return s.delete(v);
+  const i = s.indexOf(v);
+  if (i === -1) return false;
+  s.splice(i, 1);
+  return true;
+}
+
+function seqDropUpTo(s: SeqSet, max: number): SeqSet {
+  if (Array.isArray(s)) return s.length === 0 ? s : s.filter((q) => q > max);
+  for (const q of s) if (q <= max) s.delete(q);
+  return s.size <= SMALL_SEQS / 2 ? [...s] : s;
+}
+
+/**
  * What the broker knows about one client stream (a source id and epoch). Kept small (a flood of new
  * sources creates one per frame): sequences at or below `durable` are done, `pending` are merged and
  * not yet written, `doneAbove` are written while an earlier one is still pending.
@@ -23,9 +57,9 @@ interface StreamState {
   /** Highest sequence admitted. */
   highest: number;
   /** Admitted, not yet durable (few: one per open or failing window). */
-  pending: number[];
+  pending: SeqSet;
   /** Durable but above `durable` (an earlier one is pending). */
-  doneAbove: number[];
+  doneAbove: SeqSet;
   /** Every admitted sequence at or below it is durable (here or by an earlier instance). */
   durable: number;
   /** `durable` as last written to the store. */
@@ -130,8 +164,8 @@ export class StreamTable {
   classify(h: WindowHeader): Admission {
     const st = this.#streams.get(this.#k(h));
     if (st !== undefined) {
-      if (st.pending.includes(h.seq)) return 'duplicatePending';
-      if (h.seq <= st.durable || st.doneAbove.includes(h.seq)) return 'duplicate';
+      if (seqHas(st.pending, h.seq)) return 'duplicatePending';
+      if (h.seq <= st.durable || seqHas(st.doneAbove, h.seq)) return 'duplicate';
       return 'admit';
     }
     if (this.#persisted.size === 0) return 'admit';
@@ -189,7 +223,7 @@ export class StreamTable {
     this.#streams.set(k, st);
     if (st.highest >= 0 && h.seq > st.highest + 1) this.gaps += h.seq - st.highest - 1;
     if (h.seq > st.highest) st.highest = h.seq;
-    st.pending.push(h.seq);
+    st.pending = seqAdd(st.pending, h.seq);
     if (reply !== undefined) st.reply = reply;
   }
 
@@ -208,7 +242,7 @@ export class StreamTable {
    */
   record(h: WindowHeader, reply: Reply | undefined, ledger: FrameLedger): void {
     const st = this.#streams.get(this.#k(h));
-    if (st === undefined || !st.pending.includes(h.seq)) {
+    if (st === undefined || !seqHas(st.pending, h.seq)) {
       ledger.owe(st?.reply ?? reply, h.epoch, h.seq);
       return;
     }
@@ -230,15 +264,13 @@ export class StreamTable {
       const at = st.ledgers.indexOf(ledger);
       if (at !== -1) st.ledgers.splice(at, 1);
       for (const seq of seqs) {
-        const i = st.pending.indexOf(seq);
-        if (i === -1) continue;
-        st.pending.splice(i, 1);
-        st.doneAbove.push(seq);
+        if (!seqDelete(st.pending, seq)) continue;
+        st.doneAbove = seqAdd(st.doneAbove, seq);
       }
       let low = st.highest;
       for (const p of st.pending) if (p - 1 < low) low = p - 1;
       if (low > st.durable) st.durable = low;
-      if (st.doneAbove.length > 0) st.doneAbove = st.doneAbove.filter((q) => q > st.durable);
+      st.doneAbove = seqDropUpTo(st.doneAbove, st.durable);
       if (st.durable > st.written) moved.set(streamTag(st.sourceId, st.epoch), st.durable);
     }
     return moved;
