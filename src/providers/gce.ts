@@ -225,19 +225,22 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider 
   /** Machine types of every zone (`aggregated/machineTypes`), one per name; no price (GCE bills through its Billing Catalog API). */
   listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
     const seen = new Set<string>();
+    const pager = gceAggregatedPager(
+      this.http,
+      `${this.#project()}/aggregated/machineTypes`,
+      'machineTypes',
+      this.settings.maxResults,
+    );
+    // Deduplicated per page, before `onPage` counts the page: it reports the sizes yielded.
     return this.listCatalog(
-      gceAggregatedPager(
-        this.http,
-        `${this.#project()}/aggregated/machineTypes`,
-        'machineTypes',
-        this.settings.maxResults,
-      ),
-      (raw) => {
-        const size = gceSize(this.id, raw);
-        if (seen.has(size.id)) return undefined;
-        seen.add(size.id);
-        return size;
+      async (cursor, ctx) => {
+        const page = await pager(cursor, ctx);
+        const items = page.items
+          .map((raw) => gceSize(this.id, raw))
+          .filter((size) => !seen.has(size.id) && seen.add(size.id) !== undefined);
+        return { ...page, items };
       },
+      (size) => size,
       opts,
     );
   }

@@ -1,7 +1,8 @@
 /**
  * A small Hetzner Cloud API written from its documentation (docs.hetzner.cloud, hcloud-go's schema):
  * servers, actions that run for a number of polls, images, server types, locations and SSH keys,
- * each listing paged with `meta.pagination`.
+ * each listing paged with `meta.pagination`. A server created through it boots on its own, as the real one:
+ * `initializing`, then `starting` from its `actionPolls`-th read, then `running`.
  */
 import type { RecordedRequest, ReplayResponse } from './server.js';
 
@@ -78,6 +79,7 @@ export class FakeHetzner {
   locations: unknown[] = [];
   sshKeys: Array<{ id: number; name: string; fingerprint: string; public_key: string; labels: object }> = [];
   readonly #actions = new Map<number, FakeAction>();
+  readonly #reads = new Map<number, number>();
   #nextId = 1000;
 
   constructor(servers: FakeHetznerServer[] = []) {
@@ -111,11 +113,14 @@ export class FakeHetzner {
       const selector = url.searchParams.get('label_selector');
       const [k, v] = selector?.split('=') ?? [];
       const list = this.servers.filter((s) => !selector || s.labels[k!] === v);
+      for (const s of list) this.#boot(s);
       return paged('servers', list.map(renderHetznerServer));
     }
     if (serverMatch && !server) return notFound();
-    if (server && req.method === 'GET' && !serverMatch![2])
+    if (server && req.method === 'GET' && !serverMatch![2]) {
+      this.#boot(server);
       return json({ server: renderHetznerServer(server) });
+    }
     if (server && req.method === 'PUT') {
       server.labels = (JSON.parse(req.body) as { labels: Record<string, string> }).labels;
       return json({ server: renderHetznerServer(server) });
@@ -170,6 +175,15 @@ export class FakeHetzner {
       return { status: 204 };
     }
     return json({ error: { code: 'not_found', message: `no route ${req.method} ${path}` } }, 404);
+  }
+
+  /** A read of a server created here and booting: `starting` from its `actionPolls`-th read, `running` after. */
+  #boot(server: FakeHetznerServer): void {
+    const before = this.#reads.get(server.id);
+    if (before === undefined || (server.status !== 'initializing' && server.status !== 'starting')) return;
+    const reads = before + 1;
+    this.#reads.set(server.id, reads);
+    if (reads >= this.actionPolls) server.status = reads > this.actionPolls ? 'running' : 'starting';
   }
 
   #action(command: string, apply?: () => void): object {
@@ -231,6 +245,7 @@ export class FakeHetzner {
       labels: input.labels ?? {},
     };
     this.servers.push(server);
+    this.#reads.set(server.id, 0);
     const action = this.#action('create_server', () => {
       server.status = 'running';
     });

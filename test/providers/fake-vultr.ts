@@ -1,7 +1,9 @@
 /**
  * A small Vultr API v2 written from its OpenAPI document (vultr-python-client's swagger.json) and
  * govultr: instances whose state moves a step per poll after start/halt/reboot/delete, plus OS,
- * snapshots, plans, regions and SSH keys, each listing paged with `meta.links.next` cursors.
+ * snapshots, plans, regions and SSH keys, each listing paged with `meta.links.next` cursors. A
+ * created instance boots on its own, as the real one: `pending`, then `active` (`installingbooting`)
+ * after `settlePolls` reads, then `ok` on the next.
  */
 import type { RecordedRequest, ReplayResponse } from './server.js';
 
@@ -122,6 +124,12 @@ export class FakeVultr {
         tags: body.tags ?? [],
       };
       this.instances.push(created);
+      this.#later(created.id, () => {
+        Object.assign(created, { status: 'active', server_status: 'installingbooting' });
+        this.#later(created.id, () => {
+          if (created.server_status === 'installingbooting') created.server_status = 'ok';
+        });
+      });
       return json({ instance: renderVultrInstance(created) }, 202);
     }
     if (path === 'os') return paged('os', this.os);
@@ -143,8 +151,16 @@ export class FakeVultr {
     return json({ error: `no route ${req.method} ${path}`, status: 404 }, 404);
   }
 
+  /** Apply `apply` after `settlePolls` reads, after any change still pending on the instance. */
   #later(id: string, apply: () => void): void {
-    this.#pending.set(id, { polls: this.settlePolls, apply });
+    const before = this.#pending.get(id)?.apply;
+    const both = before
+      ? () => {
+          before();
+          apply();
+        }
+      : apply;
+    this.#pending.set(id, { polls: this.settlePolls, apply: both });
   }
 
   #settle(id: string): void {

@@ -10,13 +10,15 @@ import {
 /**
  * A small stateful DigitalOcean written from the API reference (docs.digitalocean.com/reference/api):
  * droplets, actions that finish after `actionPolls` polls (a droplet named `fail-*` errors them),
- * images in two pages, sizes, regions and SSH keys.
+ * images in two pages, sizes, regions and SSH keys. A created droplet is `new` and, as the real
+ * one, becomes `active` on its own: from its `actionPolls`-th read.
  */
 export class FakeDigitalOcean {
   droplets = new Map<number, Record<string, unknown>>();
   actions = new Map<number, { polls: number; type: string; droplet: number }>();
   keys = [{ id: 7717, name: 'ops', fingerprint: 'f5:d1', public_key: 'ssh-ed25519 AAAAops ops' }];
   actionPolls = 2;
+  readonly #reads = new Map<number, number>();
   #nextId = 100;
   constructor(readonly url: () => string) {}
 
@@ -99,6 +101,7 @@ export class FakeDigitalOcean {
         this.droplets.delete(d.id as number);
         return { status: 204 };
       }
+      this.#boot(d);
       return { body: { droplet: d } };
     }
     const act = /^actions\/(\d+)$/.exec(path);
@@ -125,6 +128,14 @@ export class FakeDigitalOcean {
     }
     return { status: 404, body: { id: 'not_found', message: `no route ${req.method} ${path}` } };
   };
+
+  /** A read of a `new` droplet: it is `active` from its `actionPolls`-th read. */
+  #boot(d: Record<string, unknown>): void {
+    if (d.status !== 'new') return;
+    const reads = (this.#reads.get(d.id as number) ?? 0) + 1;
+    this.#reads.set(d.id as number, reads);
+    if (reads >= this.actionPolls) d.status = 'active';
+  }
 
   #action(droplet: number, type: string): number {
     const id = this.#nextId++;

@@ -18,12 +18,15 @@ type Op = { name: string; zone: string; polls: number; target?: string; onDone?:
 /**
  * A small stateful GCE written from cloud.google.com/compute/docs/reference/rest/v1: instances whose
  * mutations answer zone operations that are `DONE` after `opPolls` polls (an instance named `fail-*`
- * ends them with `error.errors[]`), images in two pages, aggregated machine types and zones.
+ * ends them with `error.errors[]`), images in two pages, aggregated machine types and zones. A
+ * created instance boots on its own, as the real one: `PROVISIONING`, then `STAGING` from its
+ * `opPolls`-th read, then `RUNNING` (one named `fail-*`, whose insert fails, never boots).
  */
 export class FakeGce {
   instances = new Map<string, Record<string, unknown>>();
   ops = new Map<string, Op>();
   opPolls = 2;
+  readonly #reads = new Map<string, number>();
   #n = 0;
 
   handle = (req: RecordedRequest): ReplayResponse => {
@@ -109,7 +112,10 @@ export class FakeGce {
       if (req.method === 'DELETE')
         return { body: this.#op(one[1]!, one[2]!, () => this.instances.delete(key)) };
       const verb = one[3];
-      if (!verb) return { body: inst };
+      if (!verb) {
+        this.#boot(key, inst);
+        return { body: inst };
+      }
       if (verb === 'setLabels')
         return {
           body: this.#op(one[1]!, one[2]!, () => {
@@ -125,6 +131,15 @@ export class FakeGce {
     }
     return { status: 404, body: { error: { code: 404, message: `no route ${req.method} ${path}` } } };
   };
+
+  /** A read of a booting instance: `STAGING` from its `opPolls`-th read, `RUNNING` after. */
+  #boot(key: string, inst: Record<string, unknown>): void {
+    if (!['PROVISIONING', 'STAGING'].includes(String(inst.status)) || String(inst.name).startsWith('fail-'))
+      return;
+    const reads = (this.#reads.get(key) ?? 0) + 1;
+    this.#reads.set(key, reads);
+    if (reads >= this.opPolls) inst.status = reads > this.opPolls ? 'RUNNING' : 'STAGING';
+  }
 
   #op(zone: string, instance: string, then: () => void): Record<string, unknown> {
     const name = `operation-${++this.#n}`;

@@ -12,13 +12,26 @@ type Event = { id: number; entity: number; action: string; status: string; messa
 /**
  * A small stateful Linode API v4 written from techdocs.akamai.com/linode-api: instances, power
  * actions that record an event finishing after `eventPolls` polls (a Linode labelled `fail-*` fails
- * them with a message), profile SSH keys and the catalogue lists.
+ * them with a message), profile SSH keys and the catalogue lists (30 public images and one private,
+ * paged by `page_size`). A Linode created with an image is `provisioning` and, as the real one,
+ * boots on its own: `running` from its `eventPolls`-th read (one labelled `slow*` never does).
  */
 export class FakeLinode {
   linodes = new Map<number, Record<string, unknown>>();
   events: Event[] = [];
   keys = [{ id: 1, label: 'ops', ssh_key: 'ssh-ed25519 AAAAops ops', created: '2024-01-01T00:00:00' }];
   eventPolls = 2;
+  images = [
+    ...Array.from({ length: 30 }, (_, i) => ({
+      id: `linode/distro${i}`,
+      label: `Distro ${i}`,
+      vendor: 'Debian',
+      is_public: true,
+      created: '2024-01-01T00:00:00',
+    })),
+    { id: 'private/77', label: 'my-golden', vendor: null, is_public: false, created: '2025-01-01T00:00:00' },
+  ];
+  readonly #reads = new Map<number, number>();
   #nextId = 100;
 
   handle = (req: RecordedRequest): ReplayResponse => {
@@ -28,6 +41,14 @@ export class FakeLinode {
     const list = (data: unknown[]) => ({ body: { data, page: 1, pages: 1, results: data.length } });
     if (path === 'regions')
       return list([{ id: 'eu-central', label: 'Frankfurt, DE', country: 'de', status: 'ok' }]);
+    if (path === 'images') {
+      const f = req.headers['x-filter'] ? JSON.parse(String(req.headers['x-filter'])) : {};
+      const all = this.images.filter((i) => f.is_public === undefined || i.is_public === f.is_public);
+      const size = Number(u.searchParams.get('page_size') ?? 100);
+      const page = Number(u.searchParams.get('page') ?? 1);
+      const data = all.slice((page - 1) * size, page * size);
+      return { body: { data, page, pages: Math.max(1, Math.ceil(all.length / size)), results: all.length } };
+    }
     if (path === 'linode/types')
       return list([
         {
@@ -104,10 +125,19 @@ export class FakeLinode {
         this.linodes.delete(l.id as number);
         return { body: {} };
       }
+      this.#boot(l);
       return { body: l };
     }
     return { status: 404, body: { errors: [{ reason: `no route ${req.method} ${path}` }] } };
   };
+
+  /** A read of a `provisioning` Linode: it is `running` from its `eventPolls`-th read. */
+  #boot(l: Record<string, unknown>): void {
+    if (l.status !== 'provisioning' || String(l.label).startsWith('slow')) return;
+    const reads = (this.#reads.get(l.id as number) ?? 0) + 1;
+    this.#reads.set(l.id as number, reads);
+    if (reads >= this.eventPolls) l.status = 'running';
+  }
 
   #finish(e: Event): void {
     const l = this.linodes.get(e.entity);
@@ -135,6 +165,7 @@ export async function startLinodeManagement(): Promise<{
     id: 'lin',
     token: 'lin-secret-token',
     baseUrl: `${server.url}/v4/`,
+    pageSize: 25,
     clock: sleep.clock,
     http: { sleep: sleep.sleep, retryLimit: 0 },
   });
