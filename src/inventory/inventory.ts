@@ -405,7 +405,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
   /**
    * Resolve with the nodes matching `query` once they satisfy `opts` (every match in `states`, or
    * at least `count` of them; `count: 0` waits for none). Driven by sync and change events, and by
-   * a sync every `intervalMs` while the inventory is not started. See {@link waitForNodes}.
+   * a sync every `intervalMs` while the inventory is not started. See `waitForNodes`.
    *
    * @example
    * ```ts

@@ -23,7 +23,7 @@ export interface InventoryWaitOptions extends AbortOptions {
   intervalMs?: number;
 }
 
-/** What {@link waitForNodes} needs of the inventory. */
+/** What `waitForNodes` needs of the inventory. */
 export interface WaitHost {
   query(query: string | QueryAst): InventoryNode[];
   on(event: 'synced' | 'added' | 'changed' | 'removed', fn: () => void): unknown;

@@ -292,7 +292,7 @@ export class Ec2Provider implements Provider {
   }
 
   /**
-   * `RunInstances` (see {@link ec2RunInstancesParams}); the node comes back `pending`: wait with
+   * `RunInstances` (see `ec2RunInstancesParams`); the node comes back `pending`: wait with
    * {@link Ec2Provider.waitForState}.
    */
   async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {

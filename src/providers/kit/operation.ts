@@ -127,13 +127,13 @@ async function pollUntilDone<T>(spec: PollSpec<T>, opts: WaitOptions | undefined
   }
 }
 
-/** What {@link waitForNodeState} needs of a provider. */
+/** What `waitForNodeState` needs of a provider. */
 export interface NodeStateSource {
   readonly id: string;
   getNode(id: string, opts?: { signal?: AbortSignal }): Promise<Node | undefined>;
 }
 
-/** What {@link nodeStateOperation} and {@link waitForNodeState} need besides the node and states. */
+/** What `nodeStateOperation` and `waitForNodeState` need besides the node and states. */
 export interface NodeStatePollOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   clock?: Clock;
@@ -152,7 +152,7 @@ export interface NodeStatePollOptions {
 
 /**
  * An {@link Operation} that polls `getNode` until the node's state is one of `states` (see
- * {@link waitForNodeState}); each `done()` polls afresh.
+ * `waitForNodeState`); each `done()` polls afresh.
  *
  * @example
  * ```ts

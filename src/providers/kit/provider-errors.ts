@@ -2,12 +2,12 @@ import { FleetwatchError, type FleetwatchErrorCode } from '../../errors.js';
 import { redactUrl, safeCause, scrubSecrets } from './redact.js';
 import { parseRetryAfterMs } from './retry.js';
 
-/** A response as the hooks see it. `body` is text; parse with {@link parseJsonBody}. */
+/** A response as the hooks see it. `body` is text; parse with `parseJsonBody`. */
 export interface ProviderResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-  /** The request URL (unredacted; never log it without {@link redactUrl}). */
+  /** The request URL (unredacted; never log it without `redactUrl`). */
   url: string;
 }
 
