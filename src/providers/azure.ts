@@ -6,7 +6,24 @@
  */
 
 import type { AbortOptions } from '../core.js';
-import { validationError } from '../errors.js';
+import { FleetwatchError, validationError } from '../errors.js';
+import {
+  AZURE_IMAGE_FILTERS,
+  AZURE_SKUS_API_VERSION,
+  armArrayPager,
+  azureKeyPair,
+  azureMarketplaceImage,
+  azureOwnImage,
+  azureSize,
+  azureSizesLocation,
+  marketplacePath,
+} from './azure-catalog.js';
+import {
+  AZURE_CREATE_EXTRA_KEYS,
+  azureCreatePlan,
+  azureNetworkInterface,
+  azureVmBody,
+} from './azure-create.js';
 import {
   type AzureAddressBook,
   type AzureAddresses,
@@ -15,21 +32,20 @@ import {
   fetchVmAddresses,
 } from './azure-network.js';
 import { azureOperationRef, pollAzureOperation } from './azure-operation.js';
+import { type AzureOptions, type AzureSettings, azureSetup } from './azure-options.js';
 import { azureLocation, azureState, checkTags, type VmJson } from './azure-vm.js';
-import type { TokenCache } from './kit/index.js';
 import {
   asArray,
   asObject,
-  baseUrlOption,
-  bearerHttpClient,
-  type CloudProviderOptions,
+  type CatalogOperation,
   type ComputeTags,
-  checkCommonOptions,
-  credential,
-  type NodeControlOperation,
+  createInputArg,
+  imagesOptionsArg,
+  type KeyPairOperation,
+  keyPairInputArg,
+  type NodeLifecycleOperation,
   nodeIdArg,
   nodesFromPages,
-  oauthTokenCache,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -43,55 +59,35 @@ import {
   undefinedIfNotFound,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { ListCatalogOptions, ListNodesOptions, Node, NodeLocation, Operation } from './types.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  ListNodesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  Operation,
+} from './types.js';
+
+export type { AzureOptions, AzurePowerStateMode } from './azure-options.js';
 
 const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
   PowerOperation,
   string
 >;
 
-/** How the power state is found. */
-export type AzurePowerStateMode = 'list' | 'perVm' | 'none';
-
-/** Options of {@link azure}. */
-export interface AzureOptions extends CloudProviderOptions {
-  /** @default process.env.AZURE_TENANT_ID */
-  tenantId?: string;
-  /** @default process.env.AZURE_CLIENT_ID */
-  clientId?: string;
-  /** @default process.env.AZURE_CLIENT_SECRET */
-  clientSecret?: string;
-  /** @default process.env.AZURE_SUBSCRIPTION_ID */
-  subscriptionId?: string;
-  /** @default 'https://management.azure.com/' */
-  baseUrl?: string;
-  /** @default 'https://login.microsoftonline.com' */
-  authorityHost?: string;
-  /** Token audience. @default 'https://management.core.windows.net/' */
-  resource?: string;
-  /** Compute API version. @default '2024-07-01' */
-  apiVersion?: string;
-  /**
-   * `'list'`: power state from the list itself (`statusOnly=true`), one request per page.
-   * `'perVm'`: one extra instance-view request per VM (for clouds whose list lacks it).
-   * `'none'`: no power state (state comes from provisioning only, often `unknown`).
-   * @default 'list'
-   */
-  powerState?: AzurePowerStateMode;
-  /**
-   * Fill `publicIps`/`privateIps`. A listing then also lists the subscription's network interfaces
-   * and public IP addresses (two paged listings, never a call per VM); `getNode` reads the VM's NICs.
-   * @default true
-   */
-  addresses?: boolean;
-  /** Network API version (NICs, public IPs). @default '2023-09-01' */
-  networkApiVersion?: string;
+/** Options of an Azure `listSizes`: `filters.location` lists one location's sizes (`$filter=location eq '…'`). */
+export interface AzureListSizesOptions extends ListCatalogOptions {
+  filters?: { location?: string };
 }
 
 /** What `azure()` returns: a {@link Provider} with these optional operations present. */
 export type AzureProvider = ProviderWith<
-  NodeControlOperation | 'destroyNode' | 'listLocations' | 'waitForState'
->;
+  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
+> & { listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> };
 
 /**
  * An Azure provider.
@@ -103,81 +99,8 @@ export type AzureProvider = ProviderWith<
  * ```
  */
 export function azure(options: AzureOptions): AzureProvider {
-  const base = checkCommonOptions(options, 'azure', [
-    'tenantId',
-    'clientId',
-    'clientSecret',
-    'subscriptionId',
-    'baseUrl',
-    'authorityHost',
-    'resource',
-    'apiVersion',
-    'powerState',
-    'addresses',
-    'networkApiVersion',
-  ]);
-  const tenantId = credential(options.tenantId, 'options.tenantId', 'AZURE_TENANT_ID');
-  const clientId = credential(options.clientId, 'options.clientId', 'AZURE_CLIENT_ID');
-  const clientSecret = credential(options.clientSecret, 'options.clientSecret', 'AZURE_CLIENT_SECRET');
-  const subscriptionId = credential(
-    options.subscriptionId,
-    'options.subscriptionId',
-    'AZURE_SUBSCRIPTION_ID',
-  );
-  const powerState = options.powerState ?? 'list';
-  if (!['list', 'perVm', 'none'].includes(powerState))
-    throw validationError('options.powerState', "'list', 'perVm' or 'none'", powerState);
-  const apiVersion =
-    options.apiVersion === undefined ? '2024-07-01' : nodeIdArg(options.apiVersion, 'options.apiVersion');
-  const authority = baseUrlOption(
-    options.authorityHost,
-    'options.authorityHost',
-    'https://login.microsoftonline.com',
-  );
-  const resource =
-    options.resource === undefined
-      ? 'https://management.core.windows.net/'
-      : nodeIdArg(options.resource, 'options.resource');
-  const secrets = () => [clientSecret, ...tokens.secrets()];
-  const tokens: TokenCache = oauthTokenCache(base, {
-    baseUrl: authority,
-    url: `${encodeURIComponent(tenantId)}/oauth2/token`,
-    http: options.http,
-    form: () => ({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-      resource,
-    }),
-    secrets,
-  });
-  const http = bearerHttpClient(base, {
-    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://management.azure.com/'),
-    http: options.http,
-    token: tokens,
-    secrets,
-  });
-  if (options.addresses !== undefined && typeof options.addresses !== 'boolean')
-    throw validationError('options.addresses', 'a boolean', options.addresses);
-  const networkApiVersion =
-    options.networkApiVersion === undefined
-      ? '2023-09-01'
-      : nodeIdArg(options.networkApiVersion, 'options.networkApiVersion');
-  return new AzureAdapter(base, http, {
-    subscriptionId,
-    apiVersion,
-    powerState,
-    addresses: options.addresses ?? true,
-    networkApiVersion,
-  });
-}
-
-interface AzureSettings {
-  subscriptionId: string;
-  apiVersion: string;
-  powerState: AzurePowerStateMode;
-  addresses: boolean;
-  networkApiVersion: string;
+  const { base, http, settings } = azureSetup(options);
+  return new AzureAdapter(base, http, settings);
 }
 
 class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
@@ -281,6 +204,11 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return { id: this.id, kind: this.kind, subscriptionId: this.settings.subscriptionId };
   }
 
+  /** `subscriptions/{s}`, the start of every path. */
+  #sub(): string {
+    return `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}`;
+  }
+
   #path(id: string): string {
     const [rg, name, ...rest] = nodeIdArg(id).split('/');
     if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
@@ -328,6 +256,162 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     });
   }
 
+  /**
+   * Images: the account's own (`Microsoft.Compute/images`, ARM ids) by default, `filters.location`
+   * keeping one location's; `owner: 'public'` lists one marketplace SKU's versions (URN ids) and
+   * needs `filters` `location`, `publisher`, `offer` and `sku` (an unbounded walk is refused with
+   * `E_VALIDATION`); `'all'` gives both.
+   */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    const req = imagesOptionsArg(opts, AZURE_IMAGE_FILTERS);
+    const { apiVersion } = this.settings;
+    const market = req.owner === 'self' ? undefined : marketplacePath(req);
+    if (req.owner === 'self')
+      for (const f of ['publisher', 'offer', 'sku'])
+        if (req.filters[f] !== undefined)
+          throw validationError(`opts.filters.${f}`, "nothing for own images (use owner: 'public')", f);
+    const where = req.filters.location?.toLowerCase();
+    const compute = `${this.#sub()}/providers/Microsoft.Compute`;
+    const self = this;
+    return (async function* () {
+      if (req.owner !== 'public')
+        yield* self.listCatalog(
+          armPager(self.http, `${compute}/images`, apiVersion),
+          (raw) => {
+            const image = azureOwnImage(self.id, raw);
+            return where === undefined || String(image.extra.location).toLowerCase() === where
+              ? image
+              : undefined;
+          },
+          req,
+        );
+      if (market)
+        yield* self.listCatalog(
+          armArrayPager(self.http, `${compute}/${market}`, apiVersion),
+          (raw) => azureMarketplaceImage(self.id, raw, req),
+          req,
+        );
+    })();
+  }
+
+  /**
+   * VM sizes from Resource SKUs, following `nextLink`; `filters.location` asks for one location's
+   * (`$filter=location eq '…'`), otherwise each size comes once. No price (Retail Prices API).
+   */
+  listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> {
+    const location = azureSizesLocation(opts);
+    const seen = new Set<string>();
+    return this.listCatalog(
+      armPager(this.http, `${this.#sub()}/providers/Microsoft.Compute/skus`, AZURE_SKUS_API_VERSION, {
+        $filter: location === undefined ? undefined : `location eq '${location}'`,
+      }),
+      (raw) => {
+        const size = azureSize(this.id, raw);
+        if (size === undefined || seen.has(size.id)) return undefined;
+        seen.add(size.id);
+        return size;
+      },
+      opts,
+    );
+  }
+
+  /** The subscription's SSH public keys (`Microsoft.Compute/sshPublicKeys`). */
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(
+      armPager(
+        this.http,
+        `${this.#sub()}/providers/Microsoft.Compute/sshPublicKeys`,
+        this.settings.apiVersion,
+      ),
+      (raw) => azureKeyPair(this.id, raw),
+      opts,
+    );
+  }
+
+  /** Import a key as an `sshPublicKeys` resource in the `resourceGroup` and `location` options. */
+  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
+    const { resourceGroup, location } = this.settings;
+    if (resourceGroup === undefined)
+      throw validationError('options.resourceGroup', 'a resource group for imported keys', undefined);
+    if (location === undefined)
+      throw validationError('options.location', 'a location for imported keys', undefined);
+    const body = await this.http.json({
+      method: 'PUT',
+      url: `${this.#sub()}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/Microsoft.Compute/sshPublicKeys/${encodeURIComponent(name)}`,
+      searchParams: { 'api-version': this.settings.apiVersion },
+      json: { location, properties: { publicKey } },
+      signal: opts.signal,
+    });
+    return azureKeyPair(this.id, body);
+  }
+
+  /** Delete a key by name (looked up in the listing: it may be in any resource group). */
+  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
+    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
+    await this.http.request({
+      method: 'DELETE',
+      url: (key.id ?? '').replace(/^\//, ''),
+      searchParams: { 'api-version': this.settings.apiVersion },
+      signal: opts.signal,
+    });
+  }
+
+  /** The one key of this name; in several resource groups, the one in the `resourceGroup` option. */
+  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
+    const found: KeyPair[] = [];
+    for await (const key of this.listKeyPairs(signal ? { signal } : {}))
+      if (key.name.toLowerCase() === name.toLowerCase()) found.push(key);
+    const rg = this.settings.resourceGroup?.toLowerCase();
+    const pick =
+      found.length > 1 ? found.filter((k) => String(k.extra.resourceGroup).toLowerCase() === rg) : found;
+    if (pick.length === 1 && pick[0]) return pick[0];
+    throw new FleetwatchError(
+      found.length ? 'E_VALIDATION' : 'E_NOT_FOUND',
+      found.length
+        ? `${this.id}: SSH public keys named "${name}" are in several resource groups (set options.resourceGroup)`
+        : `${this.id}: no SSH public key named "${name}"`,
+      { provider: this.id, path: 'keyPair' },
+    );
+  }
+
+  /**
+   * Create a VM with `PUT` and return it (usually `pending`; use `waitForState`, which rejects with
+   * `E_PROVIDER` if provisioning fails). The NIC is `extra.networkInterfaceId`, or one made in
+   * `extra.subnetId` (with a public IP when `extra.publicIp`), followed to the end first.
+   */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    const { location, resourceGroup } = this.settings;
+    const req = createInputArg(
+      input.location === undefined && location !== undefined ? { ...input, location } : input,
+      { cloud: 'Azure', extraKeys: AZURE_CREATE_EXTRA_KEYS },
+    );
+    checkTags(req.tags);
+    const plan = azureCreatePlan(req, resourceGroup);
+    const id = `${plan.resourceGroup}/${req.name}`;
+    const path = this.#path(id);
+    const key = req.keyPair === undefined ? undefined : await this.#findKey(req.keyPair, opts.signal);
+    const nic = await azureNetworkInterface(
+      {
+        http: this.http,
+        subscriptionId: this.settings.subscriptionId,
+        networkApiVersion: this.settings.networkApiVersion,
+        follow: async (res, action, signal) => this.#operation(res, action)?.done(signal ? { signal } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      plan,
+      req.name,
+    );
+    const body = await this.http.json({
+      method: 'PUT',
+      url: path,
+      searchParams: { 'api-version': this.settings.apiVersion },
+      json: azureVmBody(req, plan, nic, key?.publicKey),
+      signal: opts.signal,
+    });
+    return this.toNode(body);
+  }
+
   /** Locations of the subscription (`/subscriptions/{s}/locations`). */
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
     const path = `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/locations`;
@@ -338,7 +422,11 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     );
   }
 
-  /** Delete a VM; the operation follows ARM's async operation. NICs, IPs and disks stay unless created with `deleteOption: Delete`. */
+  /**
+   * Delete a VM; the operation follows ARM's async operation. What goes with it is what the VM was
+   * created with `deleteOption: Delete` for: with `createNode`, the OS disk and a NIC it made; a
+   * given NIC and any public IP stay.
+   */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     const res = await this.http.request({
       method: 'DELETE',
