@@ -4,6 +4,7 @@
  * Resource SKUs (`Microsoft.Compute/skus`) and SSH public keys (`Microsoft.Compute/sshPublicKeys`).
  */
 import { FleetwatchError, validationError } from '../errors.js';
+import { armPager } from './azure-network.js';
 import {
   asArray,
   asObject,
@@ -161,4 +162,79 @@ export function azureSizesLocation(
   if (typeof location !== 'string' || !/^[A-Za-z0-9]{1,64}$/.test(location))
     throw validationError('opts.filters.location', 'an Azure location name such as eastus', location);
   return location;
+}
+
+/** A listing `listImages` follows: a pager and the translation of its items. */
+export interface AzureImageSource {
+  pager: FetchPage<unknown>;
+  toItem: (raw: unknown) => NodeImage | undefined;
+}
+
+/**
+ * What `listImages` lists, checked before any request: the account's images (unless `public`;
+ * `filters.location` keeps one location's) and, for `public`/`all`, one marketplace SKU's versions.
+ * `publisher`/`offer`/`sku` with `owner: 'self'` are refused (they select marketplace images).
+ */
+export function azureImageSources(
+  http: ProviderHttpClient,
+  req: ImagesRequest,
+  sub: string,
+  apiVersion: string,
+): AzureImageSource[] {
+  const market = req.owner === 'self' ? undefined : marketplacePath(req);
+  if (req.owner === 'self')
+    for (const f of ['publisher', 'offer', 'sku'])
+      if (req.filters[f] !== undefined)
+        throw validationError(`opts.filters.${f}`, "nothing for own images (use owner: 'public')", f);
+  const where = req.filters.location?.toLowerCase();
+  const compute = `${sub}/providers/Microsoft.Compute`;
+  const provider = http.provider;
+  return [
+    ...(req.owner === 'public'
+      ? []
+      : [
+          {
+            pager: armPager(http, `${compute}/images`, apiVersion),
+            toItem: (raw: unknown) => {
+              const image = azureOwnImage(provider, raw);
+              const here = where === undefined || String(image.extra.location).toLowerCase() === where;
+              return here ? image : undefined;
+            },
+          },
+        ]),
+    ...(market
+      ? [
+          {
+            pager: armArrayPager(http, `${compute}/${market}`, apiVersion),
+            toItem: (raw: unknown) => azureMarketplaceImage(provider, raw, req),
+          },
+        ]
+      : []),
+  ];
+}
+
+/**
+ * The one SSH public key of this name (ARM names are case-insensitive) in `keys`; when several
+ * resource groups hold one, the one in `resourceGroup`. None is `E_NOT_FOUND`; still several is
+ * `E_VALIDATION`.
+ */
+export async function findAzureKey(
+  keys: AsyncIterable<KeyPair>,
+  name: string,
+  resourceGroup: string | undefined,
+  provider: string,
+): Promise<KeyPair> {
+  const found: KeyPair[] = [];
+  for await (const key of keys) if (key.name.toLowerCase() === name.toLowerCase()) found.push(key);
+  const rg = resourceGroup?.toLowerCase();
+  const pick =
+    found.length > 1 ? found.filter((k) => String(k.extra.resourceGroup).toLowerCase() === rg) : found;
+  if (pick.length === 1 && pick[0]) return pick[0];
+  throw new FleetwatchError(
+    found.length ? 'E_VALIDATION' : 'E_NOT_FOUND',
+    found.length
+      ? `${provider}: SSH public keys named "${name}" are in several resource groups (set options.resourceGroup)`
+      : `${provider}: no SSH public key named "${name}"`,
+    { provider, path: 'keyPair' },
+  );
 }

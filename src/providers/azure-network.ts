@@ -82,7 +82,7 @@ export function armPager(
       await http.json(
         cursor
           ? { url: cursor, signal }
-          : { url: path, searchParams: { ...params, 'api-version': apiVersion }, signal },
+          : { url: path, searchParams: { 'api-version': apiVersion, ...params }, signal },
       ),
       http.provider,
       'list',

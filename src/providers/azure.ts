@@ -6,17 +6,15 @@
  */
 
 import type { AbortOptions } from '../core.js';
-import { FleetwatchError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
 import {
   AZURE_IMAGE_FILTERS,
   AZURE_SKUS_API_VERSION,
-  armArrayPager,
+  azureImageSources,
   azureKeyPair,
-  azureMarketplaceImage,
-  azureOwnImage,
   azureSize,
   azureSizesLocation,
-  marketplacePath,
+  findAzureKey,
 } from './azure-catalog.js';
 import {
   AZURE_CREATE_EXTRA_KEYS,
@@ -33,9 +31,8 @@ import {
 } from './azure-network.js';
 import { azureOperationRef, pollAzureOperation } from './azure-operation.js';
 import { type AzureOptions, type AzureSettings, azureSetup } from './azure-options.js';
-import { azureLocation, azureState, checkTags, type VmJson } from './azure-vm.js';
+import { azureLocation, azureNodeFields, checkTags, type VmJson } from './azure-vm.js';
 import {
-  asArray,
   asObject,
   type CatalogOperation,
   type ComputeTags,
@@ -52,8 +49,6 @@ import {
   type PowerOperation,
   type ProviderResponse,
   type ProviderWith,
-  parseDate,
-  pickExtra,
   type RawPage,
   str,
   undefinedIfNotFound,
@@ -106,29 +101,11 @@ export function azure(options: AzureOptions): AzureProvider {
 class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
   readonly kind = 'azure' as const;
 
-  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    const { subscriptionId, apiVersion, powerState } = this.settings;
-    const body = asObject(
-      await this.http.json(
-        cursor
-          ? { url: cursor, signal }
-          : {
-              url: `subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/virtualMachines`,
-              searchParams: {
-                'api-version': apiVersion,
-                statusOnly: powerState === 'list' ? 'true' : undefined,
-              },
-              signal,
-            },
-      ),
-      this.id,
-      'VM list',
-    );
-    const next = str(body.nextLink);
-    return {
-      items: asArray(body.value, this.id, 'value'),
-      next: next ? this.http.resolveLink(next) : undefined,
-    };
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    const { apiVersion, powerState } = this.settings;
+    const path = `${this.#sub()}/providers/Microsoft.Compute/virtualMachines`;
+    const statusOnly = powerState === 'list' ? 'true' : undefined;
+    return armPager(this.http, path, apiVersion, { statusOnly })(cursor, ctx);
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -191,13 +168,25 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return checkTags(tags);
   }
 
+  /** Read the VM's tags, then PATCH the new set (followed through ARM's operation when accepted). */
   protected async updateTags(
     nodeId: string,
     compute: ComputeTags,
     signal?: AbortSignal,
   ): Promise<Operation<void> | undefined> {
-    const current = await this.#currentTags(nodeId, signal);
-    return this.#patchTags(nodeId, compute(current), signal);
+    const url = this.#path(nodeId);
+    const searchParams = { 'api-version': this.settings.apiVersion };
+    const raw = asObject(await this.http.json({ url, searchParams, signal }), this.id, 'VM');
+    const tags = compute((raw.tags ?? {}) as Record<string, string>);
+    const res = await this.http.request({
+      method: 'PATCH',
+      url,
+      searchParams,
+      json: { tags },
+      signal,
+      idempotent: true,
+    });
+    return this.#operation(res, 'setTags');
   }
 
   override toJSON(): Record<string, unknown> {
@@ -212,36 +201,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
   #path(id: string): string {
     const [rg, name, ...rest] = nodeIdArg(id).split('/');
     if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
-    return `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
-  }
-
-  async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
-    const raw = asObject(
-      await this.http.json({
-        url: this.#path(nodeId),
-        searchParams: { 'api-version': this.settings.apiVersion },
-        signal,
-      }),
-      this.id,
-      'VM',
-    );
-    return (raw.tags ?? {}) as Record<string, string>;
-  }
-
-  async #patchTags(
-    nodeId: string,
-    tags: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<Operation<void> | undefined> {
-    const res = await this.http.request({
-      method: 'PATCH',
-      url: this.#path(nodeId),
-      searchParams: { 'api-version': this.settings.apiVersion },
-      json: { tags },
-      signal,
-      idempotent: true,
-    });
-    return this.#operation(res, 'setTags');
+    return `${this.#sub()}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
   }
 
   /** The ARM operation an accepted call answered with, or `undefined` when the answer means done. */
@@ -264,33 +224,10 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
    */
   listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
     const req = imagesOptionsArg(opts, AZURE_IMAGE_FILTERS);
-    const { apiVersion } = this.settings;
-    const market = req.owner === 'self' ? undefined : marketplacePath(req);
-    if (req.owner === 'self')
-      for (const f of ['publisher', 'offer', 'sku'])
-        if (req.filters[f] !== undefined)
-          throw validationError(`opts.filters.${f}`, "nothing for own images (use owner: 'public')", f);
-    const where = req.filters.location?.toLowerCase();
-    const compute = `${this.#sub()}/providers/Microsoft.Compute`;
+    const sources = azureImageSources(this.http, req, this.#sub(), this.settings.apiVersion);
     const self = this;
     return (async function* () {
-      if (req.owner !== 'public')
-        yield* self.listCatalog(
-          armPager(self.http, `${compute}/images`, apiVersion),
-          (raw) => {
-            const image = azureOwnImage(self.id, raw);
-            return where === undefined || String(image.extra.location).toLowerCase() === where
-              ? image
-              : undefined;
-          },
-          req,
-        );
-      if (market)
-        yield* self.listCatalog(
-          armArrayPager(self.http, `${compute}/${market}`, apiVersion),
-          (raw) => azureMarketplaceImage(self.id, raw, req),
-          req,
-        );
+      for (const { pager, toItem } of sources) yield* self.listCatalog(pager, toItem, req);
     })();
   }
 
@@ -357,22 +294,9 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     });
   }
 
-  /** The one key of this name; in several resource groups, the one in the `resourceGroup` option. */
-  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
-    const found: KeyPair[] = [];
-    for await (const key of this.listKeyPairs(signal ? { signal } : {}))
-      if (key.name.toLowerCase() === name.toLowerCase()) found.push(key);
-    const rg = this.settings.resourceGroup?.toLowerCase();
-    const pick =
-      found.length > 1 ? found.filter((k) => String(k.extra.resourceGroup).toLowerCase() === rg) : found;
-    if (pick.length === 1 && pick[0]) return pick[0];
-    throw new FleetwatchError(
-      found.length ? 'E_VALIDATION' : 'E_NOT_FOUND',
-      found.length
-        ? `${this.id}: SSH public keys named "${name}" are in several resource groups (set options.resourceGroup)`
-        : `${this.id}: no SSH public key named "${name}"`,
-      { provider: this.id, path: 'keyPair' },
-    );
+  #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
+    const keys = this.listKeyPairs(signal ? { signal } : {});
+    return findAzureKey(keys, name, this.settings.resourceGroup, this.id);
   }
 
   /**
@@ -414,9 +338,8 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
 
   /** Locations of the subscription (`/subscriptions/{s}/locations`). */
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    const path = `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/locations`;
     return this.listCatalog(
-      armPager(this.http, path, '2022-12-01'),
+      armPager(this.http, `${this.#sub()}/locations`, '2022-12-01'),
       (raw) => azureLocation(this.id, raw),
       opts,
     );
@@ -461,47 +384,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
   }
 
   protected toNode(value: unknown, addresses?: AzureAddresses): Node {
-    const raw = asObject(value, this.id, 'VM') as VmJson;
-    const props = raw.properties ?? {};
-    const armId = str(raw.id) ?? '';
-    const resourceGroup = /\/resourceGroups\/([^/]+)\//i.exec(armId)?.[1];
-    const name = str(raw.name) ?? '';
-    const { state, rawState, powerState } = azureState(props.instanceView?.statuses, props.provisioningState);
-    const ref = props.storageProfile?.imageReference;
-    const image = ref
-      ? ref.publisher !== undefined
-        ? [ref.publisher, ref.offer, ref.sku, ref.version].map((x) => str(x) ?? '').join(':')
-        : str(ref.id)?.split('/').pop()
-      : undefined;
-    const tags = raw.tags && typeof raw.tags === 'object' ? (raw.tags as Record<string, unknown>) : {};
-    const extra = pickExtra(
-      {
-        armId,
-        resourceGroup,
-        vmId: props.vmId,
-        provisioningState: props.provisioningState,
-        powerState,
-        osType: props.storageProfile?.osDisk?.osType,
-        priority: props.priority,
-      },
-      ['armId', 'resourceGroup', 'vmId', 'provisioningState', 'powerState', 'osType', 'priority'],
-    );
-    return this.node({
-      id: `${resourceGroup ?? ''}/${name}`,
-      name,
-      state,
-      rawState,
-      region: str(raw.location),
-      zone: Array.isArray(raw.zones) ? str(raw.zones[0]) : undefined,
-      // IPs live on network interfaces (see the `addresses` option).
-      publicIps: [...(addresses?.publicIps ?? [])],
-      privateIps: [...(addresses?.privateIps ?? [])],
-      size: str(props.hardwareProfile?.vmSize),
-      image,
-      createdAt: parseDate(props.timeCreated),
-      tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])),
-      extra,
-    });
+    return this.node(azureNodeFields(asObject(value, this.id, 'VM') as VmJson, addresses));
   }
 }
 
