@@ -306,8 +306,9 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
    */
   async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
     const { location, resourceGroup } = this.settings;
+    const placed = input?.location ?? input?.zone ?? input?.region;
     const req = createInputArg(
-      input.location === undefined && location !== undefined ? { ...input, location } : input,
+      placed === undefined && location !== undefined ? { ...input, location } : input,
       { cloud: 'Azure', extraKeys: AZURE_CREATE_EXTRA_KEYS },
     );
     checkTags(req.tags);
@@ -315,6 +316,8 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     const id = `${plan.resourceGroup}/${req.name}`;
     const path = this.#path(id);
     const key = req.keyPair === undefined ? undefined : await this.#findKey(req.keyPair, opts.signal);
+    if (key && key.publicKey === undefined)
+      throw validationError('input.keyPair', 'a key pair with a public key', req.keyPair);
     const nic = await azureNetworkInterface(
       {
         http: this.http,

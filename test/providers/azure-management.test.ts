@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { azure } from '../../src/providers/azure.js';
 import { startAzureManagement } from './fakes/azure.js';
 import { catchErr, collect } from './server.js';
 
@@ -331,5 +332,55 @@ describe('azure() management', () => {
     ac.abort();
     expect((await catchErr(ctx.provider.createNode(input, { signal: ac.signal }))).code).toBe('E_ABORTED');
     expect((await catchErr(collect(ctx.provider.listSizes({ signal: ac.signal })))).code).toBe('E_ABORTED');
+  });
+
+  it('key pairs - a name in several resource groups: the resourceGroup option decides, else E_VALIDATION', async () => {
+    ctx.fake.keys.clear();
+    ctx.fake.keys.set('dup', { rg: 'other', location: 'eastus', publicKey: 'ssh-ed25519 AAAAother o' });
+    await ctx.provider.importKeyPair({ name: 'DUP', publicKey: 'ssh-ed25519 AAAAmine m' });
+    // ARM names are case-insensitive: 'DUP' in rg and 'dup' in other.
+    await ctx.provider.deleteKeyPair('dup');
+    const del = ctx.server.requests.find((r) => r.method === 'DELETE')!;
+    expect(del.url).toMatch(
+      /^\/subscriptions\/sub\/resourceGroups\/rg\/providers\/Microsoft\.Compute\/sshPublicKeys\/DUP\?/,
+    );
+    const noRg = azure({
+      id: 'az2',
+      tenantId: 't',
+      clientId: 'c',
+      clientSecret: 'client-SECRET',
+      subscriptionId: 'sub',
+      baseUrl: ctx.server.url,
+      authorityHost: `${ctx.server.url}/login`,
+      http: { retryLimit: 0 },
+    });
+    ctx.fake.keys.set('Dup', { rg: 'a', location: 'eastus', publicKey: 'ssh-ed25519 AAAAa a' });
+    expect(await catchErr(noRg.deleteKeyPair('dup'))).toMatchObject({
+      code: 'E_VALIDATION',
+      path: 'keyPair',
+    });
+    expect(await catchErr(noRg.importKeyPair({ name: 'k', publicKey: 'ssh-ed25519 AAAAk k' }))).toMatchObject(
+      { code: 'E_VALIDATION', path: 'options.resourceGroup' },
+    );
+    expect((await catchErr(noRg.deleteKeyPair('nothing-here'))).code).toBe('E_NOT_FOUND');
+    ctx.fake.keys.clear();
+  });
+
+  it('createNode() - a failing NIC operation rejects with E_PROVIDER and no VM is PUT', async () => {
+    const subnetId =
+      '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s';
+    const err = await catchErr(
+      ctx.provider.createNode({
+        name: 'fail-nic',
+        size: 'Standard_B1s',
+        image: 'a:b:c:d',
+        extra: { subnetId, adminPassword: 'Pa55-SECRET-word' },
+      }),
+    );
+    expect(err).toMatchObject({ code: 'E_PROVIDER', providerCode: 'OperationNotAllowed' });
+    expect(ctx.server.requests.filter((r) => r.method === 'PUT').map((r) => r.url.split('?')[0])).toEqual([
+      '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/fail-nic-nic',
+    ]);
+    expect(JSON.stringify({ ...err, message: err.message })).not.toMatch(/SECRET/);
   });
 });
