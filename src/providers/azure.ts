@@ -2,7 +2,8 @@
  * Azure Resource Manager adapter: virtual machines as nodes. Client-credentials token from the
  * authority host, the subscription-wide VM list following `nextLink`, power state from the same
  * list (`statusOnly=true`, no call per VM), tags written with PATCH. A node's id is
- * `<resourceGroup>/<vmName>`.
+ * `<resourceGroup>/<vmName>`. Catalogue in azure-catalog.ts, `createNode`'s parts in azure-create.ts,
+ * option checking in azure-options.ts.
  */
 
 import type { AbortOptions } from '../core.js';
