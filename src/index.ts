@@ -108,7 +108,7 @@ export type {
 } from './metrics-store/types.js';
 export { DEFAULT_RETENTION } from './metrics-store/types.js';
 // providers
-export type { AzureOptions } from './providers/azure.js';
+export type { AzureListSizesOptions, AzureOptions, AzureProvider } from './providers/azure.js';
 export { azure } from './providers/azure.js';
 export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';

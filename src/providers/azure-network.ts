@@ -67,12 +67,22 @@ export function azureAddressBook(nics: readonly unknown[], publicIps: readonly u
   return book;
 }
 
-/** The pager of an ARM list: `api-version` on the first page, then the `nextLink` URL (same origin only). */
-export function armPager(http: ProviderHttpClient, path: string, apiVersion: string): FetchPage<unknown> {
+/**
+ * The pager of an ARM list: `api-version` (and `params`, such as `$filter`) on the first page, then
+ * the `nextLink` URL (same origin only).
+ */
+export function armPager(
+  http: ProviderHttpClient,
+  path: string,
+  apiVersion: string,
+  params: Record<string, string | undefined> = {},
+): FetchPage<unknown> {
   return async (cursor, { signal }) => {
     const body = asObject(
       await http.json(
-        cursor ? { url: cursor, signal } : { url: path, searchParams: { 'api-version': apiVersion }, signal },
+        cursor
+          ? { url: cursor, signal }
+          : { url: path, searchParams: { 'api-version': apiVersion, ...params }, signal },
       ),
       http.provider,
       'list',

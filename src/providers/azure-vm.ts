@@ -1,5 +1,6 @@
 import { FleetwatchError, validationError } from '../errors.js';
-import { asObject, lookupState, pickExtra, str } from './kit/index.js';
+import type { AzureAddresses } from './azure-network.js';
+import { asObject, lookupState, type NodeFields, parseDate, pickExtra, str } from './kit/index.js';
 import type { NodeLocation, NodeState } from './types.js';
 
 /**
@@ -101,5 +102,49 @@ export function azureLocation(provider: string, value: unknown): NodeLocation {
         'physicalLocation',
       ]),
     },
+  };
+}
+
+/** A VM's {@link NodeFields} (pure): id `<resourceGroup>/<name>`, state from the instance view, image as URN or image name. */
+export function azureNodeFields(raw: VmJson, addresses?: AzureAddresses): NodeFields {
+  const props = raw.properties ?? {};
+  const armId = str(raw.id) ?? '';
+  const resourceGroup = /\/resourceGroups\/([^/]+)\//i.exec(armId)?.[1];
+  const name = str(raw.name) ?? '';
+  const { state, rawState, powerState } = azureState(props.instanceView?.statuses, props.provisioningState);
+  const ref = props.storageProfile?.imageReference;
+  const image = ref
+    ? ref.publisher !== undefined
+      ? [ref.publisher, ref.offer, ref.sku, ref.version].map((x) => str(x) ?? '').join(':')
+      : str(ref.id)?.split('/').pop()
+    : undefined;
+  const tags = raw.tags && typeof raw.tags === 'object' ? (raw.tags as Record<string, unknown>) : {};
+  const extra = pickExtra(
+    {
+      armId,
+      resourceGroup,
+      vmId: props.vmId,
+      provisioningState: props.provisioningState,
+      powerState,
+      osType: props.storageProfile?.osDisk?.osType,
+      priority: props.priority,
+    },
+    ['armId', 'resourceGroup', 'vmId', 'provisioningState', 'powerState', 'osType', 'priority'],
+  );
+  return {
+    id: `${resourceGroup ?? ''}/${name}`,
+    name,
+    state,
+    rawState,
+    region: str(raw.location),
+    zone: Array.isArray(raw.zones) ? str(raw.zones[0]) : undefined,
+    // IPs live on network interfaces (see the `addresses` option).
+    publicIps: [...(addresses?.publicIps ?? [])],
+    privateIps: [...(addresses?.privateIps ?? [])],
+    size: str(props.hardwareProfile?.vmSize),
+    image,
+    createdAt: parseDate(props.timeCreated),
+    tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])),
+    extra,
   };
 }

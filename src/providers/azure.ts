@@ -2,11 +2,27 @@
  * Azure Resource Manager adapter: virtual machines as nodes. Client-credentials token from the
  * authority host, the subscription-wide VM list following `nextLink`, power state from the same
  * list (`statusOnly=true`, no call per VM), tags written with PATCH. A node's id is
- * `<resourceGroup>/<vmName>`.
+ * `<resourceGroup>/<vmName>`. Catalogue in azure-catalog.ts, `createNode`'s parts in azure-create.ts,
+ * option checking in azure-options.ts.
  */
 
 import type { AbortOptions } from '../core.js';
 import { validationError } from '../errors.js';
+import {
+  AZURE_IMAGE_FILTERS,
+  AZURE_SKUS_API_VERSION,
+  azureImageSources,
+  azureKeyPair,
+  azureSize,
+  azureSizesLocation,
+  findAzureKey,
+} from './azure-catalog.js';
+import {
+  AZURE_CREATE_EXTRA_KEYS,
+  azureCreatePlan,
+  azureNetworkInterface,
+  azureVmBody,
+} from './azure-create.js';
 import {
   type AzureAddressBook,
   type AzureAddresses,
@@ -15,83 +31,59 @@ import {
   fetchVmAddresses,
 } from './azure-network.js';
 import { azureOperationRef, pollAzureOperation } from './azure-operation.js';
-import { azureLocation, azureState, checkTags, type VmJson } from './azure-vm.js';
-import type { TokenCache } from './kit/index.js';
+import { type AzureOptions, type AzureSettings, azureSetup } from './azure-options.js';
+import { azureLocation, azureNodeFields, checkTags, type VmJson } from './azure-vm.js';
 import {
-  asArray,
   asObject,
-  baseUrlOption,
-  bearerHttpClient,
-  type CloudProviderOptions,
+  type CatalogOperation,
   type ComputeTags,
-  checkCommonOptions,
-  credential,
-  type NodeControlOperation,
+  createInputArg,
+  imagesOptionsArg,
+  type KeyPairOperation,
+  keyPairInputArg,
+  type NodeLifecycleOperation,
   nodeIdArg,
   nodesFromPages,
-  oauthTokenCache,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
   type PowerOperation,
   type ProviderResponse,
   type ProviderWith,
-  parseDate,
-  pickExtra,
   type RawPage,
   str,
   undefinedIfNotFound,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type { ListCatalogOptions, ListNodesOptions, Node, NodeLocation, Operation } from './types.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  ListNodesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  Operation,
+} from './types.js';
+
+export type { AzureOptions, AzurePowerStateMode } from './azure-options.js';
 
 const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } satisfies Record<
   PowerOperation,
   string
 >;
 
-/** How the power state is found. */
-export type AzurePowerStateMode = 'list' | 'perVm' | 'none';
-
-/** Options of {@link azure}. */
-export interface AzureOptions extends CloudProviderOptions {
-  /** @default process.env.AZURE_TENANT_ID */
-  tenantId?: string;
-  /** @default process.env.AZURE_CLIENT_ID */
-  clientId?: string;
-  /** @default process.env.AZURE_CLIENT_SECRET */
-  clientSecret?: string;
-  /** @default process.env.AZURE_SUBSCRIPTION_ID */
-  subscriptionId?: string;
-  /** @default 'https://management.azure.com/' */
-  baseUrl?: string;
-  /** @default 'https://login.microsoftonline.com' */
-  authorityHost?: string;
-  /** Token audience. @default 'https://management.core.windows.net/' */
-  resource?: string;
-  /** Compute API version. @default '2024-07-01' */
-  apiVersion?: string;
-  /**
-   * `'list'`: power state from the list itself (`statusOnly=true`), one request per page.
-   * `'perVm'`: one extra instance-view request per VM (for clouds whose list lacks it).
-   * `'none'`: no power state (state comes from provisioning only, often `unknown`).
-   * @default 'list'
-   */
-  powerState?: AzurePowerStateMode;
-  /**
-   * Fill `publicIps`/`privateIps`. A listing then also lists the subscription's network interfaces
-   * and public IP addresses (two paged listings, never a call per VM); `getNode` reads the VM's NICs.
-   * @default true
-   */
-  addresses?: boolean;
-  /** Network API version (NICs, public IPs). @default '2023-09-01' */
-  networkApiVersion?: string;
+/** Options of an Azure `listSizes`: `filters.location` lists one location's sizes (`$filter=location eq '…'`). */
+export interface AzureListSizesOptions extends ListCatalogOptions {
+  filters?: { location?: string };
 }
 
 /** What `azure()` returns: a {@link Provider} with these optional operations present. */
 export type AzureProvider = ProviderWith<
-  NodeControlOperation | 'destroyNode' | 'listLocations' | 'waitForState'
->;
+  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
+> & { listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> };
 
 /**
  * An Azure provider.
@@ -103,109 +95,18 @@ export type AzureProvider = ProviderWith<
  * ```
  */
 export function azure(options: AzureOptions): AzureProvider {
-  const base = checkCommonOptions(options, 'azure', [
-    'tenantId',
-    'clientId',
-    'clientSecret',
-    'subscriptionId',
-    'baseUrl',
-    'authorityHost',
-    'resource',
-    'apiVersion',
-    'powerState',
-    'addresses',
-    'networkApiVersion',
-  ]);
-  const tenantId = credential(options.tenantId, 'options.tenantId', 'AZURE_TENANT_ID');
-  const clientId = credential(options.clientId, 'options.clientId', 'AZURE_CLIENT_ID');
-  const clientSecret = credential(options.clientSecret, 'options.clientSecret', 'AZURE_CLIENT_SECRET');
-  const subscriptionId = credential(
-    options.subscriptionId,
-    'options.subscriptionId',
-    'AZURE_SUBSCRIPTION_ID',
-  );
-  const powerState = options.powerState ?? 'list';
-  if (!['list', 'perVm', 'none'].includes(powerState))
-    throw validationError('options.powerState', "'list', 'perVm' or 'none'", powerState);
-  const apiVersion =
-    options.apiVersion === undefined ? '2024-07-01' : nodeIdArg(options.apiVersion, 'options.apiVersion');
-  const authority = baseUrlOption(
-    options.authorityHost,
-    'options.authorityHost',
-    'https://login.microsoftonline.com',
-  );
-  const resource =
-    options.resource === undefined
-      ? 'https://management.core.windows.net/'
-      : nodeIdArg(options.resource, 'options.resource');
-  const secrets = () => [clientSecret, ...tokens.secrets()];
-  const tokens: TokenCache = oauthTokenCache(base, {
-    baseUrl: authority,
-    url: `${encodeURIComponent(tenantId)}/oauth2/token`,
-    http: options.http,
-    form: () => ({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-      resource,
-    }),
-    secrets,
-  });
-  const http = bearerHttpClient(base, {
-    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://management.azure.com/'),
-    http: options.http,
-    token: tokens,
-    secrets,
-  });
-  if (options.addresses !== undefined && typeof options.addresses !== 'boolean')
-    throw validationError('options.addresses', 'a boolean', options.addresses);
-  const networkApiVersion =
-    options.networkApiVersion === undefined
-      ? '2023-09-01'
-      : nodeIdArg(options.networkApiVersion, 'options.networkApiVersion');
-  return new AzureAdapter(base, http, {
-    subscriptionId,
-    apiVersion,
-    powerState,
-    addresses: options.addresses ?? true,
-    networkApiVersion,
-  });
-}
-
-interface AzureSettings {
-  subscriptionId: string;
-  apiVersion: string;
-  powerState: AzurePowerStateMode;
-  addresses: boolean;
-  networkApiVersion: string;
+  const { base, http, settings } = azureSetup(options);
+  return new AzureAdapter(base, http, settings);
 }
 
 class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
   readonly kind = 'azure' as const;
 
-  protected async fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    const { subscriptionId, apiVersion, powerState } = this.settings;
-    const body = asObject(
-      await this.http.json(
-        cursor
-          ? { url: cursor, signal }
-          : {
-              url: `subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.Compute/virtualMachines`,
-              searchParams: {
-                'api-version': apiVersion,
-                statusOnly: powerState === 'list' ? 'true' : undefined,
-              },
-              signal,
-            },
-      ),
-      this.id,
-      'VM list',
-    );
-    const next = str(body.nextLink);
-    return {
-      items: asArray(body.value, this.id, 'value'),
-      next: next ? this.http.resolveLink(next) : undefined,
-    };
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    const { apiVersion, powerState } = this.settings;
+    const path = `${this.#sub()}/providers/Microsoft.Compute/virtualMachines`;
+    const statusOnly = powerState === 'list' ? 'true' : undefined;
+    return armPager(this.http, path, apiVersion, { statusOnly })(cursor, ctx);
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -268,52 +169,40 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     return checkTags(tags);
   }
 
+  /** Read the VM's tags, then PATCH the new set (followed through ARM's operation when accepted). */
   protected async updateTags(
     nodeId: string,
     compute: ComputeTags,
     signal?: AbortSignal,
   ): Promise<Operation<void> | undefined> {
-    const current = await this.#currentTags(nodeId, signal);
-    return this.#patchTags(nodeId, compute(current), signal);
+    const url = this.#path(nodeId);
+    const searchParams = { 'api-version': this.settings.apiVersion };
+    const raw = asObject(await this.http.json({ url, searchParams, signal }), this.id, 'VM');
+    const tags = compute((raw.tags ?? {}) as Record<string, string>);
+    const res = await this.http.request({
+      method: 'PATCH',
+      url,
+      searchParams,
+      json: { tags },
+      signal,
+      idempotent: true,
+    });
+    return this.#operation(res, 'setTags');
   }
 
   override toJSON(): Record<string, unknown> {
     return { id: this.id, kind: this.kind, subscriptionId: this.settings.subscriptionId };
   }
 
+  /** `subscriptions/{s}`, the start of every path. */
+  #sub(): string {
+    return `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}`;
+  }
+
   #path(id: string): string {
     const [rg, name, ...rest] = nodeIdArg(id).split('/');
     if (!rg || !name || rest.length > 0) throw validationError('id', '"<resourceGroup>/<vmName>"', id);
-    return `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
-  }
-
-  async #currentTags(nodeId: string, signal?: AbortSignal): Promise<Record<string, string>> {
-    const raw = asObject(
-      await this.http.json({
-        url: this.#path(nodeId),
-        searchParams: { 'api-version': this.settings.apiVersion },
-        signal,
-      }),
-      this.id,
-      'VM',
-    );
-    return (raw.tags ?? {}) as Record<string, string>;
-  }
-
-  async #patchTags(
-    nodeId: string,
-    tags: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<Operation<void> | undefined> {
-    const res = await this.http.request({
-      method: 'PATCH',
-      url: this.#path(nodeId),
-      searchParams: { 'api-version': this.settings.apiVersion },
-      json: { tags },
-      signal,
-      idempotent: true,
-    });
-    return this.#operation(res, 'setTags');
+    return `${this.#sub()}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.Compute/virtualMachines/${encodeURIComponent(name)}`;
   }
 
   /** The ARM operation an accepted call answered with, or `undefined` when the answer means done. */
@@ -328,17 +217,143 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
     });
   }
 
+  /**
+   * Images: the account's own (`Microsoft.Compute/images`, ARM ids) by default, `filters.location`
+   * keeping one location's; `owner: 'public'` lists one marketplace SKU's versions (URN ids) and
+   * needs `filters` `location`, `publisher`, `offer` and `sku` (an unbounded walk is refused with
+   * `E_VALIDATION`); `'all'` gives both.
+   */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
+    const req = imagesOptionsArg(opts, AZURE_IMAGE_FILTERS);
+    const sources = azureImageSources(this.http, req, this.#sub(), this.settings.apiVersion);
+    const self = this;
+    return (async function* () {
+      for (const { pager, toItem } of sources) yield* self.listCatalog(pager, toItem, req);
+    })();
+  }
+
+  /**
+   * VM sizes from Resource SKUs, following `nextLink`; `filters.location` asks for one location's
+   * (`$filter=location eq '…'`), otherwise each size comes once. No price (Retail Prices API).
+   */
+  listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> {
+    const location = azureSizesLocation(opts);
+    const seen = new Set<string>();
+    return this.listCatalog(
+      armPager(this.http, `${this.#sub()}/providers/Microsoft.Compute/skus`, AZURE_SKUS_API_VERSION, {
+        $filter: location === undefined ? undefined : `location eq '${location}'`,
+      }),
+      (raw) => {
+        const size = azureSize(this.id, raw);
+        if (size === undefined || seen.has(size.id)) return undefined;
+        seen.add(size.id);
+        return size;
+      },
+      opts,
+    );
+  }
+
+  /** The subscription's SSH public keys (`Microsoft.Compute/sshPublicKeys`). */
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
+    return this.listCatalog(
+      armPager(
+        this.http,
+        `${this.#sub()}/providers/Microsoft.Compute/sshPublicKeys`,
+        this.settings.apiVersion,
+      ),
+      (raw) => azureKeyPair(this.id, raw),
+      opts,
+    );
+  }
+
+  /** Import a key as an `sshPublicKeys` resource in the `resourceGroup` and `location` options. */
+  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
+    const { name, publicKey } = keyPairInputArg(input);
+    const { resourceGroup, location } = this.settings;
+    if (resourceGroup === undefined)
+      throw validationError('options.resourceGroup', 'a resource group for imported keys', undefined);
+    if (location === undefined)
+      throw validationError('options.location', 'a location for imported keys', undefined);
+    const body = await this.http.json({
+      method: 'PUT',
+      url: `${this.#sub()}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/Microsoft.Compute/sshPublicKeys/${encodeURIComponent(name)}`,
+      searchParams: { 'api-version': this.settings.apiVersion },
+      json: { location, properties: { publicKey } },
+      signal: opts.signal,
+    });
+    return azureKeyPair(this.id, body);
+  }
+
+  /** Delete a key by name (looked up in the listing: it may be in any resource group). */
+  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
+    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
+    await this.http.request({
+      method: 'DELETE',
+      url: (key.id ?? '').replace(/^\//, ''),
+      searchParams: { 'api-version': this.settings.apiVersion },
+      signal: opts.signal,
+    });
+  }
+
+  #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
+    const keys = this.listKeyPairs(signal ? { signal } : {});
+    return findAzureKey(keys, name, this.settings.resourceGroup, this.id);
+  }
+
+  /**
+   * Create a VM with `PUT` and return it (usually `pending`; use `waitForState`, which rejects with
+   * `E_PROVIDER` if provisioning fails). The NIC is `extra.networkInterfaceId`, or one made in
+   * `extra.subnetId` (with a public IP when `extra.publicIp`), followed to the end first.
+   */
+  async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
+    const { location, resourceGroup } = this.settings;
+    const placed = input?.location ?? input?.zone ?? input?.region;
+    const req = createInputArg(
+      placed === undefined && location !== undefined ? { ...input, location } : input,
+      { cloud: 'Azure', extraKeys: AZURE_CREATE_EXTRA_KEYS },
+    );
+    checkTags(req.tags);
+    const plan = azureCreatePlan(req, resourceGroup);
+    const id = `${plan.resourceGroup}/${req.name}`;
+    const path = this.#path(id);
+    const key = req.keyPair === undefined ? undefined : await this.#findKey(req.keyPair, opts.signal);
+    if (key && key.publicKey === undefined)
+      throw validationError('input.keyPair', 'a key pair with a public key', req.keyPair);
+    const nic = await azureNetworkInterface(
+      {
+        http: this.http,
+        subscriptionId: this.settings.subscriptionId,
+        networkApiVersion: this.settings.networkApiVersion,
+        follow: async (res, action, signal) => this.#operation(res, action)?.done(signal ? { signal } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      plan,
+      req.name,
+    );
+    const body = await this.http.json({
+      method: 'PUT',
+      url: path,
+      searchParams: { 'api-version': this.settings.apiVersion },
+      json: azureVmBody(req, plan, nic, key?.publicKey),
+      signal: opts.signal,
+    });
+    return this.toNode(body);
+  }
+
   /** Locations of the subscription (`/subscriptions/{s}/locations`). */
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    const path = `subscriptions/${encodeURIComponent(this.settings.subscriptionId)}/locations`;
     return this.listCatalog(
-      armPager(this.http, path, '2022-12-01'),
+      armPager(this.http, `${this.#sub()}/locations`, '2022-12-01'),
       (raw) => azureLocation(this.id, raw),
       opts,
     );
   }
 
-  /** Delete a VM; the operation follows ARM's async operation. NICs, IPs and disks stay unless created with `deleteOption: Delete`. */
+  /**
+   * Delete a VM; the operation follows ARM's async operation. What goes with it is what the VM was
+   * created with `deleteOption: Delete` for: with `createNode`, the OS disk and a NIC it made; a
+   * given NIC and any public IP stay.
+   */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     const res = await this.http.request({
       method: 'DELETE',
@@ -373,47 +388,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
   }
 
   protected toNode(value: unknown, addresses?: AzureAddresses): Node {
-    const raw = asObject(value, this.id, 'VM') as VmJson;
-    const props = raw.properties ?? {};
-    const armId = str(raw.id) ?? '';
-    const resourceGroup = /\/resourceGroups\/([^/]+)\//i.exec(armId)?.[1];
-    const name = str(raw.name) ?? '';
-    const { state, rawState, powerState } = azureState(props.instanceView?.statuses, props.provisioningState);
-    const ref = props.storageProfile?.imageReference;
-    const image = ref
-      ? ref.publisher !== undefined
-        ? [ref.publisher, ref.offer, ref.sku, ref.version].map((x) => str(x) ?? '').join(':')
-        : str(ref.id)?.split('/').pop()
-      : undefined;
-    const tags = raw.tags && typeof raw.tags === 'object' ? (raw.tags as Record<string, unknown>) : {};
-    const extra = pickExtra(
-      {
-        armId,
-        resourceGroup,
-        vmId: props.vmId,
-        provisioningState: props.provisioningState,
-        powerState,
-        osType: props.storageProfile?.osDisk?.osType,
-        priority: props.priority,
-      },
-      ['armId', 'resourceGroup', 'vmId', 'provisioningState', 'powerState', 'osType', 'priority'],
-    );
-    return this.node({
-      id: `${resourceGroup ?? ''}/${name}`,
-      name,
-      state,
-      rawState,
-      region: str(raw.location),
-      zone: Array.isArray(raw.zones) ? str(raw.zones[0]) : undefined,
-      // IPs live on network interfaces (see the `addresses` option).
-      publicIps: [...(addresses?.publicIps ?? [])],
-      privateIps: [...(addresses?.privateIps ?? [])],
-      size: str(props.hardwareProfile?.vmSize),
-      image,
-      createdAt: parseDate(props.timeCreated),
-      tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])),
-      extra,
-    });
+    return this.node(azureNodeFields(asObject(value, this.id, 'VM') as VmJson, addresses));
   }
 }
 
