@@ -33,7 +33,7 @@ describe('digitalocean() management', () => {
       ['ubuntu-24-04-x64', 'ubuntu', true],
       ['debian-12-x64', 'debian', true],
     ]);
-    expect(pages).toEqual([2, 1]);
+    expect(pages).toEqual([1, 1]); // items yielded per page
     expect(paths()).toEqual([
       'GET /v2/images?type=distribution&page=1&per_page=2',
       'GET /v2/images?page=2&per_page=2',

@@ -1,5 +1,5 @@
 /**
- * The management conformance suite (`@fleetwatch/sdk/testing`) against DigitalOcean, Linode, GCE,
+ * The management conformance suite (`@fleetwatch/sdk/testing`) against Azure, DigitalOcean, Linode, GCE,
  * Hetzner and Vultr, each on its stateful replay fake (written from the cloud's API reference).
  */
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { vultr } from '../../src/providers/vultr.js';
 import { providerManagementConformance } from '../../src/testing/index.js';
 import { FakeHetzner } from './fake-hetzner.js';
 import { FakeVultr } from './fake-vultr.js';
+import { startAzureManagement } from './fakes/azure.js';
 import { startDigitalOceanManagement } from './fakes/digitalocean.js';
 import { PEM, startGceManagement } from './fakes/gce.js';
 import { startLinodeManagement } from './fakes/linode.js';
@@ -33,6 +34,35 @@ providerManagementConformance('digitalocean (replay)', () => {
     },
     secrets: ['dop_v1_secret'],
     cleanup: () => digitalOcean.server.close(),
+  };
+});
+
+const az = await startAzureManagement();
+providerManagementConformance('azure (replay)', () => {
+  const p = az.provider;
+  return {
+    provider: p,
+    create: {
+      name: 'conf-az-1',
+      size: 'Standard_B1s',
+      image: 'Canonical:ubuntu-24_04-lts:server:latest',
+      extra: {
+        subnetId:
+          '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/default',
+        adminPassword: 'Conf-az-Pa55',
+      },
+    },
+    publicKey: KEY,
+    failingOperation: {
+      // The fake fails every async operation on a VM named `fail-*`, with ARM's code and message.
+      start: async () => {
+        az.fake.vms.set('fail-conf', { name: 'fail-conf', power: 'running' });
+        return (await p.rebootNode('rg/fail-conf')) ?? undefined;
+      },
+      message: 'is not allowed on VM',
+    },
+    secrets: ['client-SECRET', 'Conf-az-Pa55'],
+    cleanup: () => az.server.close(),
   };
 });
 
@@ -205,6 +235,7 @@ describe('management conformance - the checks each cloud runs', () => {
       'destroyNode',
     ] as const;
     const providers = {
+      azure: az.provider,
       digitalocean: digitalOcean.provider,
       linode: lin.provider,
       gce: g.provider,
@@ -219,6 +250,7 @@ describe('management conformance - the checks each cloud runs', () => {
     );
     // GCE has no key-pair resource: SSH keys go in instance metadata (`extra.sshKeys`).
     expect(missing).toEqual({
+      azure: [],
       digitalocean: [],
       linode: [],
       gce: ['listKeyPairs', 'importKeyPair', 'deleteKeyPair'],

@@ -27,7 +27,8 @@ export interface PaginateOptions {
 }
 
 /**
- * What `onPage` is told after each page: `items` is the page's item count; `nodes` is the same
+ * What `onPage` is told after each page: `items` is the number of items the listing yielded from
+ * it (in {@link itemsFromPages}, after translation; in {@link paginateProvider}, the page's length); `nodes` is the same
  * number, under the name node listings ({@link ListNodesOptions.onPage}) have always used.
  */
 export interface PageInfo {
@@ -96,10 +97,19 @@ export async function* itemsFromPages<R, T>(
   translate: (raw: R, signal?: AbortSignal) => T | undefined | Promise<T | undefined>,
   opts: PaginateOptions,
 ): AsyncGenerator<T, void, undefined> {
-  for await (const page of paginateProvider(fetchPage, opts)) {
+  // `onPage` counts what this loop yields (an item the translation skips is not reported).
+  const { onPage, ...rest } = opts;
+  let n = 0;
+  for await (const page of paginateProvider(fetchPage, rest)) {
+    n++;
+    let yielded = 0;
     for (const raw of page) {
       const item = await translate(raw, opts.signal);
-      if (item !== undefined) yield item;
+      if (item !== undefined) {
+        yielded++;
+        yield item;
+      }
     }
+    onPage?.({ page: n, items: yielded, nodes: yielded });
   }
 }
