@@ -295,14 +295,25 @@ async function run(
   params: unknown[] = [],
   o: { lwt?: boolean; serialRead?: boolean } = {},
 ) {
-  try {
-    return await client.execute(query, params, {
-      prepare: params.length > 0,
-      // LWTs and the reads that must see them go through Paxos.
-      ...(o.lwt ? { serialConsistency: cassandra.types.consistencies.localSerial } : {}),
-      ...(o.serialRead ? { consistency: cassandra.types.consistencies.localSerial } : {}),
-    });
-  } catch (err) {
-    throw toStoreError(err, 'schema');
+  // A serial read runs a Paxos round that can time out under contention (two apps in two DCs
+  // migrating at once); it changes nothing, so it is retried. LWT writes are not: a timed-out one may
+  // have been applied.
+  const attempts = o.serialRead ? SERIAL_READ_ATTEMPTS : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.execute(query, params, {
+        prepare: params.length > 0,
+        // LWTs and the reads that must see them go through Paxos.
+        ...(o.lwt ? { serialConsistency: cassandra.types.consistencies.localSerial } : {}),
+        ...(o.serialRead ? { consistency: cassandra.types.consistencies.localSerial } : {}),
+      });
+    } catch (err) {
+      const failure = toStoreError(err, 'schema');
+      if (attempt >= attempts || failure.code !== 'E_STORE_UNAVAILABLE') throw failure;
+      await sleep(100 * 2 ** attempt + Math.random() * 100);
+    }
   }
 }
+
+/** Tries of a Paxos (serial) read in the schema lock before its timeout is reported. */
+const SERIAL_READ_ATTEMPTS = 5;
