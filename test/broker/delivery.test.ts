@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { decodeFrame, FRAME_ACK } from '../../src/broker/protocol.js';
@@ -82,6 +83,45 @@ describe('SourceSlots', () => {
     expect(slots.find('s2', 2, ...hashOf('s2'))).toBe(-1); // another epoch is another stream
     expect(slots.id(slots.oldest)).toBe('s2');
     expect(slots.id(slots.newest)).toBe('s0');
+  });
+
+  it('agrees with a Map and a recency list under any sequence of add, touch and remove (property)', () => {
+    const h = new StreamHasher();
+    const op = fc.tuple(fc.constantFrom('add', 'add', 'touch', 'remove'), fc.integer({ min: 0, max: 99 }));
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 300, maxLength: 600 }), (ops) => {
+        // 64 slots in an index of 128 places: long probe runs, so removal must keep them intact
+        const slots = new SourceSlots(64);
+        const model: string[] = []; // oldest first
+        const find = (id: string) => {
+          h.hash(id, 7);
+          return slots.find(id, 7, h.a, h.b);
+        };
+        for (const [kind, n] of ops) {
+          const id = `src-${n}`;
+          const at = model.indexOf(id);
+          if (kind === 'add' && at === -1 && model.length < 64) {
+            h.hash(id, 7);
+            slots.add(id, 7, h.a, h.b);
+            model.push(id);
+          } else if (kind === 'touch' && at !== -1) {
+            slots.touch(find(id));
+            model.splice(at, 1);
+            model.push(id);
+          } else if (kind === 'remove' && at !== -1) {
+            slots.remove(find(id));
+            model.splice(at, 1);
+          }
+          expect(slots.size).toBe(model.length);
+        }
+        for (let n = 0; n <= 99; n++) expect(find(`src-${n}`) !== -1).toBe(model.includes(`src-${n}`));
+        const order: string[] = [];
+        for (let t = slots.newest; t !== -1; t = slots.older(t)) order.unshift(slots.id(t));
+        expect(order).toEqual(model);
+        expect(slots.oldest === -1 ? undefined : slots.id(slots.oldest)).toBe(model[0]);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('HighWaterMarks - keeps a mark per 64-bit hash; a later stream on the same place replaces it', () => {
