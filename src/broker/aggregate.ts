@@ -7,7 +7,7 @@ import { DDSketch, decodeSketch } from '../metrics/sketch.js';
 import type { GaugePolicy, MetricKind } from '../metrics/types.js';
 import type { CombinePolicy, Point, SketchPoint } from '../metrics-store/types.js';
 import { MAX_METRIC_LENGTH, validateMetricName, validateTags } from '../metrics-store/validate.js';
-import { FrameLedger } from './delivery.js';
+import { FrameLedger } from './ledger.js';
 import { parseWireSeriesKey } from './protocol.js';
 
 /** Kinds the broker aggregates: the registry's kinds plus StatsD sets. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { FrameLedger, Reply } from './ledger.js';
 import type { FrameEncoder, WindowHeader } from './protocol.js';
-
-/** Where a frame's ACKs go: the connection it came on. */
-export type Reply = (ack: Buffer) => void;
+import { SlotSeqs } from './seqs.js';
+import { HighWaterMarks, SourceSlots, StreamHasher } from './sources.js';
 
 /** Sequences per ACK frame (an ACK for a large window is sent in parts of at most this many). */
 const ACK_CHUNK = 8_192;
@@ -11,99 +11,8 @@ const ACK_CHUNK = 8_192;
 export const HIGH_WATER_METRIC = 'fleetwatch.broker.highWater';
 /** High-water points are stamped with the start of this slot (a later write in the slot replaces). */
 export const HIGH_WATER_SLOT_MS = 300_000;
-
-/**
- * A set of sequences: a small array while it is small (nearly always: one or two pending windows),
- * a `Set` once it grows, so a stream with many frames in flight costs O(1) per frame, not O(n).
- */
-type SeqSet = number[] | Set<number>;
-const SMALL_SEQS = 16;
-
-function seqHas(s: SeqSet, v: number): boolean {
-  return Array.isArray(s) ? s.includes(v) : s.has(v);
-}
-
-function seqAdd(s: SeqSet, v: number): SeqSet {
-  if (!Array.isArray(s)) return s.add(v);
-  if (s.length < SMALL_SEQS) {
-    s.push(v);
-    return s;
-  }
-  return new Set(s).add(v);
-}
-
-function seqDelete(s: SeqSet, v: number): boolean {
-  if (!Array.isArray(s)) return s.delete(v);
-  const i = s.indexOf(v);
-  if (i === -1) return false;
-  s.splice(i, 1);
-  return true;
-}
-
-function seqDropUpTo(s: SeqSet, max: number): SeqSet {
-  if (Array.isArray(s)) return s.length === 0 ? s : s.filter((q) => q > max);
-  for (const q of s) if (q <= max) s.delete(q);
-  return s.size <= SMALL_SEQS / 2 ? [...s] : s;
-}
-
-/**
- * What the broker knows about one client stream (a source id and epoch). Kept small (a flood of new
- * sources creates one per frame): sequences at or below `durable` are done, `pending` are merged and
- * not yet written, `doneAbove` are written while an earlier one is still pending.
- */
-interface StreamState {
-  readonly sourceId: string;
-  readonly epoch: number;
-  /** Highest sequence admitted. */
-  highest: number;
-  /** Admitted, not yet durable (few: one per open or failing window). */
-  pending: SeqSet;
-  /** Durable but above `durable` (an earlier one is pending). */
-  doneAbove: SeqSet;
-  /** Every admitted sequence at or below it is durable (here or by an earlier instance). */
-  durable: number;
-  /** `durable` as last written to the store. */
-  written: number;
-  /** The connection the stream's latest frame came on: where its ACKs go. */
-  reply: Reply | undefined;
-  /** The ledgers (windows) holding its pending sequences (few: one per open or failing window). */
-  ledgers: FrameLedger[];
-}
-
-/**
- * The frames merged into one window, to be released and acknowledged once it is durable. Frames of a
- * stream the source table still tracks are kept per stream (at most `maxSources` entries); when a
- * stream is forgotten, its frames here become ACKs owed to its connection: one number per frame, no
- * object and no string, so a flood of new sources costs a window 8 bytes per frame.
- *
- * @internal
- */
-export class FrameLedger {
-  /** Sequences in this window of each stream in the table. */
-  readonly live = new Map<StreamState, number[]>();
-  /** ACKs owed for frames of streams forgotten since, by connection and epoch. */
-  readonly owed = new Map<Reply, Map<number, number[]>>();
-
-  /** Owe ACKs of `seqs` (epoch `epoch`) to `reply`. */
-  owe(reply: Reply | undefined, epoch: number, seqs: readonly number[] | number): void {
-    if (reply === undefined) return;
-    let byEpoch = this.owed.get(reply);
-    if (byEpoch === undefined) {
-      byEpoch = new Map();
-      this.owed.set(reply, byEpoch);
-    }
-    let list = byEpoch.get(epoch);
-    if (list === undefined) {
-      list = [];
-      byEpoch.set(epoch, list);
-    }
-    // A sequence just owed is not listed again (a flood of new sources all sending sequence 0
-    // costs one entry, not one per frame).
-    if (typeof seqs === 'number') {
-      if (list[list.length - 1] !== seqs) list.push(seqs);
-    } else for (const q of seqs) if (list[list.length - 1] !== q) list.push(q);
-  }
-}
+/** Places in the table of forgotten streams' high-water marks, per tracked stream. */
+const MARKS_PER_SOURCE = 4;
 
 /** What to do with an arriving frame. */
 export type Admission = 'duplicate' | 'duplicatePending' | 'admit';
@@ -119,16 +28,44 @@ export function streamTag(sourceId: string, epoch: number): string {
 }
 
 /**
- * Delivery bookkeeping: client streams (bounded, least recently seen forgotten first), duplicate
- * detection against what this instance admitted and what earlier instances wrote (the high-water
- * sequences read from the store at start), and the acknowledgements of durable frames.
+ * Delivery bookkeeping: client streams (a source id and epoch; bounded, least recently seen
+ * forgotten first), duplicate detection against what this instance admitted, what earlier instances
+ * wrote (the high-water sequences read from the store at start) and what forgotten streams had made
+ * durable, and the acknowledgements of durable frames. Per stream it keeps numbers in typed arrays
+ * indexed by a slot ({@link SourceSlots}): sequences at or below `durable` are done, `pending` are
+ * merged and not yet written, `doneAbove` are written while an earlier one is still pending. A flood
+ * of new sources allocates no object per frame but the decoded header.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const table = new StreamTable(4096, new FrameEncoder());
+ * if (table.classify(header) === 'admit') table.admit(header, reply);
+ * ```
  */
 export class StreamTable {
-  readonly #streams = new Map<string, StreamState>();
+  readonly #slots: SourceSlots;
+  readonly #hasher = new StreamHasher();
+  /** Highest sequence admitted, per slot. */
+  readonly #highest: Float64Array;
+  /** Every admitted sequence at or below it is durable (here or by an earlier instance), per slot. */
+  readonly #durable: Float64Array;
+  /** `durable` as last written to the store, per slot. */
+  readonly #written: Float64Array;
+  /** The connection each stream's latest frame came on: where its ACKs go. */
+  readonly #replies: Array<Reply | undefined>;
+  readonly #pending: SlotSeqs;
+  readonly #doneAbove: SlotSeqs;
+  /** High-water sequences of streams forgotten here. */
+  readonly #marks: HighWaterMarks;
   /** High-water sequences read from the store, by stream tag. */
   readonly #persisted = new Map<string, number>();
   readonly #max: number;
   readonly #encoder: FrameEncoder;
+  /** Per slot, the last release pass that touched it; and that pass's slots. */
+  readonly #seenIn: Int32Array;
+  #pass = 0;
+  readonly #touched: number[] = [];
   /** Streams forgotten because the table was full. */
   evicted = 0;
   /** Sequence numbers skipped by sources. */
@@ -137,11 +74,20 @@ export class StreamTable {
   constructor(maxSources: number, encoder: FrameEncoder) {
     this.#max = maxSources;
     this.#encoder = encoder;
+    this.#slots = new SourceSlots(maxSources);
+    this.#highest = new Float64Array(maxSources);
+    this.#durable = new Float64Array(maxSources);
+    this.#written = new Float64Array(maxSources);
+    this.#replies = new Array<Reply | undefined>(maxSources).fill(undefined);
+    this.#pending = new SlotSeqs(maxSources);
+    this.#doneAbove = new SlotSeqs(maxSources);
+    this.#marks = new HighWaterMarks(maxSources * MARKS_PER_SOURCE);
+    this.#seenIn = new Int32Array(maxSources);
   }
 
   /** Streams tracked now. */
   get size(): number {
-    return this.#streams.size;
+    return this.#slots.size;
   }
 
   /** Remember a high-water sequence an earlier instance wrote. */
@@ -149,82 +95,85 @@ export class StreamTable {
     if (seq > (this.#persisted.get(tag) ?? -1)) this.#persisted.set(tag, seq);
   }
 
-  /** The key of the header last looked up (a frame is classified, admitted and recorded in a row). */
-  #keyOf: WindowHeader | undefined;
-  #key = '';
-  #k(h: WindowHeader): string {
-    if (h !== this.#keyOf) {
-      this.#keyOf = h;
-      this.#key = key(h);
+  /** The header last hashed (a frame is classified, admitted and recorded in a row). */
+  #hashedFor: WindowHeader | undefined;
+  /** The slot of a header's stream, or -1; leaves its hashes in the hasher. */
+  #find(h: WindowHeader): number {
+    const hs = this.#hasher;
+    if (h !== this.#hashedFor) {
+      this.#hashedFor = h;
+      hs.hash(h.sourceId, h.epoch);
     }
-    return this.#key;
+    return this.#slots.find(h.sourceId, h.epoch, hs.a, hs.b);
+  }
+
+  /** The store's high-water sequence of the stream last passed to {@link #knownDurable}, or -1. */
+  #persistedOf = -1;
+  /**
+   * What is known durable of a stream not in the table (call right after #find): the higher of the
+   * store's and a forgotten stream's mark, -1 if neither.
+   */
+  #knownDurable(h: WindowHeader): number {
+    this.#persistedOf =
+      this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
+    return Math.max(this.#persistedOf, this.#marks.get(this.#hasher.a, this.#hasher.b));
   }
 
   /** Is this frame a duplicate (already durable, or admitted and pending), or new? Changes nothing. */
   classify(h: WindowHeader): Admission {
-    const st = this.#streams.get(this.#k(h));
-    if (st !== undefined) {
-      if (seqHas(st.pending, h.seq)) return 'duplicatePending';
-      if (h.seq <= st.durable || seqHas(st.doneAbove, h.seq)) return 'duplicate';
+    const s = this.#find(h);
+    if (s !== -1) {
+      if (this.#pending.has(s, h.seq)) return 'duplicatePending';
+      if (h.seq <= (this.#durable[s] as number) || this.#doneAbove.has(s, h.seq)) return 'duplicate';
       return 'admit';
     }
-    if (this.#persisted.size === 0) return 'admit';
-    return h.seq <= (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1) ? 'duplicate' : 'admit';
+    return h.seq <= this.#knownDurable(h) ? 'duplicate' : 'admit';
   }
 
   /**
-   * Forget the least recently seen tenth of the table in one pass (a pass per eviction would walk
-   * the holes that deletions leave at the front of the map again and again). Their frames in open
-   * or failing windows become ACKs owed to their connection.
+   * Forget the least recently seen tenth of the table, keeping each one's high-water mark in
+   * {@link HighWaterMarks}. Their frames in open or failing windows are acknowledged, once written,
+   * on the connection recorded with them in the window's ledger.
    */
   #evict(): void {
-    let n = Math.max(1, Math.floor(this.#max / 10));
-    for (const [k, st] of this.#streams) {
-      if (n-- === 0) break;
-      this.#streams.delete(k);
+    const slots = this.#slots;
+    for (let n = Math.max(1, Math.floor(this.#max / 10)); n > 0 && slots.oldest !== -1; n--) {
+      const s = slots.oldest;
+      const durable = this.#durable[s] as number;
+      if (durable >= 0) this.#marks.set(slots.hashA(s), slots.hashB(s), durable);
+      slots.remove(s);
+      this.#replies[s] = undefined;
+      this.#pending.clear(s);
+      this.#doneAbove.clear(s);
       this.evicted++;
-      for (const ledger of st.ledgers) {
-        const seqs = ledger.live.get(st);
-        ledger.live.delete(st);
-        if (seqs !== undefined) ledger.owe(st.reply, st.epoch, seqs);
-      }
-      st.ledgers = [];
     }
   }
 
   /** A duplicate of a pending frame arrived (on a new connection): send the stream's ACKs there. */
   reroute(h: WindowHeader, reply: Reply | undefined): void {
-    const st = this.#streams.get(this.#k(h));
-    if (st !== undefined && reply !== undefined) st.reply = reply;
+    const s = this.#find(h);
+    if (s !== -1 && reply !== undefined) this.#replies[s] = reply;
   }
 
   /**
-   * Record an admitted frame (creating its stream, forgetting the least recently seen one if full).
+   * Record an admitted frame (creating its stream, forgetting the least recently seen tenth if full).
    */
   admit(h: WindowHeader, reply: Reply | undefined): void {
-    const k = this.#k(h);
-    let st = this.#streams.get(k);
-    if (st === undefined) {
-      if (this.#streams.size >= this.#max) this.#evict();
-      const durable =
-        this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
-      st = {
-        sourceId: h.sourceId,
-        epoch: h.epoch,
-        highest: durable,
-        pending: [],
-        doneAbove: [],
-        durable,
-        written: durable,
-        reply,
-        ledgers: [],
-      };
-    } else this.#streams.delete(k); // re-inserted below: the map's order is least recently seen first
-    this.#streams.set(k, st);
-    if (st.highest >= 0 && h.seq > st.highest + 1) this.gaps += h.seq - st.highest - 1;
-    if (h.seq > st.highest) st.highest = h.seq;
-    st.pending = seqAdd(st.pending, h.seq);
-    if (reply !== undefined) st.reply = reply;
+    let s = this.#find(h);
+    if (s === -1) {
+      const durable = this.#knownDurable(h);
+      const persisted = this.#persistedOf;
+      if (this.#slots.size >= this.#max) this.#evict();
+      s = this.#slots.add(h.sourceId, h.epoch, this.#hasher.a, this.#hasher.b);
+      this.#highest[s] = durable;
+      this.#durable[s] = durable;
+      this.#written[s] = persisted;
+    } else this.#slots.touch(s);
+    const highest = this.#highest[s] as number;
+    if (highest >= 0 && h.seq > highest + 1) this.gaps += h.seq - highest - 1;
+    if (h.seq > highest) this.#highest[s] = h.seq;
+    this.#pending.add(s, h.seq);
+    if (reply !== undefined) this.#replies[s] = reply;
   }
 
   /** Acknowledge one frame right away (a duplicate of a durable one). */
@@ -241,38 +190,45 @@ export class StreamTable {
    * that window. A frame whose stream was forgotten meanwhile is owed an ACK on its connection.
    */
   record(h: WindowHeader, reply: Reply | undefined, ledger: FrameLedger): void {
-    const st = this.#streams.get(this.#k(h));
-    if (st === undefined || !seqHas(st.pending, h.seq)) {
-      ledger.owe(st?.reply ?? reply, h.epoch, h.seq);
-      return;
-    }
-    const seqs = ledger.live.get(st);
-    if (seqs !== undefined) seqs.push(h.seq);
-    else {
-      ledger.live.set(st, [h.seq]);
-      st.ledgers.push(ledger);
-    }
+    const s = this.#find(h);
+    const { a, b } = this.#hasher;
+    ledger.push(a, b, h.seq, h.epoch, (s === -1 ? undefined : this.#replies[s]) ?? reply);
   }
 
   /**
    * The frames of a window are settled (written, or dropped): no longer pending. Returns the
    * high-water sequences that moved as a result, by stream tag, to be written to the store.
+   * Idempotent (a window whose high-water write failed is released again on retry).
    */
   release(ledger: FrameLedger): Map<string, number> {
-    const moved = new Map<string, number>();
-    for (const [st, seqs] of ledger.live) {
-      const at = st.ledgers.indexOf(ledger);
-      if (at !== -1) st.ledgers.splice(at, 1);
-      for (const seq of seqs) {
-        if (!seqDelete(st.pending, seq)) continue;
-        st.doneAbove = seqAdd(st.doneAbove, seq);
+    const pass = ++this.#pass;
+    const touched = this.#touched;
+    touched.length = 0;
+    for (let i = 0; i < ledger.length; i++) {
+      const a = ledger.hashA(i);
+      const b = ledger.hashB(i);
+      const seq = ledger.seq(i);
+      const s = this.#slots.findHashed(a, b);
+      if (s === -1) {
+        this.#marks.advance(a, b, seq);
+        continue;
       }
-      let low = st.highest;
-      for (const p of st.pending) if (p - 1 < low) low = p - 1;
-      if (low > st.durable) st.durable = low;
-      st.doneAbove = seqDropUpTo(st.doneAbove, st.durable);
-      if (st.durable > st.written) moved.set(streamTag(st.sourceId, st.epoch), st.durable);
+      if (this.#pending.delete(s, seq)) this.#doneAbove.add(s, seq);
+      if (this.#seenIn[s] !== pass) {
+        this.#seenIn[s] = pass;
+        touched.push(s);
+      }
     }
+    const moved = new Map<string, number>();
+    for (const s of touched) {
+      const low = Math.min(this.#highest[s] as number, this.#pending.min(s) - 1);
+      if (low > (this.#durable[s] as number)) this.#durable[s] = low;
+      const durable = this.#durable[s] as number;
+      this.#doneAbove.dropUpTo(s, durable);
+      if (durable > (this.#written[s] as number))
+        moved.set(streamTag(this.#slots.id(s), this.#slots.epoch(s)), durable);
+    }
+    touched.length = 0;
     return moved;
   }
 
@@ -282,9 +238,29 @@ export class StreamTable {
    * parts of at most 8192 sequences). A failing reply is counted, never thrown.
    */
   ack(ledger: FrameLedger, onError: () => void): void {
-    for (const [st, seqs] of ledger.live) ledger.owe(st.reply, st.epoch, seqs);
-    ledger.live.clear();
-    for (const [reply, byEpoch] of ledger.owed) {
+    const owed = new Map<Reply, Map<number, number[]>>();
+    for (let i = 0; i < ledger.length; i++) {
+      const s = this.#slots.findHashed(ledger.hashA(i), ledger.hashB(i));
+      const reply = (s === -1 ? undefined : this.#replies[s]) ?? ledger.reply(i);
+      if (reply === undefined) continue;
+      let byEpoch = owed.get(reply);
+      if (byEpoch === undefined) {
+        byEpoch = new Map();
+        owed.set(reply, byEpoch);
+      }
+      const epoch = ledger.epoch(i);
+      let list = byEpoch.get(epoch);
+      if (list === undefined) {
+        list = [];
+        byEpoch.set(epoch, list);
+      }
+      // A sequence just listed is not listed again (a flood of new sources all sending sequence 0
+      // on one connection costs one entry, not one per frame).
+      const seq = ledger.seq(i);
+      if (list[list.length - 1] !== seq) list.push(seq);
+    }
+    ledger.clear();
+    for (const [reply, byEpoch] of owed) {
       for (const [epoch, seqs] of byEpoch) {
         for (let i = 0; i < seqs.length; i += ACK_CHUNK) {
           try {
@@ -301,20 +277,15 @@ export class StreamTable {
         }
       }
     }
-    ledger.owed.clear();
   }
 
   /** The high-water sequences of `moved` are in the store. */
   markWritten(moved: ReadonlyMap<string, number>): void {
-    for (const st of this.#streams.values()) {
-      if (st.durable <= st.written) continue;
-      const w = moved.get(streamTag(st.sourceId, st.epoch));
-      if (w !== undefined && w > st.written) st.written = w;
+    const slots = this.#slots;
+    for (let s = slots.newest; s !== -1; s = slots.older(s)) {
+      if ((this.#durable[s] as number) <= (this.#written[s] as number)) continue;
+      const w = moved.get(streamTag(slots.id(s), slots.epoch(s)));
+      if (w !== undefined && w > (this.#written[s] as number)) this.#written[s] = w;
     }
   }
-}
-
-/** The in-memory key of a stream. */
-export function key(h: Pick<WindowHeader, 'sourceId' | 'epoch'>): string {
-  return `${h.sourceId}\0${h.epoch}`;
 }

@@ -3,8 +3,8 @@ import type { Clock } from '../core.js';
 import { DDSketch } from '../metrics/sketch.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
 import { type AggregateKind, SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
-import type { FrameLedger, Reply } from './delivery.js';
 import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
+import type { FrameLedger, Reply } from './ledger.js';
 import { type WindowHeader, type WindowReader, wireSeriesKey } from './protocol.js';
 
 /** Where the merger counts what it refuses. */

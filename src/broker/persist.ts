@@ -4,7 +4,8 @@ import type { Clock, Logger } from '../core.js';
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
 import type { CombinePolicy, MetricsStore, Point, SketchPoint } from '../metrics-store/types.js';
 import { type CumulativeTotals, WindowPoints, type WindowState } from './aggregate.js';
-import { type FrameLedger, HIGH_WATER_METRIC, HIGH_WATER_SLOT_MS, type StreamTable } from './delivery.js';
+import { HIGH_WATER_METRIC, HIGH_WATER_SLOT_MS, type StreamTable } from './delivery.js';
+import type { FrameLedger } from './ledger.js';
 import type { BrokerStats, SelfMetrics } from './stats.js';
 
 /** A closed window waiting to be written (again). */
