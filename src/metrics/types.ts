@@ -24,7 +24,7 @@ export interface QuantileSketch {
   merge(other: QuantileSketch): void;
   /** The q-quantile, q in [0, 1], within the sketch's relative accuracy; NaN when empty. */
   quantile(q: number): number;
-  /** Compact binary form; `decodeSketch` reads it back. */
+  /** Compact binary form; `DDSketch.decode` reads it back. */
   encode(): Uint8Array;
 }
 
