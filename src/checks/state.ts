@@ -42,7 +42,19 @@ export interface CheckStateStore {
   delete(key: string, opts?: AbortOptions): Promise<void>;
 }
 
-/** An in-memory {@link CheckStateStore}; share one instance between scheduler restarts in a process. */
+/**
+ * An in-memory {@link CheckStateStore} (the scheduler's default); share one instance between
+ * scheduler restarts in a process so states and their counts carry over.
+ *
+ * @example
+ * ```ts
+ * const stateStore = new MemoryCheckStateStore();
+ * let scheduler = new CheckScheduler({ inventory, stateStore });
+ * // … later, a new scheduler picks up where the old one left off
+ * await scheduler.stop();
+ * scheduler = new CheckScheduler({ inventory, stateStore });
+ * ```
+ */
 export class MemoryCheckStateStore implements CheckStateStore {
   readonly #records = new Map<string, CheckStateRecord>();
   /** Every stored record, as copies. */

@@ -34,7 +34,7 @@ export type StateNotifier = (event: CheckStateEvent, opts?: AbortOptions) => Pro
 export interface WebhookNotifierOptions {
   /** The http(s) URL each state change is POSTed to as JSON ({@link CheckStateEvent}). */
   url: string;
-  /** Extra request headers (e.g. `authorization`); never logged. @default none */
+  /** Extra request headers (e.g. `authorization`). @default none */
   headers?: Record<string, string>;
   /** Retries after the first attempt (on network errors and 408/429/5xx). @default 3 */
   retries?: number;
@@ -42,7 +42,20 @@ export interface WebhookNotifierOptions {
   timeoutMs?: number;
 }
 
-/** A notifier POSTing each state change to `url`. */
+/**
+ * A notifier POSTing each state change to `url` as JSON (a {@link CheckStateEvent}), retrying network
+ * errors and 408/429/5xx responses with backoff (`retries` times, each attempt within `timeoutMs`).
+ *
+ * @example
+ * ```ts
+ * const scheduler = new CheckScheduler({
+ *   inventory,
+ *   notifiers: [
+ *     webhookNotifier({ url: 'https://hooks.example.com/fleetwatch', headers: { authorization: `Bearer ${token}` } }),
+ *   ],
+ * });
+ * ```
+ */
 export function webhookNotifier(options: WebhookNotifierOptions): StateNotifier {
   const o = configObject(options, 'webhook', ['url', 'headers', 'retries', 'timeoutMs']);
   const url = optString(o.url, 'webhook.url');
