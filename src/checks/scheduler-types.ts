@@ -21,7 +21,10 @@ export interface CheckResultEvent {
   target: string;
   /** True when the check succeeded (the target answered as expected); the alarm decides the state separately. */
   ok: boolean;
-  /** What the run measured (e.g. `duration_ms`, `code`, `cert_expiry_days`), by name. */
+  /**
+   * What the run measured, by name (an http check: `code`, `duration`, the `cert_*` metrics…); the
+   * alarm reads these.
+   */
   metrics: CheckMetrics;
   /** Wall time of the run, ms (by the scheduler's clock). */
   durationMs: number;
