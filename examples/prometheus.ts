@@ -1,9 +1,10 @@
 /**
  * Prometheus scraping: a small web app records its requests in a MetricsRegistry and serves
  *
- * - `/metrics`       — this process's registry (`toPrometheusText(registry)`);
+ * - `/metrics`       — this process's registry (`prometheusHandler(registry)`, which answers in the
+ *                      format the scraper's `Accept` header asks for);
  * - `/metrics/fleet` — a MetricsBroker's merged view of every process that reports to it
- *                      (`broker.prometheus()`): counters summed, summaries from merged DDSketches.
+ *                      (`prometheusHandler(broker)`): counters summed, summaries from merged DDSketches.
  *
  * Here the app reports to a broker in the same process over TCP; in production the broker is one
  * process per host and each app process runs `registry.reportTo(await connectBroker({ port }))`.
@@ -15,13 +16,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import {
-  connectBroker,
-  MetricsBroker,
-  MetricsRegistry,
-  PROMETHEUS_CONTENT_TYPE,
-  toPrometheusText,
-} from '@fleetwatch/sdk';
+import { connectBroker, MetricsBroker, MetricsRegistry, prometheusHandler } from '@fleetwatch/sdk';
 
 /** Options of {@link main}. */
 export interface PrometheusExampleOptions {
@@ -47,12 +42,11 @@ export async function main(options: PrometheusExampleOptions = {}): Promise<Prom
   const broker = await MetricsBroker.start({ port: 0, intervalMs, graceMs: Math.ceil(intervalMs / 5) });
   const report = registry.reportTo(await connectBroker({ port: broker.port as number, intervalMs }));
 
+  const metrics = prometheusHandler(registry);
+  const fleetMetrics = prometheusHandler(broker);
   const server = createServer((req, res) => {
-    if (req.url === '/metrics' || req.url === '/metrics/fleet') {
-      const text = req.url === '/metrics' ? toPrometheusText(registry) : broker.prometheus();
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text);
-      return;
-    }
+    if (req.url === '/metrics') return metrics(req, res);
+    if (req.url === '/metrics/fleet') return fleetMetrics(req, res);
     // The application: every request is counted and timed.
     const t0 = performance.now();
     const status = req.url === '/hello' ? 200 : 404;

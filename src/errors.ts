@@ -85,8 +85,9 @@ export interface FleetwatchErrorContext {
  * ```
  */
 export class FleetwatchError extends Error {
+  /** Always `'FleetwatchError'`. */
   override readonly name = 'FleetwatchError';
-  /** Stable code; see {@link ERROR_CODES}. */
+  /** Stable code, the contract (the message may change); one of {@link FleetwatchErrorCode}. */
   readonly code: FleetwatchErrorCode;
   /** The provider id the error concerns, if any. */
   declare readonly provider?: string;

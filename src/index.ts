@@ -23,8 +23,6 @@ export { attachCluster, attachProcess, clusterReporter } from './broker/cluster.
 export type { AlarmState } from './checks/alarm.js';
 export { testAlarm } from './checks/alarm.js';
 export type { CheckDefinition } from './checks/definition.js';
-export type { CheckLookupOptions } from './checks/resolve.js';
-export { createCheckLookup } from './checks/resolve.js';
 export type {
   CheckResultEvent,
   CheckSchedulerEvents,
@@ -38,9 +36,8 @@ export type { CheckStateEvent, StateNotifier, WebhookNotifierOptions } from './c
 export { webhookNotifier } from './checks/webhook.js';
 // errors and shared conventions
 export type { AbortOptions, Clock, Logger } from './core.js';
-export { systemClock } from './core.js';
 export type { FleetwatchErrorCode, FleetwatchErrorContext } from './errors.js';
-export { ERROR_CODES, FleetwatchError, isFleetwatchError } from './errors.js';
+export { ERROR_CODES, FleetwatchError } from './errors.js';
 // interop
 export type { OtlpExporterOptions } from './interop/otlp-exporter.js';
 export { OtlpExporter } from './interop/otlp-exporter.js';
@@ -49,8 +46,6 @@ export type { InventoryOptions, WatchOptions } from './inventory/inventory.js';
 export { Inventory } from './inventory/inventory.js';
 export type { InventorySnapshot, InventoryStore, StoredNode } from './inventory/inventory-store.js';
 export { MemoryInventoryStore } from './inventory/inventory-store.js';
-export type { QueryAst, QueryField } from './inventory/query.js';
-export { compileQuery, parseQuery, printQuery } from './inventory/query.js';
 export type {
   InventoryChange,
   InventoryEvents,
@@ -64,17 +59,11 @@ export type {
 export type { InventoryWaitOptions } from './inventory/wait.js';
 // metrics
 export type { Counter } from './metrics/counter.js';
-export type { ExponentialHistogramPoint } from './metrics/exponential.js';
-export {
-  fromExponentialHistogram,
-  toExponentialHistogram,
-  toNativeHistogram,
-} from './metrics/exponential.js';
 export type { Gauge } from './metrics/gauge.js';
 export type { Histogram } from './metrics/histogram.js';
 export type { Meter } from './metrics/meter.js';
 export type { PrometheusOptions } from './metrics/prometheus.js';
-export { PROMETHEUS_CONTENT_TYPE, toPrometheusText } from './metrics/prometheus.js';
+export { toPrometheusText } from './metrics/prometheus.js';
 export { prometheusHandler } from './metrics/prometheus-http.js';
 export type {
   GaugeOptions,
@@ -83,7 +72,7 @@ export type {
   ReportOptions,
 } from './metrics/registry.js';
 export { MetricsRegistry } from './metrics/registry.js';
-export { DDSketch, decodeSketch } from './metrics/sketch.js';
+export { DDSketch } from './metrics/sketch.js';
 export type { Timer } from './metrics/timer.js';
 export type { MetricsSink, WindowSnapshot } from './metrics/types.js';
 // metrics store
@@ -106,24 +95,23 @@ export type {
   WriteOptions,
   WriteResult,
 } from './metrics-store/types.js';
-export { DEFAULT_RETENTION } from './metrics-store/types.js';
 // providers
 export type { AzureListSizesOptions, AzureOptions, AzureProvider } from './providers/azure.js';
 export { azure } from './providers/azure.js';
 export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
-export type { Ec2CreateNodeExtra, Ec2Credentials, Ec2Options } from './providers/ec2.js';
-export { Ec2Provider, ec2 } from './providers/ec2.js';
+export type { Ec2Credentials, Ec2Options } from './providers/ec2.js';
+export { ec2 } from './providers/ec2.js';
 export type { GceOptions } from './providers/gce.js';
-export { GCE_PUBLIC_IMAGE_PROJECTS, gce } from './providers/gce.js';
-export type { HetznerOptions, HetznerProvider } from './providers/hetzner.js';
+export { gce } from './providers/gce.js';
+export type { HetznerOptions } from './providers/hetzner.js';
 export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
-export type { OpenStackCreateNodeExtra, OpenStackOptions } from './providers/openstack.js';
-export { OpenStackProvider, openstack } from './providers/openstack.js';
+export type { OpenStackOptions } from './providers/openstack.js';
+export { openstack } from './providers/openstack.js';
 export type { StaticNodeInput, StaticProviderOptions } from './providers/static.js';
 export { staticProvider } from './providers/static.js';
 export type {
@@ -145,8 +133,7 @@ export type {
   StopNodeOptions,
   WaitOptions,
 } from './providers/types.js';
-export { NODE_STATES } from './providers/types.js';
-export type { VultrOptions, VultrProvider } from './providers/vultr.js';
+export type { VultrOptions } from './providers/vultr.js';
 export { vultr } from './providers/vultr.js';
 
 // naming rules (metric names, tag keys and values, tenants): the one naming-rules module is exported here

@@ -28,7 +28,9 @@ import {
 
 /** Options of {@link connectBroker}: `socketPath`, or `port` (and `host`). */
 export interface ConnectBrokerOptions extends AbortOptions {
+  /** The broker's Unix socket (or Windows pipe) path. Give this or `port`. */
   socketPath?: string;
+  /** The broker's TCP port on `host`. Give this or `socketPath`. */
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
@@ -45,6 +47,7 @@ export interface ConnectBrokerOptions extends AbortOptions {
   reconnectMinMs?: number;
   /** @default 5000 */
   reconnectMaxMs?: number;
+  /** A pino-compatible logger for reconnects and dropped windows. @default silent */
   logger?: Logger;
 }
 
@@ -103,9 +106,25 @@ export function validateSnapshot(snapshot: WindowSnapshot): void {
   if (!Array.isArray(snapshot.series)) throw validationError('snapshot.series', 'an array', snapshot.series);
 }
 
-/** A socket connection to a broker, usable as a registry's sink. */
+/**
+ * A socket connection to a broker, usable as a registry's sink. Windows are held until the broker
+ * acknowledges them (at most `maxUnsentWindows`; beyond, the oldest are dropped and counted in
+ * `stats()`), and the client reconnects with backoff when the broker restarts.
+ *
+ * @example
+ * ```ts
+ * const client = await connectBroker({ socketPath: '/run/fleetwatch.sock' });
+ * const report = registry.reportTo(client);
+ * // at shutdown: send the last window, then disconnect
+ * await report.stop();
+ * await client.close();
+ * console.log(client.stats().droppedWindows); // 0 unless the broker was away too long
+ * ```
+ */
 export class BrokerClient implements MetricsSink {
+  /** The window length in ms the registry uses for this sink (from {@link ConnectBrokerOptions.intervalMs}). */
   readonly intervalMs: number;
+  /** This process's id in frames (from {@link ConnectBrokerOptions.sourceId}). */
   readonly sourceId: string;
   /** Random per client: lets the broker tell a restarted process from a resend. */
   readonly epoch = randomInt(0, 2 ** 32 - 1);

@@ -76,7 +76,19 @@ export function attachCluster(broker: MetricsBroker, options: { cluster?: Cluste
   };
 }
 
-/** Merge the windows a forked child sends into `broker`. Returns a function that detaches. */
+/**
+ * Merge the windows a forked child (`child_process.fork`) sends into `broker`. Returns a function
+ * that detaches. Other IPC messages are left alone.
+ *
+ * @example
+ * ```ts
+ * // parent
+ * const child = fork('./worker.js', { serialization: 'advanced' });
+ * const detach = attachProcess(broker, child);
+ * // child (worker.js)
+ * registry.reportTo(clusterReporter());
+ * ```
+ */
 export function attachProcess(broker: MetricsBroker, child: ChildProcess): () => void {
   const onMessage = (msg: unknown) => {
     deliver(broker, msg);
@@ -95,10 +107,26 @@ export interface ClusterReporterOptions {
   intervalMs?: number;
 }
 
-/** The worker side of the IPC transport. */
+/**
+ * The worker side of the IPC transport: each window goes to the primary (or parent) as one IPC
+ * message; windows that cannot be sent are counted in `dropped`. Made by {@link clusterReporter}.
+ *
+ * @example
+ * ```ts
+ * const reporter = clusterReporter();
+ * const report = registry.reportTo(reporter);
+ * process.on('SIGTERM', async () => {
+ *   await report.stop(); // the last window is handed to the IPC channel
+ *   process.disconnect();
+ * });
+ * ```
+ */
 export class ClusterReporter implements MetricsSink {
+  /** The window length in ms (from {@link ClusterReporterOptions.intervalMs}). */
   readonly intervalMs: number;
+  /** This process's id in frames (from {@link ClusterReporterOptions.sourceId}). */
   readonly sourceId: string;
+  /** Random per reporter: lets the broker tell a restarted process from a resend. */
   readonly epoch = randomInt(0, 2 ** 32 - 1);
   readonly #encoder = new FrameEncoder();
   readonly #advanced = process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced';
@@ -178,7 +206,15 @@ export class ClusterReporter implements MetricsSink {
   }
 }
 
-/** A sink for `registry.reportTo()` in a cluster worker or forked child. */
+/**
+ * A sink for `registry.reportTo()` in a cluster worker or forked child; the primary merges what it
+ * sends with {@link attachCluster} (or {@link attachProcess}). Throws `E_CONFIG` without an IPC channel.
+ *
+ * @example
+ * ```ts
+ * if (cluster.isWorker) registry.reportTo(clusterReporter({ intervalMs: 10_000 }));
+ * ```
+ */
 export function clusterReporter(options: ClusterReporterOptions = {}): ClusterReporter {
   return new ClusterReporter(options);
 }

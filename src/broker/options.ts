@@ -94,7 +94,9 @@ export interface MetricsBrokerOptions extends AbortOptions {
   selfMetrics?: boolean;
   /** Close windows on a timer. Turn off to drive closing with `flushDue()` and a fake clock. @default true */
   autoFlush?: boolean;
+  /** The clock for window boundaries and grace periods. @default `Date.now()` */
   clock?: Clock;
+  /** A pino-compatible logger for bad frames, store failures and retries. @default silent */
   logger?: Logger;
 }
 

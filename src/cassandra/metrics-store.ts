@@ -203,6 +203,10 @@ export class CassandraMetricsStore implements MetricsStore {
     return this.#buffer.size;
   }
 
+  /**
+   * Validate the whole batch, then queue its rows in the write buffer (resolves once queued; `flush()` waits
+   * for them to land). A bad point rejects the batch with `E_VALIDATION`.
+   */
   async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
@@ -240,6 +244,10 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
+  /**
+   * Store sketches (rollups merge them); validated and buffered as {@link CassandraMetricsStore.write} does
+   * with points.
+   */
   async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
@@ -276,7 +284,12 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
+  /** Fleet query: one series per group of the selected series, from the rollup tables. */
   query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  /**
+   * Series with points for a metric and range at the chosen resolution; `E_QUERY_TOO_LARGE` past the `queries`
+   * limits (`maxSeries`, `maxPoints`).
+   */
   query(q: MetricsQuery): Promise<Series[]>;
   async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
     if (this.#closed) throw closedError();
@@ -302,6 +315,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return readSeries(this.#ctx, q, chosen, series, now);
   }
 
+  /** Percentiles over a range, merged from stored sketches across sources and slots. */
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
     const fleet = validatePercentilesQuery(q);
@@ -328,6 +342,7 @@ export class CassandraMetricsStore implements MetricsStore {
     );
   }
 
+  /** Metric names of a tenant (`default` when omitted). */
   async listMetrics(tenant?: string): Promise<string[]> {
     if (this.#closed) throw closedError();
     validateTenant(tenant, 'tenant');
@@ -335,6 +350,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return rows.map((r) => r.get('metric') as string).sort();
   }
 
+  /** Series of a metric whose tags include `tagFilter`. */
   async listSeries(
     metric: string,
     tagFilter?: Record<string, string>,
@@ -348,6 +364,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
 
+  /** Wait for every buffered write to land, then bring the rollups of every closed slot up to date. */
   async flush(opts?: AbortOptions): Promise<void> {
     if (this.#closed) throw closedError();
     throwIfAborted(opts?.signal);
@@ -357,6 +374,10 @@ export class CassandraMetricsStore implements MetricsStore {
     await this.#rollAll(opts?.signal);
   }
 
+  /**
+   * Drain the write buffer, run a last rollup pass and shut the driver down when the store created it.
+   * Idempotent; later calls reject with `E_CLOSED`.
+   */
   async close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closing = (async () => {

@@ -126,10 +126,13 @@ export interface Migration {
 
 /** Options of {@link ensureSchema}. */
 export interface EnsureSchemaOptions extends AbortOptions {
+  /** The keyspace to migrate (validated as a CQL identifier before it reaches CQL). */
   keyspace: string;
   /** Which part of fleetwatch the migrations belong to (`metrics`, `inventory`). */
   component: string;
+  /** The component's migrations, every version from 1 in order; those already applied are skipped. */
   migrations: readonly Migration[];
+  /** A pino-compatible logger for migration progress and lock waits. @default silent */
   logger?: Logger;
   /**
    * How long a migration claim lives: if the claiming process dies, others take over after this.

@@ -15,18 +15,26 @@ import type { CheckStateEvent, StateNotifier } from './webhook.js';
 
 /** The 'result' event: one run of one check on one target. */
 export interface CheckResultEvent {
+  /** The `id` of the check that ran. */
   checkId: string;
   /** Target key: node uid for inventory targets, else the host/URL as written. */
   target: string;
+  /** True when the check succeeded (the target answered as expected); the alarm decides the state separately. */
   ok: boolean;
+  /**
+   * What the run measured, by name (an http check: `code`, `duration`, the `cert_*` metrics…); the
+   * alarm reads these.
+   */
   metrics: CheckMetrics;
   /** Wall time of the run, ms (by the scheduler's clock). */
   durationMs: number;
+  /** Why the run failed, when `ok` is false (a message, never a secret). */
   error?: string;
   /** Epoch ms when the run started. */
   ts: number;
   /** Epoch ms of the grid point it ran for. */
   scheduledAt: number;
+  /** The node uid when the target is an inventory node. */
   node?: string;
 }
 
@@ -40,10 +48,13 @@ export interface CheckSkippedEvent {
 
 /** Events of `CheckScheduler`. */
 export interface CheckSchedulerEvents {
+  /** Every finished run, ok or not. */
   result: (e: CheckResultEvent) => void;
+  /** A target's committed state changed (after the consecutive-count rule); the notifier is called too. */
   state: (e: CheckStateEvent) => void;
   /** A state change inside a suppression window (no 'state' event, no notifier call). */
   suppressed: (e: CheckStateEvent) => void;
+  /** A due run was not started (the previous run still in flight, or too late); counted in `stats()`. */
   skipped: (e: CheckSkippedEvent) => void;
   /** Pipeline failures (store, state store, notifier, listener): never check failures. */
   error: (err: unknown) => void;
@@ -89,8 +100,11 @@ export interface CheckSchedulerOptions {
    * flight, ms; calls still pending then are aborted and reported on 'error' (`E_TIMEOUT`). @default 5000
    */
   stopGraceMs?: number;
+  /** The clock for the schedule grid and durations. @default `Date.now()` */
   clock?: Clock;
+  /** Timer functions, injectable for fake time. @default `setTimeout`/`clearTimeout`, unref'd */
   timers?: SchedulerTimers;
+  /** A pino-compatible logger for pipeline failures. @default silent */
   logger?: Logger;
 }
 

@@ -12,7 +12,9 @@ import type { CheckMetrics } from './types.js';
 export interface CheckStateRecord {
   /** `${checkId}\u0000${target}`. */
   key: string;
+  /** The `id` of the check. */
   checkId: string;
+  /** Target key: node uid for inventory targets, else the host/URL as written. */
   target: string;
   /** The committed state. */
   state: AlarmState;
@@ -22,9 +24,11 @@ export interface CheckStateRecord {
   message: string;
   /** A different state being counted towards, and how many results in a row gave it. */
   candidate?: AlarmState;
+  /** How many results in a row gave `candidate` (0 without one). */
   count: number;
   /** The last run's metrics and time, for `previous()` and `rate()` after a restart. */
   lastMetrics?: CheckMetrics;
+  /** Epoch ms of the last run, with `lastMetrics`. */
   lastTs?: number;
 }
 
@@ -38,15 +42,30 @@ export interface CheckStateStore {
   delete(key: string, opts?: AbortOptions): Promise<void>;
 }
 
-/** An in-memory {@link CheckStateStore}; share one instance between scheduler restarts in a process. */
+/**
+ * An in-memory {@link CheckStateStore} (the scheduler's default); share one instance between
+ * scheduler restarts in a process so states and their counts carry over.
+ *
+ * @example
+ * ```ts
+ * const stateStore = new MemoryCheckStateStore();
+ * let scheduler = new CheckScheduler({ inventory, stateStore });
+ * // … later, a new scheduler picks up where the old one left off
+ * await scheduler.stop();
+ * scheduler = new CheckScheduler({ inventory, stateStore });
+ * ```
+ */
 export class MemoryCheckStateStore implements CheckStateStore {
   readonly #records = new Map<string, CheckStateRecord>();
+  /** Every stored record, as copies. */
   async load(): Promise<CheckStateRecord[]> {
     return [...this.#records.values()].map((r) => structuredClone(r));
   }
+  /** Insert or replace the record with this `key` (a copy is kept). */
   async save(record: CheckStateRecord): Promise<void> {
     this.#records.set(record.key, structuredClone(record));
   }
+  /** Forget the record with this `key`. */
   async delete(key: string): Promise<void> {
     this.#records.delete(key);
   }

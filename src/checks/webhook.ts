@@ -9,11 +9,17 @@ import { abortedError, configObject, optInt, optString, optStringRecord } from '
 
 /** The payload of a state change, as the scheduler emits it. */
 export interface CheckStateEvent {
+  /** The `id` of the check. */
   checkId: string;
+  /** Target key: node uid for inventory targets, else the host/URL as written. */
   target: string;
+  /** The state before the change. */
   previous: import('./alarm.js').AlarmState;
+  /** The new committed state. */
   state: import('./alarm.js').AlarmState;
+  /** The message of the evaluation that entered `state` (the alarm's, or the run's error). */
   message: string;
+  /** The metrics of the run that caused the change. */
   metrics: import('./types.js').CheckMetrics;
   /** Epoch ms of the run that caused the change. */
   ts: number;
@@ -26,7 +32,9 @@ export type StateNotifier = (event: CheckStateEvent, opts?: AbortOptions) => Pro
 
 /** Options of {@link webhookNotifier}. */
 export interface WebhookNotifierOptions {
+  /** The http(s) URL each state change is POSTed to as JSON ({@link CheckStateEvent}). */
   url: string;
+  /** Extra request headers (e.g. `authorization`). @default none */
   headers?: Record<string, string>;
   /** Retries after the first attempt (on network errors and 408/429/5xx). @default 3 */
   retries?: number;
@@ -34,7 +42,20 @@ export interface WebhookNotifierOptions {
   timeoutMs?: number;
 }
 
-/** A notifier POSTing each state change to `url`. */
+/**
+ * A notifier POSTing each state change to `url` as JSON (a {@link CheckStateEvent}), retrying network
+ * errors and 408/429/5xx responses with backoff (`retries` times, each attempt within `timeoutMs`).
+ *
+ * @example
+ * ```ts
+ * const scheduler = new CheckScheduler({
+ *   inventory,
+ *   notifiers: [
+ *     webhookNotifier({ url: 'https://hooks.example.com/fleetwatch', headers: { authorization: `Bearer ${token}` } }),
+ *   ],
+ * });
+ * ```
+ */
 export function webhookNotifier(options: WebhookNotifierOptions): StateNotifier {
   const o = configObject(options, 'webhook', ['url', 'headers', 'retries', 'timeoutMs']);
   const url = optString(o.url, 'webhook.url');

@@ -69,6 +69,7 @@ export interface OtlpExporterOptions {
   maxBackoffMs?: number;
   /** Per-request timeout, ms. @default 10000 */
   timeoutMs?: number;
+  /** The clock for data-point timestamps (start and end times). @default `Date.now()` */
   clock?: Clock;
 }
 

@@ -25,7 +25,7 @@ import { listWithDeadline, providerError } from './list.js';
 import { type Applied, NodeTable } from './node-table.js';
 import { PeriodicRunner } from './periodic.js';
 import { newProviderReport, ProviderStatuses } from './provider-status.js';
-import { compileQuery, type QueryAst } from './query.js';
+import { compileQuery } from './query.js';
 import type {
   InventoryChange,
   InventoryEvents,
@@ -90,8 +90,16 @@ export class Inventory extends EventEmitter<InventoryEvents> {
     return [...this.#table.values()];
   }
 
-  /** Nodes matching a query (text or AST; compiled queries are cached), first seen first. */
-  query(query: string | QueryAst): InventoryNode[] {
+  /**
+   * Nodes matching a query in the tag query language (docs/query-language.md; compiled queries are
+   * cached), first seen first. A malformed query throws `E_VALIDATION` with the `position`.
+   *
+   * @example
+   * ```ts
+   * const web = inv.query('tag:role=web and state:running');
+   * ```
+   */
+  query(query: string): InventoryNode[] {
     const { matches } = compileQuery(checkQuery(query));
     const out: InventoryNode[] = [];
     for (const n of this.#table.values()) if (matches(n)) out.push(n);
@@ -346,10 +354,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * `bufferSize` changes wait for a slow consumer; beyond that the oldest are dropped and an
    * `{ type: 'overflow', dropped }` item says so. `return()` (or `break`) unsubscribes.
    */
-  watch(
-    query: string | QueryAst,
-    opts: WatchOptions = {},
-  ): AsyncIterableIterator<InventoryChange | WatchOverflow> {
+  watch(query: string, opts: WatchOptions = {}): AsyncIterableIterator<InventoryChange | WatchOverflow> {
     this.#checkOpen();
     const { matches } = compileQuery(checkQuery(query));
     opts = checkAbortOptions(opts);
@@ -412,7 +417,7 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * const web = await inv.waitFor('tag:role=web', { states: ['running'], count: 3, timeoutMs: 300_000 });
    * ```
    */
-  waitFor(query: string | QueryAst, opts?: InventoryWaitOptions): Promise<InventoryNode[]> {
+  waitFor(query: string, opts?: InventoryWaitOptions): Promise<InventoryNode[]> {
     return waitForNodes(this, () => this.#periodic.running, query, opts);
   }
 }

@@ -106,6 +106,10 @@ export class MemoryMetricsStore implements MetricsStore {
     };
   }
 
+  /**
+   * Validate the whole batch, then write it; a bad point rejects the batch with `E_VALIDATION` (see {@link
+   * MetricsStore.write}).
+   */
   async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
@@ -143,7 +147,12 @@ export class MemoryMetricsStore implements MetricsStore {
     return { accepted: n };
   }
 
+  /** Fleet query: one series per group of the selected series (see {@link MetricsQuery.aggregate}). */
   query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  /**
+   * Series with points for a metric and range at the chosen resolution; `E_QUERY_TOO_LARGE` past
+   * `maxQuerySeries` or `maxQueryPoints`.
+   */
   query(q: MetricsQuery): Promise<Series[]>;
   async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
     if (this.#closed) throw closedError();
@@ -181,6 +190,7 @@ export class MemoryMetricsStore implements MetricsStore {
     return out;
   }
 
+  /** Metric names of a tenant (`default` when omitted), sorted. */
   async listMetrics(tenant?: string): Promise<string[]> {
     if (this.#closed) throw closedError();
     validateTenant(tenant, 'tenant');
@@ -189,6 +199,7 @@ export class MemoryMetricsStore implements MetricsStore {
     return [...metrics.keys()].sort();
   }
 
+  /** Series of a metric whose tags include `tagFilter`. */
   async listSeries(
     metric: string,
     tagFilter?: Record<string, string>,
@@ -204,6 +215,7 @@ export class MemoryMetricsStore implements MetricsStore {
     }));
   }
 
+  /** Store sketches (rollups merge them); validated as {@link MemoryMetricsStore.write} validates points. */
   async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
@@ -256,6 +268,7 @@ export class MemoryMetricsStore implements MetricsStore {
     return { accepted: n };
   }
 
+  /** Percentiles over a range, merged from stored sketches across sources and slots. */
   async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
     if (this.#closed) throw closedError();
     const fleet = validatePercentilesQuery(q);
@@ -293,6 +306,7 @@ export class MemoryMetricsStore implements MetricsStore {
     return out;
   }
 
+  /** Bring the rollups of every closed slot up to date (the memory store buffers nothing else). */
   async flush(opts?: { signal?: AbortSignal }): Promise<void> {
     if (this.#closed) throw closedError();
     throwIfAborted(opts?.signal);
@@ -305,6 +319,7 @@ export class MemoryMetricsStore implements MetricsStore {
     this.#maintain();
   }
 
+  /** Release the data and stop the maintenance timer. Idempotent; later calls reject with `E_CLOSED`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#maintain();

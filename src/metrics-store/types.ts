@@ -77,17 +77,25 @@ export interface WriteResult {
 
 /** A raw point as read back. */
 export interface RawPoint {
+  /** Epoch ms of the sample. */
   ts: number;
+  /** The value written. */
   value: number;
 }
 
 /** A rollup point: statistics of every raw value in the slot starting at `ts`. */
 export interface RollupPoint {
+  /** Slot start, epoch ms (aligned to the resolution: 5 minutes, 1 hour or 1 day). */
   ts: number;
+  /** Number of raw values in the slot. */
   count: number;
+  /** Sum of the slot's values. */
   sum: number;
+  /** Smallest value in the slot. */
   min: number;
+  /** Largest value in the slot. */
   max: number;
+  /** Arithmetic mean of the slot's values (`sum / count`). */
   mean: number;
   /** Population variance (Welford M2 / count). */
   variance: number;
@@ -107,6 +115,7 @@ export type Series =
 
 /** A query for one metric over a time range. */
 export interface MetricsQuery extends AbortOptions {
+  /** The metric name to read (naming rules as {@link Point.metric}). */
   metric: string;
   /** Series whose tags include all of these match. Omit for every series of the metric. */
   tags?: Record<string, string>;
@@ -116,6 +125,7 @@ export interface MetricsQuery extends AbortOptions {
   to: number;
   /** @default 'auto' */
   resolution?: Resolution | 'auto';
+  /** The tenant to read. @default 'default' */
   tenant?: string;
   /** For `auto`: the number of points wanted. @default 400 */
   points?: number;
@@ -183,22 +193,31 @@ export interface AggregatedSeries {
 
 /** One stored sketch: the merged DDSketch of a histogram for a window, in its binary encoding. */
 export interface SketchPoint {
+  /** Metric name (naming rules as {@link Point.metric}). */
   metric: string;
+  /** Tags, as {@link Point.tags}. */
   tags?: Record<string, string>;
+  /** Epoch ms the sketch belongs to (usually its window start); same window rules as {@link Point.ts}. */
   ts: number;
   /** `DDSketch#encode()` output. */
   sketch: Uint8Array;
+  /** Tenant. @default 'default' */
   tenant?: string;
 }
 
 /** A percentile query over a range. */
 export interface PercentileQuery extends AbortOptions {
+  /** The metric whose sketches to merge. */
   metric: string;
+  /** Series whose tags include all of these match. Omit for every series of the metric. */
   tags?: Record<string, string>;
+  /** Inclusive start, epoch ms. */
   from: number;
+  /** Exclusive end, epoch ms. */
   to: number;
   /** Quantiles in [0, 1]. */
   quantiles: number[];
+  /** The tenant to read. @default 'default' */
   tenant?: string;
   /** Series selection, as in {@link MetricsQuery.where}. */
   where?: string;
@@ -231,11 +250,17 @@ export interface PercentileStep {
 
 /** Percentiles of one series over the whole queried range, from merged sketches. */
 export interface PercentileResult {
+  /** The metric name. */
   metric: string;
+  /** The series' tags, or the group's values of the `groupBy` keys. */
   tags: Record<string, string>;
+  /** Number of values in the merged sketch. */
   count: number;
+  /** Sum of the values in the merged sketch. */
   sum: number;
+  /** Smallest value recorded (exact, not estimated). */
   min: number;
+  /** Largest value recorded (exact, not estimated). */
   max: number;
   /** Quantile → value, keyed by the quantile as written (`'0.99'`). */
   quantiles: Record<string, number>;
@@ -247,7 +272,9 @@ export interface PercentileResult {
 
 /** A series identity as listed by {@link MetricsStore.listSeries}. */
 export interface SeriesInfo {
+  /** The metric name. */
   metric: string;
+  /** The series' full tag set. */
   tags: Record<string, string>;
 }
 
@@ -261,6 +288,11 @@ export interface MetricsStore {
    * `maxQueryPoints`.
    */
   query(q: AggregateQuery): Promise<AggregatedSeries[]>;
+  /**
+   * Series with points for a metric and range, one per matching series: raw points at `raw`, rollup
+   * points otherwise (`auto` picks the finest resolution that keeps about `points` points). Rejects
+   * with `E_QUERY_TOO_LARGE` past the store's `maxQuerySeries` or `maxQueryPoints`.
+   */
   query(q: MetricsQuery): Promise<Series[]>;
   /** Metric names of a tenant. */
   listMetrics(tenant?: string): Promise<string[]>;

@@ -32,7 +32,7 @@ export interface DDSketchOptions {
    * Use the base-2 exponential mapping of OpenTelemetry exponential histograms and Prometheus native
    * histograms instead of `relativeAccuracy`: `γ = 2^(2^-scale)`, an integer in [0, 20] (5 ≈ 1.08%,
    * 6 ≈ 0.54%, 7 ≈ 0.27%). Such a sketch converts to an OTLP ExponentialHistogram and back without
-   * loss ({@link toExponentialHistogram}), and merges with a sketch of another scale by downscaling
+   * loss (the OTLP exporter sends it as one), and merges with a sketch of another scale by downscaling
    * the finer one exactly. Give either `scale` or `relativeAccuracy`, not both.
    */
   scale?: number;
@@ -81,7 +81,7 @@ interface InternalOptions extends DDSketchOptions {
  * ```ts
  * const a = new DDSketch();            // α = 1%, at most 2048 buckets per sign
  * for (const ms of latencies) a.add(ms);
- * const b = decodeSketch(bytesFromAnotherProcess);
+ * const b = DDSketch.decode(bytesFromAnotherProcess);
  * a.merge(b);
  * a.quantile(0.99);                    // within 1% of the true p99 of both together
  * ```
@@ -347,7 +347,7 @@ export class DDSketch implements QuantileSketch {
    * Compact binary form (version 1): `u8 version, u8 flags, f64 γ, varint maxBuckets, count,
    * zeroCount` (varints, or f64 when a weight was fractional), and when not empty `f64 sum, min,
    * max`; then the positive and the negative store, each `varint span` and, if non-empty,
-   * `zigzag minKey` and `span` dense counts. Read it back with {@link decodeSketch}.
+   * `zigzag minKey` and `span` dense counts. Read it back with {@link DDSketch.decode}.
    */
   encode(): Uint8Array {
     const floatCounts =
@@ -378,8 +378,28 @@ export class DDSketch implements QuantileSketch {
     return w.finish();
   }
 
-  /** Read a sketch written by {@link encode}; see {@link decodeSketch}. */
+  /**
+   * Read a sketch written by {@link DDSketch.encode} (in this process or another). Malformed bytes
+   * (truncated, unknown version, inconsistent counts) throw `FleetwatchError` `E_MALFORMED_RESPONSE`,
+   * never a crash or a silently wrong sketch; a value that is not a `Uint8Array` throws `E_VALIDATION`.
+   *
+   * @example
+   * ```ts
+   * const bytes = sketch.encode();          // e.g. stored, or sent to another process
+   * const copy = DDSketch.decode(bytes);
+   * copy.quantile(0.99) === sketch.quantile(0.99); // true
+   * ```
+   */
   static decode(bytes: Uint8Array): DDSketch {
+    try {
+      return DDSketch.#decodeUnchecked(bytes);
+    } catch (err) {
+      if (err instanceof FleetwatchError) throw err;
+      throw new FleetwatchError('E_MALFORMED_RESPONSE', 'sketch: cannot decode', { cause: err });
+    }
+  }
+
+  static #decodeUnchecked(bytes: Uint8Array): DDSketch {
     if (!(bytes instanceof Uint8Array)) throw validationError('bytes', 'a Uint8Array', bytes);
     const r = new ByteReader(bytes, 'sketch');
     const version = r.u8();
@@ -498,16 +518,7 @@ function isIntegral(store: BucketStore): boolean {
   return true;
 }
 
-/**
- * Read a sketch written by {@link DDSketch.encode}. Malformed bytes throw `FleetwatchError` with code
- * `E_MALFORMED_RESPONSE` (truncated, unknown version, inconsistent counts) — never a crash or a
- * silently wrong sketch; a non-Uint8Array throws `E_VALIDATION`.
- */
+/** {@link DDSketch.decode}, as a function (for callers that pass it around). */
 export function decodeSketch(bytes: Uint8Array): DDSketch {
-  try {
-    return DDSketch.decode(bytes);
-  } catch (err) {
-    if (err instanceof FleetwatchError) throw err;
-    throw new FleetwatchError('E_MALFORMED_RESPONSE', 'sketch: cannot decode', { cause: err });
-  }
+  return DDSketch.decode(bytes);
 }

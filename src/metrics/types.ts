@@ -24,7 +24,7 @@ export interface QuantileSketch {
   merge(other: QuantileSketch): void;
   /** The q-quantile, q in [0, 1], within the sketch's relative accuracy; NaN when empty. */
   quantile(q: number): number;
-  /** Compact binary form; `decodeSketch` reads it back. */
+  /** Compact binary form; `DDSketch.decode` reads it back. */
   encode(): Uint8Array;
 }
 
@@ -48,6 +48,7 @@ export interface WindowSnapshot {
   windowStart: number;
   /** The window length in ms. */
   intervalMs: number;
+  /** Every series with activity in the window: counter and meter deltas, gauge values, histogram sketches. */
   series: SeriesDelta[];
 }
 
@@ -57,6 +58,10 @@ export interface WindowSnapshot {
  * rejected or thrown send is logged, not retried (the client keeps unsent windows itself).
  */
 export interface MetricsSink {
+  /**
+   * Take one closed window. Sends are serialised: a returned promise is awaited before the next send,
+   * and by `report.stop()`; a rejection is counted and logged by the registry, never thrown.
+   */
   send(snapshot: WindowSnapshot): void | Promise<void>;
   /** The window length the sink expects, in ms; the registry's windows align to its multiples. */
   readonly intervalMs: number;

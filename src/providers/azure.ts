@@ -77,6 +77,7 @@ const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } sati
 
 /** Options of an Azure `listSizes`: `filters.location` lists one location's sizes (`$filter=location eq '…'`). */
 export interface AzureListSizesOptions extends ListCatalogOptions {
+  /** `location`: list only the sizes offered in this Azure location (`eastus`), sent as `$filter=location eq '…'`. */
   filters?: { location?: string };
 }
 

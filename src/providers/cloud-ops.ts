@@ -36,7 +36,7 @@ export async function keyPairByName(
 
 /**
  * A provider with every node operation and catalogue listing, whose mutating calls always return
- * an {@link Operation} (what `hetzner()` and `vultr()` return).
+ * an {@link Operation} (what `ec2()`, `openstack()`, `hetzner()` and `vultr()` return).
  *
  * @example
  * ```ts
@@ -46,10 +46,22 @@ export async function keyPairByName(
  */
 export interface ManagedProvider
   extends ProviderWith<NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'> {
+  /**
+   * Set these provider-side tags (merge: other keys are kept); the {@link Operation} completes when the cloud
+   * has applied them.
+   */
   setTags(nodeId: string, tags: Record<string, string>, opts?: AbortOptions): Promise<Operation<void>>;
+  /** Remove provider-side tags by key; the {@link Operation} completes when the cloud has applied it. */
   removeTags(nodeId: string, keys: string[], opts?: AbortOptions): Promise<Operation<void>>;
+  /** Reboot a node; the {@link Operation} resolves with the node once it runs again. */
   rebootNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
+  /** Start a stopped node; the {@link Operation} resolves with the running node. */
   startNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
+  /**
+   * Stop a node, gracefully by default ({@link StopNodeOptions}); the {@link Operation} resolves with the
+   * stopped node.
+   */
   stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>>;
+  /** Delete a node for good; the {@link Operation} completes when it is gone. */
   destroyNode(id: string, opts?: AbortOptions): Promise<Operation<void>>;
 }

@@ -11,8 +11,11 @@ import type { CommonProviderOptions } from './types.js';
 
 /** AWS credentials. Kept in a closure: never on the provider object, in a node, a log or an error. */
 export interface Ec2Credentials {
+  /** The AWS access key id (`AKIA…`, or `ASIA…` with a session token). */
   accessKeyId: string;
+  /** The secret access key (never logged or put in an error). */
   secretAccessKey: string;
+  /** The session token of temporary (STS) credentials. */
   sessionToken?: string;
 }
 

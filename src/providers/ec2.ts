@@ -4,6 +4,7 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import type { ManagedProvider } from './cloud-ops.js';
 import {
   ec2DeleteKeyPair,
   ec2ImportKeyPair,
@@ -363,7 +364,7 @@ function stateReason(node: Node): string {
  * for await (const node of aws.listNodes()) console.log(node.uid, node.region, node.state);
  * ```
  */
-export function ec2(options: Ec2Options): Ec2Provider {
+export function ec2(options: Ec2Options): ManagedProvider {
   return new Ec2Provider(options);
 }
 

@@ -88,9 +88,6 @@ export interface HetznerOptions extends TokenApiOptions {
   labelSelector?: string;
 }
 
-/** What `hetzner()` returns: every management operation, each mutation an {@link Operation}. */
-export type HetznerProvider = ManagedProvider;
-
 /**
  * A Hetzner Cloud provider.
  *
@@ -102,7 +99,7 @@ export type HetznerProvider = ManagedProvider;
  * await op.done({ timeoutMs: 300_000 }); // ACPI shutdown, powered off if still on after 60 s
  * ```
  */
-export function hetzner(options: HetznerOptions): HetznerProvider {
+export function hetzner(options: HetznerOptions): ManagedProvider {
   const { labelSelector, ...rest } = options ?? ({} as HetznerOptions);
   if (labelSelector !== undefined && (typeof labelSelector !== 'string' || labelSelector === ''))
     throw validationError('options.labelSelector', 'a non-empty string', labelSelector);
@@ -120,7 +117,7 @@ interface Settings {
   labelSelector: string | undefined;
 }
 
-class HetznerAdapter extends WholeTagSetAdapter<Settings> implements HetznerProvider {
+class HetznerAdapter extends WholeTagSetAdapter<Settings> implements ManagedProvider {
   readonly kind = 'hetzner' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {

@@ -58,6 +58,7 @@ export interface OpenStackOptions extends CommonProviderOptions {
   regionConcurrency?: number;
   /** Re-authenticate this long before the token expires. @default 60_000 */
   refreshBeforeMs?: number;
+  /** HTTP client options (timeouts, retries, user agent, TLS) for Keystone and Nova. */
   http?: ProviderHttpOptions;
   /** Where the `OS_*` defaults are read from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;

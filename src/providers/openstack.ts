@@ -5,6 +5,7 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import type { ManagedProvider } from './cloud-ops.js';
 import {
   completedOperation,
   createExtraArg,
@@ -368,7 +369,7 @@ function checkId(id: unknown): string {
  * for await (const node of os.listNodes()) console.log(node.uid, node.state, node.tags);
  * ```
  */
-export function openstack(options: OpenStackOptions): OpenStackProvider {
+export function openstack(options: OpenStackOptions): ManagedProvider {
   return new OpenStackProvider(options);
 }
 

@@ -28,17 +28,25 @@ import {
 
 /** One server as written in the array or file. Only `id` is required. */
 export interface StaticNodeInput {
+  /** The node's id, unique within this provider; the node's `uid` is `${providerId}:${id}`. */
   id: string;
+  /** Display name. @default the id */
   name?: string;
   /** @default 'running' */
   state?: NodeState;
   /** @default the state */
   rawState?: string;
+  /** The region, as {@link Node.region}. */
   region?: string;
+  /** The zone, as {@link Node.zone}. */
   zone?: string;
+  /** Public addresses. @default [] */
   publicIps?: string[];
+  /** Private addresses. @default [] */
   privateIps?: string[];
+  /** The size, as {@link Node.size}. */
   size?: string;
+  /** The image, as {@link Node.image}. */
   image?: string;
   /** ISO date string or Date. */
   createdAt?: string | Date;

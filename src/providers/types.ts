@@ -83,12 +83,19 @@ export interface Node {
   state: NodeState;
   /** The provider's own state word, always kept. */
   rawState: string;
+  /** The region the node runs in (`us-east-1`, `fra1`), when the provider has regions. */
   region?: string;
+  /** The availability zone within the region (`us-east-1a`), when the provider has zones. */
   zone?: string;
+  /** Public IPv4 and IPv6 addresses, in the order the provider lists them; empty when none. */
   publicIps: string[];
+  /** Private (VPC, RFC 1918, ULA) addresses, in the order the provider lists them; empty when none. */
   privateIps: string[];
+  /** The size (instance type, flavor, plan) id, as in {@link NodeSize.id}. */
   size?: string;
+  /** The image the node was created from, as in {@link NodeImage.id}, when the provider says. */
   image?: string;
+  /** When the provider created the node, when it says. */
   createdAt?: Date;
   /** Provider tags / labels / metadata, normalised to strings. */
   tags: Record<string, string>;
@@ -115,6 +122,7 @@ export interface ListNodesOptions extends AbortOptions {
  * ```
  */
 export interface CreateNodeInput {
+  /** The new node's name (EC2 `Name` tag, Nova server name, droplet name…). */
   name: string;
   /** A {@link NodeSize.id}. */
   size: string;
@@ -122,29 +130,38 @@ export interface CreateNodeInput {
   image?: string;
   /** A {@link NodeLocation.id} (region or zone, as the provider lists them). */
   location?: string;
-  /** @deprecated Use `location`. Kept for callers of 0.1. */
+  /** The region to create the node in. @deprecated Use `location`. Kept for callers of 0.1. */
   region?: string;
-  /** @deprecated Use `location`. Kept for callers of 0.1. */
+  /** The zone to create the node in. @deprecated Use `location`. Kept for callers of 0.1. */
   zone?: string;
   /** A {@link KeyPair.name} whose public key is installed on the node. */
   keyPair?: string;
+  /** Provider tags to set on the node at creation (keys and values as {@link Node.tags}). */
   tags?: Record<string, string>;
   /** Cloud-init user data as plain text; adapters encode it as their API wants (base64 and so on). */
   userData?: string;
+  /**
+   * Provider-only parameters; each adapter accepts a listed set of keys (docs/providers.md) and rejects others
+   * with `E_VALIDATION`.
+   */
   extra?: Record<string, unknown>;
 }
 
 /** A price the provider publishes; never invented (absent when the API gives none, never 0 for unknown). */
 export interface Price {
+  /** The price per `period`, in `currency` (e.g. `0.0104`). */
   amount: number;
   /** ISO 4217, e.g. `USD`, `EUR`. */
   currency: string;
+  /** What `amount` pays for: one hour or one month of the size. */
   period: 'hour' | 'month';
 }
 
 /** An image a node can be created from. */
 export interface NodeImage {
+  /** The provider's image id (AMI id, image UUID, slug, self link); what {@link CreateNodeInput.image} takes. */
   id: string;
+  /** The image's display name. */
   name: string;
   /** The provider instance id. */
   provider: string;
@@ -152,6 +169,7 @@ export interface NodeImage {
   os?: string;
   /** True for images anyone can use, false for the account's own. */
   public?: boolean;
+  /** When the image was created, when the API says. */
   createdAt?: Date;
   /** The provider's raw fields. */
   extra: Record<string, unknown>;
@@ -159,38 +177,55 @@ export interface NodeImage {
 
 /** A size (instance type, flavor, plan, server type). */
 export interface NodeSize {
+  /** The provider's size id (`t3.micro`, a flavor id, `s-1vcpu-1gb`); what {@link CreateNodeInput.size} takes. */
   id: string;
+  /** The size's display name. */
   name: string;
+  /** The id of the provider instance that listed it. */
   provider: string;
+  /** Virtual CPUs. */
   cpus: number;
   /** Memory in MiB. */
   memory: number;
   /** Root disk in GB, when the size has one. */
   disk?: number;
+  /** The published on-demand price, when the API gives one (absent, never 0, otherwise). */
   price?: Price;
+  /** Provider-specific fields from an explicit key list. */
   extra: Record<string, unknown>;
 }
 
 /** A place a node can be created in: a region, a zone or a datacenter. */
 export interface NodeLocation {
+  /** The provider's location id; what {@link CreateNodeInput.location} takes. */
   id: string;
+  /** The location's display name. */
   name: string;
+  /** The id of the provider instance that listed it. */
   provider: string;
+  /** The region this location is or belongs to. */
   region?: string;
+  /** The zone, when this location is one. */
   zone?: string;
   /** ISO 3166 alpha-2 country code, when the API gives it. */
   country?: string;
+  /** Provider-specific fields from an explicit key list. */
   extra: Record<string, unknown>;
 }
 
 /** An SSH key pair registered with the provider (the private key is never returned by a listing). */
 export interface KeyPair {
+  /** The key pair's name; what {@link CreateNodeInput.keyPair} takes. */
   name: string;
+  /** The id of the provider instance that listed it. */
   provider: string;
   /** The provider's id, when it differs from the name. */
   id?: string;
+  /** The public key's fingerprint in the provider's format (MD5 or SHA-256), when it gives one. */
   fingerprint?: string;
+  /** The public key in OpenSSH format, when the API returns it. */
   publicKey?: string;
+  /** Provider-specific fields from an explicit key list. */
   extra: Record<string, unknown>;
 }
 
@@ -270,7 +305,9 @@ export interface StopNodeOptions extends AbortOptions {
  * ```
  */
 export interface Provider {
+  /** Unique id of this provider instance; the prefix of each node's `uid`. */
   readonly id: string;
+  /** Which adapter this is (`ec2`, `gce`…, or a custom kind). */
   readonly kind: ProviderKind;
   /** Every node, following pages to the end; never truncates silently. */
   listNodes(opts?: ListNodesOptions): AsyncIterable<Node>;
@@ -284,18 +321,27 @@ export interface Provider {
   ): Promise<void | Operation<void>>;
   /** Remove provider-side tags by key (where the API allows). */
   removeTags?(nodeId: string, keys: string[], opts?: AbortOptions): Promise<void | Operation<void>>;
+  /** Reboot a node, where the API allows; mutating calls may return an {@link Operation}. */
   rebootNode?(id: string, opts?: AbortOptions): Promise<void | Operation<Node>>;
+  /** Start (power on) a stopped node, where the API allows. */
   startNode?(id: string, opts?: AbortOptions): Promise<void | Operation<Node>>;
+  /** Stop a node, gracefully by default (see {@link StopNodeOptions}), where the API allows. */
   stopNode?(id: string, opts?: StopNodeOptions): Promise<void | Operation<Node>>;
   /** Create a node; it usually comes back `pending` (use {@link Provider.waitForState}). */
   createNode?(input: CreateNodeInput, opts?: AbortOptions): Promise<Node>;
+  /** Delete a node for good, where the API allows. */
   destroyNode?(id: string, opts?: AbortOptions): Promise<void | Operation<void>>;
   /** Images, the account's own by default; every page followed. */
   listImages?(opts?: ListImagesOptions): AsyncIterable<NodeImage>;
+  /** Sizes a node can be created with; every page followed. */
   listSizes?(opts?: ListCatalogOptions): AsyncIterable<NodeSize>;
+  /** Regions, zones or datacenters a node can be created in; every page followed. */
   listLocations?(opts?: ListCatalogOptions): AsyncIterable<NodeLocation>;
+  /** SSH key pairs registered with the account; every page followed. */
   listKeyPairs?(opts?: ListCatalogOptions): AsyncIterable<KeyPair>;
+  /** Register an SSH public key (OpenSSH format) under `name`. */
   importKeyPair?(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair>;
+  /** Delete the key pair called `name` from the account. */
   deleteKeyPair?(name: string, opts?: AbortOptions): Promise<void>;
   /**
    * Poll the node until its state is one of `states`; resolves with that node. A node that
@@ -309,6 +355,8 @@ export interface Provider {
 export interface CommonProviderOptions {
   /** Unique id of this provider instance; becomes the prefix of each node's `uid`. */
   id: string;
+  /** A pino-compatible logger for retries and throttling (never given secrets). @default silent */
   logger?: Logger;
+  /** The clock for token expiry and throttling windows. @default `Date.now()` */
   clock?: Clock;
 }

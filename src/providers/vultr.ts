@@ -88,9 +88,6 @@ export interface VultrOptions extends TokenApiOptions {
   perPage?: number;
 }
 
-/** What `vultr()` returns: every management operation, each mutation an {@link Operation}. */
-export type VultrProvider = ManagedProvider;
-
 /**
  * A Vultr provider.
  *
@@ -101,7 +98,7 @@ export type VultrProvider = ManagedProvider;
  * const node = await (await vu.startNode('cb676a46-66fd-4dfb-b839-443f2e6c0b60')).done();
  * ```
  */
-export function vultr(options: VultrOptions): VultrProvider {
+export function vultr(options: VultrOptions): ManagedProvider {
   const base = checkCommonOptions(options, 'vultr', ['token', 'baseUrl', 'perPage']);
   const token = credential(options.token, 'options.token', 'VULTR_API_KEY');
   const perPage = intOption(options.perPage, 'options.perPage', 1, 500, 500);
@@ -125,7 +122,7 @@ interface Settings {
   perPage: number;
 }
 
-class VultrAdapter extends WholeTagSetAdapter<Settings> implements VultrProvider {
+class VultrAdapter extends WholeTagSetAdapter<Settings> implements ManagedProvider {
   readonly kind = 'vultr' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
