@@ -59,6 +59,7 @@ export type {
 export type { InventoryWaitOptions } from './inventory/wait.js';
 // metrics
 export type { Counter } from './metrics/counter.js';
+export type { ExponentialHistogramPoint } from './metrics/exponential.js';
 export type { Gauge } from './metrics/gauge.js';
 export type { Histogram } from './metrics/histogram.js';
 export type { Meter } from './metrics/meter.js';

@@ -5,7 +5,9 @@ import { DDSketch, DEFAULT_MAX_BUCKETS, sketchInternals } from './sketch.js';
 
 /** One sign's buckets of an exponential histogram: `bucketCounts[j]` holds `(γ^(offset+j), γ^(offset+j+1)]`. */
 export interface ExponentialBuckets {
+  /** Index of the first bucket: `bucketCounts[0]` holds `(γ^offset, γ^(offset+1)]`. */
   offset: number;
+  /** Count of each consecutive bucket from `offset` on. */
   bucketCounts: readonly number[];
 }
 
@@ -14,16 +16,23 @@ export interface ExponentialBuckets {
  * the 64-bit fields. Negative values are bucketed by magnitude.
  */
 export interface ExponentialHistogramPoint {
+  /** Resolution: bucket boundaries are powers of `γ = 2^(2^-scale)`; 0–20 here. */
   scale: number;
+  /** Number of values: `zeroCount` plus every bucket count. */
   count: number;
   /** Exact sum; absent when the sender did not know it. */
   sum?: number;
+  /** Smallest value recorded; absent when unknown (then estimated from the buckets). */
   min?: number;
+  /** Largest value recorded; absent when unknown (then estimated from the buckets). */
   max?: number;
+  /** Number of values whose magnitude is at most `zeroThreshold`. */
   zeroCount: number;
   /** Values of magnitude ≤ this are in `zeroCount`. Default 0. */
   zeroThreshold?: number;
+  /** Buckets of the positive values. */
   positive: ExponentialBuckets;
+  /** Buckets of the negative values, by magnitude. */
   negative: ExponentialBuckets;
 }
 

@@ -9,6 +9,14 @@ import { FleetwatchError, validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import {
+  type ExponentialHistogramPoint,
+  type FromExponentialOptions,
+  fromExponentialHistogram,
+  type NativeHistogram,
+  toExponentialHistogram,
+  toNativeHistogram,
+} from './exponential.js';
+import {
   downscaleKey,
   exponentialKey,
   gammaOfScale,
@@ -397,6 +405,57 @@ export class DDSketch implements QuantileSketch {
       if (err instanceof FleetwatchError) throw err;
       throw new FleetwatchError('E_MALFORMED_RESPONSE', 'sketch: cannot decode', { cause: err });
     }
+  }
+
+  /**
+   * This sketch as an OpenTelemetry (OTLP) `ExponentialHistogramDataPoint`'s values, losslessly. The
+   * sketch must have been made with `scale` (`E_VALIDATION` otherwise); fractional counts (StatsD
+   * sample rates) are rounded.
+   *
+   * @example
+   * ```ts
+   * const s = new DDSketch({ scale: 6 });
+   * s.add(12.5);
+   * const point = s.toExponentialHistogram(); // { scale: 6, count: 1, positive: { offset: 233, bucketCounts: [1] }, … }
+   * DDSketch.fromExponentialHistogram(point).quantile(0.5) === s.quantile(0.5); // true
+   * ```
+   */
+  toExponentialHistogram(): ExponentialHistogramPoint {
+    return toExponentialHistogram(this);
+  }
+
+  /**
+   * A sketch holding exactly the buckets of an OTLP exponential histogram point (scale 0–20; wider
+   * than `maxBuckets` is downscaled exactly until it fits). Bad input throws `E_VALIDATION` naming
+   * the field at fault.
+   *
+   * @example
+   * ```ts
+   * const sketch = DDSketch.fromExponentialHistogram({ scale: 2, count: 2, zeroCount: 0,
+   *   positive: { offset: -1, bucketCounts: [1, 0, 0, 1] }, negative: { offset: 0, bucketCounts: [] } });
+   * sketch.count; // 2
+   * ```
+   */
+  static fromExponentialHistogram(
+    point: ExponentialHistogramPoint,
+    options?: FromExponentialOptions,
+  ): DDSketch {
+    return fromExponentialHistogram(point, options);
+  }
+
+  /**
+   * This sketch as a Prometheus native histogram (schema = scale, downscaled to 8 when finer), buckets
+   * as spans and delta-encoded counts. The sketch must have a `scale`.
+   *
+   * @example
+   * ```ts
+   * const s = new DDSketch({ scale: 3 });
+   * s.add(1.5);
+   * s.toNativeHistogram().schema; // 3
+   * ```
+   */
+  toNativeHistogram(): NativeHistogram {
+    return toNativeHistogram(this);
   }
 
   static #decodeUnchecked(bytes: Uint8Array): DDSketch {

@@ -75,6 +75,20 @@ describe('DDSketch with a scale (exponential mapping)', () => {
     );
   });
 
+  it('DDSketch methods do the public conversions: to OTLP and back, and to native buckets', () => {
+    const sk = sketchOf([0.5, 1, 1.5, 2, 1000, -3, 0], 5);
+    const point = sk.toExponentialHistogram();
+    expect(point.scale).toBe(5);
+    expect(point.count).toBe(7);
+    expect(point.zeroCount).toBe(1);
+    expect(DDSketch.fromExponentialHistogram(point, { maxBuckets: 1 << 16 }).encode()).toEqual(sk.encode());
+    const native = sk.toNativeHistogram();
+    expect(native.schema).toBe(5);
+    expect(fromNativeHistogram(native).quantile(0.5)).toBe(sk.quantile(0.5));
+    expect(() => new DDSketch().toExponentialHistogram()).toThrow(FleetwatchError);
+    expect(() => DDSketch.fromExponentialHistogram({ ...point, scale: 99 })).toThrow(/point\.scale/);
+  });
+
   it('sketch → native histogram → sketch is lossless (schema ≤ 8)', () => {
     fc.assert(
       fc.property(values, fc.integer({ min: 0, max: 8 }), (vs, s) => {
