@@ -36,6 +36,7 @@ export function metricsFor(i: number, points: number): OtlpMetric[] {
     { key: 'route', value: { stringValue: `/api/v1/items/${j % 7}` } },
   ];
   const range = Array.from({ length: points }, (_, j) => j);
+  const at = (j: number) => ({ attributes: attrs(j), timeUnixNano: NANOS });
   return [
     {
       name: `gauge_${i}`,
@@ -56,8 +57,7 @@ export function metricsFor(i: number, points: number): OtlpMetric[] {
       exponentialHistogram: {
         aggregationTemporality: 1,
         dataPoints: range.map((j) => ({
-          attributes: attrs(j),
-          timeUnixNano: NANOS,
+          ...at(j),
           scale: 6,
           count: '36',
           sum: 123.5,
@@ -73,8 +73,7 @@ export function metricsFor(i: number, points: number): OtlpMetric[] {
       histogram: {
         aggregationTemporality: 1,
         dataPoints: range.map((j) => ({
-          attributes: attrs(j),
-          timeUnixNano: NANOS,
+          ...at(j),
           count: '10',
           sum: 55,
           explicitBounds: [1, 5, 10, 50],
