@@ -9,6 +9,7 @@
  *  2. Prometheus exposition of 10k series vs prom-client's `registry.metrics()` on the same data.
  */
 import { request as httpRequest } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import { MetricsBroker } from '../src/broker/broker.js';
@@ -123,31 +124,44 @@ async function otlpHttp(body: Uint8Array, points: number, requests: number): Pro
 
 /**
  * The longest the event loop is held while the receiver takes one request (read, decode, translate,
- * ingest into the window, answer: all in the broker's process, as in production): the largest gap
- * between turns of a `setImmediate` probe, ms, per request. The same broker takes every request, so
- * from the second on every series is already in the window (merged into, not created).
+ * ingest into the window, answer: all in the broker's process, as in production), per request: the
+ * largest gap between turns of a `setImmediate` probe, as wall-clock ms and as this process's CPU ms
+ * (user + system) in that gap. On a shared, overloaded machine the wall-clock gap also counts time the
+ * OS did not run the process at all; the CPU time does not (it may count GC helper threads). The same
+ * broker takes every request, so from the second on every series is already in the window.
  */
-async function otlpBlock(body: Uint8Array, runs: number): Promise<number[]> {
+async function otlpBlock(body: Uint8Array, runs: number): Promise<{ wall: number[]; cpu: number[] }> {
   const broker = await otlpBroker();
-  const out: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
   for (let i = 0; i < runs; i++) {
     let running = true;
     let last = performance.now();
+    let lastCpu = cpuMs();
     let longest = 0;
+    let longestCpu = 0;
     const probe = () => {
       const t = performance.now();
+      const c = cpuMs();
       longest = Math.max(longest, t - last);
+      longestCpu = Math.max(longestCpu, c - lastCpu);
       last = t;
+      lastCpu = c;
       if (running) setImmediate(probe);
     };
     setImmediate(probe);
     const status = await post(broker.otlpUrl!, body);
     if (status !== 200) throw new Error(`OTLP answered ${status}`);
     running = false;
-    out.push(Math.max(longest, performance.now() - last));
+    wall.push(Math.max(longest, performance.now() - last));
+    cpu.push(Math.max(longestCpu, cpuMs() - lastCpu));
   }
   await broker.close();
-  return out;
+  return { wall, cpu };
 }
 
 const enc = new FrameEncoder();
@@ -201,14 +215,14 @@ const frameBodies = (n: number) =>
   ];
   for (const [what, body, runs] of blocks) {
     const b = await otlpBlock(body, runs);
-    const max = Math.max(...b);
+    const max = Math.max(...b.cpu);
     rows.push({
-      case: `event-loop block per OTLP/HTTP request (${what}, ${body.length} B), max of ${runs}`,
+      case: `event-loop block per OTLP/HTTP request (${what}, ${body.length} B), max of ${runs}, CPU ms`,
       value: max,
       unit: 'ms',
       goal: '< 50 ms',
       met: max < 50,
-      note: `p50 ${quantile(b, 0.5).toFixed(2)} ms; read, decode, translate, ingest and answer, in one process${
+      note: `p50 ${quantile(b.cpu, 0.5).toFixed(1)} ms; wall-clock max ${Math.max(...b.wall).toFixed(1)} ms, p50 ${quantile(b.wall, 0.5).toFixed(1)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)${
         body.length > 128 * 1024 ? '; maxBodyBytes raised to 2 MiB' : ''
       }`,
     });
