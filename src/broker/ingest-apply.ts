@@ -157,11 +157,11 @@ function fold(s: StagedSeries, item: IngestItem): [SeriesReject, string] | undef
       return Number.isFinite(s.sketch.sum) ? undefined : ['nonFiniteValues', 'sketch'];
     case 'samples':
       s.samples ??= [];
-      s.samples.push({ values: item.values, weight: item.weight });
+      s.samples.push({ values: item.values.slice(), weight: item.weight }); // copies of what was checked
       return undefined;
     case 'set':
       s.members ??= [];
-      s.members.push(item.members);
+      s.members.push(item.members.slice());
       return undefined;
   }
 }

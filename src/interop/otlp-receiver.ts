@@ -14,7 +14,7 @@ export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
   port: number;
   /** @default the broker's `host` ('127.0.0.1') */
   host?: string;
-  /** Largest request body, before and after gzip, bytes (decoded and translated in slices of a few ms: see docs/security.md). @default 128 KiB */
+  /** Largest request body, before and after gzip, bytes (decoded, translated and ingested in slices of a few ms: see docs/security.md). @default 128 KiB */
   maxBodyBytes?: number;
   /** Requests decoded and translated at once (after their body is read); more get 503 (with `retry-after`). @default 4 */
   maxConcurrent?: number;
