@@ -19,7 +19,7 @@ import { MetricsBroker } from '../src/broker/broker.js';
 import { FrameEncoder, readWindowFrame, type WireSeries } from '../src/broker/protocol.js';
 import { DDSketch } from '../src/metrics/sketch.js';
 import type { MetricsStore } from '../src/metrics-store/types.js';
-import { type BenchRow, writeResults } from './lib.js';
+import { type BenchRow, socketFramesRate, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const T0 = Math.floor(Date.now() / 10_000) * 10_000;
@@ -172,25 +172,7 @@ async function mergeBench(chunkSize: number, frames: Buffer[]) {
   );
   const total = seriesPerFrame * frameCount;
 
-  const binary = async () => {
-    const socketPath = join(dir, `b${Math.random()}.sock`);
-    const broker = await MetricsBroker.start({
-      socketPath,
-      clock: { now: () => T0 + 1_000 },
-      autoFlush: false,
-      selfMetrics: false,
-    });
-    const c = createConnection(socketPath);
-    await new Promise((r) => c.once('connect', r));
-    const t0 = performance.now();
-    for (const f of frames) c.write(f);
-    while (broker.stats().frames < frameCount) await sleep(1);
-    await broker.flushDue(); // every merge queued before it has finished
-    const s = (performance.now() - t0) / 1000;
-    c.destroy();
-    await broker.close();
-    return total / s;
-  };
+  const binary = () => socketFramesRate(frames, seriesPerFrame, T0 + 1_000);
 
   const json = async () => {
     const socketPath = join(dir, `j${Math.random()}.sock`);

@@ -2,31 +2,28 @@
  * Interop benchmarks (npx tsx bench/interop.ts; BENCH_QUICK=1 for a short run):
  *  1. OTLP/HTTP ingest into the broker (protobuf, 1000 monotonic-sum points per request, and 200
  *     exponential-histogram points per request): data points/s over HTTP, and the event-loop block per
- *     request (the longest slice of decoding, translating and ingesting one body, also for a ~1 MiB
- *     body). Baseline, same run: binary
- *     frames of 1000 counters over the broker's Unix socket.
+ *     request through the receiver (the longest gap of a setImmediate probe while one body is read,
+ *     decoded, translated, ingested and answered; also ~1 MiB bodies of sums and of histograms, with
+ *     maxBodyBytes raised). Baseline, same run: binary frames of 1000 counters over the broker's Unix
+ *     socket.
  *  2. Prometheus exposition of 10k series vs prom-client's `registry.metrics()` on the same data.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import { MetricsBroker } from '../src/broker/broker.js';
 import { FrameEncoder, type WireSeries } from '../src/broker/protocol.js';
-import { decodeOtlpMetricsSliced, encodeOtlpMetrics } from '../src/interop/otlp-codec.js';
-import { OtlpTranslator } from '../src/interop/otlp-translate.js';
+import { encodeOtlpMetrics } from '../src/interop/otlp-codec.js';
 import type { OtlpMetric, OtlpMetricsRequest } from '../src/interop/otlp-types.js';
 import { toExponentialHistogram } from '../src/metrics/exponential.js';
 import { toPrometheusText } from '../src/metrics/prometheus.js';
 import { MetricsRegistry } from '../src/metrics/registry.js';
 import { DDSketch } from '../src/metrics/sketch.js';
-import { type BenchRow, quantile, seededRandom, writeResults } from './lib.js';
+import { type BenchRow, quantile, seededRandom, socketFramesRate, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const T0 = Math.floor(Date.now() / 60_000) * 60_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rows: BenchRow[] = [];
 const random = seededRandom(7);
 
@@ -41,83 +38,84 @@ function request(metrics: OtlpMetric[]): OtlpMetricsRequest {
   };
 }
 const time = String(BigInt(T0) * 1_000_000n);
-const counterBody = encodeOtlpMetrics(
-  request([
-    {
-      name: 'app.req',
-      sum: {
-        aggregationTemporality: 1,
-        isMonotonic: true,
-        dataPoints: Array.from({ length: 1000 }, (_, i) => ({
-          attributes: [{ key: 'route', value: { stringValue: `/r${i}` } }],
-          timeUnixNano: time,
-          asInt: 1,
-        })),
-      },
-    },
-  ]),
-  'protobuf',
-);
-const histBody = encodeOtlpMetrics(
-  request([
-    {
-      name: 'app.latency',
-      exponentialHistogram: {
-        aggregationTemporality: 1,
-        dataPoints: Array.from({ length: 200 }, (_, i) => {
-          const s = new DDSketch({ scale: 4 });
-          for (let j = 0; j < 200; j++) s.add(1 + 100 * random());
-          const p = toExponentialHistogram(s);
-          return {
-            ...p,
-            positive: { offset: p.positive.offset, bucketCounts: [...p.positive.bucketCounts] },
-            negative: { offset: 0, bucketCounts: [] },
-            attributes: [{ key: 'route', value: { stringValue: `/r${i}` } }],
-            timeUnixNano: time,
-          };
-        }),
-      },
-    },
-  ]),
-  'protobuf',
-);
-
+/** A delta monotonic Sum of 1000 points (routes /r0…/r999), each 1. */
+const sumMetric = (name: string): OtlpMetric => ({
+  name,
+  sum: {
+    aggregationTemporality: 1,
+    isMonotonic: true,
+    dataPoints: Array.from({ length: 1000 }, (_, i) => ({
+      attributes: [{ key: 'route', value: { stringValue: `/r${i}` } }],
+      timeUnixNano: time,
+      asInt: 1,
+    })),
+  },
+});
+/** A delta exponential histogram of 200 points (routes /r0…/r199), each of 200 values in [1, 101). */
+const histMetric = (name: string): OtlpMetric => ({
+  name,
+  exponentialHistogram: {
+    aggregationTemporality: 1,
+    dataPoints: Array.from({ length: 200 }, (_, i) => {
+      const s = new DDSketch({ scale: 4 });
+      for (let j = 0; j < 200; j++) s.add(1 + 100 * random());
+      const p = toExponentialHistogram(s);
+      return {
+        ...p,
+        positive: { offset: p.positive.offset, bucketCounts: [...p.positive.bucketCounts] },
+        negative: { offset: 0, bucketCounts: [] },
+        attributes: [{ key: 'route', value: { stringValue: `/r${i}` } }],
+        timeUnixNano: time,
+      };
+    }),
+  },
+});
+const counterBody = encodeOtlpMetrics(request([sumMetric('app.req')]), 'protobuf');
+const histBody = encodeOtlpMetrics(request([histMetric('app.latency')]), 'protobuf');
 /** ~1 MiB: 28 metrics of 1000 sum points each. */
 const bigBody = encodeOtlpMetrics(
-  request(
-    Array.from({ length: 28 }, (_, m) => ({
-      name: `app.req${m}`,
-      sum: {
-        aggregationTemporality: 1,
-        isMonotonic: true,
-        dataPoints: Array.from({ length: 1000 }, (_, i) => ({
-          attributes: [{ key: 'route', value: { stringValue: `/r${i}` } }],
-          timeUnixNano: time,
-          asInt: 1,
-        })),
-      },
-    })),
-  ),
+  request(Array.from({ length: 28 }, (_, m) => sumMetric(`app.req${m}`))),
   'protobuf',
 );
+/** ~1 MiB: 30 metrics of 200 exponential-histogram points each. */
+const bigHistBody = encodeOtlpMetrics(
+  request(Array.from({ length: 30 }, (_, m) => histMetric(`app.latency${m}`))),
+  'protobuf',
+);
+const BIG_LIMIT = 2 * 1024 * 1024;
 
 // ---------------------------------------------------------------- 1. OTLP ingest
-async function otlpHttp(body: Uint8Array, points: number, requests: number): Promise<number> {
-  const broker = await MetricsBroker.start({
+/** POST one protobuf body; resolves with the status once the answer is read. */
+function post(url: string, body: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A broker on a fixed clock, taking OTLP/HTTP with bodies up to `maxBodyBytes`. */
+const otlpBroker = (maxBodyBytes = BIG_LIMIT) =>
+  MetricsBroker.start({
     clock: { now: () => T0 + 1_000 },
     autoFlush: false,
     selfMetrics: false,
-    otlp: { port: 0 },
+    otlp: { port: 0, maxBodyBytes },
   });
+
+async function otlpHttp(body: Uint8Array, points: number, requests: number): Promise<number> {
+  const broker = await otlpBroker();
   const t0 = performance.now();
   for (let i = 0; i < requests; i++) {
-    const res = await fetch(broker.otlpUrl!, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/x-protobuf' },
-    });
-    if (res.status !== 200) throw new Error(`OTLP answered ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
+    const status = await post(broker.otlpUrl!, body);
+    if (status !== 200) throw new Error(`OTLP answered ${status}`);
   }
   const s = (performance.now() - t0) / 1000;
   await broker.close();
@@ -125,71 +123,58 @@ async function otlpHttp(body: Uint8Array, points: number, requests: number): Pro
 }
 
 /**
- * The longest the event loop is held while one request is decoded (in slices), translated (in
- * slices) and ingested (one batch): the largest gap between turns of a `setImmediate` probe, ms per run.
+ * The longest the event loop is held while the receiver takes one request (read, decode, translate,
+ * ingest into the window, answer: all in the broker's process, as in production), per request: the
+ * largest gap between turns of a `setImmediate` probe, as wall-clock ms and as this process's CPU ms
+ * (user + system) in that gap. On a shared, overloaded machine the wall-clock gap also counts time the
+ * OS did not run the process at all; the CPU time does not (it may count GC helper threads). The same
+ * broker takes every request, so from the second on every series is already in the window.
  */
-async function otlpBlock(body: Uint8Array, runs: number): Promise<number[]> {
-  const broker = await MetricsBroker.start({
-    clock: { now: () => T0 + 1_000 },
-    autoFlush: false,
-    selfMetrics: false,
-  });
-  const translator = new OtlpTranslator();
-  const out: number[] = [];
+async function otlpBlock(body: Uint8Array, runs: number): Promise<{ wall: number[]; cpu: number[] }> {
+  const broker = await otlpBroker();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
   for (let i = 0; i < runs; i++) {
     let running = true;
     let last = performance.now();
+    let lastCpu = cpuMs();
     let longest = 0;
+    let longestCpu = 0;
     const probe = () => {
       const t = performance.now();
+      const c = cpuMs();
       longest = Math.max(longest, t - last);
+      longestCpu = Math.max(longestCpu, c - lastCpu);
       last = t;
+      lastCpu = c;
       if (running) setImmediate(probe);
     };
     setImmediate(probe);
-    const t = await translator.translateSliced(await decodeOtlpMetricsSliced(body, 'protobuf'), T0);
-    const r = broker.ingest({ source: 'bench', items: t.items });
-    if ('rejected' in r) throw new Error(r.reason);
-    t.commit();
-    await new Promise((resolve) => setImmediate(resolve));
+    const status = await post(broker.otlpUrl!, body);
+    if (status !== 200) throw new Error(`OTLP answered ${status}`);
     running = false;
-    out.push(Math.max(longest, performance.now() - last));
+    wall.push(Math.max(longest, performance.now() - last));
+    cpu.push(Math.max(longestCpu, cpuMs() - lastCpu));
   }
   await broker.close();
-  return out;
+  return { wall, cpu };
 }
 
-async function socketFrames(frames: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'fw-bench-'));
-  const socketPath = join(dir, 'b.sock');
-  const enc = new FrameEncoder();
-  const series: WireSeries[] = Array.from({ length: 1000 }, (_, i) => ({
-    key: `app.req\0route\0/r${i}`,
-    kind: 'counter',
-    policy: 'last',
-    value: 1,
-  }));
-  const bodies = Array.from({ length: frames }, (_, seq) =>
+const enc = new FrameEncoder();
+const series: WireSeries[] = Array.from({ length: 1000 }, (_, i) => ({
+  key: `app.req\0route\0/r${i}`,
+  kind: 'counter',
+  policy: 'last',
+  value: 1,
+}));
+const frameBodies = (n: number) =>
+  Array.from({ length: n }, (_, seq) =>
     enc.window({ sourceId: 'bench', epoch: 1, seq, windowStart: T0, intervalMs: 60_000 }, series),
   );
-  const broker = await MetricsBroker.start({
-    socketPath,
-    clock: { now: () => T0 + 1_000 },
-    autoFlush: false,
-    selfMetrics: false,
-  });
-  const c = createConnection(socketPath);
-  await new Promise((r) => c.once('connect', r));
-  const t0 = performance.now();
-  for (const f of bodies) c.write(f);
-  while (broker.stats().frames < frames) await sleep(1);
-  await broker.flushDue();
-  const s = (performance.now() - t0) / 1000;
-  c.destroy();
-  await broker.close();
-  rmSync(dir, { recursive: true, force: true });
-  return (1000 * frames) / s;
-}
 
 {
   const requests = QUICK ? 30 : 200;
@@ -199,11 +184,11 @@ async function socketFrames(frames: number): Promise<number> {
     await otlpHttp(counterBody, 1000, requests),
   );
   const hists = Math.max(await otlpHttp(histBody, 200, requests), await otlpHttp(histBody, 200, requests));
-  await socketFrames(5);
-  const frames = Math.max(await socketFrames(requests), await socketFrames(requests));
-  const blockSums = await otlpBlock(counterBody, requests);
-  const blockHists = await otlpBlock(histBody, requests);
-  const blockBig = await otlpBlock(bigBody, QUICK ? 5 : 20);
+  await socketFramesRate(frameBodies(5), 1000, T0 + 1_000);
+  const frames = Math.max(
+    await socketFramesRate(frameBodies(requests), 1000, T0 + 1_000),
+    await socketFramesRate(frameBodies(requests), 1000, T0 + 1_000),
+  );
   rows.push({
     case: 'OTLP/HTTP protobuf ingest, 1000 sum points/request',
     value: sums,
@@ -221,30 +206,27 @@ async function socketFrames(frames: number): Promise<number> {
     value: frames,
     unit: 'series-deltas/s',
   });
-  rows.push({
-    case: 'event-loop block per OTLP request (1000 sums), p50 / max',
-    value: quantile(blockSums, 0.5),
-    unit: 'ms',
-    goal: '< 50 ms',
-    met: Math.max(...blockSums) < 50,
-    note: `max ${Math.max(...blockSums).toFixed(2)} ms (longest slice of decode, translate, ingest)`,
-  });
-  rows.push({
-    case: 'event-loop block per OTLP request (200 exp histograms), p50 / max',
-    value: quantile(blockHists, 0.5),
-    unit: 'ms',
-    goal: '< 50 ms',
-    met: Math.max(...blockHists) < 50,
-    note: `max ${Math.max(...blockHists).toFixed(2)} ms`,
-  });
-  rows.push({
-    case: `event-loop block per ~1 MiB OTLP request (28 000 sums, ${bigBody.length} B), p50 / max`,
-    value: quantile(blockBig, 0.5),
-    unit: 'ms',
-    goal: '< 50 ms',
-    met: Math.max(...blockBig) < 50,
-    note: `max ${Math.max(...blockBig).toFixed(2)} ms; the one broker.ingest of the whole request is most of it`,
-  });
+  const bigRuns = QUICK ? 5 : 20;
+  const blocks: Array<[string, Uint8Array, number]> = [
+    ['1000 sums', counterBody, requests],
+    ['200 exp histograms', histBody, requests],
+    ['~1 MiB, 28 000 sums', bigBody, bigRuns],
+    ['~1 MiB, 6 000 exp histograms', bigHistBody, bigRuns],
+  ];
+  for (const [what, body, runs] of blocks) {
+    const b = await otlpBlock(body, runs);
+    const max = Math.max(...b.cpu);
+    rows.push({
+      case: `event-loop block per OTLP/HTTP request (${what}, ${body.length} B), max of ${runs}, CPU ms`,
+      value: max,
+      unit: 'ms',
+      goal: '< 50 ms',
+      met: max < 50,
+      note: `p50 ${quantile(b.cpu, 0.5).toFixed(1)} ms; wall-clock max ${Math.max(...b.wall).toFixed(1)} ms, p50 ${quantile(b.wall, 0.5).toFixed(1)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores)${
+        body.length > 128 * 1024 ? '; maxBodyBytes raised to 2 MiB' : ''
+      }`,
+    });
+  }
 }
 
 // ---------------------------------------------------------------- 2. exposition of 10k series

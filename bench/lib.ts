@@ -77,3 +77,38 @@ export function quantile(values: readonly number[], q: number): number {
 
 /** Seeded PRNG (mulberry32), shared with the conformance suites. */
 export { seededRandom } from '../src/testing/random.js';
+
+/**
+ * Series-deltas/s of the broker's binary socket protocol: `frames` (each of `seriesPerFrame` series)
+ * written at once over a Unix socket to a fresh broker whose clock reads `now`, until every frame is
+ * merged (a `flushDue` queued behind the merges).
+ */
+export async function socketFramesRate(
+  frames: readonly Buffer[],
+  seriesPerFrame: number,
+  now: number,
+): Promise<number> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { createConnection } = await import('node:net');
+  const { tmpdir } = await import('node:os');
+  const { MetricsBroker } = await import('../src/broker/broker.js');
+  const dir = mkdtempSync(join(tmpdir(), 'fw-bench-'));
+  const socketPath = join(dir, 'b.sock');
+  const broker = await MetricsBroker.start({
+    socketPath,
+    clock: { now: () => now },
+    autoFlush: false,
+    selfMetrics: false,
+  });
+  const c = createConnection(socketPath);
+  await new Promise((r) => c.once('connect', r));
+  const t0 = performance.now();
+  for (const f of frames) c.write(f);
+  while (broker.stats().frames < frames.length) await new Promise((r) => setTimeout(r, 1));
+  await broker.flushDue(); // every merge queued before it has finished
+  const s = (performance.now() - t0) / 1000;
+  c.destroy();
+  await broker.close();
+  rmSync(dir, { recursive: true, force: true });
+  return (seriesPerFrame * frames.length) / s;
+}

@@ -7,6 +7,7 @@ import { type PrometheusOptions, toPrometheusText } from '../metrics/prometheus.
 import { type CumulativeSeries, CumulativeTotals, type SeriesReject } from './aggregate.js';
 import { StreamTable } from './delivery.js';
 import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
+import { applyBatchSliced } from './ingest-apply.js';
 import { Listeners } from './listeners.js';
 import { WindowMerger } from './merge.js';
 import { type MetricsBrokerOptions, type NormalizedOptions, normalizeOptions } from './options.js';
@@ -211,13 +212,31 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
    */
   ingest(batch: IngestBatch): IngestResult {
     const n = Array.isArray(batch?.items) ? batch.items.length : 0;
-    if (this.#closing !== undefined) {
-      this.#stats.refusedClosing++;
-      return { accepted: 0, rejected: n, reason: 'closed' };
-    }
-    const r = this.#merger.applyBatch(batch);
-    if ('reason' in r) this.#stats.rejectedBatches++;
-    else this.#stats.batches++;
+    return this.#counted(
+      this.#closing === undefined
+        ? this.#merger.applyBatch(batch)
+        : { accepted: 0, rejected: n, reason: 'closed' },
+    );
+  }
+
+  /**
+   * {@link MetricsBroker.ingest} in slices of a few ms (OTLP requests); still whole or not at all.
+   * @internal
+   * @example `await broker.ingestSliced({ source: 'otlp:10.0.0.7', items }, { signal })`
+   */
+  async ingestSliced(batch: IngestBatch, options: { signal?: AbortSignal } = {}): Promise<IngestResult> {
+    if (this.#closing !== undefined) return this.ingest(batch);
+    const r = await applyBatchSliced(this.#merger.batches, batch, {
+      signal: options.signal,
+      serialize: (task) => (this.#closing === undefined ? this.#enqueue(task) : undefined),
+    });
+    return this.#counted(r);
+  }
+
+  #counted(r: IngestResult): IngestResult {
+    if (!('reason' in r)) this.#stats.batches++;
+    else if (r.reason === 'closed') this.#stats.refusedClosing++;
+    else this.#stats.rejectedBatches++;
     return r;
   }
 

@@ -1,11 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../core.js';
-import { DDSketch } from '../metrics/sketch.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
-import { type AggregateKind, SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
-import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
+import { SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
 import type { FrameLedger, Reply } from './ledger.js';
-import { type WindowHeader, type WindowReader, wireSeriesKey } from './protocol.js';
+import type { IngestBatch, IngestResult } from './ingest.js';
+import { applyBatch, type BatchContext } from './ingest-apply.js';
+import type { WindowHeader, WindowReader } from './protocol.js';
 
 /** Where the merger counts what it refuses. */
 export type RejectCounter = (reason: SeriesReject, n?: number) => void;
@@ -23,14 +23,6 @@ export interface MergerSettings {
   clock: Clock;
 }
 
-const ITEM_KIND: Readonly<Record<IngestItem['kind'], AggregateKind>> = {
-  counter: 'counter',
-  gauge: 'gauge',
-  histogram: 'histogram',
-  samples: 'histogram',
-  set: 'set',
-};
-
 /**
  * The open windows and the series dictionary: merges frames (series by series, each refused on its
  * own) and ingest batches (whole or not at all) into wall-clock-aligned windows.
@@ -38,6 +30,8 @@ const ITEM_KIND: Readonly<Record<IngestItem['kind'], AggregateKind>> = {
 export class WindowMerger {
   readonly dict: SeriesDictionary;
   readonly windows = new Map<number, WindowState>();
+  /** What applying ingest batches needs (`ingest-apply.ts`). */
+  readonly batches: BatchContext;
   readonly #o: MergerSettings;
   readonly #reject: RejectCounter;
   readonly #record: FrameRecorder;
@@ -50,6 +44,13 @@ export class WindowMerger {
     this.#reject = reject;
     this.#record = record;
     this.dict = new SeriesDictionary(o.maxSeries);
+    this.batches = {
+      dict: this.dict,
+      window: () => this.target(o.clock.now(), false),
+      statsdAccuracy: o.statsdAccuracy,
+      maxSetMembers: o.maxSetMembers,
+      reject,
+    };
   }
 
   /**
@@ -128,93 +129,8 @@ export class WindowMerger {
     }
   }
 
-  /** Validate a whole batch, then apply it to the current window, or refuse it whole. */
+  /** Validate a whole batch, then apply it to the current window, or refuse it whole (`ingest-apply.ts`). */
   applyBatch(batch: IngestBatch): IngestResult {
-    const w = this.target(this.#o.clock.now(), false);
-    const items = Array.isArray(batch?.items) ? batch.items : undefined;
-    if (items === undefined || typeof batch.source !== 'string' || batch.source.length === 0) {
-      return this.#refuse(items?.length ?? 0, 'badNames', items === undefined ? 'items' : 'source');
-    }
-    const keys = new Array<string>(items.length);
-    const kinds = new Map<string, AggregateKind>();
-    const bases = new Map<string, number>();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as IngestItem;
-      const bad = this.#checkItem(item, w);
-      if (bad !== undefined) return this.#refuse(items.length, bad[0], `items[${i}].${bad[1]}`);
-      const key = wireSeriesKey(item.name, item.tags);
-      const kind = ITEM_KIND[item.kind];
-      const prev = kinds.get(key);
-      const conflict = prev !== undefined && prev !== kind ? 'kindConflicts' : w.check(key, this.dict, kind);
-      if (conflict !== undefined) return this.#refuse(items.length, conflict, `items[${i}].name`);
-      if (item.kind === 'histogram') {
-        const base = bases.get(key);
-        if (base !== undefined && base !== item.sketch.base) {
-          return this.#refuse(items.length, 'badSketches', `items[${i}].sketch`);
-        }
-        bases.set(key, item.sketch.base);
-      }
-      kinds.set(key, kind);
-      keys[i] = key;
-    }
-    for (let i = 0; i < items.length; i++)
-      this.#apply(items[i] as IngestItem, keys[i] as string, w, batch.source);
-    return { accepted: items.length };
-  }
-
-  #refuse(n: number, reason: SeriesReject, field: string): IngestResult {
-    this.#reject(reason, Math.max(1, n));
-    return { accepted: 0, rejected: n, reason, field };
-  }
-
-  /** The reason and field an item is refused for, checked without changing anything. */
-  #checkItem(item: IngestItem, w: WindowState): [SeriesReject, string] | undefined {
-    if (item === null || typeof item !== 'object' || !(item.kind in ITEM_KIND)) return ['badNames', 'kind'];
-    if (typeof item.name !== 'string' || (item.tags !== undefined && typeof item.tags !== 'object')) {
-      return ['badNames', 'name'];
-    }
-    switch (item.kind) {
-      case 'counter':
-      case 'gauge':
-        return typeof item.value === 'number' && Number.isFinite(item.value)
-          ? undefined
-          : ['nonFiniteValues', 'value'];
-      case 'histogram': {
-        if (!(item.sketch instanceof DDSketch)) return ['badSketches', 'sketch'];
-        const bad = w.checkSketch(wireSeriesKey(item.name, item.tags), item.sketch);
-        return bad === undefined ? undefined : [bad, 'sketch'];
-      }
-      case 'samples':
-        if (!(item.weight > 0 && item.weight < Number.POSITIVE_INFINITY))
-          return ['nonFiniteValues', 'weight'];
-        if (!Array.isArray(item.values)) return ['nonFiniteValues', 'values'];
-        for (const v of item.values) if (!Number.isFinite(v)) return ['nonFiniteValues', 'values'];
-        return undefined;
-      case 'set':
-        return Array.isArray(item.members) && item.members.every((m) => typeof m === 'string')
-          ? undefined
-          : ['badNames', 'members'];
-    }
-  }
-
-  #apply(item: IngestItem, key: string, w: WindowState, source: string): void {
-    const dict = this.dict;
-    switch (item.kind) {
-      case 'counter':
-        w.addCount(key, dict, 'counter', item.value);
-        break;
-      case 'gauge':
-        w.setGauge(key, dict, 'last', source, item.value);
-        break;
-      case 'histogram':
-        w.mergeSketch(key, dict, item.sketch.clone());
-        break;
-      case 'samples':
-        w.addSamples(key, dict, item.values, item.weight, this.#o.statsdAccuracy);
-        break;
-      case 'set':
-        w.addMembers(key, dict, item.members, this.#o.maxSetMembers);
-        break;
-    }
+    return applyBatch(this.batches, batch);
   }
 }

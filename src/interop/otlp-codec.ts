@@ -66,9 +66,9 @@ function* decodeSteps(body: Uint8Array, encoding: OtlpEncoding): Generator<void,
 }
 
 /**
- * The messages decoded field by field (their repeated children one at a time, with a pause point
- * after each); any other message, a data point at most, is decoded whole. Data points are small: the
- * largest is one packed bucket array, decoded at native speed.
+ * The messages decoded field by field: each of their message-typed children (a data point, say) on
+ * its own, with a pause point after each; any other message, a data point at most, is decoded whole.
+ * Data points are small: the largest is one packed bucket array, decoded at native speed.
  */
 const SLICED_TYPES = new Set([
   'ExportMetricsServiceRequest',
@@ -82,12 +82,10 @@ const SLICED_TYPES = new Set([
   'Summary',
 ]);
 
-/** A message field that {@link protobufSteps} and {@link jsonSteps} descend into. */
+/** A message-typed field of a sliced message: {@link protobufSteps} and {@link jsonSteps} descend into it. */
 function slicedField(type: protobuf.Type, id: number): protobuf.Field | undefined {
   const field = type.fieldsById[id];
-  return field?.resolvedType instanceof protobuf.Type && SLICED_TYPES.has(field.resolvedType.name)
-    ? field
-    : undefined;
+  return field?.resolvedType instanceof protobuf.Type ? field : undefined;
 }
 
 /**

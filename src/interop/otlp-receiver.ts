@@ -14,7 +14,7 @@ export interface BrokerOtlpOptions extends OtlpTranslatorOptions {
   port: number;
   /** @default the broker's `host` ('127.0.0.1') */
   host?: string;
-  /** Largest request body, before and after gzip, bytes (decoded and translated in slices of a few ms: see docs/security.md). @default 128 KiB */
+  /** Largest request body, before and after gzip, bytes (decoded, translated and ingested in slices of a few ms: see docs/security.md). @default 128 KiB */
   maxBodyBytes?: number;
   /** Requests decoded and translated at once (after their body is read); more get 503 (with `retry-after`). @default 4 */
   maxConcurrent?: number;
@@ -47,9 +47,11 @@ export interface OtlpReceiverStats {
   connections: number;
 }
 
-/** What the receiver feeds. */
+/** What the receiver feeds: a `MetricsBroker`, or anything that takes a batch whole or not at all. */
 export interface IngestTarget {
   ingest(batch: IngestBatch): IngestResult;
+  /** Used instead of `ingest` when present: the same, without holding the event loop for long. */
+  ingestSliced?(batch: IngestBatch, options: { signal?: AbortSignal }): Promise<IngestResult>;
 }
 
 /** A running receiver. */
@@ -77,9 +79,9 @@ const OPTION_KEYS = [
   'maxBuckets',
 ];
 /**
- * Default body limit: 128 KiB. Applying a request to the broker (`ingest`, whole or nothing) is one
- * synchronous step of about 8 µs per data point, so this keeps one request's hold on the event loop near
- * 30 ms; larger bodies are refused with 413 before they are read. Raise `maxBodyBytes` knowingly.
+ * Default body limit: 128 KiB (larger bodies are refused with 413 before they are read). Every stage
+ * of a request (gunzip aside) runs in slices of a few ms, so a larger limit costs memory and time per
+ * request, not event-loop blocking: see docs/security.md.
  */
 const DEFAULT_MAX_BODY = 128 * 1024;
 /** The largest body OTLP allows a sender to send (and the most `maxBodyBytes` may be). */
@@ -206,7 +208,13 @@ export async function startOtlpReceiver(
         t = await serially(async () => {
           const t = await translator.translateSliced(request, now(), { signal: closed.signal });
           const source = `otlp:${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
-          const result = t.items.length === 0 ? { accepted: 0 } : target.ingest({ source, items: t.items });
+          const batch = { source, items: t.items };
+          const result =
+            t.items.length === 0
+              ? { accepted: 0 }
+              : target.ingestSliced === undefined
+                ? target.ingest(batch)
+                : await target.ingestSliced(batch, { signal: closed.signal });
           if ('rejected' in result) {
             stats.rejectedDataPoints += t.points;
             throw new Refusal(

@@ -8,10 +8,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { encodeOtlpMetrics } from '../../src/interop/otlp-codec.js';
 import type { OtlpMetricsRequest } from '../../src/interop/otlp-types.js';
-import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
+import { startOtlpBroker, T0 } from './otlp-requests.js';
 
 const run = promisify(execFile);
-const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 const SENDER = new URL('./peers/otel-sender.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'fw-otlp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,19 +21,10 @@ afterEach(async () => {
   broker = undefined;
 });
 
-async function start(extra: Partial<Parameters<typeof MetricsBroker.start>[0]> = {}) {
-  const store = new MemoryMetricsStore({ clock: { now: () => T0 + 60_000 } });
-  broker = await MetricsBroker.start({
-    store,
-    id: 'b1',
-    clock: { now: () => T0 },
-    intervalMs: 60_000,
-    autoFlush: false,
-    selfMetrics: false,
-    otlp: { port: 0, host: '127.0.0.1' },
-    ...extra,
-  });
-  return { store, broker };
+async function start(extra: Parameters<typeof startOtlpBroker>[0] = {}) {
+  const started = await startOtlpBroker(extra);
+  broker = started.broker;
+  return started;
 }
 
 /** Deterministic values: a small LCG, log-uniform latencies in [5, 500] ms. */

@@ -1,0 +1,255 @@
+import { FleetwatchError } from '../errors.js';
+import { runSliced, runSync } from '../interop/time-slice.js';
+import { DDSketch } from '../metrics/sketch.js';
+import type { AggregateKind, SeriesDictionary, SeriesReject, WindowState } from './aggregate.js';
+import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
+import { wireSeriesKey } from './protocol.js';
+
+/** What applying a batch needs of the broker's merge state. */
+export interface BatchContext {
+  readonly dict: SeriesDictionary;
+  /** The window a batch arriving now goes to. */
+  window(): WindowState;
+  /** Relative accuracy of the sketches StatsD samples are recorded into. */
+  readonly statsdAccuracy: number;
+  /** Members kept per set series and window. */
+  readonly maxSetMembers: number;
+  /** Count `n` refused items under `reason`. */
+  reject(reason: SeriesReject, n?: number): void;
+}
+
+/** Options of {@link applyBatchSliced}. */
+export interface SlicedBatchOptions {
+  /** Aborts staging (`E_ABORTED`); a commit once begun always completes. */
+  signal?: AbortSignal;
+  /**
+   * Run the commit where no window can close meanwhile (the broker's task queue); undefined when the
+   * broker no longer takes batches (the batch is then refused as `closed`).
+   */
+  serialize(task: () => Promise<void>): Promise<void> | undefined;
+}
+
+const ITEM_KIND: Readonly<Record<IngestItem['kind'], AggregateKind>> = {
+  counter: 'counter',
+  gauge: 'gauge',
+  histogram: 'histogram',
+  samples: 'histogram',
+  set: 'set',
+};
+
+/** One series of a staged batch: its items folded together, checked, not yet applied. */
+interface StagedSeries {
+  key: string;
+  kind: AggregateKind;
+  /** The first item of this series (names the field when the window refuses it). */
+  index: number;
+  /** counter: the summed deltas; gauge: the last value. */
+  value: number;
+  /** Histogram items merged (a copy: the caller's sketches are never changed). */
+  sketch: DDSketch | undefined;
+  samples: Array<{ values: readonly number[]; weight: number }> | undefined;
+  members: Array<readonly string[]> | undefined;
+}
+
+/** A batch checked item by item and folded per series, ready to commit. */
+interface StagedBatch {
+  source: string;
+  items: number;
+  series: Map<string, StagedSeries>;
+}
+
+type Refusal = { reason: SeriesReject; field: string; n: number };
+
+/**
+ * Validate a whole batch, then apply it to the current window, or refuse it whole: in one
+ * synchronous call (StatsD lines, small batches).
+ *
+ * @example
+ * ```ts
+ * applyBatch(merger.batches, { source: 'statsd', items });
+ * ```
+ */
+export function applyBatch(ctx: BatchContext, batch: IngestBatch): IngestResult {
+  const w = ctx.window();
+  const staged = runSync(stage(ctx, batch, w));
+  return 'reason' in staged ? refuse(ctx, staged) : runSync(commit(ctx, staged, w));
+}
+
+/**
+ * {@link applyBatch} without holding the event loop for long: the batch is checked and folded per
+ * series in slices of a few ms (yielding between them), then committed in `options.serialize`. The
+ * commit checks every series against the window (whole or nothing) and adds the series new to it in
+ * one step; the series the window already holds (which keep their kind) take their values in further
+ * slices, which cannot fail. Rejects with `E_ABORTED` only while staging.
+ *
+ * @example
+ * ```ts
+ * const r = await applyBatchSliced(merger.batches, batch, { signal, serialize: (task) => queue(task) });
+ * ```
+ */
+export async function applyBatchSliced(
+  ctx: BatchContext,
+  batch: IngestBatch,
+  options: SlicedBatchOptions,
+): Promise<IngestResult> {
+  const staged = await runSliced(stage(ctx, batch, ctx.window()), { signal: options.signal });
+  if ('reason' in staged) return refuse(ctx, staged);
+  let result: IngestResult = { accepted: 0, rejected: staged.items, reason: 'closed' };
+  const done = options.serialize(async () => {
+    result = await runSliced(commit(ctx, staged, ctx.window()));
+  });
+  if (done === undefined) return result;
+  await done;
+  return result;
+}
+
+function refuse(ctx: BatchContext, r: Refusal): IngestResult {
+  ctx.reject(r.reason, Math.max(1, r.n));
+  return { accepted: 0, rejected: r.n, reason: r.reason, field: r.field };
+}
+
+/** Check every item (against `w` as it is now, too) and fold the items per series; changes nothing. */
+function* stage(
+  ctx: BatchContext,
+  batch: IngestBatch,
+  w: WindowState,
+): Generator<void, StagedBatch | Refusal> {
+  const items = Array.isArray(batch?.items) ? batch.items : undefined;
+  if (items === undefined || typeof batch.source !== 'string' || batch.source.length === 0) {
+    return { reason: 'badNames', field: items === undefined ? 'items' : 'source', n: items?.length ?? 0 };
+  }
+  const n = items.length;
+  const series = new Map<string, StagedSeries>();
+  for (let i = 0; i < n; i++) {
+    const item = items[i] as IngestItem;
+    const bad = checkItem(item, w);
+    if (bad !== undefined) return { reason: bad[0], field: `items[${i}].${bad[1]}`, n };
+    const key = wireSeriesKey(item.name, item.tags);
+    const kind = ITEM_KIND[item.kind];
+    let s = series.get(key);
+    const conflict =
+      s !== undefined ? (s.kind === kind ? undefined : 'kindConflicts') : w.check(key, ctx.dict, kind);
+    if (conflict !== undefined) return { reason: conflict, field: `items[${i}].name`, n };
+    if (s === undefined) {
+      s = { key, kind, index: i, value: 0, sketch: undefined, samples: undefined, members: undefined };
+      series.set(key, s);
+    }
+    const folded = fold(s, item);
+    if (folded !== undefined) return { reason: folded[0], field: `items[${i}].${folded[1]}`, n };
+    yield;
+  }
+  return { source: batch.source, items: n, series };
+}
+
+/** Add one checked item to its staged series; the reason and field when the sum would be refused. */
+function fold(s: StagedSeries, item: IngestItem): [SeriesReject, string] | undefined {
+  switch (item.kind) {
+    case 'counter':
+      s.value += item.value;
+      return Number.isFinite(s.value) ? undefined : ['nonFiniteValues', 'value'];
+    case 'gauge':
+      s.value = item.value;
+      return undefined;
+    case 'histogram':
+      if (s.sketch === undefined) s.sketch = item.sketch.clone();
+      else if (s.sketch.base !== item.sketch.base) return ['badSketches', 'sketch'];
+      else s.sketch.merge(item.sketch);
+      return Number.isFinite(s.sketch.sum) ? undefined : ['nonFiniteValues', 'sketch'];
+    case 'samples':
+      s.samples ??= [];
+      s.samples.push({ values: item.values.slice(), weight: item.weight }); // copies of what was checked
+      return undefined;
+    case 'set':
+      s.members ??= [];
+      s.members.push(item.members.slice());
+      return undefined;
+  }
+}
+
+/**
+ * Check every staged series against `w` (kind, sketch accuracy) and add those new to it, in one step;
+ * then, in later steps, add the rest to the series `w` already holds (whose kind and sketch accuracy
+ * nothing can change), which cannot fail. Identities need no check: staging looked every key up in
+ * the dictionary, which keeps what it learnt.
+ */
+function* commit(ctx: BatchContext, staged: StagedBatch, w: WindowState): Generator<void, IngestResult> {
+  const held: StagedSeries[] = [];
+  const fresh: StagedSeries[] = [];
+  for (const s of staged.series.values()) {
+    const live = w.series.get(s.key);
+    if (live === undefined) {
+      fresh.push(s);
+      continue;
+    }
+    const bad =
+      live.kind !== s.kind
+        ? 'kindConflicts'
+        : s.sketch !== undefined && live.sketch !== undefined && live.sketch.base !== s.sketch.base
+          ? 'badSketches'
+          : undefined;
+    if (bad !== undefined) {
+      const field = `items[${s.index}].${bad === 'badSketches' ? 'sketch' : 'name'}`;
+      return refuse(ctx, { reason: bad, field, n: staged.items });
+    }
+    held.push(s);
+  }
+  for (const s of fresh) applySeries(ctx, w, s, staged.source);
+  for (const s of held) {
+    yield;
+    applySeries(ctx, w, s, staged.source);
+  }
+  return { accepted: staged.items };
+}
+
+/** Apply one checked series to `w`. */
+function applySeries(ctx: BatchContext, w: WindowState, s: StagedSeries, source: string): void {
+  const { dict } = ctx;
+  let bad: SeriesReject | undefined;
+  switch (s.kind) {
+    case 'counter':
+      bad = w.addCount(s.key, dict, 'counter', s.value);
+      break;
+    case 'gauge':
+      bad = w.setGauge(s.key, dict, 'last', source, s.value);
+      break;
+    case 'histogram':
+      if (s.sketch !== undefined) bad = w.mergeSketch(s.key, dict, s.sketch);
+      for (const run of s.samples ?? [])
+        bad ??= w.addSamples(s.key, dict, run.values, run.weight, ctx.statsdAccuracy);
+      break;
+    default:
+      for (const m of s.members ?? []) bad ??= w.addMembers(s.key, dict, m, ctx.maxSetMembers);
+  }
+  // Checked in the commit's first step; a refusal here would be a bug that broke whole-or-nothing.
+  if (bad !== undefined)
+    throw new FleetwatchError('E_INTERNAL', `a checked batch series was refused (${bad})`, { path: s.key });
+}
+
+/** The reason and field an item is refused for, checked without changing anything. */
+function checkItem(item: IngestItem, w: WindowState): [SeriesReject, string] | undefined {
+  if (item === null || typeof item !== 'object' || !(item.kind in ITEM_KIND)) return ['badNames', 'kind'];
+  if (typeof item.name !== 'string' || (item.tags !== undefined && typeof item.tags !== 'object')) {
+    return ['badNames', 'name'];
+  }
+  switch (item.kind) {
+    case 'counter':
+    case 'gauge':
+      return typeof item.value === 'number' && Number.isFinite(item.value)
+        ? undefined
+        : ['nonFiniteValues', 'value'];
+    case 'histogram': {
+      if (!(item.sketch instanceof DDSketch)) return ['badSketches', 'sketch'];
+      const bad = w.checkSketch(wireSeriesKey(item.name, item.tags), item.sketch);
+      return bad === undefined ? undefined : [bad, 'sketch'];
+    }
+    case 'samples':
+      if (!(item.weight > 0 && item.weight < Number.POSITIVE_INFINITY)) return ['nonFiniteValues', 'weight'];
+      if (!Array.isArray(item.values)) return ['nonFiniteValues', 'values'];
+      for (const v of item.values) if (!Number.isFinite(v)) return ['nonFiniteValues', 'values'];
+      return undefined;
+    case 'set':
+      return Array.isArray(item.members) && item.members.every((m) => typeof m === 'string')
+        ? undefined
+        : ['badNames', 'members'];
+  }
+}
