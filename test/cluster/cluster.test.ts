@@ -57,17 +57,12 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
     await inventory.putNodes(tenant, [{ node: node('dc:n1'), stale: false }]);
     const writer = async () => {
       while (!stop) {
-        const batch: Point[] = [];
-        for (let i = 0; i < 50; i++) {
-          const n = seq++;
-          batch.push({
-            metric: 'ingest',
-            tags: { w: String(n % 3) },
-            ts: base + n,
-            value: n * 3 + 1,
-            tenant,
-          });
-        }
+        const first = seq;
+        seq += 50;
+        const batch = Array.from({ length: 50 }, (_, i): Point => {
+          const n = first + i;
+          return { metric: 'ingest', tags: { w: String(n % 3) }, ts: base + n, value: n * 3 + 1, tenant };
+        });
         try {
           await metrics.write(batch);
           for (const p of batch) acked.set(p.ts, p.value);
