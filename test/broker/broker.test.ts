@@ -287,6 +287,14 @@ describe('MetricsBroker windows', () => {
     });
     await expect(MetricsBroker.start({ bogus: 1 } as never)).rejects.toMatchObject({ path: 'options.bogus' });
   });
+
+  it('start() - an explicit undefined clock and logger get the defaults, as omitted ones do', async () => {
+    const { store, broker } = await start({ clock: undefined, logger: undefined });
+    const now = Math.floor(Date.now() / 10_000) * 10_000;
+    broker.ingestFrame(frame('w1', 0, now - 60_000, [counter('req', 3)]));
+    await broker.flushDue();
+    expect(store.values('req')).toEqual([{ value: 3, combine: 'sum', tags: {} }]);
+  });
 });
 
 describe('MetricsBroker StatsD', () => {
