@@ -19,6 +19,7 @@ import { MetricsBroker } from '../src/broker/broker.js';
 import { FrameEncoder, readWindowFrame, type WireSeries } from '../src/broker/protocol.js';
 import { DDSketch } from '../src/metrics/sketch.js';
 import type { MetricsStore } from '../src/metrics-store/types.js';
+import { watchLoop } from '../test/helpers/loop-stall.js';
 import { type BenchRow, socketFramesRate, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -67,21 +68,10 @@ const nullStore = {
   writeSketches: async (p: readonly unknown[]) => ({ accepted: p.length }),
 } as unknown as MetricsStore;
 
-/** Longest gap between ticks of a 1 ms timer while `fn` runs: the event-loop block. */
+/** Longest gap between ticks of a 1 ms timer while `fn` runs (the event-loop block), and its time. */
 async function maxBlock(fn: () => Promise<void>): Promise<{ maxMs: number; totalMs: number }> {
-  let last = performance.now();
-  let max = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    max = Math.max(max, now - last);
-    last = now;
-  }, 1);
-  const t0 = performance.now();
-  await fn();
-  const totalMs = performance.now() - t0;
-  await sleep(5);
-  clearInterval(timer);
-  return { maxMs: max, totalMs };
+  const { stallMs, totalMs } = await watchLoop(fn, { tickMs: 1, settleMs: 5 });
+  return { maxMs: stallMs, totalMs };
 }
 
 // ---------------------------------------------------------------- 1. merge of 8 workers × 10k series

@@ -8,7 +8,6 @@
  * The clients run in this process too, so their CPU competes with the server's: the delays are upper bounds.
  * `BENCH_QUICK=1`: fewer rounds and state changes.
  */
-import { existsSync } from 'node:fs';
 import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +16,8 @@ import { createDashboard } from '../src/dashboard/index.js';
 import { Inventory } from '../src/inventory/inventory.js';
 import { MemoryMetricsStore } from '../src/metrics-store/memory.js';
 import { staticProvider } from '../src/providers/static.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing } from '../test/helpers/chromium.js';
+import { onSseBlocks } from '../test/helpers/sse.js';
 import { type BenchRow, seededRandom, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -128,22 +129,10 @@ const rows: BenchRow[] = [];
 }
 
 // ---------------------------------------------------------------- first render
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (existsSync(chromium)) {
+const noChromium = chromiumMissing();
+if (noChromium === undefined) {
   const { chromium: pw } = await import('playwright-core');
-  const browser = await pw.launch({
-    executablePath: chromium,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await pw.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const renders: number[] = [];
   for (let i = 0; i < (QUICK ? 2 : 5); i++) {
     const ctx = await browser.newContext();
@@ -162,7 +151,7 @@ if (existsSync(chromium)) {
     note: `fresh context each; max ${Math.max(...renders).toFixed(0)} ms`,
   });
 } else {
-  console.error(`!!! no Chromium at ${chromium}: first-render case skipped`);
+  console.error(`!!! ${noChromium}: first-render case skipped`);
 }
 
 // ---------------------------------------------------------------- SSE fan-out vs polling
@@ -172,24 +161,15 @@ interface Arrivals {
 function sseClient(arr: Arrivals): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = get(`${base}api/v1/events`, { headers: auth, agent: false }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let i = buf.indexOf('\n\n');
-        while (i >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          i = buf.indexOf('\n\n');
-          if (!block.includes('event: check')) continue;
-          const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { ts: number };
-          let list = arr.byTs.get(data.ts);
-          if (!list) {
-            list = [];
-            arr.byTs.set(data.ts, list);
-          }
-          list.push(performance.now());
+      onSseBlocks(res, (block) => {
+        if (!block.includes('event: check')) return;
+        const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { ts: number };
+        let list = arr.byTs.get(data.ts);
+        if (!list) {
+          list = [];
+          arr.byTs.set(data.ts, list);
         }
+        list.push(performance.now());
       });
       resolve(res);
     });

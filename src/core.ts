@@ -29,6 +29,21 @@ const noop = (): void => {};
 /** The default logger: silent. */
 export const silentLogger: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
 
+/**
+ * The `logger` and `clock` options, defaulting to {@link silentLogger} and {@link systemClock}.
+ *
+ * @example
+ * ```ts
+ * const { logger, clock } = loggerAndClock(options);
+ * ```
+ */
+export function loggerAndClock(options: { logger?: Logger; clock?: Clock }): {
+  logger: Logger;
+  clock: Clock;
+} {
+  return { logger: options.logger ?? silentLogger, clock: options.clock ?? systemClock };
+}
+
 /** Options every long-running async call accepts. */
 export interface AbortOptions {
   /** Abort the operation; it rejects with `E_ABORTED`. */

@@ -2,9 +2,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../core.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
 import { SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
-import type { FrameLedger, Reply } from './ledger.js';
 import type { IngestBatch, IngestResult } from './ingest.js';
 import { applyBatch, type BatchContext } from './ingest-apply.js';
+import type { FrameLedger, Reply } from './ledger.js';
 import type { WindowHeader, WindowReader } from './protocol.js';
 
 /** Where the merger counts what it refuses. */

@@ -3,11 +3,10 @@ import {
   type AbortOptions,
   type Clock,
   type Logger,
+  loggerAndClock,
   nonEmptyString,
   positiveNumber,
   rejectUnknownKeys,
-  silentLogger,
-  systemClock,
 } from '../core.js';
 import { validationError } from '../errors.js';
 import { type BrokerOtlpOptions, normalizeOtlpOptions } from '../interop/otlp-receiver.js';
@@ -169,9 +168,8 @@ export function normalizeOptions(options: MetricsBrokerOptions): NormalizedOptio
   const o = {
     ...BROKER_DEFAULTS,
     id: `${hostname()}:${process.pid}`,
-    clock: systemClock,
-    logger: silentLogger,
     ...options,
+    ...loggerAndClock(options),
   };
   nonEmptyString(o.id, 'options.id');
   if (o.id.length > 150) throw validationError('options.id', 'at most 150 characters', o.id);

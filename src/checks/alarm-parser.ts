@@ -232,27 +232,30 @@ export class AlarmParser {
   #parseExpr(): Expr {
     return this.#nested(() => this.#parseOr());
   }
-  #parseOr(): Expr {
-    let l = this.#parseAnd();
-    while (this.#isOp('||')) {
+  /** A left-associative chain of `operand`s joined by any of `ops`. */
+  #chain(ops: readonly string[], operand: () => Expr): Expr {
+    let l = operand();
+    while (ops.some((op) => this.#isOp(op))) {
       const tok = this.#toks[this.#i++]!;
-      l = this.#bin(tok, l, this.#parseAnd());
+      l = this.#bin(tok, l, operand());
     }
     return l;
+  }
+  /** A prefix operator `op` (node kind `k`) applied any number of times to `operand`. */
+  #prefix(op: string, k: 'not' | 'neg', operand: () => Expr): Expr {
+    if (!this.#isOp(op)) return operand();
+    const tok = this.#toks[this.#i++]!;
+    const e = this.#nested(() => this.#prefix(op, k, operand));
+    return { k, e, h: this.#height(tok, e) };
+  }
+  #parseOr(): Expr {
+    return this.#chain(['||'], () => this.#parseAnd());
   }
   #parseAnd(): Expr {
-    let l = this.#parseNot();
-    while (this.#isOp('&&')) {
-      const tok = this.#toks[this.#i++]!;
-      l = this.#bin(tok, l, this.#parseNot());
-    }
-    return l;
+    return this.#chain(['&&'], () => this.#parseNot());
   }
   #parseNot(): Expr {
-    if (!this.#isOp('!')) return this.#parseCmp();
-    const tok = this.#toks[this.#i++]!;
-    const e = this.#nested(() => this.#parseNot());
-    return { k: 'not', e, h: this.#height(tok, e) };
+    return this.#prefix('!', 'not', () => this.#parseCmp());
   }
   #parseCmp(): Expr {
     const l = this.#parseAdd();
@@ -273,26 +276,13 @@ export class AlarmParser {
     return l;
   }
   #parseAdd(): Expr {
-    let l = this.#parseMul();
-    while (this.#isOp('+') || this.#isOp('-')) {
-      const tok = this.#toks[this.#i++]!;
-      l = this.#bin(tok, l, this.#parseMul());
-    }
-    return l;
+    return this.#chain(['+', '-'], () => this.#parseMul());
   }
   #parseMul(): Expr {
-    let l = this.#parseUnary();
-    while (this.#isOp('*') || this.#isOp('/') || this.#isOp('%')) {
-      const tok = this.#toks[this.#i++]!;
-      l = this.#bin(tok, l, this.#parseUnary());
-    }
-    return l;
+    return this.#chain(['*', '/', '%'], () => this.#parseUnary());
   }
   #parseUnary(): Expr {
-    if (!this.#isOp('-')) return this.#parsePrimary();
-    const tok = this.#toks[this.#i++]!;
-    const e = this.#nested(() => this.#parseUnary());
-    return { k: 'neg', e, h: this.#height(tok, e) };
+    return this.#prefix('-', 'neg', () => this.#parsePrimary());
   }
   #parsePrimary(): Expr {
     const t = this.#t;

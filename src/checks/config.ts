@@ -3,7 +3,8 @@
  * `E_VALIDATION` naming the field.
  */
 import { abortError, FleetwatchError, validationError } from '../errors.js';
-import { compileSafeRegex, type SafeRegex } from './safe-regex.js';
+import { compileSafeRegex, DEFAULT_MAX_MATCH_CHARS, MAX_MATCH_CHARS, type SafeRegex } from './safe-regex.js';
+import type { CheckMetrics, CheckOutcome } from './types.js';
 
 /** The config block as a plain object (an absent block is `{}`), rejecting unknown keys. */
 export function configObject(
@@ -90,4 +91,24 @@ export function errorText(err: unknown): string {
 /** Milliseconds since `t0` (a `performance.now()` value), rounded to µs. */
 export function since(t0: number, now: number): number {
   return Math.round((now - t0) * 1000) / 1000;
+}
+
+/**
+ * The outcome of a run that failed with `err`: rejects with {@link abortedError} when `signal` fired,
+ * else the metrics so far, with `duration` when the run had started (`t0`), and the error's text.
+ */
+export function failedRun(
+  err: unknown,
+  signal: AbortSignal | undefined,
+  metrics: CheckMetrics,
+  t0?: number,
+): CheckOutcome {
+  if (signal?.aborted) throw abortedError(signal);
+  if (t0 !== undefined) metrics.duration = since(t0, performance.now());
+  return { metrics, error: errorText(err) };
+}
+
+/** The `maxMatchChars` option of a check that matches a regex: 1 to 1 Mi characters, 64 Ki by default. */
+export function optMaxMatchChars(value: unknown, path: string): number {
+  return optInt(value, `${path}.maxMatchChars`, DEFAULT_MAX_MATCH_CHARS, 1, MAX_MATCH_CHARS);
 }

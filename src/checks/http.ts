@@ -14,16 +14,17 @@ import { validationError } from '../errors.js';
 import {
   abortedError,
   configObject,
-  errorText,
+  failedRun,
   optBool,
   optInt,
+  optMaxMatchChars,
   optRegex,
   optString,
   optStringRecord,
   since,
 } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
-import { DEFAULT_MAX_MATCH_CHARS, MAX_MATCH_CHARS, type SafeRegex, sharedMatchChars } from './safe-regex.js';
+import { type SafeRegex, sharedMatchChars } from './safe-regex.js';
 import { hasPlaceholders, hostTargetProblem } from './targets.js';
 import { certMetrics } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType, MetricValue } from './types.js';
@@ -123,13 +124,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       maxRedirects: optInt(c.maxRedirects, `${path}.maxRedirects`, 5, 0, 20),
       verifyTls: optBool(c.verifyTls, `${path}.verifyTls`, true),
       maxBodyBytes: optInt(c.maxBodyBytes, `${path}.maxBodyBytes`, 102_400, 0, MAX_BODY_BYTES),
-      maxMatchChars: optInt(
-        c.maxMatchChars,
-        `${path}.maxMatchChars`,
-        DEFAULT_MAX_MATCH_CHARS,
-        1,
-        MAX_MATCH_CHARS,
-      ),
+      maxMatchChars: optMaxMatchChars(c.maxMatchChars, path),
       ...(url !== undefined ? { url } : {}),
       ...(headers !== undefined ? { headers } : {}),
       ...(body !== undefined ? { body } : {}),
@@ -167,9 +162,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         hop = await requestOnce(parsed, config, t0, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw abortedError(opts.signal);
-        metrics.duration = since(t0, performance.now());
-        return { metrics, error: errorText(err) };
+        return failedRun(err, opts.signal, metrics, t0);
       }
       const status = hop.res.statusCode ?? 0;
       const location = hop.res.headers.location;
@@ -192,9 +185,7 @@ export const httpCheck: CheckType<HttpCheckConfig> = {
       try {
         body = await readBody(hop.res, config.maxBodyBytes, metrics, opts.signal);
       } catch (err) {
-        if (opts.signal?.aborted) throw abortedError(opts.signal);
-        metrics.duration = since(t0, performance.now());
-        return { metrics, error: errorText(err) };
+        return failedRun(err, opts.signal, metrics, t0);
       } finally {
         hop.req.destroy();
       }

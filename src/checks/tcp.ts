@@ -8,14 +8,15 @@ import { validationError } from '../errors.js';
 import {
   abortedError,
   configObject,
-  errorText,
+  failedRun,
   optBool,
   optInt,
+  optMaxMatchChars,
   optRegex,
   optString,
   since,
 } from './config.js';
-import { DEFAULT_MAX_MATCH_CHARS, MAX_MATCH_CHARS, type SafeRegex } from './safe-regex.js';
+import type { SafeRegex } from './safe-regex.js';
 import { hostTargetProblem } from './targets.js';
 import { isIp, openConnection } from './tls.js';
 import type { CheckMetrics, CheckOutcome, CheckType } from './types.js';
@@ -62,13 +63,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       readBanner: optBool(c.readBanner, `${path}.readBanner`, false),
       tls: optBool(c.tls, `${path}.tls`, false),
       maxBytes: optInt(c.maxBytes, `${path}.maxBytes`, 1024, 1, 1_048_576),
-      maxMatchChars: optInt(
-        c.maxMatchChars,
-        `${path}.maxMatchChars`,
-        DEFAULT_MAX_MATCH_CHARS,
-        1,
-        MAX_MATCH_CHARS,
-      ),
+      maxMatchChars: optMaxMatchChars(c.maxMatchChars, path),
       ...(port !== undefined ? { port } : {}),
       ...(send !== undefined ? { send } : {}),
       ...(expect !== undefined ? { expect } : {}),
@@ -93,8 +88,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
         opts,
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw abortedError(opts.signal);
-      return { metrics: {}, error: errorText(err) };
+      return failedRun(err, opts.signal, {});
     }
     const { socket, t0 } = conn;
     const metrics: CheckMetrics = { tt_connect: conn.ttConnect };
@@ -117,9 +111,7 @@ export const tcpCheck: CheckType<TcpCheckConfig> = {
       metrics.duration = since(t0, performance.now());
       return { metrics };
     } catch (err) {
-      if (opts.signal?.aborted) throw abortedError(opts.signal);
-      metrics.duration = since(t0, performance.now());
-      return { metrics, error: errorText(err) };
+      return failedRun(err, opts.signal, metrics, t0);
     } finally {
       socket.destroy();
     }

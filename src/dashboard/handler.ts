@@ -14,6 +14,7 @@ import { intParam, listNodes, nodeView, summarize } from './nodes.js';
 import type { NormalizedDashboardOptions } from './options.js';
 import {
   aggregateParam,
+  defined,
   groupByParam,
   metricParam,
   quantileParams,
@@ -34,12 +35,8 @@ function selectionParams(p: URLSearchParams): { tags: Record<string, string>; wh
   return { tags: tagParams(p), ...(where !== undefined ? { where } : {}) };
 }
 
-/** The entries of `o` that are not `undefined` (for `exactOptionalPropertyTypes`). */
-function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
+/** What every store route reads first. */
+type StoreQueryHead = ReturnType<typeof selectionParams> & { metric: string; from: number; to: number };
 
 /** Longest `q` the node listing accepts. */
 export const MAX_API_QUERY_LENGTH = 2000;
@@ -119,6 +116,23 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
   o.broker?.on('flush', onFlush);
 
   const limits = { maxRangeMs: o.maxRangeMs, timeoutMs: o.queryTimeoutMs };
+  /**
+   * A store route: `metric=`, the selection and the range are read first (in that order), then `build`
+   * adds the route's own parameters, and `read` runs the query under the limits.
+   */
+  const storeRoute =
+    <Q, R>(
+      read: (store: typeof o.store, q: Q, l: typeof limits, signal: AbortSignal) => Promise<R>,
+      build: (p: URLSearchParams, head: StoreQueryHead) => Q,
+    ): Route =>
+    ({ params, signal }) => {
+      const head = {
+        metric: metricParam(params),
+        ...selectionParams(params),
+        ...rangeParams(params, o.clock.now()),
+      };
+      return read(o.store, build(params, head), limits, signal);
+    };
 
   const get: Record<string, Route> = {
     '/api/v1/nodes': ({ params }) => {
@@ -164,34 +178,18 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
         signal,
       );
     },
-    '/api/v1/series': ({ params, signal }) =>
-      readSeries(
-        o.store,
-        {
-          metric: metricParam(params),
-          ...selectionParams(params),
-          ...rangeParams(params, o.clock.now()),
-          resolution: resolutionParam(params),
-          ...defined({ aggregate: aggregateParam(params), groupBy: groupByParam(params) }),
-          ...topParams(params, MAX_SERIES),
-        },
-        limits,
-        signal,
-      ),
-    '/api/v1/percentiles': ({ params, signal }) =>
-      readPercentiles(
-        o.store,
-        {
-          metric: metricParam(params),
-          ...selectionParams(params),
-          ...rangeParams(params, o.clock.now()),
-          quantiles: quantileParams(params),
-          ...defined({ groupBy: groupByParam(params), step: stepParam(params) }),
-          ...topParams(params, MAX_SERIES),
-        },
-        limits,
-        signal,
-      ),
+    '/api/v1/series': storeRoute(readSeries, (p, head) => ({
+      ...head,
+      resolution: resolutionParam(p),
+      ...defined({ aggregate: aggregateParam(p), groupBy: groupByParam(p) }),
+      ...topParams(p, MAX_SERIES),
+    })),
+    '/api/v1/percentiles': storeRoute(readPercentiles, (p, head) => ({
+      ...head,
+      quantiles: quantileParams(p),
+      ...defined({ groupBy: groupByParam(p), step: stepParam(p) }),
+      ...topParams(p, MAX_SERIES),
+    })),
   };
 
   const setTags: Route = async ({ req, auth: a }) => {

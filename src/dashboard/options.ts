@@ -3,14 +3,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { CheckScheduler } from '../checks/scheduler.js';
-import {
-  type Clock,
-  type Logger,
-  positiveNumber,
-  rejectUnknownKeys,
-  silentLogger,
-  systemClock,
-} from '../core.js';
+import { type Clock, type Logger, loggerAndClock, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { validationError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { MetricsStore } from '../metrics-store/types.js';
@@ -203,7 +196,6 @@ export function normalizeDashboardOptions(o: DashboardOptions): NormalizedDashbo
     latencyMetric,
     latencySketchMetric: metric(o.latencySketchMetric, 'latencySketchMetric', latencyMetric),
     sessionTtlS: int(o.sessionTtlS, 900, 'sessionTtlS', 10),
-    clock: o.clock ?? systemClock,
-    logger: o.logger ?? silentLogger,
+    ...loggerAndClock(o),
   };
 }

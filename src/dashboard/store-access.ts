@@ -12,6 +12,7 @@ import type {
   PercentileResult,
   Resolution,
 } from '../metrics-store/types.js';
+import { defined } from './params.js';
 import type {
   LatencyGroup,
   LatencyPoint,
@@ -32,6 +33,13 @@ const FIVE_MIN = 300_000;
 export interface StoreLimits {
   maxRangeMs: number;
   timeoutMs: number;
+}
+
+/** The metric, tags and resolution of a series the store returned. */
+function seriesIdentity<S extends { metric: string; tags: Record<string, string>; resolution: string }>(
+  s: S,
+): Pick<S, 'metric' | 'tags' | 'resolution'> {
+  return { metric: s.metric, tags: s.tags, resolution: s.resolution };
 }
 
 /** Selection shared by the routes: exact tags plus an optional `where` for the store to parse. */
@@ -107,8 +115,7 @@ export async function readSeries(
     from: q.from,
     to: q.to,
     resolution: q.resolution,
-    ...(q.limit !== undefined ? { limit: q.limit } : {}),
-    ...(q.order !== undefined ? { order: q.order } : {}),
+    ...defined({ limit: q.limit, order: q.order }),
     signal,
   };
   const head = { metric: q.metric, from: q.from, to: q.to };
@@ -120,9 +127,7 @@ export async function readSeries(
     return {
       ...head,
       series: groups.map((g) => ({
-        metric: g.metric,
-        tags: g.tags,
-        resolution: g.resolution,
+        ...seriesIdentity(g),
         aggregate: g.aggregate,
         seriesCount: g.series,
         points: g.points.slice(-MAX_POINTS).map((p) => ({ ts: p.ts, value: p.value })),
@@ -138,9 +143,7 @@ export async function readSeries(
   return {
     ...head,
     series: series.map((s) => ({
-      metric: s.metric,
-      tags: s.tags,
-      resolution: s.resolution,
+      ...seriesIdentity(s),
       points:
         s.resolution === 'raw'
           ? s.points.slice(-MAX_POINTS).map((p) => ({ ts: p.ts, value: p.value }))
@@ -181,10 +184,7 @@ export async function readPercentiles(
         from: q.from,
         to: q.to,
         quantiles: q.quantiles,
-        ...(q.groupBy !== undefined ? { groupBy: q.groupBy } : {}),
-        ...(q.step !== undefined ? { step: q.step } : {}),
-        ...(q.limit !== undefined ? { limit: q.limit } : {}),
-        ...(q.order !== undefined ? { order: q.order } : {}),
+        ...defined({ groupBy: q.groupBy, step: q.step, limit: q.limit, order: q.order }),
         signal,
       }),
     ),

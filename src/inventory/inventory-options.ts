@@ -6,10 +6,9 @@ import {
   type AbortOptions,
   type Clock,
   type Logger,
+  loggerAndClock,
   positiveNumber,
   rejectUnknownKeys,
-  silentLogger,
-  systemClock,
 } from '../core.js';
 import { type FleetwatchError, validationError } from '../errors.js';
 import { requireTenant } from '../naming.js';
@@ -149,8 +148,7 @@ export function normalizeInventoryOptions(options: InventoryOptions): Normalized
     concurrency,
     timeouts: new Map(providers.map((p) => [p.id, overrides[p.id] ?? timeoutMs])),
     staleAfterMs,
-    clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
+    ...loggerAndClock(options),
     writeThrough: options.writeThrough ?? false,
     tenant: requireTenant(options.tenant ?? 'default', 'options.tenant'),
   });

@@ -59,54 +59,25 @@ function compileIp(value: string): Pred {
   return (n) => n.publicIps.some(m) || n.privateIps.some(m);
 }
 
-/** Exact-value field terms, written out so each is one property read and one comparison. */
-function compileFieldEquals(field: Exclude<QueryField, 'ip'>, v: string): Pred {
-  switch (field) {
-    case 'provider':
-      return (n) => n.provider === v;
-    case 'kind':
-      return (n) => n.kind === v;
-    case 'state':
-      return (n) => n.state === v;
-    case 'region':
-      return (n) => n.region === v;
-    case 'zone':
-      return (n) => n.zone === v;
-    case 'name':
-      return (n) => n.name === v;
-    case 'id':
-      return (n) => n.id === v;
-    case 'size':
-      return (n) => n.size === v;
-    case 'image':
-      return (n) => n.image === v;
-  }
-}
+/** How each plain field is read from a node. */
+const FIELD_VALUE: { [F in Exclude<QueryField, 'ip'>]: (n: QueryTarget) => string | undefined } = {
+  provider: (n) => n.provider,
+  kind: (n) => n.kind,
+  state: (n) => n.state,
+  region: (n) => n.region,
+  zone: (n) => n.zone,
+  name: (n) => n.name,
+  id: (n) => n.id,
+  size: (n) => n.size,
+  image: (n) => n.image,
+};
 
 function compileField(field: QueryField, value: string): Pred {
   if (field === 'ip') return compileIp(value);
-  if (!value.includes('*')) return compileFieldEquals(field, value);
+  const get = FIELD_VALUE[field];
+  if (!value.includes('*')) return (n) => get(n) === value;
   const t = valueTest(value);
-  switch (field) {
-    case 'provider':
-      return (n) => t(n.provider);
-    case 'kind':
-      return (n) => t(n.kind);
-    case 'state':
-      return (n) => t(n.state);
-    case 'region':
-      return (n) => t(n.region);
-    case 'zone':
-      return (n) => t(n.zone);
-    case 'name':
-      return (n) => t(n.name);
-    case 'id':
-      return (n) => t(n.id);
-    case 'size':
-      return (n) => t(n.size);
-    case 'image':
-      return (n) => t(n.image);
-  }
+  return (n) => t(get(n));
 }
 
 function compile(ast: QueryAst): Pred {

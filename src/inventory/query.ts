@@ -7,15 +7,6 @@
 export { compileQuery } from './query-compile.js';
 export { parseQuery } from './query-parser.js';
 export { printQuery } from './query-print.js';
-export {
-  type CompiledQuery,
-  MAX_QUERY_DEPTH,
-  MAX_QUERY_LENGTH,
-  QUERY_FIELDS,
-  QUERY_TAG_SCOPES,
-  type QueryAst,
-  type QueryField,
-  type QueryTagScope,
-  type QueryTarget,
-} from './query-types.js';
+export type { CompiledQuery, QueryAst, QueryField, QueryTagScope, QueryTarget } from './query-types.js';
+export { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, QUERY_FIELDS, QUERY_TAG_SCOPES } from './query-types.js';
 export { MAX_QUERY_AST_DEPTH, validateQueryAst } from './query-walk.js';

@@ -29,12 +29,10 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     await store.flush();
     void clock;
     const selected = points.filter((p) => p.tags.env === 'prod');
+    const range = { metric: 'rps', tenant, from: T, to: T + 2 * HOUR };
     for (const aggregate of ['sum', 'count', 'avg', 'min', 'max'] as const) {
       const got = await store.query({
-        metric: 'rps',
-        tenant,
-        from: T,
-        to: T + 2 * HOUR,
+        ...range,
         resolution: '5m',
         where: 'tag:env=prod',
         aggregate,
@@ -57,26 +55,10 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     // one fleet series (groupBy empty), at 1h, with wildcards and not
     const where = 'tag:region=us-* and not tag:env=dev';
     const sel = points.filter((p) => p.tags.region?.startsWith('us-') && p.tags.env !== 'dev');
-    const fleet = await store.query({
-      metric: 'rps',
-      tenant,
-      from: T,
-      to: T + 2 * HOUR,
-      resolution: '1h',
-      where,
-      aggregate: 'avg',
-      groupBy: [],
-    });
+    const fleet = await store.query({ ...range, resolution: '1h', where, aggregate: 'avg', groupBy: [] });
     expectMatches(fleet, oracle(sel, [], HOUR, 'avg'), 'fleet avg 1h', 1e-12);
     // a mean of means would differ: h05 has fewer points in the first hour
-    const noGroup = await store.query({
-      metric: 'rps',
-      tenant,
-      from: T,
-      to: T + 2 * HOUR,
-      resolution: '5m',
-      aggregate: 'sum',
-    });
+    const noGroup = await store.query({ ...range, resolution: '5m', aggregate: 'sum' });
     expectMatches(noGroup, oracle(points, [], M5, 'sum'), 'all series sum');
     expect(noGroup[0]?.tags).toEqual({});
   });
@@ -150,14 +132,7 @@ export function fleetQueryCases(open: OpenStore, T0: number): void {
     }));
     await store.write(base);
     await store.flush();
-    const q = {
-      metric: 'late',
-      tenant,
-      from: T,
-      to: T + HOUR,
-      resolution: '5m' as const,
-      aggregate: 'sum' as const,
-    };
+    const q = { metric: 'late', tenant, from: T, to: T + HOUR, resolution: '5m', aggregate: 'sum' } as const;
     expect((await store.query(q))[0]?.points).toEqual([{ ts: T + 10 * MIN, value: 60 }]);
     clock.advance(MIN);
     await store.write([{ metric: 'late', tags: { host: 'h1' }, ts: T + 12 * MIN, value: 5, tenant }]);

@@ -99,22 +99,37 @@ async function legitTraffic(
   return total;
 }
 
+/** A broker on `<name>.sock`, and 6 connections that each send `sent` bytes of a `frame`-byte frame. */
+async function sixPartialFrames(name: string, options: object, frame: number, sent: number) {
+  const socketPath = join(dir, `${name}.sock`);
+  const b = await spawnBroker(socketPath, options);
+  await Promise.all(Array.from({ length: 6 }, () => partialFrame(socketPath, frame, sent)));
+  return { socketPath, b };
+}
+
+/** After the abuse: legitimate traffic (3 windows), then close; what arrived, what was sent, peak RSS growth. */
+async function legitThenClose(socketPath: string, b: Awaited<ReturnType<typeof spawnBroker>>) {
+  const expected = await legitTraffic(socketPath, 3, b);
+  const { sums, peak } = await b.close(['legit']);
+  return { expected, legit: sums.legit, rssGrowth: peak - b.baseline };
+}
+
 describe('bounded memory under abuse', () => {
   it('6 connections × 63 MiB of a 64 MiB frame, then silence: refused at the header, RSS ≤ +64 MiB', async () => {
-    const socketPath = join(dir, 'big.sock');
-    const b = await spawnBroker(socketPath, {});
-    await Promise.all(Array.from({ length: 6 }, () => partialFrame(socketPath, 64 * MiB, 63 * MiB)));
+    const { socketPath, b } = await sixPartialFrames('big', {}, 64 * MiB, 63 * MiB);
     await until(async () => (await b.stats()).stats.oversizedFrames === 6);
-    const expected = await legitTraffic(socketPath, 3, b);
-    const { sums, peak } = await b.close(['legit']);
-    expect(sums.legit).toBe(expected);
-    expect(peak - b.baseline).toBeLessThanOrEqual(64 * MiB);
+    const after = await legitThenClose(socketPath, b);
+    expect(after.legit).toBe(after.expected);
+    expect(after.rssGrowth).toBeLessThanOrEqual(64 * MiB);
   }, 60_000);
 
   it('6 connections × 15 MiB of a 16 MiB frame (under the frame limit): the byte budget and the frame timeout bound it', async () => {
-    const socketPath = join(dir, 'partial.sock');
-    const b = await spawnBroker(socketPath, { frameTimeoutMs: 1_500 });
-    await Promise.all(Array.from({ length: 6 }, () => partialFrame(socketPath, 16 * MiB, 15 * MiB)));
+    const { socketPath, b } = await sixPartialFrames(
+      'partial',
+      { frameTimeoutMs: 1_500 },
+      16 * MiB,
+      15 * MiB,
+    );
     const s1 = (await b.stats()).stats;
     expect(s1.bufferOverflows).toBeGreaterThanOrEqual(4); // only two fit the 32 MiB budget
     expect(s1.bufferedBytes).toBeLessThanOrEqual(32 * MiB);
@@ -122,10 +137,9 @@ describe('bounded memory under abuse', () => {
     const s2 = (await b.stats()).stats;
     expect(s2.frameTimeouts).toBe(6 - s1.bufferOverflows);
     expect(s2.bufferedBytes).toBe(0);
-    const expected = await legitTraffic(socketPath, 3, b);
-    const { sums, peak } = await b.close(['legit']);
-    expect(sums.legit).toBe(expected);
-    expect(peak - b.baseline).toBeLessThanOrEqual(64 * MiB);
+    const after = await legitThenClose(socketPath, b);
+    expect(after.legit).toBe(after.expected);
+    expect(after.rssGrowth).toBeLessThanOrEqual(64 * MiB);
   }, 60_000);
 
   it('200k small valid frames, each from a new source: the source table stays bounded, totals exact, memory held and peak RSS bounded', async () => {

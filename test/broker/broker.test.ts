@@ -1,49 +1,18 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { snapshotSeries } from '../../src/broker/client.js';
-import {
-  decodeFrame,
-  FRAME_ACK,
-  FrameEncoder,
-  type WireSeries,
-  wireSeriesKey,
-} from '../../src/broker/protocol.js';
+import { decodeFrame, FRAME_ACK, FrameEncoder, type WireSeries } from '../../src/broker/protocol.js';
 import { DDSketch, decodeSketch } from '../../src/metrics/sketch.js';
-import { FakeClock, RecordingStore } from './helpers.js';
+import { counterSeries, frameBody, useTestBroker } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0); // a multiple of 10 s
 const enc = new FrameEncoder();
 
-function frame(source: string, seq: number, windowStart: number, series: WireSeries[], epoch = 1): Buffer {
-  return enc.window({ sourceId: source, epoch, seq, windowStart, intervalMs: 10_000 }, series).subarray(4);
-}
-const counter = (name: string, value: number, tags?: Record<string, string>): WireSeries => ({
-  key: wireSeriesKey(name, tags),
-  kind: 'counter',
-  policy: 'last',
-  value,
-});
+const frame = frameBody;
+const counter = counterSeries;
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
-async function start(extra: Partial<Parameters<typeof MetricsBroker.start>[0]> = {}) {
-  const clock = new FakeClock(T0 + 1_000);
-  const store = new RecordingStore();
-  broker = await MetricsBroker.start({
-    store,
-    id: 'b1',
-    clock,
-    autoFlush: false,
-    selfMetrics: false,
-    ...extra,
-  });
-  return { clock, store, broker };
-}
+const start = useTestBroker(T0);
 
 describe('MetricsBroker windows', () => {
   it('sums counters from several sources into the aligned window and writes them with combine sum', async () => {
@@ -317,6 +286,14 @@ describe('MetricsBroker windows', () => {
       path: 'options.quantiles',
     });
     await expect(MetricsBroker.start({ bogus: 1 } as never)).rejects.toMatchObject({ path: 'options.bogus' });
+  });
+
+  it('start() - an explicit undefined clock and logger get the defaults, as omitted ones do', async () => {
+    const { store, broker } = await start({ clock: undefined, logger: undefined });
+    const now = Math.floor(Date.now() / 10_000) * 10_000;
+    broker.ingestFrame(frame('w1', 0, now - 60_000, [counter('req', 3)]));
+    await broker.flushDue();
+    expect(store.values('req')).toEqual([{ value: 3, combine: 'sum', tags: {} }]);
   });
 });
 

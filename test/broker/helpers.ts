@@ -1,4 +1,7 @@
 /** Test doubles for the broker suites: a store that records writes, a fake clock, waiting helpers. */
+import { afterEach } from 'vitest';
+import { MetricsBroker } from '../../src/broker/broker.js';
+import type { MetricsBrokerOptions } from '../../src/broker/options.js';
 import { FrameEncoder, type WireSeries, wireSeriesKey } from '../../src/broker/protocol.js';
 import type {
   CombinePolicy,
@@ -94,3 +97,31 @@ export const counterSeries = (name: string, value: number, tags?: Record<string,
   policy: 'last',
   value,
 });
+
+/**
+ * Returns `start(extra, store)`: a broker `b1` on a {@link FakeClock} at `t0 + 1 s`, writing to a
+ * {@link RecordingStore} (or `store`), with no auto flush and no self-metrics unless `extra` says so.
+ * Registers an `afterEach` that closes the broker the last `start()` made.
+ */
+export function useTestBroker(t0: number) {
+  let broker: MetricsBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+    broker = undefined;
+  });
+  return async <S extends RecordingStore = RecordingStore>(
+    extra: MetricsBrokerOptions = {},
+    store: S = new RecordingStore() as S,
+  ) => {
+    const clock = new FakeClock(t0 + 1_000);
+    broker = await MetricsBroker.start({
+      store,
+      id: 'b1',
+      clock,
+      autoFlush: false,
+      selfMetrics: false,
+      ...extra,
+    });
+    return { clock, store, broker };
+  };
+}

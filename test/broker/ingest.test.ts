@@ -1,33 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsBroker } from '../../src/broker/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { IngestItem } from '../../src/broker/ingest.js';
 import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch, decodeSketch } from '../../src/metrics/sketch.js';
-import { counterSeries, FakeClock, frameBody, RecordingStore } from './helpers.js';
+import { counterSeries, frameBody, RecordingStore, useTestBroker } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0);
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
-async function start(
-  store = new RecordingStore(),
-  extra: Partial<Parameters<typeof MetricsBroker.start>[0]> = {},
-) {
-  const clock = new FakeClock(T0 + 1_000);
-  broker = await MetricsBroker.start({
-    store,
-    id: 'b1',
-    clock,
-    autoFlush: false,
-    selfMetrics: false,
-    ...extra,
-  });
-  return { clock, store, broker };
-}
+const start = useTestBroker(T0);
 
 function sketchOf(...values: number[]): DDSketch {
   const s = new DDSketch();
@@ -161,7 +140,7 @@ describe('one bad value costs nothing else', () => {
         return super.write(points, opts);
       }
     }
-    const { clock, store, broker } = await start(new PickyStore());
+    const { clock, store, broker } = await start({}, new PickyStore());
     const series = Array.from({ length: 9 }, (_, i) => counterSeries(`c${i}`, i));
     broker.ingestFrame(
       frameBody('w1', 0, T0, [...series.slice(0, 4), counterSeries('poison', 1), ...series.slice(4)]),
@@ -183,7 +162,7 @@ describe('one bad value costs nothing else', () => {
         return super.write(points, opts);
       }
     }
-    const { clock, store, broker } = await start(new StuckStore());
+    const { clock, store, broker } = await start({}, new StuckStore());
     const acked: number[] = [];
     const reply = () => acked.push(1);
     broker.ingestFrame(frameBody('w', 0, T0, [counterSeries('c', 1)]), reply);

@@ -1,32 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsBroker } from '../../src/broker/broker.js';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_STATSD_LINE_LENGTH, parseStatsdLines } from '../../src/broker/statsd.js';
 import { withinTimeBound } from '../helpers/fuzz.js';
-import { FakeClock, RecordingStore } from './helpers.js';
+import { useTestBroker } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
-async function start(extra: Partial<Parameters<typeof MetricsBroker.start>[0]> = {}) {
-  const clock = new FakeClock(T0 + 1_000);
-  const store = new RecordingStore();
-  broker = await MetricsBroker.start({
-    store,
-    id: 'b1',
-    clock,
-    autoFlush: false,
-    selfMetrics: false,
-    ...extra,
-  });
-  return { clock, store, broker };
-}
+const start = useTestBroker(T0);
 
 /** Hostile datagrams: long digit runs (the old quadratic number regex), tag lists, separators. */
 const hostile: Array<[string, string]> = [

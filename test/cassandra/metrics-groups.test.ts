@@ -72,14 +72,7 @@ describeWithService('CassandraMetricsStore group rollups', reason, () => {
     clock.advance(2 * HOUR);
     await store.write(points);
     await store.flush();
-    const q = {
-      metric: 'rps',
-      tenant,
-      from: T0,
-      to: T0 + HOUR,
-      resolution: '5m' as const,
-      aggregate: 'sum' as const,
-    };
+    const q = { metric: 'rps', tenant, from: T0, to: T0 + HOUR, resolution: '5m', aggregate: 'sum' } as const;
     const reads = async (s: CassandraMetricsStore, extra: Record<string, unknown>) => {
       const before = s.readStats.partitions;
       const out = await s.query({ ...q, ...extra });

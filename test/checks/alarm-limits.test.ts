@@ -3,19 +3,9 @@ import { compileAlarm, MAX_ALARM_EXPR_HEIGHT, testAlarm } from '../../src/checks
 import { CheckScheduler, type CheckStateEvent, testCheck } from '../../src/checks/scheduler.js';
 
 import type { CheckType } from '../../src/checks/types.js';
-import { FleetwatchError } from '../../src/errors.js';
+import { thrown } from '../helpers/errors.js';
 import { PER_INPUT_BOUND_MS, withinTimeBound } from '../helpers/fuzz.js';
 import { leastMs } from './timing.js';
-
-function rejection(fn: () => unknown): FleetwatchError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    return err as FleetwatchError;
-  }
-  return expect.unreachable('did not throw') as never;
-}
 
 /** A check type that returns the given metrics at once. */
 function instantType(metrics: () => Record<string, unknown>): CheckType<unknown> {
@@ -29,7 +19,7 @@ function instantType(metrics: () => Record<string, unknown>): CheckType<unknown>
 describe('compileAlarm() - size and depth bounds', () => {
   it('rejects `1+1+…` with 4,000 terms at parse time with E_VALIDATION and the position', () => {
     const src = `${Array(4000).fill('1').join('+')} > 0`;
-    const err = rejection(() => withinTimeBound(() => compileAlarm(src)));
+    const err = thrown(() => withinTimeBound(() => compileAlarm(src)));
     expect(err.code).toBe('E_VALIDATION');
     expect(err.message).toMatch(/deeper than 256 operators/);
     // the operator that made the tree one level too high: term k sits at 2k, its `+` at 2k - 1
@@ -40,7 +30,7 @@ describe('compileAlarm() - size and depth bounds', () => {
   it('rejects the same alarm at scheduler.add() with E_VALIDATION', () => {
     const s = new CheckScheduler({ types: [instantType(() => ({}))] });
     const alarm = Array(4000).fill('x').join('&&'); // 12 KiB, within the length limit
-    const err = rejection(() => s.add({ id: 'c', type: 'instant', targets: 'h', periodMs: 1000, alarm }));
+    const err = thrown(() => s.add({ id: 'c', type: 'instant', targets: 'h', periodMs: 1000, alarm }));
     expect(err.code).toBe('E_VALIDATION');
     expect(err.path).toBe('alarm');
     expect(s.list()).toEqual([]);
@@ -61,7 +51,7 @@ describe('compileAlarm() - size and depth bounds', () => {
   });
 
   it('rejects a 1 MiB alarm at once', () => {
-    const err = rejection(() => withinTimeBound(() => compileAlarm(`code == ${'1'.repeat(1 << 20)}`)));
+    const err = thrown(() => withinTimeBound(() => compileAlarm(`code == ${'1'.repeat(1 << 20)}`)));
     expect(err.code).toBe('E_VALIDATION');
     expect(err.position).toBe(16_384);
   });
@@ -88,7 +78,7 @@ describe('compileAlarm() - regex and nregex run in linear time (RE2)', () => {
 
   it('rejects a backreference with E_VALIDATION at its position in the alarm', () => {
     const src = "metric['x'] regex '(a)\\\\1'";
-    const err = rejection(() => compileAlarm(src));
+    const err = thrown(() => compileAlarm(src));
     expect(err.code).toBe('E_VALIDATION');
     expect(err.path).toBe('alarm');
     expect(err.message).toMatch(/RE2/);
@@ -96,8 +86,8 @@ describe('compileAlarm() - regex and nregex run in linear time (RE2)', () => {
   });
 
   it('rejects a lookahead and a pattern that expands past the instruction bound', () => {
-    expect(rejection(() => compileAlarm("metric['x'] regex 'a(?=b)'")).code).toBe('E_VALIDATION');
-    const big = rejection(() =>
+    expect(thrown(() => compileAlarm("metric['x'] regex 'a(?=b)'")).code).toBe('E_VALIDATION');
+    const big = thrown(() =>
       withinTimeBound(() => compileAlarm(`metric['x'] regex '${'a{1000}'.repeat(20)}'`)),
     );
     expect(big.message).toMatch(/instructions/);

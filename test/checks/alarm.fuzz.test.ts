@@ -2,61 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALARM_STATES, compileAlarm, compileSafeRegex } from '../../src/checks/alarm.js';
 import { FleetwatchError } from '../../src/errors.js';
-import { fuzzParams, withinTimeBound } from '../helpers/fuzz.js';
+import { fuzzParams, repeatedPiece, withinTimeBound } from '../helpers/fuzz.js';
+import { ALARM_TOKENS } from './alarm-tokens.js';
 
 const TOKENS = [
-  'if',
-  '(',
-  ')',
-  '{',
-  '}',
-  'return',
-  'new',
-  'AlarmStatus',
-  'OK',
-  'CRITICAL',
-  ',',
-  ';',
-  "metric['code']",
-  '==',
-  '!=',
-  '<',
-  '>=',
-  '&&',
-  '||',
-  '!',
+  ...ALARM_TOKENS,
   '+',
-  '-',
-  '*',
-  '/',
   '%',
-  'regex',
-  'nregex',
   "'(a+)+$'",
   "'(a)\\\\1'",
-  "'200'",
-  '42',
   '1.5',
-  '48h',
-  'rate',
-  'previous',
   'len',
   'abs',
   'percentage',
-  'code',
-  ':set',
-  'consecutiveCount',
-  '=',
-  '3',
-  'else',
-  '#',
-  '/*',
-  '*/',
-  '\n',
-  'metric',
-  '[',
-  ']',
-  'STATUS',
   'constructor',
   '__proto__',
   'toString',
@@ -68,17 +26,7 @@ const TOKENS = [
 const alarmText = fc.oneof(
   fc.array(fc.constantFrom(...TOKENS), { maxLength: 50 }).map((a) => a.join(' ')),
   fc.string({ maxLength: 200 }),
-  fc
-    .tuple(
-      fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 5 }),
-      fc.integer({ min: 1, max: 1 << 14 }),
-    )
-    .map(([a, n]) =>
-      a
-        .join(' ')
-        .repeat(n)
-        .slice(0, 1 << 16),
-    ),
+  repeatedPiece(TOKENS, { maxWords: 5, maxRepeat: 1 << 14, maxLength: 1 << 16 }),
 );
 
 const metricValue = fc.oneof(

@@ -4,28 +4,11 @@ import { tcpCheck } from '../../src/checks/tcp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import { FleetwatchError } from '../../src/errors.js';
 import { PER_INPUT_BOUND_MS } from '../helpers/fuzz.js';
+import { watchLoop } from '../helpers/loop-stall.js';
 import { httpServer, type TestServer, tcpServer } from './servers.js';
 
 const local: CheckTarget = { key: '127.0.0.1', host: '127.0.0.1', ip: '127.0.0.1', name: 'local' };
 const MiB = 1 << 20;
-
-/** Runs `fn` while a 5 ms ticker watches the event loop; returns its result and the longest stall. */
-async function watchLoop<T>(fn: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
-  let last = performance.now();
-  let stallMs = 0;
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    stallMs = Math.max(stallMs, now - last);
-    last = now;
-  }, 5);
-  try {
-    const value = await fn();
-    stallMs = Math.max(stallMs, performance.now() - last);
-    return { value, stallMs };
-  } finally {
-    clearInterval(ticker);
-  }
-}
 
 let http: TestServer;
 let tcp: TestServer;

@@ -12,138 +12,41 @@
  * Locally the suite skips loudly without the cluster; under CI=true it fails. It kills and restarts
  * cluster nodes, never the single development node on 127.0.0.1.
  */
-import { execFile } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CassandraInventoryStore } from '../../src/cassandra/inventory-store.js';
 import { CassandraMetricsStore } from '../../src/cassandra/metrics-store.js';
-import type { Point, RawPoint, RollupPoint } from '../../src/metrics-store/types.js';
-import type { Node } from '../../src/providers/types.js';
+import type { Point, RollupPoint } from '../../src/metrics-store/types.js';
 import { uniqueTenant } from '../../src/testing/metrics-store-conformance.js';
 import { describeWithService } from '../helpers/services.js';
-
-const run = promisify(execFile);
-const script = join(import.meta.dirname, '../../scripts/cassandra');
-const DC1 = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
-const DC2 = ['127.0.0.5'];
-const REPLICATION = { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3, dc2: 1 } } as const;
-const MIN = 60_000;
-
-async function probe(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host, port: 9042 });
-    const t = setTimeout(() => done(false), 2000);
-    function done(ok: boolean) {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    }
-    s.on('connect', () => done(true));
-    s.on('error', () => done(false));
-  });
-}
-
-const down = (await Promise.all([...DC1, ...DC2].map(probe))).some((ok) => !ok);
-const reason = down
-  ? 'the local cluster is not running (scripts/cassandra cluster start --nodes 4 --dcs dc1:3,dc2:1)'
-  : undefined;
-
-async function cluster(...args: string[]): Promise<void> {
-  await run(script, ['cluster', ...args], { timeout: 300_000 });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const keyspaces: string[] = [];
-function keyspace(name: string): string {
-  const ks = `fw_cluster_${name}_${Math.random().toString(36).slice(2, 8)}`;
-  keyspaces.push(ks);
-  return ks;
-}
-
-/** A driver client that talks to `host` only (to read what that one replica holds). */
-function pinnedClient(host: string, dc: string): cassandra.Client {
-  const { DCAwareRoundRobinPolicy, WhiteListPolicy } = cassandra.policies.loadBalancing;
-  return new cassandra.Client({
-    contactPoints: [host],
-    localDataCenter: dc,
-    policies: { loadBalancing: new WhiteListPolicy(new DCAwareRoundRobinPolicy(dc), [`${host}:9042`]) },
-    socketOptions: { readTimeout: 30_000 },
-  });
-}
-
-/** Waits until no live node has hints left to deliver (`system_views.pending_hints` is empty). */
-async function hintsDelivered(hosts: Array<[string, string]>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const clients = hosts.map(([h, dc]) => pinnedClient(h, dc));
-  try {
-    for (;;) {
-      let pending = 0;
-      for (const c of clients) {
-        const rs = await c.execute('SELECT * FROM system_views.pending_hints');
-        pending += rs.rowLength;
-      }
-      if (pending === 0) return;
-      if (Date.now() > deadline) throw new Error(`hints still pending after ${timeoutMs} ms`);
-      await sleep(1000);
-    }
-  } finally {
-    await Promise.all(clients.map((c) => c.shutdown()));
-  }
-}
-
-function node(uid: string): Node {
-  return {
-    uid,
-    id: uid.split(':')[1] ?? uid,
-    name: uid,
-    provider: 'dc',
-    kind: 'static',
-    state: 'running',
-    rawState: 'running',
-    publicIps: [],
-    privateIps: [],
-    tags: { role: 'web' },
-    extra: {},
-  };
-}
-
-function rawOf(series: readonly { points: readonly unknown[] }[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const s of series) for (const p of s.points as RawPoint[]) out.set(p.ts, p.value);
-  return out;
-}
+import {
+  cluster,
+  dropKeyspaces,
+  hintsDelivered,
+  inventoryIn,
+  keyspace,
+  MIN,
+  metricsIn,
+  node,
+  pinnedClient,
+  REPLICATION,
+  rawOf,
+  reason,
+  restartDownNodes,
+  sleep,
+} from './cluster-kit.js';
 
 describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => {
-  beforeAll(async () => {
-    // earlier runs may have left a node down
-    for (let i = 1; i <= 4; i++) if (!(await probe(`127.0.0.${i + 1}`))) await cluster('restart', String(i));
-  }, 600_000);
+  // earlier runs may have left a node down
+  beforeAll(restartDownNodes, 600_000);
 
   afterAll(async () => {
-    for (let i = 1; i <= 4; i++) if (!(await probe(`127.0.0.${i + 1}`))) await cluster('restart', String(i));
-    const c = pinnedClient(DC1[0] as string, 'dc1');
-    for (const ks of keyspaces) await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
-    await c.shutdown();
+    await restartDownNodes();
+    await dropKeyspaces();
   }, 600_000);
 
   it('RF 3: a dc1 node killed during ingest loses no LOCAL_QUORUM write, then catches up through hints', async () => {
     const ks = keyspace('rf3');
-    const metrics = await CassandraMetricsStore.connect({
-      contactPoints: DC1,
-      localDataCenter: 'dc1',
-      keyspace: ks,
-      replication: REPLICATION,
-      rollupIntervalMs: 0,
-    });
-    const inventory = await CassandraInventoryStore.connect({
-      contactPoints: DC1,
-      localDataCenter: 'dc1',
-      keyspace: ks,
-      replication: REPLICATION,
-    });
+    const metrics = await metricsIn(ks, 'dc1');
+    const inventory = await inventoryIn(ks, 'dc1');
     const tenant = uniqueTenant();
     const base = Date.now() - 3 * 60 * MIN;
     const acked = new Map<number, number>();
@@ -154,17 +57,12 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
     await inventory.putNodes(tenant, [{ node: node('dc:n1'), stale: false }]);
     const writer = async () => {
       while (!stop) {
-        const batch: Point[] = [];
-        for (let i = 0; i < 50; i++) {
-          const n = seq++;
-          batch.push({
-            metric: 'ingest',
-            tags: { w: String(n % 3) },
-            ts: base + n,
-            value: n * 3 + 1,
-            tenant,
-          });
-        }
+        const first = seq;
+        seq += 50;
+        const batch = Array.from({ length: 50 }, (_, i): Point => {
+          const n = first + i;
+          return { metric: 'ingest', tags: { w: String(n % 3) }, ts: base + n, value: n * 3 + 1, tenant };
+        });
         try {
           await metrics.write(batch);
           for (const p of batch) acked.set(p.ts, p.value);
@@ -254,21 +152,10 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
 
   it('two DCs: dc2 reads what dc1 wrote; with dc1 down dc2 keeps working; dc1 then sees what dc2 wrote', async () => {
     const ks = keyspace('dcs');
-    const opts = { keyspace: ks, replication: REPLICATION, rollupIntervalMs: 0 };
-    const m1 = await CassandraMetricsStore.connect({ ...opts, contactPoints: DC1, localDataCenter: 'dc1' });
-    const i1 = await CassandraInventoryStore.connect({
-      keyspace: ks,
-      replication: REPLICATION,
-      contactPoints: DC1,
-      localDataCenter: 'dc1',
-    });
-    const m2 = await CassandraMetricsStore.connect({ ...opts, contactPoints: DC2, localDataCenter: 'dc2' });
-    const i2 = await CassandraInventoryStore.connect({
-      keyspace: ks,
-      replication: REPLICATION,
-      contactPoints: DC2,
-      localDataCenter: 'dc2',
-    });
+    const m1 = await metricsIn(ks, 'dc1');
+    const i1 = await inventoryIn(ks, 'dc1');
+    const m2 = await metricsIn(ks, 'dc2');
+    const i2 = await inventoryIn(ks, 'dc2');
     const tenant = uniqueTenant();
     const from = Math.floor((Date.now() - 2 * 3_600_000) / (5 * MIN)) * 5 * MIN;
     try {
@@ -318,16 +205,15 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
       }
       await i2.setLocalTags(tenant, 'dc:a', { team: 'sre' });
       expect(failures.map(String)).toEqual([]);
-      const inDc2 = rawOf(
-        await m2.query({
-          metric: 'cpu',
-          tags: { host: 'b' },
-          from: t2,
-          to: t2 + 400_000,
-          resolution: 'raw',
-          tenant,
-        }),
-      );
+      const laterQuery = {
+        metric: 'cpu',
+        tags: { host: 'b' },
+        from: t2,
+        to: t2 + 400_000,
+        resolution: 'raw',
+        tenant,
+      } as const;
+      const inDc2 = rawOf(await m2.query(laterQuery));
       expect(inDc2.size).toBe(later.length);
 
       // dc1 returns and sees dc2's writes (hints from 127.0.0.5)
@@ -337,16 +223,7 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
       let seen = new Map<number, number>();
       while (Date.now() < deadline) {
         try {
-          seen = rawOf(
-            await m1.query({
-              metric: 'cpu',
-              tags: { host: 'b' },
-              from: t2,
-              to: t2 + 400_000,
-              resolution: 'raw',
-              tenant,
-            }),
-          );
+          seen = rawOf(await m1.query(laterQuery));
           if (seen.size === later.length) break;
         } catch {
           // the driver may still be reconnecting to dc1
@@ -362,12 +239,8 @@ describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => 
 
   it('two DCs connect and migrate at once; three rollers at once give exact rollups', async () => {
     const ks = keyspace('conc');
-    const opts = { keyspace: ks, replication: REPLICATION, rollupIntervalMs: 0 };
-    const [a, b] = await Promise.all([
-      CassandraMetricsStore.connect({ ...opts, contactPoints: DC1, localDataCenter: 'dc1' }),
-      CassandraMetricsStore.connect({ ...opts, contactPoints: DC2, localDataCenter: 'dc2' }),
-    ]);
-    const c = await CassandraMetricsStore.connect({ ...opts, contactPoints: DC1, localDataCenter: 'dc1' });
+    const [a, b] = await Promise.all([metricsIn(ks, 'dc1'), metricsIn(ks, 'dc2')]);
+    const c = await metricsIn(ks, 'dc1');
     const tenant = uniqueTenant();
     const from = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
     try {

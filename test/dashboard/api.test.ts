@@ -5,8 +5,7 @@ import {
   type NodesResponse,
   type SummaryResponse,
 } from '../../src/dashboard/index.js';
-import { DDSketch } from '../../src/metrics/sketch.js';
-import { api, type Fleet, HOSTILE_NAME, SECRET, startFleet, TOKEN } from './fleet.js';
+import { api, type Fleet, HOSTILE_NAME, SECRET, startFleet, TOKEN, writeDurations } from './fleet.js';
 
 let fleet: Fleet;
 beforeAll(async () => {
@@ -124,14 +123,7 @@ describe('dashboard API', () => {
     const slot = Math.floor((Date.now() - 900_000) / 300_000) * 300_000;
     const tags = { check: 'lat-check', target: 't1' };
     const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 ms
-    await fleet.store.write(
-      values.map((v, i) => ({ metric: 'check.duration', tags, ts: slot + i * 1000, value: v })),
-    );
-    const sketch = new DDSketch();
-    for (const v of values) sketch.add(v);
-    await fleet.store.writeSketches([
-      { metric: 'check.duration', tags, ts: slot + 1000, sketch: sketch.encode() },
-    ]);
+    await writeDurations(fleet, tags, slot, values);
     await fleet.store.flush();
     const lat: LatencyResponse = (
       await api(fleet, `api/v1/latency?check=lat-check&from=${slot}&to=${slot + 300_000}`)

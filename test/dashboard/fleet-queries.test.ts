@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatencyResponse, PercentilesResponse, SeriesResponse } from '../../src/dashboard/index.js';
-import { DDSketch } from '../../src/metrics/sketch.js';
-import { api, type Fleet, startFleet } from './fleet.js';
+import { api, type Fleet, startFleet, writeDurations } from './fleet.js';
 
 /** The sketch's rule for the exact quantile of a sorted sample: rank ⌊q(n−1)⌋. */
 function exactQuantile(sorted: number[], q: number): number {
@@ -24,15 +23,7 @@ let fleet: Fleet;
 beforeAll(async () => {
   fleet = await startFleet();
   for (const [target, values] of Object.entries(VALUES)) {
-    const tags = { check: CHECK, target };
-    await fleet.store.write(
-      values.map((v, i) => ({ metric: 'check.duration', tags, ts: slot + i * 1000, value: v })),
-    );
-    const sketch = new DDSketch();
-    for (const v of values) sketch.add(v);
-    await fleet.store.writeSketches([
-      { metric: 'check.duration', tags, ts: slot + 1000, sketch: sketch.encode() },
-    ]);
+    await writeDurations(fleet, { check: CHECK, target }, slot, values);
   }
   await fleet.store.flush();
 });

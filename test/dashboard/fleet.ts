@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CheckScheduler } from '../../src/checks/scheduler.js';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../src/dashboard/index.js';
 import { Inventory } from '../../src/inventory/inventory.js';
+import { DDSketch } from '../../src/metrics/sketch.js';
 import { MemoryMetricsStore, type MemoryMetricsStoreOptions } from '../../src/metrics-store/memory.js';
 import { staticProvider } from '../../src/providers/static.js';
 
@@ -150,4 +151,24 @@ export async function api(fleet: Fleet, path: string, init: RequestInit & { toke
   const res = await fetch(new URL(path, fleet.url), { ...init, headers });
   const text = await res.text();
   return { res, text, json: () => JSON.parse(text) };
+}
+
+/**
+ * Writes `values` as `check.duration` points one second apart from `slot`, and their DDSketch as one
+ * sketch point at `slot + 1 s`, under `tags` (the caller flushes).
+ */
+export async function writeDurations(
+  fleet: Fleet,
+  tags: Record<string, string>,
+  slot: number,
+  values: readonly number[],
+): Promise<void> {
+  await fleet.store.write(
+    values.map((v, i) => ({ metric: 'check.duration', tags, ts: slot + i * 1000, value: v })),
+  );
+  const sketch = new DDSketch();
+  for (const v of values) sketch.add(v);
+  await fleet.store.writeSketches([
+    { metric: 'check.duration', tags, ts: slot + 1000, sketch: sketch.encode() },
+  ]);
 }

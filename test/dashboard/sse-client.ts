@@ -3,6 +3,7 @@
  * browser does (id, event, data), with the Last-Event-ID header on connect.
  */
 import { get, type IncomingMessage } from 'node:http';
+import { onSseBlocks } from '../helpers/sse.js';
 import { TOKEN } from './fleet.js';
 
 export interface SseFrame {
@@ -54,30 +55,21 @@ export function openStream(
         },
         close: () => req.destroy(),
       };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let end = buf.indexOf('\n\n');
-        while (end >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          end = buf.indexOf('\n\n');
-          const f: SseFrame = { event: 'message', data: '' };
-          let data = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) client.comments++;
-            else if (line.startsWith('id: ')) f.id = line.slice(4);
-            else if (line.startsWith('event: ')) f.event = line.slice(7);
-            else if (line.startsWith('data: ')) {
-              f.data = line.slice(6);
-              data = true;
-            }
+      onSseBlocks(res, (block) => {
+        const f: SseFrame = { event: 'message', data: '' };
+        let data = false;
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) client.comments++;
+          else if (line.startsWith('id: ')) f.id = line.slice(4);
+          else if (line.startsWith('event: ')) f.event = line.slice(7);
+          else if (line.startsWith('data: ')) {
+            f.data = line.slice(6);
+            data = true;
           }
-          if (data) {
-            client.frames.push(f);
-            res.emit('frame', f);
-          }
+        }
+        if (data) {
+          client.frames.push(f);
+          res.emit('frame', f);
         }
       });
       res.on('error', () => {});

@@ -12,3 +12,14 @@ export async function rejection(p: Promise<unknown>): Promise<FleetwatchError> {
   }
   return expect.fail('expected a rejection');
 }
+
+/** Call `fn`, expect it to throw a FleetwatchError, and return that error. */
+export function thrown(fn: () => unknown): FleetwatchError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FleetwatchError);
+    return err as FleetwatchError;
+  }
+  return expect.unreachable('did not throw') as never;
+}

@@ -7,7 +7,7 @@
  *
  * A failure prints fast-check's seed and path; `FLEETWATCH_FUZZ_SEED` replays it.
  */
-import type { Parameters as FcParameters } from 'fast-check';
+import fc, { type Parameters as FcParameters } from 'fast-check';
 import { expect } from 'vitest';
 
 /** Runs per property: `FLEETWATCH_FUZZ_RUNS`, else `quick` (the `npm test` pass). */
@@ -47,4 +47,20 @@ export function withinTimeBound<R>(fn: () => R, boundMs = PER_INPUT_BOUND_MS): R
     boundMs,
   );
   return out as R;
+}
+
+/**
+ * Long inputs: 1 to `maxWords` of `words` joined by spaces, that piece repeated 1 to `maxRepeat`
+ * times and cut at `maxLength` characters (to run past a length limit).
+ */
+export function repeatedPiece(
+  words: readonly string[],
+  { maxWords, maxRepeat, maxLength }: { maxWords: number; maxRepeat: number; maxLength: number },
+): fc.Arbitrary<string> {
+  return fc
+    .tuple(
+      fc.array(fc.constantFrom(...words), { minLength: 1, maxLength: maxWords }),
+      fc.integer({ min: 1, max: maxRepeat }),
+    )
+    .map(([a, n]) => a.join(' ').repeat(n).slice(0, maxLength));
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { FleetwatchError } from '../../src/errors.js';
 import {
   compileQuery,
   MAX_QUERY_AST_DEPTH,
@@ -8,6 +7,7 @@ import {
   type QueryAst,
 } from '../../src/inventory/query.js';
 import type { Node } from '../../src/providers/types.js';
+import { thrown } from '../helpers/errors.js';
 import { withinTimeBound } from '../helpers/fuzz.js';
 
 const node = (name: string): Node =>
@@ -23,16 +23,6 @@ const node = (name: string): Node =>
     publicIps: [],
     privateIps: [],
   }) as unknown as Node;
-
-function rejection(fn: () => unknown): FleetwatchError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FleetwatchError);
-    return err as FleetwatchError;
-  }
-  return expect.unreachable('did not throw') as never;
-}
 
 describe('query language - time bounds on long input', () => {
   it('`name:w********y` on a 41-char name stays within the bound', () => {
@@ -55,13 +45,13 @@ describe('query language - time bounds on long input', () => {
   });
 
   it('a 1 MiB query is rejected at once with E_VALIDATION at the length limit', () => {
-    const err = rejection(() => withinTimeBound(() => parseQuery(`name:${'x'.repeat(1 << 20)}`)));
+    const err = thrown(() => withinTimeBound(() => parseQuery(`name:${'x'.repeat(1 << 20)}`)));
     expect(err).toMatchObject({ code: 'E_VALIDATION', path: 'query', position: 10_000 });
   });
 
   it('long CIDR-looking values and quoted runs are handled in linear time', () => {
     for (const q of [`ip:${'1'.repeat(9990)}/8`, `ip:${':'.repeat(9990)}/8`, `ip:${'1.'.repeat(4990)}/8`]) {
-      expect(rejection(() => withinTimeBound(() => parseQuery(q))).code).toBe('E_VALIDATION');
+      expect(thrown(() => withinTimeBound(() => parseQuery(q))).code).toBe('E_VALIDATION');
     }
     const quoted = `tag:${'"a\\""'.repeat(1990)}`;
     expect(withinTimeBound(() => parseQuery(quoted))).toMatchObject({ type: 'tag' });
@@ -82,17 +72,15 @@ describe('query language - hand-built ASTs', () => {
   it('a 100,000-deep AST is rejected with E_VALIDATION, not a stack overflow', () => {
     let deep: QueryAst = { type: 'field', field: 'name', value: 'a' };
     for (let i = 0; i < 100_000; i++) deep = { type: 'not', operand: deep };
-    expect(rejection(() => printQuery(deep))).toMatchObject({ code: 'E_VALIDATION', path: 'query' });
-    expect(rejection(() => compileQuery(deep)).message).toMatch(`deeper than ${MAX_QUERY_AST_DEPTH}`);
+    expect(thrown(() => printQuery(deep))).toMatchObject({ code: 'E_VALIDATION', path: 'query' });
+    expect(thrown(() => compileQuery(deep)).message).toMatch(`deeper than ${MAX_QUERY_AST_DEPTH}`);
     let right: QueryAst = { type: 'field', field: 'name', value: 'a' };
     for (let i = 0; i < 100_000; i++) right = { type: 'and', left: { type: 'all' }, right };
-    expect(rejection(() => compileQuery(right)).code).toBe('E_VALIDATION');
+    expect(thrown(() => compileQuery(right)).code).toBe('E_VALIDATION');
   });
 
   it('a malformed node is rejected with E_VALIDATION naming it', () => {
     const bad = { type: 'and', left: { type: 'field', field: 'name', value: 'a' }, right: { type: 'nope' } };
-    expect(rejection(() => compileQuery(bad as unknown as QueryAst)).message).toMatch(
-      /unknown node type nope/,
-    );
+    expect(thrown(() => compileQuery(bad as unknown as QueryAst)).message).toMatch(/unknown node type nope/);
   });
 });

@@ -10,7 +10,7 @@ import {
   validateQueryAst,
 } from '../../src/inventory/query.js';
 import type { Node } from '../../src/providers/types.js';
-import { fuzzParams, withinTimeBound } from '../helpers/fuzz.js';
+import { fuzzParams, repeatedPiece, withinTimeBound } from '../helpers/fuzz.js';
 import { onlyValidationErrors, QUERY_WORDS, querySoup } from '../helpers/query.js';
 
 const node = (name: string, tags: Record<string, string> = {}): Node =>
@@ -30,17 +30,7 @@ const node = (name: string, tags: Record<string, string> = {}): Node =>
 /** Short soups and long ones: a piece repeated up to past the length limit. */
 const queryText = fc.oneof(
   querySoup(60),
-  fc
-    .tuple(
-      fc.array(fc.constantFrom(...QUERY_WORDS), { minLength: 1, maxLength: 6 }),
-      fc.integer({ min: 1, max: 1 << 18 }),
-    )
-    .map(([a, n]) =>
-      a
-        .join(' ')
-        .repeat(n)
-        .slice(0, 1 << 20),
-    ),
+  repeatedPiece(QUERY_WORDS, { maxWords: 6, maxRepeat: 1 << 18, maxLength: 1 << 20 }),
 );
 
 const term: fc.Arbitrary<QueryAst> = fc.oneof(
