@@ -18,14 +18,15 @@ import type {
   Series,
 } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
+import { type BlockContext, readPoints } from './metrics-blocks.js';
 import type { MetricsCql, RollupColumns } from './metrics-cql.js';
 import type { GroupRollups, GroupTarget } from './metrics-groups.js';
-import { readRawPoints, readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
+import { readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
 import type { SeriesRef } from './metrics-roller.js';
 import type { Matched } from './metrics-series.js';
 
 /** What the query paths of {@link CassandraMetricsStore} read with. */
-export interface QueryContext {
+export interface QueryContext extends BlockContext {
   cql: MetricsCql;
   retention: Readonly<Retention>;
   limits: QueryLimits;
@@ -74,7 +75,7 @@ export async function readSeries(
 ): Promise<Series[]> {
   const results = await mapLimit(series, ctx.concurrency, async (s): Promise<Series | undefined> => {
     if (res === 'raw') {
-      const rows = await readRawPoints(ctx.cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
+      const rows = await readPoints(ctx, s.tenant, s.id, q.from, q.to, s.combine, now, q.signal);
       // retained ⇔ ts >= the oldest retained slot start (one comparison per point)
       const cutoff = oldestRetained('raw', ctx.retention, now);
       const points =

@@ -11,13 +11,13 @@ import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
 import { aggregateSeries, guardSeries, type QueryLimits } from '../metrics-store/fleet.js';
-import { fleetPercentiles } from '../metrics-store/fleet-percentiles.js';
+import { fleetPercentiles, percentilesRequest } from '../metrics-store/fleet-percentiles.js';
 import {
   isFleetPercentileQuery,
   validateMetricsQuery,
   validatePercentilesQuery,
 } from '../metrics-store/fleet-validate.js';
-import { planCover, queryResolution } from '../metrics-store/resolution.js';
+import { queryResolution } from '../metrics-store/resolution.js';
 import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type {
@@ -38,14 +38,14 @@ import type {
 import { DEFAULT_TENANT } from '../metrics-store/types.js';
 import {
   normalizeWriteOptions,
-  validateMetricName,
+  validateListSeries,
   validatePoints,
   validateSketchPoints,
-  validateTagFilter,
   validateTenant,
 } from '../metrics-store/validate.js';
 import { createClient } from './connection.js';
 import { toStoreError } from './driver-errors.js';
+import { rawRowTtl } from './metrics-blocks.js';
 import { MetricsCql, nextWriteTimestamp, type ReadStats } from './metrics-cql.js';
 import { GroupRollups } from './metrics-groups.js';
 import {
@@ -129,10 +129,11 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#cql = cql;
     const indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
     this.#catalog = new SeriesCatalog(cql, indexTtl, o.timeoutMs);
-    this.#roller = new MetricsRoller(cql, o.retention, o.logger, groups);
+    this.#roller = new MetricsRoller(cql, o.retention, o.logger, groups, o.rawRowRetentionMs);
     this.#ctx = {
       cql,
       retention: o.retention,
+      rawRowRetentionMs: o.rawRowRetentionMs,
       limits: this.#limits,
       concurrency: o.queryConcurrency,
       groups,
@@ -230,7 +231,7 @@ export class CassandraMetricsStore implements MetricsStore {
           p.ts,
           o.source,
           p.value,
-          this.#ttl(p.ts, now),
+          rawRowTtl(p.ts, now, this.retention, this.#ctx.rawRowRetentionMs),
           nextWriteTimestamp(),
         ],
       };
@@ -315,14 +316,7 @@ export class CassandraMetricsStore implements MetricsStore {
     if (!isFleetPercentileQuery(q)) return readPercentiles(this.#ctx, q, series, now);
     return fleetPercentiles(
       fleetSeries(series),
-      {
-        ...fleet,
-        metric: q.metric,
-        from: q.from,
-        to: q.to,
-        quantiles: q.quantiles,
-        cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
-      },
+      percentilesRequest(fleet, q, now, this.retention),
       fleetReader(this.#ctx, now, q.signal, matched, fleet.groupBy ?? []),
       this.#limits,
     );
@@ -341,10 +335,8 @@ export class CassandraMetricsStore implements MetricsStore {
     tenant?: string,
   ): Promise<SeriesInfo[]> {
     if (this.#closed) throw closedError();
-    validateMetricName(metric, 'metric');
-    validateTagFilter(tagFilter);
-    validateTenant(tenant, 'tenant');
-    const { selected: series } = await this.#catalog.matching(tenant ?? DEFAULT_TENANT, metric, tagFilter);
+    const t = validateListSeries(metric, tagFilter, tenant);
+    const { selected: series } = await this.#catalog.matching(t, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
 

@@ -84,6 +84,13 @@ it('normalizeStoreOptions() - consistency defaults follow the replication factor
   expect([set.readConsistency, set.writeConsistency]).toEqual([1, 5]);
 });
 
+it('normalizeStoreOptions() - raw rows live a day by default, never longer than the raw retention', () => {
+  const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
+  expect(normalizeStoreOptions(base).rawRowRetentionMs).toBe(DAY);
+  expect(normalizeStoreOptions({ ...base, rawRowRetentionMs: 2 * HOUR }).rawRowRetentionMs).toBe(2 * HOUR);
+  expect(normalizeStoreOptions({ ...base, retention: { raw: 3 * HOUR } }).rawRowRetentionMs).toBe(3 * HOUR);
+});
+
 it('normalizeStoreOptions() - rejects bad options naming the field, never echoing credentials', () => {
   const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
   const cases: Array<[unknown, string]> = [
@@ -104,6 +111,7 @@ it('normalizeStoreOptions() - rejects bad options naming the field, never echoin
     [{ ...base, writeBuffer: { maxPoints: 0 } }, 'options.writeBuffer.maxPoints'],
     [{ ...base, retention: { raw: -1 } }, 'options.retention.raw'],
     [{ ...base, rollupIntervalMs: -5 }, 'options.rollupIntervalMs'],
+    [{ ...base, rawRowRetentionMs: 60_000 }, 'options.rawRowRetentionMs'],
     [{ ...base, colour: 'red' }, 'options.colour'],
   ];
   for (const [opts, path] of cases) {
@@ -211,7 +219,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -233,6 +241,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         'group_members',
         'group_sketch_members',
         'metric_names',
+        'points_block',
         'points_raw',
         'rollup_1d',
         'rollup_1h',
@@ -268,6 +277,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       expect(compression?.compression_level, name).toBe('3');
     };
     expectTable('points_raw', 7 * 86_400);
+    expectTable('points_block', 7 * 86_400);
     expectTable('rollup_5m', 30 * 86_400);
     expectTable('rollup_1h', 400 * 86_400);
     expectTable('rollup_1d', 5 * 365 * 86_400);
@@ -357,14 +367,16 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([
+        1, 2, 3, 4, 5, 6, 7,
+      ]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
     }
   });
 
-  it('write() - each raw row carries a TTL that ends with the retention of its slot', async () => {
+  it('write() - each raw row carries a TTL that ends a day after its hour (rawRowRetentionMs)', async () => {
     const clock = new FakeClock(T0 + 10 * MIN);
     const store = await connect({ clock, retention: { raw: 2 * DAY } });
     const tenant = uniqueTenant();
@@ -376,8 +388,9 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         [tenant, id, bucketOf(T0, 'raw')],
         { prepare: true },
       );
-      // expires at slotEnd (T0+5m) + 2 d, seen from now (T0+10m): 2 d - 5 min
-      const want = (2 * DAY - 5 * MIN) / 1000;
+      // raw rows live a day (rawRowRetentionMs) after their hour ends (T0+1h), seen from now
+      // (T0+10m): 1 d + 50 min, less than the retention (slotEnd T0+5m + 2 d)
+      const want = (DAY + 50 * MIN) / 1000;
       const ttl = rs.rows[0]?.get('t') as number;
       expect(ttl).toBeLessThanOrEqual(want);
       expect(ttl).toBeGreaterThan(want - 120);
