@@ -328,12 +328,9 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
   );
   for (const { table, rows: n, what } of tables) {
     const st = current[table] as TableStats;
-    rows.push({
-      case: `${table}, as created: ${compressionOf.get(table)} (after flush + major compaction)`,
-      value: st.live / n,
-      unit: `B/${what}`,
-      note: `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ${st.sstables} SSTables, ratio ${st.ratio}, ~${st.partitions} partitions`,
-    });
+    const note = `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ~${st.partitions} partitions`;
+    const name = `${table}, as created: ${compressionOf.get(table)} (after flush + major compaction)`;
+    rows.push(sizeRow(name, st, n, what, note));
   }
   const shipped = steadyState(current, N);
   rows.push(shipped.row);
@@ -356,12 +353,15 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
       const st = stats[table] as TableStats;
       const bpr = st.live / n;
       log(`  ${table} ${v.name}: ${bpr.toFixed(2)} B/${what} (ratio ${st.ratio})`);
-      rows.push({
-        case: `${table}, ${v.name}`,
-        value: bpr,
-        unit: `B/${what}`,
-        note: `ratio ${st.ratio}; ${st.sstables} SSTables; rewrite of ${variantTables.length} tables ${rewrite.toFixed(0)} s`,
-      });
+      rows.push(
+        sizeRow(
+          `${table}, ${v.name}`,
+          st,
+          n,
+          what,
+          `rewrite of ${variantTables.length} tables ${rewrite.toFixed(0)} s`,
+        ),
+      );
       if (bpr < (best[table]?.bytesPerRow ?? Number.POSITIVE_INFINITY))
         best[table] = { name: v.name, bytesPerRow: bpr };
     }
@@ -369,6 +369,16 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
   meta.best = best;
   if (process.env.CAPACITY_KEEP !== '1') await c.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   await c.shutdown();
+}
+
+/** A size row: live bytes of a table per row written, with its SSTable count and compression ratio. */
+function sizeRow(name: string, st: TableStats, n: number, what: string, note: string): BenchRow {
+  return {
+    case: name,
+    value: st.live / n,
+    unit: `B/${what}`,
+    note: `${note}; ${st.sstables} SSTables, ratio ${st.ratio}`,
+  };
 }
 
 /**

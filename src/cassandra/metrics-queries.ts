@@ -107,7 +107,7 @@ export async function readPercentiles(
       const parts = await mapLimit(cover, 4, (seg) =>
         seg.res === 'raw'
           ? readSketchRaw(ctx.cql, s.tenant, s.id, seg.from, seg.to, q.signal)
-          : readSketchRollups(ctx.cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
+          : readSketchRollups(ctx.cql, seg.res, s, seg.from, seg.to, q.signal),
       );
       const bytes: Uint8Array[] = [];
       parts.forEach((rows, i) => {
@@ -159,7 +159,7 @@ export function fleetReader(
       const rows =
         res === 'raw'
           ? await readSketchRaw(cql, s.tenant, s.id, from, to, signal)
-          : await readSketchRollups(cql, res, s.tenant, s.id, from, to, signal);
+          : await readSketchRollups(cql, res, s, from, to, signal);
       return rows.filter((r) => isRetained(r.ts, res, retention, now));
     },
     each: async (items, fn) => {
@@ -174,7 +174,7 @@ export function fleetReader(
     groupSketches: async (g, res, from, to) => {
       const t = plan(g);
       if (res === 'raw' || !usable(t, res, from)) return undefined;
-      const rows = await readSketchRollups(cql, res, tenant, t.id, from, to, signal);
+      const rows = await readSketchRollups(cql, res, { tenant, id: t.id }, from, to, signal);
       // an empty row marks a slot whose members' sketches do not merge: let the members say why
       if (rows.some((r) => r.sketch.length === 0)) return undefined;
       return rows.filter((r) => isRetained(r.ts, res, retention, now));

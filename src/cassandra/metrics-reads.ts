@@ -123,8 +123,7 @@ export async function readSketchRaw(
 export async function readSketchRollups(
   cql: MetricsCql,
   res: RollupResolution,
-  tenant: string,
-  id: string,
+  { tenant, id }: { tenant: string; id: string },
   from: number,
   to: number,
   signal?: AbortSignal,

@@ -367,8 +367,7 @@ export class MetricsRoller {
         : await readSketchRollups(
             this.#cql,
             sourceResolution(res) as RollupResolution,
-            slot.tenant,
-            slot.id,
+            slot,
             start,
             end,
             signal,

@@ -20,21 +20,7 @@ import {
 import { queryResolution } from '../metrics-store/resolution.js';
 import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
-import type {
-  AggregatedSeries,
-  AggregateQuery,
-  MetricsQuery,
-  MetricsStore,
-  PercentileQuery,
-  PercentileResult,
-  Point,
-  Retention,
-  Series,
-  SeriesInfo,
-  SketchPoint,
-  WriteOptions,
-  WriteResult,
-} from '../metrics-store/types.js';
+import type * as M from '../metrics-store/types.js';
 import { DEFAULT_TENANT } from '../metrics-store/types.js';
 import {
   normalizeWriteOptions,
@@ -89,9 +75,9 @@ function closedError(): FleetwatchError {
  * await store.close();
  * ```
  */
-export class CassandraMetricsStore implements MetricsStore {
+export class CassandraMetricsStore implements M.MetricsStore {
   /** The effective retention. */
-  readonly retention: Readonly<Retention>;
+  readonly retention: Readonly<M.Retention>;
   /** The keyspace used. */
   readonly keyspace: string;
   readonly #client: Client;
@@ -204,7 +190,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return this.#buffer.size;
   }
 
-  async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+  async write(batch: readonly M.Point[], opts?: M.WriteOptions): Promise<M.WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
@@ -218,7 +204,7 @@ export class CassandraMetricsStore implements MetricsStore {
     const q = this.#cql.q;
     const stmts: BufferedStatement[] = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
-      const p = points[i] as Point;
+      const p = points[i] as M.Point;
       const ref = refs[i] as SeriesRef;
       const bucket = bucketOf(p.ts, 'raw');
       stmts[i] = {
@@ -241,7 +227,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
-  async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+  async writeSketches(batch: readonly M.SketchPoint[], opts?: M.WriteOptions): Promise<M.WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
@@ -277,9 +263,9 @@ export class CassandraMetricsStore implements MetricsStore {
     return { accepted: points.length };
   }
 
-  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
-  query(q: MetricsQuery): Promise<Series[]>;
-  async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
+  query(q: M.AggregateQuery): Promise<M.AggregatedSeries[]>;
+  query(q: M.MetricsQuery): Promise<M.Series[]>;
+  async query(q: M.MetricsQuery): Promise<M.Series[] | M.AggregatedSeries[]> {
     if (this.#closed) throw closedError();
     const fleet = validateMetricsQuery(q);
     throwIfAborted(q.signal);
@@ -303,7 +289,7 @@ export class CassandraMetricsStore implements MetricsStore {
     return readSeries(this.#ctx, q, chosen, series, now);
   }
 
-  async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
+  async queryPercentiles(q: M.PercentileQuery): Promise<M.PercentileResult[]> {
     if (this.#closed) throw closedError();
     const fleet = validatePercentilesQuery(q);
     throwIfAborted(q.signal);
@@ -333,9 +319,9 @@ export class CassandraMetricsStore implements MetricsStore {
     metric: string,
     tagFilter?: Record<string, string>,
     tenant?: string,
-  ): Promise<SeriesInfo[]> {
-    if (this.#closed) throw closedError();
+  ): Promise<M.SeriesInfo[]> {
     const t = validateListSeries(metric, tagFilter, tenant);
+    if (this.#closed) throw closedError();
     const { selected: series } = await this.#catalog.matching(t, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
