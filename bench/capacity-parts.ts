@@ -92,8 +92,9 @@ export interface TableStats {
 export async function tableStats(
   t: Target,
   ks: string,
-  tables: readonly string[],
+  list: ReadonlyArray<{ table: string }>,
 ): Promise<Record<string, TableStats>> {
+  const tables = list.map((x) => x.table);
   const out = await nodetool(t, 'tablestats', ...tables.map((x) => `${ks}.${x}`));
   const stats: Record<string, TableStats> = {};
   for (const section of out.split(/^\s*Table: /m).slice(1)) {

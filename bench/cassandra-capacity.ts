@@ -204,11 +204,7 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
       ];
     }),
   );
-  const current = await tableStats(
-    target,
-    ks,
-    tables.map((x) => x.table),
-  );
+  const current = await tableStats(target, ks, tables);
   for (const { table, rows: n, what } of tables) {
     const st = current[table] as TableStats;
     const note = `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ~${st.partitions} partitions`;
@@ -227,11 +223,7 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
     const t2 = performance.now();
     await nodetool(target, 'upgradesstables', '-a', ks, ...variantTables.map((x) => x.table));
     const rewrite = (performance.now() - t2) / 1000;
-    const stats = await tableStats(
-      target,
-      ks,
-      variantTables.map((x) => x.table),
-    );
+    const stats = await tableStats(target, ks, variantTables);
     for (const { table, rows: n, what } of variantTables) {
       const st = stats[table] as TableStats;
       const bpr = st.live / n;
