@@ -8,7 +8,9 @@
  * keyspace on ONE node, then `flush()` rolls them up; the same points go as single-row INSERTs into
  * `naive_points ((metric, tags), ts)` with Cassandra's default table options. `nodetool flush` and
  * `compact`, then per table `tablestats` "Space used (live)" (every SSTable component: data, index,
- * filter…). Each compression variant is applied with `ALTER TABLE … WITH compression` and
+ * filter…). `flush()` also writes the store's `points_block` (one row per series and hour), checked
+ * here to hold every point exactly; the shipped layout's steady-state bytes per point combine it
+ * with the raw rows still on disk (see `steadyState`). Each compression variant is applied with `ALTER TABLE … WITH compression` and
  * `nodetool upgradesstables -a` (a rewrite of the same data), so every variant sees identical rows.
  * By default the node is cluster node 4 (127.0.0.5, dc2) with a keyspace replicated to dc2 only,
  * since the single development node has no JMX for nodetool until its next start.
@@ -23,18 +25,32 @@
  *   CAPACITY_SIZE_NODE=dev                            # measure sizes on 127.0.0.1 (needs its JMX: scripts/cassandra nodetool)
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
-import type { ConsistencyName } from '../src/cassandra/metrics-options.js';
-import { bucketOf, POINT_TABLES, ROLLUP_ORDER, ttlSeconds } from '../src/cassandra/metrics-schema.js';
+import { decodeBlock } from '../src/cassandra/block-codec.js';
+import type { CassandraMetricsStoreOptions, ConsistencyName } from '../src/cassandra/metrics-options.js';
+import { POINT_TABLES, ROLLUP_ORDER, ttlSeconds } from '../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
-import type { ReplicationOptions } from '../src/cassandra/schema.js';
 import { seriesId, seriesKey } from '../src/metrics-store/series-key.js';
 import { DEFAULT_RETENTION, type Point, RESOLUTION_MS } from '../src/metrics-store/types.js';
-import { decodeBlock, encodeBlock } from './block-codec.js';
-import { type BenchRow, seededRandom, writeResults } from './lib.js';
+import {
+  DAY,
+  DC1,
+  nodetool,
+  SINGLE,
+  SIZE_TARGETS,
+  STEP,
+  seriesPoints,
+  sizeRow,
+  steadyState,
+  type TableStats,
+  type Target,
+  tableStats,
+  VARIANTS,
+} from './capacity-parts.js';
+import { type BenchRow, writeResults } from './lib.js';
+import { writeChunked } from './store-ingest.js';
 
 const run = promisify(execFile);
 const quick = process.env.BENCH_QUICK === '1';
@@ -44,137 +60,8 @@ const DAYS = Number(process.env.CAPACITY_DAYS ?? 1);
 const TP_POINTS = Number(process.env.CAPACITY_TP_POINTS ?? (quick ? 20_000 : 100_000));
 const TP_SERIES = 200;
 const TP_ROUNDS = 2;
-const STEP = 10_000;
-const DAY = 86_400_000;
-const script = join(import.meta.dirname, '../scripts/cassandra');
-
-interface Target {
-  label: string;
-  contactPoints: string[];
-  localDataCenter: string;
-  replication: ReplicationOptions;
-  nodetool?: string[];
-}
-
-const SIZE_TARGETS: Record<string, Target> = {
-  'cluster:4': {
-    label: 'cluster node 4 (127.0.0.5, dc2), keyspace { dc2: 1 }',
-    contactPoints: ['127.0.0.5'],
-    localDataCenter: 'dc2',
-    replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc2: 1 } },
-    nodetool: ['cluster', 'nodetool', '4'],
-  },
-  dev: {
-    label: 'single development node (127.0.0.1), SimpleStrategy RF 1',
-    contactPoints: ['127.0.0.1'],
-    localDataCenter: 'datacenter1',
-    replication: { class: 'SimpleStrategy', replicationFactor: 1 },
-    nodetool: ['nodetool'],
-  },
-};
-const SINGLE = SIZE_TARGETS.dev as Target;
-const DC1: Target = {
-  label: 'cluster dc1 (127.0.0.2–4), NetworkTopologyStrategy { dc1: 3 }',
-  contactPoints: ['127.0.0.2', '127.0.0.3', '127.0.0.4'],
-  localDataCenter: 'dc1',
-  replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3 } },
-};
-
-/** Compression variants tried on the same compacted data, first the table's current setting. */
-const VARIANTS: Array<{ name: string; compression: string }> = [
-  {
-    name: 'LZ4, 16 KiB chunks (Cassandra default)',
-    compression: "{'class': 'LZ4Compressor', 'chunk_length_in_kb': 16}",
-  },
-  {
-    name: 'Zstd 3, 16 KiB',
-    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 16, 'compression_level': 3}",
-  },
-  {
-    name: 'Zstd 3, 64 KiB',
-    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 3}",
-  },
-  {
-    name: 'Zstd 9, 64 KiB',
-    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 64, 'compression_level': 9}",
-  },
-  {
-    name: 'Zstd 9, 256 KiB',
-    compression: "{'class': 'ZstdCompressor', 'chunk_length_in_kb': 256, 'compression_level': 9}",
-  },
-];
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
-
-async function nodetool(t: Target, ...args: string[]): Promise<string> {
-  if (t.nodetool === undefined) throw new Error(`no nodetool for ${t.label}`);
-  const { stdout } = await run(script, [...t.nodetool, ...args], { timeout: 1_800_000, maxBuffer: 64 << 20 });
-  return stdout;
-}
-
-interface TableStats {
-  live: number;
-  sstables: number;
-  ratio: number;
-  partitions: number;
-}
-
-/** `tablestats` of several tables of `ks` in one nodetool call (each call starts a JVM). */
-async function tableStats(
-  t: Target,
-  ks: string,
-  tables: readonly string[],
-): Promise<Record<string, TableStats>> {
-  const out = await nodetool(t, 'tablestats', ...tables.map((x) => `${ks}.${x}`));
-  const stats: Record<string, TableStats> = {};
-  for (const section of out.split(/^\s*Table: /m).slice(1)) {
-    const name = section.slice(0, section.indexOf('\n')).trim();
-    const num = (label: string) => {
-      const m = new RegExp(`${label.replace(/[()]/g, '\\$&')}: ([-0-9.]+)`).exec(section);
-      return m ? Number(m[1]) : Number.NaN;
-    };
-    stats[name] = {
-      live: num('Space used (live)'),
-      sstables: num('SSTable count'),
-      ratio: num('SSTable Compression Ratio'),
-      partitions: num('Number of partitions (estimate)'),
-    };
-  }
-  for (const x of tables)
-    if (stats[x] === undefined) throw new Error(`no tablestats for ${ks}.${x}:\n${out}`);
-  return stats;
-}
-
-/** Deterministic realistic series: gauges (one decimal, daily wave plus noise) and counters. */
-function seriesPoints(tenant: string, series: number, start: number, steps: number): Point[][] {
-  const rnd = seededRandom(42);
-  const out: Point[][] = [];
-  const state = Array.from({ length: series }, (_, s) => ({
-    gauge: s % 2 === 0,
-    level: 20 + 60 * rnd(),
-    counter: Math.floor(rnd() * 1e9),
-    rate: 10 + Math.floor(rnd() * 5000),
-    tags: { host: `web-${String(s >> 1).padStart(4, '0')}`, region: `r${s % 4}` },
-  }));
-  for (let i = 0; i < steps; i++) {
-    const ts = start + i * STEP;
-    const row: Point[] = new Array(series);
-    for (let s = 0; s < series; s++) {
-      const st = state[s]!;
-      let value: number;
-      if (st.gauge) {
-        const wave = 15 * Math.sin((2 * Math.PI * (ts % DAY)) / DAY);
-        value = Math.round((st.level + wave + 4 * (rnd() - 0.5)) * 10) / 10;
-      } else {
-        st.counter += Math.floor(st.rate * (0.5 + rnd()));
-        value = st.counter;
-      }
-      row[s] = { metric: st.gauge ? 'cpu.used' : 'net.bytes', tags: st.tags, ts, value, tenant };
-    }
-    out.push(row);
-  }
-  return out;
-}
 
 /** Writes time-major points through the store: `write()` calls of `chunk` points, `inFlight` at once. */
 async function ingest(
@@ -183,17 +70,29 @@ async function ingest(
   chunk = 10_000,
   inFlight = 16,
 ): Promise<number> {
-  let next = 0;
   const t0 = performance.now();
-  const worker = async () => {
-    while (next < pts.length) {
-      const i = next;
-      next += chunk;
-      await store.write(pts.slice(i, i + chunk));
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  await writeChunked(store, pts, chunk, inFlight);
   return (performance.now() - t0) / 1000;
+}
+
+/** A client on `t` and a store of keyspace `ks` over it (no background rolls; a large buffer). */
+async function openStore(
+  t: Target,
+  ks: string,
+  extra: Partial<CassandraMetricsStoreOptions> = {},
+): Promise<{ c: cassandra.Client; store: CassandraMetricsStore }> {
+  const c = client(t);
+  await c.connect();
+  const store = await CassandraMetricsStore.connect({
+    client: c,
+    keyspace: ks,
+    localDataCenter: t.localDataCenter,
+    replication: t.replication,
+    rollupIntervalMs: 0,
+    writeBuffer: { maxPoints: 200_000 },
+    ...extra,
+  });
+  return { c, store };
 }
 
 function client(t: Target): cassandra.Client {
@@ -222,16 +121,7 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
     from: new Date(from).toISOString(),
   };
   log(`size: ${N.toLocaleString()} points (${SERIES} series × ${steps} steps) into ${ks} on ${target.label}`);
-  const c = client(target);
-  await c.connect();
-  const store = await CassandraMetricsStore.connect({
-    client: c,
-    keyspace: ks,
-    localDataCenter: target.localDataCenter,
-    replication: target.replication,
-    rollupIntervalMs: 0,
-    writeBuffer: { maxPoints: 200_000 },
-  });
+  const { c, store } = await openStore(target, ks);
   try {
     const secs = await ingest(store, pts);
     log(`  store.write: ${Math.round(N / secs).toLocaleString()} points/s`);
@@ -261,47 +151,25 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
   if (rs.errors.length > 0) throw rs.errors[0];
   log(`  naive INSERTs: ${Math.round(N / ((performance.now() - t1) / 1000)).toLocaleString()} points/s`);
 
-  // block layout prototype: one row per series and hour (bench/block-codec.ts), same TTL and TWCS as points_raw
-  const raw = await c.execute(
-    'SELECT default_time_to_live, compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
-    [ks, 'points_raw'],
-  );
-  const cmp = raw.first()?.get('compaction') as Record<string, string>;
-  await c.execute(
-    `CREATE TABLE ${ks}.points_block (tenant text, series_id text, bucket int, block_start timestamp, data blob,` +
-      ' PRIMARY KEY ((tenant, series_id, bucket), block_start))' +
-      ` WITH default_time_to_live = ${ttl} AND compaction = {'class': 'TimeWindowCompactionStrategy',` +
-      ` 'compaction_window_unit': '${cmp.compaction_window_unit}', 'compaction_window_size': ${cmp.compaction_window_size}}`,
-  );
-  const blocks: unknown[][] = [];
-  const BLOCK = 3_600_000;
-  for (let s = 0; s < SERIES; s++) {
-    const p0 = byStep[0]?.[s] as Point;
-    const id = seriesId(seriesKey(p0.metric, p0.tags));
-    for (let i = 0; i < byStep.length; ) {
-      const start = Math.floor((byStep[i]?.[s]?.ts ?? 0) / BLOCK) * BLOCK;
-      const ts: number[] = [];
-      const values: number[] = [];
-      for (; i < byStep.length && (byStep[i]?.[s]?.ts ?? 0) < start + BLOCK; i++) {
-        ts.push(byStep[i]?.[s]?.ts ?? 0);
-        values.push(byStep[i]?.[s]?.value ?? 0);
-      }
-      const data = encodeBlock(ts, values);
-      const back = decodeBlock(data);
-      if (back.ts.some((t, k) => t !== ts[k]) || back.values.some((v, k) => !Object.is(v, values[k]))) {
-        throw new Error(`block codec round trip failed for series ${s} at ${start}`);
-      }
-      blocks.push(['capacity', id, bucketOf(start, 'raw'), start, data, ttl]);
-    }
+  // the store's own points_block (written by flush() as it rolled each closed hour): every point
+  // of every series must be in exactly one block, decoded back exactly
+  const blockRows = await c.execute(`SELECT series_id, block_start, data FROM ${ks}.points_block`, [], {
+    fetchSize: 100_000,
+  });
+  const want = new Map<string, number>();
+  for (const p of pts) want.set(`${seriesId(seriesKey(p.metric, p.tags))}|${p.ts}`, p.value);
+  let inBlocks = 0;
+  for (const r of blockRows.rows) {
+    const { ts, values } = decodeBlock(r.get('data') as Buffer);
+    ts.forEach((t, k) => {
+      const v = want.get(`${r.get('series_id') as string}|${t}`);
+      if (v === undefined || !Object.is(v, values[k]))
+        throw new Error(`block point ${t} differs from what was written`);
+      inBlocks++;
+    });
   }
-  const rb = await cassandra.concurrent.executeConcurrent(
-    c,
-    `INSERT INTO ${ks}.points_block (tenant, series_id, bucket, block_start, data) VALUES (?, ?, ?, ?, ?) USING TTL ?`,
-    blocks,
-    { concurrencyLevel: 32, raiseOnFirstError: true },
-  );
-  if (rb.errors.length > 0) throw rb.errors[0];
-  log(`  points_block: ${blocks.length} blocks written (decoded back exactly)`);
+  if (inBlocks !== N) throw new Error(`points_block holds ${inBlocks} of ${N} points`);
+  log(`  points_block: ${blockRows.rows.length} blocks hold all ${N.toLocaleString()} points exactly`);
 
   log('  nodetool flush + compact…');
   await nodetool(target, 'flush', ks);
@@ -336,21 +204,16 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
       ];
     }),
   );
-  const current = await tableStats(
-    target,
-    ks,
-    tables.map((x) => x.table),
-  );
+  const current = await tableStats(target, ks, tables);
   for (const { table, rows: n, what } of tables) {
     const st = current[table] as TableStats;
-    rows.push({
-      case: `${table}, as created: ${compressionOf.get(table)} (after flush + major compaction)`,
-      value: st.live / n,
-      unit: `B/${what}`,
-      ...(table === 'points_raw' ? { goal: '<= 6 B/point', met: st.live / n <= 6 } : {}),
-      note: `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ${st.sstables} SSTables, ratio ${st.ratio}, ~${st.partitions} partitions`,
-    });
+    const note = `${st.live.toLocaleString('en-US')} B live, ${n.toLocaleString('en-US')} rows, ~${st.partitions} partitions`;
+    const name = `${table}, as created: ${compressionOf.get(table)} (after flush + major compaction)`;
+    rows.push(sizeRow(name, st, n, what, note));
   }
+  const shipped = steadyState(current, N);
+  rows.push(shipped.row);
+  meta.steadyState = shipped.meta;
   // compression variants on the same data: ALTER, then rewrite every SSTable of those tables
   const variantTables = tables.filter((x) => x.table !== 'rollup_1d');
   const best: Record<string, { name: string; bytesPerRow: number }> = {};
@@ -360,22 +223,20 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
     const t2 = performance.now();
     await nodetool(target, 'upgradesstables', '-a', ks, ...variantTables.map((x) => x.table));
     const rewrite = (performance.now() - t2) / 1000;
-    const stats = await tableStats(
-      target,
-      ks,
-      variantTables.map((x) => x.table),
-    );
+    const stats = await tableStats(target, ks, variantTables);
     for (const { table, rows: n, what } of variantTables) {
       const st = stats[table] as TableStats;
       const bpr = st.live / n;
       log(`  ${table} ${v.name}: ${bpr.toFixed(2)} B/${what} (ratio ${st.ratio})`);
-      rows.push({
-        case: `${table}, ${v.name}`,
-        value: bpr,
-        unit: `B/${what}`,
-        ...(table === 'points_raw' ? { goal: '<= 6 B/point', met: bpr <= 6 } : {}),
-        note: `ratio ${st.ratio}; ${st.sstables} SSTables; rewrite of ${variantTables.length} tables ${rewrite.toFixed(0)} s`,
-      });
+      rows.push(
+        sizeRow(
+          `${table}, ${v.name}`,
+          st,
+          n,
+          what,
+          `rewrite of ${variantTables.length} tables ${rewrite.toFixed(0)} s`,
+        ),
+      );
       if (bpr < (best[table]?.bytesPerRow ?? Number.POSITIVE_INFINITY))
         best[table] = { name: v.name, bytesPerRow: bpr };
     }
@@ -388,17 +249,7 @@ async function sizePhase(rows: BenchRow[], meta: Record<string, unknown>): Promi
 let registrationRetries = 0;
 
 async function throughputCase(t: Target, ks: string, cl: ConsistencyName, tenant: string): Promise<number> {
-  const c = client(t);
-  await c.connect();
-  const store = await CassandraMetricsStore.connect({
-    client: c,
-    keyspace: ks,
-    localDataCenter: t.localDataCenter,
-    replication: t.replication,
-    consistency: { read: cl, write: cl },
-    rollupIntervalMs: 0,
-    writeBuffer: { maxPoints: 200_000 },
-  });
+  const { c, store } = await openStore(t, ks, { consistency: { read: cl, write: cl } });
   try {
     const steps = Math.ceil(TP_POINTS / TP_SERIES);
     const from = Date.now() - steps * STEP - 600_000;

@@ -23,6 +23,7 @@ import { CassandraMetricsStore } from '../src/cassandra/metrics-store.js';
 import { seriesId, seriesKey } from '../src/metrics-store/series-key.js';
 import type { Point } from '../src/metrics-store/types.js';
 import { type BenchRow, quantile, writeResults } from './lib.js';
+import { writeChunked } from './store-ingest.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const N = quick ? 100_000 : 1_000_000;
@@ -72,19 +73,9 @@ function measure(start: NodeJS.CpuUsage, t0: number): Run {
 }
 
 async function ingestStore(store: CassandraMetricsStore, pts: Point[]): Promise<Run> {
-  const chunk = 10_000;
-  const inFlight = 16;
-  let next = 0;
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  const worker = async () => {
-    while (next < pts.length) {
-      const i = next;
-      next += chunk;
-      await store.write(pts.slice(i, i + chunk));
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  await writeChunked(store, pts);
   return measure(cpu, t0);
 }
 

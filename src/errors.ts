@@ -44,6 +44,8 @@ export const ERROR_CODES = [
   'E_MALFORMED_REQUEST',
   /** The resource already exists (a key pair name that is taken); `providerCode` has the provider's code. */
   'E_CONFLICT',
+  /** Stored data failed an integrity check on read (a corrupt points block); `path` names where. */
+  'E_CORRUPT_DATA',
 ] as const;
 
 /** A stable fleetwatch error code. */

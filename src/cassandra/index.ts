@@ -10,6 +10,8 @@
  * @packageDocumentation
  */
 export type { MetricsStore } from '../metrics-store/types.js';
+export type { BlockPoints } from './block-codec.js';
+export { BLOCK_FORMAT_VERSION, decodeBlock, encodeBlock } from './block-codec.js';
 export type { CassandraConnectionOptions } from './connection.js';
 export type { CassandraInventoryStoreOptions } from './inventory-store.js';
 export { CassandraInventoryStore } from './inventory-store.js';

@@ -78,6 +78,12 @@ export function metricsStatements(ks: string) {
     selectRaw:
       `SELECT ts, source, value, WRITETIME(value) AS wt FROM ${ks}.points_raw` +
       ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?',
+    insertBlock:
+      `INSERT INTO ${ks}.points_block (tenant, series_id, bucket, block_start, data) VALUES (?, ?, ?, ?, ?)` +
+      ' USING TTL ? AND TIMESTAMP ?',
+    selectBlocks:
+      `SELECT block_start, data FROM ${ks}.points_block` +
+      ' WHERE tenant = ? AND series_id = ? AND bucket = ? AND block_start >= ? AND block_start < ?',
     insertSketchRaw:
       `INSERT INTO ${ks}.sketches_raw (tenant, series_id, bucket, ts, source, sketch) VALUES (?, ?, ?, ?, ?, ?)` +
       ' USING TTL ? AND TIMESTAMP ?',

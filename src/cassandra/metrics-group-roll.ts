@@ -9,7 +9,9 @@ import {
 } from '../metrics-store/rollup.js';
 import type { Retention, RollupPoint } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
-import { type MetricsCql, toNumber } from './metrics-cql.js';
+import type { types } from './driver.js';
+import type { MetricsCql } from './metrics-cql.js';
+import { rollupPointOf } from './metrics-reads.js';
 import type { SlotToRoll } from './metrics-roller.js';
 import { ttlSeconds } from './metrics-schema.js';
 
@@ -80,25 +82,9 @@ export async function rollGroupPoints(
   slot: SlotToRoll,
   signal?: AbortSignal,
 ): Promise<RollupPoint | undefined> {
-  throwIfAborted(signal);
-  const rows = await cql.select(cql.q.selectGroupMembers, [slot.tenant, slot.id, slot.start], signal);
   const s = emptyStats();
-  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
-  for (const r of rows) {
-    const count = toNumber(r.get('count'));
-    mergeStats(
-      s,
-      statsFromRollupPoint({
-        ts: slot.start,
-        count,
-        sum: num(r.get('sum')),
-        min: num(r.get('min')),
-        max: num(r.get('max')),
-        mean: num(r.get('mean')),
-        variance: count > 0 ? num(r.get('m2')) / count : 0,
-        last: num(r.get('last')),
-      }),
-    );
+  for (const r of await members(cql, cql.q.selectGroupMembers, slot, signal)) {
+    mergeStats(s, statsFromRollupPoint(rollupPointOf(r, slot.start)));
   }
   return s.count === 0 ? undefined : toRollupPoint(slot.start, s);
 }
@@ -112,8 +98,7 @@ export async function rollGroupSketch(
   slot: SlotToRoll,
   signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
-  throwIfAborted(signal);
-  const rows = await cql.select(cql.q.selectGroupSketchMembers, [slot.tenant, slot.id, slot.start], signal);
+  const rows = await members(cql, cql.q.selectGroupSketchMembers, slot, signal);
   const sketches = rows.map((r) => r.get('sketch') as Uint8Array);
   if (sketches.some((b) => b.length === 0)) return new Uint8Array(0);
   try {
@@ -122,4 +107,15 @@ export async function rollGroupSketch(
     if (err instanceof FleetwatchError && err.code === 'E_VALIDATION') return new Uint8Array(0);
     throw err;
   }
+}
+
+/** The member rows of a group's 5m slot (`query`: points or sketches). */
+async function members(
+  cql: MetricsCql,
+  query: string,
+  slot: SlotToRoll,
+  signal: AbortSignal | undefined,
+): Promise<types.Row[]> {
+  throwIfAborted(signal);
+  return cql.select(query, [slot.tenant, slot.id, slot.start], signal);
 }

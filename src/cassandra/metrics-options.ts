@@ -15,6 +15,7 @@ import {
   validateConnectionOptions,
 } from './connection.js';
 import { cassandra } from './driver.js';
+import { DEFAULT_RAW_ROW_RETENTION_MS, MIN_RAW_ROW_RETENTION_MS } from './metrics-blocks.js';
 import { maxReplicationFactor, type ReplicationOptions, replicationCql } from './schema.js';
 
 /** Consistency levels a store may read or write at. */
@@ -61,6 +62,15 @@ export interface CassandraMetricsStoreOptions extends CassandraConnectionOptions
    * of slots to roll is trimmed by a roll). The timer is `unref`'d. @default 60000
    */
   rollupIntervalMs?: number;
+  /**
+   * How long a raw point row lives after its hour ends (or after it is written, when later), in ms;
+   * at most the raw retention. Rolling an hour writes the series' points of that hour as one
+   * compressed `points_block` row kept for the whole raw retention, so raw queries still see every
+   * point; raw rows only hold the newest points. Some process must roll (the background loop, or
+   * `flush()`) within this time of an hour's end, or that hour's raw points are lost. Use the same
+   * value on every process. Minimum: 3600000 (an hour). @default 86400000 (a day)
+   */
+  rawRowRetentionMs?: number;
   /** Raw interval `auto` resolution assumes. @default 30000 */
   rawIntervalMs?: number;
   /** Clock for validation windows, closed slots, retention and TTLs. @default systemClock */
@@ -110,6 +120,8 @@ export interface NormalizedStoreOptions {
   maxBatchRows: number;
   rollupIntervalMs: number;
   rawIntervalMs: number;
+  /** Raw row lifetime after its hour, at most the raw retention. */
+  rawRowRetentionMs: number;
   clock: Clock;
   logger: Logger;
   signal: AbortSignal | undefined;
@@ -131,6 +143,7 @@ const KEYS = [
   'writeBuffer',
   'rollupIntervalMs',
   'rawIntervalMs',
+  'rawRowRetentionMs',
   'clock',
   'logger',
   'signal',
@@ -180,13 +193,21 @@ export function normalizeStoreOptions(options: CassandraMetricsStoreOptions): No
   const qs = options.queries ?? {};
   if (typeof qs !== 'object' || qs === null) throw validationError('options.queries', 'an object', qs);
   rejectUnknownKeys(qs, ['maxSeries', 'maxPoints', 'concurrency'], 'options.queries');
+  const retention = normalizeRetention(options.retention, DEFAULT_RETENTION);
+  const rowRetention = int(
+    options.rawRowRetentionMs,
+    DEFAULT_RAW_ROW_RETENTION_MS,
+    'options.rawRowRetentionMs',
+    MIN_RAW_ROW_RETENTION_MS,
+  );
   return {
+    rawRowRetentionMs: Math.min(rowRetention, retention.raw),
     maxQuerySeries: int(qs.maxSeries, DEFAULT_QUERY_LIMITS.maxSeries, 'options.queries.maxSeries', 1),
     maxQueryPoints: int(qs.maxPoints, DEFAULT_QUERY_LIMITS.maxPoints, 'options.queries.maxPoints', 1),
     queryConcurrency: int(qs.concurrency, 32, 'options.queries.concurrency', 1),
     keyspace,
     replication,
-    retention: normalizeRetention(options.retention, DEFAULT_RETENTION),
+    retention,
     readConsistency: consistency(c.read, defaultCl, 'options.consistency.read'),
     writeConsistency: consistency(c.write, defaultCl, 'options.consistency.write'),
     maxRows: int(wb.maxPoints, 100_000, 'options.writeBuffer.maxPoints', 1),

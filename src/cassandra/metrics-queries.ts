@@ -18,14 +18,15 @@ import type {
   Series,
 } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
+import { type BlockContext, readPoints } from './metrics-blocks.js';
 import type { MetricsCql, RollupColumns } from './metrics-cql.js';
 import type { GroupRollups, GroupTarget } from './metrics-groups.js';
-import { readRawPoints, readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
+import { readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
 import type { SeriesRef } from './metrics-roller.js';
 import type { Matched } from './metrics-series.js';
 
 /** What the query paths of {@link CassandraMetricsStore} read with. */
-export interface QueryContext {
+export interface QueryContext extends BlockContext {
   cql: MetricsCql;
   retention: Readonly<Retention>;
   limits: QueryLimits;
@@ -74,7 +75,7 @@ export async function readSeries(
 ): Promise<Series[]> {
   const results = await mapLimit(series, ctx.concurrency, async (s): Promise<Series | undefined> => {
     if (res === 'raw') {
-      const rows = await readRawPoints(ctx.cql, s.tenant, s.id, q.from, q.to, s.combine, q.signal);
+      const rows = await readPoints(ctx, s.tenant, s.id, q.from, q.to, s.combine, now, q.signal);
       // retained ⇔ ts >= the oldest retained slot start (one comparison per point)
       const cutoff = oldestRetained('raw', ctx.retention, now);
       const points =
@@ -106,7 +107,7 @@ export async function readPercentiles(
       const parts = await mapLimit(cover, 4, (seg) =>
         seg.res === 'raw'
           ? readSketchRaw(ctx.cql, s.tenant, s.id, seg.from, seg.to, q.signal)
-          : readSketchRollups(ctx.cql, seg.res, s.tenant, s.id, seg.from, seg.to, q.signal),
+          : readSketchRollups(ctx.cql, seg.res, s, seg.from, seg.to, q.signal),
       );
       const bytes: Uint8Array[] = [];
       parts.forEach((rows, i) => {
@@ -158,7 +159,7 @@ export function fleetReader(
       const rows =
         res === 'raw'
           ? await readSketchRaw(cql, s.tenant, s.id, from, to, signal)
-          : await readSketchRollups(cql, res, s.tenant, s.id, from, to, signal);
+          : await readSketchRollups(cql, res, s, from, to, signal);
       return rows.filter((r) => isRetained(r.ts, res, retention, now));
     },
     each: async (items, fn) => {
@@ -173,7 +174,7 @@ export function fleetReader(
     groupSketches: async (g, res, from, to) => {
       const t = plan(g);
       if (res === 'raw' || !usable(t, res, from)) return undefined;
-      const rows = await readSketchRollups(cql, res, tenant, t.id, from, to, signal);
+      const rows = await readSketchRollups(cql, res, { tenant, id: t.id }, from, to, signal);
       // an empty row marks a slot whose members' sketches do not merge: let the members say why
       if (rows.some((r) => r.sketch.length === 0)) return undefined;
       return rows.filter((r) => isRetained(r.ts, res, retention, now));

@@ -6,6 +6,7 @@
 import { combineRaw, type RollupResolution, type SourcedValue } from '../metrics-store/rollup.js';
 import type { CombinePolicy, RawPoint, RollupPoint } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
+import type { types } from './driver.js';
 import { type MetricsCql, type RollupColumns, toMillis, toNumber } from './metrics-cql.js';
 import { bucketOf } from './metrics-schema.js';
 
@@ -23,9 +24,7 @@ export async function readRawPoints(
   policy: CombinePolicy,
   signal?: AbortSignal,
 ): Promise<RawPoint[]> {
-  const parts = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectRawFast, [tenant, id, bucket, from, to], signal),
-  );
+  const parts = await selectRange(cql, cql.q.selectRawFast, 'raw', tenant, id, from, to, signal);
   const out: RawPoint[] = [];
   let shared = false;
   let prev = Number.NaN;
@@ -46,9 +45,7 @@ export async function readRawPoints(
       policy,
     );
   }
-  const withTimes = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectRaw, [tenant, id, bucket, from, to], signal),
-  );
+  const withTimes = await selectRange(cql, cql.q.selectRaw, 'raw', tenant, id, from, to, signal);
   const rows: SourcedValue[] = [];
   for (const part of withTimes) {
     for (const r of part) {
@@ -79,28 +76,29 @@ export async function readRollups(
 ): Promise<RollupPoint[]> {
   const out: RollupPoint[] = [];
   const query = columns === undefined ? cql.q.selectRollup[res] : cql.q.selectRollupColumns[res][columns];
-  const parts = await mapBuckets(res, from, to, (bucket) =>
-    cql.select(query, [tenant, id, bucket, from, to], signal),
-  );
-  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+  const parts = await selectRange(cql, query, res, tenant, id, from, to, signal);
   // buckets in order, rows in clustering (ts) order within each
-  for (const rows of parts) {
-    for (const r of rows) {
-      const count = toNumber(r.get('count'));
-      const m2 = num(r.get('m2'));
-      out.push({
-        ts: toMillis(r.get('ts')),
-        count,
-        sum: num(r.get('sum')),
-        min: num(r.get('min')),
-        max: num(r.get('max')),
-        mean: num(r.get('mean')),
-        variance: count > 0 ? m2 / count : 0,
-        last: num(r.get('last')),
-      });
-    }
-  }
+  for (const rows of parts) for (const r of rows) out.push(rollupPointOf(r, toMillis(r.get('ts'))));
   return out;
+}
+
+/**
+ * The rollup point of a row with columns count, sum, min, max, mean, m2, last (those absent from
+ * the row are NaN), at `ts`.
+ */
+export function rollupPointOf(r: types.Row, ts: number): RollupPoint {
+  const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+  const count = toNumber(r.get('count'));
+  return {
+    ts,
+    count,
+    sum: num(r.get('sum')),
+    min: num(r.get('min')),
+    max: num(r.get('max')),
+    mean: num(r.get('mean')),
+    variance: count > 0 ? num(r.get('m2')) / count : 0,
+    last: num(r.get('last')),
+  };
 }
 
 /**
@@ -115,54 +113,47 @@ export async function readSketchRaw(
   to: number,
   signal?: AbortSignal,
 ): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
-  const parts = await mapBuckets('raw', from, to, (bucket) =>
-    cql.select(cql.q.selectSketchRaw, [tenant, id, bucket, from, to], signal),
-  );
+  const parts = await selectRange(cql, cql.q.selectSketchRaw, 'raw', tenant, id, from, to, signal);
   return parts.flatMap((rows) =>
     rows.map((r) => ({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array })),
   );
 }
 
-/** Rollup sketches of a series at `res` with `from <= ts < to`. */
+/** Rollup sketches of a series at `res` with `from <= ts < to`, in ts order. */
 export async function readSketchRollups(
   cql: MetricsCql,
   res: RollupResolution,
+  { tenant, id }: { tenant: string; id: string },
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
+  const parts = await selectRange(cql, cql.q.selectSketchRollup[res], res, tenant, id, from, to, signal);
+  // buckets in order, rows in clustering (ts) order within each
+  return parts.flatMap((rows) =>
+    rows.map((r) => ({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array })),
+  );
+}
+
+/**
+ * The rows of `query` (restricted by tenant, series, bucket and a `[from, to)` clustering range)
+ * over every time bucket of width `bucketMs` (a resolution's, or a number) the range spans, a few
+ * partitions at a time: one array per bucket, in bucket order.
+ */
+export async function selectRange(
+  cql: MetricsCql,
+  query: string,
+  bucketMs: 'raw' | RollupResolution | number,
   tenant: string,
   id: string,
   from: number,
   to: number,
   signal?: AbortSignal,
-): Promise<Array<{ ts: number; sketch: Uint8Array }>> {
-  const out: Array<{ ts: number; sketch: Uint8Array }> = [];
-  await forBuckets(res, from, to, async (bucket) => {
-    const rows = await cql.select(cql.q.selectSketchRollup[res], [tenant, id, bucket, from, to], signal);
-    for (const r of rows) out.push({ ts: toMillis(r.get('ts')), sketch: r.get('sketch') as Uint8Array });
-  });
-  return out.sort((a, b) => a.ts - b.ts);
-}
-
-async function mapBuckets<T>(
-  res: 'raw' | RollupResolution,
-  from: number,
-  to: number,
-  fn: (bucket: number) => Promise<T>,
-): Promise<T[]> {
+): Promise<types.Row[][]> {
   if (to <= from) return [];
+  const of = (ts: number) =>
+    typeof bucketMs === 'number' ? Math.floor(ts / bucketMs) : bucketOf(ts, bucketMs);
   const buckets: number[] = [];
-  for (let b = bucketOf(from, res); b <= bucketOf(to - 1, res); b++) buckets.push(b);
-  return mapLimit(buckets, 8, fn);
-}
-
-async function forBuckets(
-  res: 'raw' | RollupResolution,
-  from: number,
-  to: number,
-  fn: (bucket: number) => Promise<void>,
-): Promise<void> {
-  if (to <= from) return;
-  const first = bucketOf(from, res);
-  const last = bucketOf(to - 1, res);
-  const buckets: number[] = [];
-  for (let b = first; b <= last; b++) buckets.push(b);
-  await mapLimit(buckets, 8, fn);
+  for (let b = of(from); b <= of(to - 1); b++) buckets.push(b);
+  return mapLimit(buckets, 8, (bucket) => cql.select(query, [tenant, id, bucket, from, to], signal));
 }

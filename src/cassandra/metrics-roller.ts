@@ -22,10 +22,11 @@ import {
 import type { CombinePolicy, Retention, RollupPoint } from '../metrics-store/types.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
+import { type BlockContext, readPoints, writeBlock } from './metrics-blocks.js';
 import { type MetricsCql, nextWriteTimestamp, toMillis, toNumber } from './metrics-cql.js';
 import { rollGroupPoints, rollGroupSketch, writeContributions } from './metrics-group-roll.js';
 import type { GroupRollups } from './metrics-groups.js';
-import { readRawPoints, readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
+import { readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
 import {
   bucketOf,
   DIRTY_SHARDS,
@@ -80,7 +81,10 @@ export interface SlotToRoll {
   shard: number;
   combine: CombinePolicy;
   start: number;
-  /** The series key of a series' 5m slot (its groups); absent for other slots. */
+  /**
+   * The series key of a series' slot (its groups at 5m; at 1h, that the slot is a series' and has a
+   * points block); absent for groups' slots and for marks written before blocks existed.
+   */
   key?: string | undefined;
 }
 
@@ -96,12 +100,20 @@ export class MetricsRoller {
   readonly #retention: Readonly<Retention>;
   readonly #logger: Logger;
   readonly #groups: GroupRollups;
+  readonly #blocks: BlockContext;
 
-  constructor(cql: MetricsCql, retention: Readonly<Retention>, logger: Logger, groups: GroupRollups) {
+  constructor(
+    cql: MetricsCql,
+    retention: Readonly<Retention>,
+    logger: Logger,
+    groups: GroupRollups,
+    rawRowRetentionMs: number,
+  ) {
     this.#cql = cql;
     this.#retention = retention;
     this.#logger = logger;
     this.#groups = groups;
+    this.#blocks = { cql, retention, rawRowRetentionMs };
   }
 
   /** The write-buffer key of a dirty-slot partition (cached: the same string for the same partition). */
@@ -260,8 +272,12 @@ export class MetricsRoller {
       const point =
         slot.kind === 'gp'
           ? await rollGroupPoints(this.#cql, slot, signal)
-          : await this.#rollPoints(slot, signal);
+          : await this.#rollPoints(slot, now, signal);
       value = point;
+      // a series' hour: its raw points as one block too (before the raw rows expire)
+      if (res === '1h' && slot.kind === 'p' && slot.key !== undefined) {
+        await writeBlock(this.#blocks, slot, now, readAt, signal);
+      }
       if (point !== undefined) {
         await this.#cql.exec(q.insertRollup[res], [
           slot.tenant,
@@ -311,20 +327,30 @@ export class MetricsRoller {
     if (parent !== undefined) {
       const parentStart = Math.floor(start / RESOLUTION_MS[parent]) * RESOLUTION_MS[parent];
       const kind: SlotKind = points ? 'p' : 's';
+      const key = slot.kind === 'p' || slot.kind === 's' ? slot.key : undefined;
       await Promise.all(
-        this.markStatements({ ...slot, kind, res: parent, start: parentStart, key: undefined }, now).map(
-          (s) => this.#cql.exec(s.query, s.params),
+        this.markStatements({ ...slot, kind, res: parent, start: parentStart, key }, now).map((s) =>
+          this.#cql.exec(s.query, s.params),
         ),
       );
     }
     return groupSlots;
   }
 
-  async #rollPoints(slot: SlotToRoll, signal?: AbortSignal): Promise<RollupPoint | undefined> {
+  async #rollPoints(slot: SlotToRoll, now: number, signal?: AbortSignal): Promise<RollupPoint | undefined> {
     const { res, start } = slot;
     const end = start + RESOLUTION_MS[res];
     if (res === '5m') {
-      const points = await readRawPoints(this.#cql, slot.tenant, slot.id, start, end, slot.combine, signal);
+      const points = await readPoints(
+        this.#blocks,
+        slot.tenant,
+        slot.id,
+        start,
+        end,
+        slot.combine,
+        now,
+        signal,
+      );
       return rollup5mFromRaw(start, points);
     }
     const child = sourceResolution(res) as RollupResolution;
@@ -341,8 +367,7 @@ export class MetricsRoller {
         : await readSketchRollups(
             this.#cql,
             sourceResolution(res) as RollupResolution,
-            slot.tenant,
-            slot.id,
+            slot,
             start,
             end,
             signal,

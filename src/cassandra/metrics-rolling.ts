@@ -90,7 +90,7 @@ export class LocalRolls {
       const groupSlots = new Map<string, SlotToRoll>();
       await mapLimit(slots, 16, async ({ series: s, start }) => {
         const slot = { res, kind, tenant: s.tenant, id: s.id, shard: s.shard, combine: s.combine, start };
-        const key = res === '5m' && s.key !== '' ? s.key : undefined;
+        const key = s.key !== '' ? s.key : undefined;
         for (const g of await this.#roller.rollSlot({ ...slot, key }, now, signal)) {
           groupSlots.set(`${g.tenant}\u0000${g.id}\u0000${g.start}`, g);
         }

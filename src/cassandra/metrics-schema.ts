@@ -7,6 +7,7 @@
  * - `rollup_5m`, `sketch_5m`: per 10 days → 2,880 rows.
  * - `rollup_1h`, `sketch_1h`: per 360 days → 8,640 rows.
  * - `rollup_1d`, `sketch_1d`: per 3,600 days → 3,600 rows.
+ * - `points_block`: per 10 days → 240 rows (one per hour, each a compressed block of raw points).
  * - `series_index`: per tenant × metric × shard (8): one row per series.
  * - `series_tags`: per tenant × metric × tag key: one row per series having that key, clustered by
  *   value (exact and prefix lookups are one slice).
@@ -186,8 +187,25 @@ export function metricsMigrations(retention: Readonly<Retention>): Migration[] {
       statements: (ks) =>
         timeSeriesTables().map((t) => `ALTER TABLE ${ks}.${t} WITH compression = ${TIME_SERIES_COMPRESSION}`),
     },
+    {
+      version: 7,
+      description:
+        'points_block: raw points of a series, one compressed row per hour (see metrics-blocks.ts)',
+      statements: (ks) => [
+        `CREATE TABLE IF NOT EXISTS ${ks}.points_block (tenant text, series_id text, bucket int,` +
+          ' block_start timestamp, data blob, PRIMARY KEY ((tenant, series_id, bucket), block_start))' +
+          `${ttlTableOptions(retention.raw)} AND CLUSTERING ORDER BY (block_start ASC)` +
+          ` AND compression = ${TIME_SERIES_COMPRESSION}`,
+      ],
+    },
   ];
 }
+
+/** Span of one points block (one `points_block` row per series), in ms (epoch-aligned). */
+export const BLOCK_MS = HOUR;
+
+/** Width of one `points_block` partition's time bucket: 10 days → 240 rows of one hour. */
+export const BLOCK_BUCKET_MS = 10 * DAY;
 
 /**
  * Compression of the time-series tables (raw points, rollups, sketches), from migration 6 on:

@@ -11,41 +11,27 @@ import type { Client } from 'cassandra-driver';
 import type { AbortOptions, Clock, Logger } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
 import { aggregateSeries, guardSeries, type QueryLimits } from '../metrics-store/fleet.js';
-import { fleetPercentiles } from '../metrics-store/fleet-percentiles.js';
+import { fleetPercentiles, percentilesRequest } from '../metrics-store/fleet-percentiles.js';
 import {
   isFleetPercentileQuery,
   validateMetricsQuery,
   validatePercentilesQuery,
 } from '../metrics-store/fleet-validate.js';
-import { planCover, queryResolution } from '../metrics-store/resolution.js';
+import { queryResolution } from '../metrics-store/resolution.js';
 import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
-import type {
-  AggregatedSeries,
-  AggregateQuery,
-  MetricsQuery,
-  MetricsStore,
-  PercentileQuery,
-  PercentileResult,
-  Point,
-  Retention,
-  Series,
-  SeriesInfo,
-  SketchPoint,
-  WriteOptions,
-  WriteResult,
-} from '../metrics-store/types.js';
+import type * as M from '../metrics-store/types.js';
 import { DEFAULT_TENANT } from '../metrics-store/types.js';
 import {
   normalizeWriteOptions,
-  validateMetricName,
+  validateListSeries,
   validatePoints,
   validateSketchPoints,
-  validateTagFilter,
   validateTenant,
 } from '../metrics-store/validate.js';
 import { createClient } from './connection.js';
 import { toStoreError } from './driver-errors.js';
+import { rawRowTtl } from './metrics-blocks.js';
 import { MetricsCql, nextWriteTimestamp, type ReadStats } from './metrics-cql.js';
 import { GroupRollups } from './metrics-groups.js';
 import {
@@ -89,9 +75,9 @@ function closedError(): FleetwatchError {
  * await store.close();
  * ```
  */
-export class CassandraMetricsStore implements MetricsStore {
+export class CassandraMetricsStore implements M.MetricsStore {
   /** The effective retention. */
-  readonly retention: Readonly<Retention>;
+  readonly retention: Readonly<M.Retention>;
   /** The keyspace used. */
   readonly keyspace: string;
   readonly #client: Client;
@@ -129,10 +115,11 @@ export class CassandraMetricsStore implements MetricsStore {
     this.#cql = cql;
     const indexTtl = ttlSeconds(Math.max(...Object.values(o.retention)) + INDEX_REFRESH_MS);
     this.#catalog = new SeriesCatalog(cql, indexTtl, o.timeoutMs);
-    this.#roller = new MetricsRoller(cql, o.retention, o.logger, groups);
+    this.#roller = new MetricsRoller(cql, o.retention, o.logger, groups, o.rawRowRetentionMs);
     this.#ctx = {
       cql,
       retention: o.retention,
+      rawRowRetentionMs: o.rawRowRetentionMs,
       limits: this.#limits,
       concurrency: o.queryConcurrency,
       groups,
@@ -207,7 +194,7 @@ export class CassandraMetricsStore implements MetricsStore {
    * Validate the whole batch, then queue its rows in the write buffer (resolves once queued; `flush()` waits
    * for them to land). A bad point rejects the batch with `E_VALIDATION`.
    */
-  async write(batch: readonly Point[], opts?: WriteOptions): Promise<WriteResult> {
+  async write(batch: readonly M.Point[], opts?: M.WriteOptions): Promise<M.WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
@@ -221,7 +208,7 @@ export class CassandraMetricsStore implements MetricsStore {
     const q = this.#cql.q;
     const stmts: BufferedStatement[] = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
-      const p = points[i] as Point;
+      const p = points[i] as M.Point;
       const ref = refs[i] as SeriesRef;
       const bucket = bucketOf(p.ts, 'raw');
       stmts[i] = {
@@ -234,7 +221,7 @@ export class CassandraMetricsStore implements MetricsStore {
           p.ts,
           o.source,
           p.value,
-          this.#ttl(p.ts, now),
+          rawRowTtl(p.ts, now, this.retention, this.#ctx.rawRowRetentionMs),
           nextWriteTimestamp(),
         ],
       };
@@ -248,7 +235,7 @@ export class CassandraMetricsStore implements MetricsStore {
    * Store sketches (rollups merge them); validated and buffered as {@link CassandraMetricsStore.write} does
    * with points.
    */
-  async writeSketches(batch: readonly SketchPoint[], opts?: WriteOptions): Promise<WriteResult> {
+  async writeSketches(batch: readonly M.SketchPoint[], opts?: M.WriteOptions): Promise<M.WriteResult> {
     if (this.#closed) throw closedError();
     const o = normalizeWriteOptions(opts);
     throwIfAborted(o.signal);
@@ -285,13 +272,13 @@ export class CassandraMetricsStore implements MetricsStore {
   }
 
   /** Fleet query: one series per group of the selected series, from the rollup tables. */
-  query(q: AggregateQuery): Promise<AggregatedSeries[]>;
   /**
    * Series with points for a metric and range at the chosen resolution; `E_QUERY_TOO_LARGE` past the `queries`
    * limits (`maxSeries`, `maxPoints`).
    */
-  query(q: MetricsQuery): Promise<Series[]>;
-  async query(q: MetricsQuery): Promise<Series[] | AggregatedSeries[]> {
+  query(q: M.AggregateQuery): Promise<M.AggregatedSeries[]>;
+  query(q: M.MetricsQuery): Promise<M.Series[]>;
+  async query(q: M.MetricsQuery): Promise<M.Series[] | M.AggregatedSeries[]> {
     if (this.#closed) throw closedError();
     const fleet = validateMetricsQuery(q);
     throwIfAborted(q.signal);
@@ -316,7 +303,7 @@ export class CassandraMetricsStore implements MetricsStore {
   }
 
   /** Percentiles over a range, merged from stored sketches across sources and slots. */
-  async queryPercentiles(q: PercentileQuery): Promise<PercentileResult[]> {
+  async queryPercentiles(q: M.PercentileQuery): Promise<M.PercentileResult[]> {
     if (this.#closed) throw closedError();
     const fleet = validatePercentilesQuery(q);
     throwIfAborted(q.signal);
@@ -329,14 +316,7 @@ export class CassandraMetricsStore implements MetricsStore {
     if (!isFleetPercentileQuery(q)) return readPercentiles(this.#ctx, q, series, now);
     return fleetPercentiles(
       fleetSeries(series),
-      {
-        ...fleet,
-        metric: q.metric,
-        from: q.from,
-        to: q.to,
-        quantiles: q.quantiles,
-        cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
-      },
+      percentilesRequest(fleet, q, now, this.retention),
       fleetReader(this.#ctx, now, q.signal, matched, fleet.groupBy ?? []),
       this.#limits,
     );
@@ -355,12 +335,10 @@ export class CassandraMetricsStore implements MetricsStore {
     metric: string,
     tagFilter?: Record<string, string>,
     tenant?: string,
-  ): Promise<SeriesInfo[]> {
+  ): Promise<M.SeriesInfo[]> {
+    const t = validateListSeries(metric, tagFilter, tenant);
     if (this.#closed) throw closedError();
-    validateMetricName(metric, 'metric');
-    validateTagFilter(tagFilter);
-    validateTenant(tenant, 'tenant');
-    const { selected: series } = await this.#catalog.matching(tenant ?? DEFAULT_TENANT, metric, tagFilter);
+    const { selected: series } = await this.#catalog.matching(t, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
 

@@ -11,8 +11,9 @@ import {
   type SketchRow,
   topK,
 } from './fleet.js';
-import type { CoverSegment } from './resolution.js';
-import type { PercentileResult, PercentileStep, Resolution } from './types.js';
+import type { FleetOptions } from './fleet-validate.js';
+import { type CoverSegment, planCover } from './resolution.js';
+import type { PercentileQuery, PercentileResult, PercentileStep, Resolution, Retention } from './types.js';
 import { RESOLUTION_MS } from './types.js';
 
 /** Input of {@link fleetPercentiles}. */
@@ -27,6 +28,31 @@ export interface PercentilesRequest {
   order: 'asc' | 'desc';
   /** The read plan of a window (the store's `planCover` at its `now` and retention). */
   cover: (from: number, to: number) => CoverSegment[];
+}
+
+/**
+ * The {@link PercentilesRequest} of a validated fleet percentile query at `now`: windows read over
+ * the stores' `planCover` of `retention`.
+ *
+ * @example
+ * ```ts
+ * const req = percentilesRequest(validatePercentilesQuery(q), q, Date.now(), DEFAULT_RETENTION);
+ * ```
+ */
+export function percentilesRequest(
+  fleet: FleetOptions & { step: number | undefined },
+  q: PercentileQuery,
+  now: number,
+  retention: Readonly<Retention>,
+): PercentilesRequest {
+  return {
+    ...fleet,
+    metric: q.metric,
+    from: q.from,
+    to: q.to,
+    quantiles: q.quantiles,
+    cover: (from, to) => planCover({ from, to, now, retention }),
+  };
 }
 
 /** Split `[from, to)` into epoch-aligned windows of `step` (one window when there is no step). */

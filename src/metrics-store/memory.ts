@@ -10,7 +10,7 @@
  */
 import { FleetwatchError, throwIfAborted } from '../errors.js';
 import { aggregateSeries, type FleetSeries, guardSeries } from './fleet.js';
-import { fleetPercentiles } from './fleet-percentiles.js';
+import { fleetPercentiles, percentilesRequest } from './fleet-percentiles.js';
 import { isFleetPercentileQuery, validateMetricsQuery, validatePercentilesQuery } from './fleet-validate.js';
 import { RawBucket } from './memory-buckets.js';
 import { rollClosedSlots, sweepExpired } from './memory-maintenance.js';
@@ -45,10 +45,9 @@ import type {
 import { DEFAULT_TENANT } from './types.js';
 import {
   normalizeWriteOptions,
-  validateMetricName,
+  validateListSeries,
   validatePoints,
   validateSketchPoints,
-  validateTagFilter,
   validateTenant,
 } from './validate.js';
 
@@ -206,10 +205,8 @@ export class MemoryMetricsStore implements MetricsStore {
     tenant?: string,
   ): Promise<SeriesInfo[]> {
     if (this.#closed) throw closedError();
-    validateMetricName(metric, 'metric');
-    validateTagFilter(tagFilter);
-    validateTenant(tenant, 'tenant');
-    return this.#state.matching(tenant ?? DEFAULT_TENANT, metric, tagFilter).map((s) => ({
+    const t = validateListSeries(metric, tagFilter, tenant);
+    return this.#state.matching(t, metric, tagFilter).map((s) => ({
       metric: s.metric,
       tags: { ...s.tags },
     }));
@@ -283,14 +280,7 @@ export class MemoryMetricsStore implements MetricsStore {
     if (isFleetPercentileQuery(q)) {
       return fleetPercentiles(
         this.#fleetSeries(matching),
-        {
-          ...fleet,
-          metric: q.metric,
-          from: q.from,
-          to: q.to,
-          quantiles: q.quantiles,
-          cover: (from, to) => planCover({ from, to, now, retention: this.retention }),
-        },
+        percentilesRequest(fleet, q, now, this.retention),
         memoryReader(this.#state, now),
         this.#options.limits,
       );

@@ -22,7 +22,7 @@ import type {
   SketchPoint,
   WriteOptions,
 } from './types.js';
-import { RESOLUTIONS } from './types.js';
+import { DEFAULT_TENANT, RESOLUTIONS } from './types.js';
 
 /** The naming rules live in `src/naming.ts`; re-exported here for the stores' existing importers. */
 export {
@@ -250,6 +250,22 @@ export function validatePercentileQuery(q: unknown, path = 'query'): asserts q i
   }
   validateTenant(q.tenant, `${path}.tenant`);
   validateSignal(q.signal, `${path}.signal`);
+}
+
+/**
+ * Validates the arguments of `listSeries()` (throws `E_VALIDATION` naming the field) and returns
+ * the tenant to list (the default tenant when none is given).
+ *
+ * @example
+ * ```ts
+ * const tenant = validateListSeries('cpu', { host: 'a' }, undefined); // 'default'
+ * ```
+ */
+export function validateListSeries(metric: unknown, tagFilter: unknown, tenant: unknown): string {
+  validateMetricName(metric, 'metric');
+  validateTagFilter(tagFilter);
+  validateTenant(tenant, 'tenant');
+  return (tenant as string | undefined) ?? DEFAULT_TENANT;
 }
 
 /** Validate a tag filter for `listSeries` / queries (same rules as point tags). */

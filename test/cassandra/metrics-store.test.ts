@@ -2,8 +2,9 @@
  * CassandraMetricsStore against a real Cassandra, in one file so its parts run in order (vitest runs
  * files in parallel, and the last part stops and restarts the node):
  * 1. the shared MetricsStore conformance suite;
- * 2. schema creation and migration (twice and concurrently), table options (TWCS, TTLs), options
- *    validation, rollups by another process, the background rollup loop, sketch storage;
+ * 2. schema creation and migration (twice and concurrently), table options (TWCS, TTLs), rollups
+ *    by another process, the background rollup loop, sketch storage (options validation is in
+ *    metrics-options.test.ts, points blocks in metrics-blocks.test.ts);
  * 3. the node stopped mid-ingest and started again (`scripts/cassandra stop` / `start`): every
  *    acknowledged point is stored afterwards, every other write was rejected with
  *    `E_STORE_UNAVAILABLE`. This stops the local node for ~15 s; FLEETWATCH_OUTAGE_TEST=0 skips it.
@@ -15,8 +16,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricsStatements } from '../../src/cassandra/metrics-cql.js';
-import { normalizeStoreOptions } from '../../src/cassandra/metrics-options.js';
 import {
   bucketOf,
   dirtyBucketOf,
@@ -25,12 +24,7 @@ import {
   shardOf,
 } from '../../src/cassandra/metrics-schema.js';
 import { CassandraMetricsStore, METRICS_SCHEMA_COMPONENT } from '../../src/cassandra/metrics-store.js';
-import {
-  appliedVersions,
-  ensureKeyspace,
-  ensureSchema,
-  validateIdentifier,
-} from '../../src/cassandra/schema.js';
+import { appliedVersions, ensureKeyspace, ensureSchema } from '../../src/cassandra/schema.js';
 import { FleetwatchError } from '../../src/errors.js';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import { seriesId, seriesKey } from '../../src/metrics-store/series-key.js';
@@ -63,98 +57,6 @@ const ksConcurrent = uniqueKeyspace('conc');
 const ksMigrate = uniqueKeyspace('mig');
 const ksConformance = uniqueKeyspace('conf');
 const ksOutage = uniqueKeyspace('outage');
-
-it('validateIdentifier() - accepts lower-case CQL identifiers only', () => {
-  expect(validateIdentifier('fleetwatch_1', 'keyspace')).toBe('fleetwatch_1');
-  for (const bad of ['', '1abc', 'Fleet', 'a-b', 'a;DROP', 'x'.repeat(49), 3]) {
-    expect(() => validateIdentifier(bad, 'keyspace')).toThrow(FleetwatchError);
-  }
-});
-
-it('normalizeStoreOptions() - consistency defaults follow the replication factor', () => {
-  const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
-  const one = normalizeStoreOptions(base);
-  expect([one.readConsistency, one.writeConsistency]).toEqual([10, 10]); // LOCAL_ONE
-  const three = normalizeStoreOptions({
-    ...base,
-    replication: { class: 'NetworkTopologyStrategy', dataCenters: { dc1: 3 } },
-  });
-  expect([three.readConsistency, three.writeConsistency]).toEqual([6, 6]); // LOCAL_QUORUM
-  const set = normalizeStoreOptions({ ...base, consistency: { read: 'one', write: 'all' } });
-  expect([set.readConsistency, set.writeConsistency]).toEqual([1, 5]);
-});
-
-it('normalizeStoreOptions() - rejects bad options naming the field, never echoing credentials', () => {
-  const base = { contactPoints: ['127.0.0.1'], localDataCenter: 'dc1', keyspace: 'k' };
-  const cases: Array<[unknown, string]> = [
-    [{ ...base, keyspace: 'Bad-Name' }, 'options.keyspace'],
-    [{ ...base, keyspace: 'x; DROP KEYSPACE y' }, 'options.keyspace'],
-    [{ ...base, contactPoints: [] }, 'options.contactPoints'],
-    [{ ...base, localDataCenter: undefined }, 'options.localDataCenter'],
-    [
-      { ...base, replication: { class: 'SimpleStrategy', replicationFactor: 0 } },
-      'options.replication.replicationFactor',
-    ],
-    [{ ...base, replication: { class: 'Other' } }, 'options.replication.class'],
-    [
-      { ...base, replication: { class: 'NetworkTopologyStrategy', dataCenters: { "dc'1": 3 } } },
-      'options.replication.dataCenters',
-    ],
-    [{ ...base, consistency: { write: 'two' } }, 'options.consistency.write'],
-    [{ ...base, writeBuffer: { maxPoints: 0 } }, 'options.writeBuffer.maxPoints'],
-    [{ ...base, retention: { raw: -1 } }, 'options.retention.raw'],
-    [{ ...base, rollupIntervalMs: -5 }, 'options.rollupIntervalMs'],
-    [{ ...base, colour: 'red' }, 'options.colour'],
-  ];
-  for (const [opts, path] of cases) {
-    let err: unknown;
-    try {
-      normalizeStoreOptions(opts as never);
-    } catch (e) {
-      err = e;
-    }
-    expect(err, path).toBeInstanceOf(FleetwatchError);
-    expect((err as FleetwatchError).code).toBe('E_VALIDATION');
-    expect((err as FleetwatchError).path).toBe(path);
-  }
-  let err: unknown;
-  try {
-    normalizeStoreOptions({
-      ...base,
-      credentials: { username: 'u', password: 12345678 as unknown as string },
-    });
-  } catch (e) {
-    err = e;
-  }
-  expect((err as FleetwatchError).path).toBe('options.credentials');
-  expect(JSON.stringify(err)).not.toContain('12345678');
-});
-
-it('connect() - an unreachable cluster is E_STORE_UNAVAILABLE, and the password never shows', async () => {
-  const err = await rejection(
-    CassandraMetricsStore.connect({
-      contactPoints: ['127.0.0.1:1'],
-      localDataCenter: 'datacenter1',
-      keyspace: 'fw_unreachable',
-      credentials: { username: 'fw', password: 's3cret-pw' },
-    }),
-  );
-  expect(err.code).toBe('E_STORE_UNAVAILABLE');
-  expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('s3cret-pw');
-});
-
-it('metricsStatements() - every read restricts a full partition key and never uses ALLOW FILTERING', () => {
-  const all = JSON.stringify(metricsStatements('k'));
-  expect(all).not.toMatch(/ALLOW FILTERING/i);
-  const texts = (v: unknown): string[] =>
-    typeof v === 'string' ? [v] : Object.values(v as Record<string, unknown>).flatMap(texts);
-  for (const [name, text] of Object.entries(metricsStatements('k'))) {
-    for (const t of texts(text)) {
-      if (t.startsWith('SELECT')) expect(t, name).toMatch(/ WHERE /);
-      expect(t, name).not.toMatch(/'[^']*'/); // no literals: every value is bound
-    }
-  }
-});
 
 let confClient: Client | undefined;
 
@@ -211,7 +113,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
   it('connect() - creates the keyspace and tables; connecting again migrates nothing', async () => {
     const a = await connect();
     await a.close();
-    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await appliedVersions(client, ks, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     // the same migrations again: nothing left to apply
     const again = await ensureSchema(client, {
       keyspace: ks,
@@ -233,6 +135,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         'group_members',
         'group_sketch_members',
         'metric_names',
+        'points_block',
         'points_raw',
         'rollup_1d',
         'rollup_1h',
@@ -268,6 +171,7 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       expect(compression?.compression_level, name).toBe('3');
     };
     expectTable('points_raw', 7 * 86_400);
+    expectTable('points_block', 7 * 86_400);
     expectTable('rollup_5m', 30 * 86_400);
     expectTable('rollup_1h', 400 * 86_400);
     expectTable('rollup_1d', 5 * 365 * 86_400);
@@ -357,14 +261,16 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
       await stores[0].write([{ metric: 'm', ts: Date.now() - MIN, value: 1, tenant }]);
       expect(await stores[1].listMetrics(tenant)).toEqual(['m']);
       await Promise.all(stores.map((s) => s.close()));
-      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await appliedVersions(c1, ksConcurrent, METRICS_SCHEMA_COMPONENT)).toEqual([
+        1, 2, 3, 4, 5, 6, 7,
+      ]);
     } finally {
       await c1.shutdown();
       await c2.shutdown();
     }
   });
 
-  it('write() - each raw row carries a TTL that ends with the retention of its slot', async () => {
+  it('write() - each raw row carries a TTL that ends a day after its hour (rawRowRetentionMs)', async () => {
     const clock = new FakeClock(T0 + 10 * MIN);
     const store = await connect({ clock, retention: { raw: 2 * DAY } });
     const tenant = uniqueTenant();
@@ -376,8 +282,9 @@ describeWithService('CassandraMetricsStore on Cassandra', reason, () => {
         [tenant, id, bucketOf(T0, 'raw')],
         { prepare: true },
       );
-      // expires at slotEnd (T0+5m) + 2 d, seen from now (T0+10m): 2 d - 5 min
-      const want = (2 * DAY - 5 * MIN) / 1000;
+      // raw rows live a day (rawRowRetentionMs) after their hour ends (T0+1h), seen from now
+      // (T0+10m): 1 d + 50 min, less than the retention (slotEnd T0+5m + 2 d)
+      const want = (DAY + 50 * MIN) / 1000;
       const ttl = rs.rows[0]?.get('t') as number;
       expect(ttl).toBeLessThanOrEqual(want);
       expect(ttl).toBeGreaterThan(want - 120);
