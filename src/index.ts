@@ -110,7 +110,6 @@ export { DEFAULT_RETENTION } from './metrics-store/types.js';
 // providers
 export type { AzureListSizesOptions, AzureOptions, AzureProvider } from './providers/azure.js';
 export { azure } from './providers/azure.js';
-export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
 export type { Ec2CreateNodeExtra, Ec2Credentials, Ec2Options } from './providers/ec2.js';
@@ -120,6 +119,7 @@ export { GCE_PUBLIC_IMAGE_PROJECTS, gce } from './providers/gce.js';
 export type { HetznerOptions, HetznerProvider } from './providers/hetzner.js';
 export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
+export type { ManagedProvider } from './providers/kit/key-pairs.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
 export type { OpenStackCreateNodeExtra, OpenStackOptions } from './providers/openstack.js';

@@ -4,6 +4,7 @@ export * from './cloud-adapter.js';
 export * from './http-client.js';
 export * from './http-options.js';
 export * from './ip.js';
+export * from './key-pairs.js';
 export * from './management.js';
 export * from './management-args.js';
 export * from './merge.js';
