@@ -5,12 +5,14 @@ import { readTags } from './ec2-nodes.js';
 import { filterParams } from './ec2-options.js';
 import { type Ec2XmlElement, xmlItems, xmlPath, xmlText } from './ec2-xml.js';
 import {
-  catalogItems,
   definedFields,
+  imagesOptionsArg,
+  importedKeyPair,
+  itemsFromPages,
   keyPairInputArg,
   keyPairNameArg,
-  listImagesArg,
   mergeConcurrently,
+  onePageItems,
   parseDate,
 } from './kit/index.js';
 import type {
@@ -128,7 +130,7 @@ export async function* ec2ListImages(
   opts?: ListImagesOptions,
 ): AsyncGenerator<NodeImage, void, undefined> {
   // Checked when iteration starts, so a bad option rejects like any other listing failure.
-  const o = listImagesArg(opts);
+  const o = imagesOptionsArg(opts);
   const base: Record<string, string> = { ...filterParams(o.filters, 'opts.filters') };
   OWNERS[o.owner].forEach((owner, i) => {
     base[`Owner.${i + 1}`] = owner;
@@ -159,7 +161,7 @@ function pagedList<T>(
   opts: ListCatalogOptions,
 ): AsyncIterable<T> {
   const { id: provider, homeRegion } = client.config;
-  return catalogItems<Ec2XmlElement, T>(
+  return itemsFromPages<Ec2XmlElement, T>(
     async (cursor, ctx) => {
       const root = await client.call(
         homeRegion,
@@ -214,22 +216,16 @@ export async function* ec2ListLocations(
 }
 
 /** `DescribeKeyPairs` in the home region (one unpaged call; public keys included). */
-export async function* ec2ListKeyPairs(
-  client: Ec2Client,
-  opts: ListCatalogOptions = {},
-): AsyncGenerator<KeyPair, void, undefined> {
-  const root = await client.call(
-    client.config.homeRegion,
-    'DescribeKeyPairs',
-    { IncludePublicKey: 'true' },
-    signalOf(opts),
+export function ec2ListKeyPairs(client: Ec2Client, opts: ListCatalogOptions = {}): AsyncIterable<KeyPair> {
+  const { id: provider, homeRegion } = client.config;
+  return onePageItems(
+    async (ctx) => {
+      const root = await client.call(homeRegion, 'DescribeKeyPairs', { IncludePublicKey: 'true' }, ctx);
+      return xmlItems(root, 'keySet');
+    },
+    (item) => ec2KeyPairFromXml(item, provider),
+    { ...opts, provider },
   );
-  const items = xmlItems(root, 'keySet');
-  opts.onPage?.({ page: 1, items: items.length });
-  for (const item of items) {
-    const kp = ec2KeyPairFromXml(item, client.provider);
-    if (kp !== undefined) yield kp;
-  }
 }
 
 /**
@@ -248,16 +244,12 @@ export async function ec2ImportKeyPair(
     { KeyName: name, PublicKeyMaterial: Buffer.from(publicKey, 'utf8').toString('base64') },
     { ...signalOf(opts), idempotent: false },
   );
-  const kp = ec2KeyPairFromXml(root, client.provider);
-  if (kp === undefined)
-    throw new FleetwatchError(
-      'E_MALFORMED_RESPONSE',
-      `${client.provider}: ImportKeyPair returned no keyName`,
-      {
-        provider: client.provider,
-      },
-    );
-  return { ...kp, publicKey };
+  return importedKeyPair(
+    ec2KeyPairFromXml(root, client.provider),
+    publicKey,
+    client.provider,
+    'ImportKeyPair returned no keyName',
+  );
 }
 
 /** `DeleteKeyPair` in the home region. EC2 answers success for a name that does not exist. */

@@ -24,8 +24,9 @@ import {
   type NodeStateSource,
   nodeIdArg,
   nodeStateOperation,
+  nodesFromPages,
   normalizeProviderHttpOptions,
-  paginateProvider,
+  remembered,
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
@@ -106,7 +107,7 @@ export class Ec2Provider implements Provider {
     // One DescribeAddresses per region, fetched alongside the first page (no call per node).
     const eips = client.call(region, 'DescribeAddresses', {}, opts).then(ec2ElasticIpsFromXml);
     eips.catch(() => {});
-    const pages = paginateProvider<Node>(
+    yield* nodesFromPages<Node>(
       async (cursor, ctx) => {
         const root = await client.call(
           region,
@@ -121,14 +122,9 @@ export class Ec2Provider implements Provider {
         const nodes = ec2NodesFromXml(root, { provider, region, elasticIps: await eips });
         return { items: nodes, next: xmlText(root, 'nextToken') };
       },
-      { provider, ...signalOf(opts), ...(opts.onPage === undefined ? {} : { onPage: opts.onPage }) },
+      (node) => remembered(client, node, region),
+      { ...opts, provider },
     );
-    for await (const page of pages) {
-      for (const node of page) {
-        client.remember(node.id, region);
-        yield node;
-      }
-    }
   }
 
   /** The Elastic IPs of instance `id` in `region`. */

@@ -12,8 +12,9 @@ import {
   listAcrossRegions,
   type NodeStateSource,
   nodeStateOperation,
+  nodesFromPages,
   normalizeProviderHttpOptions,
-  paginateProvider,
+  remembered,
   undefinedIfNotFound,
   userDataBase64,
   waitForNodeState,
@@ -102,7 +103,7 @@ export class OpenStackProvider implements Provider {
     const c = this.#client;
     const provider = this.id;
     const { client, region: actual } = await c.service('compute', region, opts);
-    const pages = paginateProvider<Node>(
+    yield* nodesFromPages<Node>(
       async (cursor, ctx) => {
         // A cursor is a marker (server ids have no '/'), or a next link that carried no marker.
         const isLink = cursor?.includes('/') === true;
@@ -135,14 +136,9 @@ export class OpenStackProvider implements Provider {
           next: novaNextCursor(body),
         };
       },
-      { provider, ...signalOf(opts), ...(opts.onPage === undefined ? {} : { onPage: opts.onPage }) },
+      (node) => remembered(c, node, region),
+      { ...opts, provider },
     );
-    for await (const page of pages) {
-      for (const node of page) {
-        c.remember(node.id, region);
-        yield node;
-      }
-    }
   }
 
   async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {

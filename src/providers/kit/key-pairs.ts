@@ -27,6 +27,26 @@ export interface KeyPairWire {
 }
 
 /**
+ * The key pair a cloud answered an import with, carrying the public key as given; an answer with
+ * no key is `E_MALFORMED_RESPONSE` saying `what`.
+ *
+ * @example
+ * ```ts
+ * return importedKeyPair(toKeyPair(body), publicKey, 'aws', 'ImportKeyPair returned no keyName');
+ * ```
+ */
+export function importedKeyPair(
+  key: KeyPair | undefined,
+  publicKey: string,
+  provider: string,
+  what: string,
+): KeyPair {
+  if (key === undefined)
+    throw new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: ${what}`, { provider });
+  return { ...key, publicKey };
+}
+
+/**
  * The key pair called `name` among `keys`, or `E_NOT_FOUND` naming `path`.
  *
  * @example
