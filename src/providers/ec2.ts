@@ -21,6 +21,7 @@ import {
   completedOperation,
   keysArg,
   listAcrossRegions,
+  mapOperation,
   type NodeStateSource,
   nodeIdArg,
   nodeStateOperation,
@@ -284,7 +285,7 @@ export class Ec2Provider implements Provider {
   /** `TerminateInstances`; the operation resolves once the instance is `terminated`. */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     const { op } = await this.#action('destroy', id, opts);
-    return { id: op.id, action: op.action, done: async (wait) => void (await op.done(wait)) };
+    return mapOperation(op, () => undefined);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   createExtraArg,
   keysArg,
   listAcrossRegions,
+  mapOperation,
   type NodeStateSource,
   nodeStateOperation,
   nodesFromPages,
@@ -241,7 +242,7 @@ export class OpenStackProvider implements Provider {
     const { client } = await this.#client.service('compute', region, opts);
     await client.request({ method: 'DELETE', url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) });
     const op = this.#operation('destroy', id, region, ['terminated']);
-    return { id, action: 'destroy', done: async (wait) => void (await op.done(wait)) };
+    return mapOperation(op, () => undefined);
   }
 
   /**

@@ -23,8 +23,16 @@ import type { ProviderHttpClient } from './http-client.js';
 import type { KeyPairWire } from './key-pairs.js';
 import { catalogOptionsArg } from './management-args.js';
 import { makeNode, type NodeFields, nodesFromPages } from './node.js';
-import { completedOperation, type PollSpec, pollingOperation, waitForNodeState } from './operation.js';
-import { followedBy, mapOperation, type StopRequest, stopOptionsArg } from './operation-steps.js';
+import {
+  completedOperation,
+  followedBy,
+  mapOperation,
+  type PollSpec,
+  pollingOperation,
+  type StopRequest,
+  stopOptionsArg,
+  waitForNodeState,
+} from './operation.js';
 import type { AdapterBase } from './options.js';
 import { type FetchPage, itemsFromPages, type ProviderPage } from './paginate.js';
 import { undefinedIfNotFound } from './provider-errors.js';

@@ -10,7 +10,6 @@ export * from './management-args.js';
 export * from './merge.js';
 export * from './node.js';
 export * from './operation.js';
-export * from './operation-steps.js';
 export * from './options.js';
 export * from './own.js';
 export * from './paginate.js';
