@@ -16,6 +16,7 @@ import {
 import {
   asObject,
   type CatalogOperation,
+  type CreateNodeInput,
   completedOperation,
   createInputArg,
   formatStringTags,
@@ -26,9 +27,17 @@ import {
   type KeyPairWire,
   keyPairByName,
   keysArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   lookupState,
+  type Node,
+  type NodeImage,
   type NodeLifecycleOperation,
+  type NodeLocation,
+  type NodeSize,
+  type NodeState,
   nodeIdArg,
+  type Operation,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -44,17 +53,6 @@ import {
   tokenApiSetup,
   withKeyPairs,
 } from './kit/index.js';
-import type {
-  CreateNodeInput,
-  ListCatalogOptions,
-  ListImagesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  NodeState,
-  Operation,
-} from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {

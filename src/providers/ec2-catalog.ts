@@ -9,20 +9,18 @@ import {
   imagesOptionsArg,
   importedKeyPair,
   itemsFromPages,
+  type KeyPair,
   keyPairInputArg,
   keyPairNameArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   mergeConcurrently,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
   onePageItems,
   parseDate,
 } from './kit/index.js';
-import type {
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-} from './types.js';
 
 /** `MaxResults` of each `DescribeImages` page (EC2 allows 5-1000). */
 export const EC2_IMAGES_PAGE = 1000;

@@ -9,6 +9,7 @@ import {
   asObject,
   type CatalogOperation,
   type ComputeTags,
+  type CreateNodeInput,
   createInputArg,
   formatStringTags,
   imagesOptionsArg,
@@ -16,9 +17,17 @@ import {
   type KeyPairOperation,
   type KeyPairWire,
   keyPairByName,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   lookupState,
+  type Node,
+  type NodeImage,
   type NodeLifecycleOperation,
+  type NodeLocation,
+  type NodeSize,
+  type NodeState,
   nodeIdArg,
+  type Operation,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -42,17 +51,6 @@ import {
   linodeSize,
   pollLinodeEvent,
 } from './linode-catalog.js';
-import type {
-  CreateNodeInput,
-  ListCatalogOptions,
-  ListImagesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  NodeState,
-  Operation,
-} from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {

@@ -5,8 +5,14 @@ import {
   imagesOptionsArg,
   importedKeyPair,
   itemsFromPages,
+  type KeyPair,
   keyPairInputArg,
   keyPairNameArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
   onePageItems,
   parseDate,
   pickExtra,
@@ -14,14 +20,6 @@ import {
 } from './kit/index.js';
 import type { OpenStackClient } from './openstack-client.js';
 import { isRecord } from './openstack-nodes.js';
-import type {
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-} from './types.js';
 
 /** `limit` of each Glance and flavor page. */
 export const OPENSTACK_CATALOG_PAGE = 200;

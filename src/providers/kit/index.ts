@@ -1,3 +1,4 @@
+export type * from '../types.js';
 export * from './args.js';
 export * from './auth.js';
 export * from './cloud-adapter.js';
