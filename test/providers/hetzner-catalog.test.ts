@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hetzner } from '../../src/providers/hetzner.js';
-import { FakeHetzner } from './fake-hetzner.js';
+import { FakeHetzner } from './fakes/hetzner.js';
 import { catchErr, collect, type ReplayServer, recordingSleep, startReplayServer } from './server.js';
 
 const image = (id: number, type: string, over: Record<string, unknown> = {}) => ({

@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { hetzner } from '../../src/providers/hetzner.js';
 import { vultr } from '../../src/providers/vultr.js';
 import { providerManagementConformance } from '../../src/testing/index.js';
-import { FakeHetzner } from './fake-hetzner.js';
-import { FakeVultr } from './fake-vultr.js';
 import { startAzureManagement } from './fakes/azure.js';
 import { startDigitalOceanManagement } from './fakes/digitalocean.js';
 import { PEM, startGceManagement } from './fakes/gce.js';
+import { FakeHetzner } from './fakes/hetzner.js';
 import { startLinodeManagement } from './fakes/linode.js';
+import { FakeVultr } from './fakes/vultr.js';
 import { virtualTime } from './management-fixtures.js';
 import { startReplayServer } from './server.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { vultr } from '../../src/providers/vultr.js';
-import { FakeVultr } from './fake-vultr.js';
+import { FakeVultr } from './fakes/vultr.js';
 import { catchErr, collect, type ReplayServer, recordingSleep, startReplayServer } from './server.js';
 
 const snapshot = (n: number) => ({
