@@ -164,3 +164,16 @@ export class FakeVultr {
     p.apply();
   }
 }
+
+/** Vultr's `vc2-1c-1gb` plan as the API describes it. */
+export const VULTR_VC2_PLAN = {
+  id: 'vc2-1c-1gb',
+  vcpu_count: 1,
+  ram: 1024,
+  disk: 25,
+  disk_count: 1,
+  bandwidth: 1024,
+  monthly_cost: 5,
+  type: 'vc2',
+  locations: ['ewr'],
+};
