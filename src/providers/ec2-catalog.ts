@@ -1,5 +1,4 @@
 import type { AbortOptions } from '../core.js';
-import { FleetwatchError } from '../errors.js';
 import type { Ec2Client } from './ec2-client.js';
 import { readTags } from './ec2-nodes.js';
 import { filterParams } from './ec2-options.js';

@@ -18,33 +18,35 @@ import { ec2ElasticIpsFromXml, ec2NodesFromXml, tagParams } from './ec2-nodes.js
 import { type Ec2Options, normalizeEc2Options } from './ec2-options.js';
 import { type Ec2XmlElement, xmlText } from './ec2-xml.js';
 import {
-  type CreateNodeInput,
   completedOperation,
-  type KeyPair,
   keysArg,
-  type ListCatalogOptions,
-  type ListImagesOptions,
-  type ListNodesOptions,
   listAcrossRegions,
   mapOperation,
-  type Node,
-  type NodeImage,
-  type NodeLocation,
-  type NodeSize,
-  type NodeState,
   type NodeStateSource,
   nodeIdArg,
   nodeStateOperation,
   nodesFromPages,
   normalizeProviderHttpOptions,
-  type Operation,
-  type Provider,
   remembered,
-  type StopNodeOptions,
   tagsArg,
-  type WaitOptions,
   waitForNodeState,
 } from './kit/index.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  ListNodesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+  Provider,
+  StopNodeOptions,
+  WaitOptions,
+} from './types.js';
 
 /** botocore's EC2 waiters poll every 15 s (`waiters-2.json`). */
 export const EC2_POLL_INTERVAL_MS = 15_000;

@@ -19,21 +19,13 @@ import {
 import {
   asObject,
   type ComputeTags,
-  type CreateNodeInput,
   createInputArg,
   type FetchPage,
   gracefulStopOperation,
   imagesOptionsArg,
   type KeyPairWire,
-  type ListCatalogOptions,
-  type ListImagesOptions,
   type ManagedProvider,
-  type Node,
-  type NodeImage,
-  type NodeLocation,
-  type NodeSize,
   nodeIdArg,
-  type Operation,
   type PageContext,
   type PowerContext,
   type PowerOperation,
@@ -43,6 +35,16 @@ import {
   WholeTagSetAdapter,
   withKeyPairs,
 } from './kit/index.js';
+import type {
+  CreateNodeInput,
+  ListCatalogOptions,
+  ListImagesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  Operation,
+} from './types.js';
 
 export { HETZNER_STATES } from './hetzner-wire.js';
 

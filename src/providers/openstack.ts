@@ -6,32 +6,18 @@
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
-  type CreateNodeInput,
   completedOperation,
   createExtraArg,
-  type KeyPair,
   keysArg,
-  type ListCatalogOptions,
-  type ListImagesOptions,
-  type ListNodesOptions,
   listAcrossRegions,
   mapOperation,
-  type Node,
-  type NodeImage,
-  type NodeLocation,
-  type NodeSize,
-  type NodeState,
   type NodeStateSource,
   nodeStateOperation,
   nodesFromPages,
   normalizeProviderHttpOptions,
-  type Operation,
-  type Provider,
   remembered,
-  type StopNodeOptions,
   undefinedIfNotFound,
   userDataBase64,
-  type WaitOptions,
   waitForNodeState,
 } from './kit/index.js';
 import { OpenStackClient } from './openstack-client.js';
@@ -50,6 +36,22 @@ import {
   type OpenStackCreateNodeExtra,
   type OpenStackOptions,
 } from './openstack-options.js';
+import type {
+  CreateNodeInput,
+  KeyPair,
+  ListCatalogOptions,
+  ListImagesOptions,
+  ListNodesOptions,
+  Node,
+  NodeImage,
+  NodeLocation,
+  NodeSize,
+  NodeState,
+  Operation,
+  Provider,
+  StopNodeOptions,
+  WaitOptions,
+} from './types.js';
 
 /** OpenStack gives no polling guidance: start at 2 s, growing to 15 s. */
 export const OPENSTACK_POLL_INTERVAL_MS = 2_000;
