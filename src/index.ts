@@ -99,7 +99,6 @@ export type {
 // providers
 export type { AzureListSizesOptions, AzureOptions, AzureProvider } from './providers/azure.js';
 export { azure } from './providers/azure.js';
-export type { ManagedProvider } from './providers/cloud-ops.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
 export type { Ec2Credentials, Ec2Options } from './providers/ec2.js';
@@ -109,6 +108,7 @@ export { gce } from './providers/gce.js';
 export type { HetznerOptions } from './providers/hetzner.js';
 export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
+export type { ManagedProvider } from './providers/kit/key-pairs.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
 export type { OpenStackOptions } from './providers/openstack.js';

@@ -37,13 +37,23 @@ import {
   asObject,
   type CatalogOperation,
   type ComputeTags,
+  type CreateNodeInput,
   createInputArg,
   imagesOptionsArg,
+  type KeyPair,
   type KeyPairOperation,
   keyPairInputArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
+  type ListNodesOptions,
+  type Node,
+  type NodeImage,
   type NodeLifecycleOperation,
+  type NodeLocation,
+  type NodeSize,
   nodeIdArg,
   nodesFromPages,
+  type Operation,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -55,18 +65,6 @@ import {
   undefinedIfNotFound,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type {
-  CreateNodeInput,
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  ListNodesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  Operation,
-} from './types.js';
 
 export type { AzureOptions, AzurePowerStateMode } from './azure-options.js';
 

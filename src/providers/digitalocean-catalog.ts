@@ -7,13 +7,16 @@ import {
   asArray,
   asObject,
   type FetchPage,
+  type KeyPair,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
   type PollResult,
   type ProviderHttpClient,
   parseDate,
   pickExtra,
   str,
 } from './kit/index.js';
-import type { KeyPair, NodeImage, NodeLocation, NodeSize } from './types.js';
 
 /**
  * The pager of every DigitalOcean list: `page`/`per_page`, then the `links.pages.next` URL (same

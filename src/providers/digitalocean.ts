@@ -16,6 +16,7 @@ import {
 import {
   asObject,
   type CatalogOperation,
+  type CreateNodeInput,
   completedOperation,
   createInputArg,
   formatStringTags,
@@ -23,11 +24,20 @@ import {
   HttpCloudAdapter,
   imagesOptionsArg,
   type KeyPairOperation,
-  keyPairInputArg,
+  type KeyPairWire,
+  keyPairByName,
   keysArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   lookupState,
+  type Node,
+  type NodeImage,
   type NodeLifecycleOperation,
+  type NodeLocation,
+  type NodeSize,
+  type NodeState,
   nodeIdArg,
+  type Operation,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -41,19 +51,8 @@ import {
   type TokenApiOptions,
   tagsArg,
   tokenApiSetup,
+  withKeyPairs,
 } from './kit/index.js';
-import type {
-  CreateNodeInput,
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  NodeState,
-  Operation,
-} from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {
@@ -111,7 +110,7 @@ interface DropletEnvelope {
 }
 
 /** Settings: the page size. */
-class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOceanProvider {
+class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) implements DigitalOceanProvider {
   readonly kind = 'digitalocean' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
@@ -148,45 +147,14 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     );
   }
 
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return this.listCatalog(
-      doPager(this.http, 'account/keys', 'ssh_keys', this.settings),
-      (raw) => doKeyPair(this.id, raw),
-      opts,
-    );
-  }
-
-  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
-    const { name, publicKey } = keyPairInputArg(input);
-    const body = asObject(
-      await this.http.json({
-        method: 'POST',
-        url: 'account/keys',
-        json: { name, public_key: publicKey },
-        signal: opts.signal,
-      }),
-      this.id,
-      'ssh key response',
-    );
-    return doKeyPair(this.id, body.ssh_key);
-  }
-
-  /** Delete a key by its name (DigitalOcean deletes by id: the name is looked up first). */
-  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
-    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
-    await this.http.request({
-      method: 'DELETE',
-      url: `account/keys/${encodeURIComponent(key.id ?? '')}`,
-      signal: opts.signal,
-    });
-  }
-
-  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
-    for await (const key of this.listKeyPairs(signal ? { signal } : {})) if (key.name === name) return key;
-    throw new FleetwatchError('E_NOT_FOUND', `${this.id}: no SSH key named "${name}"`, {
-      provider: this.id,
-      path: 'keyPair',
-    });
+  protected override keyPairWire(): KeyPairWire {
+    return {
+      path: 'account/keys',
+      pages: doPager(this.http, 'account/keys', 'ssh_keys', this.settings),
+      publicKeyField: 'public_key',
+      envelope: 'ssh_key',
+      toKeyPair: (raw) => doKeyPair(this.id, raw),
+    };
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -235,7 +203,10 @@ class DigitalOceanAdapter extends HttpCloudAdapter<number> implements DigitalOce
     const tags = formatStringTags(req.tags, 'input.tags');
     for (const t of tags) if (!TAG_NAME.test(t)) throw invalidTag(t);
     const sshKeys = [...((req.extra.ssh_keys as unknown[] | undefined) ?? [])];
-    if (req.keyPair !== undefined) sshKeys.push(Number((await this.#findKey(req.keyPair, opts.signal)).id));
+    if (req.keyPair !== undefined)
+      sshKeys.push(
+        Number((await keyPairByName(this.id, this.listKeyPairs(opts), req.keyPair, 'input.keyPair')).id),
+      );
     const body = asObject(
       await this.http.json<DropletEnvelope>({
         method: 'POST',

@@ -1,26 +1,25 @@
 import type { AbortOptions } from '../core.js';
-import { FleetwatchError } from '../errors.js';
 import type { Ec2Client } from './ec2-client.js';
 import { readTags } from './ec2-nodes.js';
 import { filterParams } from './ec2-options.js';
 import { type Ec2XmlElement, xmlItems, xmlPath, xmlText } from './ec2-xml.js';
 import {
-  catalogItems,
   definedFields,
+  imagesOptionsArg,
+  importedKeyPair,
+  itemsFromPages,
+  type KeyPair,
   keyPairInputArg,
   keyPairNameArg,
-  listImagesArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   mergeConcurrently,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
+  onePageItems,
   parseDate,
 } from './kit/index.js';
-import type {
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-} from './types.js';
 
 /** `MaxResults` of each `DescribeImages` page (EC2 allows 5-1000). */
 export const EC2_IMAGES_PAGE = 1000;
@@ -128,7 +127,7 @@ export async function* ec2ListImages(
   opts?: ListImagesOptions,
 ): AsyncGenerator<NodeImage, void, undefined> {
   // Checked when iteration starts, so a bad option rejects like any other listing failure.
-  const o = listImagesArg(opts);
+  const o = imagesOptionsArg(opts);
   const base: Record<string, string> = { ...filterParams(o.filters, 'opts.filters') };
   OWNERS[o.owner].forEach((owner, i) => {
     base[`Owner.${i + 1}`] = owner;
@@ -159,7 +158,7 @@ function pagedList<T>(
   opts: ListCatalogOptions,
 ): AsyncIterable<T> {
   const { id: provider, homeRegion } = client.config;
-  return catalogItems<Ec2XmlElement, T>(
+  return itemsFromPages<Ec2XmlElement, T>(
     async (cursor, ctx) => {
       const root = await client.call(
         homeRegion,
@@ -214,22 +213,16 @@ export async function* ec2ListLocations(
 }
 
 /** `DescribeKeyPairs` in the home region (one unpaged call; public keys included). */
-export async function* ec2ListKeyPairs(
-  client: Ec2Client,
-  opts: ListCatalogOptions = {},
-): AsyncGenerator<KeyPair, void, undefined> {
-  const root = await client.call(
-    client.config.homeRegion,
-    'DescribeKeyPairs',
-    { IncludePublicKey: 'true' },
-    signalOf(opts),
+export function ec2ListKeyPairs(client: Ec2Client, opts: ListCatalogOptions = {}): AsyncIterable<KeyPair> {
+  const { id: provider, homeRegion } = client.config;
+  return onePageItems(
+    async (ctx) => {
+      const root = await client.call(homeRegion, 'DescribeKeyPairs', { IncludePublicKey: 'true' }, ctx);
+      return xmlItems(root, 'keySet');
+    },
+    (item) => ec2KeyPairFromXml(item, provider),
+    { ...opts, provider },
   );
-  const items = xmlItems(root, 'keySet');
-  opts.onPage?.({ page: 1, items: items.length });
-  for (const item of items) {
-    const kp = ec2KeyPairFromXml(item, client.provider);
-    if (kp !== undefined) yield kp;
-  }
 }
 
 /**
@@ -248,16 +241,12 @@ export async function ec2ImportKeyPair(
     { KeyName: name, PublicKeyMaterial: Buffer.from(publicKey, 'utf8').toString('base64') },
     { ...signalOf(opts), idempotent: false },
   );
-  const kp = ec2KeyPairFromXml(root, client.provider);
-  if (kp === undefined)
-    throw new FleetwatchError(
-      'E_MALFORMED_RESPONSE',
-      `${client.provider}: ImportKeyPair returned no keyName`,
-      {
-        provider: client.provider,
-      },
-    );
-  return { ...kp, publicKey };
+  return importedKeyPair(
+    ec2KeyPairFromXml(root, client.provider),
+    publicKey,
+    client.provider,
+    'ImportKeyPair returned no keyName',
+  );
 }
 
 /** `DeleteKeyPair` in the home region. EC2 answers success for a name that does not exist. */

@@ -1,6 +1,6 @@
 import { FleetwatchError, type FleetwatchErrorCode, validationError } from '../errors.js';
 import { type Ec2XmlElement, xmlItems, xmlRawText, xmlText } from './ec2-xml.js';
-import { definedFields, lookupState, parseDate, setOwn } from './kit/index.js';
+import { definedFields, lookupState, makeNode, parseDate, setOwn } from './kit/index.js';
 import type { Node, NodeState } from './types.js';
 
 /** EC2 `instanceState.name` → {@link NodeState}. Anything else maps to `unknown`; `rawState` keeps it. */
@@ -124,22 +124,21 @@ export function ec2InstanceToNode(
   const zone = xmlText(item, 'placement', 'availabilityZone');
   const size = xmlText(item, 'instanceType');
   const image = xmlText(item, 'imageId');
-  return {
-    uid: `${ctx.provider}:${id}`,
-    id,
-    name: tags.Name ?? '',
-    provider: ctx.provider,
-    kind: 'ec2',
-    state: lookupState(EC2_STATES, rawState),
-    rawState,
-    region: ctx.region,
-    ...definedFields({ zone }),
-    publicIps,
-    privateIps,
-    ...definedFields({ size, image, createdAt }),
-    tags,
-    extra,
-  };
+  return makeNode(
+    { id: ctx.provider, kind: 'ec2' },
+    {
+      id,
+      name: tags.Name ?? '',
+      state: lookupState(EC2_STATES, rawState),
+      rawState,
+      publicIps,
+      privateIps,
+      tags,
+      extra,
+      region: ctx.region,
+      ...definedFields({ zone, size, image, createdAt }),
+    },
+  );
 }
 
 /** Every instance of a `DescribeInstances`/`RunInstances` body as a node. */

@@ -4,7 +4,6 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import type { ManagedProvider } from './cloud-ops.js';
 import {
   ec2DeleteKeyPair,
   ec2ImportKeyPair,
@@ -22,14 +21,17 @@ import {
   completedOperation,
   keysArg,
   listAcrossRegions,
+  mapOperation,
   type NodeStateSource,
   nodeIdArg,
   nodeStateOperation,
+  nodesFromPages,
   normalizeProviderHttpOptions,
-  paginateProvider,
+  remembered,
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
+import type { ManagedProvider } from './kit/key-pairs.js';
 import type {
   CreateNodeInput,
   KeyPair,
@@ -107,7 +109,7 @@ export class Ec2Provider implements Provider {
     // One DescribeAddresses per region, fetched alongside the first page (no call per node).
     const eips = client.call(region, 'DescribeAddresses', {}, opts).then(ec2ElasticIpsFromXml);
     eips.catch(() => {});
-    const pages = paginateProvider<Node>(
+    yield* nodesFromPages<Node>(
       async (cursor, ctx) => {
         const root = await client.call(
           region,
@@ -122,14 +124,9 @@ export class Ec2Provider implements Provider {
         const nodes = ec2NodesFromXml(root, { provider, region, elasticIps: await eips });
         return { items: nodes, next: xmlText(root, 'nextToken') };
       },
-      { provider, ...signalOf(opts), ...(opts.onPage === undefined ? {} : { onPage: opts.onPage }) },
+      (node) => remembered(client, node, region),
+      { ...opts, provider },
     );
-    for await (const page of pages) {
-      for (const node of page) {
-        client.remember(node.id, region);
-        yield node;
-      }
-    }
   }
 
   /** The Elastic IPs of instance `id` in `region`. */
@@ -289,7 +286,7 @@ export class Ec2Provider implements Provider {
   /** `TerminateInstances`; the operation resolves once the instance is `terminated`. */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
     const { op } = await this.#action('destroy', id, opts);
-    return { id: op.id, action: op.action, done: async (wait) => void (await op.done(wait)) };
+    return mapOperation(op, () => undefined);
   }
 
   /**

@@ -6,13 +6,15 @@ import { FleetwatchError } from '../errors.js';
 import {
   asObject,
   type FetchPage,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
   type PollResult,
   type ProviderHttpClient,
   parseDate,
   pickExtra,
   str,
 } from './kit/index.js';
-import type { NodeImage, NodeLocation, NodeSize } from './types.js';
 
 /**
  * Well-known public image projects `listImages({ owner: 'public' })` reads when no

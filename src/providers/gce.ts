@@ -27,13 +27,22 @@ import {
   type CatalogOperation,
   type CloudProviderOptions,
   type ComputeTags,
+  type CreateNodeInput,
   checkCommonOptions,
   createInputArg,
   imagesOptionsArg,
   intOption,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   lookupState,
+  type Node,
   type NodeControlOperation,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
+  type NodeState,
   nodeIdArg,
+  type Operation,
   oauthTokenCache,
   type PageContext,
   POWER_TARGET_STATES,
@@ -46,17 +55,6 @@ import {
   str,
   WholeTagSetAdapter,
 } from './kit/index.js';
-import type {
-  CreateNodeInput,
-  ListCatalogOptions,
-  ListImagesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  NodeState,
-  Operation,
-} from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
 export const GCE_STATES = {

@@ -5,7 +5,6 @@
  */
 import type { AbortOptions } from '../core.js';
 import { validationError } from '../errors.js';
-import { keyPairByName, type ManagedProvider } from './cloud-ops.js';
 import {
   actionPoll,
   checkHetznerLabels,
@@ -24,7 +23,8 @@ import {
   type FetchPage,
   gracefulStopOperation,
   imagesOptionsArg,
-  keyPairInputArg,
+  type KeyPairWire,
+  type ManagedProvider,
   nodeIdArg,
   type PageContext,
   type PowerContext,
@@ -33,10 +33,10 @@ import {
   type TokenApiOptions,
   tokenApiSetup,
   WholeTagSetAdapter,
+  withKeyPairs,
 } from './kit/index.js';
 import type {
   CreateNodeInput,
-  KeyPair,
   ListCatalogOptions,
   ListImagesOptions,
   Node,
@@ -117,7 +117,7 @@ interface Settings {
   labelSelector: string | undefined;
 }
 
-class HetznerAdapter extends WholeTagSetAdapter<Settings> implements ManagedProvider {
+class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implements ManagedProvider {
   readonly kind = 'hetzner' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
@@ -279,43 +279,16 @@ class HetznerAdapter extends WholeTagSetAdapter<Settings> implements ManagedProv
     );
   }
 
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return this.listCatalog(
-      this.#page('ssh_keys', 'ssh_keys'),
-      (raw) => toHetznerKeyPair(this.id, raw),
-      opts,
-    );
-  }
-
-  /** A duplicate name is Hetzner's `uniqueness_error` (409), as `E_PROVIDER`. */
-  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
-    const { name, publicKey } = keyPairInputArg(input);
-    const body = asObject(
-      await this.http.json({
-        method: 'POST',
-        url: 'ssh_keys',
-        json: { name, public_key: publicKey },
-        signal: opts.signal,
-      }),
-      this.id,
-      'ssh key response',
-    );
-    return toHetznerKeyPair(this.id, body.ssh_key);
-  }
-
-  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
-    const wanted = nodeIdArg(name, 'name');
-    const keys = this.listCatalog(
-      this.#page('ssh_keys', 'ssh_keys', { name: wanted }),
-      (raw) => toHetznerKeyPair(this.id, raw),
-      opts,
-    );
-    const key = await keyPairByName(this.id, keys, wanted, 'name');
-    await this.http.request({
-      method: 'DELETE',
-      url: `ssh_keys/${encodeURIComponent(key.id ?? '')}`,
-      signal: opts.signal,
-    });
+  /** A duplicate name is Hetzner's `uniqueness_error` (409), as `E_PROVIDER`; deletes look the name up with Hetzner's `name` filter. */
+  protected override keyPairWire(): KeyPairWire {
+    return {
+      path: 'ssh_keys',
+      pages: this.#page('ssh_keys', 'ssh_keys'),
+      pagesNamed: (name) => this.#page('ssh_keys', 'ssh_keys', { name }),
+      publicKeyField: 'public_key',
+      envelope: 'ssh_key',
+      toKeyPair: (raw) => toHetznerKeyPair(this.id, raw),
+    };
   }
 
   protected toNode(value: unknown): Node {

@@ -8,13 +8,16 @@ import {
   asArray,
   asObject,
   type FetchPage,
+  type KeyPair,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
   type PollResult,
   type ProviderHttpClient,
   parseDate,
   pickExtra,
   str,
 } from './kit/index.js';
-import type { KeyPair, NodeImage, NodeLocation, NodeSize } from './types.js';
 
 /**
  * The pager of every Linode list: `page`/`page_size` until `pages`; a page other than the one asked

@@ -9,15 +9,25 @@ import {
   asObject,
   type CatalogOperation,
   type ComputeTags,
+  type CreateNodeInput,
   createInputArg,
   formatStringTags,
   imagesOptionsArg,
   isPrivateIp,
   type KeyPairOperation,
-  keyPairInputArg,
+  type KeyPairWire,
+  keyPairByName,
+  type ListCatalogOptions,
+  type ListImagesOptions,
   lookupState,
+  type Node,
+  type NodeImage,
   type NodeLifecycleOperation,
+  type NodeLocation,
+  type NodeSize,
+  type NodeState,
   nodeIdArg,
+  type Operation,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -30,6 +40,7 @@ import {
   type TokenApiOptions,
   tokenApiSetup,
   WholeTagSetAdapter,
+  withKeyPairs,
 } from './kit/index.js';
 import {
   linodeDate,
@@ -40,18 +51,6 @@ import {
   linodeSize,
   pollLinodeEvent,
 } from './linode-catalog.js';
-import type {
-  CreateNodeInput,
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  NodeState,
-  Operation,
-} from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {
@@ -131,7 +130,7 @@ export function linode(options: LinodeOptions): LinodeProvider {
 }
 
 /** Settings: the page size. */
-class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider {
+class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements LinodeProvider {
   readonly kind = 'linode' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
@@ -166,41 +165,15 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     );
   }
 
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return this.listCatalog(
-      linodePager(this.http, 'profile/sshkeys', this.settings),
-      (raw) => linodeKeyPair(this.id, raw),
-      opts,
-    );
-  }
-
-  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
-    const { name, publicKey } = keyPairInputArg(input);
-    const raw = await this.http.json({
-      method: 'POST',
-      url: 'profile/sshkeys',
-      json: { label: name, ssh_key: publicKey },
-      signal: opts.signal,
-    });
-    return linodeKeyPair(this.id, raw);
-  }
-
-  /** Delete a key by its label (Linode deletes by id: the label is looked up first). */
-  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
-    const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
-    await this.http.request({
-      method: 'DELETE',
-      url: `profile/sshkeys/${encodeURIComponent(key.id ?? '')}`,
-      signal: opts.signal,
-    });
-  }
-
-  async #findKey(name: string, signal?: AbortSignal): Promise<KeyPair> {
-    for await (const key of this.listKeyPairs(signal ? { signal } : {})) if (key.name === name) return key;
-    throw new FleetwatchError('E_NOT_FOUND', `${this.id}: no SSH key labelled "${name}"`, {
-      provider: this.id,
-      path: 'keyPair',
-    });
+  /** Keys are deleted by id: the label is looked up first. */
+  protected override keyPairWire(): KeyPairWire {
+    return {
+      path: 'profile/sshkeys',
+      pages: linodePager(this.http, 'profile/sshkeys', this.settings),
+      nameField: 'label',
+      publicKeyField: 'ssh_key',
+      toKeyPair: (raw) => linodeKeyPair(this.id, raw),
+    };
   }
 
   protected fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {
@@ -230,7 +203,10 @@ class LinodeAdapter extends WholeTagSetAdapter<number> implements LinodeProvider
     });
     const tags = formatStringTags(req.tags, 'input.tags');
     const keys = [...((req.extra.authorized_keys as string[] | undefined) ?? [])];
-    if (req.keyPair !== undefined) keys.push((await this.#findKey(req.keyPair, opts.signal)).publicKey ?? '');
+    if (req.keyPair !== undefined)
+      keys.push(
+        (await keyPairByName(this.id, this.listKeyPairs(opts), req.keyPair, 'input.keyPair')).publicKey ?? '',
+      );
     const raw = await this.http.json({
       method: 'POST',
       url: 'linode/instances',

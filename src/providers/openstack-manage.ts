@@ -1,25 +1,25 @@
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
 import {
-  catalogItems,
   definedFields,
+  imagesOptionsArg,
+  importedKeyPair,
+  itemsFromPages,
+  type KeyPair,
   keyPairInputArg,
   keyPairNameArg,
-  listImagesArg,
+  type ListCatalogOptions,
+  type ListImagesOptions,
+  type NodeImage,
+  type NodeLocation,
+  type NodeSize,
+  onePageItems,
   parseDate,
   pickExtra,
   str,
 } from './kit/index.js';
 import type { OpenStackClient } from './openstack-client.js';
 import { isRecord } from './openstack-nodes.js';
-import type {
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-} from './types.js';
 
 /** `limit` of each Glance and flavor page. */
 export const OPENSTACK_CATALOG_PAGE = 200;
@@ -107,12 +107,12 @@ export async function* openstackListImages(
   client: OpenStackClient,
   opts?: ListImagesOptions,
 ): AsyncGenerator<NodeImage, void, undefined> {
-  const o = listImagesArg(opts);
+  const o = imagesOptionsArg(opts);
   const provider = client.provider;
   const { client: glance } = await client.service('image', client.homeRegion, o);
   const base = glance.baseUrl.replace(/\/v2\/?$/, '/');
   const visibility = VISIBILITY[o.owner];
-  yield* catalogItems<unknown, NodeImage>(
+  yield* itemsFromPages<unknown, NodeImage>(
     async (cursor, ctx) => {
       // Glance's `next` is relative to its endpoint root (`/v2/images?marker=…`).
       const url =
@@ -148,7 +148,7 @@ export async function* openstackListSizes(
 ): AsyncGenerator<NodeSize, void, undefined> {
   const provider = client.provider;
   const { client: nova } = await client.service('compute', client.homeRegion, opts);
-  yield* catalogItems<unknown, NodeSize>(
+  yield* itemsFromPages<unknown, NodeSize>(
     async (cursor, ctx) => {
       const body = await nova.json<unknown>({
         url:
@@ -198,19 +198,22 @@ export async function* openstackListLocations(
 }
 
 /** Nova `GET /os-keypairs` (one page; the public keys included). */
-export async function* openstackListKeyPairs(
+export function openstackListKeyPairs(
   client: OpenStackClient,
   opts: ListCatalogOptions = {},
-): AsyncGenerator<KeyPair, void, undefined> {
-  const { client: nova } = await client.service('compute', client.homeRegion, opts);
-  const body = await nova.json<unknown>({ url: 'os-keypairs', ...signalOf(opts) });
-  if (!isRecord(body) || !Array.isArray(body.keypairs))
-    throw malformed(client.provider, 'os-keypairs has no keypairs array');
-  opts.onPage?.({ page: 1, items: body.keypairs.length });
-  for (const raw of body.keypairs) {
-    const kp = openstackKeyPair(raw, client.provider);
-    if (kp !== undefined) yield kp;
-  }
+): AsyncIterable<KeyPair> {
+  const provider = client.provider;
+  return onePageItems(
+    async (ctx) => {
+      const { client: nova } = await client.service('compute', client.homeRegion, ctx);
+      const body = await nova.json<unknown>({ url: 'os-keypairs', ...ctx });
+      if (!isRecord(body) || !Array.isArray(body.keypairs))
+        throw malformed(provider, 'os-keypairs has no keypairs array');
+      return body.keypairs;
+    },
+    (raw) => openstackKeyPair(raw, provider),
+    { ...opts, provider },
+  );
 }
 
 /** Nova `POST /os-keypairs` with a public key; a taken name (409) is `E_CONFLICT`. */
@@ -238,9 +241,12 @@ export async function openstackImportKeyPair(
       });
     throw err;
   }
-  const kp = openstackKeyPair(body, client.provider);
-  if (kp === undefined) throw malformed(client.provider, 'os-keypairs answered no keypair');
-  return { ...kp, publicKey };
+  return importedKeyPair(
+    openstackKeyPair(body, client.provider),
+    publicKey,
+    client.provider,
+    'os-keypairs answered no keypair',
+  );
 }
 
 /** Nova `DELETE /os-keypairs/{name}`; a name that does not exist resolves too (as on EC2). */

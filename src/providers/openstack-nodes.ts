@@ -1,5 +1,5 @@
 import { FleetwatchError, validationError } from '../errors.js';
-import { definedFields, isPrivateIp, lookupState, parseDate, setOwn } from './kit/index.js';
+import { definedFields, isPrivateIp, lookupState, makeNode, parseDate, setOwn } from './kit/index.js';
 import type { Node, NodeState } from './types.js';
 
 /** Nova server `status` → {@link NodeState}. Anything else maps to `unknown`; `rawState` keeps it. */
@@ -116,22 +116,20 @@ export function openstackServerToNode(server: unknown, ctx: { provider: string; 
   const image = isRecord(server.image) ? str(server.image.id) : undefined;
   const zone = str(server['OS-EXT-AZ:availability_zone']);
   const createdAt = parseDate(str(server.created));
-  return {
-    uid: `${ctx.provider}:${id}`,
-    id,
-    name: typeof server.name === 'string' ? server.name : '',
-    provider: ctx.provider,
-    kind: 'openstack',
-    state,
-    rawState,
-    ...(ctx.region ? { region: ctx.region } : {}),
-    ...definedFields({ zone }),
-    publicIps,
-    privateIps,
-    ...definedFields({ size, image, createdAt }),
-    tags,
-    extra,
-  };
+  return makeNode(
+    { id: ctx.provider, kind: 'openstack' },
+    {
+      id,
+      name: typeof server.name === 'string' ? server.name : '',
+      state,
+      rawState,
+      publicIps,
+      privateIps,
+      tags,
+      extra,
+      ...definedFields({ region: ctx.region || undefined, zone, size, image, createdAt }),
+    },
+  );
 }
 
 /** The `marker` of a Nova `servers_links` `rel: next` link, or the link itself when it has none. */

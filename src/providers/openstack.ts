@@ -5,20 +5,22 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import type { ManagedProvider } from './cloud-ops.js';
 import {
   completedOperation,
   createExtraArg,
   keysArg,
   listAcrossRegions,
+  mapOperation,
   type NodeStateSource,
   nodeStateOperation,
+  nodesFromPages,
   normalizeProviderHttpOptions,
-  paginateProvider,
+  remembered,
   undefinedIfNotFound,
   userDataBase64,
   waitForNodeState,
 } from './kit/index.js';
+import type { ManagedProvider } from './kit/key-pairs.js';
 import { OpenStackClient } from './openstack-client.js';
 import {
   openstackDeleteKeyPair,
@@ -103,7 +105,7 @@ export class OpenStackProvider implements Provider {
     const c = this.#client;
     const provider = this.id;
     const { client, region: actual } = await c.service('compute', region, opts);
-    const pages = paginateProvider<Node>(
+    yield* nodesFromPages<Node>(
       async (cursor, ctx) => {
         // A cursor is a marker (server ids have no '/'), or a next link that carried no marker.
         const isLink = cursor?.includes('/') === true;
@@ -136,14 +138,9 @@ export class OpenStackProvider implements Provider {
           next: novaNextCursor(body),
         };
       },
-      { provider, ...signalOf(opts), ...(opts.onPage === undefined ? {} : { onPage: opts.onPage }) },
+      (node) => remembered(c, node, region),
+      { ...opts, provider },
     );
-    for await (const page of pages) {
-      for (const node of page) {
-        c.remember(node.id, region);
-        yield node;
-      }
-    }
   }
 
   async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {
@@ -246,7 +243,7 @@ export class OpenStackProvider implements Provider {
     const { client } = await this.#client.service('compute', region, opts);
     await client.request({ method: 'DELETE', url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) });
     const op = this.#operation('destroy', id, region, ['terminated']);
-    return { id, action: 'destroy', done: async (wait) => void (await op.done(wait)) };
+    return mapOperation(op, () => undefined);
   }
 
   /**

@@ -4,7 +4,6 @@
  * every Operation polls the instance's state.
  */
 import type { AbortOptions } from '../core.js';
-import { keyPairByName, type ManagedProvider } from './cloud-ops.js';
 import {
   asObject,
   baseUrlOption,
@@ -17,7 +16,9 @@ import {
   formatStringTags,
   imagesOptionsArg,
   intOption,
-  keyPairInputArg,
+  type KeyPairWire,
+  keyPairByName,
+  type ManagedProvider,
   nodeIdArg,
   type PageContext,
   type PowerContext,
@@ -25,10 +26,10 @@ import {
   type RawPage,
   type TokenApiOptions,
   WholeTagSetAdapter,
+  withKeyPairs,
 } from './kit/index.js';
 import type {
   CreateNodeInput,
-  KeyPair,
   ListCatalogOptions,
   ListImagesOptions,
   Node,
@@ -122,7 +123,7 @@ interface Settings {
   perPage: number;
 }
 
-class VultrAdapter extends WholeTagSetAdapter<Settings> implements ManagedProvider {
+class VultrAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implements ManagedProvider {
   readonly kind = 'vultr' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
@@ -267,31 +268,13 @@ class VultrAdapter extends WholeTagSetAdapter<Settings> implements ManagedProvid
     return this.listCatalog(this.#page('regions', 'regions'), (raw) => toVultrLocation(this.id, raw), opts);
   }
 
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return this.listCatalog(this.#page('ssh-keys', 'ssh_keys'), (raw) => toVultrKeyPair(this.id, raw), opts);
-  }
-
-  async importKeyPair(input: { name: string; publicKey: string }, opts: AbortOptions = {}): Promise<KeyPair> {
-    const { name, publicKey } = keyPairInputArg(input);
-    const body = asObject(
-      await this.http.json({
-        method: 'POST',
-        url: 'ssh-keys',
-        json: { name, ssh_key: publicKey },
-        signal: opts.signal,
-      }),
-      this.id,
-      'ssh key response',
-    );
-    return toVultrKeyPair(this.id, body.ssh_key);
-  }
-
-  async deleteKeyPair(name: string, opts: AbortOptions = {}): Promise<void> {
-    const key = await keyPairByName(this.id, this.listKeyPairs(opts), nodeIdArg(name, 'name'), 'name');
-    await this.http.request({
-      method: 'DELETE',
-      url: `ssh-keys/${encodeURIComponent(key.id ?? '')}`,
-      signal: opts.signal,
-    });
+  protected override keyPairWire(): KeyPairWire {
+    return {
+      path: 'ssh-keys',
+      pages: this.#page('ssh-keys', 'ssh_keys'),
+      publicKeyField: 'ssh_key',
+      envelope: 'ssh_key',
+      toKeyPair: (raw) => toVultrKeyPair(this.id, raw),
+    };
   }
 }

@@ -17,8 +17,8 @@ import { openstack } from '../../src/providers/openstack.js';
 import { staticProvider } from '../../src/providers/static.js';
 import type { KnownProviderKind, Provider } from '../../src/providers/types.js';
 import { vultr } from '../../src/providers/vultr.js';
-import { renderHetznerServer } from '../providers/fake-hetzner.js';
-import { renderVultrInstance } from '../providers/fake-vultr.js';
+import { renderHetznerServer } from '../providers/fakes/hetzner.js';
+import { renderVultrInstance } from '../providers/fakes/vultr.js';
 import {
   type RecordedRequest,
   type ReplayResponse,

@@ -4,16 +4,9 @@
  * the forced stop, an HTML 500 on ImportKeyPair, and the request count of a multi-region setTags.
  * Responses are written from the EC2 API reference (API_DescribeImages, API_StopInstances…).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ec2 } from '../../src/providers/ec2.js';
-import {
-  catchErr,
-  collect,
-  type RecordedRequest,
-  type ReplayResponse,
-  recordingSleep,
-  startReplayServer,
-} from './server.js';
+import { describe, expect, it } from 'vitest';
+import { ec2ReplaySetup } from './ec2-replay-setup.js';
+import { catchErr, collect, type RecordedRequest, type ReplayResponse, recordingSleep } from './server.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: SECRET };
@@ -43,30 +36,13 @@ const ok = (action: string) => xml(`<${action}Response><return>true</return></${
 
 type Handler = (q: URLSearchParams, req: RecordedRequest) => ReplayResponse;
 let handler: Handler = () => ({ status: 500 });
-let server: Awaited<ReturnType<typeof startReplayServer>>;
+const replay = ec2ReplaySetup(
+  (req) => handler(new URLSearchParams(req.body), req),
+  (url) => ({ credentials, endpoint: `${url}/{region}` }),
+);
+const provider = replay.provider;
 
-beforeAll(async () => {
-  server = await startReplayServer((req) => handler(new URLSearchParams(req.body), req));
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function provider(extra: Partial<Parameters<typeof ec2>[0]> = {}) {
-  const sleeper = recordingSleep();
-  const p = ec2({
-    id: 'aws-replay',
-    region: 'eu-west-1',
-    credentials,
-    endpoint: `${server.url}/{region}`,
-    http: { sleep: sleeper.sleep, random: () => 0 },
-    ...extra,
-  });
-  return { p, waits: sleeper.waits };
-}
-
-const sent = () => server.requests.map((r) => Object.fromEntries(new URLSearchParams(r.body)));
+const sent = () => replay.server.requests.map((r) => Object.fromEntries(new URLSearchParams(r.body)));
 
 describe('ec2 catalogue paging (replay)', () => {
   it('listImages() - follows NextToken to the end with Owner=self, MaxResults and the filters', async () => {
@@ -125,13 +101,13 @@ describe('ec2 catalogue paging (replay)', () => {
       );
     const err = await catchErr(collect(provider().p.listImages()));
     expect([err.code, err.providerCode]).toEqual(['E_PROVIDER', 'PAGINATION_LOOP']);
-    expect(server.requests.length).toBeLessThanOrEqual(3);
+    expect(replay.server.requests.length).toBeLessThanOrEqual(3);
   });
 
   it('listImages() - bad options are E_VALIDATION before any request', async () => {
     const err = await catchErr(collect(provider().p.listImages({ owner: 'everyone' as 'all' })));
     expect([err.code, err.path]).toEqual(['E_VALIDATION', 'opts.owner']);
-    expect(server.requests).toHaveLength(0);
+    expect(replay.server.requests).toHaveLength(0);
   });
 
   it('listSizes() - pages of 100 through NextToken; sizes without vCPUs or memory are skipped', async () => {
@@ -298,7 +274,7 @@ describe('ec2 key pairs and regions (replay)', () => {
     expect([err.code, err.status]).toEqual(['E_PROVIDER', 500]);
     expect(JSON.stringify(err)).not.toContain('secret-internals');
     expect(err.message).not.toContain('<');
-    expect(server.requests).toHaveLength(1);
+    expect(replay.server.requests).toHaveLength(1);
   });
 
   it('importKeyPair() - a private key or junk is refused locally without echoing it', async () => {
@@ -307,7 +283,7 @@ describe('ec2 key pairs and regions (replay)', () => {
     const err = await catchErr(provider().p.importKeyPair({ name: 'ops', publicKey: priv }));
     expect([err.code, err.path]).toEqual(['E_VALIDATION', 'input.publicKey']);
     expect(JSON.stringify(err)).not.toContain('b3BlbnNzaC1rZXktdjEAAAAA');
-    expect(server.requests).toHaveLength(0);
+    expect(replay.server.requests).toHaveLength(0);
   });
 
   it('setTags() on a multi-region provider before any listing - one DescribeInstances per region, no DescribeAddresses', async () => {
@@ -323,10 +299,10 @@ describe('ec2 key pairs and regions (replay)', () => {
     const actions = sent().map((r) => r.Action);
     expect(actions.filter((a) => a === 'DescribeAddresses')).toHaveLength(0);
     expect(actions).toHaveLength(4);
-    const create = server.requests.find((r) => r.body.includes('Action=CreateTags'));
+    const create = replay.server.requests.find((r) => r.body.includes('Action=CreateTags'));
     expect(create?.url.startsWith('/us-east-2/')).toBe(true);
     // Remembered: the next action goes straight to the region.
-    server.requests.length = 0;
+    replay.server.requests.length = 0;
     await p.setTags('i-far', { team: 'y' });
     expect(sent().map((r) => r.Action)).toEqual(['CreateTags']);
   });
@@ -345,7 +321,7 @@ describe('ec2 key pairs and regions (replay)', () => {
     });
     const b = await p.createNode({ name: 'b', size: 't3.micro', image: 'ami-1', location: 'eu-central-1' });
     expect([a.region, b.region]).toEqual(['us-west-2', 'eu-central-1']);
-    expect(server.requests.map((r) => r.url.split('/')[1])).toEqual(['us-west-2', 'eu-central-1']);
+    expect(replay.server.requests.map((r) => r.url.split('/')[1])).toEqual(['us-west-2', 'eu-central-1']);
     expect(sent().map((r) => r['Placement.AvailabilityZone'])).toEqual(['us-west-2-lax-1a', undefined]);
     const bad = await catchErr(
       p.createNode({ name: 'c', size: 't3.micro', image: 'ami-1', location: 'euw1-az1' }),

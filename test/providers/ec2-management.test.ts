@@ -4,12 +4,12 @@
  * tags read back byte for byte. Uses its own regions (sa-east-1, ap-south-1) and no reset, so it
  * leaves the other EC2 suite's state alone.
  */
-import aws4 from 'aws4';
 import { beforeAll, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import type { Node } from '../../src/providers/types.js';
 import { describeWithService, MOTO_URL, probeMoto } from '../helpers/services.js';
+import { motoCall } from './moto.js';
 import { catchErr, collect, recordingSleep } from './server.js';
 
 const credentials = { accessKeyId: 'AKIDFLEETWATCHMGMT', secretAccessKey: 'moto-secret-not-checked' };
@@ -19,23 +19,7 @@ const ED25519 =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@fleetwatch';
 const run = `${Date.now().toString(36)}`;
 
-/** Call moto directly (signed), for what the adapter does not offer (CreateImage, instance attributes). */
-async function rawCall(region: string, params: Record<string, string>): Promise<string> {
-  const url = new URL(MOTO_URL);
-  const body = new URLSearchParams({ Version: '2016-11-15', ...params }).toString();
-  const signed = aws4.sign(
-    { host: url.host, path: '/', method: 'POST', body, service: 'ec2', region, headers: {} },
-    credentials,
-  );
-  const res = await fetch(`${MOTO_URL}/`, {
-    method: 'POST',
-    body,
-    headers: signed.headers as Record<string, string>,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`moto ${params.Action}: ${res.status} ${text}`);
-  return text;
-}
+const rawCall = (region: string, params: Record<string, string>) => motoCall(credentials, region, params);
 
 describeWithService('ec2 management against moto', await probeMoto(), () => {
   const sleeper = recordingSleep();

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import {
   EC2_STATES,
@@ -16,7 +16,8 @@ import {
 } from '../../src/providers/ec2.js';
 import { parseEc2Error, parseEc2Xml } from '../../src/providers/ec2-xml.js';
 import type { Node } from '../../src/providers/types.js';
-import { type RecordedRequest, type ReplayResponse, recordingSleep, startReplayServer } from './server.js';
+import { ec2ReplaySetup } from './ec2-replay-setup.js';
+import type { RecordedRequest, ReplayResponse } from './server.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SESSION = 'FwoGZXIvYXdzEXAMPLESESSIONTOKENVALUE0123456789';
@@ -51,29 +52,11 @@ const noAddresses = xml('<DescribeAddressesResponse><addressesSet/></DescribeAdd
 
 type Handler = (req: RecordedRequest, params: URLSearchParams) => ReplayResponse;
 let handler: Handler = () => ({ status: 500 });
-let server: Awaited<ReturnType<typeof startReplayServer>>;
-
-beforeAll(async () => {
-  server = await startReplayServer((req) => handler(req, new URLSearchParams(req.body)));
-});
-afterAll(() => server.close());
-afterEach(() => {
-  server.requests.length = 0;
-});
-
-function provider(extra: Partial<Parameters<typeof ec2>[0]> = {}) {
-  const sleeper = recordingSleep();
-  const p = ec2({
-    id: 'aws-replay',
-    region: 'eu-west-1',
-    credentials,
-    endpoint: server.url,
-    clock: { now: () => NOW },
-    http: { sleep: sleeper.sleep, random: () => 0 },
-    ...extra,
-  });
-  return { p, waits: sleeper.waits };
-}
+const replay = ec2ReplaySetup(
+  (req) => handler(req, new URLSearchParams(req.body)),
+  (url) => ({ credentials, endpoint: url, clock: { now: () => NOW } }),
+);
+const provider = replay.provider;
 
 async function collect(iterable: AsyncIterable<Node>): Promise<Node[]> {
   const out: Node[] = [];
@@ -90,13 +73,13 @@ async function failure(promise: Promise<unknown>): Promise<FleetwatchError> {
   return err as FleetwatchError;
 }
 
-const actions = () => server.requests.map((r) => new URLSearchParams(r.body).get('Action'));
+const actions = () => replay.server.requests.map((r) => new URLSearchParams(r.body).get('Action'));
 
 describe('ec2() against a replay server', () => {
   it('signs with SigV4 for the region, the injected clock and the session token', async () => {
     handler = (_req, q) => (q.get('Action') === 'DescribeAddresses' ? noAddresses : describeInstances([]));
     await collect(provider().p.listNodes());
-    const req = server.requests[0] as RecordedRequest;
+    const req = replay.server.requests[0] as RecordedRequest;
     expect(req.method).toBe('POST');
     expect(req.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/20260102\/eu-west-1\/ec2\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*x-amz-date[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
@@ -245,7 +228,9 @@ describe('ec2() against a replay server', () => {
     expect(node?.name).toBe('café-01');
     expect(node?.tags.city).toBe('Zürich & 東京 😀');
     await p.setTags('i-u', { owner: 'Ærøskøbing' });
-    const create = server.requests.find((r) => new URLSearchParams(r.body).get('Action') === 'CreateTags');
+    const create = replay.server.requests.find(
+      (r) => new URLSearchParams(r.body).get('Action') === 'CreateTags',
+    );
     const params = new URLSearchParams(create?.body);
     expect(params.get('ResourceId.1')).toBe('i-u');
     expect(params.get('Tag.1.Key')).toBe('owner');
@@ -293,7 +278,7 @@ describe('ec2() against a replay server', () => {
     expect((await failure(collect(p.listNodes({ signal })))).code).toBe('E_ABORTED');
     expect((await failure(p.getNode('i-1', { signal }))).code).toBe('E_ABORTED');
     expect((await failure(p.stopNode('i-1', { signal }))).code).toBe('E_ABORTED');
-    expect(server.requests).toHaveLength(0);
+    expect(replay.server.requests).toHaveLength(0);
   });
 
   it('createNode() - RunInstances with Name, tags, a ClientToken and the extras', async () => {
@@ -317,7 +302,7 @@ describe('ec2() against a replay server', () => {
     });
     expect(node).toMatchObject({ id: 'i-new', state: 'pending', region: 'eu-west-1', name: 'api-1' });
     expect(node.extra.reservationId).toBe('r-9');
-    const q = new URLSearchParams(server.requests[0]?.body);
+    const q = new URLSearchParams(replay.server.requests[0]?.body);
     expect(Object.fromEntries(q)).toMatchObject({
       Action: 'RunInstances',
       ImageId: 'ami-1',
@@ -346,7 +331,7 @@ describe('ec2() against a replay server', () => {
     expect([a.code, a.path]).toEqual(['E_VALIDATION', 'input.extra.spot']);
     const b = await failure(p.setTags('i-1', { 'aws:owner': 'x' }));
     expect([b.code, b.path]).toEqual(['E_VALIDATION', 'tags.aws:owner']);
-    expect(server.requests).toHaveLength(0);
+    expect(replay.server.requests).toHaveLength(0);
   });
 });
 
@@ -355,13 +340,13 @@ describe('ec2() options', () => {
     handler = (_req, q) => (q.get('Action') === 'DescribeAddresses' ? noAddresses : describeInstances([]));
     const p = ec2({
       id: 'aws-env',
-      endpoint: server.url,
+      endpoint: replay.server.url,
       env: { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'env-secret', AWS_REGION: 'sa-east-1' },
     });
     await collect(p.listNodes());
-    expect(server.requests[0]?.headers.authorization).toContain('Credential=AKIDENV/');
-    expect(server.requests[0]?.headers.authorization).toContain('/sa-east-1/ec2/aws4_request');
-    expect(server.requests[0]?.headers['x-amz-security-token']).toBeUndefined();
+    expect(replay.server.requests[0]?.headers.authorization).toContain('Credential=AKIDENV/');
+    expect(replay.server.requests[0]?.headers.authorization).toContain('/sa-east-1/ec2/aws4_request');
+    expect(replay.server.requests[0]?.headers['x-amz-security-token']).toBeUndefined();
   });
 
   it('filters become Filter.N.Name / Filter.N.Value.M on every DescribeInstances page', async () => {
@@ -371,7 +356,7 @@ describe('ec2() options', () => {
         : describeInstances([], q.get('NextToken') === null ? 'next' : undefined);
     const { p } = provider({ filters: { 'tag:env': 'prod', 'instance-state-name': ['running', 'stopped'] } });
     await collect(p.listNodes());
-    const pages = server.requests
+    const pages = replay.server.requests
       .map((r) => Object.fromEntries(new URLSearchParams(r.body)))
       .filter((q) => q.Action === 'DescribeInstances');
     expect(pages).toHaveLength(2);

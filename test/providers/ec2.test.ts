@@ -3,34 +3,18 @@
  * so any credentials work; it routes by the SigV4 credential scope, which makes it a real test of
  * signing's region handling.
  */
-import aws4 from 'aws4';
 import { beforeAll, expect, it } from 'vitest';
 import { FleetwatchError } from '../../src/errors.js';
 import { ec2 } from '../../src/providers/ec2.js';
 import type { Node, Provider } from '../../src/providers/types.js';
 import { describeWithService, MOTO_URL, probeMoto } from '../helpers/services.js';
+import { motoCall } from './moto.js';
 
 const credentials = { accessKeyId: 'AKIDFLEETWATCHTEST', secretAccessKey: 'moto-secret-not-checked' };
 const REGION = 'eu-central-1';
 const OTHER = 'ap-northeast-1';
 
-/** Call moto directly (signed), for setup the adapter does not offer (Elastic IPs). */
-async function rawCall(region: string, params: Record<string, string>): Promise<string> {
-  const url = new URL(MOTO_URL);
-  const body = new URLSearchParams({ Version: '2016-11-15', ...params }).toString();
-  const signed = aws4.sign(
-    { host: url.host, path: '/', method: 'POST', body, service: 'ec2', region, headers: {} },
-    credentials,
-  );
-  const res = await fetch(`${MOTO_URL}/`, {
-    method: 'POST',
-    body,
-    headers: signed.headers as Record<string, string>,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`moto ${params.Action}: ${res.status} ${text}`);
-  return text;
-}
+const rawCall = (region: string, params: Record<string, string>) => motoCall(credentials, region, params);
 
 async function collect(provider: Provider, onPage?: (info: { page: number; nodes: number }) => void) {
   const nodes: Node[] = [];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hetzner } from '../../src/providers/hetzner.js';
-import { FakeHetzner } from './fake-hetzner.js';
+import { FakeHetzner, HETZNER_CX22 as serverType } from './fakes/hetzner.js';
 import { catchErr, collect, type ReplayServer, recordingSleep, startReplayServer } from './server.js';
 
 const image = (id: number, type: string, over: Record<string, unknown> = {}) => ({
@@ -23,35 +23,6 @@ const image = (id: number, type: string, over: Record<string, unknown> = {}) => 
   labels: {},
   ...over,
 });
-
-const serverType = {
-  id: 104,
-  name: 'cx22',
-  description: 'CX22',
-  cores: 2,
-  memory: 4.0,
-  disk: 40,
-  deprecated: false,
-  prices: [
-    {
-      location: 'fsn1',
-      price_hourly: { net: '0.0060000000', gross: '0.0071400000000000' },
-      price_monthly: { net: '3.7900000000', gross: '4.5101000000000000' },
-      included_traffic: 21990232555520,
-      price_per_tb_traffic: { net: '1.0000000000', gross: '1.1900000000000000' },
-    },
-    {
-      location: 'hil',
-      price_hourly: { net: '0.0080000000', gross: '0.0095200000000000' },
-      price_monthly: { net: '4.9900000000', gross: '5.9381000000000000' },
-      included_traffic: 1099511627776,
-      price_per_tb_traffic: { net: '1.0000000000', gross: '1.1900000000000000' },
-    },
-  ],
-  storage_type: 'local',
-  cpu_type: 'shared',
-  architecture: 'x86',
-};
 
 describe('hetzner() catalogue', () => {
   let server: ReplayServer;

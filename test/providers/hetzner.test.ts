@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hetzner } from '../../src/providers/hetzner.js';
 import { HETZNER_STATES } from '../../src/providers/hetzner-wire.js';
-import { FakeHetzner, type FakeHetznerServer } from './fake-hetzner.js';
+import { FakeHetzner, type FakeHetznerServer } from './fakes/hetzner.js';
+import { virtualTime } from './management-fixtures.js';
 import {
   catchErr,
   collect,
@@ -12,21 +13,6 @@ import {
 } from './server.js';
 
 const TOKEN = 'hcloud-token-0123456789abcdefSECRET';
-
-/** A clock that moves only when the adapter sleeps: waits cost no real time. */
-function fakeTime() {
-  let now = 1_000_000;
-  const waits: number[] = [];
-  return {
-    waits,
-    clock: { now: () => now },
-    sleep: async (ms: number, signal?: AbortSignal) => {
-      if (signal?.aborted) throw signal.reason;
-      waits.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const servers = (): FakeHetznerServer[] => [
   {
@@ -44,7 +30,7 @@ describe('hetzner()', () => {
   let server: ReplayServer;
   let fake: FakeHetzner;
   let override: ((url: string) => ReplayResponse | undefined) | undefined;
-  let time: ReturnType<typeof fakeTime>;
+  let time: ReturnType<typeof virtualTime>;
   beforeAll(async () => {
     server = await startReplayServer((req) => override?.(req.url) ?? fake.handle(req));
   });
@@ -52,7 +38,7 @@ describe('hetzner()', () => {
   beforeEach(() => {
     fake = new FakeHetzner(servers());
     override = undefined;
-    time = fakeTime();
+    time = virtualTime(1_000_000);
     server.requests.length = 0;
   });
   const make = (extra: Record<string, unknown> = {}) =>

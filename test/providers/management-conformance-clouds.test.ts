@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { hetzner } from '../../src/providers/hetzner.js';
 import { vultr } from '../../src/providers/vultr.js';
 import { providerManagementConformance } from '../../src/testing/index.js';
-import { FakeHetzner } from './fake-hetzner.js';
-import { FakeVultr } from './fake-vultr.js';
 import { startAzureManagement } from './fakes/azure.js';
 import { startDigitalOceanManagement } from './fakes/digitalocean.js';
 import { PEM, startGceManagement } from './fakes/gce.js';
+import { FakeHetzner, HETZNER_CX22 } from './fakes/hetzner.js';
 import { startLinodeManagement } from './fakes/linode.js';
+import { FakeVultr, VULTR_VC2_PLAN } from './fakes/vultr.js';
 import { virtualTime } from './management-fixtures.js';
 import { startReplayServer } from './server.js';
 
@@ -125,26 +125,7 @@ hzFake.images = [9001, 9002, 9003].map((id) => ({
   os_flavor: 'debian',
   labels: {},
 }));
-hzFake.serverTypes = [
-  {
-    id: 104,
-    name: 'cx22',
-    description: 'CX22',
-    cores: 2,
-    memory: 4.0,
-    disk: 40,
-    deprecated: false,
-    prices: [
-      {
-        location: 'fsn1',
-        price_hourly: { net: '0.0060000000', gross: '0.0071400000000000' },
-        price_monthly: { net: '3.7900000000', gross: '4.5101000000000000' },
-      },
-    ],
-    cpu_type: 'shared',
-    architecture: 'x86',
-  },
-];
+hzFake.serverTypes = [HETZNER_CX22];
 hzFake.locations = [
   { id: 1, name: 'fsn1', description: 'Falkenstein DC Park 1', country: 'DE', city: 'Falkenstein' },
 ];
@@ -183,19 +164,7 @@ vuFake.os = [
   { id: 2136, name: 'Debian 12 x64 (bookworm)', arch: 'x64', family: 'debian' },
   { id: 2284, name: 'Ubuntu 24.04 LTS x64', arch: 'x64', family: 'ubuntu' },
 ];
-vuFake.plans = [
-  {
-    id: 'vc2-1c-1gb',
-    vcpu_count: 1,
-    ram: 1024,
-    disk: 25,
-    disk_count: 1,
-    bandwidth: 1024,
-    monthly_cost: 5,
-    type: 'vc2',
-    locations: ['ewr'],
-  },
-];
+vuFake.plans = [VULTR_VC2_PLAN];
 vuFake.regions = [{ id: 'ewr', city: 'New Jersey', country: 'US', continent: 'North America', options: [] }];
 const vuServer = await startReplayServer((req) => vuFake.handle(req));
 const vuTime = virtualTime();

@@ -30,12 +30,12 @@ export function describeWithFixtures(name: string, body: () => void): void {
  * Virtual time for the management suites: `sleep` records the wait and moves `clock` forward by it
  * at once, so polling timeouts are reached without real waiting.
  */
-export function virtualTime(): {
+export function virtualTime(start = Date.UTC(2026, 0, 1)): {
   clock: { now: () => number };
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   waits: number[];
 } {
-  let now = Date.UTC(2026, 0, 1);
+  let now = start;
   const waits: number[] = [];
   return {
     clock: { now: () => now },

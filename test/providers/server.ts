@@ -128,3 +128,20 @@ export function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T
     apply(saved);
   }
 }
+
+/** A JSON answer of a fake API. */
+export const json = (body: unknown, status = 200): ReplayResponse => ({ status, body });
+
+/**
+ * A fake API's view of a request: its URL, the path after the API's version prefix (`/v2/`) and
+ * the `per_page` asked for (`defaultPerPage` when absent).
+ */
+export function requestPath(
+  req: RecordedRequest,
+  version: string,
+  defaultPerPage: number,
+): { url: URL; path: string; perPage: number } {
+  const url = new URL(req.url, 'http://x');
+  const perPage = Number(url.searchParams.get('per_page') ?? defaultPerPage);
+  return { url, path: url.pathname.replace(new RegExp(`^.*/${version}/`), ''), perPage };
+}

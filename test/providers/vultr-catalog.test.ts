@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { vultr } from '../../src/providers/vultr.js';
-import { FakeVultr } from './fake-vultr.js';
+import { FakeVultr, VULTR_VC2_PLAN } from './fakes/vultr.js';
 import { catchErr, collect, type ReplayServer, recordingSleep, startReplayServer } from './server.js';
 
 const snapshot = (n: number) => ({
@@ -77,19 +77,8 @@ describe('vultr() catalogue', () => {
   });
 
   it('listSizes() / listLocations() - plans in MB and USD per month, regions', async () => {
-    fake.plans = [
-      {
-        id: 'vc2-1c-1gb',
-        vcpu_count: 1,
-        ram: 1024,
-        disk: 25,
-        disk_count: 1,
-        bandwidth: 1024,
-        monthly_cost: 5,
-        type: 'vc2',
-        locations: ['ewr'],
-      },
-    ];
+    fake.plans = [VULTR_VC2_PLAN];
+
     fake.regions = [
       { id: 'ams', city: 'Amsterdam', country: 'NL', continent: 'Europe', options: ['ddos_protection'] },
     ];

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { vultr } from '../../src/providers/vultr.js';
 import { VULTR_STATES } from '../../src/providers/vultr-wire.js';
-import { FakeVultr, type FakeVultrInstance } from './fake-vultr.js';
+import { FakeVultr, type FakeVultrInstance } from './fakes/vultr.js';
+import { virtualTime } from './management-fixtures.js';
 import {
   catchErr,
   collect,
@@ -12,20 +13,6 @@ import {
 } from './server.js';
 
 const TOKEN = 'VULTRKEY0123456789ABCDEFSECRET';
-
-function fakeTime() {
-  let now = 5_000_000;
-  const waits: number[] = [];
-  return {
-    waits,
-    clock: { now: () => now },
-    sleep: async (ms: number, signal?: AbortSignal) => {
-      if (signal?.aborted) throw signal.reason;
-      waits.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const instances = (): FakeVultrInstance[] => [
   {
@@ -52,7 +39,7 @@ describe('vultr()', () => {
   let server: ReplayServer;
   let fake: FakeVultr;
   let override: ((url: string) => ReplayResponse | undefined) | undefined;
-  let time: ReturnType<typeof fakeTime>;
+  let time: ReturnType<typeof virtualTime>;
   beforeAll(async () => {
     server = await startReplayServer((req) => override?.(req.url) ?? fake.handle(req));
   });
@@ -60,7 +47,7 @@ describe('vultr()', () => {
   beforeEach(() => {
     fake = new FakeVultr(instances());
     override = undefined;
-    time = fakeTime();
+    time = virtualTime(5_000_000);
     server.requests.length = 0;
   });
   const make = (extra: Record<string, unknown> = {}) =>

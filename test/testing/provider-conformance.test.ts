@@ -11,8 +11,8 @@ import { FleetwatchError } from '../../src/errors.js';
 import type { Node, NodeState, Provider } from '../../src/index.js';
 import { hetzner, staticProvider, vultr } from '../../src/index.js';
 import { providerConformance } from '../../src/testing/index.js';
-import { FakeHetzner } from '../providers/fake-hetzner.js';
-import { FakeVultr } from '../providers/fake-vultr.js';
+import { FakeHetzner } from '../providers/fakes/hetzner.js';
+import { FakeVultr } from '../providers/fakes/vultr.js';
 import { startReplayServer } from '../providers/server.js';
 
 providerConformance('staticProvider (inline nodes)', () => ({

@@ -20,10 +20,19 @@ import type {
 } from '../types.js';
 import { keysArg, nodeIdArg, tagsArg, withoutKeys } from './args.js';
 import type { ProviderHttpClient } from './http-client.js';
+import type { KeyPairWire } from './key-pairs.js';
 import { catalogOptionsArg } from './management-args.js';
 import { makeNode, type NodeFields, nodesFromPages } from './node.js';
-import { completedOperation, type PollSpec, pollingOperation, waitForNodeState } from './operation.js';
-import { followedBy, mapOperation, type StopRequest, stopOptionsArg } from './operation-steps.js';
+import {
+  completedOperation,
+  followedBy,
+  mapOperation,
+  type PollSpec,
+  pollingOperation,
+  type StopRequest,
+  stopOptionsArg,
+  waitForNodeState,
+} from './operation.js';
 import type { AdapterBase } from './options.js';
 import { type FetchPage, itemsFromPages, type ProviderPage } from './paginate.js';
 import { undefinedIfNotFound } from './provider-errors.js';
@@ -140,6 +149,9 @@ export abstract class HttpCloudAdapter<S> {
     operation: PowerOperation,
     ctx: PowerContext,
   ): Promise<Operation<Node>>;
+
+  /** The cloud's SSH-key collection, for adapters built with {@link withKeyPairs}. */
+  protected keyPairWire?(): KeyPairWire;
 
   /** A {@link Node} of this provider (`uid`, `provider`, `kind` filled in). */
   protected node(fields: NodeFields): Node {

@@ -1,15 +1,16 @@
+export type * from '../types.js';
 export * from './args.js';
 export * from './auth.js';
 export * from './cloud-adapter.js';
 export * from './http-client.js';
 export * from './http-options.js';
 export * from './ip.js';
+export * from './key-pairs.js';
 export * from './management.js';
 export * from './management-args.js';
 export * from './merge.js';
 export * from './node.js';
 export * from './operation.js';
-export * from './operation-steps.js';
 export * from './options.js';
 export * from './own.js';
 export * from './paginate.js';

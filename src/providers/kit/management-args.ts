@@ -88,7 +88,8 @@ export function catalogOptionsArg(opts: ListCatalogOptions | undefined): ListCat
 
 /**
  * Check the options of `listImages`; `allowedFilters` are the filter names the adapter understands
- * (an unknown one is `E_VALIDATION`, never silently ignored).
+ * (an unknown one is `E_VALIDATION`, never silently ignored); without it, any non-empty filter name
+ * passes through (for APIs whose filters are open-ended, as EC2's `Filter.N` and Glance's query).
  *
  * @example
  * ```ts
@@ -97,18 +98,21 @@ export function catalogOptionsArg(opts: ListCatalogOptions | undefined): ListCat
  */
 export function imagesOptionsArg(
   opts: ListImagesOptions | undefined,
-  allowedFilters: readonly string[],
+  allowedFilters?: readonly string[],
 ): ImagesRequest {
   const base = catalogOptionsArg(opts);
   const owner = opts?.owner ?? 'self';
   if (!['self', 'public', 'all'].includes(owner))
     throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
   const filters = opts?.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
-  for (const k of Object.keys(filters))
-    if (!allowedFilters.includes(k))
+  for (const k of Object.keys(filters)) {
+    if (allowedFilters === undefined) {
+      if (k === '') throw validationError('opts.filters.', 'a non-empty filter name', k);
+    } else if (!allowedFilters.includes(k))
       throw new FleetwatchError('E_VALIDATION', `opts.filters.${k}: not a filter of this provider`, {
         path: `opts.filters.${k}`,
         expected: allowedFilters.length ? allowedFilters.join(', ') : 'no filters',
       });
+  }
   return { ...base, owner, filters };
 }

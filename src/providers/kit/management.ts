@@ -1,7 +1,4 @@
-import { checkAbortOptions } from '../../core.js';
 import { FleetwatchError, validationError } from '../../errors.js';
-import type { ListCatalogOptions, ListImagesOptions } from '../types.js';
-import { itemsFromPages, type ProviderPage } from './paginate.js';
 
 /** The optional catalogue, key-pair and wait operations of a {@link Provider} that manages servers. */
 export type ManagementOperation =
@@ -76,50 +73,4 @@ export function userDataBase64(text: unknown, maxBytes: number, path = 'input.us
       received: `${bytes.length} bytes`,
     });
   return bytes.toString('base64');
-}
-
-/** Check {@link ListImagesOptions}; returns them with `owner` defaulted to `self`. */
-export function listImagesArg(
-  opts: ListImagesOptions | undefined,
-): ListImagesOptions & { owner: 'self' | 'public' | 'all'; filters: Record<string, string> } {
-  const o = checkAbortOptions(opts ?? {});
-  const owner = o.owner ?? 'self';
-  if (owner !== 'self' && owner !== 'public' && owner !== 'all')
-    throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
-  const filters = o.filters ?? {};
-  if (typeof filters !== 'object' || filters === null || Array.isArray(filters))
-    throw validationError('opts.filters', 'an object of filter name → string', filters);
-  for (const [k, v] of Object.entries(filters))
-    if (k === '' || typeof v !== 'string') throw validationError(`opts.filters.${k}`, 'a string', v);
-  return { ...o, owner, filters };
-}
-
-/**
- * The body of every catalogue listing: follow pages with the kit's loop guards (a repeated cursor
- * or too many pages is `E_PROVIDER`, never a silent truncation) and translate each raw item
- * (`undefined` skips it).
- *
- * @example
- * ```ts
- * const sizes = catalogItems(
- *   async (cursor) => ({ items: await fetchSizes(cursor), next: undefined }),
- *   (raw) => toSize(raw),
- *   { provider: 'os-lab' },
- * );
- * ```
- */
-export async function* catalogItems<R, T>(
-  fetchPage: (
-    cursor: string | undefined,
-    ctx: { page: number; signal?: AbortSignal },
-  ) => Promise<ProviderPage<R>>,
-  toItem: (raw: R) => T | undefined,
-  opts: ListCatalogOptions & { provider: string; maxPages?: number },
-): AsyncGenerator<T, void, undefined> {
-  yield* itemsFromPages(fetchPage, toItem, {
-    provider: opts.provider,
-    ...(opts.maxPages === undefined ? {} : { maxPages: opts.maxPages }),
-    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-    ...(opts.onPage === undefined ? {} : { onPage: opts.onPage }),
-  });
 }

@@ -33,7 +33,7 @@ export function definedFields<T extends Record<string, unknown>>(fields: T): Par
 export type NodeFields = Omit<Node, 'uid' | 'provider' | 'kind'>;
 
 /** Build a {@link Node}: `uid` = `${providerId}:${id}`. */
-export function makeNode(base: AdapterBase, fields: NodeFields): Node {
+export function makeNode(base: Pick<AdapterBase, 'id' | 'kind'>, fields: NodeFields): Node {
   return { uid: `${base.id}:${fields.id}`, provider: base.id, kind: base.kind, ...fields };
 }
 

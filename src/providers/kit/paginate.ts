@@ -28,8 +28,8 @@ export interface PaginateOptions {
 
 /**
  * What `onPage` is told after each page: `items` is the number of items the listing yielded from
- * it (in {@link itemsFromPages}, after translation; in {@link paginateProvider}, the page's length); `nodes` is the same
- * number, under the name node listings ({@link ListNodesOptions.onPage}) have always used.
+ * it (a page in {@link paginateProvider}, its translated items in {@link itemsFromPages}); `nodes`
+ * is the same number, under the name node listings ({@link ListNodesOptions.onPage}) have always used.
  */
 export interface PageInfo {
   page: number;
@@ -38,13 +38,16 @@ export interface PageInfo {
 }
 
 /**
- * Yield pages (arrays of items) from `fetchPage`, following `next` cursors to the end. A cursor seen
- * twice or more pages than `maxPages` raise `E_PROVIDER` — the loop never spins and never truncates.
+ * The one paging loop: fetch pages from `fetchPage`, following `next` cursors to the end, and hand
+ * each to `consume` (which yields what the listing gives out and returns how many it yielded, for
+ * `onPage`). A cursor seen twice or more pages than `maxPages` raise `E_PROVIDER` — the loop never
+ * spins and never truncates.
  */
-export async function* paginateProvider<T>(
-  fetchPage: FetchPage<T>,
+async function* guardedPages<R, T>(
+  fetchPage: FetchPage<R>,
   opts: PaginateOptions,
-): AsyncGenerator<T[], void, undefined> {
+  consume: (items: R[]) => AsyncGenerator<T, number, undefined>,
+): AsyncGenerator<T, void, undefined> {
   const maxPages = opts.maxPages ?? 10_000;
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -61,8 +64,8 @@ export async function* paginateProvider<T>(
         },
       );
     const result = await fetchPage(cursor, { page, signal: opts.signal });
-    opts.onPage?.({ page, items: result.items.length, nodes: result.items.length });
-    yield result.items;
+    const yielded = yield* consume(result.items);
+    opts.onPage?.({ page, items: yielded, nodes: yielded });
     const next = result.next;
     if (next === undefined || next === '') return;
     if (seen.has(next) || next === cursor)
@@ -82,9 +85,30 @@ export async function* paginateProvider<T>(
 }
 
 /**
+ * Yield pages (arrays of items) from `fetchPage`, following `next` cursors to the end, with
+ * {@link itemsFromPages}'s guards; `onPage` counts each page's items.
+ *
+ * @example
+ * ```ts
+ * declare const fetchPage: FetchPage<string>;
+ * for await (const page of paginateProvider(fetchPage, { provider: 'do' })) console.log(page.length);
+ * ```
+ */
+export function paginateProvider<T>(
+  fetchPage: FetchPage<T>,
+  opts: PaginateOptions,
+): AsyncGenerator<T[], void, undefined> {
+  return guardedPages(fetchPage, opts, async function* (items) {
+    yield items;
+    return items.length;
+  });
+}
+
+/**
  * Every item of a paged listing, translated: the one loop behind `listNodes` and the catalogue
- * listings (images, sizes, locations, key pairs), with {@link paginateProvider}'s guards.
- * `translate` returns one item per raw item, or `undefined` to skip it.
+ * listings (images, sizes, locations, key pairs). A cursor seen twice or more pages than
+ * `maxPages` raise `E_PROVIDER`. `translate` returns one item per raw item, or `undefined` to skip
+ * it; `onPage` counts what the listing yielded (a skipped item is not reported).
  *
  * @example
  * ```ts
@@ -92,24 +116,41 @@ export async function* paginateProvider<T>(
  * for await (const id of itemsFromPages(fetchPage, (raw) => raw.slug, { provider: 'do' })) console.log(id);
  * ```
  */
-export async function* itemsFromPages<R, T>(
+export function itemsFromPages<R, T>(
   fetchPage: FetchPage<R>,
   translate: (raw: R, signal?: AbortSignal) => T | undefined | Promise<T | undefined>,
   opts: PaginateOptions,
 ): AsyncGenerator<T, void, undefined> {
-  // `onPage` counts what this loop yields (an item the translation skips is not reported).
-  const { onPage, ...rest } = opts;
-  let n = 0;
-  for await (const page of paginateProvider(fetchPage, rest)) {
-    n++;
+  return guardedPages(fetchPage, opts, async function* (items) {
     let yielded = 0;
-    for (const raw of page) {
+    for (const raw of items) {
       const item = await translate(raw, opts.signal);
       if (item !== undefined) {
         yielded++;
         yield item;
       }
     }
-    onPage?.({ page: n, items: yielded, nodes: yielded });
-  }
+    return yielded;
+  });
+}
+
+/**
+ * The items of a listing the API does not page (one call), translated, with `onPage` told once:
+ * {@link itemsFromPages} over a single page.
+ *
+ * @example
+ * ```ts
+ * const keys = onePageItems(async ({ signal }) => fetchKeys(signal), toKeyPair, { provider: 'aws' });
+ * ```
+ */
+export function onePageItems<R, T>(
+  fetchItems: (ctx: { signal?: AbortSignal }) => Promise<R[]>,
+  translate: (raw: R) => T | undefined,
+  opts: PaginateOptions,
+): AsyncGenerator<T, void, undefined> {
+  return itemsFromPages(
+    async (_cursor, { signal }) => ({ items: await fetchItems(signal === undefined ? {} : { signal }) }),
+    translate,
+    opts,
+  );
 }

@@ -34,3 +34,23 @@ export class RegionMemo<R> {
     return this.#map.size;
   }
 }
+
+/**
+ * `node`, after telling `memo` which region it is in (the step each regional listing does for
+ * every node it yields, so later calls on the node go straight to its region).
+ *
+ * @example
+ * ```ts
+ * declare const client: { remember(id: string, region: string): void };
+ * declare const node: Node;
+ * const same = remembered(client, node, 'eu-west-1');
+ * ```
+ */
+export function remembered<N extends { id: string }, R>(
+  memo: { remember(id: string, region: R): void },
+  node: N,
+  region: R,
+): N {
+  memo.remember(node.id, region);
+  return node;
+}

@@ -5,7 +5,7 @@
  * created instance boots on its own, as the real one: `pending`, then `active` (`installingbooting`)
  * after `settlePolls` reads, then `ok` on the next.
  */
-import type { RecordedRequest, ReplayResponse } from './server.js';
+import { json, type RecordedRequest, type ReplayResponse, requestPath } from '../server.js';
 
 /** An instance as the fake keeps it. */
 export interface FakeVultrInstance {
@@ -53,11 +53,8 @@ export function renderVultrInstance(i: FakeVultrInstance) {
   };
 }
 
-const json = (body: unknown, status = 200): ReplayResponse => ({ status, body });
-
 /** The fake API; mutate its fields between calls. */
 export class FakeVultr {
-  instances: FakeVultrInstance[];
   os: unknown[] = [];
   snapshots: unknown[] = [];
   plans: unknown[] = [];
@@ -68,14 +65,10 @@ export class FakeVultr {
   readonly #pending = new Map<string, { polls: number; apply: () => void }>();
   #next = 1;
 
-  constructor(instances: FakeVultrInstance[] = []) {
-    this.instances = instances;
-  }
+  constructor(public instances: FakeVultrInstance[] = []) {}
 
   handle(req: RecordedRequest): ReplayResponse {
-    const url = new URL(req.url, 'http://x');
-    const path = url.pathname.replace(/^.*\/v2\//, '');
-    const perPage = Number(url.searchParams.get('per_page') ?? 100);
+    const { url, path, perPage } = requestPath(req, 'v2', 100);
     const paged = (key: string, all: unknown[]) => {
       // Opaque cursors, as Vultr's are: the offset, base64-encoded.
       const cursor = url.searchParams.get('cursor');
@@ -171,3 +164,16 @@ export class FakeVultr {
     p.apply();
   }
 }
+
+/** Vultr's `vc2-1c-1gb` plan as the API describes it. */
+export const VULTR_VC2_PLAN = {
+  id: 'vc2-1c-1gb',
+  vcpu_count: 1,
+  ram: 1024,
+  disk: 25,
+  disk_count: 1,
+  bandwidth: 1024,
+  monthly_cost: 5,
+  type: 'vc2',
+  locations: ['ewr'],
+};

@@ -4,7 +4,7 @@
  * each listing paged with `meta.pagination`. A server created through it boots on its own, as the real one:
  * `initializing`, then `starting` from its `actionPolls`-th read, then `running`.
  */
-import type { RecordedRequest, ReplayResponse } from './server.js';
+import { json, type RecordedRequest, type ReplayResponse, requestPath } from '../server.js';
 
 /** A server as the fake keeps it. */
 export interface FakeHetznerServer {
@@ -62,12 +62,10 @@ export function renderHetznerServer(s: FakeHetznerServer) {
   };
 }
 
-const json = (body: unknown, status = 200): ReplayResponse => ({ status, body });
 const notFound = () => json({ error: { code: 'not_found', message: 'server not found', details: {} } }, 404);
 
 /** The fake API; mutate its fields between calls. */
 export class FakeHetzner {
-  servers: FakeHetznerServer[];
   /** Polls an action answers `running` before `success`. */
   actionPolls = 1;
   /** Commands (a server action's verb, `delete_server`, `create_server`) whose action ends in `error`. */
@@ -82,15 +80,11 @@ export class FakeHetzner {
   readonly #reads = new Map<number, number>();
   #nextId = 1000;
 
-  constructor(servers: FakeHetznerServer[] = []) {
-    this.servers = servers;
-  }
+  constructor(public servers: FakeHetznerServer[] = []) {}
 
   handle(req: RecordedRequest): ReplayResponse {
-    const url = new URL(req.url, 'http://x');
-    const path = url.pathname.replace(/^.*\/v1\//, '');
+    const { url, path, perPage } = requestPath(req, 'v1', 25);
     const page = Number(url.searchParams.get('page') ?? 1);
-    const perPage = Number(url.searchParams.get('per_page') ?? 25);
     const paged = (key: string, all: unknown[]) => {
       const last = Math.max(1, Math.ceil(all.length / perPage));
       return json({
@@ -260,3 +254,33 @@ export class FakeHetzner {
     );
   }
 }
+
+/** Hetzner's `cx22` server type as the API describes it (two locations' prices). */
+export const HETZNER_CX22 = {
+  id: 104,
+  name: 'cx22',
+  description: 'CX22',
+  cores: 2,
+  memory: 4.0,
+  disk: 40,
+  deprecated: false,
+  prices: [
+    {
+      location: 'fsn1',
+      price_hourly: { net: '0.0060000000', gross: '0.0071400000000000' },
+      price_monthly: { net: '3.7900000000', gross: '4.5101000000000000' },
+      included_traffic: 21990232555520,
+      price_per_tb_traffic: { net: '1.0000000000', gross: '1.1900000000000000' },
+    },
+    {
+      location: 'hil',
+      price_hourly: { net: '0.0080000000', gross: '0.0095200000000000' },
+      price_monthly: { net: '4.9900000000', gross: '5.9381000000000000' },
+      included_traffic: 1099511627776,
+      price_per_tb_traffic: { net: '1.0000000000', gross: '1.1900000000000000' },
+    },
+  ],
+  storage_type: 'local',
+  cpu_type: 'shared',
+  architecture: 'x86',
+};
