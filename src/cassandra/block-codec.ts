@@ -12,7 +12,9 @@ export const MAX_BLOCK_POINTS = 3_600_000;
 
 /** A block's points: strictly increasing integer timestamps (epoch ms) and their values. */
 export interface BlockPoints {
+  /** Timestamps in ms since the epoch, ascending (a repeated timestamp keeps the last value). */
   ts: number[];
+  /** The value at each timestamp: finite doubles, `values[i]` belongs to `ts[i]`. */
   values: number[];
 }
 

@@ -272,11 +272,11 @@ export class CassandraMetricsStore implements M.MetricsStore {
   }
 
   /** Fleet query: one series per group of the selected series, from the rollup tables. */
+  query(q: M.AggregateQuery): Promise<M.AggregatedSeries[]>;
   /**
    * Series with points for a metric and range at the chosen resolution; `E_QUERY_TOO_LARGE` past the `queries`
    * limits (`maxSeries`, `maxPoints`).
    */
-  query(q: M.AggregateQuery): Promise<M.AggregatedSeries[]>;
   query(q: M.MetricsQuery): Promise<M.Series[]>;
   async query(q: M.MetricsQuery): Promise<M.Series[] | M.AggregatedSeries[]> {
     if (this.#closed) throw closedError();
