@@ -89,7 +89,7 @@ export function toExponentialHistogram(sketch: DDSketch): ExponentialHistogramPo
   return point;
 }
 
-/** Options of {@link fromExponentialHistogram}. */
+/** Options of {@link DDSketch.fromExponentialHistogram}. */
 export interface FromExponentialOptions {
   /** Bucket cap per sign of the sketch; a wider histogram is downscaled until it fits. Default 2048. */
   maxBuckets?: number;
