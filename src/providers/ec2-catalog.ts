@@ -3,6 +3,7 @@ import type { Ec2Client } from './ec2-client.js';
 import { readTags } from './ec2-nodes.js';
 import { filterParams } from './ec2-options.js';
 import { type Ec2XmlElement, xmlItems, xmlPath, xmlText } from './ec2-xml.js';
+import type { CatalogCalls } from './kit/catalog-provider.js';
 import {
   definedFields,
   imagesOptionsArg,
@@ -262,3 +263,13 @@ export async function ec2DeleteKeyPair(
     { ...signalOf(opts), idempotent: true },
   );
 }
+
+/** The catalogue and key-pair calls the adapter class delegates to. */
+export const EC2_CATALOG: CatalogCalls<Ec2Client> = {
+  listImages: ec2ListImages,
+  listSizes: ec2ListSizes,
+  listLocations: ec2ListLocations,
+  listKeyPairs: ec2ListKeyPairs,
+  importKeyPair: ec2ImportKeyPair,
+  deleteKeyPair: ec2DeleteKeyPair,
+};

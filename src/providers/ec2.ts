@@ -4,20 +4,14 @@
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import {
-  ec2DeleteKeyPair,
-  ec2ImportKeyPair,
-  ec2ListImages,
-  ec2ListKeyPairs,
-  ec2ListLocations,
-  ec2ListSizes,
-} from './ec2-catalog.js';
+import { EC2_CATALOG } from './ec2-catalog.js';
 import { Ec2Client } from './ec2-client.js';
 import { ec2RunInstancesParams } from './ec2-create.js';
 import { ec2ElasticIpsFromXml, ec2NodesFromXml, tagParams } from './ec2-nodes.js';
 import { type Ec2Options, normalizeEc2Options } from './ec2-options.js';
 import { type Ec2XmlElement, xmlText } from './ec2-xml.js';
 import {
+  CatalogProvider,
   completedOperation,
   keysArg,
   listAcrossRegions,
@@ -34,14 +28,8 @@ import {
 import type { ManagedProvider } from './kit/key-pairs.js';
 import type {
   CreateNodeInput,
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
   ListNodesOptions,
   Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
   NodeState,
   Operation,
   Provider,
@@ -86,14 +74,16 @@ const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { sig
  * const stopped = await op.done({ timeoutMs: 300_000 });
  * ```
  */
-export class Ec2Provider implements Provider {
+export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider {
   readonly id: string;
   readonly kind = 'ec2' as const;
   readonly #client: Ec2Client;
 
   constructor(options: Ec2Options) {
     const config = normalizeEc2Options(options);
-    this.#client = new Ec2Client(config, normalizeProviderHttpOptions(options.http));
+    const client = new Ec2Client(config, normalizeProviderHttpOptions(options.http));
+    super(client, EC2_CATALOG);
+    this.#client = client;
     this.id = config.id;
   }
 
@@ -316,34 +306,6 @@ export class Ec2Provider implements Provider {
       defaultIntervalMs: EC2_POLL_INTERVAL_MS,
       maxIntervalMs: EC2_POLL_INTERVAL_MS,
     });
-  }
-
-  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
-    return ec2ListImages(this.#client, opts);
-  }
-
-  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
-    return ec2ListSizes(this.#client, opts);
-  }
-
-  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    return ec2ListLocations(this.#client, opts);
-  }
-
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return ec2ListKeyPairs(this.#client, opts);
-  }
-
-  importKeyPair(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair> {
-    return ec2ImportKeyPair(this.#client, input, opts);
-  }
-
-  deleteKeyPair(name: string, opts?: AbortOptions): Promise<void> {
-    return ec2DeleteKeyPair(this.#client, name, opts);
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind };
   }
 }
 

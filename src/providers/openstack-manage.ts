@@ -1,5 +1,6 @@
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
+import type { CatalogCalls } from './kit/catalog-provider.js';
 import {
   definedFields,
   imagesOptionsArg,
@@ -267,3 +268,13 @@ export async function openstackDeleteKeyPair(
     if (!isFleetwatchError(err, 'E_NOT_FOUND')) throw err;
   }
 }
+
+/** The catalogue and key-pair calls the adapter class delegates to. */
+export const OPENSTACK_CATALOG: CatalogCalls<OpenStackClient> = {
+  listImages: openstackListImages,
+  listSizes: openstackListSizes,
+  listLocations: openstackListLocations,
+  listKeyPairs: openstackListKeyPairs,
+  importKeyPair: openstackImportKeyPair,
+  deleteKeyPair: openstackDeleteKeyPair,
+};

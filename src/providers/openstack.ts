@@ -6,6 +6,7 @@
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import {
+  CatalogProvider,
   completedOperation,
   createExtraArg,
   keysArg,
@@ -22,14 +23,7 @@ import {
 } from './kit/index.js';
 import type { ManagedProvider } from './kit/key-pairs.js';
 import { OpenStackClient } from './openstack-client.js';
-import {
-  openstackDeleteKeyPair,
-  openstackImportKeyPair,
-  openstackListImages,
-  openstackListKeyPairs,
-  openstackListLocations,
-  openstackListSizes,
-} from './openstack-manage.js';
+import { OPENSTACK_CATALOG } from './openstack-manage.js';
 import { checkTags, isRecord, novaNextCursor, openstackServerToNode, str } from './openstack-nodes.js';
 import {
   CREATE_EXTRA_KEYS,
@@ -39,14 +33,8 @@ import {
 } from './openstack-options.js';
 import type {
   CreateNodeInput,
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
   ListNodesOptions,
   Node,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
   NodeState,
   Operation,
   Provider,
@@ -81,14 +69,16 @@ const ACTIONS = {
  * await op.done({ timeoutMs: 120_000 });
  * ```
  */
-export class OpenStackProvider implements Provider {
+export class OpenStackProvider extends CatalogProvider<OpenStackClient> implements Provider {
   readonly id: string;
   readonly kind = 'openstack' as const;
   readonly #client: OpenStackClient;
 
   constructor(options: OpenStackOptions) {
     const config = normalizeOpenStackOptions(options);
-    this.#client = new OpenStackClient(config, normalizeProviderHttpOptions(options.http));
+    const client = new OpenStackClient(config, normalizeProviderHttpOptions(options.http));
+    super(client, OPENSTACK_CATALOG);
+    this.#client = client;
     this.id = config.id;
   }
 
@@ -319,34 +309,6 @@ export class OpenStackProvider implements Provider {
       clock: this.#client.config.clock,
       defaultIntervalMs: OPENSTACK_POLL_INTERVAL_MS,
     });
-  }
-
-  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
-    return openstackListImages(this.#client, opts);
-  }
-
-  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
-    return openstackListSizes(this.#client, opts);
-  }
-
-  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    return openstackListLocations(this.#client, opts);
-  }
-
-  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return openstackListKeyPairs(this.#client, opts);
-  }
-
-  importKeyPair(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair> {
-    return openstackImportKeyPair(this.#client, input, opts);
-  }
-
-  deleteKeyPair(name: string, opts?: AbortOptions): Promise<void> {
-    return openstackDeleteKeyPair(this.#client, name, opts);
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { id: this.id, kind: this.kind };
   }
 }
 

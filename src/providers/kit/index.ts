@@ -1,6 +1,7 @@
 export type * from '../types.js';
 export * from './args.js';
 export * from './auth.js';
+export * from './catalog-provider.js';
 export * from './cloud-adapter.js';
 export * from './http-client.js';
 export * from './http-options.js';
