@@ -101,10 +101,26 @@ export async function socketFramesRate(
     selfMetrics: false,
   });
   const c = createConnection(socketPath);
+  let failed: Error | undefined;
+  c.on('error', (err) => {
+    failed = err;
+  });
   await new Promise((r) => c.once('connect', r));
   const t0 = performance.now();
-  for (const f of frames) c.write(f);
-  while (broker.stats().frames < frames.length) await new Promise((r) => setTimeout(r, 1));
+  // At most 32 frames sent but not yet merged: a client that floods past the broker's byte budget
+  // (maxBufferedBytes, 32 MiB) is cut, by design.
+  const ahead = (i: number) => {
+    const st = broker.stats();
+    return i - st.frames + st.queuedFrames;
+  };
+  for (let i = 0; i < frames.length; i++) {
+    while (ahead(i) >= 32 && failed === undefined) await new Promise((r) => setImmediate(r));
+    c.write(frames[i] as Buffer);
+  }
+  while (broker.stats().frames < frames.length && failed === undefined)
+    await new Promise((r) => setTimeout(r, 1));
+  if (failed !== undefined)
+    throw new Error(`socket ingest bench: the broker cut the connection (${failed.message})`);
   await broker.flushDue(); // every merge queued before it has finished
   const s = (performance.now() - t0) / 1000;
   c.destroy();
