@@ -46,6 +46,35 @@ describe('MetricsBroker.ingest(batch)', () => {
     expect(broker.stats()).toMatchObject({ batches: 1, rejectedBatches: 0 });
   });
 
+  it("a batch of one item (the StatsD path) is applied alike and never keeps the caller's sketch", async () => {
+    const { clock, store, broker } = await start();
+    const mine = sketchOf(1, 2, 3);
+    expect(
+      broker.ingest({
+        source: 'otlp:a',
+        items: [{ kind: 'histogram', name: 'lat', tags: {}, sketch: mine }],
+      }),
+    ).toEqual({
+      accepted: 1,
+    });
+    expect(
+      broker.ingest({
+        source: 'otlp:a',
+        items: [{ kind: 'histogram', name: 'lat', tags: {}, sketch: sketchOf(4) }],
+      }),
+    ).toEqual({
+      accepted: 1,
+    });
+    mine.add(1000); // after ingest: must not reach the window
+    expect(
+      broker.ingest({ source: 'otlp:a', items: [{ kind: 'gauge', name: 'lat', tags: {}, value: 1 }] }),
+    ).toMatchObject({ accepted: 0, reason: 'kindConflicts', field: 'items[0].name' });
+    clock.t = T0 + 12_000;
+    await broker.flushDue();
+    expect(metrics(store)).toEqual(expect.arrayContaining(['lat.count=4', 'lat.sum=10']));
+    expect(mine.count).toBe(4); // the window merged into its own copy, not into the caller's sketch
+  });
+
   const bad: Array<[string, IngestItem, string, string]> = [
     ['a bad name', { kind: 'counter', name: '9x', tags: {}, value: 1 }, 'badNames', 'items[1].name'],
     [
