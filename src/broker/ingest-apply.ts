@@ -128,7 +128,8 @@ function applyOne(ctx: BatchContext, batch: IngestBatch, w: WindowState): Ingest
     members: undefined,
   };
   if (item.kind === 'counter' || item.kind === 'gauge') one.value = item.value;
-  else if (item.kind === 'histogram') one.sketch = item.sketch.clone(); // the window keeps and merges into it
+  // The window keeps the sketch it is given and merges into it: never the caller's.
+  else if (item.kind === 'histogram') one.sketch = item.sketch.clone();
   else if (item.kind === 'samples') one.samples = [item];
   else one.members = [item.members];
   applySeries(ctx, w, one, batch.source);
