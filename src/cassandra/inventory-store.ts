@@ -193,6 +193,8 @@ export class CassandraInventoryStore implements InventoryStore {
     try {
       const rs = await this.#client.execute(query, params, {
         prepare: true,
+        // A read: the driver may retry it on another replica when a connection drops under it.
+        isIdempotent: true,
         fetchSize: 1000,
         consistency: cassandra.types.consistencies.localQuorum,
       });
