@@ -12,7 +12,7 @@
  * Locally the suite skips loudly without the cluster; under CI=true it fails. It kills and restarts
  * cluster nodes, never the single development node on 127.0.0.1.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeEach, expect, it } from 'vitest';
 import { CassandraMetricsStore } from '../../src/cassandra/metrics-store.js';
 import type { Point, RollupPoint } from '../../src/metrics-store/types.js';
 import { uniqueTenant } from '../../src/testing/metrics-store-conformance.js';
@@ -36,7 +36,8 @@ import {
 
 describeWithService('Cassandra stores on a 4-node, 2-DC cluster', reason, () => {
   // earlier runs may have left a node down
-  beforeAll(restartDownNodes, 600_000);
+  // Every test starts from the whole cluster, also after one that failed with a node still down.
+  beforeEach(restartDownNodes, 600_000);
 
   afterAll(async () => {
     await restartDownNodes();
