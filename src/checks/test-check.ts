@@ -1,6 +1,6 @@
 import type { Clock } from '../core.js';
 import { FleetwatchError, throwIfAborted } from '../errors.js';
-import { abortedError, errorText } from './config.js';
+import { errorText, failedRun } from './config.js';
 import { type CheckDefinition, judge, type NormalizedCheck, runFailure } from './definition.js';
 import { runCheck } from './runner.js';
 import type { SchedulerTimers, TestCheckResult } from './scheduler-types.js';
@@ -58,8 +58,7 @@ export async function runTestCheck(
           opts.signal ? { signal: opts.signal } : {},
         ));
       } catch (err) {
-        if (opts.signal?.aborted) throw abortedError(opts.signal);
-        outcome = { metrics: {}, error: errorText(err) };
+        outcome = failedRun(err, opts.signal, {});
       }
       const error = runFailure(check, outcome);
       const ok = error === undefined;

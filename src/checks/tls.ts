@@ -9,7 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { type DetailedPeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AbortOptions } from '../core.js';
-import { abortedError, configObject, errorText, optBool, optInt, optString, since } from './config.js';
+import { abortedError, configObject, failedRun, optBool, optInt, optString, since } from './config.js';
 import { defaultCheckLookup } from './resolve.js';
 import { hostTargetProblem } from './targets.js';
 import type { CheckMetrics, CheckOutcome, CheckTarget, CheckType } from './types.js';
@@ -155,8 +155,7 @@ export const tlsCheck: CheckType<TlsCheckConfig> = {
         opts,
       );
     } catch (err) {
-      if (opts.signal?.aborted) throw abortedError(opts.signal);
-      return { metrics: {}, error: errorText(err) };
+      return failedRun(err, opts.signal, {});
     }
     const s = conn.socket as TLSSocket;
     const metrics: CheckMetrics = {

@@ -31,8 +31,8 @@ import type { DashboardStats, SessionResponse } from './types.js';
 
 /** `tag=k:v` and `where=` of a store route. */
 function selectionParams(p: URLSearchParams): { tags: Record<string, string>; where?: string } {
-  const where = whereParam(p);
-  return { tags: tagParams(p), ...(where !== undefined ? { where } : {}) };
+  const where = whereParam(p); // read first: a bad `where=` is the error reported
+  return { tags: tagParams(p), ...defined({ where }) };
 }
 
 /** What every store route reads first. */
@@ -161,15 +161,12 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
       if (checkId === null || checkId === '' || checkId.length > 200)
         throw validationError('check', 'a check id', checkId ?? undefined);
       const target = params.get('target') ?? undefined;
-      const where = whereParam(params);
-      const groupBy = groupByParam(params);
       return readLatency(
         o.store,
         {
           checkId,
           ...(target ? { target } : {}),
-          ...(where !== undefined ? { where } : {}),
-          ...(groupBy !== undefined ? { groupBy } : {}),
+          ...defined({ where: whereParam(params), groupBy: groupByParam(params) }),
           ...rangeParams(params, o.clock.now()),
           metric: o.latencyMetric,
           sketchMetric: o.latencySketchMetric,

@@ -51,7 +51,7 @@ export interface Selection {
 function select(s: Selection): { tags?: Record<string, string>; where?: string } {
   return {
     ...(Object.keys(s.tags).length > 0 ? { tags: s.tags } : {}),
-    ...(s.where !== undefined ? { where: s.where } : {}),
+    ...defined({ where: s.where }),
   };
 }
 
@@ -308,7 +308,7 @@ export async function readLatency(
     });
   const tags: Record<string, string> = { check: q.checkId };
   if (q.target !== undefined) tags.target = q.target;
-  const sel = select({ tags, ...(q.where !== undefined ? { where: q.where } : {}) });
+  const sel = select({ tags, where: q.where }); // select() drops an undefined where
   const groupBy = q.groupBy ?? [];
   const agg = (aggregate: 'count' | 'sum' | 'min' | 'max') =>
     viaStore(

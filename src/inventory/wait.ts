@@ -1,7 +1,7 @@
 import { type AbortOptions, positiveNumber } from '../core.js';
 import { abortError, FleetwatchError, isFleetwatchError, validationError } from '../errors.js';
 import { NODE_STATES, type NodeState } from '../providers/types.js';
-import { compileQuery, type QueryAst } from './query.js';
+import { compileQuery } from './query.js';
 import type { InventoryNode } from './types.js';
 
 /** Options of {@link Inventory.waitFor}. */
@@ -25,7 +25,7 @@ export interface InventoryWaitOptions extends AbortOptions {
 
 /** What `waitForNodes` needs of the inventory. */
 export interface WaitHost {
-  query(query: string | QueryAst): InventoryNode[];
+  query(query: string): InventoryNode[];
   on(event: 'synced' | 'added' | 'changed' | 'removed', fn: () => void): unknown;
   off(event: 'synced' | 'added' | 'changed' | 'removed', fn: () => void): unknown;
   sync(opts?: AbortOptions): Promise<unknown>;
@@ -71,7 +71,7 @@ export function waitForNodes(
   host: WaitHost,
   /** True while the inventory syncs on its own interval (`start()`). */
   running: () => boolean,
-  query: string | QueryAst,
+  query: string,
   opts?: InventoryWaitOptions,
 ): Promise<InventoryNode[]> {
   let o: ReturnType<typeof checkWait>;

@@ -9,8 +9,6 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 
-export { chromiumMissing } from '../helpers/chromium.js';
-
 /** A launched browser with its own fresh profile directory. */
 export interface TestBrowser {
   browser: BrowserContext;

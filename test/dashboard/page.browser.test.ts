@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chromiumMissing } from '../helpers/chromium.js';
 import { describeWithService } from '../helpers/services.js';
-import { chromiumMissing, launch, type PageWatch, type TestBrowser, watchedPage } from './browser.js';
+import { launch, type PageWatch, type TestBrowser, watchedPage } from './browser.js';
 import { type Fleet, HOSTILE_NAME, HOSTILE_TAG, startFleet, TOKEN } from './fleet.js';
 
 describeWithService('dashboard page in Chromium', chromiumMissing(), () => {
