@@ -22,6 +22,7 @@ import {
   nodesFromPages,
   normalizeProviderHttpOptions,
   remembered,
+  signalOf,
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
@@ -59,8 +60,6 @@ const ACTIONS = {
 >;
 
 type Ec2Action = keyof typeof ACTIONS;
-
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
 
 /**
  * An EC2 provider: listing, tags, power actions that return an {@link Operation} to wait for,

@@ -17,6 +17,7 @@ import {
   nodesFromPages,
   normalizeProviderHttpOptions,
   remembered,
+  signalOf,
   undefinedIfNotFound,
   userDataBase64,
   waitForNodeState,
@@ -46,8 +47,6 @@ import type {
 export const OPENSTACK_POLL_INTERVAL_MS = 2_000;
 /** Nova's `user_data` limit is 65,535 bytes of base64: 49,152 bytes of text. */
 export const OPENSTACK_USER_DATA_MAX_BYTES = 49_152;
-
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
 
 /** What each server action sends and waits for. */
 const ACTIONS = {
