@@ -20,6 +20,7 @@ import {
   type NodeSize,
   onePageItems,
   parseDate,
+  signalOf,
 } from './kit/index.js';
 
 /** `MaxResults` of each `DescribeImages` page (EC2 allows 5-1000). */
@@ -35,8 +36,6 @@ const OWNERS: Record<'self' | 'public' | 'all', readonly string[]> = {
   public: ['amazon'],
   all: [],
 };
-
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
 
 /** One `DescribeImages` item as a {@link NodeImage}. */
 export function ec2ImageFromXml(item: Ec2XmlElement, provider: string): NodeImage | undefined {

@@ -11,6 +11,7 @@ import {
   type ProviderHttpClient,
   RegionMemo,
   redactUrl,
+  signalOf,
   undefinedIfNotFound,
 } from './kit/index.js';
 
@@ -113,7 +114,7 @@ export class Ec2Client {
       url: '/',
       form: { Action: action, Version: EC2_API_VERSION, ...params },
       idempotent: opts.idempotent ?? action.startsWith('Describe'),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...signalOf(opts),
     });
     const provider = this.#config.id;
     const root = parseEc2Xml(res.body, provider);

@@ -22,6 +22,7 @@ import {
   nodesFromPages,
   normalizeProviderHttpOptions,
   remembered,
+  signalOf,
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
@@ -60,8 +61,6 @@ const ACTIONS = {
 
 type Ec2Action = keyof typeof ACTIONS;
 
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
-
 /**
  * An EC2 provider: listing, tags, power actions that return an {@link Operation} to wait for,
  * create and destroy, and the catalogue (images, instance types, regions and zones, key pairs).
@@ -77,24 +76,21 @@ const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { sig
 export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider {
   readonly id: string;
   readonly kind = 'ec2' as const;
-  readonly #client: Ec2Client;
 
   constructor(options: Ec2Options) {
     const config = normalizeEc2Options(options);
-    const client = new Ec2Client(config, normalizeProviderHttpOptions(options.http));
-    super(client, EC2_CATALOG);
-    this.#client = client;
+    super(new Ec2Client(config, normalizeProviderHttpOptions(options.http)), EC2_CATALOG);
     this.id = config.id;
   }
 
   listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-    const client = this.#client;
+    const client = this.client;
     const listRegion = (region: string, o: ListNodesOptions) => this.#listRegion(region, o);
     return listAcrossRegions((o) => client.regions(o), listRegion, client.config.regionConcurrency)(opts);
   }
 
   async *#listRegion(region: string, opts: ListNodesOptions): AsyncGenerator<Node> {
-    const client = this.#client;
+    const client = this.client;
     const { provider, filterParams, pageSize } = { provider: this.id, ...client.config };
     // One DescribeAddresses per region, fetched alongside the first page (no call per node).
     const eips = client.call(region, 'DescribeAddresses', {}, opts).then(ec2ElasticIpsFromXml);
@@ -122,7 +118,7 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
   /** The Elastic IPs of instance `id` in `region`. */
   async #elasticIps(region: string, id: string, opts: AbortOptions) {
     const params = { 'Filter.1.Name': 'instance-id', 'Filter.1.Value.1': id };
-    return ec2ElasticIpsFromXml(await this.#client.call(region, 'DescribeAddresses', params, opts));
+    return ec2ElasticIpsFromXml(await this.client.call(region, 'DescribeAddresses', params, opts));
   }
 
   #nodeFrom(region: string, root: Ec2XmlElement, id: string, elasticIps: Map<string, string[]>) {
@@ -132,7 +128,7 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
   /** The node in `region`, its Elastic IPs included; `undefined` when EC2 does not know it. */
   async #getInRegion(region: string, id: string, opts: AbortOptions): Promise<Node | undefined> {
     const [root, eips] = await Promise.all([
-      this.#client.locateIn(region, id, opts),
+      this.client.locateIn(region, id, opts),
       this.#elasticIps(region, id, opts),
     ]);
     return root === undefined ? undefined : this.#nodeFrom(region, root, id, eips);
@@ -144,9 +140,9 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
    */
   async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {
     nodeIdArg(id);
-    const regions = await this.#client.regions(opts);
+    const regions = await this.client.regions(opts);
     if (regions.length === 1) return this.#getInRegion(regions[0] as string, id, opts);
-    const found = await this.#client.locate(id, opts);
+    const found = await this.client.locate(id, opts);
     if (found === undefined) return undefined;
     return this.#nodeFrom(found.region, found.root, id, await this.#elasticIps(found.region, id, opts));
   }
@@ -160,8 +156,8 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
     nodeIdArg(nodeId, 'nodeId');
     const params = tagParams(tagsArg(tags), 'Tag.', 'tags');
     if (Object.keys(params).length > 0) {
-      const region = await this.#client.regionFor(nodeId, opts);
-      await this.#client.call(
+      const region = await this.client.regionFor(nodeId, opts);
+      await this.client.call(
         region,
         'CreateTags',
         { 'ResourceId.1': nodeId, ...params },
@@ -179,8 +175,8 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
       params[`Tag.${i + 1}.Key`] = key;
     });
     if (keys.length > 0) {
-      const region = await this.#client.regionFor(nodeId, opts);
-      await this.#client.call(region, 'DeleteTags', params, { ...opts, idempotent: true });
+      const region = await this.client.regionFor(nodeId, opts);
+      await this.client.call(region, 'DeleteTags', params, { ...opts, idempotent: true });
     }
     return completedOperation(nodeId, 'removeTags', undefined);
   }
@@ -199,8 +195,8 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
   ) {
     return nodeStateOperation(this.#source(region), id, target, {
       action,
-      sleep: this.#client.http.sleep,
-      clock: this.#client.config.clock,
+      sleep: this.client.http.sleep,
+      clock: this.client.config.clock,
       defaultIntervalMs: EC2_POLL_INTERVAL_MS,
       maxIntervalMs: EC2_POLL_INTERVAL_MS,
       failWhen: (node) =>
@@ -213,13 +209,8 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
   async #action(action: Ec2Action, id: string, opts: AbortOptions, more: Record<string, string> = {}) {
     nodeIdArg(id);
     const spec = ACTIONS[action];
-    const region = await this.#client.regionFor(id, opts);
-    await this.#client.call(
-      region,
-      spec.call,
-      { 'InstanceId.1': id, ...more },
-      { ...opts, idempotent: true },
-    );
+    const region = await this.client.regionFor(id, opts);
+    await this.client.call(region, spec.call, { 'InstanceId.1': id, ...more }, { ...opts, idempotent: true });
     return { region, op: this.#stateOperation(action, id, region, spec.target, spec.failOn) };
   }
 
@@ -259,8 +250,8 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
             (wait.timeoutMs ?? Infinity) <= graceMs
           )
             throw err;
-          this.#client.config.logger.info({ provider: this.id, id }, 'ec2 graceful stop timed out; forcing');
-          await this.#client.call(
+          this.client.config.logger.info({ provider: this.id, id }, 'ec2 graceful stop timed out; forcing');
+          await this.client.call(
             region,
             'StopInstances',
             { 'InstanceId.1': id, Force: 'true' },
@@ -284,25 +275,25 @@ export class Ec2Provider extends CatalogProvider<Ec2Client> implements Provider 
    * {@link Ec2Provider.waitForState}.
    */
   async createNode(input: CreateNodeInput, opts: AbortOptions = {}): Promise<Node> {
-    const { region, params } = ec2RunInstancesParams(input, this.#client.config);
-    const root = await this.#client.call(region, 'RunInstances', params, { ...opts, idempotent: true });
+    const { region, params } = ec2RunInstancesParams(input, this.client.config);
+    const root = await this.client.call(region, 'RunInstances', params, { ...opts, idempotent: true });
     const node = ec2NodesFromXml(root, { provider: this.id, region })[0];
     if (node === undefined)
       throw new FleetwatchError('E_MALFORMED_RESPONSE', `${this.id}: RunInstances returned no instance`, {
         provider: this.id,
       });
-    this.#client.remember(node.id, region);
+    this.client.remember(node.id, region);
     return node;
   }
 
   /** Poll `DescribeInstances` (every 15 s by default, botocore's guidance) until the state is one of `states`. */
   async waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
     nodeIdArg(nodeId, 'nodeId');
-    const region = await this.#client.regionFor(nodeId, opts);
+    const region = await this.client.regionFor(nodeId, opts);
     return waitForNodeState(this.#source(region), nodeId, states, {
       ...opts,
-      sleep: this.#client.http.sleep,
-      clock: this.#client.config.clock,
+      sleep: this.client.http.sleep,
+      clock: this.client.config.clock,
       defaultIntervalMs: EC2_POLL_INTERVAL_MS,
       maxIntervalMs: EC2_POLL_INTERVAL_MS,
     });

@@ -8,12 +8,13 @@ import {
   type AdapterPollSpec,
   asArray,
   asObject,
+  type FetchPage,
   isPrivateIp,
   lookupState,
   type NodeFields,
+  type PagedListRequest,
   type PollResult,
   type ProviderHttpClient,
-  type ProviderPage,
   parseDate,
   pickExtra,
   setOwn,
@@ -60,32 +61,25 @@ export function readLabels(value: unknown): Record<string, string> {
 }
 
 /**
- * One page of a Hetzner listing: `key` holds the items, `meta.pagination.next_page` the next page
- * number (`null` on the last). `cursor` is the page number as a string.
+ * The pager of every Hetzner listing: `page`/`per_page`; `key` holds the items,
+ * `meta.pagination.next_page` the next page number (`null` on the last), which is the cursor.
  */
-export async function hetznerPage(
-  http: ProviderHttpClient,
-  provider: string,
-  req: { url: string; key: string; perPage: number; params?: Record<string, string | undefined> },
-  cursor: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<ProviderPage<unknown>> {
-  const page = cursor === undefined ? 1 : Number(cursor);
-  const body = asObject(
-    await http.json({
-      url: req.url,
-      searchParams: { ...req.params, page, per_page: req.perPage },
-      signal,
-    }),
-    provider,
-    `${req.key} list`,
-  );
-  const pagination = (body.meta as { pagination?: { next_page?: unknown } } | undefined)?.pagination;
-  const next = pagination?.next_page;
-  return {
-    items: asArray(body[req.key], provider, req.key),
-    // A next page at or before this one is passed on: the kit's loop guard refuses it.
-    next: typeof next === 'number' && next > 0 ? String(next) : undefined,
+export function hetznerPager(http: ProviderHttpClient, req: PagedListRequest): FetchPage<unknown> {
+  const { url, key, perPage, params } = req;
+  return async (cursor, { signal }) => {
+    const page = cursor === undefined ? 1 : Number(cursor);
+    const body = asObject(
+      await http.json({ url, searchParams: { ...params, page, per_page: perPage }, signal }),
+      http.provider,
+      `${key} list`,
+    );
+    const pagination = (body.meta as { pagination?: { next_page?: unknown } } | undefined)?.pagination;
+    const next = pagination?.next_page;
+    return {
+      items: asArray(body[key], http.provider, key),
+      // A next page at or before this one is passed on: the kit's loop guard refuses it.
+      next: typeof next === 'number' && next > 0 ? String(next) : undefined,
+    };
   };
 }
 

@@ -9,7 +9,7 @@ import {
   actionPoll,
   checkHetznerLabels,
   hetznerNodeFields,
-  hetznerPage,
+  hetznerPager,
   readLabels,
   toHetznerImage,
   toHetznerKeyPair,
@@ -121,15 +121,11 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
   readonly kind = 'hetzner' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
-    return (cursor, { signal }) =>
-      hetznerPage(this.http, this.id, { url, key, perPage: this.settings.perPage, params }, cursor, signal);
+    return hetznerPager(this.http, { url, key, perPage: this.settings.perPage, params });
   }
 
-  protected fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    return this.#page('servers', 'servers', { label_selector: this.settings.labelSelector })(cursor, {
-      page: 0,
-      signal,
-    });
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    return this.#page('servers', 'servers', { label_selector: this.settings.labelSelector })(cursor, ctx);
   }
 
   protected async fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {

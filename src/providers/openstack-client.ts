@@ -7,6 +7,7 @@ import {
   type ProviderHttpClient,
   parseJsonBody,
   RegionMemo,
+  signalOf,
   TokenCache,
   undefinedIfNotFound,
 } from './kit/index.js';
@@ -195,7 +196,7 @@ export class OpenStackClient {
     const body = await undefinedIfNotFound(
       client.json<unknown>({
         url: `servers/${encodeURIComponent(id)}`,
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        ...signalOf(opts),
       }),
     );
     if (body === undefined) return undefined;

@@ -17,6 +17,7 @@ import {
   onePageItems,
   parseDate,
   pickExtra,
+  signalOf,
   str,
 } from './kit/index.js';
 import type { OpenStackClient } from './openstack-client.js';
@@ -29,8 +30,6 @@ const KEY_NAME_MAX = 255;
 
 /** Glance `visibility` for each {@link ListImagesOptions.owner}; `all` sends none (Glance's default listing). */
 const VISIBILITY = { self: 'private', public: 'public', all: undefined } as const;
-
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
 
 function malformed(provider: string, what: string): FleetwatchError {
   return new FleetwatchError('E_MALFORMED_RESPONSE', `${provider}: ${what}`, { provider });

@@ -17,6 +17,7 @@ import {
   nodesFromPages,
   normalizeProviderHttpOptions,
   remembered,
+  signalOf,
   undefinedIfNotFound,
   userDataBase64,
   waitForNodeState,
@@ -47,8 +48,6 @@ export const OPENSTACK_POLL_INTERVAL_MS = 2_000;
 /** Nova's `user_data` limit is 65,535 bytes of base64: 49,152 bytes of text. */
 export const OPENSTACK_USER_DATA_MAX_BYTES = 49_152;
 
-const signalOf = (opts: AbortOptions) => (opts.signal === undefined ? {} : { signal: opts.signal });
-
 /** What each server action sends and waits for. */
 const ACTIONS = {
   reboot: { body: { reboot: { type: 'SOFT' } }, target: ['running'] },
@@ -72,18 +71,15 @@ const ACTIONS = {
 export class OpenStackProvider extends CatalogProvider<OpenStackClient> implements Provider {
   readonly id: string;
   readonly kind = 'openstack' as const;
-  readonly #client: OpenStackClient;
 
   constructor(options: OpenStackOptions) {
     const config = normalizeOpenStackOptions(options);
-    const client = new OpenStackClient(config, normalizeProviderHttpOptions(options.http));
-    super(client, OPENSTACK_CATALOG);
-    this.#client = client;
+    super(new OpenStackClient(config, normalizeProviderHttpOptions(options.http)), OPENSTACK_CATALOG);
     this.id = config.id;
   }
 
   listNodes(opts: ListNodesOptions = {}): AsyncIterable<Node> {
-    const c = this.#client;
+    const c = this.client;
     return listAcrossRegions(
       (o) => c.regions(o),
       (region: string | undefined, o: ListNodesOptions) => this.#listRegion(region, o),
@@ -92,7 +88,7 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
   }
 
   async *#listRegion(region: string | undefined, opts: ListNodesOptions): AsyncGenerator<Node> {
-    const c = this.#client;
+    const c = this.client;
     const provider = this.id;
     const { client, region: actual } = await c.service('compute', region, opts);
     yield* nodesFromPages<Node>(
@@ -134,7 +130,7 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
   }
 
   async getNode(id: string, opts: AbortOptions = {}): Promise<Node | undefined> {
-    return this.#client.getNode(checkId(id), opts);
+    return this.client.getNode(checkId(id), opts);
   }
 
   /** Merge metadata keys (`POST …/metadata`); other keys stay. Done at once. */
@@ -145,7 +141,7 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
   ): Promise<Operation<void>> {
     const metadata = checkTags(tags, 'tags');
     if (Object.keys(metadata).length > 0) {
-      const { client } = await this.#client.computeOf(checkId(nodeId), opts);
+      const { client } = await this.client.computeOf(checkId(nodeId), opts);
       await client.request({
         method: 'POST',
         url: `servers/${encodeURIComponent(nodeId)}/metadata`,
@@ -162,7 +158,7 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
       if (k === '') throw validationError(`keys[${i}]`, 'a non-empty string', k);
     });
     if (keys.length > 0) {
-      const { client } = await this.#client.computeOf(checkId(nodeId), opts);
+      const { client } = await this.client.computeOf(checkId(nodeId), opts);
       const base = `servers/${encodeURIComponent(nodeId)}/metadata`;
       // Read first: a missing server is E_NOT_FOUND, a key that is not there is nothing to do.
       const body = await client.json<unknown>({ url: base, ...signalOf(opts) });
@@ -179,14 +175,14 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
 
   /** Polls `GET servers/{id}` in the server's region; 404 means gone (`terminated`). */
   #source(region: string | undefined): NodeStateSource {
-    return { id: this.id, getNode: (id, o) => this.#client.getInRegion(region, id, o ?? {}) };
+    return { id: this.id, getNode: (id, o) => this.client.getInRegion(region, id, o ?? {}) };
   }
 
   #operation(action: string, id: string, region: string | undefined, target: readonly NodeState[]) {
     return nodeStateOperation(this.#source(region), id, target, {
       action,
-      sleep: this.#client.http.sleep,
-      clock: this.#client.config.clock,
+      sleep: this.client.http.sleep,
+      clock: this.client.config.clock,
       defaultIntervalMs: OPENSTACK_POLL_INTERVAL_MS,
       failWhen: (node) =>
         node.state === 'error'
@@ -196,8 +192,8 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
   }
 
   async #action(action: keyof typeof ACTIONS, id: string, opts: AbortOptions): Promise<Operation<Node>> {
-    const region = await this.#client.regionOf(checkId(id), opts);
-    const { client } = await this.#client.service('compute', region, opts);
+    const region = await this.client.regionOf(checkId(id), opts);
+    const { client } = await this.client.service('compute', region, opts);
     await client.request({
       method: 'POST',
       url: `servers/${encodeURIComponent(id)}/action`,
@@ -229,8 +225,8 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
 
   /** `DELETE servers/{id}`; the operation resolves once the server answers 404. */
   async destroyNode(id: string, opts: AbortOptions = {}): Promise<Operation<void>> {
-    const region = await this.#client.regionOf(checkId(id), opts);
-    const { client } = await this.#client.service('compute', region, opts);
+    const region = await this.client.regionOf(checkId(id), opts);
+    const { client } = await this.client.service('compute', region, opts);
     await client.request({ method: 'DELETE', url: `servers/${encodeURIComponent(id)}`, ...signalOf(opts) });
     const op = this.#operation('destroy', id, region, ['terminated']);
     return mapOperation(op, () => undefined);
@@ -275,8 +271,8 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
     }
     const userData = input.userData ?? extra.userData;
     if (userData !== undefined) server.user_data = userDataBase64(userData, OPENSTACK_USER_DATA_MAX_BYTES);
-    const region = input.region ?? this.#client.homeRegion;
-    const { client } = await this.#client.service('compute', region, opts);
+    const region = input.region ?? this.client.homeRegion;
+    const { client } = await this.client.service('compute', region, opts);
     const created = await client.json<unknown>({
       method: 'POST',
       url: 'servers',
@@ -288,9 +284,9 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
       throw new FleetwatchError('E_MALFORMED_RESPONSE', `${this.id}: POST servers returned no server id`, {
         provider: this.id,
       });
-    this.#client.remember(id, region);
+    this.client.remember(id, region);
     // The create response carries adminPass and little else: read the server back instead.
-    const node = await this.#client.getInRegion(region, id, opts);
+    const node = await this.client.getInRegion(region, id, opts);
     return (
       node ??
       openstackServerToNode(
@@ -302,11 +298,11 @@ export class OpenStackProvider extends CatalogProvider<OpenStackClient> implemen
 
   /** Poll the server (2 s, growing to 15 s) until its state is one of `states`; `ERROR` rejects with its fault. */
   async waitForState(nodeId: string, states: readonly NodeState[], opts: WaitOptions = {}): Promise<Node> {
-    const region = await this.#client.regionOf(checkId(nodeId), opts);
+    const region = await this.client.regionOf(checkId(nodeId), opts);
     return waitForNodeState(this.#source(region), nodeId, states, {
       ...opts,
-      sleep: this.#client.http.sleep,
-      clock: this.#client.config.clock,
+      sleep: this.client.http.sleep,
+      clock: this.client.config.clock,
       defaultIntervalMs: OPENSTACK_POLL_INTERVAL_MS,
     });
   }

@@ -6,12 +6,13 @@
 import {
   asArray,
   asObject,
+  type FetchPage,
   isPrivateIp,
   lookupState,
   type NodeFields,
+  type PagedListRequest,
   type ProviderErrorInfo,
   type ProviderHttpClient,
-  type ProviderPage,
   type ProviderResponse,
   parseCommonErrorBody,
   parseDate,
@@ -104,25 +105,21 @@ export function parseVultrError(res: ProviderResponse): ProviderErrorInfo | unde
   return parseCommonErrorBody(res);
 }
 
-/** One page of a Vultr listing: `key` holds the items, `meta.links.next` the next cursor (`""` at the end). */
-export async function vultrPage(
-  http: ProviderHttpClient,
-  provider: string,
-  req: { url: string; key: string; perPage: number; params?: Record<string, string | undefined> },
-  cursor: string | undefined,
-  signal: AbortSignal | undefined,
-): Promise<ProviderPage<unknown>> {
-  const body = asObject(
-    await http.json({
-      url: req.url,
-      searchParams: { ...req.params, per_page: req.perPage, cursor },
-      signal,
-    }),
-    provider,
-    `${req.key} list`,
-  );
-  const next = str((body.meta as { links?: { next?: unknown } } | undefined)?.links?.next);
-  return { items: asArray(body[req.key], provider, req.key), next: next || undefined };
+/**
+ * The pager of every Vultr listing: `per_page` and the `cursor`; `key` holds the items,
+ * `meta.links.next` the next cursor (`""` at the end).
+ */
+export function vultrPager(http: ProviderHttpClient, req: PagedListRequest): FetchPage<unknown> {
+  const { url, key, perPage, params } = req;
+  return async (cursor, { signal }) => {
+    const body = asObject(
+      await http.json({ url, searchParams: { ...params, per_page: perPage, cursor }, signal }),
+      http.provider,
+      `${key} list`,
+    );
+    const next = str((body.meta as { links?: { next?: unknown } } | undefined)?.links?.next);
+    return { items: asArray(body[key], http.provider, key), next: next || undefined };
+  };
 }
 
 /** An operating system image (public): `id` is Vultr's integer `os_id`, as a string. */

@@ -46,7 +46,7 @@ import {
   toVultrSize,
   toVultrSnapshot,
   vultrNodeFields,
-  vultrPage,
+  vultrPager,
 } from './vultr-wire.js';
 
 export { VULTR_STATES } from './vultr-wire.js';
@@ -127,12 +127,11 @@ class VultrAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implements
   readonly kind = 'vultr' as const;
 
   #page(url: string, key: string, params?: Record<string, string | undefined>): FetchPage<unknown> {
-    return (cursor, { signal }) =>
-      vultrPage(this.http, this.id, { url, key, perPage: this.settings.perPage, params }, cursor, signal);
+    return vultrPager(this.http, { url, key, perPage: this.settings.perPage, params });
   }
 
-  protected fetchPage(cursor: string | undefined, { signal }: PageContext): Promise<RawPage> {
-    return this.#page('instances', 'instances')(cursor, { page: 0, signal });
+  protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
+    return this.#page('instances', 'instances')(cursor, ctx);
   }
 
   protected async fetchNode(id: string, signal?: AbortSignal): Promise<unknown> {

@@ -1,5 +1,17 @@
-import { nonEmptyString } from '../../core.js';
+import { type AbortOptions, nonEmptyString } from '../../core.js';
 import { FleetwatchError, validationError } from '../../errors.js';
+
+/**
+ * Only the `signal` of `opts` (`{}` without one), to pass on to a request without copying other options.
+ *
+ * @example
+ * ```ts
+ * await http.json({ url: 'os-keypairs', ...signalOf(opts) });
+ * ```
+ */
+export function signalOf(opts: AbortOptions): { signal?: AbortSignal } {
+  return opts.signal === undefined ? {} : { signal: opts.signal };
+}
 
 /** Check a node id argument. */
 export function nodeIdArg(id: unknown, path = 'id'): string {

@@ -35,6 +35,11 @@ export abstract class CatalogProvider<C> {
     this.#calls = calls;
   }
 
+  /** The cloud's client (the one the catalogue calls use). */
+  protected get client(): C {
+    return this.#client;
+  }
+
   listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
     return this.#calls.listImages(this.#client, opts);
   }

@@ -1,15 +1,5 @@
 import { FleetwatchError, validationError } from '../../errors.js';
 
-/** The optional catalogue, key-pair and wait operations of a {@link Provider} that manages servers. */
-export type ManagementOperation =
-  | 'listImages'
-  | 'listSizes'
-  | 'listLocations'
-  | 'listKeyPairs'
-  | 'importKeyPair'
-  | 'deleteKeyPair'
-  | 'waitForState';
-
 /** The OpenSSH public key types clouds accept (`ssh-ed25519 AAAA… comment`). */
 const PUBLIC_KEY_RE =
   /^(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: [^\r\n]*)?$/;

@@ -8,6 +8,14 @@ export type FetchPage<R> = (
   ctx: { page: number; signal?: AbortSignal },
 ) => Promise<ProviderPage<R>>;
 
+/** One JSON listing to page through: `key` is the items' array in each body, `params` extra query parameters. */
+export interface PagedListRequest {
+  url: string;
+  key: string;
+  perPage: number;
+  params?: Record<string, string | undefined>;
+}
+
 /** One page as an adapter fetched it: items, and the cursor of the next page (absent at the end). */
 export interface ProviderPage<T> {
   items: T[];

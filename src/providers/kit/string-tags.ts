@@ -1,5 +1,4 @@
 import { validationError } from '../../errors.js';
-import { tagsArg } from './args.js';
 
 /**
  * Decode string tags (DigitalOcean, Linode): `key:value` → key/value (split at the first `:`),
@@ -26,9 +25,4 @@ export function formatStringTags(tags: Record<string, string>, path = 'tags'): s
     if (typeof v !== 'string') throw validationError(`${path}.${k}`, 'a string', v);
     return v === '' ? k : `${k}:${v}`;
   });
-}
-
-/** Optional tags as strings ({@link formatStringTags}), checked as `path`; none → `[]`. */
-export function optionalStringTags(tags: unknown, path: string): string[] {
-  return tags ? formatStringTags(tagsArg(tags, path), path) : [];
 }
