@@ -1,11 +1,10 @@
 import {
   type Clock,
   type Logger,
+  loggerAndClock,
   nonEmptyString,
   positiveNumber,
   rejectUnknownKeys,
-  silentLogger,
-  systemClock,
 } from '../../core.js';
 import { FleetwatchError, validationError } from '../../errors.js';
 import type { CommonProviderOptions, Provider, ProviderKind } from '../types.js';
@@ -60,10 +59,8 @@ export function checkOptionsShape(options: unknown, allowed: readonly string[]):
   return nonEmptyString((options as { id?: unknown }).id, 'options.id');
 }
 
-/** The `logger` and `clock` options, defaulting to the silent logger and the system clock. */
-export function loggerAndClock(options: CommonProviderOptions): { logger: Logger; clock: Clock } {
-  return { logger: options.logger ?? silentLogger, clock: options.clock ?? systemClock };
-}
+/** The `logger` and `clock` options (one rule for every part: `src/core.ts`). */
+export { loggerAndClock };
 
 /** The `regionConcurrency` option of a multi-region adapter: an integer of at least 1. @default 4 */
 export function regionConcurrencyOption(value: unknown): number {
