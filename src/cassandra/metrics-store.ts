@@ -336,8 +336,8 @@ export class CassandraMetricsStore implements M.MetricsStore {
     tagFilter?: Record<string, string>,
     tenant?: string,
   ): Promise<M.SeriesInfo[]> {
-    const t = validateListSeries(metric, tagFilter, tenant);
     if (this.#closed) throw closedError();
+    const t = validateListSeries(metric, tagFilter, tenant);
     const { selected: series } = await this.#catalog.matching(t, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
