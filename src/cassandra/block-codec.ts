@@ -139,8 +139,14 @@ export function decodeBlock(blob: Uint8Array, path = 'block'): BlockPoints {
   return { ts, values };
 }
 
-/** Points sorted by ts, one per ts: the last given of each (stable sort, then keep the last). */
-function lastWriteWins(ts: readonly number[], values: readonly number[]): BlockPoints {
+/**
+ * Points sorted by ts, one per ts: the last given of each (stable sort, then keep the last). Input
+ * already strictly increasing (as the roller's) is returned as is, not copied.
+ */
+function lastWriteWins(
+  ts: readonly number[],
+  values: readonly number[],
+): { ts: readonly number[]; values: readonly number[] } {
   let sorted = true;
   for (let i = 1; i < ts.length; i++) {
     if ((ts[i] as number) <= (ts[i - 1] as number)) {
@@ -148,7 +154,7 @@ function lastWriteWins(ts: readonly number[], values: readonly number[]): BlockP
       break;
     }
   }
-  if (sorted) return { ts: [...ts], values: [...values] };
+  if (sorted) return { ts, values };
   const order = ts.map((_, i) => i).sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
   const out: BlockPoints = { ts: [], values: [] };
   for (let j = 0; j < order.length; j++) {

@@ -45,6 +45,7 @@ export interface BlockContext {
 /**
  * The TTL (seconds) of a raw point row at `ts` written at `now`: the shorter of the raw retention
  * (to the end of its 5m slot) and `rawRowRetentionMs` after the end of its hour (or after `now`).
+ * With `rowRetentionMs` = `retention.raw` it is the whole raw retention (a raw sketch row's TTL).
  *
  * @example
  * ```ts

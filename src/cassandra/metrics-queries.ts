@@ -14,12 +14,11 @@ import type {
   PercentileQuery,
   PercentileResult,
   Resolution,
-  Retention,
   Series,
 } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
 import { type BlockContext, readPoints } from './metrics-blocks.js';
-import type { MetricsCql, RollupColumns } from './metrics-cql.js';
+import type { RollupColumns } from './metrics-cql.js';
 import type { GroupRollups, GroupTarget } from './metrics-groups.js';
 import { readRollups, readSketchRaw, readSketchRollups } from './metrics-reads.js';
 import type { SeriesRef } from './metrics-roller.js';
@@ -27,8 +26,6 @@ import type { Matched } from './metrics-series.js';
 
 /** What the query paths of {@link CassandraMetricsStore} read with. */
 export interface QueryContext extends BlockContext {
-  cql: MetricsCql;
-  retention: Readonly<Retention>;
   limits: QueryLimits;
   /** Partition reads in flight per query. */
   concurrency: number;

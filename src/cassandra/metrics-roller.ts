@@ -269,15 +269,15 @@ export class MetricsRoller {
     const points = slot.kind === 'p' || slot.kind === 'gp';
     let value: RollupPoint | Uint8Array | undefined;
     if (points) {
-      const point =
-        slot.kind === 'gp'
-          ? await rollGroupPoints(this.#cql, slot, signal)
-          : await this.#rollPoints(slot, now, signal);
+      const [point] = await Promise.all([
+        slot.kind === 'gp' ? rollGroupPoints(this.#cql, slot, signal) : this.#rollPoints(slot, now, signal),
+        // a series' hour: its raw points as one block too (before the raw rows expire), read and
+        // written while its 5m rollups are read: neither uses the other
+        res === '1h' && slot.kind === 'p' && slot.key !== undefined
+          ? writeBlock(this.#blocks, slot, now, readAt, signal)
+          : undefined,
+      ]);
       value = point;
-      // a series' hour: its raw points as one block too (before the raw rows expire)
-      if (res === '1h' && slot.kind === 'p' && slot.key !== undefined) {
-        await writeBlock(this.#blocks, slot, now, readAt, signal);
-      }
       if (point !== undefined) {
         await this.#cql.exec(q.insertRollup[res], [
           slot.tenant,

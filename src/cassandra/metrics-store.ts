@@ -18,7 +18,6 @@ import {
   validatePercentilesQuery,
 } from '../metrics-store/fleet-validate.js';
 import { queryResolution } from '../metrics-store/resolution.js';
-import { slotEnd } from '../metrics-store/rollup.js';
 import { snapshotPoints, snapshotSketchPoints } from '../metrics-store/snapshot.js';
 import type * as M from '../metrics-store/types.js';
 import { DEFAULT_TENANT } from '../metrics-store/types.js';
@@ -261,7 +260,8 @@ export class CassandraMetricsStore implements M.MetricsStore {
           p.ts,
           o.source,
           Buffer.from(p.sketch),
-          this.#ttl(p.ts, now),
+          // raw sketch rows have no blocks: they live the whole raw retention
+          rawRowTtl(p.ts, now, this.retention, this.retention.raw),
           nextWriteTimestamp(),
         ],
       };
@@ -336,8 +336,8 @@ export class CassandraMetricsStore implements M.MetricsStore {
     tagFilter?: Record<string, string>,
     tenant?: string,
   ): Promise<M.SeriesInfo[]> {
-    const t = validateListSeries(metric, tagFilter, tenant);
     if (this.#closed) throw closedError();
+    const t = validateListSeries(metric, tagFilter, tenant);
     const { selected: series } = await this.#catalog.matching(t, metric, tagFilter);
     return series.map((s) => ({ metric: s.metric, tags: tagsOf(s) }));
   }
@@ -380,11 +380,6 @@ export class CassandraMetricsStore implements M.MetricsStore {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  #ttl(ts: number, now: number): number {
-    // raw rows expire with their whole 5m slot (see expiresAt in metrics-store/rollup.ts)
-    return ttlSeconds(slotEnd(ts, '5m') + this.retention.raw - now);
-  }
 
   /** Roll every closed dirty slot of every process (single flight). */
   #rollAll(signal?: AbortSignal): Promise<void> {
