@@ -60,7 +60,6 @@ export class StreamTable {
   readonly #marks: HighWaterMarks;
   /** High-water sequences read from the store, by stream tag. */
   readonly #persisted = new Map<string, number>();
-  readonly #max: number;
   readonly #encoder: FrameEncoder;
   /** Per slot, the last release pass that touched it; and that pass's slots. */
   readonly #seenIn: Int32Array;
@@ -72,7 +71,6 @@ export class StreamTable {
   gaps = 0;
 
   constructor(maxSources: number, encoder: FrameEncoder) {
-    this.#max = maxSources;
     this.#encoder = encoder;
     this.#slots = new SourceSlots(maxSources);
     this.#highest = new Float64Array(maxSources);
@@ -137,7 +135,7 @@ export class StreamTable {
    */
   #evict(): void {
     const slots = this.#slots;
-    for (let n = Math.max(1, Math.floor(this.#max / 10)); n > 0 && slots.oldest !== -1; n--) {
+    for (let n = Math.max(1, Math.floor(slots.capacity / 10)); n > 0 && slots.oldest !== -1; n--) {
       const s = slots.oldest;
       const durable = this.#durable[s] as number;
       if (durable >= 0) this.#marks.set(slots.hashA(s), slots.hashB(s), durable);
@@ -163,7 +161,7 @@ export class StreamTable {
     if (s === -1) {
       const durable = this.#knownDurable(h);
       const persisted = this.#persistedOf;
-      if (this.#slots.size >= this.#max) this.#evict();
+      if (this.#slots.size >= this.#slots.capacity) this.#evict();
       s = this.#slots.add(h.sourceId, h.epoch, this.#hasher.a, this.#hasher.b);
       this.#highest[s] = durable;
       this.#durable[s] = durable;
