@@ -105,16 +105,17 @@ export class StreamTable {
     return this.#slots.find(h.sourceId, h.epoch, hs.a, hs.b);
   }
 
-  /** The store's high-water sequence of the stream last passed to {@link #knownDurable}, or -1. */
-  #persistedOf = -1;
+  /** The high-water sequence the store held for a stream at start, or -1. */
+  #persistedMark(h: WindowHeader): number {
+    return this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
+  }
+
   /**
    * What is known durable of a stream not in the table (call right after #find): the higher of the
-   * store's and a forgotten stream's mark, -1 if neither.
+   * store's mark (`persisted`) and a forgotten stream's, -1 if neither.
    */
-  #knownDurable(h: WindowHeader): number {
-    this.#persistedOf =
-      this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
-    return Math.max(this.#persistedOf, this.#marks.get(this.#hasher.a, this.#hasher.b));
+  #knownDurable(persisted: number): number {
+    return Math.max(persisted, this.#marks.get(this.#hasher.a, this.#hasher.b));
   }
 
   /** Is this frame a duplicate (already durable, or admitted and pending), or new? Changes nothing. */
@@ -125,7 +126,7 @@ export class StreamTable {
       if (h.seq <= (this.#durable[s] as number) || this.#doneAbove.has(s, h.seq)) return 'duplicate';
       return 'admit';
     }
-    return h.seq <= this.#knownDurable(h) ? 'duplicate' : 'admit';
+    return h.seq <= this.#knownDurable(this.#persistedMark(h)) ? 'duplicate' : 'admit';
   }
 
   /**
@@ -159,8 +160,8 @@ export class StreamTable {
   admit(h: WindowHeader, reply: Reply | undefined): void {
     let s = this.#find(h);
     if (s === -1) {
-      const durable = this.#knownDurable(h);
-      const persisted = this.#persistedOf;
+      const persisted = this.#persistedMark(h);
+      const durable = this.#knownDurable(persisted);
       if (this.#slots.size >= this.#slots.capacity) this.#evict();
       s = this.#slots.add(h.sourceId, h.epoch, this.#hasher.a, this.#hasher.b);
       this.#highest[s] = durable;
