@@ -7,7 +7,7 @@ import { type PrometheusOptions, toPrometheusText } from '../metrics/prometheus.
 import { type CumulativeSeries, CumulativeTotals, type SeriesReject } from './aggregate.js';
 import { StreamTable } from './delivery.js';
 import type { IngestBatch, IngestResult } from './ingest.js';
-import { applyBatchSliced } from './ingest-apply.js';
+import { applyBatch, applyBatchSliced } from './ingest-apply.js';
 import { Listeners } from './listeners.js';
 import { WindowMerger } from './merge.js';
 import { type MetricsBrokerOptions, type NormalizedOptions, normalizeOptions } from './options.js';
@@ -215,7 +215,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     const n = Array.isArray(batch?.items) ? batch.items.length : 0;
     return this.#counted(
       this.#closing === undefined
-        ? this.#merger.applyBatch(batch)
+        ? applyBatch(this.#merger.batches, batch)
         : { accepted: 0, rejected: n, reason: 'closed' },
     );
   }
