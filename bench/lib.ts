@@ -80,8 +80,8 @@ export { seededRandom } from '../src/testing/random.js';
 
 /**
  * Series-deltas/s of the broker's binary socket protocol: `frames` (each of `seriesPerFrame` series)
- * written at once over a Unix socket to a fresh broker whose clock reads `now`, until every frame is
- * merged (a `flushDue` queued behind the merges).
+ * written over a Unix socket, at most 32 ahead of the merges, to a fresh broker whose clock reads
+ * `now`, until every frame is merged (a `flushDue` queued behind the merges).
  */
 export async function socketFramesRate(
   frames: readonly Buffer[],

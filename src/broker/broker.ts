@@ -6,15 +6,16 @@ import { type OtlpReceiver, type OtlpReceiverStats, startOtlpReceiver } from '..
 import { type PrometheusOptions, toPrometheusText } from '../metrics/prometheus.js';
 import { type CumulativeSeries, CumulativeTotals, type SeriesReject } from './aggregate.js';
 import { StreamTable } from './delivery.js';
-import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
-import { applyBatchSliced } from './ingest-apply.js';
+import type { IngestBatch, IngestResult } from './ingest.js';
+import { applyBatch, applyBatchSliced } from './ingest-apply.js';
 import { Listeners } from './listeners.js';
 import { WindowMerger } from './merge.js';
 import { type MetricsBrokerOptions, type NormalizedOptions, normalizeOptions } from './options.js';
 import { loadHighWater, WindowWriter } from './persist.js';
-import { FrameEncoder, readWindowFrame, type WindowReader, wireSeriesKey } from './protocol.js';
+import { FrameEncoder, readWindowFrame, type WindowReader } from './protocol.js';
 import { type BrokerStats, newStats, readUdpRcvbufErrors, SelfMetrics } from './stats.js';
 import { DEFAULT_MAX_STATSD_LINE_LENGTH, parseStatsdLines, type StatsdLine } from './statsd.js';
+import { StatsdItems } from './statsd-items.js';
 
 export type { BrokerStatsdOptions, MetricsBrokerOptions } from './options.js';
 export type { BrokerStats } from './stats.js';
@@ -51,7 +52,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   readonly #writer: WindowWriter;
   readonly #listeners: Listeners;
   #otlp: OtlpReceiver | undefined;
-  readonly #statsdGauges = new Map<string, number>();
+  readonly #statsd = new StatsdItems();
   readonly #rcvbufAtStart: number | undefined;
   readonly #source: string;
   #queue: Promise<void> = Promise.resolve();
@@ -214,7 +215,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     const n = Array.isArray(batch?.items) ? batch.items.length : 0;
     return this.#counted(
       this.#closing === undefined
-        ? this.#merger.applyBatch(batch)
+        ? applyBatch(this.#merger.batches, batch)
         : { accepted: 0, rejected: n, reason: 'closed' },
     );
   }
@@ -341,7 +342,7 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
   }
 
   readonly #onStatsdLine = (line: StatsdLine): void => {
-    const item = this.#statsdItem(line);
+    const item = this.#statsd.item(line);
     if (item === undefined) {
       this.#countReject('nonFiniteValues', 1);
       this.#stats.rejectedBatches++;
@@ -350,32 +351,8 @@ export class MetricsBroker extends EventEmitter<MetricsBrokerEvents> {
     }
     const r = this.ingest({ source: 'statsd', items: [item] });
     if ('reason' in r) this.#stats.badStatsdLines++;
-    else if (item.kind === 'gauge') this.#statsdGauges.set(wireSeriesKey(item.name, item.tags), item.value);
+    else this.#statsd.accepted(item);
   };
-
-  /** The batch item of a StatsD line; undefined when its counter or gauge arithmetic overflows. */
-  #statsdItem(line: StatsdLine): IngestItem | undefined {
-    const name = line.name;
-    const tags = line.tags ?? {};
-    switch (line.type) {
-      case 'c': {
-        let sum = 0;
-        for (const v of line.values) sum += v / line.rate;
-        return Number.isFinite(sum) ? { kind: 'counter', name, tags, value: sum } : undefined;
-      }
-      case 'g': {
-        let v = this.#statsdGauges.get(wireSeriesKey(name, tags)) ?? 0;
-        for (let i = 0; i < line.values.length; i++) {
-          v = line.deltas[i] ? v + (line.values[i] as number) : (line.values[i] as number);
-        }
-        return Number.isFinite(v) ? { kind: 'gauge', name, tags, value: v } : undefined;
-      }
-      case 's':
-        return { kind: 'set', name, tags, members: line.members };
-      default:
-        return { kind: 'samples', name, tags, values: line.values, weight: 1 / line.rate };
-    }
-  }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
     const p = this.#queue.then(task);

@@ -60,7 +60,6 @@ export class StreamTable {
   readonly #marks: HighWaterMarks;
   /** High-water sequences read from the store, by stream tag. */
   readonly #persisted = new Map<string, number>();
-  readonly #max: number;
   readonly #encoder: FrameEncoder;
   /** Per slot, the last release pass that touched it; and that pass's slots. */
   readonly #seenIn: Int32Array;
@@ -72,7 +71,6 @@ export class StreamTable {
   gaps = 0;
 
   constructor(maxSources: number, encoder: FrameEncoder) {
-    this.#max = maxSources;
     this.#encoder = encoder;
     this.#slots = new SourceSlots(maxSources);
     this.#highest = new Float64Array(maxSources);
@@ -107,16 +105,17 @@ export class StreamTable {
     return this.#slots.find(h.sourceId, h.epoch, hs.a, hs.b);
   }
 
-  /** The store's high-water sequence of the stream last passed to {@link #knownDurable}, or -1. */
-  #persistedOf = -1;
+  /** The high-water sequence the store held for a stream at start, or -1. */
+  #persistedMark(h: WindowHeader): number {
+    return this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
+  }
+
   /**
    * What is known durable of a stream not in the table (call right after #find): the higher of the
-   * store's and a forgotten stream's mark, -1 if neither.
+   * store's mark (`persisted`) and a forgotten stream's, -1 if neither.
    */
-  #knownDurable(h: WindowHeader): number {
-    this.#persistedOf =
-      this.#persisted.size === 0 ? -1 : (this.#persisted.get(streamTag(h.sourceId, h.epoch)) ?? -1);
-    return Math.max(this.#persistedOf, this.#marks.get(this.#hasher.a, this.#hasher.b));
+  #knownDurable(persisted: number): number {
+    return Math.max(persisted, this.#marks.get(this.#hasher.a, this.#hasher.b));
   }
 
   /** Is this frame a duplicate (already durable, or admitted and pending), or new? Changes nothing. */
@@ -127,7 +126,7 @@ export class StreamTable {
       if (h.seq <= (this.#durable[s] as number) || this.#doneAbove.has(s, h.seq)) return 'duplicate';
       return 'admit';
     }
-    return h.seq <= this.#knownDurable(h) ? 'duplicate' : 'admit';
+    return h.seq <= this.#knownDurable(this.#persistedMark(h)) ? 'duplicate' : 'admit';
   }
 
   /**
@@ -137,7 +136,7 @@ export class StreamTable {
    */
   #evict(): void {
     const slots = this.#slots;
-    for (let n = Math.max(1, Math.floor(this.#max / 10)); n > 0 && slots.oldest !== -1; n--) {
+    for (let n = Math.max(1, Math.floor(slots.capacity / 10)); n > 0 && slots.oldest !== -1; n--) {
       const s = slots.oldest;
       const durable = this.#durable[s] as number;
       if (durable >= 0) this.#marks.set(slots.hashA(s), slots.hashB(s), durable);
@@ -161,9 +160,9 @@ export class StreamTable {
   admit(h: WindowHeader, reply: Reply | undefined): void {
     let s = this.#find(h);
     if (s === -1) {
-      const durable = this.#knownDurable(h);
-      const persisted = this.#persistedOf;
-      if (this.#slots.size >= this.#max) this.#evict();
+      const persisted = this.#persistedMark(h);
+      const durable = this.#knownDurable(persisted);
+      if (this.#slots.size >= this.#slots.capacity) this.#evict();
       s = this.#slots.add(h.sourceId, h.epoch, this.#hasher.a, this.#hasher.b);
       this.#highest[s] = durable;
       this.#durable[s] = durable;

@@ -72,7 +72,8 @@ type Refusal = { reason: SeriesReject; field: string; n: number };
 export function applyBatch(ctx: BatchContext, batch: IngestBatch): IngestResult {
   const w = ctx.window();
   if (Array.isArray(batch?.items) && batch.items.length === 1) return applyOne(ctx, batch, w);
-  const staged = runSync(stage(ctx, batch, w));
+  // Applied in this same call: nothing can change the items between staging and commit, no copies.
+  const staged = runSync(stage(ctx, batch, w, false));
   return 'reason' in staged ? refuse(ctx, staged) : runSync(commit(ctx, staged, w));
 }
 
@@ -93,7 +94,7 @@ export async function applyBatchSliced(
   batch: IngestBatch,
   options: SlicedBatchOptions,
 ): Promise<IngestResult> {
-  const staged = await runSliced(stage(ctx, batch, ctx.window()), { signal: options.signal });
+  const staged = await runSliced(stage(ctx, batch, ctx.window(), true), { signal: options.signal });
   if ('reason' in staged) return refuse(ctx, staged);
   let result: IngestResult = { accepted: 0, rejected: staged.items, reason: 'closed' };
   const done = options.serialize(async () => {
@@ -105,34 +106,15 @@ export async function applyBatchSliced(
 }
 
 /**
- * A batch of one item (every StatsD line), checked and applied in one synchronous step with nothing
- * staged or copied: the same checks and outcome as staging and committing it, without their cost.
+ * A batch of one item (every StatsD line): staged as its one series and applied in one synchronous
+ * step, without the generators, map and copies of the batch path.
  */
 function applyOne(ctx: BatchContext, batch: IngestBatch, w: WindowState): IngestResult {
-  if (typeof batch.source !== 'string' || batch.source.length === 0)
-    return refuse(ctx, { reason: 'badNames', field: 'source', n: 1 });
-  const item = batch.items[0] as IngestItem;
-  const bad = checkItem(item, w);
-  if (bad !== undefined) return refuse(ctx, { reason: bad[0], field: `items[0].${bad[1]}`, n: 1 });
-  const key = wireSeriesKey(item.name, item.tags);
-  const kind = ITEM_KIND[item.kind];
-  const conflict = w.check(key, ctx.dict, kind);
-  if (conflict !== undefined) return refuse(ctx, { reason: conflict, field: 'items[0].name', n: 1 });
-  const one: StagedSeries = {
-    key,
-    kind,
-    index: 0,
-    value: 0,
-    sketch: undefined,
-    samples: undefined,
-    members: undefined,
-  };
-  if (item.kind === 'counter' || item.kind === 'gauge') one.value = item.value;
-  // The window keeps the sketch it is given and merges into it: never the caller's.
-  else if (item.kind === 'histogram') one.sketch = item.sketch.clone();
-  else if (item.kind === 'samples') one.samples = [item];
-  else one.members = [item.members];
-  applySeries(ctx, w, one, batch.source);
+  const bad = badBatch(batch);
+  if (bad !== undefined) return refuse(ctx, bad);
+  const s = stageItem(ctx, w, batch.items[0] as IngestItem, 0, undefined, false);
+  if (Array.isArray(s)) return refuse(ctx, { reason: s[0], field: s[1], n: 1 });
+  applySeries(ctx, w, s, batch.source);
   return { accepted: 1 };
 }
 
@@ -141,41 +123,67 @@ function refuse(ctx: BatchContext, r: Refusal): IngestResult {
   return { accepted: 0, rejected: r.n, reason: r.reason, field: r.field };
 }
 
-/** Check every item (against `w` as it is now, too) and fold the items per series; changes nothing. */
+/** Why a batch is refused before its items are looked at (no items array, no source), or undefined. */
+function badBatch(batch: IngestBatch): Refusal | undefined {
+  const items = Array.isArray(batch?.items) ? batch.items : undefined;
+  if (items !== undefined && typeof batch.source === 'string' && batch.source.length > 0) return undefined;
+  return { reason: 'badNames', field: items === undefined ? 'items' : 'source', n: items?.length ?? 0 };
+}
+
+/**
+ * Check every item (against `w` as it is now, too) and fold the items per series; changes nothing.
+ * `copy`: keep copies of the item arrays folded (the caller may change them before the commit).
+ */
 function* stage(
   ctx: BatchContext,
   batch: IngestBatch,
   w: WindowState,
+  copy: boolean,
 ): Generator<void, StagedBatch | Refusal> {
-  const items = Array.isArray(batch?.items) ? batch.items : undefined;
-  if (items === undefined || typeof batch.source !== 'string' || batch.source.length === 0) {
-    return { reason: 'badNames', field: items === undefined ? 'items' : 'source', n: items?.length ?? 0 };
-  }
+  const bad = badBatch(batch);
+  if (bad !== undefined) return bad;
+  const { items } = batch;
   const n = items.length;
   const series = new Map<string, StagedSeries>();
   for (let i = 0; i < n; i++) {
-    const item = items[i] as IngestItem;
-    const bad = checkItem(item, w);
-    if (bad !== undefined) return { reason: bad[0], field: `items[${i}].${bad[1]}`, n };
-    const key = wireSeriesKey(item.name, item.tags);
-    const kind = ITEM_KIND[item.kind];
-    let s = series.get(key);
-    const conflict =
-      s !== undefined ? (s.kind === kind ? undefined : 'kindConflicts') : w.check(key, ctx.dict, kind);
-    if (conflict !== undefined) return { reason: conflict, field: `items[${i}].name`, n };
-    if (s === undefined) {
-      s = { key, kind, index: i, value: 0, sketch: undefined, samples: undefined, members: undefined };
-      series.set(key, s);
-    }
-    const folded = fold(s, item);
-    if (folded !== undefined) return { reason: folded[0], field: `items[${i}].${folded[1]}`, n };
+    const s = stageItem(ctx, w, items[i] as IngestItem, i, series, copy);
+    if (Array.isArray(s)) return { reason: s[0], field: s[1], n };
+    if (s.index === i) series.set(s.key, s);
     yield;
   }
   return { source: batch.source, items: n, series };
 }
 
-/** Add one checked item to its staged series; the reason and field when the sum would be refused. */
-function fold(s: StagedSeries, item: IngestItem): [SeriesReject, string] | undefined {
+/**
+ * Check item `i` (against `w` as it is now and the series staged so far) and fold it into its
+ * series: the staged one, or a new one (not added to `series`). The reason and field when refused.
+ */
+function stageItem(
+  ctx: BatchContext,
+  w: WindowState,
+  item: IngestItem,
+  i: number,
+  series: ReadonlyMap<string, StagedSeries> | undefined,
+  copy: boolean,
+): StagedSeries | [SeriesReject, string] {
+  const key = checkItem(item, w);
+  if (typeof key !== 'string') return [key[0], `items[${i}].${key[1]}`];
+  const kind = ITEM_KIND[item.kind];
+  let s = series?.get(key);
+  const conflict =
+    s !== undefined ? (s.kind === kind ? undefined : 'kindConflicts') : w.check(key, ctx.dict, kind);
+  if (conflict !== undefined) return [conflict, `items[${i}].name`];
+  s ??= { key, kind, index: i, value: 0, sketch: undefined, samples: undefined, members: undefined };
+  const folded = fold(s, item, copy);
+  return folded === undefined ? s : [folded[0], `items[${i}].${folded[1]}`];
+}
+
+/**
+ * Add one checked item to its staged series (copies of its arrays when `copy`; a histogram's sketch
+ * always, as the window keeps and merges into the sketch it is given); the reason and field when
+ * the sum would be refused.
+ */
+function fold(s: StagedSeries, item: IngestItem, copy: boolean): [SeriesReject, string] | undefined {
   switch (item.kind) {
     case 'counter':
       s.value += item.value;
@@ -190,11 +198,11 @@ function fold(s: StagedSeries, item: IngestItem): [SeriesReject, string] | undef
       return Number.isFinite(s.sketch.sum) ? undefined : ['nonFiniteValues', 'sketch'];
     case 'samples':
       s.samples ??= [];
-      s.samples.push({ values: item.values.slice(), weight: item.weight }); // copies of what was checked
+      s.samples.push(copy ? { values: item.values.slice(), weight: item.weight } : item);
       return undefined;
     case 'set':
       s.members ??= [];
-      s.members.push(item.members.slice());
+      s.members.push(copy ? item.members.slice() : item.members);
       return undefined;
   }
 }
@@ -258,8 +266,8 @@ function applySeries(ctx: BatchContext, w: WindowState, s: StagedSeries, source:
     throw new FleetwatchError('E_INTERNAL', `a checked batch series was refused (${bad})`, { path: s.key });
 }
 
-/** The reason and field an item is refused for, checked without changing anything. */
-function checkItem(item: IngestItem, w: WindowState): [SeriesReject, string] | undefined {
+/** The series key of an item, or the reason and field it is refused for; changes nothing. */
+function checkItem(item: IngestItem, w: WindowState): string | [SeriesReject, string] {
   if (item === null || typeof item !== 'object' || !(item.kind in ITEM_KIND)) return ['badNames', 'kind'];
   if (typeof item.name !== 'string' || (item.tags !== undefined && typeof item.tags !== 'object')) {
     return ['badNames', 'name'];
@@ -267,22 +275,22 @@ function checkItem(item: IngestItem, w: WindowState): [SeriesReject, string] | u
   switch (item.kind) {
     case 'counter':
     case 'gauge':
-      return typeof item.value === 'number' && Number.isFinite(item.value)
-        ? undefined
-        : ['nonFiniteValues', 'value'];
+      if (typeof item.value !== 'number' || !Number.isFinite(item.value)) return ['nonFiniteValues', 'value'];
+      break;
     case 'histogram': {
       if (!(item.sketch instanceof DDSketch)) return ['badSketches', 'sketch'];
-      const bad = w.checkSketch(wireSeriesKey(item.name, item.tags), item.sketch);
-      return bad === undefined ? undefined : [bad, 'sketch'];
+      const key = wireSeriesKey(item.name, item.tags);
+      const bad = w.checkSketch(key, item.sketch);
+      return bad === undefined ? key : [bad, 'sketch'];
     }
     case 'samples':
       if (!(item.weight > 0 && item.weight < Number.POSITIVE_INFINITY)) return ['nonFiniteValues', 'weight'];
       if (!Array.isArray(item.values)) return ['nonFiniteValues', 'values'];
       for (const v of item.values) if (!Number.isFinite(v)) return ['nonFiniteValues', 'values'];
-      return undefined;
+      break;
     case 'set':
-      return Array.isArray(item.members) && item.members.every((m) => typeof m === 'string')
-        ? undefined
-        : ['badNames', 'members'];
+      if (!Array.isArray(item.members) || !item.members.every((m) => typeof m === 'string'))
+        return ['badNames', 'members'];
   }
+  return wireSeriesKey(item.name, item.tags);
 }

@@ -2,8 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Clock } from '../core.js';
 import { MAX_FUTURE_MS } from '../metrics-store/validate.js';
 import { SeriesDictionary, type SeriesReject, WindowState } from './aggregate.js';
-import type { IngestBatch, IngestResult } from './ingest.js';
-import { applyBatch, type BatchContext } from './ingest-apply.js';
+import type { BatchContext } from './ingest-apply.js';
 import type { FrameLedger, Reply } from './ledger.js';
 import type { WindowHeader, WindowReader } from './protocol.js';
 
@@ -25,7 +24,8 @@ export interface MergerSettings {
 
 /**
  * The open windows and the series dictionary: merges frames (series by series, each refused on its
- * own) and ingest batches (whole or not at all) into wall-clock-aligned windows.
+ * own) into wall-clock-aligned windows, and lends them to `ingest-apply.ts` for ingest batches
+ * (whole or not at all) through {@link WindowMerger.batches}.
  */
 export class WindowMerger {
   readonly dict: SeriesDictionary;
@@ -127,10 +127,5 @@ export class WindowMerger {
       else if (s.sketch !== undefined) bad = w.mergeEncodedSketch(s.key, dict, s.sketch);
       if (bad !== undefined) this.#reject(bad);
     }
-  }
-
-  /** Validate a whole batch, then apply it to the current window, or refuse it whole (`ingest-apply.ts`). */
-  applyBatch(batch: IngestBatch): IngestResult {
-    return applyBatch(this.batches, batch);
   }
 }

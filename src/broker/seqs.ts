@@ -4,10 +4,10 @@
  *
  * @internal
  */
-export type SeqSet = number[] | Set<number>;
+type SeqSet = number[] | Set<number>;
 
 /** Largest array before a {@link SeqSet} becomes a `Set`. */
-export const SMALL_SEQS = 16;
+const SMALL_SEQS = 16;
 
 function seqHas(s: SeqSet, v: number): boolean {
   return Array.isArray(s) ? s.includes(v) : s.has(v);

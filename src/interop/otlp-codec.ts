@@ -52,14 +52,9 @@ function* decodeSteps(body: Uint8Array, encoding: OtlpEncoding): Generator<void,
   try {
     if (encoding === 'protobuf')
       return (yield* protobufSteps(ExportMetricsServiceRequest, body)) as OtlpMetricsRequest;
-    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw new Error('the JSON body is not an object');
+    const parsed = parseJsonObject(body);
     yield;
-    return (yield* jsonSteps(
-      ExportMetricsServiceRequest,
-      parsed as Record<string, unknown>,
-    )) as OtlpMetricsRequest;
+    return (yield* jsonSteps(ExportMetricsServiceRequest, parsed)) as OtlpMetricsRequest;
   } catch (err) {
     throw malformed(encoding, err);
   }
@@ -151,11 +146,6 @@ function* jsonSteps(
     }
     if (!v) continue; // protobufjs' fromObject skips a falsy field
     const child = sliced.resolvedType as protobuf.Type;
-    const object = (x: unknown, at: string) => {
-      if (x === null || typeof x !== 'object' || Array.isArray(x))
-        throw new TypeError(`${at}: object expected`);
-      return x as Record<string, unknown>;
-    };
     if (sliced.repeated) {
       if (!Array.isArray(v)) throw new TypeError(`${type.name}.${key}: array expected`);
       const out: unknown[] = [];
@@ -165,6 +155,12 @@ function* jsonSteps(
   }
   const own = type.toObject(type.fromObject(rest), TO_OBJECT);
   return { ...own, ...children };
+}
+
+/** `x` as a JSON object, or a TypeError naming where it sits (`at`). */
+function object(x: unknown, at: string): Record<string, unknown> {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) throw new TypeError(`${at}: object expected`);
+  return x as Record<string, unknown>;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -205,13 +201,18 @@ export function encodeOtlpResponse(response: OtlpMetricsResponse, encoding: Otlp
 function decodeWith(type: protobuf.Type, body: Uint8Array, encoding: OtlpEncoding): unknown {
   try {
     if (encoding === 'protobuf') return type.toObject(type.decode(body), TO_OBJECT);
-    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw new Error('the JSON body is not an object');
-    return type.toObject(type.fromObject(parsed as Record<string, unknown>), TO_OBJECT);
+    return type.toObject(type.fromObject(parseJsonObject(body)), TO_OBJECT);
   } catch (err) {
     throw malformed(encoding, err);
   }
+}
+
+/** The JSON object of a UTF-8 body; throws when it is not valid UTF-8, JSON, or an object. */
+function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error('the JSON body is not an object');
+  return parsed as Record<string, unknown>;
 }
 
 function malformed(encoding: OtlpEncoding, err: unknown): FleetwatchError {

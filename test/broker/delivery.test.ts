@@ -1,31 +1,13 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsBroker } from '../../src/broker/broker.js';
+import { describe, expect, it } from 'vitest';
 import { decodeFrame, FRAME_ACK } from '../../src/broker/protocol.js';
 import { SlotSeqs } from '../../src/broker/seqs.js';
 import { HighWaterMarks, SourceSlots, StreamHasher } from '../../src/broker/sources.js';
 import { withinTimeBound } from '../helpers/fuzz.js';
-import { counterSeries, FakeClock, frameBody, RecordingStore } from './helpers.js';
+import { counterSeries, frameBody, useTestBroker } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0); // a multiple of 10 s
-const brokers: MetricsBroker[] = [];
-afterEach(async () => {
-  for (const b of brokers.splice(0)) await b.close();
-});
-
-async function start(maxSources?: number) {
-  const clock = new FakeClock(T0 + 1_000);
-  const store = new RecordingStore();
-  const broker = await MetricsBroker.start({
-    store,
-    clock,
-    autoFlush: false,
-    selfMetrics: false,
-    ...(maxSources === undefined ? {} : { maxSources }),
-  });
-  brokers.push(broker);
-  return { clock, store, broker };
-}
+const start = useTestBroker(T0);
 
 /** A reply that collects the sequences it is sent, per epoch. */
 function collector() {
@@ -162,7 +144,7 @@ describe('MetricsBroker delivery', () => {
   }, 60_000);
 
   it('a resend after a lost ACK from a stream the full table forgot is a duplicate (its mark outlives eviction)', async () => {
-    const { clock, store, broker } = await start(10);
+    const { clock, store, broker } = await start({ maxSources: 10 });
     const lost = () => {}; // the ACK never reaches the client
     broker.ingestFrame(frameBody('victim', 0, T0, [counterSeries('c', 1)]), lost);
     clock.t = T0 + 20_000;

@@ -101,20 +101,19 @@ export const counterSeries = (name: string, value: number, tags?: Record<string,
 /**
  * Returns `start(extra, store)`: a broker `b1` on a {@link FakeClock} at `t0 + 1 s`, writing to a
  * {@link RecordingStore} (or `store`), with no auto flush and no self-metrics unless `extra` says so.
- * Registers an `afterEach` that closes the broker the last `start()` made.
+ * Registers an `afterEach` that closes every broker `start()` made.
  */
 export function useTestBroker(t0: number) {
-  let broker: MetricsBroker | undefined;
+  const brokers: MetricsBroker[] = [];
   afterEach(async () => {
-    await broker?.close();
-    broker = undefined;
+    for (const b of brokers.splice(0)) await b.close();
   });
   return async <S extends RecordingStore = RecordingStore>(
     extra: MetricsBrokerOptions = {},
     store: S = new RecordingStore() as S,
   ) => {
     const clock = new FakeClock(t0 + 1_000);
-    broker = await MetricsBroker.start({
+    const broker = await MetricsBroker.start({
       store,
       id: 'b1',
       clock,
@@ -122,6 +121,7 @@ export function useTestBroker(t0: number) {
       selfMetrics: false,
       ...extra,
     });
+    brokers.push(broker);
     return { clock, store, broker };
   };
 }

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsBroker } from '../../src/broker/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { IngestItem } from '../../src/broker/ingest.js';
 import { DDSketch, decodeSketch } from '../../src/metrics/sketch.js';
 import type { Point, WriteOptions } from '../../src/metrics-store/types.js';
-import { FakeClock, RecordingStore, until } from './helpers.js';
+import { RecordingStore, until, useTestBroker } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0);
 
@@ -22,17 +21,7 @@ class GatedStore extends RecordingStore {
   }
 }
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
-async function start(store: RecordingStore) {
-  const clock = new FakeClock(T0 + 1_000);
-  broker = await MetricsBroker.start({ store, id: 'b1', clock, autoFlush: false, selfMetrics: false });
-  return { clock, broker };
-}
+const start = useTestBroker(T0);
 
 const counters = (n: number, value: number): IngestItem[] =>
   Array.from({ length: n }, (_, i) => ({ kind: 'counter', name: `c${i}`, tags: {}, value }));
@@ -46,7 +35,7 @@ const sketchOf = (...values: number[]) => {
 describe('MetricsBroker.ingestSliced(batch)', () => {
   it('refuses the whole batch when another source gives one of its series another kind before the commit', async () => {
     const store = new GatedStore();
-    const { clock, broker } = await start(store);
+    const { clock, broker } = await start({}, store);
     broker.ingest({ source: 'a', items: [{ kind: 'counter', name: 'warm', tags: {}, value: 1 }] });
     clock.t = T0 + 12_000;
     const flushing = broker.flushDue(); // the queue waits on the store: the commit will wait behind it
@@ -73,7 +62,7 @@ describe('MetricsBroker.ingestSliced(batch)', () => {
 
   it('adds to the series the window holds and creates the others, exactly', async () => {
     const store = new RecordingStore();
-    const { clock, broker } = await start(store);
+    const { clock, broker } = await start({}, store);
     broker.ingest({
       source: 'a',
       items: [...counters(1000, 1), { kind: 'histogram', name: 'lat', tags: {}, sketch: sketchOf(1, 2) }],
@@ -101,7 +90,7 @@ describe('MetricsBroker.ingestSliced(batch)', () => {
   });
 
   it('refuses a batch while the broker closes, counted as refusedClosing', async () => {
-    const { broker } = await start(new RecordingStore());
+    const { broker } = await start();
     const closing = broker.close();
     expect(await broker.ingestSliced({ source: 'otlp', items: counters(3, 1) })).toEqual({
       accepted: 0,

@@ -1,23 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MetricsBroker } from '../../src/broker/broker.js';
 import { decodeOtlpMetrics, encodeOtlpMetrics } from '../../src/interop/otlp-codec.js';
-import { longestBlock, postOtlp, requestOf, startOtlpBroker } from './otlp-requests.js';
+import { longestBlock, postOtlp, requestOf, useOtlpBroker } from './otlp-requests.js';
 
 /** Generous: the goal (bench/interop.ts) is < 50 ms; this catches a request taken in one step. */
 const BLOCK_BOUND_MS = Number(process.env.FLEETWATCH_TIME_BOUND_MS) || 100;
 const MIB = 1024 * 1024;
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
+const startBroker = useOtlpBroker();
 async function start() {
-  const started = await startOtlpBroker({
+  const started = await startBroker({
     otlp: { port: 0, host: '127.0.0.1', maxBodyBytes: 2 * MIB }, // above the 128 KiB default
   });
-  broker = started.broker;
   return started.broker;
 }
 

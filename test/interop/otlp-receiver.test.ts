@@ -4,28 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { encodeOtlpMetrics } from '../../src/interop/otlp-codec.js';
 import type { OtlpMetricsRequest } from '../../src/interop/otlp-types.js';
-import { startOtlpBroker, T0 } from './otlp-requests.js';
+import { T0, useOtlpBroker } from './otlp-requests.js';
 
 const run = promisify(execFile);
 const SENDER = new URL('./peers/otel-sender.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'fw-otlp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let broker: MetricsBroker | undefined;
-afterEach(async () => {
-  await broker?.close();
-  broker = undefined;
-});
-
-async function start(extra: Parameters<typeof startOtlpBroker>[0] = {}) {
-  const started = await startOtlpBroker(extra);
-  broker = started.broker;
-  return started;
-}
+const start = useOtlpBroker();
 
 /** Deterministic values: a small LCG, log-uniform latencies in [5, 500] ms. */
 function valuesFor(seed: number, n: number) {

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { afterEach } from 'vitest';
 import { MetricsBroker } from '../../src/broker/broker.js';
 import { encodeOtlpMetrics } from '../../src/interop/otlp-codec.js';
 import type { OtlpMetric } from '../../src/interop/otlp-types.js';
@@ -27,6 +28,23 @@ export async function startOtlpBroker(
     ...extra,
   });
   return { store, broker };
+}
+
+/**
+ * Returns `start(extra)`: {@link startOtlpBroker}, with an `afterEach` that closes the broker the
+ * last `start()` made.
+ */
+export function useOtlpBroker() {
+  let broker: MetricsBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+    broker = undefined;
+  });
+  return async (extra: Parameters<typeof startOtlpBroker>[0] = {}) => {
+    const started = await startOtlpBroker(extra);
+    broker = started.broker;
+    return started;
+  };
 }
 
 /** A metric of each kind OTLP has, `points` data points each, with a few attributes per point. */
