@@ -17,7 +17,7 @@ export type { MetricsBrokerEvents, MetricsBrokerOptions } from './broker/broker.
 export { MetricsBroker } from './broker/broker.js';
 export type { BrokerClient, ConnectBrokerOptions } from './broker/client.js';
 export { connectBroker } from './broker/client.js';
-export type { ClusterReporter, ClusterReporterOptions } from './broker/cluster.js';
+export type { ClusterReporter } from './broker/cluster.js';
 export { attachCluster, attachProcess, clusterReporter } from './broker/cluster.js';
 // checks
 export type { AlarmState } from './checks/alarm.js';
@@ -50,9 +50,6 @@ export type {
   InventoryChange,
   InventoryEvents,
   InventoryNode,
-  NodeAddedEvent,
-  NodeChangedEvent,
-  NodeRemovedEvent,
   ProviderSyncReport,
   SyncReport,
 } from './inventory/types.js';
@@ -67,10 +64,8 @@ export type { PrometheusOptions } from './metrics/prometheus.js';
 export { toPrometheusText } from './metrics/prometheus.js';
 export { prometheusHandler } from './metrics/prometheus-http.js';
 export type {
-  GaugeOptions,
   HistogramOptions,
   MetricsRegistryOptions,
-  ReportOptions,
 } from './metrics/registry.js';
 export { MetricsRegistry } from './metrics/registry.js';
 export { DDSketch } from './metrics/sketch.js';
@@ -97,7 +92,7 @@ export type {
   WriteResult,
 } from './metrics-store/types.js';
 // providers
-export type { AzureListSizesOptions, AzureOptions, AzureProvider } from './providers/azure.js';
+export type { AzureOptions } from './providers/azure.js';
 export { azure } from './providers/azure.js';
 export type { DigitalOceanOptions } from './providers/digitalocean.js';
 export { digitalocean } from './providers/digitalocean.js';
@@ -108,7 +103,6 @@ export { gce } from './providers/gce.js';
 export type { HetznerOptions } from './providers/hetzner.js';
 export { hetzner } from './providers/hetzner.js';
 export type { ProviderHttpOptions } from './providers/kit/index.js';
-export type { ManagedProvider } from './providers/kit/key-pairs.js';
 export type { LinodeOptions } from './providers/linode.js';
 export { linode } from './providers/linode.js';
 export type { OpenStackOptions } from './providers/openstack.js';
@@ -122,13 +116,13 @@ export type {
   ListCatalogOptions,
   ListImagesOptions,
   ListNodesOptions,
+  ManagedProvider,
   Node,
   NodeImage,
   NodeLocation,
   NodeSize,
   NodeState,
   Operation,
-  Price,
   Provider,
   ProviderKind,
   StopNodeOptions,

@@ -4,7 +4,7 @@
  * their points go.
  */
 import { DDSketch, decodeSketch } from '../metrics/sketch.js';
-import type { GaugePolicy, MetricKind } from '../metrics/types.js';
+import type { MetricKind } from '../metrics/types.js';
 import type { CombinePolicy, Point, SketchPoint } from '../metrics-store/types.js';
 import { MAX_METRIC_LENGTH, validateMetricName, validateTags } from '../metrics-store/validate.js';
 import { FrameLedger } from './ledger.js';
@@ -23,7 +23,7 @@ export interface SeriesIdentity {
 export interface SeriesWindow {
   id: SeriesIdentity;
   kind: AggregateKind;
-  policy: GaugePolicy;
+  policy: CombinePolicy;
   /** counter/meter: the summed increase. gauge `last`: the latest value received. */
   value: number;
   /** Gauges with a cross-source policy: each source's latest value. */
@@ -99,7 +99,7 @@ export class WindowState {
     key: string,
     dict: SeriesDictionary,
     kind: AggregateKind,
-    policy: GaugePolicy,
+    policy: CombinePolicy,
   ): SeriesWindow | SeriesReject {
     let s = this.series.get(key);
     if (s === undefined) {
@@ -129,7 +129,7 @@ export class WindowState {
   setGauge(
     key: string,
     dict: SeriesDictionary,
-    policy: GaugePolicy,
+    policy: CombinePolicy,
     source: string,
     value: number,
   ): SeriesReject | undefined {

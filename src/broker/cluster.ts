@@ -99,14 +99,6 @@ export function attachProcess(broker: MetricsBroker, child: ChildProcess): () =>
   };
 }
 
-/** Options of {@link clusterReporter}. */
-export interface ClusterReporterOptions {
-  /** @default `hostname:pid` */
-  sourceId?: string;
-  /** The window length; match the broker's. @default 10000 */
-  intervalMs?: number;
-}
-
 /**
  * The worker side of the IPC transport: each window goes to the primary (or parent) as one IPC
  * message; windows that cannot be sent are counted in `dropped`. Made by {@link clusterReporter}.
@@ -122,9 +114,9 @@ export interface ClusterReporterOptions {
  * ```
  */
 export class ClusterReporter implements MetricsSink {
-  /** The window length in ms (from {@link ClusterReporterOptions.intervalMs}). */
+  /** The window length in ms (from the `intervalMs` option). */
   readonly intervalMs: number;
-  /** This process's id in frames (from {@link ClusterReporterOptions.sourceId}). */
+  /** This process's id in frames (from the `sourceId` option). */
   readonly sourceId: string;
   /** Random per reporter: lets the broker tell a restarted process from a resend. */
   readonly epoch = randomInt(0, 2 ** 32 - 1);
@@ -137,7 +129,7 @@ export class ClusterReporter implements MetricsSink {
   dropped = 0;
 
   /** Use {@link clusterReporter}. */
-  constructor(options: ClusterReporterOptions = {}) {
+  constructor(options: Parameters<typeof clusterReporter>[0] = {}) {
     rejectUnknownKeys(options, ['sourceId', 'intervalMs']);
     this.sourceId = nonEmptyString(options.sourceId ?? `${hostname()}:${process.pid}`, 'options.sourceId');
     this.intervalMs = positiveNumber(options.intervalMs ?? 10_000, 'options.intervalMs', {
@@ -215,6 +207,13 @@ export class ClusterReporter implements MetricsSink {
  * if (cluster.isWorker) registry.reportTo(clusterReporter({ intervalMs: 10_000 }));
  * ```
  */
-export function clusterReporter(options: ClusterReporterOptions = {}): ClusterReporter {
+export function clusterReporter(
+  options: {
+    /** @default `hostname:pid` */
+    sourceId?: string;
+    /** The window length; match the broker's. @default 10000 */
+    intervalMs?: number;
+  } = {},
+): ClusterReporter {
   return new ClusterReporter(options);
 }

@@ -1,6 +1,7 @@
 /** Decoding of the broker wire protocol: frame bodies and the byte-stream splitter (see protocol.ts). */
 import { FleetwatchError } from '../errors.js';
-import type { GaugePolicy, MetricKind } from '../metrics/types.js';
+import type { MetricKind } from '../metrics/types.js';
+import type { CombinePolicy } from '../metrics-store/types.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_ACK,
@@ -183,7 +184,7 @@ export class WindowReader {
     const r = this.#r;
     const c = this.#cur;
     c.kind = KINDS[r.u8()] as MetricKind;
-    c.policy = POLICIES[r.u8()] as GaugePolicy;
+    c.policy = POLICIES[r.u8()] as CombinePolicy;
     c.key = r.str16();
     if (c.kind === 'histogram') {
       c.value = 0;

@@ -1,6 +1,7 @@
 /** Constants, types and series keys of the broker wire protocol, shared by its encoder and decoder (see protocol.ts). */
 import { FleetwatchError } from '../errors.js';
-import type { GaugePolicy, MetricKind } from '../metrics/types.js';
+import type { MetricKind } from '../metrics/types.js';
+import type { CombinePolicy } from '../metrics-store/types.js';
 
 /** The two magic bytes every frame starts with ('FW' read as little-endian u16). */
 export const FRAME_MAGIC = 0x5746;
@@ -17,14 +18,20 @@ export const LENGTH_BYTES = 4;
 
 export const HEADER_BYTES = 4; // magic, version, type
 export const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'meter', 'histogram'];
-export const POLICIES: readonly GaugePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
+export const POLICIES: readonly CombinePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
 export const KIND_CODE: Readonly<Record<MetricKind, number>> = {
   counter: 0,
   gauge: 1,
   meter: 2,
   histogram: 3,
 };
-export const POLICY_CODE: Readonly<Record<GaugePolicy, number>> = { last: 0, sum: 1, min: 2, max: 3, avg: 4 };
+export const POLICY_CODE: Readonly<Record<CombinePolicy, number>> = {
+  last: 0,
+  sum: 1,
+  min: 2,
+  max: 3,
+  avg: 4,
+};
 
 /** One series as it travels: a canonical key and either a number or an encoded sketch. */
 export interface WireSeries {
@@ -32,7 +39,7 @@ export interface WireSeries {
   key: string;
   kind: MetricKind;
   /** Gauge policy (`last` for other kinds). */
-  policy: GaugePolicy;
+  policy: CombinePolicy;
   /** counter/meter: the increase; gauge: the value. 0 for histograms. */
   value: number;
   /** Histograms: the encoded sketch (a view into the frame when decoded). */

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CheckStateEvent } from '../checks/webhook.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import type { NodeAddedEvent, NodeChangedEvent, NodeRemovedEvent, SyncReport } from '../inventory/types.js';
+import type { InventoryChange, SyncReport } from '../inventory/types.js';
 import { loadAssets, serveAsset } from './assets.js';
 import { type AuthResult, CSRF_HEADER, csrfOk, DashboardAuthenticator, SESSION_COOKIE } from './auth.js';
 import { CheckBook, isAlarmState } from './check-book.js';
@@ -72,7 +72,7 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
   let unauthorized = 0;
   let closed = false;
 
-  const onNode = (e: NodeAddedEvent | NodeRemovedEvent | NodeChangedEvent) => {
+  const onNode = (e: InventoryChange) => {
     const data: { type: typeof e.type; node: ReturnType<typeof nodeView>; fields?: string[] } = {
       type: e.type,
       node: nodeView(e.node),

@@ -35,36 +35,46 @@ export interface NodeFieldChange {
   after: unknown;
 }
 
-/** Payload of `added`. */
-export interface NodeAddedEvent {
-  /** Always `'added'`. */
-  type: 'added';
-  /** The new node. */
-  node: InventoryNode;
-}
+/**
+ * A node change: the payload of the `added`, `removed` and `changed` events, and what `inv.watch()`
+ * yields. Narrow on `type`; `Extract<InventoryChange, { type: 'changed' }>` names one kind.
+ *
+ * @example
+ * ```ts
+ * declare const change: InventoryChange;
+ * if (change.type === 'changed') console.log(change.node.uid, change.changes.map((c) => c.field));
+ * ```
+ */
+export type InventoryChange =
+  | {
+      /** A node appeared. */
+      type: 'added';
+      /** The new node. */
+      node: InventoryNode;
+    }
+  | {
+      /** A node is gone. */
+      type: 'removed';
+      /** The node as it was last known. */
+      node: InventoryNode;
+    }
+  | {
+      /** A node's fields changed. */
+      type: 'changed';
+      /** The node after the change. */
+      node: InventoryNode;
+      /** The node before the change. */
+      previous: InventoryNode;
+      /** Every changed field, with its value before and after. */
+      changes: NodeFieldChange[];
+    };
 
-/** Payload of `removed`: the node as it was last known. */
-export interface NodeRemovedEvent {
-  /** Always `'removed'`. */
-  type: 'removed';
-  /** The node as it was last known. */
-  node: InventoryNode;
-}
-
-/** Payload of `changed`. */
-export interface NodeChangedEvent {
-  /** Always `'changed'`. */
-  type: 'changed';
-  /** The node after the change. */
-  node: InventoryNode;
-  /** The node before the change. */
-  previous: InventoryNode;
-  /** Every changed field, with its value before and after. */
-  changes: NodeFieldChange[];
-}
-
-/** Any node change, as `watch()` yields them. */
-export type InventoryChange = NodeAddedEvent | NodeRemovedEvent | NodeChangedEvent;
+/** Payload of `added` (internal name; the public one is `Extract<InventoryChange, { type: 'added' }>`). */
+export type NodeAddedEvent = Extract<InventoryChange, { type: 'added' }>;
+/** Payload of `removed` (internal name). */
+export type NodeRemovedEvent = Extract<InventoryChange, { type: 'removed' }>;
+/** Payload of `changed` (internal name). */
+export type NodeChangedEvent = Extract<InventoryChange, { type: 'changed' }>;
 
 /** The outcome of listing one provider during a sync. */
 export interface ProviderSyncReport {
@@ -116,11 +126,11 @@ export interface SyncProgressEvent {
  */
 export interface InventoryEvents {
   /** A node appeared in a provider's listing. */
-  added: (event: NodeAddedEvent) => void;
+  added: (event: Extract<InventoryChange, { type: 'added' }>) => void;
   /** A node is gone from a successful listing of its provider. */
-  removed: (event: NodeRemovedEvent) => void;
+  removed: (event: Extract<InventoryChange, { type: 'removed' }>) => void;
   /** A node's fields, provider tags or local tags changed. */
-  changed: (event: NodeChangedEvent) => void;
+  changed: (event: Extract<InventoryChange, { type: 'changed' }>) => void;
   /** A provider's listing or a background sync failed (never thrown from a timer). */
   error: (error: FleetwatchError) => void;
   /** A sync finished; its report. */

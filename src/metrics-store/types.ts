@@ -36,9 +36,14 @@ export const DEFAULT_TENANT = 'default';
 /**
  * How values that several sources (brokers, hosts) wrote for the same series and timestamp are
  * combined when read and rolled up. A source's own rewrite of a timestamp always replaces its
- * earlier value (so resends are idempotent).
+ * earlier value (so resends are idempotent). It is also a gauge's policy (`registry.gauge(name, tags,
+ * { policy })`): how the broker combines that gauge across processes, `last` being each source's
+ * latest value.
  */
 export type CombinePolicy = 'last' | 'sum' | 'min' | 'max' | 'avg';
+
+/** Every {@link CombinePolicy}. */
+export const COMBINE_POLICIES: readonly CombinePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
 
 /** One raw metric point. */
 export interface Point {

@@ -22,7 +22,7 @@ import type {
   SketchPoint,
   WriteOptions,
 } from './types.js';
-import { DEFAULT_TENANT, RESOLUTIONS } from './types.js';
+import { COMBINE_POLICIES, DEFAULT_TENANT, RESOLUTIONS } from './types.js';
 
 /** The naming rules live in `src/naming.ts`; re-exported here for the stores' existing importers. */
 export {
@@ -48,9 +48,6 @@ export const MAX_FUTURE_MS = 600_000;
 export const MAX_QUANTILES = 100;
 /** Largest `points` a query may ask `auto` for. */
 export const MAX_QUERY_POINTS = 100_000;
-
-/** The combine policies, in documentation order. */
-export const COMBINE_POLICIES: readonly CombinePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
 
 const POINT_KEYS = new Set(['metric', 'tags', 'ts', 'value', 'tenant']);
 const SKETCH_POINT_KEYS = new Set(['metric', 'tags', 'ts', 'sketch', 'tenant']);

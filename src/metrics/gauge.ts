@@ -1,12 +1,10 @@
 /**
  * A gauge bound to one series: the current value of something (queue depth, memory). How gauges
- * from several processes combine is the metric's {@link GaugePolicy}, declared at registration.
+ * from several processes combine is the metric's {@link CombinePolicy}, declared at registration.
  */
-import { type DropCounts, uncountedDrops } from './drops.js';
-import type { GaugePolicy } from './types.js';
 
-/** The gauge policies, for validation. */
-export const GAUGE_POLICIES: readonly GaugePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
+import type { CombinePolicy } from '../metrics-store/types.js';
+import { type DropCounts, uncountedDrops } from './drops.js';
 
 /**
  * A gauge handle, as returned (and cached) by `registry.gauge(name, tags, { policy })`. Never
@@ -31,7 +29,7 @@ export class Gauge {
     /** The series' full tag set, sorted and frozen. */
     readonly tags: Readonly<Record<string, string>>,
     /** How the broker combines this gauge across processes. */
-    readonly policy: GaugePolicy,
+    readonly policy: CombinePolicy,
     drops: DropCounts = uncountedDrops(),
   ) {
     this.#drops = drops;

@@ -1,4 +1,5 @@
 import { validationError } from '../errors.js';
+import type { CombinePolicy } from '../metrics-store/types.js';
 import { MAX_INSTRUMENT_NAME_LENGTH, validateMetricName } from '../naming.js';
 import { AliasIndex } from './alias-index.js';
 import type { Counter } from './counter.js';
@@ -9,7 +10,6 @@ import { PrometheusNameIndex } from './prometheus-names.js';
 import { type HistogramSummary, type InstrumentKind, SNAPSHOT_QUANTILES } from './registry-types.js';
 import type { DDSketch } from './sketch.js';
 import type { TagSet } from './tag-set.js';
-import type { GaugePolicy } from './types.js';
 
 /** An instrument handle of a registry. @internal */
 export type Handle = Counter | Gauge | Meter | Histogram;
@@ -19,7 +19,7 @@ export interface Family {
   readonly name: string;
   readonly kind: InstrumentKind;
   /** policy or relative accuracy, fixed by the first registration. */
-  readonly setting: GaugePolicy | number | undefined;
+  readonly setting: CombinePolicy | number | undefined;
   readonly series: Map<string, Handle>;
   /** Raw tag objects → handle, for lookups that skip validation. Bounded. */
   readonly aliases: AliasIndex<Handle>;
@@ -30,7 +30,7 @@ export interface Family {
 }
 
 /** Makes a handle of a family. @internal */
-export type Create = (tags: TagSet, setting: GaugePolicy | number | undefined) => Handle;
+export type Create = (tags: TagSet, setting: CombinePolicy | number | undefined) => Handle;
 
 /**
  * The metric families of a registry by name. A family is created once, when its name is first
@@ -64,8 +64,8 @@ export class FamilyTable {
   resolve(
     kind: InstrumentKind,
     name: string,
-    setting: GaugePolicy | number | undefined,
-    defaultSetting: GaugePolicy | number | undefined,
+    setting: CombinePolicy | number | undefined,
+    defaultSetting: CombinePolicy | number | undefined,
   ): Family {
     let family = this.#families.get(name);
     if (family === undefined) {

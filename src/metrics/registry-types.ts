@@ -2,8 +2,9 @@
  * The option, snapshot and self-metric types of {@link MetricsRegistry}, and its constants.
  */
 import type { Clock, Logger } from '../core.js';
+import type { CombinePolicy } from '../metrics-store/types.js';
 import type { MeterRates } from './meter.js';
-import type { GaugePolicy, MetricKind } from './types.js';
+import type { MetricKind } from './types.js';
 
 /** Default cap on series per metric (OTel's default cardinality limit). */
 export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
@@ -31,12 +32,6 @@ export interface MetricsRegistryOptions {
    * `snapshot()`/`collect()` return nothing and `reportTo()` sends nothing. Default true.
    */
   enabled?: boolean;
-}
-
-/** Options of `registry.gauge()`. */
-export interface GaugeOptions {
-  /** How the broker combines this gauge across processes. Default `last` (per source). */
-  policy?: GaugePolicy;
 }
 
 /** Options of `registry.histogram()` and `registry.timer()`. */
@@ -68,7 +63,7 @@ export interface SeriesSnapshot {
   /** counter: cumulative value; gauge: current value; meter: count. */
   value?: number;
   /** For gauges. */
-  policy?: GaugePolicy;
+  policy?: CombinePolicy;
   /** For meters. */
   rates?: MeterRates;
   /** For histograms and timers: everything recorded since creation. */

@@ -5,9 +5,10 @@
  */
 import { type Clock, type Logger, rejectUnknownKeys, silentLogger, systemClock } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
+import { COMBINE_POLICIES, type CombinePolicy } from '../metrics-store/types.js';
 import { Counter } from './counter.js';
 import type { DropCounts } from './drops.js';
-import { GAUGE_POLICIES, Gauge } from './gauge.js';
+import { Gauge } from './gauge.js';
 import { Histogram } from './histogram.js';
 import { Meter } from './meter.js';
 import { type DroppingInstruments, droppingInstruments, NOOP_INSTRUMENTS } from './noop.js';
@@ -21,17 +22,16 @@ import {
   summarize,
 } from './registry-families.js';
 import { checkAccuracy, checkFunctionOf, optionsObject } from './registry-options.js';
-import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop, type ReportOptions } from './report.js';
+import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop } from './report.js';
 import { DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
 import { EMPTY_TAGS, seriesTags, type TagSet, tagsKey } from './tag-set.js';
 import { Timer } from './timer.js';
-import type { GaugePolicy, MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
+import type { MetricsSink, SeriesDelta, WindowSnapshot } from './types.js';
 
-export { DEFAULT_REPORT_JITTER, type MetricsReport, type ReportOptions } from './report.js';
+export { DEFAULT_REPORT_JITTER, type MetricsReport } from './report.js';
 
 import {
   DEFAULT_MAX_SERIES_PER_METRIC,
-  type GaugeOptions,
   type HistogramOptions,
   type InstrumentKind,
   type MetricsRegistryOptions,
@@ -127,13 +127,20 @@ export class MetricsRegistry {
   }
 
   /** The gauge for `name` + `tags`. The policy is fixed by the metric's first registration. */
-  gauge(name: string, tags?: Record<string, string>, options?: GaugeOptions): Gauge {
+  gauge(
+    name: string,
+    tags?: Record<string, string>,
+    options?: {
+      /** How the broker combines this gauge across processes. Default `last` (per source). */
+      policy?: CombinePolicy;
+    },
+  ): Gauge {
     if (!this.enabled) return NOOP_INSTRUMENTS.gauge;
     const policy = optionsObject(options)?.policy;
     const hit = this.#cached('gauge', name, tags, policy);
     if (hit !== undefined) return hit as Gauge;
-    if (policy !== undefined && !GAUGE_POLICIES.includes(policy)) {
-      throw validationError('options.policy', GAUGE_POLICIES.join(' | '), policy);
+    if (policy !== undefined && !COMBINE_POLICIES.includes(policy)) {
+      throw validationError('options.policy', COMBINE_POLICIES.join(' | '), policy);
     }
     return this.#handle(
       'gauge',
@@ -141,7 +148,7 @@ export class MetricsRegistry {
       tags,
       policy,
       'last',
-      (t, p) => new Gauge(name, t, p as GaugePolicy, this.#drops),
+      (t, p) => new Gauge(name, t, p as CombinePolicy, this.#drops),
     ) as Gauge;
   }
 
@@ -284,7 +291,19 @@ export class MetricsRegistry {
    * processes). One timer per registry, `unref()`'d. A failed send is logged and counted, not retried
    * (the broker client keeps unsent windows). One report loop per registry at a time.
    */
-  reportTo(sink: MetricsSink, options: ReportOptions = {}): MetricsReport {
+  reportTo(
+    sink: MetricsSink,
+    options: {
+      /**
+       * Send each window at its end plus a random delay of up to this fraction of the interval, so a
+       * fleet of processes does not hit the broker at the same instant. In [0, 1); default 0.1.
+       * Updates made during that delay count toward the window just closed.
+       */
+      jitter?: number;
+      /** Random source in [0, 1) for the jitter (tests inject one). Default `Math.random`. */
+      random?: () => number;
+    } = {},
+  ): MetricsReport {
     if (typeof sink !== 'object' || sink === null || typeof sink.send !== 'function') {
       throw validationError('sink', 'an object with send(snapshot) and intervalMs', sink);
     }
@@ -330,7 +349,7 @@ export class MetricsRegistry {
     kind: InstrumentKind,
     name: string,
     tags: Record<string, string> | undefined,
-    setting: GaugePolicy | number | undefined,
+    setting: CombinePolicy | number | undefined,
   ): Handle | undefined {
     const family = this.#families.get(name);
     if (family === undefined || family.kind !== kind) return undefined;
@@ -342,8 +361,8 @@ export class MetricsRegistry {
     kind: InstrumentKind,
     name: string,
     tags: Record<string, string> | undefined,
-    setting: GaugePolicy | number | undefined,
-    defaultSetting: GaugePolicy | number | undefined,
+    setting: CombinePolicy | number | undefined,
+    defaultSetting: CombinePolicy | number | undefined,
     create: Create,
   ): Handle {
     const family = this.#families.resolve(kind, name, setting, defaultSetting);

@@ -9,18 +9,6 @@ import type { MetricsSink, WindowSnapshot } from './types.js';
 /** Default flush jitter of `reportTo`, as a fraction of the interval. */
 export const DEFAULT_REPORT_JITTER = 0.1;
 
-/** Options of `registry.reportTo()`. */
-export interface ReportOptions {
-  /**
-   * Send each window at its end plus a random delay of up to this fraction of the interval, so a
-   * fleet of processes does not hit the broker at the same instant. In [0, 1); default 0.1.
-   * Updates made during that delay count toward the window just closed.
-   */
-  jitter?: number;
-  /** Random source in [0, 1) for the jitter (tests inject one). Default `Math.random`. */
-  random?: () => number;
-}
-
 /** The running report loop started by `registry.reportTo()`. */
 export interface MetricsReport {
   /** Windows handed to the sink so far. */

@@ -3,8 +3,7 @@
  * broker merges. Kept apart from the instruments so the broker depends on data, not on the registry.
  */
 
-/** How gauges from several processes combine. `last` is per source: each source's latest value. */
-export type GaugePolicy = 'last' | 'sum' | 'min' | 'max' | 'avg';
+import type { CombinePolicy } from '../metrics-store/types.js';
 
 /** The kinds of instrument. A timer is a histogram of durations in ms; a meter is a counter with rates. */
 export type MetricKind = 'counter' | 'gauge' | 'meter' | 'histogram';
@@ -37,7 +36,7 @@ export interface SeriesDelta {
   /** counter/meter: the increase in the window; gauge: the current value. */
   value?: number;
   /** For gauges: how they combine across processes. */
-  policy?: GaugePolicy;
+  policy?: CombinePolicy;
   /** For histograms (and timers): everything recorded in the window. */
   sketch?: QuantileSketch;
 }

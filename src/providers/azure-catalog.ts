@@ -145,21 +145,11 @@ export function azureKeyPair(provider: string, value: unknown): KeyPair {
 }
 
 /**
- * `listSizes`' `opts.filters.location` (ListCatalogOptions has no filters; Azure's listing takes
- * this one), checked to be a location name so it is safe inside the OData `$filter`.
+ * `listSizes`' `opts.filters.location` (the one filter Azure's size listing takes),
+ * checked to be a location name so it is safe inside the OData `$filter`.
  */
-export function azureSizesLocation(
-  opts: { filters?: { location?: unknown } } | undefined,
-): string | undefined {
-  const filters = opts?.filters;
-  if (filters === undefined) return undefined;
-  if (typeof filters !== 'object' || filters === null)
-    throw validationError('opts.filters', 'an object', filters);
-  for (const k of Object.keys(filters))
-    if (k !== 'location') throw validationError(`opts.filters.${k}`, 'only location', k);
-  const location = filters.location;
-  if (location === undefined) return undefined;
-  if (typeof location !== 'string' || !/^[A-Za-z0-9]{1,64}$/.test(location))
+export function azureSizesLocation(location: string | undefined): string | undefined {
+  if (location !== undefined && !/^[A-Za-z0-9]{1,64}$/.test(location))
     throw validationError('opts.filters.location', 'an Azure location name such as eastus', location);
   return location;
 }

@@ -35,20 +35,19 @@ import { type AzureOptions, type AzureSettings, azureSetup } from './azure-optio
 import { azureLocation, azureNodeFields, checkTags, type VmJson } from './azure-vm.js';
 import {
   asObject,
-  type CatalogOperation,
   type ComputeTags,
   type CreateNodeInput,
+  catalogOptionsArg,
   createInputArg,
   imagesOptionsArg,
   type KeyPair,
-  type KeyPairOperation,
   keyPairInputArg,
   type ListCatalogOptions,
   type ListImagesOptions,
   type ListNodesOptions,
+  type ManagedProvider,
   type Node,
   type NodeImage,
-  type NodeLifecycleOperation,
   type NodeLocation,
   type NodeSize,
   nodeIdArg,
@@ -59,7 +58,6 @@ import {
   type PowerContext,
   type PowerOperation,
   type ProviderResponse,
-  type ProviderWith,
   type RawPage,
   str,
   undefinedIfNotFound,
@@ -73,17 +71,6 @@ const POWER_VERBS = { reboot: 'restart', start: 'start', stop: 'powerOff' } sati
   string
 >;
 
-/** Options of an Azure `listSizes`: `filters.location` lists one location's sizes (`$filter=location eq '…'`). */
-export interface AzureListSizesOptions extends ListCatalogOptions {
-  /** `location`: list only the sizes offered in this Azure location (`eastus`), sent as `$filter=location eq '…'`. */
-  filters?: { location?: string };
-}
-
-/** What `azure()` returns: a {@link Provider} with these optional operations present. */
-export type AzureProvider = ProviderWith<
-  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
-> & { listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> };
-
 /**
  * An Azure provider.
  *
@@ -93,12 +80,12 @@ export type AzureProvider = ProviderWith<
  * for await (const node of az.listNodes()) console.log(node.id, node.rawState); // "rg/vm1" "PowerState/running"
  * ```
  */
-export function azure(options: AzureOptions): AzureProvider {
+export function azure(options: AzureOptions): ManagedProvider {
   const { base, http, settings } = azureSetup(options);
   return new AzureAdapter(base, http, settings);
 }
 
-class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzureProvider {
+class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedProvider {
   readonly kind = 'azure' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {
@@ -235,8 +222,9 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements AzurePro
    * VM sizes from Resource SKUs, following `nextLink`; `filters.location` asks for one location's
    * (`$filter=location eq '…'`), otherwise each size comes once. No price (Retail Prices API).
    */
-  listSizes(opts?: AzureListSizesOptions): AsyncIterable<NodeSize> {
-    const location = azureSizesLocation(opts);
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
+    const req = catalogOptionsArg(opts, ['location']);
+    const location = azureSizesLocation(req.filters.location);
     const seen = new Set<string>();
     return this.listCatalog(
       armPager(this.http, `${this.#sub()}/providers/Microsoft.Compute/skus`, AZURE_SKUS_API_VERSION, {

@@ -15,7 +15,6 @@ import {
 } from './digitalocean-catalog.js';
 import {
   asObject,
-  type CatalogOperation,
   type CreateNodeInput,
   completedOperation,
   createInputArg,
@@ -23,7 +22,6 @@ import {
   gracefulStopOperation,
   HttpCloudAdapter,
   imagesOptionsArg,
-  type KeyPairOperation,
   type KeyPairWire,
   keyPairByName,
   keysArg,
@@ -32,7 +30,6 @@ import {
   lookupState,
   type Node,
   type NodeImage,
-  type NodeLifecycleOperation,
   type NodeLocation,
   type NodeSize,
   type NodeState,
@@ -42,7 +39,6 @@ import {
   POWER_TARGET_STATES,
   type PowerContext,
   type PowerOperation,
-  type ProviderWith,
   parseDate,
   parseStringTags,
   pickExtra,
@@ -53,6 +49,7 @@ import {
   tokenApiSetup,
   withKeyPairs,
 } from './kit/index.js';
+import type { ManagedProvider } from './types.js';
 
 /** DigitalOcean droplet status → NodeState. */
 export const DIGITALOCEAN_STATES = {
@@ -81,11 +78,6 @@ export interface DigitalOceanOptions extends TokenApiOptions {
   perPage?: number;
 }
 
-/** What `digitalocean()` returns: a {@link Provider} with these optional operations present. */
-export type DigitalOceanProvider = ProviderWith<
-  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
->;
-
 /**
  * A DigitalOcean provider.
  *
@@ -95,7 +87,7 @@ export type DigitalOceanProvider = ProviderWith<
  * for await (const node of doProd.listNodes()) console.log(node.name, node.state);
  * ```
  */
-export function digitalocean(options: DigitalOceanOptions): DigitalOceanProvider {
+export function digitalocean(options: DigitalOceanOptions): ManagedProvider {
   const { base, http, pageSize } = tokenApiSetup(options, {
     kind: 'digitalocean',
     tokenEnv: 'DIGITALOCEAN_TOKEN',
@@ -110,7 +102,7 @@ interface DropletEnvelope {
 }
 
 /** Settings: the page size. */
-class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) implements DigitalOceanProvider {
+class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) implements ManagedProvider {
   readonly kind = 'digitalocean' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {

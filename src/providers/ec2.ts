@@ -26,10 +26,10 @@ import {
   tagsArg,
   waitForNodeState,
 } from './kit/index.js';
-import type { ManagedProvider } from './kit/key-pairs.js';
 import type {
   CreateNodeInput,
   ListNodesOptions,
+  ManagedProvider,
   Node,
   NodeState,
   Operation,

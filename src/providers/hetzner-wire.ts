@@ -20,7 +20,7 @@ import {
   setOwn,
   str,
 } from './kit/index.js';
-import type { KeyPair, NodeImage, NodeLocation, NodeSize, NodeState, Price } from './types.js';
+import type { KeyPair, NodeImage, NodeLocation, NodeSize, NodeState } from './types.js';
 
 /** A label key: an optional DNS-style prefix and `/`, then a name of up to 63 characters (hcloud-go's rule). */
 const LABEL_KEY =
@@ -185,7 +185,7 @@ export function toHetznerSize(provider: string, value: unknown): NodeSize {
   };
 }
 
-function lowestNetHourly(prices: unknown): Price | undefined {
+function lowestNetHourly(prices: unknown): NodeSize['price'] {
   if (!Array.isArray(prices)) return undefined;
   let best: number | undefined;
   for (const p of prices) {

@@ -7,14 +7,12 @@ import type { AbortOptions } from '../core.js';
 import { FleetwatchError } from '../errors.js';
 import {
   asObject,
-  type CatalogOperation,
   type ComputeTags,
   type CreateNodeInput,
   createInputArg,
   formatStringTags,
   imagesOptionsArg,
   isPrivateIp,
-  type KeyPairOperation,
   type KeyPairWire,
   keyPairByName,
   type ListCatalogOptions,
@@ -22,7 +20,6 @@ import {
   lookupState,
   type Node,
   type NodeImage,
-  type NodeLifecycleOperation,
   type NodeLocation,
   type NodeSize,
   type NodeState,
@@ -32,7 +29,6 @@ import {
   POWER_TARGET_STATES,
   type PowerContext,
   type PowerOperation,
-  type ProviderWith,
   parseStringTags,
   pickExtra,
   type RawPage,
@@ -51,6 +47,7 @@ import {
   linodeSize,
   pollLinodeEvent,
 } from './linode-catalog.js';
+import type { ManagedProvider } from './types.js';
 
 /** Linode instance status → NodeState. */
 export const LINODE_STATES = {
@@ -105,11 +102,6 @@ export interface LinodeOptions extends TokenApiOptions {
   pageSize?: number;
 }
 
-/** What `linode()` returns: a {@link Provider} with these optional operations present. */
-export type LinodeProvider = ProviderWith<
-  NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'
->;
-
 /**
  * A Linode provider.
  *
@@ -119,7 +111,7 @@ export type LinodeProvider = ProviderWith<
  * for await (const node of lin.listNodes()) console.log(node.name);
  * ```
  */
-export function linode(options: LinodeOptions): LinodeProvider {
+export function linode(options: LinodeOptions): ManagedProvider {
   const { base, http, pageSize } = tokenApiSetup(options, {
     kind: 'linode',
     tokenEnv: 'LINODE_TOKEN',
@@ -130,7 +122,7 @@ export function linode(options: LinodeOptions): LinodeProvider {
 }
 
 /** Settings: the page size. */
-class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements LinodeProvider {
+class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements ManagedProvider {
   readonly kind = 'linode' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {

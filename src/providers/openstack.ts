@@ -22,7 +22,6 @@ import {
   userDataBase64,
   waitForNodeState,
 } from './kit/index.js';
-import type { ManagedProvider } from './kit/key-pairs.js';
 import { OpenStackClient } from './openstack-client.js';
 import { OPENSTACK_CATALOG } from './openstack-manage.js';
 import { checkTags, isRecord, novaNextCursor, openstackServerToNode, str } from './openstack-nodes.js';
@@ -35,6 +34,7 @@ import {
 import type {
   CreateNodeInput,
   ListNodesOptions,
+  ManagedProvider,
   Node,
   NodeState,
   Operation,

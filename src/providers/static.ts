@@ -7,15 +7,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { type AbortOptions, nonEmptyString } from '../core.js';
 import { FleetwatchError, throwIfAborted, validationError } from '../errors.js';
-import {
-  type AdapterBase,
-  checkCommonOptions,
-  keysArg,
-  makeNode,
-  nodeIdArg,
-  type ProviderWith,
-  tagsArg,
-} from './kit/index.js';
+import { type AdapterBase, checkCommonOptions, keysArg, makeNode, nodeIdArg, tagsArg } from './kit/index.js';
 import { redactFields, safeCause } from './kit/redact.js';
 import {
   type CommonProviderOptions,
@@ -80,9 +72,6 @@ const NODE_KEYS = [
   'extra',
 ];
 
-/** What `staticProvider()` returns: a {@link Provider} with these optional operations present. */
-export type StaticProvider = ProviderWith<'setTags' | 'removeTags'>;
-
 /**
  * A provider for servers listed by hand.
  *
@@ -92,7 +81,9 @@ export type StaticProvider = ProviderWith<'setTags' | 'removeTags'>;
  * const lab = staticProvider({ id: 'lab', nodes: [{ id: 'pi-1', publicIps: ['192.0.2.10'], tags: { role: 'dns' } }] });
  * ```
  */
-export function staticProvider(options: StaticProviderOptions): StaticProvider {
+export function staticProvider(
+  options: StaticProviderOptions,
+): Provider & Required<Pick<Provider, 'setTags' | 'removeTags'>> {
   const base = checkCommonOptions(options, 'static', ['nodes', 'file']);
   if (options.nodes === undefined && options.file === undefined)
     throw new FleetwatchError('E_VALIDATION', 'options: give nodes, file or both', { path: 'options.nodes' });
@@ -183,7 +174,7 @@ function parseStaticNode(item: unknown, p: string): StaticNodeInput {
   };
 }
 
-class StaticAdapter implements StaticProvider {
+class StaticAdapter implements Provider {
   readonly id: string;
   readonly kind = 'static' as const;
   readonly #base: AdapterBase;

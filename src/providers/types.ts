@@ -147,16 +147,6 @@ export interface CreateNodeInput {
   extra?: Record<string, unknown>;
 }
 
-/** A price the provider publishes; never invented (absent when the API gives none, never 0 for unknown). */
-export interface Price {
-  /** The price per `period`, in `currency` (e.g. `0.0104`). */
-  amount: number;
-  /** ISO 4217, e.g. `USD`, `EUR`. */
-  currency: string;
-  /** What `amount` pays for: one hour or one month of the size. */
-  period: 'hour' | 'month';
-}
-
 /** An image a node can be created from. */
 export interface NodeImage {
   /** The provider's image id (AMI id, image UUID, slug, self link); what {@link CreateNodeInput.image} takes. */
@@ -189,8 +179,18 @@ export interface NodeSize {
   memory: number;
   /** Root disk in GB, when the size has one. */
   disk?: number;
-  /** The published on-demand price, when the API gives one (absent, never 0, otherwise). */
-  price?: Price;
+  /**
+   * The published on-demand price, when the API gives one: never invented (absent, never 0, when the API
+   * gives none).
+   */
+  price?: {
+    /** The price per `period`, in `currency` (e.g. `0.0104`). */
+    amount: number;
+    /** ISO 4217, e.g. `USD`, `EUR`. */
+    currency: string;
+    /** What `amount` pays for: one hour or one month of the size. */
+    period: 'hour' | 'month';
+  };
   /** Provider-specific fields from an explicit key list. */
   extra: Record<string, unknown>;
 }
@@ -233,6 +233,12 @@ export interface KeyPair {
 export interface ListCatalogOptions extends AbortOptions {
   /** Called once per page fetched. */
   onPage?: (info: { page: number; items: number }) => void;
+  /**
+   * Provider filters passed through, where the listing takes them (EC2 `Filters`, DigitalOcean `type`, GCE
+   * `project`, Azure sizes `location`…; docs/providers.md lists them). A name the listing does not know is
+   * `E_VALIDATION`, never ignored.
+   */
+  filters?: Record<string, string>;
 }
 
 /** Options of {@link Provider.listImages}. */
@@ -242,8 +248,6 @@ export interface ListImagesOptions extends ListCatalogOptions {
    * the provider's public ones, or both.
    */
   owner?: 'self' | 'public' | 'all';
-  /** Provider filters passed through (EC2 `Filters`, DigitalOcean `type`, GCE `project`…). */
-  filters?: Record<string, string>;
 }
 
 /** Options of {@link Operation.done} and the waits. */
@@ -349,6 +353,54 @@ export interface Provider {
    * the node reaches `error` (unless waited for).
    */
   waitForState?(nodeId: string, states: readonly NodeState[], opts?: WaitOptions): Promise<Node>;
+}
+
+/**
+ * A provider with every node operation, catalogue listing and key-pair call, whose mutating calls
+ * always return an {@link Operation} (what `ec2()`, `openstack()`, `azure()`, `digitalocean()`,
+ * `linode()`, `hetzner()` and `vultr()` return).
+ *
+ * @example
+ * ```ts
+ * declare const provider: ManagedProvider;
+ * const node = await (await provider.stopNode('42', { graceful: true })).done({ timeoutMs: 300_000 });
+ * ```
+ */
+export interface ManagedProvider extends Provider {
+  /**
+   * Set these provider-side tags (merge: other keys are kept); the {@link Operation} completes when the cloud
+   * has applied them.
+   */
+  setTags(nodeId: string, tags: Record<string, string>, opts?: AbortOptions): Promise<Operation<void>>;
+  /** Remove provider-side tags by key; the {@link Operation} completes when the cloud has applied it. */
+  removeTags(nodeId: string, keys: string[], opts?: AbortOptions): Promise<Operation<void>>;
+  /** Reboot a node; the {@link Operation} resolves with the node once it runs again. */
+  rebootNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
+  /** Start a stopped node; the {@link Operation} resolves with the running node. */
+  startNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
+  /**
+   * Stop a node, gracefully by default ({@link StopNodeOptions}); the {@link Operation} resolves with the
+   * stopped node.
+   */
+  stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>>;
+  /** Create a node; it usually comes back `pending` (use {@link Provider.waitForState}). */
+  createNode(input: CreateNodeInput, opts?: AbortOptions): Promise<Node>;
+  /** Delete a node for good; the {@link Operation} completes when it is gone. */
+  destroyNode(id: string, opts?: AbortOptions): Promise<Operation<void>>;
+  /** Images, the account's own by default; every page followed. */
+  listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage>;
+  /** Sizes a node can be created with; every page followed (Azure: `filters.location` is required). */
+  listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize>;
+  /** Regions, zones or datacenters a node can be created in; every page followed. */
+  listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation>;
+  /** SSH key pairs registered with the account; every page followed. */
+  listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair>;
+  /** Register an SSH public key (OpenSSH format) under `name`. */
+  importKeyPair(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair>;
+  /** Delete the key pair called `name` from the account. */
+  deleteKeyPair(name: string, opts?: AbortOptions): Promise<void>;
+  /** Poll the node until its state is one of `states` (see {@link Provider.waitForState}). */
+  waitForState(nodeId: string, states: readonly NodeState[], opts?: WaitOptions): Promise<Node>;
 }
 
 /** Options every provider factory takes besides its own. */

@@ -1,11 +1,11 @@
 import type { AbortOptions } from '../../core.js';
 import { FleetwatchError } from '../../errors.js';
-import type { KeyPair, ListCatalogOptions, Node, Operation, StopNodeOptions } from '../types.js';
+import type { KeyPair, ListCatalogOptions, ManagedProvider } from '../types.js';
 import { nodeIdArg } from './args.js';
 import type { HttpCloudAdapter } from './cloud-adapter.js';
 import { keyPairInputArg } from './management.js';
 import { asObject } from './node.js';
-import type { CatalogOperation, KeyPairOperation, NodeLifecycleOperation, ProviderWith } from './options.js';
+import type { KeyPairOperation } from './options.js';
 import type { FetchPage } from './paginate.js';
 
 /** How a JSON cloud's SSH-key collection looks on the wire (what {@link HttpCloudAdapter} needs to import and delete). */
@@ -68,40 +68,8 @@ export async function keyPairByName(
   });
 }
 
-/**
- * A provider with every node operation and catalogue listing, whose mutating calls always return
- * an {@link Operation} (what `ec2()`, `openstack()`, `hetzner()` and `vultr()` return).
- *
- * @example
- * ```ts
- * declare const provider: ManagedProvider;
- * const node = await (await provider.stopNode('42', { graceful: true })).done({ timeoutMs: 300_000 });
- * ```
- */
-export interface ManagedProvider
-  extends ProviderWith<NodeLifecycleOperation | CatalogOperation | KeyPairOperation | 'waitForState'> {
-  /**
-   * Set these provider-side tags (merge: other keys are kept); the {@link Operation} completes when the cloud
-   * has applied them.
-   */
-  setTags(nodeId: string, tags: Record<string, string>, opts?: AbortOptions): Promise<Operation<void>>;
-  /** Remove provider-side tags by key; the {@link Operation} completes when the cloud has applied it. */
-  removeTags(nodeId: string, keys: string[], opts?: AbortOptions): Promise<Operation<void>>;
-  /** Reboot a node; the {@link Operation} resolves with the node once it runs again. */
-  rebootNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
-  /** Start a stopped node; the {@link Operation} resolves with the running node. */
-  startNode(id: string, opts?: AbortOptions): Promise<Operation<Node>>;
-  /**
-   * Stop a node, gracefully by default ({@link StopNodeOptions}); the {@link Operation} resolves with the
-   * stopped node.
-   */
-  stopNode(id: string, opts?: StopNodeOptions): Promise<Operation<Node>>;
-  /** Delete a node for good; the {@link Operation} completes when it is gone. */
-  destroyNode(id: string, opts?: AbortOptions): Promise<Operation<void>>;
-}
-
 /** The key-pair calls {@link withKeyPairs} adds. */
-export type KeyPairMethods = Required<Pick<ManagedProvider, KeyPairOperation>>;
+export type KeyPairMethods = Pick<ManagedProvider, KeyPairOperation>;
 
 // biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor takes `any[]` (TypeScript's rule)
 type Constructor<T> = abstract new (...args: any[]) => T;

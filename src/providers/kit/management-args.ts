@@ -69,27 +69,61 @@ export function createInputArg(input: CreateNodeInput, rules: CreateInputRules):
   };
 }
 
-/** {@link ListImagesOptions} checked: `owner` defaults to `self`; `filters` only the allowed keys. */
-export interface ImagesRequest extends ListCatalogOptions {
-  owner: 'self' | 'public' | 'all';
+/** {@link ListCatalogOptions} checked: `filters` is an object of allowed names (empty when not given). */
+export interface CatalogRequest extends ListCatalogOptions {
   filters: Record<string, string>;
 }
 
-/** Check the options of a catalogue listing. */
-export function catalogOptionsArg(opts: ListCatalogOptions | undefined): ListCatalogOptions {
-  if (opts === undefined) return {};
+/** {@link ListImagesOptions} checked: `owner` defaults to `self`; `filters` only the allowed keys. */
+export interface ImagesRequest extends CatalogRequest {
+  owner: 'self' | 'public' | 'all';
+}
+
+/** Requests these functions returned: passing one again (to the shared catalogue loop) skips the check. */
+const checkedRequests = new WeakSet<object>();
+
+function checked<T extends object>(req: T): T {
+  checkedRequests.add(req);
+  return req;
+}
+
+/**
+ * Check the options of a catalogue listing. `filters` may name only `allowedFilters` (an unknown one
+ * is `E_VALIDATION`, never silently ignored: a listing without filters takes none); `'any'` lets any
+ * non-empty name through, for APIs whose filters are open-ended (EC2's `Filter.N`, Glance's query).
+ *
+ * @example
+ * ```ts
+ * const req = catalogOptionsArg({ filters: { location: 'eastus' } }, ['location']);
+ * ```
+ */
+export function catalogOptionsArg(
+  opts: ListCatalogOptions | undefined,
+  allowedFilters: readonly string[] | 'any' = [],
+): CatalogRequest {
+  if (opts !== undefined && checkedRequests.has(opts)) return opts as CatalogRequest;
+  if (opts === undefined) return checked({ filters: {} });
   if (typeof opts !== 'object' || opts === null) throw validationError('opts', 'an object', opts);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
     throw validationError('opts.signal', 'an AbortSignal', opts.signal);
   if (opts.onPage !== undefined && typeof opts.onPage !== 'function')
     throw validationError('opts.onPage', 'a function', opts.onPage);
-  return opts;
+  const filters = opts.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
+  for (const k of Object.keys(filters)) {
+    if (allowedFilters === 'any') {
+      if (k === '') throw validationError('opts.filters.', 'a non-empty filter name', k);
+    } else if (!allowedFilters.includes(k))
+      throw new FleetwatchError('E_VALIDATION', `opts.filters.${k}: not a filter of this listing`, {
+        path: `opts.filters.${k}`,
+        expected: allowedFilters.length ? allowedFilters.join(', ') : 'no filters',
+      });
+  }
+  return checked({ ...opts, filters });
 }
 
 /**
  * Check the options of `listImages`; `allowedFilters` are the filter names the adapter understands
- * (an unknown one is `E_VALIDATION`, never silently ignored); without it, any non-empty filter name
- * passes through (for APIs whose filters are open-ended, as EC2's `Filter.N` and Glance's query).
+ * (see {@link catalogOptionsArg}); without it, any non-empty filter name passes through.
  *
  * @example
  * ```ts
@@ -100,19 +134,9 @@ export function imagesOptionsArg(
   opts: ListImagesOptions | undefined,
   allowedFilters?: readonly string[],
 ): ImagesRequest {
-  const base = catalogOptionsArg(opts);
+  const base = catalogOptionsArg(opts, allowedFilters ?? 'any');
   const owner = opts?.owner ?? 'self';
   if (!['self', 'public', 'all'].includes(owner))
     throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
-  const filters = opts?.filters === undefined ? {} : tagsArg(opts.filters, 'opts.filters');
-  for (const k of Object.keys(filters)) {
-    if (allowedFilters === undefined) {
-      if (k === '') throw validationError('opts.filters.', 'a non-empty filter name', k);
-    } else if (!allowedFilters.includes(k))
-      throw new FleetwatchError('E_VALIDATION', `opts.filters.${k}: not a filter of this provider`, {
-        path: `opts.filters.${k}`,
-        expected: allowedFilters.length ? allowedFilters.join(', ') : 'no filters',
-      });
-  }
-  return { ...base, owner, filters };
+  return checked({ ...base, owner });
 }

@@ -1,4 +1,5 @@
-import { type AzureProvider, azure } from '../../../src/providers/azure.js';
+import { azure } from '../../../src/providers/azure.js';
+import type { ManagedProvider } from '../../../src/providers/types.js';
 import { virtualTime } from '../management-fixtures.js';
 import {
   type RecordedRequest,
@@ -282,7 +283,7 @@ const SKUS = [
 
 /** An Azure provider pointed at a started fake (for the management conformance suite). */
 export async function startAzureManagement(): Promise<{
-  provider: AzureProvider;
+  provider: ManagedProvider;
   fake: FakeAzure;
   server: ReplayServer;
   waits: number[];

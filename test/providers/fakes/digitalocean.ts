@@ -1,4 +1,5 @@
-import { type DigitalOceanProvider, digitalocean } from '../../../src/providers/digitalocean.js';
+import { digitalocean } from '../../../src/providers/digitalocean.js';
+import type { ManagedProvider } from '../../../src/providers/types.js';
 import { virtualTime } from '../management-fixtures.js';
 import {
   type RecordedRequest,
@@ -146,7 +147,7 @@ export class FakeDigitalOcean {
 
 /** A DigitalOcean provider pointed at a started fake (for the management conformance suite). */
 export async function startDigitalOceanManagement(): Promise<{
-  provider: DigitalOceanProvider;
+  provider: ManagedProvider;
   fake: FakeDigitalOcean;
   server: ReplayServer;
   waits: number[];

@@ -1,4 +1,5 @@
-import { type LinodeProvider, linode } from '../../../src/providers/linode.js';
+import { linode } from '../../../src/providers/linode.js';
+import type { ManagedProvider } from '../../../src/providers/types.js';
 import { virtualTime } from '../management-fixtures.js';
 import {
   type RecordedRequest,
@@ -153,7 +154,7 @@ export class FakeLinode {
 
 /** A Linode provider pointed at a started fake (for the management conformance suite). */
 export async function startLinodeManagement(): Promise<{
-  provider: LinodeProvider;
+  provider: ManagedProvider;
   fake: FakeLinode;
   server: ReplayServer;
   waits: number[];
