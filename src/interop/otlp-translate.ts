@@ -5,6 +5,7 @@ import { fromExponentialHistogram } from '../metrics/exponential.js';
 import { downscaleKey } from '../metrics/exponential-mapping.js';
 import { DDSketch, sketchInternals } from '../metrics/sketch.js';
 import { validateMetricName, validateTags } from '../metrics-store/validate.js';
+import { runSliced, runSync } from '../time-slice.js';
 import type {
   OtlpAnyValue,
   OtlpExponentialHistogramDataPoint,
@@ -14,7 +15,6 @@ import type {
   OtlpMetricsRequest,
   OtlpNumberDataPoint,
 } from './otlp-types.js';
-import { runSliced, runSync } from './time-slice.js';
 
 /** Options of `OtlpTranslator`. */
 export interface OtlpTranslatorOptions {
