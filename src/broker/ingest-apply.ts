@@ -1,6 +1,6 @@
 import { FleetwatchError } from '../errors.js';
-import { runSliced, runSync } from '../interop/time-slice.js';
 import { DDSketch } from '../metrics/sketch.js';
+import { runSliced, runSync } from '../time-slice.js';
 import type { AggregateKind, SeriesDictionary, SeriesReject, WindowState } from './aggregate.js';
 import type { IngestBatch, IngestItem, IngestResult } from './ingest.js';
 import { wireSeriesKey } from './protocol.js';

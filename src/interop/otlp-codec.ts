@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs/light.js';
 import { FleetwatchError } from '../errors.js';
+import { runSliced, runSync } from '../time-slice.js';
 import { ExportMetricsServiceRequest, ExportMetricsServiceResponse } from './otlp-schema.js';
 import type { OtlpEncoding, OtlpMetricsRequest, OtlpMetricsResponse } from './otlp-types.js';
-import { runSliced, runSync } from './time-slice.js';
 
 ExportMetricsServiceRequest.root.resolveAll();
 

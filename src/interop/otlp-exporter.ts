@@ -8,7 +8,7 @@ import {
 import { DDSketch, decodeSketch } from '../metrics/sketch.js';
 import type { QuantileSketch } from '../metrics/types.js';
 import { decodeOtlpResponse, encodeOtlpMetrics } from './otlp-codec.js';
-import { subtractExponential } from './otlp-translate.js';
+import { subtractExponential } from './otlp-exponential.js';
 import {
   OTLP_CONTENT_TYPES,
   type OtlpEncoding,

@@ -1,20 +1,25 @@
 import type { IngestItem } from '../broker/ingest.js';
-import { FleetwatchError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
 import type { ExponentialHistogramPoint } from '../metrics/exponential.js';
 import { fromExponentialHistogram } from '../metrics/exponential.js';
-import { downscaleKey } from '../metrics/exponential-mapping.js';
 import { DDSketch, sketchInternals } from '../metrics/sketch.js';
 import { validateMetricName, validateTags } from '../metrics-store/validate.js';
-import type {
-  OtlpAnyValue,
-  OtlpExponentialHistogramDataPoint,
-  OtlpHistogramDataPoint,
-  OtlpInt64,
-  OtlpKeyValue,
-  OtlpMetricsRequest,
-  OtlpNumberDataPoint,
-} from './otlp-types.js';
-import { runSliced, runSync } from './time-slice.js';
+import { runSliced, runSync } from '../time-slice.js';
+import { downscalePoint, subtractExponential } from './otlp-exponential.js';
+import {
+  attributesOf,
+  CUMULATIVE,
+  DELTA,
+  type ExplicitPoint,
+  explicitPoint,
+  expPoint,
+  int64Text,
+  numberOf,
+  sameNumbers,
+  stableKey,
+  temporalityOf,
+} from './otlp-points.js';
+import type { OtlpKeyValue, OtlpMetricsRequest } from './otlp-types.js';
 
 /** Options of `OtlpTranslator`. */
 export interface OtlpTranslatorOptions {
@@ -42,9 +47,6 @@ export interface OtlpTranslation {
   /** Apply the cumulative-stream state this request advanced; call only once the items were accepted. */
   commit(): void;
 }
-
-const DELTA = 1;
-const CUMULATIVE = 2;
 
 /** Per cumulative stream: the previous point (sum value or histogram), and when it was seen. */
 type Previous =
@@ -314,210 +316,4 @@ export class OtlpTranslator {
     sketchInternals.assign(sketch, { ...parts, sum });
     return sketch;
   }
-}
-
-interface ExplicitPoint {
-  bounds: number[];
-  counts: number[];
-  sum: number;
-  min?: number;
-  max?: number;
-}
-
-function explicitPoint(p: OtlpHistogramDataPoint, path: string): ExplicitPoint {
-  const bounds = p.explicitBounds ?? [];
-  const counts = (p.bucketCounts ?? []).map((c, i) => countOf(c, `${path}.bucketCounts[${i}]`));
-  if (counts.length !== 0 && counts.length !== bounds.length + 1)
-    throw validationError(
-      `${path}.bucketCounts`,
-      `${bounds.length + 1} counts (one per bound, plus +Inf)`,
-      counts.length,
-    );
-  bounds.forEach((b, i) => {
-    if (!Number.isFinite(b) || (i > 0 && b <= bounds[i - 1]!))
-      throw validationError(`${path}.explicitBounds[${i}]`, 'finite, strictly increasing bounds', b);
-  });
-  const count = countOf(p.count ?? 0, `${path}.count`);
-  if (counts.reduce((a, b) => a + b, 0) !== count)
-    throw validationError(`${path}.count`, 'the sum of bucketCounts', count);
-  const out: ExplicitPoint = { bounds, counts, sum: finiteOf(p.sum ?? 0, `${path}.sum`) };
-  if (p.min !== undefined) out.min = finiteOf(p.min, `${path}.min`);
-  if (p.max !== undefined) out.max = finiteOf(p.max, `${path}.max`);
-  return out;
-}
-
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function expPoint(p: OtlpExponentialHistogramDataPoint, path: string): ExponentialHistogramPoint {
-  const buckets = (b: OtlpExponentialHistogramDataPoint['positive'], bpath: string) => ({
-    offset: b?.offset ?? 0,
-    bucketCounts: (b?.bucketCounts ?? []).map((c, i) => countOf(c, `${bpath}.bucketCounts[${i}]`)),
-  });
-  const point: ExponentialHistogramPoint = {
-    scale: p.scale ?? 0,
-    count: countOf(p.count ?? 0, `${path}.count`),
-    zeroCount: countOf(p.zeroCount ?? 0, `${path}.zeroCount`),
-    zeroThreshold: p.zeroThreshold ?? 0,
-    positive: buckets(p.positive, `${path}.positive`),
-    negative: buckets(p.negative, `${path}.negative`),
-  };
-  if (p.sum !== undefined) point.sum = finiteOf(p.sum, `${path}.sum`);
-  if (p.min !== undefined) point.min = finiteOf(p.min, `${path}.min`);
-  if (p.max !== undefined) point.max = finiteOf(p.max, `${path}.max`);
-  return point;
-}
-
-/** The same point at a lower scale (exact). */
-export function downscalePoint(p: ExponentialHistogramPoint, scale: number): ExponentialHistogramPoint {
-  const by = p.scale - scale;
-  const side = (b: ExponentialHistogramPoint['positive']) => {
-    if (b.bucketCounts.length === 0) return { offset: 0, bucketCounts: [] as number[] };
-    const first = downscaleKey(b.offset + 1, by) - 1;
-    const last = downscaleKey(b.offset + b.bucketCounts.length, by) - 1;
-    const counts = new Array<number>(last - first + 1).fill(0);
-    b.bucketCounts.forEach((c, j) => {
-      counts[downscaleKey(b.offset + j + 1, by) - 1 - first]! += c;
-    });
-    return { offset: first, bucketCounts: counts };
-  };
-  return { ...p, scale, positive: side(p.positive), negative: side(p.negative) };
-}
-
-/**
- * `cur − prev` of two cumulative points of one stream (at the coarser of their scales). When a count
- * went down (a reset the start time did not show), `cur` itself. min/max of the delta are `cur`'s
- * where they moved, else left to the buckets.
- */
-export function subtractExponential(
-  cur: ExponentialHistogramPoint,
-  prev: ExponentialHistogramPoint,
-): ExponentialHistogramPoint {
-  const scale = Math.min(cur.scale, prev.scale);
-  const a = cur.scale > scale ? downscalePoint(cur, scale) : cur;
-  const b = prev.scale > scale ? downscalePoint(prev, scale) : prev;
-  const side = (x: ExponentialHistogramPoint['positive'], y: ExponentialHistogramPoint['positive']) => {
-    const counts = [...x.bucketCounts];
-    for (let j = 0; j < y.bucketCounts.length; j++) {
-      const i = y.offset + j - x.offset;
-      const c = y.bucketCounts[j]!;
-      if (c === 0) continue;
-      if (i < 0 || i >= counts.length || counts[i]! < c) return undefined;
-      counts[i]! -= c;
-    }
-    return { offset: x.offset, bucketCounts: counts };
-  };
-  const positive = side(a.positive, b.positive);
-  const negative = side(a.negative, b.negative);
-  if (positive === undefined || negative === undefined || a.zeroCount < b.zeroCount || a.count < b.count)
-    return cur;
-  const delta: ExponentialHistogramPoint = {
-    scale,
-    count: a.count - b.count,
-    zeroCount: a.zeroCount - b.zeroCount,
-    zeroThreshold: a.zeroThreshold ?? 0,
-    positive,
-    negative,
-  };
-  if (a.sum !== undefined && b.sum !== undefined) delta.sum = a.sum - b.sum;
-  // The cumulative min/max bound the delta's: exact where they moved in this interval, else the
-  // tighter of them and the delta's outermost bucket bounds.
-  const gamma = 2 ** (2 ** -scale);
-  const [lowB, highB] = bucketRange(delta, gamma);
-  if (a.min !== undefined) delta.min = b.min === undefined || a.min < b.min ? a.min : Math.max(a.min, lowB);
-  if (a.max !== undefined) delta.max = b.max === undefined || a.max > b.max ? a.max : Math.min(a.max, highB);
-  if (delta.min !== undefined && delta.max !== undefined && delta.min > delta.max) delta.max = delta.min;
-  return delta;
-}
-
-/** Lower and upper bounds of the values a point's non-empty buckets can hold. */
-function bucketRange(p: ExponentialHistogramPoint, gamma: number): [number, number] {
-  const first = (b: ExponentialHistogramPoint['positive']) => b.bucketCounts.findIndex((c) => c > 0);
-  const last = (b: ExponentialHistogramPoint['positive']) => {
-    for (let j = b.bucketCounts.length - 1; j >= 0; j--) if (b.bucketCounts[j]! > 0) return j;
-    return -1;
-  };
-  const pf = first(p.positive);
-  const nl = last(p.negative);
-  const low =
-    nl >= 0
-      ? -(gamma ** (p.negative.offset + nl + 1))
-      : p.zeroCount > 0
-        ? 0
-        : pf >= 0
-          ? gamma ** (p.positive.offset + pf)
-          : 0;
-  const pl = last(p.positive);
-  const nf = first(p.negative);
-  const high =
-    pl >= 0
-      ? gamma ** (p.positive.offset + pl + 1)
-      : p.zeroCount > 0
-        ? 0
-        : nf >= 0
-          ? -(gamma ** (p.negative.offset + nf))
-          : 0;
-  return [low, high];
-}
-
-function temporalityOf(t: unknown, path: string): 1 | 2 {
-  if (t === DELTA || t === CUMULATIVE) return t;
-  throw validationError(path, '1 (delta) or 2 (cumulative)', t);
-}
-
-function numberOf(p: OtlpNumberDataPoint, path: string): number {
-  if (p.asDouble !== undefined) return finiteOf(p.asDouble, `${path}.asDouble`);
-  if (p.asInt !== undefined) {
-    const v = Number(p.asInt);
-    if (!Number.isFinite(v)) throw validationError(`${path}.asInt`, 'an integer', p.asInt);
-    return v;
-  }
-  throw validationError(path, 'asDouble or asInt', undefined);
-}
-
-function finiteOf(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw validationError(path, 'a finite number', v);
-  return v;
-}
-
-function countOf(v: OtlpInt64, path: string): number {
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (!Number.isSafeInteger(n) || n < 0) throw validationError(path, 'a non-negative integer below 2^53', v);
-  return n;
-}
-
-function int64Text(v: OtlpInt64 | undefined): string {
-  return v === undefined ? '0' : String(v);
-}
-
-/** Attributes as tags (string values; other kinds as their JSON text). */
-function attributesOf(kvs: OtlpKeyValue[] | undefined, path: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  (kvs ?? []).forEach((kv, i) => {
-    if (typeof kv.key !== 'string') throw validationError(`${path}[${i}].key`, 'a string', kv.key);
-    out[kv.key] = anyText(kv.value);
-  });
-  return out;
-}
-
-function anyText(v: OtlpAnyValue | undefined): string {
-  if (v === undefined) return '';
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return String(v.boolValue);
-  if (v.intValue !== undefined) return String(v.intValue);
-  if (v.doubleValue !== undefined) return String(v.doubleValue);
-  if (v.bytesValue !== undefined) return v.bytesValue;
-  try {
-    return JSON.stringify(v);
-  } catch (err) {
-    throw new FleetwatchError('E_VALIDATION', 'attribute value too deep', { cause: err });
-  }
-}
-
-function stableKey(tags: Record<string, string>): string {
-  return Object.keys(tags)
-    .sort()
-    .map((k) => `${k}\0${tags[k]}`)
-    .join('\0');
 }

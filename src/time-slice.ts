@@ -1,4 +1,4 @@
-import { FleetwatchError } from '../errors.js';
+import { FleetwatchError } from './errors.js';
 
 /** Longest a slice of work may hold the event loop before it yields, ms. */
 export const SLICE_MS = 8;
