@@ -55,9 +55,11 @@ export function encodeSketch(sketch: DDSketch): Uint8Array {
  * exactly (and so the encoded `scale`, if any), `maxBuckets`, bucket counts, count, sum, min and
  * max. Bytes that are not a well-formed version-1 encoding (truncated, trailing bytes, unknown
  * version or flags, γ outside (1, 3], a bucket cap or key out of range, a negative or non-finite
- * count, non-finite min/max or min > max, a store with empty end buckets, bucket counts not adding
- * up to the count) throw `FleetwatchError` `E_MALFORMED_RESPONSE`; a sum that overflowed to ±∞ (or
- * NaN) is accepted, as encoded. A value that is not a `Uint8Array` throws `E_VALIDATION`.
+ * count, non-finite min/max or min > max, a store whose first or last bucket is empty, bucket counts
+ * not adding up to the count, within 1e-9·count when counts are fractional) throw `FleetwatchError` `E_MALFORMED_RESPONSE`; a sum that overflowed to ±∞ (or
+ * NaN) is accepted, as encoded. The checks are structural, not a checksum: changed values within a
+ * well-formed encoding decode to that different sketch. A value that is not a `Uint8Array` throws
+ * `E_VALIDATION`.
  *
  * @example
  * ```ts

@@ -289,7 +289,9 @@ export class DDSketch implements QuantileSketch {
   /**
    * Read a sketch written by {@link DDSketch.encode} (in this process or another). Malformed bytes
    * (truncated, unknown version, inconsistent counts) throw `FleetwatchError` `E_MALFORMED_RESPONSE`,
-   * never a crash or a silently wrong sketch; a value that is not a `Uint8Array` throws `E_VALIDATION`.
+   * never a crash or a sketch that breaks its own invariants; a value that is not a `Uint8Array` throws
+   * `E_VALIDATION`. The checks are structural, not a checksum: a well-formed encoding whose values were
+   * changed (a different sum, say) decodes to that different sketch.
    *
    * @example
    * ```ts
