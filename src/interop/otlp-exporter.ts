@@ -5,7 +5,7 @@ import {
   rebucketToScale,
   toExponentialHistogram,
 } from '../metrics/exponential.js';
-import { DDSketch, decodeSketch } from '../metrics/sketch.js';
+import { asDDSketch } from '../metrics/sketch.js';
 import type { QuantileSketch } from '../metrics/types.js';
 import { decodeOtlpResponse, encodeOtlpMetrics } from './otlp-codec.js';
 import { subtractExponential } from './otlp-exponential.js';
@@ -343,7 +343,7 @@ export class OtlpExporter {
           exponentialHistogram: { aggregationTemporality: temporality, dataPoints: [] },
         };
         if (metric.exponentialHistogram === undefined) continue;
-        const sk = s.sketch instanceof DDSketch ? s.sketch : decodeSketch(s.sketch.encode());
+        const sk = asDDSketch(s.sketch);
         const cumulative = toExponentialHistogram(
           rebucketToScale(sk, Math.min(sk.scale ?? this.#o.scale, this.#o.scale)),
         );

@@ -8,7 +8,7 @@
  * only ever reads the next finer one.
  */
 import { FleetwatchError, validationError } from '../errors.js';
-import { DDSketch, decodeSketch } from '../metrics/sketch.js';
+import { asDDSketch, DDSketch, decodeSketch } from '../metrics/sketch.js';
 import type {
   CombinePolicy,
   PercentileResult,
@@ -408,7 +408,7 @@ export function decodeSketchAt(bytes: Uint8Array, path: string): DDSketch {
 export function mergeSketches(sketches: Iterable<Uint8Array | DDSketch>): DDSketch | undefined {
   let out: DDSketch | undefined;
   for (const s of sketches) {
-    const d = s instanceof DDSketch ? s : decodeSketch(s);
+    const d = asDDSketch(s);
     if (out === undefined) out = d instanceof DDSketch && d !== s ? d : d.clone();
     else out.merge(d);
   }

@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import type { BucketStore } from './bucket-store.js';
 
 /** Smallest scale a {@link DDSketch} accepts (γ = 2, α = 1/3). */
 export const MIN_SKETCH_SCALE = 0;
@@ -48,4 +49,14 @@ export function exponentialKey(v: number, scale: number): number {
 /** The key holding key `k`'s values after lowering the scale by `by` (exact "perfect subsetting"). */
 export function downscaleKey(k: number, by: number): number {
   return by === 0 ? k : Math.floor((k - 1) / 2 ** by) + 1;
+}
+
+/** Add every bucket of `from` to `to` at the scale lower by `by`, exactly (counts keep their values). */
+export function downscaleStore(from: BucketStore, by: number, to: BucketStore): void {
+  if (from.isEmpty) return;
+  to.reserve(downscaleKey(from.minKey, by), downscaleKey(from.maxKey, by));
+  for (let k = from.minKey; k <= from.maxKey; k++) {
+    const c = from.counts[k - from.offset]!;
+    if (c !== 0) to.add(downscaleKey(k, by), c);
+  }
 }

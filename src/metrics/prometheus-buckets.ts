@@ -1,5 +1,5 @@
 import { validationError } from '../errors.js';
-import { DDSketch, decodeSketch, sketchInternals } from './sketch.js';
+import { asDDSketch, sketchInternals } from './sketch.js';
 import type { QuantileSketch } from './types.js';
 
 /**
@@ -29,7 +29,7 @@ export function checkBuckets(bounds: unknown, path: string): readonly number[] {
  * decrease along the bounds and never exceed `count`.
  */
 export function cumulativeBucketCounts(sketch: QuantileSketch, bounds: readonly number[]): number[] {
-  const s = sketch instanceof DDSketch ? sketch : decodeSketch(sketch.encode());
+  const s = asDDSketch(sketch);
   const p = sketchInternals.parts(s);
   const exactPow2 = s.scale !== undefined;
   const pos = p.positive;

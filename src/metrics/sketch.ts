@@ -1,13 +1,5 @@
-/**
- * A DDSketch-style quantile sketch (Masson, Rim, Lee, VLDB 2019): values fall into logarithmic
- * buckets `(γ^(k-1), γ^k]` with `γ = (1+α)/(1-α)`, so every quantile is returned within relative
- * error `α` of the true one — and merging sketches is adding bucket counts, so a sketch merged from
- * many processes is exactly as accurate as one built on the union. Percentiles are never averaged.
- */
-import { rejectUnknownKeys } from '../core.js';
-import { FleetwatchError, validationError } from '../errors.js';
+import { validationError } from '../errors.js';
 import { BucketStore } from './bucket-store.js';
-import { ByteReader, ByteWriter } from './bytes.js';
 import {
   type ExponentialHistogramPoint,
   type FromExponentialOptions,
@@ -16,40 +8,15 @@ import {
   toExponentialHistogram,
   toNativeHistogram,
 } from './exponential.js';
-import {
-  downscaleKey,
-  exponentialKey,
-  gammaOfScale,
-  MAX_SKETCH_SCALE,
-  MIN_SKETCH_SCALE,
-  scaleOfGamma,
-} from './exponential-mapping.js';
+import { downscaleStore, exponentialKey, MIN_SKETCH_SCALE } from './exponential-mapping.js';
 import { type LogIndex, logIndexFor } from './log-index.js';
+import { asDDSketch, decodeSketch, encodeSketch } from './sketch-codec.js';
+import { type DDSketchOptions, exactGammaOptions, resolveSketchOptions } from './sketch-options.js';
 import type { QuantileSketch } from './types.js';
 
-/** Options of {@link DDSketch}. */
-export interface DDSketchOptions {
-  /** Relative accuracy α of every quantile, in (0, 0.5]. Default 0.01 (1%). */
-  relativeAccuracy?: number;
-  /**
-   * Most buckets kept per sign (positive, negative). Past it the lowest buckets collapse, which
-   * costs accuracy only for the lowest quantiles. Default 2048 (at 1%: 80 µs to a year in ms).
-   */
-  maxBuckets?: number;
-  /**
-   * Use the base-2 exponential mapping of OpenTelemetry exponential histograms and Prometheus native
-   * histograms instead of `relativeAccuracy`: `γ = 2^(2^-scale)`, an integer in [0, 20] (5 ≈ 1.08%,
-   * 6 ≈ 0.54%, 7 ≈ 0.27%). Such a sketch converts to an OTLP ExponentialHistogram and back without
-   * loss (the OTLP exporter sends it as one), and merges with a sketch of another scale by downscaling
-   * the finer one exactly. Give either `scale` or `relativeAccuracy`, not both.
-   */
-  scale?: number;
-}
+export { asDDSketch, decodeSketch } from './sketch-codec.js';
+export { type DDSketchOptions, DEFAULT_MAX_BUCKETS, DEFAULT_RELATIVE_ACCURACY } from './sketch-options.js';
 
-/** Default relative accuracy of {@link DDSketch}. */
-export const DEFAULT_RELATIVE_ACCURACY = 0.01;
-/** Default bucket cap of {@link DDSketch}. */
-export const DEFAULT_MAX_BUCKETS = 2048;
 /** The raw state of a sketch, for the exponential-histogram conversions. @internal */
 export interface SketchParts {
   positive: BucketStore;
@@ -69,21 +36,15 @@ export let sketchInternals: {
   assign(s: DDSketch, p: Omit<SketchParts, 'positive' | 'negative'>): void;
 };
 
-/** Encoding version written by {@link DDSketch.encode}. */
-export const SKETCH_ENCODING_VERSION = 1;
-
-const MAX_BUCKETS_LIMIT = 1 << 20;
 /** Magnitudes at or below this go to the zero bucket (smallest normal double). */
 const MIN_INDEXABLE = 2.2250738585072014e-308;
-const FLAG_FLOAT_COUNTS = 1;
-/** Module-private option key carrying an exact γ (decoded or copied), invisible to `Object.keys`. */
-const GAMMA = Symbol('gamma');
-interface InternalOptions extends DDSketchOptions {
-  [GAMMA]?: number;
-}
 
 /**
- * A mergeable quantile sketch with relative-error guarantees. See the module doc.
+ * A mergeable quantile sketch with relative-error guarantees (DDSketch: Masson, Rim, Lee, VLDB 2019):
+ * values fall into logarithmic buckets `(γ^(k-1), γ^k]` with `γ = (1+α)/(1-α)`, so every quantile is
+ * returned within relative error `α` of the true one, and merging sketches is adding bucket counts, so
+ * a sketch merged from many processes is exactly as accurate as one built on the union. Percentiles
+ * are never averaged.
  *
  * @example
  * ```ts
@@ -134,51 +95,15 @@ export class DDSketch implements QuantileSketch {
   }
 
   constructor(options: DDSketchOptions = {}) {
-    if (typeof options !== 'object' || options === null)
-      throw validationError('options', 'an object', options);
-    rejectUnknownKeys(options, ['relativeAccuracy', 'maxBuckets', 'scale']);
-    const internalGamma = (options as InternalOptions)[GAMMA];
-    let scale = internalGamma === undefined ? -1 : (scaleOfGamma(internalGamma) ?? -1);
-    if (options.scale !== undefined) {
-      if (
-        !Number.isInteger(options.scale) ||
-        options.scale < MIN_SKETCH_SCALE ||
-        options.scale > MAX_SKETCH_SCALE
-      ) {
-        throw validationError(
-          'options.scale',
-          `an integer in [${MIN_SKETCH_SCALE}, ${MAX_SKETCH_SCALE}]`,
-          options.scale,
-        );
-      }
-      if (options.relativeAccuracy !== undefined && internalGamma === undefined)
-        throw validationError(
-          'options.relativeAccuracy',
-          'absent when scale is given',
-          options.relativeAccuracy,
-        );
-      scale = options.scale;
-    }
-    const scaleGamma = scale >= 0 ? gammaOfScale(scale) : undefined;
-    const alpha =
-      scaleGamma !== undefined
-        ? (scaleGamma - 1) / (scaleGamma + 1)
-        : (options.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY);
-    if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 0.5)) {
-      throw validationError('options.relativeAccuracy', 'a number in (0, 0.5]', alpha);
-    }
-    const maxBuckets = options.maxBuckets ?? DEFAULT_MAX_BUCKETS;
-    if (!Number.isInteger(maxBuckets) || maxBuckets < 1 || maxBuckets > MAX_BUCKETS_LIMIT) {
-      throw validationError('options.maxBuckets', `an integer in [1, ${MAX_BUCKETS_LIMIT}]`, maxBuckets);
-    }
-    this.#alpha = alpha;
-    this.maxBuckets = maxBuckets;
-    this.#scale = scale;
-    this.#gamma = scaleGamma ?? internalGamma ?? (1 + alpha) / (1 - alpha);
+    const shape = resolveSketchOptions(options);
+    this.#alpha = shape.alpha;
+    this.maxBuckets = shape.maxBuckets;
+    this.#scale = shape.scale;
+    this.#gamma = shape.gamma;
     this.#multiplier = 1 / Math.log(this.#gamma);
     this.#index = logIndexFor(this.#gamma);
-    this.#positive = new BucketStore(maxBuckets);
-    this.#negative = new BucketStore(maxBuckets);
+    this.#positive = new BucketStore(shape.maxBuckets);
+    this.#negative = new BucketStore(shape.maxBuckets);
   }
 
   /** The relative accuracy α (for a sketch with a scale: `(γ−1)/(γ+1)`). */
@@ -247,7 +172,7 @@ export class DDSketch implements QuantileSketch {
    * `encode()` form.
    */
   merge(other: QuantileSketch): void {
-    let o = other instanceof DDSketch ? other : decodeSketch(other.encode());
+    let o = asDDSketch(other);
     if (o.#scale >= 0 && this.#scale >= 0 && o.#scale !== this.#scale) {
       if (o.#scale > this.#scale) o = o.downscaled(this.#scale);
       else {
@@ -358,38 +283,15 @@ export class DDSketch implements QuantileSketch {
    * `zigzag minKey` and `span` dense counts. Read it back with {@link DDSketch.decode}.
    */
   encode(): Uint8Array {
-    const floatCounts =
-      !Number.isSafeInteger(this.#n) ||
-      !Number.isSafeInteger(this.#zeroCount) ||
-      !isIntegral(this.#positive) ||
-      !isIntegral(this.#negative);
-    const w = new ByteWriter(32 + 2 * (this.#span(this.#positive) + this.#span(this.#negative)));
-    w.u8(SKETCH_ENCODING_VERSION);
-    w.u8(floatCounts ? FLAG_FLOAT_COUNTS : 0);
-    w.f64(this.#gamma);
-    w.uvarint(this.maxBuckets);
-    const num = floatCounts ? (v: number) => w.f64(v) : (v: number) => w.uvarint(v);
-    num(this.#n);
-    num(this.#zeroCount);
-    if (this.#n > 0) {
-      w.f64(this.#total);
-      w.f64(this.#lo);
-      w.f64(this.#hi);
-    }
-    for (const store of [this.#positive, this.#negative]) {
-      const span = this.#span(store);
-      w.uvarint(span);
-      if (span === 0) continue;
-      w.svarint(store.minKey);
-      for (let k = store.minKey; k <= store.maxKey; k++) num(store.counts[k - store.offset]!);
-    }
-    return w.finish();
+    return encodeSketch(this);
   }
 
   /**
    * Read a sketch written by {@link DDSketch.encode} (in this process or another). Malformed bytes
    * (truncated, unknown version, inconsistent counts) throw `FleetwatchError` `E_MALFORMED_RESPONSE`,
-   * never a crash or a silently wrong sketch; a value that is not a `Uint8Array` throws `E_VALIDATION`.
+   * never a crash or a sketch that breaks its own invariants; a value that is not a `Uint8Array` throws
+   * `E_VALIDATION`. The checks are structural, not a checksum: a well-formed encoding whose values were
+   * changed (a different sum, say) decodes to that different sketch.
    *
    * @example
    * ```ts
@@ -399,12 +301,7 @@ export class DDSketch implements QuantileSketch {
    * ```
    */
   static decode(bytes: Uint8Array): DDSketch {
-    try {
-      return DDSketch.#decodeUnchecked(bytes);
-    } catch (err) {
-      if (err instanceof FleetwatchError) throw err;
-      throw new FleetwatchError('E_MALFORMED_RESPONSE', 'sketch: cannot decode', { cause: err });
-    }
+    return decodeSketch(bytes);
   }
 
   /**
@@ -458,65 +355,6 @@ export class DDSketch implements QuantileSketch {
     return toNativeHistogram(this);
   }
 
-  static #decodeUnchecked(bytes: Uint8Array): DDSketch {
-    if (!(bytes instanceof Uint8Array)) throw validationError('bytes', 'a Uint8Array', bytes);
-    const r = new ByteReader(bytes, 'sketch');
-    const version = r.u8();
-    if (version !== SKETCH_ENCODING_VERSION) throw r.fail(`unknown sketch version ${version}`);
-    const flags = r.u8();
-    if ((flags & ~FLAG_FLOAT_COUNTS) !== 0) throw r.fail('unknown flags');
-    const gamma = r.f64();
-    if (!(gamma > 1 && gamma <= 3)) throw r.fail('gamma out of range');
-    const maxBuckets = r.uvarint();
-    if (maxBuckets < 1 || maxBuckets > MAX_BUCKETS_LIMIT) throw r.fail('maxBuckets out of range');
-    const num =
-      (flags & FLAG_FLOAT_COUNTS) !== 0
-        ? () => {
-            const v = r.f64();
-            if (!(v >= 0 && v < Number.POSITIVE_INFINITY)) throw r.fail('bad count');
-            return v;
-          }
-        : () => r.uvarint();
-    const s = new DDSketch({
-      relativeAccuracy: (gamma - 1) / (gamma + 1),
-      maxBuckets,
-      [GAMMA]: gamma,
-    } as DDSketchOptions);
-    const n = num();
-    s.#zeroCount = num();
-    if (n > 0) {
-      s.#total = r.f64();
-      s.#lo = r.f64();
-      s.#hi = r.f64();
-      // The sum may legitimately have overflowed to ±Infinity (or NaN from +Inf + −Inf); min/max may not.
-      if (!Number.isFinite(s.#lo) || !Number.isFinite(s.#hi) || s.#lo > s.#hi) {
-        throw r.fail('bad min/max');
-      }
-    }
-    let binTotal = s.#zeroCount;
-    for (const store of [s.#positive, s.#negative]) {
-      const span = r.uvarint();
-      if (span === 0) continue;
-      if (span > maxBuckets || span > r.remaining) throw r.fail('store span out of range');
-      const minKey = r.svarint();
-      if (Math.abs(minKey) > 0x1fffffff) throw r.fail('bucket key out of range');
-      store.reserve(minKey, minKey + span - 1);
-      for (let k = minKey; k < minKey + span; k++) {
-        const c = num();
-        if (c > 0) store.add(k, c);
-        binTotal += c;
-      }
-      if (store.isEmpty || store.minKey !== minKey || store.maxKey !== minKey + span - 1) {
-        throw r.fail('store ends with empty buckets');
-      }
-    }
-    if (r.remaining !== 0) throw r.fail('trailing bytes');
-    const tolerance = (flags & FLAG_FLOAT_COUNTS) !== 0 ? 1e-9 * Math.max(1, n) : 0;
-    if (Math.abs(binTotal - n) > tolerance) throw r.fail('count does not match buckets');
-    s.#n = n;
-    return s;
-  }
-
   #key(v: number): number {
     return this.#scale >= 0 ? exponentialKey(v, this.#scale) : this.#index.key(v);
   }
@@ -525,17 +363,8 @@ export class DDSketch implements QuantileSketch {
   #rescale(scale: number): void {
     const by = this.#scale - scale;
     const target = new DDSketch({ scale, maxBuckets: this.maxBuckets });
-    for (const [from, to] of [
-      [this.#positive, target.#positive],
-      [this.#negative, target.#negative],
-    ] as const) {
-      if (from.isEmpty) continue;
-      to.reserve(downscaleKey(from.minKey, by), downscaleKey(from.maxKey, by));
-      for (let k = from.minKey; k <= from.maxKey; k++) {
-        const c = from.counts[k - from.offset]!;
-        if (c !== 0) to.add(downscaleKey(k, by), c);
-      }
-    }
+    downscaleStore(this.#positive, by, target.#positive);
+    downscaleStore(this.#negative, by, target.#negative);
     this.#alpha = target.#alpha;
     this.#gamma = target.#gamma;
     this.#multiplier = target.#multiplier;
@@ -547,16 +376,7 @@ export class DDSketch implements QuantileSketch {
 
   /** An empty sketch with exactly this γ and cap. */
   #sameShape(): DDSketch {
-    const options: InternalOptions = {
-      relativeAccuracy: this.relativeAccuracy,
-      maxBuckets: this.maxBuckets,
-      [GAMMA]: this.#gamma,
-    };
-    return new DDSketch(options);
-  }
-
-  #span(store: BucketStore): number {
-    return store.isEmpty ? 0 : store.maxKey - store.minKey + 1;
+    return new DDSketch(exactGammaOptions(this.#gamma, this.maxBuckets, this.#alpha));
   }
 
   /** Representative value of bucket `k`: within α of every value in `(γ^(k-1), γ^k]`. */
@@ -567,17 +387,4 @@ export class DDSketch implements QuantileSketch {
   #clamp(v: number): number {
     return Math.min(Math.max(v, this.#lo), this.#hi);
   }
-}
-
-function isIntegral(store: BucketStore): boolean {
-  if (store.isEmpty) return true;
-  for (let k = store.minKey; k <= store.maxKey; k++) {
-    if (!Number.isSafeInteger(store.counts[k - store.offset]!)) return false;
-  }
-  return true;
-}
-
-/** {@link DDSketch.decode}, as a function (for callers that pass it around). */
-export function decodeSketch(bytes: Uint8Array): DDSketch {
-  return DDSketch.decode(bytes);
 }
