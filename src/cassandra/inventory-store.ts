@@ -26,6 +26,7 @@ import type { Node } from '../providers/types.js';
 import { mapLimit } from './concurrency.js';
 import {
   type CassandraConnectionOptions,
+  CONNECTION_OPTION_KEYS,
   createClient,
   DEFAULT_REPLICATION,
   validateConnectionOptions,
@@ -56,17 +57,7 @@ export interface CassandraInventoryStoreOptions extends CassandraConnectionOptio
   signal?: AbortSignal;
 }
 
-const KEYS = [
-  'contactPoints',
-  'localDataCenter',
-  'keyspace',
-  'replication',
-  'credentials',
-  'client',
-  'concurrency',
-  'logger',
-  'signal',
-] as const;
+const KEYS = [...CONNECTION_OPTION_KEYS, 'concurrency', 'logger', 'signal'] as const;
 
 /**
  * Size caps of one unlogged same-partition batch, under Cassandra's default 5 KiB warning
