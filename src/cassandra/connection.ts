@@ -27,6 +27,16 @@ export interface CassandraConnectionOptions {
   client?: Client;
 }
 
+/** The option names of {@link CassandraConnectionOptions}: each store allows these and its own. */
+export const CONNECTION_OPTION_KEYS = [
+  'contactPoints',
+  'localDataCenter',
+  'keyspace',
+  'replication',
+  'credentials',
+  'client',
+] as const satisfies ReadonlyArray<keyof CassandraConnectionOptions>;
+
 /** The replication used when none is given. */
 export const DEFAULT_REPLICATION: ReplicationOptions = { class: 'SimpleStrategy', replicationFactor: 1 };
 

@@ -42,6 +42,18 @@ export function inventoryBucket(uid: string): number {
   return (h >>> 0) % INVENTORY_BUCKETS;
 }
 
+/** Group items by the bucket of their uid ({@link inventoryBucket}), in first-seen order. */
+export function byBucket<T>(items: Iterable<T>, uidOf: (item: T) => string): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const b = inventoryBucket(uidOf(item));
+    const list = out.get(b);
+    if (list === undefined) out.set(b, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
 /** Every CQL statement of the store (all prepared), for an already validated keyspace. */
 export function inventoryQueries(ks: string) {
   return {

@@ -13,7 +13,7 @@
  *   rows may have begun to expire (with an hour's margin for clocks): recent queries and rolls read
  *   no blocks.
  */
-import { slotEnd } from '../metrics-store/rollup.js';
+import { slotEnd } from '../metrics-store/rollup-slots.js';
 import type { CombinePolicy, RawPoint, Retention } from '../metrics-store/types.js';
 import { decodeBlock, encodeBlock } from './block-codec.js';
 import type { MetricsCql } from './metrics-cql.js';

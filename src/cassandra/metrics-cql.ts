@@ -5,7 +5,7 @@
  */
 
 import { throwIfAborted } from '../errors.js';
-import type { RollupResolution } from '../metrics-store/rollup.js';
+import type { RollupResolution } from '../metrics-store/rollup-slots.js';
 import { type Client, cassandra, type types } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';

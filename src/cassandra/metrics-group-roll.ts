@@ -1,12 +1,12 @@
 import { FleetwatchError, throwIfAborted } from '../errors.js';
+import { mergeSketches } from '../metrics-store/rollup.js';
+import { slotEnd } from '../metrics-store/rollup-slots.js';
 import {
   emptyStats,
-  mergeSketches,
   mergeStats,
-  slotEnd,
   statsFromRollupPoint,
   toRollupPoint,
-} from '../metrics-store/rollup.js';
+} from '../metrics-store/rollup-stats.js';
 import type { Retention, RollupPoint } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
 import type { types } from './driver.js';

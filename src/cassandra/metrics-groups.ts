@@ -1,5 +1,5 @@
 import type { Group } from '../metrics-store/fleet.js';
-import { type RollupResolution, slotStart } from '../metrics-store/rollup.js';
+import { type RollupResolution, slotStart } from '../metrics-store/rollup-slots.js';
 import { parseSeriesKey, seriesId } from '../metrics-store/series-key.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { type MetricsCql, toMillis } from './metrics-cql.js';

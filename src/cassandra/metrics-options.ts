@@ -11,6 +11,7 @@ import { DEFAULT_RETENTION } from '../metrics-store/types.js';
 import { MAX_TAGS, normalizeRetention, TAG_KEY_RE } from '../metrics-store/validate.js';
 import {
   type CassandraConnectionOptions,
+  CONNECTION_OPTION_KEYS,
   DEFAULT_REPLICATION,
   validateConnectionOptions,
 } from './connection.js';
@@ -132,13 +133,8 @@ export interface NormalizedStoreOptions {
 }
 
 const KEYS = [
-  'contactPoints',
-  'localDataCenter',
-  'keyspace',
-  'replication',
-  'credentials',
+  ...CONNECTION_OPTION_KEYS,
   'retention',
-  'client',
   'consistency',
   'writeBuffer',
   'rollupIntervalMs',

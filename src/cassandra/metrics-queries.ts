@@ -1,12 +1,7 @@
 import type { FleetReader, FleetSeries, QueryLimits } from '../metrics-store/fleet.js';
 import { planCover } from '../metrics-store/resolution.js';
-import {
-  isRetained,
-  mergeSketches,
-  oldestRetained,
-  percentileResult,
-  type RollupResolution,
-} from '../metrics-store/rollup.js';
+import { mergeSketches, percentileResult } from '../metrics-store/rollup.js';
+import { isRetained, oldestRetained, type RollupResolution } from '../metrics-store/rollup-slots.js';
 import { parseSeriesKey, sortedTags } from '../metrics-store/series-key.js';
 import type {
   FleetAggregate,

@@ -3,7 +3,9 @@
  * (sources combined), rollup rows (optionally a column subset), raw and rollup sketches, each over
  * the time buckets a range spans, a few buckets at a time.
  */
-import { combineRaw, type RollupResolution, type SourcedValue } from '../metrics-store/rollup.js';
+
+import { combineRaw, type SourcedValue } from '../metrics-store/rollup.js';
+import type { RollupResolution } from '../metrics-store/rollup-slots.js';
 import type { CombinePolicy, RawPoint, RollupPoint } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';
 import type { types } from './driver.js';

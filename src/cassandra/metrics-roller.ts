@@ -9,16 +9,14 @@
  * is rolled again. Marks are written only after the points they cover are acknowledged.
  */
 import type { Logger } from '../core.js';
+import { mergeSketches, rollup5mFromRaw, rollupFromChildren } from '../metrics-store/rollup.js';
 import {
   expiresAt,
   isSlotClosed,
-  mergeSketches,
   parentResolution,
   type RollupResolution,
-  rollup5mFromRaw,
-  rollupFromChildren,
   sourceResolution,
-} from '../metrics-store/rollup.js';
+} from '../metrics-store/rollup-slots.js';
 import type { CombinePolicy, Retention, RollupPoint } from '../metrics-store/types.js';
 import { RESOLUTION_MS } from '../metrics-store/types.js';
 import { mapLimit } from './concurrency.js';

@@ -1,4 +1,9 @@
-import { DirtySlots, parentResolution, ROLLUP_RESOLUTIONS, slotStart } from '../metrics-store/rollup.js';
+import {
+  DirtySlots,
+  parentResolution,
+  ROLLUP_RESOLUTIONS,
+  slotStart,
+} from '../metrics-store/rollup-slots.js';
 import { mapLimit } from './concurrency.js';
 import { nextWriteTimestamp } from './metrics-cql.js';
 import type { MetricsRoller, SeriesRef, SlotToRoll } from './metrics-roller.js';

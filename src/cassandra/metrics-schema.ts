@@ -13,7 +13,7 @@
  *   value (exact and prefix lookups are one slice).
  * - `dirty_slots`: per resolution × hour (5m marks), 6 h (1h marks) or day (1d marks) × shard (32).
  */
-import type { RollupResolution } from '../metrics-store/rollup.js';
+import type { RollupResolution } from '../metrics-store/rollup-slots.js';
 import type { Resolution, Retention } from '../metrics-store/types.js';
 import type { Migration } from './schema.js';
 

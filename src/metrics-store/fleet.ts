@@ -1,5 +1,5 @@
 import { FleetwatchError, validationError } from '../errors.js';
-import type { RollupResolution } from './rollup.js';
+import type { RollupResolution } from './rollup-slots.js';
 import type { AggregatedPoint, AggregatedSeries, FleetAggregate, Resolution, RollupPoint } from './types.js';
 import { RESOLUTION_MS } from './types.js';
 

@@ -1,15 +1,8 @@
 import type { DDSketch } from '../metrics/sketch.js';
 import type { MemoryStoreState, SeriesData } from './memory-state.js';
-import {
-  expiresAt,
-  mergeSketches,
-  parentResolution,
-  ROLLUP_RESOLUTIONS,
-  type RollupResolution,
-  rollupFromChildren,
-  statsFromRaw,
-  toRollupPoint,
-} from './rollup.js';
+import { mergeSketches, rollupFromChildren } from './rollup.js';
+import { expiresAt, parentResolution, ROLLUP_RESOLUTIONS, type RollupResolution } from './rollup-slots.js';
+import { statsFromRaw, toRollupPoint } from './rollup-stats.js';
 import type { RollupPoint } from './types.js';
 import { RESOLUTION_MS } from './types.js';
 

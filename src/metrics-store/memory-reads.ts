@@ -2,7 +2,7 @@ import type { FleetReader, SketchRow as FleetSketchRow } from './fleet.js';
 import { keysInRange, type RawBucket } from './memory-buckets.js';
 import type { MemoryStoreState, SeriesData, SketchRow } from './memory-state.js';
 import type { CoverSegment } from './resolution.js';
-import { isRetained, type RollupResolution } from './rollup.js';
+import { isRetained, type RollupResolution } from './rollup-slots.js';
 import type { RawPoint, Resolution, RollupPoint } from './types.js';
 import { RESOLUTION_MS } from './types.js';
 

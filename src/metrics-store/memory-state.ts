@@ -2,7 +2,7 @@ import { FleetwatchError } from '../errors.js';
 import type { FleetOptions } from './fleet-validate.js';
 import type { RawBucket } from './memory-buckets.js';
 import type { MemoryBounds } from './memory-options.js';
-import { DirtySlots, ROLLUP_RESOLUTIONS, type RollupResolution } from './rollup.js';
+import { DirtySlots, ROLLUP_RESOLUTIONS, type RollupResolution } from './rollup-slots.js';
 import { seriesKey, sortedTags, tagsMatch } from './series-key.js';
 import type { CombinePolicy, Retention, RollupPoint } from './types.js';
 import { DEFAULT_TENANT } from './types.js';

@@ -23,7 +23,8 @@ import {
 import { memoryReader, rawPointsIn, rollupsIn, sketchesOfPlan } from './memory-reads.js';
 import { keysOf, MemoryStoreState, type SeriesData } from './memory-state.js';
 import { planCover, queryResolution } from './resolution.js';
-import { decodeSketchAt, mergeSketches, percentileResult, ROLLUP_RESOLUTIONS, slotStart } from './rollup.js';
+import { decodeSketchAt, mergeSketches, percentileResult } from './rollup.js';
+import { ROLLUP_RESOLUTIONS, slotStart } from './rollup-slots.js';
 import { checkSketchBase } from './sketch-base.js';
 import { snapshotPoints, snapshotSketchPoints } from './snapshot.js';
 import type {

@@ -4,7 +4,7 @@
  * middle, finer ones and raw at the edges). Both are pure functions of the range, the retention and
  * `now`.
  */
-import { oldestRetained, type RollupResolution, slotStart } from './rollup.js';
+import { oldestRetained, type RollupResolution, slotStart } from './rollup-slots.js';
 import type { Resolution, Retention } from './types.js';
 import { RESOLUTION_MS, RESOLUTIONS } from './types.js';
 

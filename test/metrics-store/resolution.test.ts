@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chooseResolution, planCover } from '../../src/metrics-store/resolution.js';
-import { oldestRetained, slotStart } from '../../src/metrics-store/rollup.js';
+import { oldestRetained, slotStart } from '../../src/metrics-store/rollup-slots.js';
 import { DEFAULT_RETENTION, RESOLUTION_MS, type Retention } from '../../src/metrics-store/types.js';
 
 const MIN = 60_000;

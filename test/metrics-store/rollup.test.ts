@@ -2,30 +2,34 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DDSketch } from '../../src/metrics/sketch.js';
 import {
-  addValue,
   combineRaw,
   combineValues,
-  DirtySlots,
   decodeSketchAt,
-  emptyStats,
-  expiresAt,
-  isRetained,
-  isSlotClosed,
   latestSketchRows,
   mergeSketches,
-  mergeStats,
-  oldestRetained,
-  parentResolution,
   percentileResult,
   rollup5mFromRaw,
   rollupFromChildren,
+} from '../../src/metrics-store/rollup.js';
+import {
+  DirtySlots,
+  expiresAt,
+  isRetained,
+  isSlotClosed,
+  oldestRetained,
+  parentResolution,
   slotEnd,
   slotStart,
   sourceResolution,
+} from '../../src/metrics-store/rollup-slots.js';
+import {
+  addValue,
+  emptyStats,
+  mergeStats,
   statsFromRaw,
   statsFromRollupPoint,
   toRollupPoint,
-} from '../../src/metrics-store/rollup.js';
+} from '../../src/metrics-store/rollup-stats.js';
 import { DEFAULT_RETENTION } from '../../src/metrics-store/types.js';
 import { exactStats } from '../../src/testing/metrics-store-conformance.js';
 
