@@ -20,6 +20,7 @@ import { toExponentialHistogram } from '../src/metrics/exponential.js';
 import { toPrometheusText } from '../src/metrics/prometheus.js';
 import { MetricsRegistry } from '../src/metrics/registry.js';
 import { DDSketch } from '../src/metrics/sketch.js';
+import { watchLoop } from '../test/helpers/loop-stall.js';
 import { type BenchRow, quantile, seededRandom, socketFramesRate, writeResults } from './lib.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -134,31 +135,17 @@ async function otlpBlock(body: Uint8Array, runs: number): Promise<{ wall: number
   const broker = await otlpBroker();
   const wall: number[] = [];
   const cpu: number[] = [];
-  const cpuMs = () => {
-    const c = process.cpuUsage();
-    return (c.user + c.system) / 1000;
-  };
   for (let i = 0; i < runs; i++) {
-    let running = true;
-    let last = performance.now();
-    let lastCpu = cpuMs();
-    let longest = 0;
-    let longestCpu = 0;
-    const probe = () => {
-      const t = performance.now();
-      const c = cpuMs();
-      longest = Math.max(longest, t - last);
-      longestCpu = Math.max(longestCpu, c - lastCpu);
-      last = t;
-      lastCpu = c;
-      if (running) setImmediate(probe);
-    };
-    setImmediate(probe);
-    const status = await post(broker.otlpUrl!, body);
+    const {
+      value: status,
+      stallMs,
+      cpuStallMs,
+    } = await watchLoop(() => post(broker.otlpUrl!, body), {
+      tickMs: 0,
+    });
     if (status !== 200) throw new Error(`OTLP answered ${status}`);
-    running = false;
-    wall.push(Math.max(longest, performance.now() - last));
-    cpu.push(Math.max(longestCpu, cpuMs() - lastCpu));
+    wall.push(stallMs);
+    cpu.push(cpuStallMs);
   }
   await broker.close();
   return { wall, cpu };

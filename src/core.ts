@@ -94,3 +94,20 @@ export function nonEmptyString(value: unknown, path: string): string {
     throw validationError(path, 'a non-empty string', value);
   return value;
 }
+
+/**
+ * `fields` without its `undefined` entries, to spread into an object whose optional fields must
+ * be absent rather than `undefined` (a node, a store query).
+ *
+ * @example
+ * ```ts
+ * const node = { id, ...definedFields({ zone, size }) }; // no `zone: undefined`
+ * ```
+ */
+export function definedFields<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const out: { [K in keyof T]?: Exclude<T[K], undefined> } = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v !== undefined) out[k as keyof T] = v as Exclude<T[keyof T], undefined>;
+  }
+  return out;
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { nonEmptyString, positiveNumber, rejectUnknownKeys, silentLogger, systemClock } from '../src/core.js';
+import {
+  definedFields,
+  nonEmptyString,
+  positiveNumber,
+  rejectUnknownKeys,
+  silentLogger,
+  systemClock,
+} from '../src/core.js';
 import { FleetwatchError } from '../src/errors.js';
 
 describe('core option helpers', () => {
@@ -21,6 +28,12 @@ describe('core option helpers', () => {
     expect(() => positiveNumber(Number.POSITIVE_INFINITY, 'x')).toThrow(FleetwatchError);
     expect(() => positiveNumber('5', 'x')).toThrow(FleetwatchError);
     expect(positiveNumber(0, 'x', { min: 0 })).toBe(0);
+  });
+
+  it('definedFields drops undefined entries and keeps falsy ones', () => {
+    const out = definedFields({ a: undefined, b: 0, c: '', d: null, e: false, f: 'x' });
+    expect(out).toEqual({ b: 0, c: '', d: null, e: false, f: 'x' });
+    expect(Object.hasOwn(out, 'a')).toBe(false);
   });
 
   it('nonEmptyString rejects empty and non-strings', () => {

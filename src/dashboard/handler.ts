@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CheckStateEvent } from '../checks/webhook.js';
+import { definedFields } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
 import type { InventoryChange, SyncReport } from '../inventory/types.js';
 import { loadAssets, serveAsset } from './assets.js';
@@ -14,7 +15,6 @@ import { intParam, listNodes, nodeView, summarize } from './nodes.js';
 import type { NormalizedDashboardOptions } from './options.js';
 import {
   aggregateParam,
-  defined,
   groupByParam,
   metricParam,
   quantileParams,
@@ -32,7 +32,7 @@ import type { DashboardStats, SessionResponse } from './types.js';
 /** `tag=k:v` and `where=` of a store route. */
 function selectionParams(p: URLSearchParams): { tags: Record<string, string>; where?: string } {
   const where = whereParam(p); // read first: a bad `where=` is the error reported
-  return { tags: tagParams(p), ...defined({ where }) };
+  return { tags: tagParams(p), ...definedFields({ where }) };
 }
 
 /** What every store route reads first. */
@@ -166,7 +166,7 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
         {
           checkId,
           ...(target ? { target } : {}),
-          ...defined({ where: whereParam(params), groupBy: groupByParam(params) }),
+          ...definedFields({ where: whereParam(params), groupBy: groupByParam(params) }),
           ...rangeParams(params, o.clock.now()),
           metric: o.latencyMetric,
           sketchMetric: o.latencySketchMetric,
@@ -178,13 +178,13 @@ export function createCore(o: NormalizedDashboardOptions, assetsDir: URL): Dashb
     '/api/v1/series': storeRoute(readSeries, (p, head) => ({
       ...head,
       resolution: resolutionParam(p),
-      ...defined({ aggregate: aggregateParam(p), groupBy: groupByParam(p) }),
+      ...definedFields({ aggregate: aggregateParam(p), groupBy: groupByParam(p) }),
       ...topParams(p, MAX_SERIES),
     })),
     '/api/v1/percentiles': storeRoute(readPercentiles, (p, head) => ({
       ...head,
       quantiles: quantileParams(p),
-      ...defined({ groupBy: groupByParam(p), step: stepParam(p) }),
+      ...definedFields({ groupBy: groupByParam(p), step: stepParam(p) }),
       ...topParams(p, MAX_SERIES),
     })),
   };

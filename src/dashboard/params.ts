@@ -122,10 +122,3 @@ export function stepParam(p: URLSearchParams): number | undefined {
   if (!Number.isSafeInteger(n) || n <= 0) throw validationError('step', 'milliseconds', raw);
   return n;
 }
-
-/** The entries of `o` that are not `undefined` (for `exactOptionalPropertyTypes`). */
-export function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}

@@ -4,6 +4,8 @@
  * Every query has a bounded range, a bounded number of series or groups and a deadline; the store's
  * own cost guard (`E_QUERY_TOO_LARGE`) and `where` validation reach the client as JSON errors.
  */
+
+import { definedFields } from '../core.js';
 import { FleetwatchError, isFleetwatchError } from '../errors.js';
 import type {
   AggregatedSeries,
@@ -12,7 +14,6 @@ import type {
   PercentileResult,
   Resolution,
 } from '../metrics-store/types.js';
-import { defined } from './params.js';
 import type {
   LatencyGroup,
   LatencyPoint,
@@ -51,7 +52,7 @@ export interface Selection {
 function select(s: Selection): { tags?: Record<string, string>; where?: string } {
   return {
     ...(Object.keys(s.tags).length > 0 ? { tags: s.tags } : {}),
-    ...defined({ where: s.where }),
+    ...definedFields({ where: s.where }),
   };
 }
 
@@ -115,7 +116,7 @@ export async function readSeries(
     from: q.from,
     to: q.to,
     resolution: q.resolution,
-    ...defined({ limit: q.limit, order: q.order }),
+    ...definedFields({ limit: q.limit, order: q.order }),
     signal,
   };
   const head = { metric: q.metric, from: q.from, to: q.to };
@@ -184,7 +185,7 @@ export async function readPercentiles(
         from: q.from,
         to: q.to,
         quantiles: q.quantiles,
-        ...defined({ groupBy: q.groupBy, step: q.step, limit: q.limit, order: q.order }),
+        ...definedFields({ groupBy: q.groupBy, step: q.step, limit: q.limit, order: q.order }),
         signal,
       }),
     ),

@@ -1,17 +1,14 @@
 /**
  * The Inventory class: orchestration of syncs, local-tag edits, events and lifecycle. Its parts
- * live beside it: options (`inventory-options.ts`), held nodes (`node-table.ts`), listing
- * (`list.ts`), watchers, the periodic timer and provider status.
+ * live beside it: options (`inventory-options.ts`), held nodes (`node-table.ts`), one sync of every
+ * provider (`sync.ts`), listing (`list.ts`), watchers, the periodic timer and provider status.
  */
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import { type AbortOptions, checkAbortOptions, positiveNumber } from '../core.js';
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { validateNodeTags } from '../naming.js';
-import type { Node, Provider } from '../providers/types.js';
 import { checkQuery, checkUid } from './args.js';
 import { ChangeWatchers } from './change-watchers.js';
-import { toStored } from './inventory-node.js';
 import {
   type InventoryOptions,
   type InventoryStartOptions,
@@ -21,18 +18,12 @@ import {
   type ProviderStatus,
   type WatchOptions,
 } from './inventory-options.js';
-import { listWithDeadline, providerError } from './list.js';
 import { type Applied, NodeTable } from './node-table.js';
 import { PeriodicRunner } from './periodic.js';
-import { newProviderReport, ProviderStatuses } from './provider-status.js';
+import { ProviderStatuses } from './provider-status.js';
 import { compileQuery } from './query.js';
-import type {
-  InventoryChange,
-  InventoryEvents,
-  InventoryNode,
-  ProviderSyncReport,
-  SyncReport,
-} from './types.js';
+import { syncProviders } from './sync.js';
+import type { InventoryChange, InventoryEvents, InventoryNode, SyncReport } from './types.js';
 import { type InventoryWaitOptions, waitForNodes } from './wait.js';
 import type { WatchOverflow } from './watch.js';
 
@@ -172,119 +163,18 @@ export class Inventory extends EventEmitter<InventoryEvents> {
 
   async #sync(signal: AbortSignal | undefined): Promise<SyncReport> {
     await this.load(signal === undefined ? {} : { signal });
-    const { clock, providers } = this.#opts;
-    const startedAt = clock.now();
-    const queue = new PQueue({ concurrency: this.#opts.concurrency });
-    const reports: ProviderSyncReport[] = new Array(providers.length);
-    const counter = { done: 0 };
-    await Promise.all(
-      providers.map((p, i) =>
-        queue.add(async () => {
-          reports[i] = await this.#syncProvider(p, signal, counter);
-        }),
-      ),
+    const report = await syncProviders(
+      {
+        opts: this.#opts,
+        table: this.#table,
+        status: this.#status,
+        events: this,
+        publish: (ev) => this.#publish(ev),
+      },
+      signal,
     );
-    throwIfAborted(signal);
-    const report: SyncReport = {
-      startedAt,
-      finishedAt: clock.now(),
-      providers: reports,
-      ok: reports.every((r) => r.error === undefined),
-    };
     this.emit('synced', report);
     return report;
-  }
-
-  async #syncProvider(
-    p: Provider,
-    signal: AbortSignal | undefined,
-    counter: { done: number },
-  ): Promise<ProviderSyncReport> {
-    const { clock, logger } = this.#opts;
-    const t0 = clock.now();
-    const report = newProviderReport(p.id);
-    const listed = new Map<string, Node>();
-    const progress = (nodes: number) =>
-      this.emit('progress', {
-        provider: p.id,
-        pages: report.pages,
-        nodes,
-        providersDone: counter.done,
-        providersTotal: this.#opts.providers.length,
-      });
-    let listedOk = false;
-    try {
-      await listWithDeadline(p, {
-        signal,
-        timeoutMs: this.#opts.timeouts.get(p.id)!,
-        onPage: (info) => {
-          report.pages = Math.max(report.pages + 1, info.page);
-          progress(listed.size);
-        },
-        onNode: (node) => listed.set(node.uid, node),
-      });
-      listedOk = true;
-      report.nodes = listed.size;
-      await this.#applyListing(p, listed, report);
-      this.#status.succeeded(p.id, clock.now());
-    } catch (err) {
-      if (listedOk) {
-        // The listing was fine but the store refused it: report, change nothing, retry next sync.
-        const error = providerError(p, err);
-        report.error = error;
-        logger.warn({ provider: p.id, code: error.code, err: error.message }, 'could not store a listing');
-        this.emit('error', error);
-      } else if (signal?.aborted) {
-        report.nodes = 0;
-        report.error = new FleetwatchError('E_ABORTED', 'sync aborted', {
-          cause: signal.reason,
-          provider: p.id,
-        });
-      } else {
-        report.nodes = 0;
-        const error = providerError(p, err);
-        report.error = error;
-        await this.#markFailed(p, error);
-      }
-    } finally {
-      counter.done++;
-      report.durationMs = clock.now() - t0;
-    }
-    progress(report.nodes);
-    return report;
-  }
-
-  /** Diff one successful listing against what is held, persist it, then apply it and emit. */
-  async #applyListing(p: Provider, listed: Map<string, Node>, report: ProviderSyncReport): Promise<void> {
-    const { store, tenant } = this.#opts;
-    const plan = this.#table.plan(p.id, listed);
-    try {
-      if (plan.puts.length > 0) await store.putNodes(tenant, plan.puts.map(toStored));
-      if (plan.removedUids.length > 0) await store.removeNodes(tenant, plan.removedUids);
-    } catch (err) {
-      throw isFleetwatchError(err)
-        ? err
-        : new FleetwatchError('E_STORE_UNAVAILABLE', 'inventory store write failed', { cause: err });
-    }
-    this.#table.commit(p.id, plan, report);
-    for (const ev of plan.events) this.#publish(ev);
-  }
-
-  /** Mark a failed provider's nodes stale (after the grace period), keeping them. */
-  async #markFailed(p: Provider, error: FleetwatchError): Promise<void> {
-    const lastSuccessAt = this.#status.failed(p.id, error);
-    const { clock, logger, store, tenant } = this.#opts;
-    logger.warn({ provider: p.id, code: error.code, err: error.message }, 'provider listing failed');
-    this.emit('error', error);
-    const now = clock.now();
-    if (lastSuccessAt !== undefined && now - lastSuccessAt < this.#opts.staleAfterMs) return;
-    const updated = this.#table.markStale(p.id, `${error.code}: ${error.message}`, now);
-    if (updated.length === 0) return;
-    try {
-      await store.putNodes(tenant, updated.map(toStored));
-    } catch (err) {
-      logger.warn({ provider: p.id, err: String(err) }, 'could not persist stale flags');
-    }
   }
 
   #publish(ev: Applied): void {

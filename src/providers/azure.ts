@@ -41,6 +41,7 @@ import {
   createInputArg,
   imagesOptionsArg,
   type KeyPair,
+  keyPairId,
   keyPairInputArg,
   type ListCatalogOptions,
   type ListImagesOptions,
@@ -276,7 +277,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
     const key = await this.#findKey(nodeIdArg(name, 'name'), opts.signal);
     await this.http.request({
       method: 'DELETE',
-      url: (key.id ?? '').replace(/^\//, ''),
+      url: keyPairId(key, this.id).replace(/^\//, ''),
       searchParams: { 'api-version': this.settings.apiVersion },
       signal: opts.signal,
     });

@@ -1,12 +1,12 @@
 /**
  * Google Compute Engine adapter: instances as nodes. A service-account key signs an RS256 JWT
- * (node:crypto) that is exchanged for an access token; instances are listed across all zones with
+ * (node:crypto) that is exchanged for an access token (`gce-auth.ts`); instances are listed across all zones with
  * `aggregated/instances` + `pageToken`; labels are the tags (written with `setLabels` and the
  * label fingerprint). A node's id is `<zone>/<name>`, because GCE addresses instances that way.
  */
 import type { AbortOptions } from '../core.js';
 import { FleetwatchError, validationError } from '../errors.js';
-import { checkServiceAccount, readKeyFile, signJwt } from './gce-auth.js';
+import { gceConnection } from './gce-auth.js';
 import {
   GCE_PUBLIC_IMAGE_PROJECTS,
   gceAggregatedPager,
@@ -22,8 +22,6 @@ import {
 import { checkLabels, GCE_CREATE_EXTRA_KEYS, gceInstanceBody } from './gce-create.js';
 import {
   asObject,
-  baseUrlOption,
-  bearerHttpClient,
   type CatalogOperation,
   type CloudProviderOptions,
   type ComputeTags,
@@ -43,7 +41,6 @@ import {
   type NodeState,
   nodeIdArg,
   type Operation,
-  oauthTokenCache,
   type PageContext,
   POWER_TARGET_STATES,
   type PowerContext,
@@ -80,7 +77,6 @@ const EXTRA_KEYS = [
   'status',
   'statusMessage',
 ];
-const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 const POWER_VERBS = { reboot: 'reset', start: 'start', stop: 'stop' } satisfies Record<
   PowerOperation,
   string
@@ -128,45 +124,8 @@ export function gce(options: GceOptions): GceProvider {
     'tokenUrl',
     'maxResults',
   ]);
-  const keyFile = options.serviceAccount === undefined ? readKeyFile() : undefined;
-  const account = checkServiceAccount(
-    options.serviceAccount ?? keyFile,
-    options.serviceAccount ? 'options.serviceAccount' : 'GOOGLE_APPLICATION_CREDENTIALS',
-  );
-  const project =
-    options.project ?? (typeof keyFile?.project_id === 'string' ? keyFile.project_id : undefined);
-  if (project === undefined)
-    throw new FleetwatchError(
-      'E_CONFIG',
-      'options.project was not given and the key file has no project_id',
-      {
-        path: 'options.project',
-      },
-    );
-  nodeIdArg(project, 'options.project');
+  const { project, http } = gceConnection(base, options);
   const maxResults = intOption(options.maxResults, 'options.maxResults', 1, 500, 500);
-  const tokenUrl = baseUrlOption(options.tokenUrl, 'options.tokenUrl', 'https://oauth2.googleapis.com/token');
-  // The last signed assertion and the issued token are scrubbed from everything reported.
-  let assertion = '';
-  const secrets = () => [assertion, ...tokens.secrets()];
-  const tokens = oauthTokenCache(base, {
-    baseUrl: tokenUrl,
-    url: tokenUrl,
-    http: options.http,
-    secrets,
-    form: (now) => {
-      assertion = signJwt(account, tokenUrl, now);
-      return { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion };
-    },
-  });
-  const http = bearerHttpClient(base, {
-    baseUrl: baseUrlOption(options.baseUrl, 'options.baseUrl', 'https://compute.googleapis.com/compute/v1/'),
-    http: options.http,
-    token: tokens,
-    secrets,
-    isThrottle: (res, info) =>
-      res.status === 429 || (res.status === 403 && THROTTLE_REASONS.has(info?.providerCode ?? '')),
-  });
   return new GceAdapter(base, http, { project, maxResults });
 }
 

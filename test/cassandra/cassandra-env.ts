@@ -14,14 +14,16 @@ export const contactPoints = (process.env.FLEETWATCH_CASSANDRA_CONTACT_POINTS ??
 /** The data center of the local test node. */
 export const localDataCenter = process.env.FLEETWATCH_CASSANDRA_DC ?? 'datacenter1';
 
-/** Undefined when the first contact point accepts a TCP connection, else why not. */
-export async function probeCassandra(timeoutMs = 2000): Promise<string | undefined> {
-  const first = contactPoints[0] ?? '127.0.0.1:9042';
-  const [host, portText] = first.includes(':') ? first.split(':') : [first, '9042'];
+/**
+ * Undefined when `hostPort` (`host` or `host:port`, port 9042 by default) accepts a TCP connection
+ * within `timeoutMs`, else why not. The one reachability probe of the single node and the cluster.
+ */
+export async function probeCql(hostPort: string, timeoutMs = 2000): Promise<string | undefined> {
+  const [host, portText] = hostPort.includes(':') ? hostPort.split(':') : [hostPort, '9042'];
   const port = Number(portText);
   return new Promise((resolve) => {
     const s = connect({ host: host as string, port });
-    const t = setTimeout(() => finish(`no answer from ${first} within ${timeoutMs} ms`), timeoutMs);
+    const t = setTimeout(() => finish(`no answer from ${hostPort} within ${timeoutMs} ms`), timeoutMs);
     function finish(reason: string | undefined) {
       clearTimeout(t);
       s.destroy();
@@ -29,9 +31,14 @@ export async function probeCassandra(timeoutMs = 2000): Promise<string | undefin
     }
     s.on('connect', () => finish(undefined));
     s.on('error', (err) =>
-      finish(`cannot connect to Cassandra at ${first} (${err.message}); run scripts/cassandra start`),
+      finish(`cannot connect to Cassandra at ${hostPort} (${err.message}); run scripts/cassandra start`),
     );
   });
+}
+
+/** Undefined when the first contact point accepts a TCP connection, else why not. */
+export function probeCassandra(timeoutMs = 2000): Promise<string | undefined> {
+  return probeCql(contactPoints[0] ?? '127.0.0.1:9042', timeoutMs);
 }
 
 /** A keyspace name unique to this run: `fw_test_<file>_<random>`. */

@@ -3,7 +3,6 @@
  * `scripts/cassandra cluster`, keyspaces, stores connected in one data centre, and reading back.
  */
 import { execFile } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import cassandra from 'cassandra-driver';
@@ -11,6 +10,7 @@ import { CassandraInventoryStore } from '../../src/cassandra/inventory-store.js'
 import { CassandraMetricsStore } from '../../src/cassandra/metrics-store.js';
 import type { RawPoint } from '../../src/metrics-store/types.js';
 import type { Node } from '../../src/providers/types.js';
+import { probeCql } from '../cassandra/cassandra-env.js';
 
 const run = promisify(execFile);
 const script = join(import.meta.dirname, '../../scripts/cassandra');
@@ -21,17 +21,7 @@ export const MIN = 60_000;
 
 /** Whether a node accepts CQL connections on `host:9042` (2 s at most). */
 async function probe(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host, port: 9042 });
-    const t = setTimeout(() => done(false), 2000);
-    function done(ok: boolean) {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    }
-    s.on('connect', () => done(true));
-    s.on('error', () => done(false));
-  });
+  return (await probeCql(host)) === undefined;
 }
 
 const down = (await Promise.all([...DC1, ...DC2].map(probe))).some((ok) => !ok);

@@ -4,6 +4,7 @@ import { MetricsBroker } from '../../src/broker/broker.js';
 import { encodeOtlpMetrics } from '../../src/interop/otlp-codec.js';
 import type { OtlpMetric } from '../../src/interop/otlp-types.js';
 import { MemoryMetricsStore } from '../../src/metrics-store/memory.js';
+import { watchLoop } from '../helpers/loop-stall.js';
 
 /** The fixed time the OTLP tests' brokers run at (their window starts here). */
 export const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
@@ -123,28 +124,10 @@ export function requestOf(
 
 /**
  * The longest the event loop went without running a 1 ms timer while `work` ran, in CPU time of
- * this process (user + system): on a shared, overloaded machine the wall-clock gaps also count the
- * time the OS did not run the process at all, which no code change can shorten.
+ * this process (user + system; see {@link watchLoop}'s `cpuStallMs`).
  */
 export async function longestBlock(work: () => Promise<unknown>): Promise<number> {
-  const cpu = () => {
-    const c = process.cpuUsage();
-    return (c.user + c.system) / 1000;
-  };
-  let last = cpu();
-  let longest = 0;
-  const probe = setInterval(() => {
-    const t = cpu();
-    longest = Math.max(longest, t - last);
-    last = t;
-  }, 1);
-  try {
-    await work();
-    await new Promise((r) => setTimeout(r, 5));
-  } finally {
-    clearInterval(probe);
-  }
-  return Math.max(longest, cpu() - last);
+  return (await watchLoop(work, { tickMs: 1, settleMs: 5 })).cpuStallMs;
 }
 
 /**

@@ -68,6 +68,26 @@ export async function keyPairByName(
   });
 }
 
+/**
+ * The provider's id of `key`, for a cloud that deletes key pairs by id. A listed key without one is
+ * `E_MALFORMED_RESPONSE` naming it: an empty id in a key's URL would address the collection (or the
+ * API root) instead of the key.
+ *
+ * @example
+ * ```ts
+ * await http.request({ method: 'DELETE', url: `ssh_keys/${encodeURIComponent(keyPairId(key, 'hz'))}` });
+ * ```
+ */
+export function keyPairId(key: KeyPair, provider: string): string {
+  if (key.id === undefined || key.id === '')
+    throw new FleetwatchError(
+      'E_MALFORMED_RESPONSE',
+      `${provider}: the listed key pair ${JSON.stringify(key.name)} has no id to delete it by`,
+      { provider },
+    );
+  return key.id;
+}
+
 /** The key-pair calls {@link withKeyPairs} adds. */
 export type KeyPairMethods = Pick<ManagedProvider, KeyPairOperation>;
 
@@ -77,7 +97,8 @@ type Constructor<T> = abstract new (...args: any[]) => T;
 /**
  * `Base` with `listKeyPairs`, `importKeyPair` (POST `{ name, <publicKeyField>: key }`) and
  * `deleteKeyPair` (by name, for clouds that delete by id: the key is looked up first, then
- * `DELETE <path>/<id>`), all from the adapter's {@link HttpCloudAdapter.keyPairWire}.
+ * `DELETE <path>/<id>`; a listed key without an id is `E_MALFORMED_RESPONSE` and nothing is deleted),
+ * all from the adapter's {@link HttpCloudAdapter.keyPairWire}.
  *
  * @example
  * ```ts
@@ -129,7 +150,7 @@ export function withKeyPairs<B extends Constructor<HttpCloudAdapter<unknown>>>(
       const key = await keyPairByName(this.id, this.listCatalog(pages, wire.toKeyPair, opts), wanted, 'name');
       await this.http.request({
         method: 'DELETE',
-        url: `${wire.path}/${encodeURIComponent(key.id ?? '')}`,
+        url: `${wire.path}/${encodeURIComponent(keyPairId(key, this.id))}`,
         signal: opts.signal,
       });
     }

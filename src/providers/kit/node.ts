@@ -1,7 +1,11 @@
+import { definedFields } from '../../core.js';
 import { FleetwatchError } from '../../errors.js';
 import type { ListNodesOptions, Node, NodeState } from '../types.js';
 import type { AdapterBase } from './options.js';
 import { type FetchPage, itemsFromPages } from './paginate.js';
+
+/** Core's, re-exported so the adapters take every node helper from the kit. */
+export { definedFields };
 
 /** Look `raw` up in a STATES table; anything unknown (including prototype names) is `'unknown'`. */
 export function lookupState(table: Readonly<Record<string, NodeState>>, raw: string): NodeState {
@@ -20,13 +24,6 @@ export function parseDate(value: unknown): Date | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-/** `fields` without its `undefined` entries, to spread into a node (`...definedFields({ zone })`). */
-export function definedFields<T extends Record<string, unknown>>(fields: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k as keyof T] = v as T[keyof T];
-  return out;
 }
 
 /** Fields of a {@link Node} an adapter fills; `uid`, `provider` and `kind` are added by {@link makeNode}. */
