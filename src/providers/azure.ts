@@ -237,7 +237,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
         seen.add(size.id);
         return size;
       },
-      opts,
+      req,
     );
   }
 

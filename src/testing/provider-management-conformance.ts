@@ -177,6 +177,28 @@ export function providerManagementConformance(
     );
 
     it(
+      'listSizes() / listLocations() / listKeyPairs() - a filter name the listing does not know is E_VALIDATION, never ignored',
+      async () => {
+        const filters = { 'fleetwatch-unknown-filter': 'x' };
+        for (const method of ['listSizes', 'listLocations', 'listKeyPairs'] as const) {
+          const list = p[method] as ((opts: ListCatalogOptions) => AsyncIterable<unknown>) | undefined;
+          if (list === undefined) continue;
+          let error: unknown;
+          try {
+            for await (const _ of list.call(p, { filters })) break;
+          } catch (e) {
+            error = e;
+          }
+          expect(error, `${method}({ filters }) yielded instead of refusing`).toMatchObject({
+            code: 'E_VALIDATION',
+            path: 'opts.filters.fleetwatch-unknown-filter',
+          });
+        }
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
       'importKeyPair() / listKeyPairs() / deleteKeyPair() - round trip',
       async () => {
         if (p.importKeyPair === undefined || p.listKeyPairs === undefined || under.publicKey === undefined)

@@ -8,6 +8,7 @@ import type {
   NodeSize,
   ProviderKind,
 } from '../types.js';
+import { catalogOptionsArg } from './management-args.js';
 
 /** The catalogue and key-pair calls of a cloud whose wire functions take its client first. */
 export interface CatalogCalls<C> {
@@ -45,15 +46,15 @@ export abstract class CatalogProvider<C> {
   }
 
   listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
-    return this.#calls.listSizes(this.#client, opts);
+    return this.#calls.listSizes(this.#client, catalogOptionsArg(opts));
   }
 
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    return this.#calls.listLocations(this.#client, opts);
+    return this.#calls.listLocations(this.#client, catalogOptionsArg(opts));
   }
 
   listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
-    return this.#calls.listKeyPairs(this.#client, opts);
+    return this.#calls.listKeyPairs(this.#client, catalogOptionsArg(opts));
   }
 
   importKeyPair(input: { name: string; publicKey: string }, opts?: AbortOptions): Promise<KeyPair> {
