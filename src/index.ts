@@ -42,7 +42,7 @@ export { ERROR_CODES, FleetwatchError } from './errors.js';
 export type { OtlpExporterOptions } from './interop/otlp-exporter.js';
 export { OtlpExporter } from './interop/otlp-exporter.js';
 // inventory
-export type { InventoryOptions, WatchOptions } from './inventory/inventory.js';
+export type { InventoryOptions } from './inventory/inventory.js';
 export { Inventory } from './inventory/inventory.js';
 export type { InventorySnapshot, InventoryStore, StoredNode } from './inventory/inventory-store.js';
 export { MemoryInventoryStore } from './inventory/inventory-store.js';
@@ -53,7 +53,6 @@ export type {
   ProviderSyncReport,
   SyncReport,
 } from './inventory/types.js';
-export type { InventoryWaitOptions } from './inventory/wait.js';
 // metrics
 export type { Counter } from './metrics/counter.js';
 export type { ExponentialHistogramPoint } from './metrics/exponential.js';

@@ -2,14 +2,7 @@
  * The option and status types of {@link Inventory}, and their normalisation: defaults applied once
  * and every field checked at the boundary.
  */
-import {
-  type AbortOptions,
-  type Clock,
-  type Logger,
-  loggerAndClock,
-  positiveNumber,
-  rejectUnknownKeys,
-} from '../core.js';
+import { type Clock, type Logger, loggerAndClock, positiveNumber, rejectUnknownKeys } from '../core.js';
 import { type FleetwatchError, validationError } from '../errors.js';
 import { requireTenant } from '../naming.js';
 import type { Provider } from '../providers/types.js';
@@ -50,12 +43,6 @@ export interface InventoryStartOptions {
   jitter?: number;
   /** Source of randomness for the jitter, returning [0, 1). @default Math.random */
   random?: () => number;
-}
-
-/** Options of `inv.watch()`. */
-export interface WatchOptions extends AbortOptions {
-  /** Changes kept for a slow consumer before the oldest are dropped. @default 1000 */
-  bufferSize?: number;
 }
 
 /** How a provider fared in its latest listing. */

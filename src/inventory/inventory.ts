@@ -7,6 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type AbortOptions, checkAbortOptions, positiveNumber } from '../core.js';
 import { FleetwatchError, isFleetwatchError, throwIfAborted, validationError } from '../errors.js';
 import { validateNodeTags } from '../naming.js';
+import type { NodeState } from '../providers/types.js';
 import { checkQuery, checkUid } from './args.js';
 import { ChangeWatchers } from './change-watchers.js';
 import {
@@ -16,7 +17,6 @@ import {
   normalizeInventoryOptions,
   normalizeStartOptions,
   type ProviderStatus,
-  type WatchOptions,
 } from './inventory-options.js';
 import { type Applied, NodeTable } from './node-table.js';
 import { PeriodicRunner } from './periodic.js';
@@ -24,14 +24,13 @@ import { ProviderStatuses } from './provider-status.js';
 import { compileQuery } from './query.js';
 import { syncProviders } from './sync.js';
 import type { InventoryChange, InventoryEvents, InventoryNode, SyncReport } from './types.js';
-import { type InventoryWaitOptions, waitForNodes } from './wait.js';
+import { waitForNodes } from './wait.js';
 import type { WatchOverflow } from './watch.js';
 
 export type {
   InventoryOptions,
   InventoryStartOptions,
   ProviderStatus,
-  WatchOptions,
 } from './inventory-options.js';
 
 /**
@@ -244,7 +243,13 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * `bufferSize` changes wait for a slow consumer; beyond that the oldest are dropped and an
    * `{ type: 'overflow', dropped }` item says so. `return()` (or `break`) unsubscribes.
    */
-  watch(query: string, opts: WatchOptions = {}): AsyncIterableIterator<InventoryChange | WatchOverflow> {
+  watch(
+    query: string,
+    opts: AbortOptions & {
+      /** Changes kept for a slow consumer before the oldest are dropped. @default 1000 */
+      bufferSize?: number;
+    } = {},
+  ): AsyncIterableIterator<InventoryChange | WatchOverflow> {
     this.#checkOpen();
     const { matches } = compileQuery(checkQuery(query));
     opts = checkAbortOptions(opts);
@@ -307,7 +312,26 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * const web = await inv.waitFor('tag:role=web', { states: ['running'], count: 3, timeoutMs: 300_000 });
    * ```
    */
-  waitFor(query: string, opts?: InventoryWaitOptions): Promise<InventoryNode[]> {
+  waitFor(
+    query: string,
+    opts?: AbortOptions & {
+      /** The states the matching nodes must be in. @default any state */
+      states?: readonly NodeState[];
+      /**
+       * How many matching nodes must be in `states`: at least this many. Without it, every matching
+       * node must be in `states` (and at least one must match). `0` waits until no matching node is in
+       * `states` (with no `states`: until nothing matches, e.g. the nodes are gone).
+       */
+      count?: number;
+      /** Give up with `E_TIMEOUT` after this long. @default 600_000 */
+      timeoutMs?: number;
+      /**
+       * While the inventory is not started (`inv.start()`), sync it this often to see changes; a started
+       * inventory is only listened to. @default 5_000
+       */
+      intervalMs?: number;
+    },
+  ): Promise<InventoryNode[]> {
     return waitForNodes(this, () => this.#periodic.running, query, opts);
   }
 }

@@ -1,27 +1,12 @@
 import { type AbortOptions, positiveNumber } from '../core.js';
 import { abortError, FleetwatchError, isFleetwatchError, validationError } from '../errors.js';
-import { NODE_STATES, type NodeState } from '../providers/types.js';
+import { NODE_STATES } from '../providers/types.js';
+import type { Inventory } from './inventory.js';
 import { compileQuery } from './query.js';
 import type { InventoryNode } from './types.js';
 
-/** Options of {@link Inventory.waitFor}. */
-export interface InventoryWaitOptions extends AbortOptions {
-  /** The states the matching nodes must be in. @default any state */
-  states?: readonly NodeState[];
-  /**
-   * How many matching nodes must be in `states`: at least this many. Without it, every matching
-   * node must be in `states` (and at least one must match). `0` waits until no matching node is in
-   * `states` (with no `states`: until nothing matches, e.g. the nodes are gone).
-   */
-  count?: number;
-  /** Give up with `E_TIMEOUT` after this long. @default 600_000 */
-  timeoutMs?: number;
-  /**
-   * While the inventory is not started (`inv.start()`), sync it this often to see changes; a started
-   * inventory is only listened to. @default 5_000
-   */
-  intervalMs?: number;
-}
+/** Options of {@link Inventory.waitFor} (documented there). */
+export type InventoryWaitOptions = NonNullable<Parameters<Inventory['waitFor']>[1]>;
 
 /** What `waitForNodes` needs of the inventory. */
 export interface WaitHost {

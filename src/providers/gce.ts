@@ -22,7 +22,6 @@ import {
 import { checkLabels, GCE_CREATE_EXTRA_KEYS, gceInstanceBody } from './gce-create.js';
 import {
   asObject,
-  type CatalogOperation,
   type CloudProviderOptions,
   type ComputeTags,
   type CreateNodeInput,
@@ -34,7 +33,6 @@ import {
   type ListImagesOptions,
   lookupState,
   type Node,
-  type NodeControlOperation,
   type NodeImage,
   type NodeLocation,
   type NodeSize,
@@ -45,13 +43,13 @@ import {
   POWER_TARGET_STATES,
   type PowerContext,
   type PowerOperation,
-  type ProviderWith,
   parseDate,
   pickExtra,
   type RawPage,
   str,
   WholeTagSetAdapter,
 } from './kit/index.js';
+import type { ManagedProvider, Provider } from './types.js';
 
 /** GCE instance status → NodeState. GCE `TERMINATED` means stopped (restartable), not deleted. */
 export const GCE_STATES = {
@@ -102,11 +100,6 @@ export interface GceOptions extends CloudProviderOptions {
   maxResults?: number;
 }
 
-/** What `gce()` returns: a {@link Provider} with these optional operations present. */
-export type GceProvider = ProviderWith<
-  NodeControlOperation | 'createNode' | 'destroyNode' | CatalogOperation | 'waitForState'
->;
-
 /**
  * A Google Compute Engine provider.
  *
@@ -116,7 +109,9 @@ export type GceProvider = ProviderWith<
  * for await (const node of g.listNodes()) console.log(node.id); // "us-central1-a/web-1"
  * ```
  */
-export function gce(options: GceOptions): GceProvider {
+export function gce(
+  options: GceOptions,
+): Omit<ManagedProvider, 'listKeyPairs' | 'importKeyPair' | 'deleteKeyPair'> {
   const base = checkCommonOptions(options, 'gce', [
     'project',
     'serviceAccount',
@@ -134,7 +129,7 @@ interface GceSettings {
   maxResults: number;
 }
 
-class GceAdapter extends WholeTagSetAdapter<GceSettings> implements GceProvider {
+class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
   readonly kind = 'gce' as const;
 
   protected fetchPage(cursor: string | undefined, ctx: PageContext): Promise<RawPage> {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { type GceProvider, gce } from '../../../src/providers/gce.js';
+import { gce } from '../../../src/providers/gce.js';
 import { virtualTime } from '../management-fixtures.js';
 import {
   type RecordedRequest,
@@ -163,7 +163,7 @@ export class FakeGce {
 
 /** A GCE provider pointed at a started fake (for the management conformance suite). */
 export async function startGceManagement(): Promise<{
-  provider: GceProvider;
+  provider: ReturnType<typeof gce>;
   fake: FakeGce;
   server: ReplayServer;
   waits: number[];
