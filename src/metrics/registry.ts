@@ -22,7 +22,7 @@ import {
   summarize,
 } from './registry-families.js';
 import { checkAccuracy, checkFunctionOf, optionsObject } from './registry-options.js';
-import { DEFAULT_REPORT_JITTER, type MetricsReport, ReportLoop } from './report.js';
+import { checkReportArgs, type MetricsReport, ReportLoop } from './report.js';
 import { DEFAULT_RELATIVE_ACCURACY } from './sketch.js';
 import { EMPTY_TAGS, seriesTags, type TagSet, tagsKey } from './tag-set.js';
 import { Timer } from './timer.js';
@@ -304,22 +304,7 @@ export class MetricsRegistry {
       random?: () => number;
     } = {},
   ): MetricsReport {
-    if (typeof sink !== 'object' || sink === null || typeof sink.send !== 'function') {
-      throw validationError('sink', 'an object with send(snapshot) and intervalMs', sink);
-    }
-    const interval = sink.intervalMs;
-    if (!Number.isSafeInteger(interval) || interval < 1) {
-      throw validationError('sink.intervalMs', 'an integer >= 1', interval);
-    }
-    if (typeof options !== 'object' || options === null)
-      throw validationError('options', 'an options object', options);
-    rejectUnknownKeys(options, ['jitter', 'random'], 'options');
-    const jitter = options.jitter ?? DEFAULT_REPORT_JITTER;
-    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
-      throw validationError('options.jitter', 'a number in [0, 1)', jitter);
-    }
-    const random = options.random ?? Math.random;
-    if (typeof random !== 'function') throw validationError('options.random', 'a function', random);
+    const { intervalMs, jitterMs } = checkReportArgs(sink, options);
     if (!this.enabled) return { sent: 0, failed: 0, stop: async () => {} };
     if (this.#reporting) {
       throw new FleetwatchError(
@@ -334,8 +319,8 @@ export class MetricsRegistry {
     return new ReportLoop({
       source: this,
       sink,
-      intervalMs: interval,
-      jitterMs: () => Math.floor(random() * jitter * interval),
+      intervalMs,
+      jitterMs,
       clock: this.#clock,
       logger: this.#logger,
       onStop: () => {

@@ -2,12 +2,36 @@
  * The loop behind `registry.reportTo(sink)`: collects a window at every wall-clock multiple of the
  * sink's interval (plus jitter) and hands it to the sink, one send at a time.
  */
-import type { AbortOptions, Clock, Logger } from '../core.js';
-import { abortError } from '../errors.js';
+import { type AbortOptions, type Clock, type Logger, rejectUnknownKeys } from '../core.js';
+import { abortError, validationError } from '../errors.js';
 import type { MetricsSink, WindowSnapshot } from './types.js';
 
 /** Default flush jitter of `reportTo`, as a fraction of the interval. */
 export const DEFAULT_REPORT_JITTER = 0.1;
+
+/** Check `reportTo(sink, options)`'s arguments: the sink's interval and the jitter as a delay function. */
+export function checkReportArgs(
+  sink: MetricsSink,
+  options: { jitter?: number; random?: () => number },
+): { intervalMs: number; jitterMs: () => number } {
+  if (typeof sink !== 'object' || sink === null || typeof sink.send !== 'function') {
+    throw validationError('sink', 'an object with send(snapshot) and intervalMs', sink);
+  }
+  const interval = sink.intervalMs;
+  if (!Number.isSafeInteger(interval) || interval < 1) {
+    throw validationError('sink.intervalMs', 'an integer >= 1', interval);
+  }
+  if (typeof options !== 'object' || options === null)
+    throw validationError('options', 'an options object', options);
+  rejectUnknownKeys(options, ['jitter', 'random'], 'options');
+  const jitter = options.jitter ?? DEFAULT_REPORT_JITTER;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+    throw validationError('options.jitter', 'a number in [0, 1)', jitter);
+  }
+  const random = options.random ?? Math.random;
+  if (typeof random !== 'function') throw validationError('options.random', 'a function', random);
+  return { intervalMs: interval, jitterMs: () => Math.floor(random() * jitter * interval) };
+}
 
 /** The running report loop started by `registry.reportTo()`. */
 export interface MetricsReport {
