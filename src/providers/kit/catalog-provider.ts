@@ -1,13 +1,6 @@
 import type { AbortOptions } from '../../core.js';
-import type {
-  KeyPair,
-  ListCatalogOptions,
-  ListImagesOptions,
-  NodeImage,
-  NodeLocation,
-  NodeSize,
-  ProviderKind,
-} from '../types.js';
+import type { KeyPair, NodeImage, NodeLocation, NodeSize } from '../catalog-types.js';
+import type { ListCatalogOptions, ListImagesOptions, ProviderKind } from '../types.js';
 import { catalogOptionsArg } from './management-args.js';
 
 /** The catalogue and key-pair calls of a cloud whose wire functions take its client first. */
