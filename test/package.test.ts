@@ -53,6 +53,17 @@ describe('package.json', () => {
     expect(names.length).toBeLessThanOrEqual(120);
   });
 
+  it('examples/ - every example (the demo too) imports the package by name, never ../src', () => {
+    const files = (readdirSync(join(root, 'examples'), { recursive: true }) as string[]).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    expect(files.length).toBeGreaterThan(5);
+    const byPath = files.filter((f) =>
+      /from '(\.\.\/)+src\/|import\('(\.\.\/)+src\//.test(readFileSync(join(root, 'examples', f), 'utf8')),
+    );
+    expect(byPath).toEqual([]);
+  });
+
   it('etc/*.api.md - every exported member of every entry has a doc comment (no ae-undocumented)', () => {
     for (const e of entryPoints()) {
       const report = readFileSync(join(root, 'etc', `${e.report}.api.md`), 'utf8');

@@ -26,7 +26,7 @@ import {
   MetricsBroker,
   type MetricsStore,
   staticProvider,
-} from '../../src/index.js';
+} from '@fleetwatch/sdk';
 import { serveDashboard } from './serve.js';
 import { startDemoServers } from './servers.js';
 import { renderSummary, renderView, type ViewRow } from './view.js';
@@ -84,7 +84,7 @@ const clock = { now: () => Date.now() + clockOffset };
 
 async function openStore(): Promise<MetricsStore> {
   if (!useCassandra) return new MemoryMetricsStore({ clock });
-  const { CassandraMetricsStore } = await import('../../src/cassandra/index.js');
+  const { CassandraMetricsStore } = await import('@fleetwatch/sdk/cassandra');
   const contact = process.env.FLEETWATCH_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042';
   try {
     return await CassandraMetricsStore.connect({

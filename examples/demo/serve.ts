@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDashboard } from '../../src/dashboard/index.js';
 import {
   type CheckResultEvent,
   type CheckScheduler,
@@ -17,7 +16,8 @@ import {
   type Inventory,
   type MetricsBroker,
   type MetricsStore,
-} from '../../src/index.js';
+} from '@fleetwatch/sdk';
+import { createDashboard } from '@fleetwatch/sdk/dashboard';
 
 /** The running dashboard: its URL (with the token in the fragment) and how to stop it. */
 export interface ServedDashboard {

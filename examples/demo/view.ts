@@ -1,5 +1,5 @@
 /** Plain-text rendering of the demo's live view and summary. */
-import type { PercentileResult, Series } from '../../src/index.js';
+import type { PercentileResult, Series } from '@fleetwatch/sdk';
 
 /** One check on one node, as last seen. */
 export interface ViewRow {

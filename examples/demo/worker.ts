@@ -4,7 +4,7 @@
  * It runs until the parent sends 'stop' (or disconnects), then sends its last window and exits.
  */
 import { request } from 'node:http';
-import { clusterReporter, MetricsRegistry } from '../../src/index.js';
+import { clusterReporter, MetricsRegistry } from '@fleetwatch/sdk';
 
 const targets = JSON.parse(process.env.DEMO_TARGETS ?? '[]') as Array<{ name: string; url: string }>;
 const intervalMs = Number(process.env.DEMO_INTERVAL_MS ?? 2000);
