@@ -17,21 +17,16 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const LENGTH_BYTES = 4;
 
 export const HEADER_BYTES = 4; // magic, version, type
+/** Wire codes are indexes into these lists: append only, never reorder. */
 export const KINDS: readonly MetricKind[] = ['counter', 'gauge', 'meter', 'histogram'];
 export const POLICIES: readonly CombinePolicy[] = ['last', 'sum', 'min', 'max', 'avg'];
-export const KIND_CODE: Readonly<Record<MetricKind, number>> = {
-  counter: 0,
-  gauge: 1,
-  meter: 2,
-  histogram: 3,
-};
-export const POLICY_CODE: Readonly<Record<CombinePolicy, number>> = {
-  last: 0,
-  sum: 1,
-  min: 2,
-  max: 3,
-  avg: 4,
-};
+export const KIND_CODE = codes(KINDS);
+export const POLICY_CODE = codes(POLICIES);
+
+/** Each name's index in `names`: its wire code. */
+function codes<T extends string>(names: readonly T[]): Readonly<Record<T, number>> {
+  return Object.fromEntries(names.map((name, i) => [name, i])) as Record<T, number>;
+}
 
 /** One series as it travels: a canonical key and either a number or an encoded sketch. */
 export interface WireSeries {

@@ -1,5 +1,5 @@
 import type { ExponentialHistogramPoint } from '../metrics/exponential.js';
-import { downscaleKey } from '../metrics/exponential-mapping.js';
+import { downscaleKey, gammaOfScale } from '../metrics/exponential-mapping.js';
 
 /**
  * The same point at a lower scale (exact: each bucket adds into the coarser bucket holding it).
@@ -68,7 +68,7 @@ export function subtractExponential(
   if (a.sum !== undefined && b.sum !== undefined) delta.sum = a.sum - b.sum;
   // The cumulative min/max bound the delta's: exact where they moved in this interval, else the
   // tighter of them and the delta's outermost bucket bounds.
-  const gamma = 2 ** (2 ** -scale);
+  const gamma = gammaOfScale(scale);
   const [lowB, highB] = bucketRange(delta, gamma);
   if (a.min !== undefined) delta.min = b.min === undefined || a.min < b.min ? a.min : Math.max(a.min, lowB);
   if (a.max !== undefined) delta.max = b.max === undefined || a.max > b.max ? a.max : Math.min(a.max, highB);

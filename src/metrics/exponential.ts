@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
 import type { BucketStore } from './bucket-store.js';
-import { downscaleKey, MAX_SKETCH_SCALE, MIN_SKETCH_SCALE } from './exponential-mapping.js';
+import { downscaleKey, gammaOfScale, MAX_SKETCH_SCALE, MIN_SKETCH_SCALE } from './exponential-mapping.js';
 import { DDSketch, DEFAULT_MAX_BUCKETS, sketchInternals } from './sketch.js';
 
 /** One sign's buckets of an exponential histogram: `bucketCounts[j]` holds `(γ^(offset+j), γ^(offset+j+1)]`. */
@@ -136,7 +136,7 @@ export function fromExponentialHistogram(
   const parts = sketchInternals.parts(sketch);
   fill(parts.positive, point.positive, by);
   fill(parts.negative, point.negative, by);
-  const gamma = 2 ** (2 ** -scale);
+  const gamma = gammaOfScale(scale);
   const min = optionalFinite(point.min, `${path}.min`);
   const max = optionalFinite(point.max, `${path}.max`);
   const sum = optionalFinite(point.sum, `${path}.sum`);

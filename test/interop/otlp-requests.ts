@@ -32,18 +32,17 @@ export async function startOtlpBroker(
 }
 
 /**
- * Returns `start(extra)`: {@link startOtlpBroker}, with an `afterEach` that closes the broker the
- * last `start()` made.
+ * Returns `start(extra)`: {@link startOtlpBroker}, with an `afterEach` that closes every broker
+ * `start()` made (as the broker tests' `useTestBroker` does).
  */
 export function useOtlpBroker() {
-  let broker: MetricsBroker | undefined;
+  const brokers: MetricsBroker[] = [];
   afterEach(async () => {
-    await broker?.close();
-    broker = undefined;
+    for (const b of brokers.splice(0)) await b.close();
   });
   return async (extra: Parameters<typeof startOtlpBroker>[0] = {}) => {
     const started = await startOtlpBroker(extra);
-    broker = started.broker;
+    brokers.push(started.broker);
     return started;
   };
 }
