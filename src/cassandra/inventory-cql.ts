@@ -8,22 +8,13 @@ import { mapLimit } from './concurrency.js';
 import { type Client, cassandra } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import { inventoryQueries } from './inventory-schema.js';
-
-/** One statement and its bound values. */
-export interface Statement {
-  query: string;
-  params: unknown[];
-}
+import { type Statement, selectAll, sendPartition } from './statements.js';
 
 /** Most uids in one `IN` list. */
 const IN_CHUNK = 100;
 
-const queryOptions = {
-  prepare: true,
-  // Reads too: the driver may retry one on another replica when a connection drops under it.
-  isIdempotent: true,
-  consistency: cassandra.types.consistencies.localQuorum,
-};
+const LOCAL_QUORUM = cassandra.types.consistencies.localQuorum;
+const queryOptions = { prepare: true, isIdempotent: true, consistency: LOCAL_QUORUM };
 
 /**
  * Group statements into batches of one partition each (same statement, same two first bound values:
@@ -80,15 +71,8 @@ export class InventoryCql {
   }
 
   /** Every row of a SELECT, all pages read. */
-  async rows(what: string, query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
-    try {
-      const rs = await this.#client.execute(query, params, { ...queryOptions, fetchSize: 1000 });
-      const rows: cassandra.types.Row[] = [];
-      for await (const row of rs) rows.push(row);
-      return rows;
-    } catch (err) {
-      throw toStoreError(err, what);
-    }
+  rows(what: string, query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
+    return selectAll(this.#client, query, params, { consistency: LOCAL_QUORUM, fetchSize: 1000, what });
   }
 
   /** Rows of one bucket for many uids (`uid IN ?`, in chunks), by uid. */
@@ -113,8 +97,7 @@ export class InventoryCql {
   async batches(rows: readonly Statement[], maxBytes: number): Promise<void> {
     await mapLimit(partitionBatches(rows, maxBytes), this.#concurrency, async (batch) => {
       try {
-        if (batch.length === 1) await this.#client.execute(batch[0]!.query, batch[0]!.params, queryOptions);
-        else await this.#client.batch(batch, { ...queryOptions, logged: false });
+        await sendPartition(this.#client, batch, LOCAL_QUORUM);
       } catch (err) {
         throw toStoreError(err, 'write');
       }

@@ -4,11 +4,11 @@
  * consistency levels, paging and error translation.
  */
 
-import { throwIfAborted } from '../errors.js';
 import type { RollupResolution } from '../metrics-store/rollup-slots.js';
 import { type Client, cassandra, type types } from './driver.js';
 import { toStoreError } from './driver-errors.js';
 import { POINT_TABLES, SKETCH_TABLES } from './metrics-schema.js';
+import { selectAll, sendPartition } from './statements.js';
 import type { BufferedStatement } from './write-buffer.js';
 
 /**
@@ -176,28 +176,16 @@ export class MetricsCql {
 
   /** Every row of a (paged) SELECT. */
   async select(query: string, params: unknown[], signal?: AbortSignal): Promise<types.Row[]> {
-    const out: types.Row[] = [];
-    let pageState: string | undefined;
     this.stats.partitions++;
-    do {
-      throwIfAborted(signal);
-      let rs: types.ResultSet;
-      try {
-        rs = await this.client.execute(query, params, {
-          prepare: true,
-          isIdempotent: true,
-          consistency: this.readConsistency,
-          fetchSize: 5000,
-          ...(pageState !== undefined ? { pageState } : {}),
-        });
-      } catch (err) {
-        throw toStoreError(err, 'read');
-      }
-      for (const row of rs.rows) out.push(row);
-      this.stats.rows += rs.rows.length;
-      pageState = rs.pageState ?? undefined;
-    } while (pageState !== undefined && pageState !== null);
-    return out;
+    return selectAll(this.client, query, params, {
+      consistency: this.readConsistency,
+      fetchSize: 5000,
+      signal,
+      what: 'read',
+      onPage: (rows) => {
+        this.stats.rows += rows;
+      },
+    });
   }
 
   /** One idempotent write (or an LWT when `lwt`), with translation of failures. */
@@ -218,19 +206,6 @@ export class MetricsCql {
    * Send statements of one partition: alone, or as an unlogged batch (one mutation). Raw driver
    * errors propagate so the write buffer can tell transient ones apart.
    */
-  readonly send = async (stmts: readonly BufferedStatement[]): Promise<void> => {
-    if (stmts.length === 1) {
-      const s = stmts[0] as BufferedStatement;
-      await this.client.execute(s.query, s.params, {
-        prepare: true,
-        isIdempotent: true,
-        consistency: this.writeConsistency,
-      });
-      return;
-    }
-    await this.client.batch(
-      stmts.map((s) => ({ query: s.query, params: s.params })),
-      { prepare: true, logged: false, isIdempotent: true, consistency: this.writeConsistency },
-    );
-  };
+  readonly send = (stmts: readonly BufferedStatement[]): Promise<void> =>
+    sendPartition(this.client, stmts, this.writeConsistency);
 }

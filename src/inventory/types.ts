@@ -69,11 +69,7 @@ export type InventoryChange =
       changes: NodeFieldChange[];
     };
 
-/** Payload of `added` (internal name; the public one is `Extract<InventoryChange, { type: 'added' }>`). */
-export type NodeAddedEvent = Extract<InventoryChange, { type: 'added' }>;
-/** Payload of `removed` (internal name). */
-export type NodeRemovedEvent = Extract<InventoryChange, { type: 'removed' }>;
-/** Payload of `changed` (internal name). */
+/** Payload of `changed` (internal name; the public one is `Extract<InventoryChange, { type: 'changed' }>`). */
 export type NodeChangedEvent = Extract<InventoryChange, { type: 'changed' }>;
 
 /** The outcome of listing one provider during a sync. */
