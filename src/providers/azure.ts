@@ -250,7 +250,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
         this.settings.apiVersion,
       ),
       (raw) => azureKeyPair(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 
@@ -333,7 +333,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
     return this.listCatalog(
       armPager(this.http, `${this.#sub()}/locations`, '2022-12-01'),
       (raw) => azureLocation(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 

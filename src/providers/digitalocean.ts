@@ -16,6 +16,7 @@ import {
 import {
   asObject,
   type CreateNodeInput,
+  catalogOptionsArg,
   completedOperation,
   createInputArg,
   formatStringTags,
@@ -127,7 +128,7 @@ class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) impleme
     return this.listCatalog(
       doPager(this.http, 'sizes', 'sizes', this.settings),
       (raw) => doSize(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 
@@ -135,7 +136,7 @@ class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) impleme
     return this.listCatalog(
       doPager(this.http, 'regions', 'regions', this.settings),
       (raw) => doLocation(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 

@@ -25,6 +25,7 @@ import {
   type CloudProviderOptions,
   type ComputeTags,
   type CreateNodeInput,
+  catalogOptionsArg,
   checkCommonOptions,
   createInputArg,
   imagesOptionsArg,
@@ -193,7 +194,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
         return { ...page, items };
       },
       (size) => size,
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 
@@ -202,7 +203,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
     return this.listCatalog(
       gcePager(this.http, `${this.#project()}/zones`, this.settings.maxResults),
       (raw) => gceLocation(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 

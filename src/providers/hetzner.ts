@@ -19,6 +19,7 @@ import {
 import {
   asObject,
   type ComputeTags,
+  catalogOptionsArg,
   createInputArg,
   type FetchPage,
   gracefulStopOperation,
@@ -263,7 +264,7 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
     return this.listCatalog(
       this.#page('server_types', 'server_types'),
       (raw) => toHetznerSize(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 
@@ -271,7 +272,7 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
     return this.listCatalog(
       this.#page('locations', 'locations'),
       (raw) => toHetznerLocation(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 

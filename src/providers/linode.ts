@@ -9,6 +9,7 @@ import {
   asObject,
   type ComputeTags,
   type CreateNodeInput,
+  catalogOptionsArg,
   createInputArg,
   formatStringTags,
   imagesOptionsArg,
@@ -145,7 +146,7 @@ class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements 
     return this.listCatalog(
       linodePager(this.http, 'linode/types', this.settings),
       (raw) => linodeSize(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 
@@ -153,7 +154,7 @@ class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements 
     return this.listCatalog(
       linodePager(this.http, 'regions', this.settings),
       (raw) => linodeLocation(this.id, raw),
-      opts,
+      catalogOptionsArg(opts),
     );
   }
 

@@ -259,7 +259,7 @@ export interface ManagedProvider extends Provider {
   destroyNode(id: string, opts?: AbortOptions): Promise<Operation<void>>;
   /** Images, the account's own by default; every page followed. */
   listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage>;
-  /** Sizes a node can be created with; every page followed (Azure: `filters.location` is required). */
+  /** Sizes a node can be created with; every page followed (Azure takes `filters.location` to list one location's). */
   listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize>;
   /** Regions, zones or datacenters a node can be created in; every page followed. */
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation>;

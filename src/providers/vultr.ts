@@ -8,6 +8,7 @@ import {
   asObject,
   baseUrlOption,
   type ComputeTags,
+  catalogOptionsArg,
   checkCommonOptions,
   createInputArg,
   createProviderHttpClient,
@@ -260,11 +261,19 @@ class VultrAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implements
   }
 
   listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
-    return this.listCatalog(this.#page('plans', 'plans'), (raw) => toVultrSize(this.id, raw), opts);
+    return this.listCatalog(
+      this.#page('plans', 'plans'),
+      (raw) => toVultrSize(this.id, raw),
+      catalogOptionsArg(opts),
+    );
   }
 
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    return this.listCatalog(this.#page('regions', 'regions'), (raw) => toVultrLocation(this.id, raw), opts);
+    return this.listCatalog(
+      this.#page('regions', 'regions'),
+      (raw) => toVultrLocation(this.id, raw),
+      catalogOptionsArg(opts),
+    );
   }
 
   protected override keyPairWire(): KeyPairWire {

@@ -9,7 +9,6 @@
 import type { Clock } from '../../core.js';
 import { FleetwatchError } from '../../errors.js';
 import type {
-  ListCatalogOptions,
   ListNodesOptions,
   Node,
   NodeState,
@@ -21,7 +20,7 @@ import type {
 import { keysArg, nodeIdArg, tagsArg, withoutKeys } from './args.js';
 import type { ProviderHttpClient } from './http-client.js';
 import type { KeyPairWire } from './key-pairs.js';
-import { catalogOptionsArg } from './management-args.js';
+import type { CatalogRequest } from './management-args.js';
 import { makeNode, type NodeFields, nodesFromPages } from './node.js';
 import {
   completedOperation,
@@ -168,19 +167,15 @@ export abstract class HttpCloudAdapter<S> {
 
   /**
    * A catalogue listing (images, sizes, locations, key pairs) over every page, with the same loop
-   * guards as `listNodes`; `toItem` returns `undefined` to skip a raw item.
+   * guards as `listNodes`; `toItem` returns `undefined` to skip a raw item. `req` is already checked
+   * (`catalogOptionsArg` or `imagesOptionsArg`, which know the listing's filters).
    */
   protected listCatalog<R, T>(
     fetchPage: FetchPage<R>,
     toItem: (raw: R) => T | undefined,
-    opts: ListCatalogOptions | undefined,
+    req: CatalogRequest,
   ): AsyncGenerator<T, void, undefined> {
-    const checked = catalogOptionsArg(opts);
-    return itemsFromPages(fetchPage, toItem, {
-      provider: this.id,
-      signal: checked.signal,
-      onPage: checked.onPage,
-    });
+    return itemsFromPages(fetchPage, toItem, { provider: this.id, signal: req.signal, onPage: req.onPage });
   }
 
   async getNode(id: string, opts: { signal?: AbortSignal } = {}): Promise<Node | undefined> {

@@ -79,14 +79,6 @@ export interface ImagesRequest extends CatalogRequest {
   owner: 'self' | 'public' | 'all';
 }
 
-/** Requests these functions returned: passing one again (to the shared catalogue loop) skips the check. */
-const checkedRequests = new WeakSet<object>();
-
-function checked<T extends object>(req: T): T {
-  checkedRequests.add(req);
-  return req;
-}
-
 /**
  * Check the options of a catalogue listing. `filters` may name only `allowedFilters` (an unknown one
  * is `E_VALIDATION`, never silently ignored: a listing without filters takes none); `'any'` lets any
@@ -101,8 +93,7 @@ export function catalogOptionsArg(
   opts: ListCatalogOptions | undefined,
   allowedFilters: readonly string[] | 'any' = [],
 ): CatalogRequest {
-  if (opts !== undefined && checkedRequests.has(opts)) return opts as CatalogRequest;
-  if (opts === undefined) return checked({ filters: {} });
+  if (opts === undefined) return { filters: {} };
   if (typeof opts !== 'object' || opts === null) throw validationError('opts', 'an object', opts);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal))
     throw validationError('opts.signal', 'an AbortSignal', opts.signal);
@@ -118,7 +109,7 @@ export function catalogOptionsArg(
         expected: allowedFilters.length ? allowedFilters.join(', ') : 'no filters',
       });
   }
-  return checked({ ...opts, filters });
+  return { ...opts, filters };
 }
 
 /**
@@ -138,5 +129,5 @@ export function imagesOptionsArg(
   const owner = opts?.owner ?? 'self';
   if (!['self', 'public', 'all'].includes(owner))
     throw validationError('opts.owner', "'self', 'public' or 'all'", owner);
-  return checked({ ...base, owner });
+  return { ...base, owner };
 }

@@ -7,7 +7,7 @@ import {
   rejectUnknownKeys,
 } from '../../core.js';
 import { FleetwatchError, validationError } from '../../errors.js';
-import type { CommonProviderOptions, Provider, ProviderKind } from '../types.js';
+import type { CommonProviderOptions, ProviderKind } from '../types.js';
 import type { ProviderHttpOptions } from './http-options.js';
 
 /** Options every cloud factory takes besides its own: the common ones plus `http`. */
@@ -15,18 +15,6 @@ export interface CloudProviderOptions extends CommonProviderOptions {
   /** HTTP client options (timeouts, retries, user agent, got TLS/agent options). */
   http?: ProviderHttpOptions;
 }
-
-/** A {@link Provider} whose listed optional operations are all present. */
-export type ProviderWith<K extends keyof Provider> = Provider & Required<Pick<Provider, K>>;
-
-/** The node operations a JSON cloud adapter offers besides listing and lookup. */
-export type NodeControlOperation = 'setTags' | 'removeTags' | 'rebootNode' | 'startNode' | 'stopNode';
-
-/** {@link NodeControlOperation}s plus creating and destroying nodes. */
-export type NodeLifecycleOperation = NodeControlOperation | 'createNode' | 'destroyNode';
-
-/** The catalogue listings. */
-export type CatalogOperation = 'listImages' | 'listSizes' | 'listLocations';
 
 /** The key-pair operations. */
 export type KeyPairOperation = 'listKeyPairs' | 'importKeyPair' | 'deleteKeyPair';
