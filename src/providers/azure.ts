@@ -215,7 +215,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
     const sources = azureImageSources(this.http, req, this.#sub(), this.settings.apiVersion);
     const self = this;
     return (async function* () {
-      for (const { pager, toItem } of sources) yield* self.listCatalog(pager, toItem, req);
+      for (const { pager, toItem } of sources) yield* self.listCheckedCatalog(pager, toItem, req);
     })();
   }
 
@@ -227,7 +227,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
     const req = catalogOptionsArg(opts, ['location']);
     const location = azureSizesLocation(req.filters.location);
     const seen = new Set<string>();
-    return this.listCatalog(
+    return this.listCheckedCatalog(
       armPager(this.http, `${this.#sub()}/providers/Microsoft.Compute/skus`, AZURE_SKUS_API_VERSION, {
         $filter: location === undefined ? undefined : `location eq '${location}'`,
       }),
@@ -250,7 +250,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
         this.settings.apiVersion,
       ),
       (raw) => azureKeyPair(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 
@@ -333,7 +333,7 @@ class AzureAdapter extends WholeTagSetAdapter<AzureSettings> implements ManagedP
     return this.listCatalog(
       armPager(this.http, `${this.#sub()}/locations`, '2022-12-01'),
       (raw) => azureLocation(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 

@@ -16,7 +16,6 @@ import {
 import {
   asObject,
   type CreateNodeInput,
-  catalogOptionsArg,
   completedOperation,
   createInputArg,
   formatStringTags,
@@ -114,7 +113,7 @@ class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) impleme
   listImages(opts?: ListImagesOptions): AsyncIterable<NodeImage> {
     const req = imagesOptionsArg(opts, ['type', 'tag_name']);
     const params = { ...req.filters, private: req.owner === 'self' ? 'true' : undefined };
-    return this.listCatalog(
+    return this.listCheckedCatalog(
       doPager(this.http, 'images', 'images', this.settings, params),
       (raw) => {
         const image = doImage(this.id, raw);
@@ -128,7 +127,7 @@ class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) impleme
     return this.listCatalog(
       doPager(this.http, 'sizes', 'sizes', this.settings),
       (raw) => doSize(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 
@@ -136,7 +135,7 @@ class DigitalOceanAdapter extends withKeyPairs(HttpCloudAdapter<number>) impleme
     return this.listCatalog(
       doPager(this.http, 'regions', 'regions', this.settings),
       (raw) => doLocation(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 

@@ -25,7 +25,6 @@ import {
   type CloudProviderOptions,
   type ComputeTags,
   type CreateNodeInput,
-  catalogOptionsArg,
   checkCommonOptions,
   createInputArg,
   imagesOptionsArg,
@@ -170,7 +169,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
             filter: req.filters.filter,
           },
         );
-        yield* self.listCatalog(pager, (raw) => gceImage(self.id, raw, project, project === own), req);
+        yield* self.listCheckedCatalog(pager, (raw) => gceImage(self.id, raw, project, project === own), req);
       }
     })();
   }
@@ -194,7 +193,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
         return { ...page, items };
       },
       (size) => size,
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 
@@ -203,7 +202,7 @@ class GceAdapter extends WholeTagSetAdapter<GceSettings> implements Provider {
     return this.listCatalog(
       gcePager(this.http, `${this.#project()}/zones`, this.settings.maxResults),
       (raw) => gceLocation(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 

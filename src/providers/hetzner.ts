@@ -19,7 +19,6 @@ import {
 import {
   asObject,
   type ComputeTags,
-  catalogOptionsArg,
   createInputArg,
   type FetchPage,
   gracefulStopOperation,
@@ -253,7 +252,7 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
     const { type, ...params } = req.filters;
     const types = type !== undefined ? [type] : IMAGE_TYPES[req.owner];
     const query = types.map((t) => `type=${encodeURIComponent(t)}`).join('&');
-    yield* this.listCatalog(
+    yield* this.listCheckedCatalog(
       this.#page(query ? `images?${query}` : 'images', 'images', params),
       (raw) => toHetznerImage(this.id, raw),
       req,
@@ -264,7 +263,7 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
     return this.listCatalog(
       this.#page('server_types', 'server_types'),
       (raw) => toHetznerSize(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 
@@ -272,7 +271,7 @@ class HetznerAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implemen
     return this.listCatalog(
       this.#page('locations', 'locations'),
       (raw) => toHetznerLocation(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 

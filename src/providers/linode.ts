@@ -9,7 +9,6 @@ import {
   asObject,
   type ComputeTags,
   type CreateNodeInput,
-  catalogOptionsArg,
   createInputArg,
   formatStringTags,
   imagesOptionsArg,
@@ -135,7 +134,7 @@ class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements 
     const req = imagesOptionsArg(opts, ['vendor']);
     const filter: Record<string, unknown> = { ...req.filters };
     if (req.owner !== 'all') filter.is_public = req.owner === 'public';
-    return this.listCatalog(
+    return this.listCheckedCatalog(
       linodePager(this.http, 'images', this.settings, Object.keys(filter).length ? filter : undefined),
       (raw) => linodeImage(this.id, raw),
       req,
@@ -146,7 +145,7 @@ class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements 
     return this.listCatalog(
       linodePager(this.http, 'linode/types', this.settings),
       (raw) => linodeSize(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 
@@ -154,7 +153,7 @@ class LinodeAdapter extends withKeyPairs(WholeTagSetAdapter<number>) implements 
     return this.listCatalog(
       linodePager(this.http, 'regions', this.settings),
       (raw) => linodeLocation(this.id, raw),
-      catalogOptionsArg(opts),
+      opts,
     );
   }
 

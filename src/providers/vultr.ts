@@ -8,7 +8,6 @@ import {
   asObject,
   baseUrlOption,
   type ComputeTags,
-  catalogOptionsArg,
   checkCommonOptions,
   createInputArg,
   createProviderHttpClient,
@@ -251,29 +250,21 @@ class VultrAdapter extends withKeyPairs(WholeTagSetAdapter<Settings>) implements
     const req = imagesOptionsArg(opts, ['description']);
     const id = this.id;
     if (req.owner !== 'public')
-      yield* this.listCatalog(
+      yield* this.listCheckedCatalog(
         this.#page('snapshots', 'snapshots', req.filters),
         (raw) => toVultrSnapshot(id, raw),
         req,
       );
     if (req.owner !== 'self')
-      yield* this.listCatalog(this.#page('os', 'os'), (raw) => toVultrOs(id, raw), req);
+      yield* this.listCheckedCatalog(this.#page('os', 'os'), (raw) => toVultrOs(id, raw), req);
   }
 
   listSizes(opts?: ListCatalogOptions): AsyncIterable<NodeSize> {
-    return this.listCatalog(
-      this.#page('plans', 'plans'),
-      (raw) => toVultrSize(this.id, raw),
-      catalogOptionsArg(opts),
-    );
+    return this.listCatalog(this.#page('plans', 'plans'), (raw) => toVultrSize(this.id, raw), opts);
   }
 
   listLocations(opts?: ListCatalogOptions): AsyncIterable<NodeLocation> {
-    return this.listCatalog(
-      this.#page('regions', 'regions'),
-      (raw) => toVultrLocation(this.id, raw),
-      catalogOptionsArg(opts),
-    );
+    return this.listCatalog(this.#page('regions', 'regions'), (raw) => toVultrLocation(this.id, raw), opts);
   }
 
   protected override keyPairWire(): KeyPairWire {

@@ -9,6 +9,7 @@
 import type { Clock } from '../../core.js';
 import { FleetwatchError } from '../../errors.js';
 import type {
+  ListCatalogOptions,
   ListNodesOptions,
   Node,
   NodeState,
@@ -20,7 +21,7 @@ import type {
 import { keysArg, nodeIdArg, tagsArg, withoutKeys } from './args.js';
 import type { ProviderHttpClient } from './http-client.js';
 import type { KeyPairWire } from './key-pairs.js';
-import type { CatalogRequest } from './management-args.js';
+import { type CatalogRequest, catalogOptionsArg } from './management-args.js';
 import { makeNode, type NodeFields, nodesFromPages } from './node.js';
 import {
   completedOperation,
@@ -167,10 +168,22 @@ export abstract class HttpCloudAdapter<S> {
 
   /**
    * A catalogue listing (images, sizes, locations, key pairs) over every page, with the same loop
-   * guards as `listNodes`; `toItem` returns `undefined` to skip a raw item. `req` is already checked
-   * (`catalogOptionsArg` or `imagesOptionsArg`, which know the listing's filters).
+   * guards as `listNodes`; `toItem` returns `undefined` to skip a raw item. For a listing that takes no
+   * filters: `opts` is checked here (a filter name is `E_VALIDATION`).
    */
   protected listCatalog<R, T>(
+    fetchPage: FetchPage<R>,
+    toItem: (raw: R) => T | undefined,
+    opts: ListCatalogOptions | undefined,
+  ): AsyncGenerator<T, void, undefined> {
+    return this.listCheckedCatalog(fetchPage, toItem, catalogOptionsArg(opts));
+  }
+
+  /**
+   * {@link HttpCloudAdapter.listCatalog} for a request a filtered listing has already checked
+   * (`imagesOptionsArg`, or `catalogOptionsArg` with the listing's filter names).
+   */
+  protected listCheckedCatalog<R, T>(
     fetchPage: FetchPage<R>,
     toItem: (raw: R) => T | undefined,
     req: CatalogRequest,

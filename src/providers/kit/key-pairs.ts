@@ -4,7 +4,6 @@ import type { KeyPair, ListCatalogOptions, ManagedProvider } from '../types.js';
 import { nodeIdArg } from './args.js';
 import type { HttpCloudAdapter } from './cloud-adapter.js';
 import { keyPairInputArg } from './management.js';
-import { catalogOptionsArg } from './management-args.js';
 import { asObject } from './node.js';
 import type { KeyPairOperation } from './options.js';
 import type { FetchPage } from './paginate.js';
@@ -124,7 +123,7 @@ export function withKeyPairs<B extends Constructor<HttpCloudAdapter<unknown>>>(
 
     listKeyPairs(opts?: ListCatalogOptions): AsyncIterable<KeyPair> {
       const wire = this.#wire();
-      return this.listCatalog(wire.pages, wire.toKeyPair, catalogOptionsArg(opts));
+      return this.listCatalog(wire.pages, wire.toKeyPair, opts);
     }
 
     async importKeyPair(
@@ -148,12 +147,7 @@ export function withKeyPairs<B extends Constructor<HttpCloudAdapter<unknown>>>(
       const wire = this.#wire();
       const wanted = nodeIdArg(name, 'name');
       const pages = wire.pagesNamed?.(wanted) ?? wire.pages;
-      const key = await keyPairByName(
-        this.id,
-        this.listCatalog(pages, wire.toKeyPair, catalogOptionsArg(opts)),
-        wanted,
-        'name',
-      );
+      const key = await keyPairByName(this.id, this.listCatalog(pages, wire.toKeyPair, opts), wanted, 'name');
       await this.http.request({
         method: 'DELETE',
         url: `${wire.path}/${encodeURIComponent(keyPairId(key, this.id))}`,
